@@ -1,0 +1,35 @@
+// Everything the packet path needs to know about the deployment, independent of
+// DPDK: addresses, next hops, the SNAT pool, table size and timeouts. The config
+// loader (controlplane/) fills it; the worker (dataplane/) hands it to gateway_core.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "flow/timeouts.hpp"
+#include "net/ip_address.hpp"
+
+namespace egress::gateway {
+
+struct side_settings {
+    net::mac_address mac;              // this port's own MAC (frames are sent from it)
+    net::mac_address next_hop_mac;     // static next hop on this side
+    std::vector<net::ip_address> addresses; // the gateway's own addresses on this side
+};
+
+struct nat_pool_settings {
+    std::vector<net::ip_address> addresses; // public IPv4 addresses
+    uint16_t port_min = 1024;
+    uint16_t port_max = 65535;
+};
+
+struct settings {
+    side_settings inside;
+    side_settings outside;
+    nat_pool_settings pool;
+    uint32_t max_flows = 1u << 20;
+    flow::timeouts timeouts;
+    bool accept_any_dst_mac = false; // promiscuous: do not drop frames for other MACs
+};
+
+} // namespace egress::gateway

@@ -1,0 +1,49 @@
+// What the parser learns about one frame: offsets of each layer and the fields
+// connection tracking and NAT need. Offsets are from the start of the frame.
+#pragma once
+
+#include <cstdint>
+
+#include "net/ip_address.hpp"
+
+namespace egress::net {
+
+inline constexpr uint8_t proto_icmp = 1;
+inline constexpr uint8_t proto_tcp = 6;
+inline constexpr uint8_t proto_udp = 17;
+inline constexpr uint8_t proto_icmpv6 = 58;
+
+inline constexpr uint16_t ethertype_ipv4 = 0x0800;
+inline constexpr uint16_t ethertype_ipv6 = 0x86dd;
+inline constexpr uint16_t ethertype_vlan = 0x8100;
+
+// TCP flag bits as on the wire.
+inline constexpr uint8_t tcp_fin = 0x01;
+inline constexpr uint8_t tcp_syn = 0x02;
+inline constexpr uint8_t tcp_rst = 0x04;
+inline constexpr uint8_t tcp_psh = 0x08;
+inline constexpr uint8_t tcp_ack = 0x10;
+
+struct packet_view {
+    uint16_t l3_offset = 0;      // IPv4/IPv6 header
+    uint16_t l4_offset = 0;      // TCP/UDP/ICMP header (after IPv4 options / IPv6 extension headers)
+    uint16_t l3_length = 0;      // the IP datagram's length from its header (trailing padding excluded)
+    uint16_t l4_length = 0;      // bytes from l4_offset to the end of the datagram
+    uint16_t vlan_tci = 0;       // valid when has_vlan
+    bool has_vlan = false;
+    ip_family family = ip_family::v4;
+    uint8_t proto = 0;           // final upper-layer protocol (after the IPv6 chain)
+    uint8_t ttl = 0;             // IPv4 TTL / IPv6 hop limit
+    uint8_t tcp_flags = 0;
+    uint8_t icmp_type = 0;       // ICMP / ICMPv6 type when proto is ICMP
+    ip_address src;
+    ip_address dst;
+    // Transport identifiers, host order. For ICMP/ICMPv6 echo the identifier is
+    // placed on the initiator's side: a request has src_port = id, dst_port = 0;
+    // a reply has src_port = 0, dst_port = id. So a reply's ports are the mirror
+    // of its request's, exactly as for TCP and UDP.
+    uint16_t src_port = 0;
+    uint16_t dst_port = 0;
+};
+
+} // namespace egress::net
