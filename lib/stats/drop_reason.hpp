@@ -43,7 +43,9 @@ namespace egress::stats {
     X(flow_table_full, "flow_table_full")                               \
     X(nat_ports_exhausted, "nat_ports_exhausted")                       \
     X(nat_no_ipv4_pool, "nat_no_ipv4_pool")                             \
-    X(tx_full, "tx_full")
+    X(tx_full, "tx_full")                                               \
+    X(icmp_new_not_request, "icmp_new_not_request")                     \
+    X(frame_multisegment, "frame_multisegment")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

@@ -1,0 +1,683 @@
+#include "config.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include <fmt/format.h>
+
+// toml++ stays in this file. The Debian shared library is built with exceptions
+// (toml::v3::ex), so the default TOML_EXCEPTIONS=1 mode is used: parse() throws
+// toml::parse_error on a syntax error.
+#include <toml++/toml.h>
+
+namespace egress::config {
+
+namespace {
+
+using position = toml::source_position;
+
+constexpr position whole_document{1, 1};
+
+// ---------------------------------------------------------------------------
+// Text helpers
+
+std::string quote(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    out.push_back('"');
+    for (const char c : s) {
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+        } else {
+            out.push_back(c);
+        }
+    }
+    out.push_back('"');
+    return out;
+}
+
+// "got a string": what a node is, for type mismatches.
+std::string_view type_phrase(const toml::node& n) {
+    switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+    }
+    return "nothing";
+}
+
+// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    const std::size_t n = a.size();
+    const std::size_t m = b.size();
+    std::vector<std::size_t> d((n + 1) * (m + 1));
+    auto at = [&](std::size_t i, std::size_t j) -> std::size_t& { return d[i * (m + 1) + j]; };
+    for (std::size_t i = 0; i <= n; ++i) at(i, 0) = i;
+    for (std::size_t j = 0; j <= m; ++j) at(0, j) = j;
+    for (std::size_t i = 1; i <= n; ++i) {
+        for (std::size_t j = 1; j <= m; ++j) {
+            const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+                at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
+            }
+        }
+    }
+    return at(n, m);
+}
+
+// " (did you mean x?)" when a known name is within 2 edits and the edits are at
+// most a third of the typo (so "mtu" does not suggest "mac"), else "".
+std::string suggestion(std::string_view key, const std::vector<std::string_view>& known) {
+    std::string_view best;
+    std::size_t best_distance = 3;
+    for (const std::string_view candidate : known) {
+        const std::size_t distance = edit_distance(key, candidate);
+        if (distance < best_distance && distance * 3 <= key.size()) {
+            best = candidate;
+            best_distance = distance;
+        }
+    }
+    return best.empty() ? std::string{} : fmt::format(" (did you mean {}?)", best);
+}
+
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+bool all_hex(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_hex); }
+
+bool has_space(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
+}
+
+// "BB:DD.F" (the bus/device/function part of a PCI address).
+bool is_pci_bdf(std::string_view s) {
+    return s.size() == 7 && all_hex(s.substr(0, 2)) && s[2] == ':' && all_hex(s.substr(3, 2)) && s[5] == '.' &&
+           s[6] >= '0' && s[6] <= '7';
+}
+
+// "DDDD:BB:DD.F"
+bool is_full_pci_address(std::string_view s) {
+    return s.size() == 12 && all_hex(s.substr(0, 4)) && s[4] == ':' && is_pci_bdf(s.substr(5));
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return out;
+}
+
+// An -a entry may carry devargs ("0000:03:00.0,txq_inline=128"); the address
+// is the part before the first comma, in the full lowercase domain form.
+std::string canonical_pci(std::string_view allow_entry) {
+    const std::string_view address = allow_entry.substr(0, allow_entry.find(','));
+    return is_pci_bdf(address) ? "0000:" + lower(address) : lower(address);
+}
+
+std::string_view vdev_name(std::string_view vdev) { return vdev.substr(0, vdev.find(',')); }
+
+// -l syntax: "0", "0-3", "0,2,4-5".
+bool is_core_list(std::string_view s) {
+    if (s.empty()) return false;
+    std::size_t i = 0;
+    auto number = [&] {
+        const std::size_t start = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+        return i > start && i - start <= 4;
+    };
+    while (true) {
+        if (!number()) return false;
+        if (i < s.size() && s[i] == '-') {
+            ++i;
+            if (!number()) return false;
+        }
+        if (i == s.size()) return true;
+        if (s[i] != ',') return false;
+        ++i;
+    }
+}
+
+// --log-level accepts "<level>" or "<pattern>:<level>"; the level is a name or 1..8.
+bool is_log_level(std::string_view s) {
+    const std::size_t colon = s.rfind(':');
+    if (colon == 0) return false;
+    const std::string_view level = colon == std::string_view::npos ? s : s.substr(colon + 1);
+    static constexpr std::string_view names[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
+    if (std::find(std::begin(names), std::end(names), level) != std::end(names)) return true;
+    return level.size() == 1 && level[0] >= '1' && level[0] <= '8';
+}
+
+// ---------------------------------------------------------------------------
+// String rules: what a string value must look like, and how to say so.
+
+struct string_rule {
+    std::string_view expected; // "expected <this>, got ..."
+    bool (*ok)(std::string_view);
+};
+
+constexpr string_rule any_string{"a string", [](std::string_view) { return true; }};
+constexpr string_rule core_list_rule{R"(a core list like "0", "0-1" or "0,2")", is_core_list};
+constexpr string_rule log_level_rule{R"(a log level like "notice" or "pmd.net.pcap:debug")", is_log_level};
+constexpr string_rule file_prefix_rule{"a file prefix without '/' or spaces", [](std::string_view s) {
+                                           return s.find('/') == std::string_view::npos && !has_space(s);
+                                       }};
+constexpr string_rule vdev_rule{R"(a --vdev string like "net_pcap0,iface=eth0")", [](std::string_view s) {
+                                    return !vdev_name(s).empty() && !has_space(vdev_name(s));
+                                }};
+constexpr string_rule pci_rule{"a PCI address like 0000:03:00.0", [](std::string_view s) {
+                                   const std::string_view address = s.substr(0, s.find(','));
+                                   return is_full_pci_address(address) || is_pci_bdf(address);
+                               }};
+constexpr string_rule device_rule{R"(a DPDK device name like "net_pcap0" or "0000:03:00.0")",
+                                  [](std::string_view s) { return !s.empty() && !has_space(s) && !is_pci_bdf(s); }};
+
+// ---------------------------------------------------------------------------
+// Error collection and per-table readers
+
+struct context {
+    std::string file;
+    std::vector<config_error> errors;
+
+    void error(const position& at, std::string key, std::string message) {
+        errors.push_back(config_error{file, at.line, at.column, std::move(key), std::move(message)});
+    }
+};
+
+// An IP address with where it came from, for cross-field checks.
+struct located_address {
+    net::ip_address address;
+    std::string key; // "nat.pool[1]"
+    std::string text;
+    position at;
+};
+
+enum class families { any, v4_only };
+
+// Reads the keys of one table. Each getter names a key (which makes it known),
+// leaves the default in place when the key is absent, reports a problem and
+// returns false when the value is unusable. finish() reports the keys nobody
+// asked for. A reader for an absent table (tbl == nullptr) reports nothing.
+class table_reader {
+public:
+    table_reader(context& ctx, std::string name, const toml::table* tbl)
+        : ctx_(ctx), name_(std::move(name)), tbl_(tbl) {}
+
+    std::string path(std::string_view key) const { return fmt::format("{}.{}", name_, key); }
+
+    const toml::node* find(std::string_view key, bool required) {
+        known_.push_back(key);
+        if (tbl_ == nullptr) return nullptr;
+        const toml::node* n = tbl_->get(key);
+        if (n == nullptr && required) ctx_.error(tbl_->source().begin, path(key), "required key missing");
+        return n;
+    }
+
+    void wrong(const toml::node& n, std::string key, std::string_view expected, std::string_view got) {
+        ctx_.error(n.source().begin, std::move(key), fmt::format("expected {}, got {}", expected, got));
+    }
+
+    bool get_bool(std::string_view key, bool& out) {
+        const toml::node* n = find(key, false);
+        if (n == nullptr) return true;
+        if (const auto* v = n->as_boolean()) {
+            out = v->get();
+            return true;
+        }
+        wrong(*n, path(key), "a boolean (true or false)", type_phrase(*n));
+        return false;
+    }
+
+    // An integer in min..max; `expected` replaces "an integer in min..max" when given.
+    template <typename T>
+    bool get_uint(std::string_view key, T& out, uint64_t min, uint64_t max, bool required = false) {
+        const toml::node* n = find(key, required);
+        if (n == nullptr) return !required;
+        const std::string expected = fmt::format("an integer in {}..{}", min, max);
+        const auto* v = n->as_integer();
+        if (v == nullptr) {
+            wrong(*n, path(key), expected, type_phrase(*n));
+            return false;
+        }
+        const int64_t value = v->get();
+        if (value < 0 || static_cast<uint64_t>(value) < min || static_cast<uint64_t>(value) > max) {
+            wrong(*n, path(key), expected, std::to_string(value));
+            return false;
+        }
+        out = static_cast<T>(value);
+        return true;
+    }
+
+    // Whole seconds >= 1, stored as milliseconds (so at most UINT32_MAX / 1000 s).
+    bool get_seconds(std::string_view key, uint32_t& out_ms) {
+        static constexpr int64_t max_seconds = std::numeric_limits<uint32_t>::max() / 1000;
+        const toml::node* n = find(key, false);
+        if (n == nullptr) return true;
+        const auto* v = n->as_integer();
+        if (v == nullptr) {
+            wrong(*n, path(key), "an integer number of seconds >= 1", type_phrase(*n));
+            return false;
+        }
+        const int64_t value = v->get();
+        if (value < 1) {
+            wrong(*n, path(key), "an integer number of seconds >= 1", std::to_string(value));
+            return false;
+        }
+        if (value > max_seconds) {
+            wrong(*n, path(key), fmt::format("an integer number of seconds <= {}", max_seconds), std::to_string(value));
+            return false;
+        }
+        out_ms = static_cast<uint32_t>(value * 1000);
+        return true;
+    }
+
+    bool get_string(std::string_view key, std::string& out, const string_rule& rule, bool required = false) {
+        const toml::node* n = find(key, required);
+        if (n == nullptr) return !required;
+        return check_string(*n, path(key), rule, out);
+    }
+
+    bool get_string_list(std::string_view key, std::vector<std::string>& out, const string_rule& rule) {
+        const toml::node* n = find(key, false);
+        if (n == nullptr) return true;
+        const auto* array = n->as_array();
+        if (array == nullptr) {
+            wrong(*n, path(key), "an array of strings", type_phrase(*n));
+            return false;
+        }
+        bool ok = true;
+        out.clear();
+        for (std::size_t i = 0; i < array->size(); ++i) {
+            std::string value;
+            if (check_string(*array->get(i), fmt::format("{}[{}]", path(key), i), rule, value)) {
+                out.push_back(std::move(value));
+            } else {
+                ok = false;
+            }
+        }
+        return ok;
+    }
+
+    // A unicast, non-zero MAC address.
+    bool get_mac(std::string_view key, std::optional<net::mac_address>& out, bool required = false) {
+        const toml::node* n = find(key, required);
+        if (n == nullptr) return !required;
+        static constexpr std::string_view expected = "a MAC address like 02:00:00:00:00:01";
+        const auto* v = n->as_string();
+        if (v == nullptr) {
+            wrong(*n, path(key), expected, type_phrase(*n));
+            return false;
+        }
+        const auto mac = net::mac_address::parse(v->get());
+        if (!mac) {
+            wrong(*n, path(key), expected, quote(v->get()));
+            return false;
+        }
+        if (mac->is_multicast() || *mac == net::mac_address{}) {
+            wrong(*n, path(key), "a unicast, non-zero MAC address", quote(v->get()));
+            return false;
+        }
+        out = mac;
+        return true;
+    }
+
+    bool get_mac(std::string_view key, net::mac_address& out, bool required) {
+        std::optional<net::mac_address> mac;
+        const bool ok = get_mac(key, mac, required);
+        if (mac) out = *mac;
+        return ok;
+    }
+
+    // An array of min_count..max_count distinct addresses. The valid elements are
+    // kept even when others are not, so cross-field checks can still see them.
+    bool get_address_list(std::string_view key, std::vector<located_address>& out, families fam,
+                          std::size_t min_count, std::size_t max_count, bool required) {
+        const toml::node* n = find(key, required);
+        if (n == nullptr) return !required;
+        const std::string_view element = fam == families::v4_only ? "an IPv4 address" : "an IPv4 or IPv6 address";
+        const std::string_view plural = fam == families::v4_only ? "IPv4 addresses" : "IP addresses";
+        const auto* array = n->as_array();
+        if (array == nullptr) {
+            wrong(*n, path(key), fmt::format("an array of {}", plural), type_phrase(*n));
+            return false;
+        }
+        bool ok = true;
+        if (array->size() < min_count || array->size() > max_count) {
+            wrong(*n, path(key), fmt::format("{}..{} {}", min_count, max_count, plural),
+                  array->empty() ? std::string("an empty array") : fmt::format("{} addresses", array->size()));
+            ok = false;
+        }
+        for (std::size_t i = 0; i < array->size(); ++i) {
+            const toml::node& e = *array->get(i);
+            std::string element_key = fmt::format("{}[{}]", path(key), i);
+            const auto* v = e.as_string();
+            if (v == nullptr) {
+                wrong(e, std::move(element_key), element, type_phrase(e));
+                ok = false;
+                continue;
+            }
+            const auto address = net::ip_address::parse(v->get());
+            if (!address || (fam == families::v4_only && !address->is_v4())) {
+                wrong(e, std::move(element_key), element, quote(v->get()));
+                ok = false;
+                continue;
+            }
+            const auto first = std::find_if(out.begin(), out.end(),
+                                            [&](const located_address& a) { return a.address == *address; });
+            if (first != out.end()) {
+                wrong(e, std::move(element_key), "a distinct address",
+                      fmt::format("{} again (first at {})", quote(v->get()), first->key));
+                ok = false;
+                continue;
+            }
+            out.push_back(located_address{*address, std::move(element_key), v->get(), e.source().begin});
+        }
+        return ok;
+    }
+
+    // Reports every key of the table that no getter named.
+    void finish() {
+        if (tbl_ == nullptr) return;
+        for (auto&& [k, v] : *tbl_) {
+            if (std::find(known_.begin(), known_.end(), k.str()) != known_.end()) continue;
+            report_unknown(ctx_, name_ + "." + std::string(k.str()), k, v, known_);
+        }
+    }
+
+    static void report_unknown(context& ctx, std::string key, const toml::key& k, const toml::node& v,
+                               const std::vector<std::string_view>& known) {
+        const bool is_table = v.is_table();
+        // A table is reported where its [header] starts; a value where its key is.
+        const position at = is_table || !k.source().begin ? v.source().begin : k.source().begin;
+        ctx.error(at, std::move(key),
+                  fmt::format("unknown {}{}", is_table ? "table" : "key", suggestion(k.str(), known)));
+    }
+
+private:
+    bool check_string(const toml::node& n, std::string key, const string_rule& rule, std::string& out) {
+        const auto* v = n.as_string();
+        if (v == nullptr) {
+            wrong(n, std::move(key), rule.expected, type_phrase(n));
+            return false;
+        }
+        if (!rule.ok(v->get())) {
+            wrong(n, std::move(key), rule.expected, quote(v->get()));
+            return false;
+        }
+        out = v->get();
+        return true;
+    }
+
+    context& ctx_;
+    std::string name_;
+    const toml::table* tbl_;
+    std::vector<std::string_view> known_;
+};
+
+// ---------------------------------------------------------------------------
+// The document
+
+struct table_spec {
+    std::string_view name;
+    bool required;
+};
+
+constexpr table_spec top_level_tables[] = {
+    {"eal", false},   {"inside", true},    {"outside", true}, {"nat", true},
+    {"flows", false}, {"timeouts", false}, {"run", false},
+};
+
+struct side_result {
+    bool device_ok = false;
+    std::vector<located_address> addresses;
+};
+
+side_result read_side(table_reader& r, port_settings& port, gateway::side_settings& side) {
+    side_result result;
+    result.device_ok = r.get_string("device", port.device, device_rule, true);
+    r.get_mac("mac", port.mac);
+    r.get_mac("next_hop_mac", side.next_hop_mac, true);
+    r.get_address_list("addresses", result.addresses, families::any, 1, 16, true);
+    r.get_uint("rx_descriptors", port.rx_descriptors, 1, 32768);
+    r.get_uint("tx_descriptors", port.tx_descriptors, 1, 32768);
+    r.finish();
+    side.mac = port.mac.value_or(net::mac_address{});
+    side.addresses.clear();
+    for (const auto& a : result.addresses) side.addresses.push_back(a.address);
+    return result;
+}
+
+bool extra_args_start_with(const std::vector<std::string>& args, std::initializer_list<std::string_view> prefixes) {
+    return std::any_of(args.begin(), args.end(), [&](const std::string& arg) {
+        return std::any_of(prefixes.begin(), prefixes.end(),
+                           [&](std::string_view p) { return std::string_view(arg).substr(0, p.size()) == p; });
+    });
+}
+
+// A port's device must be something the EAL will create: a net_* name needs a
+// matching eal.vdevs entry; a PCI address must be in eal.allow_pci (the dataplane
+// passes --no-pci when that list is empty). Skipped when extra_args add devices
+// of their own.
+void check_device(context& ctx, const toml::node* device_node, std::string_view side, const eal_settings& eal) {
+    if (device_node == nullptr) return;
+    const std::string& device = device_node->as_string()->get();
+    if (is_full_pci_address(device)) {
+        if (extra_args_start_with(eal.extra_args, {"-a", "--allow", "-w", "--pci-whitelist"})) return;
+        const std::string canonical = lower(device);
+        if (std::none_of(eal.allow_pci.begin(), eal.allow_pci.end(),
+                         [&](const std::string& a) { return canonical_pci(a) == canonical; })) {
+            ctx.error(device_node->source().begin, fmt::format("{}.device", side),
+                      fmt::format("expected a PCI address listed in eal.allow_pci, got {}", quote(device)));
+        }
+        return;
+    }
+    if (device.rfind("net_", 0) != 0 || extra_args_start_with(eal.extra_args, {"--vdev"})) return;
+    if (std::any_of(eal.vdevs.begin(), eal.vdevs.end(), [&](const std::string& v) { return vdev_name(v) == device; })) {
+        return;
+    }
+    std::string names;
+    for (const auto& v : eal.vdevs) names += fmt::format("{}{}", names.empty() ? "" : ", ", vdev_name(v));
+    ctx.error(device_node->source().begin, fmt::format("{}.device", side),
+              fmt::format("expected the name of a device in eal.vdevs ({}), got {}",
+                          names.empty() ? std::string("eal.vdevs is empty") : names, quote(device)));
+}
+
+load_result load_document(const toml::table& root, context& ctx) {
+    egressd_config cfg;
+    cfg.source_path = ctx.file;
+
+    // Top level: only the known tables, each of them a table.
+    std::vector<std::string_view> table_names;
+    for (const auto& spec : top_level_tables) table_names.push_back(spec.name);
+    for (auto&& [k, v] : root) {
+        if (std::find(table_names.begin(), table_names.end(), k.str()) == table_names.end()) {
+            table_reader::report_unknown(ctx, std::string(k.str()), k, v, table_names);
+        }
+    }
+    auto table = [&](std::string_view name) -> const toml::table* {
+        const toml::node* n = root.get(name);
+        const bool required =
+            std::find_if(std::begin(top_level_tables), std::end(top_level_tables), [&](const table_spec& s) {
+                return s.name == name;
+            })->required;
+        if (n == nullptr) {
+            if (required) ctx.error(whole_document, std::string(name), "required table missing");
+            return nullptr;
+        }
+        if (!n->is_table()) {
+            ctx.error(n->source().begin, std::string(name), fmt::format("expected a table, got {}", type_phrase(*n)));
+            return nullptr;
+        }
+        return n->as_table();
+    };
+
+    // [eal]
+    const toml::table* eal_table = table("eal");
+    table_reader eal(ctx, "eal", eal_table);
+    eal.get_string("lcores", cfg.eal.lcores, core_list_rule);
+    eal.get_bool("no_huge", cfg.eal.no_huge);
+    eal.get_uint("memory_mb", cfg.eal.memory_mb, 16, 1048576);
+    const bool vdevs_ok = eal.get_string_list("vdevs", cfg.eal.vdevs, vdev_rule);
+    const bool allow_ok = eal.get_string_list("allow_pci", cfg.eal.allow_pci, pci_rule);
+    eal.get_string("file_prefix", cfg.eal.file_prefix, file_prefix_rule);
+    eal.get_bool("in_memory", cfg.eal.in_memory);
+    eal.get_string("log_level", cfg.eal.log_level, log_level_rule);
+    const bool extra_ok = eal.get_string_list("extra_args", cfg.eal.extra_args, any_string);
+    eal.finish();
+    if (cfg.eal.file_prefix.empty()) cfg.eal.in_memory = true;
+
+    // [inside], [outside]
+    const toml::table* inside_table = table("inside");
+    table_reader inside(ctx, "inside", inside_table);
+    const side_result in = read_side(inside, cfg.inside_port, cfg.gateway.inside);
+    const toml::table* outside_table = table("outside");
+    table_reader outside(ctx, "outside", outside_table);
+    const side_result out = read_side(outside, cfg.outside_port, cfg.gateway.outside);
+
+    // [nat]
+    const toml::table* nat_table = table("nat");
+    table_reader nat(ctx, "nat", nat_table);
+    std::vector<located_address> pool;
+    nat.get_address_list("pool", pool, families::v4_only, 1, 64, true);
+    const bool port_min_ok = nat.get_uint("port_min", cfg.gateway.pool.port_min, 1, 65535);
+    const bool port_max_ok = nat.get_uint("port_max", cfg.gateway.pool.port_max, 1, 65535);
+    nat.finish();
+    for (const auto& a : pool) cfg.gateway.pool.addresses.push_back(a.address);
+
+    // [flows]
+    table_reader flows(ctx, "flows", table("flows"));
+    flows.get_uint("max_flows", cfg.gateway.max_flows, 1, 100'000'000);
+    flows.finish();
+
+    // [timeouts]
+    table_reader timeouts(ctx, "timeouts", table("timeouts"));
+    flow::timeouts& t = cfg.gateway.timeouts;
+    timeouts.get_seconds("tcp_syn_sent", t.tcp_syn_sent_ms);
+    timeouts.get_seconds("tcp_syn_received", t.tcp_syn_received_ms);
+    timeouts.get_seconds("tcp_established", t.tcp_established_ms);
+    timeouts.get_seconds("tcp_closing", t.tcp_closing_ms);
+    timeouts.get_seconds("tcp_time_wait", t.tcp_time_wait_ms);
+    timeouts.get_seconds("tcp_closed", t.tcp_closed_ms);
+    timeouts.get_seconds("udp", t.udp_ms);
+    timeouts.get_seconds("icmp", t.icmp_ms);
+    timeouts.finish();
+
+    // [run]
+    table_reader run(ctx, "run", table("run"));
+    run.get_bool("stop_when_drained", cfg.run.stop_when_drained);
+    run.get_uint("drain_idle_ms", cfg.run.drain_idle_ms, 1, 600'000);
+    run.get_bool("replay_in_timestamp_order", cfg.run.replay_in_timestamp_order);
+    run.get_uint("burst_size", cfg.run.burst_size, 1, 512);
+    run.get_uint("mbufs", cfg.run.mbufs, 1023, 16'777'215);
+    run.get_bool("accept_any_dst_mac", cfg.gateway.accept_any_dst_mac);
+    run.finish();
+
+    // Cross-field checks, only between values that were themselves valid.
+    if (nat_table != nullptr && port_min_ok && port_max_ok &&
+        cfg.gateway.pool.port_min > cfg.gateway.pool.port_max) {
+        if (const toml::node* n = nat_table->get("port_min")) {
+            ctx.error(n->source().begin, "nat.port_min",
+                      fmt::format("expected a port <= nat.port_max ({}), got {}", cfg.gateway.pool.port_max,
+                                  cfg.gateway.pool.port_min));
+        } else {
+            ctx.error(nat_table->get("port_max")->source().begin, "nat.port_max",
+                      fmt::format("expected a port >= nat.port_min ({}), got {}", cfg.gateway.pool.port_min,
+                                  cfg.gateway.pool.port_max));
+        }
+    }
+    for (const auto& a : pool) {
+        const auto clash = std::find_if(in.addresses.begin(), in.addresses.end(),
+                                        [&](const located_address& i) { return i.address == a.address; });
+        if (clash != in.addresses.end()) {
+            ctx.error(a.at, a.key,
+                      fmt::format("expected an address that is not one of inside.addresses, got {} (also {})",
+                                  quote(a.text), clash->key));
+        }
+    }
+    if (in.device_ok && out.device_ok && cfg.inside_port.device == cfg.outside_port.device) {
+        ctx.error(outside_table->get("device")->source().begin, "outside.device",
+                  fmt::format("expected a device other than inside.device, got {}", quote(cfg.outside_port.device)));
+    }
+    if (vdevs_ok && allow_ok && extra_ok) {
+        if (in.device_ok && inside_table != nullptr) check_device(ctx, inside_table->get("device"), "inside", cfg.eal);
+        if (out.device_ok && outside_table != nullptr) {
+            check_device(ctx, outside_table->get("device"), "outside", cfg.eal);
+        }
+    }
+
+    load_result result;
+    if (ctx.errors.empty()) {
+        result.config = std::move(cfg);
+    } else {
+        std::stable_sort(ctx.errors.begin(), ctx.errors.end(), [](const config_error& a, const config_error& b) {
+            return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+        });
+        result.errors = std::move(ctx.errors);
+    }
+    return result;
+}
+
+} // namespace
+
+std::string config_error::to_string() const {
+    const std::string what = key.empty() ? message : fmt::format("{}: {}", key, message);
+    if (line == 0) return fmt::format("{}: {}", file, what);
+    return fmt::format("{}:{}:{}: {}", file, line, column, what);
+}
+
+std::string format_errors(const std::vector<config_error>& errors) {
+    std::string out;
+    for (const auto& e : errors) {
+        out += e.to_string();
+        out += '\n';
+    }
+    return out;
+}
+
+load_result load_config_string(std::string_view text, std::string_view source_name) {
+    context ctx{std::string(source_name), {}};
+    toml::table root;
+    try {
+        root = toml::parse(text, std::string(source_name));
+    } catch (const toml::parse_error& e) {
+        ctx.error(e.source().begin, "syntax", std::string(e.description()));
+        return load_result{std::nullopt, std::move(ctx.errors)};
+    }
+    return load_document(root, ctx);
+}
+
+load_result load_config_file(const std::string& path) {
+    auto fail = [&](std::string_view what, int err) {
+        load_result result;
+        result.errors.push_back(config_error{path, 0, 0, "", fmt::format("{}: {}", what, std::strerror(err))});
+        return result;
+    };
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return fail("cannot open", errno);
+    std::string text;
+    char buf[65536];
+    std::size_t n = 0;
+    errno = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    const int read_errno = errno;
+    const bool failed = std::ferror(f) != 0;
+    std::fclose(f);
+    if (failed) return fail("cannot read", read_errno);
+    return load_config_string(text, path);
+}
+
+} // namespace egress::config

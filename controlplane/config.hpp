@@ -1,0 +1,90 @@
+// egressd's configuration: the TOML file (conf/egressd.toml documents every key)
+// loaded into plain structs. DPDK-free: the EAL settings are kept as strings and
+// the ports as device names; dataplane/ turns them into EAL arguments and rte_* calls.
+//
+// Loading never stops at the first problem: every error found in the document
+// is collected (in source order) so a user can fix them all in one pass.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/settings.hpp"
+#include "net/ip_address.hpp"
+
+namespace egress::config {
+
+// [eal]: how the DPDK environment abstraction layer is started.
+struct eal_settings {
+    std::string lcores = "0";            // -l core list: "0", "0-1", "0,2"
+    bool no_huge = true;                 // --no-huge (anonymous memory, no hugepage setup needed)
+    uint32_t memory_mb = 512;            // -m
+    std::vector<std::string> vdevs;      // one --vdev each, e.g. "net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap"
+    std::vector<std::string> allow_pci;  // one -a each, e.g. "0000:03:00.0"; empty: --no-pci
+    std::string file_prefix = "egressd"; // --file-prefix; "" means --in-memory instead
+    bool in_memory = false;              // --in-memory; the loader also sets it when file_prefix is ""
+    std::string log_level = "notice";    // --log-level
+    std::vector<std::string> extra_args; // appended verbatim
+};
+
+// [inside] / [outside]: one DPDK port.
+struct port_settings {
+    std::string device;                    // name known to rte_eth_dev_get_port_by_name: "net_pcap0", "0000:03:00.0"
+    std::optional<net::mac_address> mac;   // override; absent: use the NIC's own MAC
+    uint16_t rx_descriptors = 1024;
+    uint16_t tx_descriptors = 1024;
+};
+
+// [run]: how the main loop behaves.
+struct run_settings {
+    bool stop_when_drained = false;         // pcap replays: stop once every RX queue was empty for drain_idle_ms
+    uint32_t drain_idle_ms = 200;
+    bool replay_in_timestamp_order = false; // pcap replays: merge both ports by capture time, use it as the flow clock
+    uint32_t burst_size = 32;               // 1..512
+    uint32_t mbufs = 8191;                  // mbuf pool size
+};
+
+struct egressd_config {
+    eal_settings eal;
+    port_settings inside_port;
+    port_settings outside_port;
+    // What the packet path needs. gateway.inside.mac / gateway.outside.mac hold the
+    // [inside]/[outside] mac override when given, else all zeros: the dataplane
+    // fills them from the NIC once the port is up.
+    gateway::settings gateway;
+    run_settings run;
+    std::string source_path; // the file (or source name) the config was loaded from
+};
+
+struct config_error {
+    std::string file;
+    uint32_t line = 0;   // 1-based; 0 when the error is about the file as a whole
+    uint32_t column = 0; // 1-based; 0 with line 0
+    std::string key;     // dotted path: "nat.pool[1]", "syntax" for a TOML syntax error, "" for file errors
+    std::string message; // "expected X, got Y", "unknown key", "required key missing", ...
+
+    // "file:line:col: key: message"; "file: message" when line is 0 (the key is
+    // left out when empty).
+    std::string to_string() const;
+};
+
+struct load_result {
+    std::optional<egressd_config> config; // set exactly when errors is empty
+    std::vector<config_error> errors;     // in source order
+};
+
+// Reads and validates a config file. A file that cannot be read yields one error
+// with line 0 ("path: cannot open: No such file or directory").
+load_result load_config_file(const std::string& path);
+
+// Same, for a document already in memory; source_name is used as the file name in
+// errors and as egressd_config::source_path.
+load_result load_config_string(std::string_view text, std::string_view source_name);
+
+// Every error's to_string(), one per line (each line ends with '\n').
+std::string format_errors(const std::vector<config_error>& errors);
+
+} // namespace egress::config

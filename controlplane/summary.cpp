@@ -1,0 +1,69 @@
+#include "summary.hpp"
+
+#include <fmt/format.h>
+
+namespace egress::controlplane {
+
+namespace {
+uint64_t total_drops(const stats::worker_counters& c) {
+    uint64_t t = 0;
+    for (auto d : c.drops) t += d;
+    return t;
+}
+} // namespace
+
+std::string format_summary(const run_report& r) {
+    const auto& c = r.counters;
+    std::string out = "egressd summary\n";
+    const std::pair<const char*, const std::string*> ports[2] = {{"inside", &r.inside_device},
+                                                                  {"outside", &r.outside_device}};
+    for (std::size_t i = 0; i < 2; ++i) {
+        const auto& p = c.ports[i];
+        out += fmt::format("  port {:<7} {:<12} rx {} pkts {} bytes, tx {} pkts {} bytes\n", ports[i].first,
+                           *ports[i].second, p.rx_packets, p.rx_bytes, p.tx_packets, p.tx_bytes);
+    }
+    out += "  flows     ";
+    for (std::size_t i = 0; i < stats::flow_proto_count; ++i)
+        out += fmt::format(" {} created {} expired {};", stats::flow_proto_names[i], c.flows_created[i],
+                           c.flows_expired[i]);
+    out += fmt::format(" active {} of {} ({} bytes of table)\n", r.flows_active, r.flow_capacity,
+                       r.flow_table_bytes);
+    for (const auto& a : r.pool)
+        out += fmt::format("  nat {:<15} mappings active {} created {}, exhausted {}\n", a.address,
+                           a.mappings_active, a.mappings_created, a.exhausted);
+    out += fmt::format("  drops total {}\n", total_drops(c));
+    for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
+        if (c.drops[i] != 0) out += fmt::format("    {:<28} {}\n", stats::drop_reason_names[i], c.drops[i]);
+    return out;
+}
+
+std::string format_summary_json(const run_report& r) {
+    const auto& c = r.counters;
+    std::string out = "{\"ports\":{";
+    const char* names[2] = {"inside", "outside"};
+    const std::string* devices[2] = {&r.inside_device, &r.outside_device};
+    for (std::size_t i = 0; i < 2; ++i) {
+        const auto& p = c.ports[i];
+        out += fmt::format(
+            "{}\"{}\":{{\"device\":\"{}\",\"rx_packets\":{},\"rx_bytes\":{},\"tx_packets\":{},\"tx_bytes\":{}}}",
+            i ? "," : "", names[i], *devices[i], p.rx_packets, p.rx_bytes, p.tx_packets, p.tx_bytes);
+    }
+    out += "},\"flows\":{";
+    for (std::size_t i = 0; i < stats::flow_proto_count; ++i)
+        out += fmt::format("\"{}\":{{\"created\":{},\"expired\":{}}},", stats::flow_proto_names[i],
+                           c.flows_created[i], c.flows_expired[i]);
+    out += fmt::format("\"active\":{},\"capacity\":{},\"table_bytes\":{},\"tcp_reopened\":{}}},\"nat\":[",
+                       r.flows_active, r.flow_capacity, r.flow_table_bytes, c.tcp_reopened);
+    for (std::size_t i = 0; i < r.pool.size(); ++i) {
+        const auto& a = r.pool[i];
+        out += fmt::format("{}{{\"address\":\"{}\",\"mappings_active\":{},\"mappings_created\":{},\"exhausted\":{}}}",
+                           i ? "," : "", a.address, a.mappings_active, a.mappings_created, a.exhausted);
+    }
+    out += "],\"drops\":{";
+    for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
+        out += fmt::format("{}\"{}\":{}", i ? "," : "", stats::drop_reason_names[i], c.drops[i]);
+    out += fmt::format("}},\"drops_total\":{}}}\n", total_drops(c));
+    return out;
+}
+
+} // namespace egress::controlplane

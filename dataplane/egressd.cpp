@@ -1,0 +1,191 @@
+// egressd: the gateway process. Loads the config, brings up EAL and the two ports,
+// runs the worker lcore and, on the main lcore, the control loop (signals, drain),
+// then prints the summary. Exiting is allowed here and only here.
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include "config.hpp"
+#include "eal_args.hpp"
+#include "gateway/gateway_core.hpp"
+#include "port.hpp"
+#include "summary.hpp"
+#include "worker.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+constexpr const char* usage =
+    "usage: egressd -c FILE.toml [--stats-json PATH]\n"
+    "       egressd --check-config FILE.toml\n"
+    "\n"
+    "  -c, --config FILE     run the gateway with this configuration\n"
+    "  --check-config FILE   validate FILE and exit (0 when valid, 1 otherwise)\n"
+    "  --stats-json PATH     also write the end-of-run summary as JSON to PATH\n"
+    "  -h, --help            this text\n";
+
+struct options {
+    std::string config_path;
+    std::string stats_json_path;
+    bool check_only = false;
+};
+
+bool parse_options(int argc, char** argv, options& o) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&](std::string& out) {
+            if (i + 1 >= argc) {
+                fmt::print(stderr, "egressd: {} needs a value\n{}", a, usage);
+                return false;
+            }
+            out = argv[++i];
+            return true;
+        };
+        if (a == "-c" || a == "--config") {
+            if (!value(o.config_path)) return false;
+        } else if (a == "--check-config") {
+            o.check_only = true;
+            if (i + 1 < argc && argv[i + 1][0] != '-' && !value(o.config_path)) return false;
+        } else if (a == "--stats-json") {
+            if (!value(o.stats_json_path)) return false;
+        } else if (a == "-h" || a == "--help") {
+            fmt::print("{}", usage);
+            std::exit(0);
+        } else {
+            fmt::print(stderr, "egressd: unknown argument '{}'\n{}", a, usage);
+            return false;
+        }
+    }
+    if (o.config_path.empty()) {
+        fmt::print(stderr, "egressd: no configuration file given\n{}", usage);
+        return false;
+    }
+    return true;
+}
+
+int run(const options& opts, egress::config::egressd_config cfg) {
+    using namespace egress;
+    auto args = dataplane::make_eal_args(cfg.eal);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
+        fmt::print(stderr, "egressd: EAL initialisation failed: {}\n", rte_strerror(rte_errno));
+        return 1;
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+
+    rte_mempool* pool = rte_pktmbuf_pool_create("egress_mbufs", cfg.run.mbufs, 256, 0,
+                                                RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+    if (pool == nullptr) {
+        fmt::print(stderr, "egressd: cannot create the mbuf pool ({} mbufs): {}\n", cfg.run.mbufs,
+                   rte_strerror(rte_errno));
+        rte_eal_cleanup();
+        return 1;
+    }
+
+    auto ctx = std::make_unique<dataplane::worker_context>();
+    std::unique_ptr<gateway::gateway_core> core;
+    try {
+        const bool ts = cfg.run.replay_in_timestamp_order;
+        ctx->ports[0] = dataplane::start_port(cfg.inside_port, pool, ts);
+        ctx->ports[1] = dataplane::start_port(cfg.outside_port, pool, ts);
+        if (ts && !(ctx->ports[0].rx_timestamps && ctx->ports[1].rx_timestamps))
+            throw std::runtime_error("run.replay_in_timestamp_order needs devices that stamp received packets "
+                                     "(pcap vdevs do)");
+        if (ts && rte_mbuf_dyn_rx_timestamp_register(&ctx->timestamp_offset, &ctx->timestamp_flag) != 0)
+            throw std::runtime_error("cannot register the mbuf RX timestamp field");
+        cfg.gateway.inside.mac = ctx->ports[0].mac;
+        cfg.gateway.outside.mac = ctx->ports[1].mac;
+        core = std::make_unique<gateway::gateway_core>(cfg.gateway);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "egressd: {}\n", e.what());
+        rte_eal_cleanup();
+        return 1;
+    }
+
+    ctx->core = core.get();
+    ctx->burst = static_cast<uint16_t>(cfg.run.burst_size);
+    ctx->stop_when_drained = cfg.run.stop_when_drained;
+    ctx->drain_idle_ms = cfg.run.drain_idle_ms;
+    ctx->replay_in_timestamp_order = cfg.run.replay_in_timestamp_order;
+    ctx->stop = &g_stop;
+
+    fmt::print("egressd: inside {} ({}), outside {} ({}), {} flows max, pool {} address(es)\n",
+               ctx->ports[0].device, ctx->ports[0].mac, ctx->ports[1].device, ctx->ports[1].mac,
+               cfg.gateway.max_flows, cfg.gateway.pool.addresses.size());
+    std::fflush(stdout);
+
+    const unsigned worker_lcore = rte_get_next_lcore(-1, 1, 0);
+    if (worker_lcore >= RTE_MAX_LCORE) {
+        dataplane::worker_main(ctx.get()); // one lcore only: the main lcore polls
+    } else {
+        rte_eal_remote_launch(dataplane::worker_main, ctx.get(), worker_lcore);
+        while (!g_stop.load(std::memory_order_relaxed) && !ctx->finished.load(std::memory_order_acquire))
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        g_stop.store(true);
+        rte_eal_mp_wait_lcore();
+    }
+
+    dataplane::stop_port(ctx->ports[0]);
+    dataplane::stop_port(ctx->ports[1]);
+
+    controlplane::run_report report;
+    report.inside_device = ctx->ports[0].device;
+    report.outside_device = ctx->ports[1].device;
+    report.counters = core->counters();
+    report.flows_active = core->flows_active();
+    report.flow_capacity = core->flow_capacity();
+    report.flow_table_bytes = core->flow_table_bytes();
+    for (const auto& u : core->pool_usage())
+        report.pool.push_back({u.address, u.mappings_active, u.mappings_created, u.exhausted});
+    fmt::print("{}", controlplane::format_summary(report));
+    int rc = 0;
+    if (!opts.stats_json_path.empty()) {
+        std::ofstream f(opts.stats_json_path);
+        f << controlplane::format_summary_json(report);
+        if (!f) {
+            fmt::print(stderr, "egressd: cannot write {}\n", opts.stats_json_path);
+            rc = 1;
+        }
+    }
+    core.reset();
+    rte_mempool_free(pool);
+    rte_eal_cleanup();
+    return rc;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    options opts;
+    if (!parse_options(argc, argv, opts)) return 2;
+    auto loaded = egress::config::load_config_file(opts.config_path);
+    if (!loaded.errors.empty()) {
+        for (const auto& e : loaded.errors) fmt::print(stderr, "{}\n", e.to_string());
+        fmt::print(stderr, "egressd: configuration {} has {} error(s)\n", opts.config_path, loaded.errors.size());
+        return 1;
+    }
+    if (opts.check_only) {
+        fmt::print("egressd: configuration {} is valid\n", opts.config_path);
+        return 0;
+    }
+    return run(opts, std::move(*loaded.config));
+}

@@ -1,0 +1,184 @@
+#include "worker.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+namespace egress::dataplane {
+
+namespace {
+
+using stats::side;
+
+constexpr side other(side s) noexcept { return s == side::inside ? side::outside : side::inside; }
+constexpr std::size_t idx(side s) noexcept { return static_cast<std::size_t>(s); }
+
+// Frames waiting to leave one port; flushed when full and once per loop.
+struct tx_queue {
+    rte_mbuf* pkts[max_burst];
+    uint16_t count = 0;
+};
+
+class worker {
+public:
+    explicit worker(worker_context& ctx) noexcept : ctx_(ctx), counters_(ctx.core->counters()) {}
+
+    void run() noexcept {
+        if (ctx_.replay_in_timestamp_order) {
+            run_replay();
+        } else {
+            run_live();
+        }
+        flush_all();
+        ctx_.finished.store(true, std::memory_order_release);
+    }
+
+private:
+    uint32_t clock_ms() const noexcept {
+        return static_cast<uint32_t>((rte_get_tsc_cycles() - start_tsc_) / tsc_per_ms_);
+    }
+    bool stopping() const noexcept { return ctx_.stop->load(std::memory_order_relaxed); }
+
+    // Live mode: poll each port, process whole bursts, clock from the TSC.
+    void run_live() noexcept {
+        uint32_t last_rx_ms = clock_ms();
+        rte_mbuf* pkts[max_burst];
+        while (!stopping()) {
+            const uint32_t now = clock_ms();
+            bool got = false;
+            for (side s : {side::inside, side::outside}) {
+                const uint16_t n = rte_eth_rx_burst(ctx_.ports[idx(s)].id, 0, pkts, ctx_.burst);
+                if (n == 0) continue;
+                got = true;
+                handle_burst(s, pkts, n, now);
+            }
+            flush_all();
+            ctx_.core->expire(now, ctx_.sweep_budget);
+            if (got) {
+                last_rx_ms = now;
+            } else if (ctx_.stop_when_drained && now - last_rx_ms >= ctx_.drain_idle_ms) {
+                return;
+            }
+        }
+    }
+
+    // Replay mode (pcap files): merge both ports' input by capture timestamp and use
+    // capture time as the clock, so a replay is deterministic whatever the burst
+    // boundaries. A port whose RX returns nothing is at the end of its file.
+    void run_replay() noexcept {
+        struct rx_state {
+            rte_mbuf* pkts[max_burst];
+            uint16_t count = 0, pos = 0;
+            bool drained = false;
+        } rx[2];
+        bool have_origin = false;
+        uint64_t origin = 0;
+        uint32_t now = 0;
+        while (!stopping()) {
+            for (side s : {side::inside, side::outside}) {
+                auto& r = rx[idx(s)];
+                if (r.pos < r.count || r.drained) continue;
+                r.count = rte_eth_rx_burst(ctx_.ports[idx(s)].id, 0, r.pkts, ctx_.burst);
+                r.pos = 0;
+                r.drained = r.count == 0;
+            }
+            const bool in_ready = rx[0].pos < rx[0].count;
+            const bool out_ready = rx[1].pos < rx[1].count;
+            if (!in_ready && !out_ready) {
+                if (ctx_.stop_when_drained) return;
+                rx[0].drained = rx[1].drained = false; // poll again (a live port may refill)
+                continue;
+            }
+            side s = in_ready ? side::inside : side::outside;
+            if (in_ready && out_ready && timestamp_of(rx[1].pkts[rx[1].pos]) < timestamp_of(rx[0].pkts[rx[0].pos]))
+                s = side::outside;
+            auto& r = rx[idx(s)];
+            rte_mbuf* m = r.pkts[r.pos++];
+            const uint64_t ts = timestamp_of(m);
+            if (!have_origin) {
+                origin = ts;
+                have_origin = true;
+            }
+            now = static_cast<uint32_t>((ts - origin) / ts_units_per_ms());
+            handle_burst(s, &m, 1, now);
+            ctx_.core->expire(now, ctx_.sweep_budget);
+            if (r.pos == r.count) flush_all();
+        }
+    }
+
+    uint64_t timestamp_of(rte_mbuf* m) const noexcept {
+        if (ctx_.timestamp_offset < 0 || (m->ol_flags & ctx_.timestamp_flag) == 0) return 0;
+        return *RTE_MBUF_DYNFIELD(m, ctx_.timestamp_offset, rte_mbuf_timestamp_t*);
+    }
+    // The pcap PMD stamps microseconds... or nanoseconds; decided at start-up.
+    uint64_t ts_units_per_ms() const noexcept { return ts_per_ms_; }
+
+    void handle_burst(side from, rte_mbuf** pkts, uint16_t n, uint32_t now) noexcept {
+        std::span<uint8_t> frames[max_burst];
+        rte_mbuf* kept[max_burst];
+        stats::drop_reason verdicts[max_burst];
+        stats::port_counters& rx = counters_.port(from);
+        uint16_t k = 0;
+        for (uint16_t i = 0; i < n; ++i) {
+            rte_mbuf* m = pkts[i];
+            rx.rx_packets += 1;
+            rx.rx_bytes += m->pkt_len;
+            if (m->nb_segs != 1) { // jumbo frames arrive chained; not supported yet
+                counters_.count_drop(stats::drop_reason::frame_multisegment);
+                rte_pktmbuf_free(m);
+                continue;
+            }
+            kept[k] = m;
+            frames[k++] = {rte_pktmbuf_mtod(m, uint8_t*), m->data_len};
+        }
+        ctx_.core->process_burst(from, frames, k, now, verdicts);
+        tx_queue& q = tx_[idx(other(from))];
+        for (uint16_t i = 0; i < k; ++i) {
+            if (verdicts[i] != stats::no_drop) {
+                rte_pktmbuf_free(kept[i]);
+                continue;
+            }
+            q.pkts[q.count++] = kept[i];
+            if (q.count == ctx_.burst) flush(other(from));
+        }
+    }
+
+    void flush(side s) noexcept {
+        tx_queue& q = tx_[idx(s)];
+        if (q.count == 0) return;
+        uint64_t bytes = 0;
+        for (uint16_t i = 0; i < q.count; ++i) bytes += q.pkts[i]->pkt_len;
+        const uint16_t sent = rte_eth_tx_burst(ctx_.ports[idx(s)].id, 0, q.pkts, q.count);
+        for (uint16_t i = sent; i < q.count; ++i) {
+            bytes -= q.pkts[i]->pkt_len;
+            counters_.count_drop(stats::drop_reason::tx_full);
+            rte_pktmbuf_free(q.pkts[i]);
+        }
+        counters_.port(s).tx_packets += sent;
+        counters_.port(s).tx_bytes += bytes;
+        q.count = 0;
+    }
+    void flush_all() noexcept {
+        flush(side::inside);
+        flush(side::outside);
+    }
+
+    worker_context& ctx_;
+    stats::worker_counters& counters_;
+    tx_queue tx_[2];
+    const uint64_t start_tsc_ = rte_get_tsc_cycles();
+    const uint64_t tsc_per_ms_ = rte_get_tsc_hz() / 1000 ? rte_get_tsc_hz() / 1000 : 1;
+    const uint64_t ts_per_ms_ = 1000; // pcap PMD timestamps are microseconds
+};
+
+} // namespace
+
+int worker_main(void* arg) {
+    auto& ctx = *static_cast<worker_context*>(arg);
+    worker w(ctx);
+    w.run();
+    return 0;
+}
+
+} // namespace egress::dataplane

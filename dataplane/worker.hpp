@@ -1,0 +1,33 @@
+// The worker lcore: polls both ports, hands bursts to gateway_core, transmits
+// what it forwards. All of its mutable state lives in one worker_context.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "gateway/gateway_core.hpp"
+#include "port.hpp"
+
+namespace egress::dataplane {
+
+inline constexpr uint16_t max_burst = 512;
+
+struct alignas(64) worker_context {
+    gateway::gateway_core* core = nullptr;
+    port_handle ports[2];          // indexed by stats::side
+    uint16_t burst = 32;
+    uint32_t sweep_budget = 64;    // flow records examined for expiry per loop
+    bool stop_when_drained = false;
+    uint32_t drain_idle_ms = 200;
+    bool replay_in_timestamp_order = false;
+    int timestamp_offset = -1;     // mbuf dynfield of the RX timestamp (replay mode)
+    uint64_t timestamp_flag = 0;
+    const std::atomic<bool>* stop = nullptr; // set by the control thread (signals)
+    std::atomic<bool> finished{false};       // set by the worker when it returns
+};
+
+// Runs until *ctx.stop, or (stop_when_drained) until the input is drained.
+// Signature fits rte_eal_remote_launch.
+int worker_main(void* ctx);
+
+} // namespace egress::dataplane

@@ -1,0 +1,175 @@
+// The connection-tracking table of one worker: fixed capacity, preallocated once,
+// one 64-byte record per flow, found from either direction's key.
+//
+// Memory (per unit of capacity, 4 KiB pages or hugepages alike):
+//   records       64 B   flow_record array, index = flow id (u32)
+//   index         20 B   ceil(2 * capacity * 1.25 / 8) buckets of 64 B
+//   free list      4 B   stack of free record indexes
+//   total      ~= 88 B   (<= 96 B budget; small tables round the bucket count up)
+//
+// Index: every bucket is one cache line of 8 slots {u32 signature, u32 value}
+// (stored as 8 signatures then 8 values), value = record index << 1 | direction,
+// signature 0 = empty. A key has two
+// candidate buckets chosen by the two 32-bit halves of a 64-bit hash with the
+// multiply-shift range reduction (bucket count is not a power of two). Each flow
+// owns two slots: its outbound key and its inbound key. A lookup reads at most two
+// buckets and, on a signature match, the record, whose key fields are compared
+// for the slot's direction.
+//
+// Insertion puts a key in the less loaded of its two buckets. When both are full
+// it makes ONE relocation hop: a resident key of either bucket whose other
+// candidate has room moves there (its record is re-hashed to find it). Without
+// that hop two-choice hashing at the 80 % slot load of a full table overflows
+// buckets from about 85 % of capacity at 1M flows (simulated); with it, a full
+// table keeps accepting flows under churn. Nothing is ever evicted: insert
+// returns npos when no record is free or no hop is possible.
+//
+// Outbound key = (proto, inside, inside_port, remote, remote_port).
+// Inbound key  = (proto, remote, remote_port, public, public_port), where public
+// is the SNAT address:port for IPv4 and the inside address:port for IPv6.
+// Both are expressed as a flow_key laid out as the packet arrives (src first).
+//
+// Single-threaded: each worker owns its table (no locks).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory_resource>
+
+#include "flow/flow_record.hpp"
+#include "net/ip_address.hpp"
+
+namespace egress::flow {
+
+// A packet's lookup key as it arrives: outbound src = inside host; inbound
+// src = remote peer, dst = public address (the inside address for IPv6).
+struct flow_key {
+    net::ip_address src;
+    net::ip_address dst;
+    uint16_t src_port = 0;
+    uint16_t dst_port = 0;
+    uint8_t proto = 0;
+
+    friend bool operator==(const flow_key&, const flow_key&) = default;
+};
+
+// The keys a record is indexed under.
+flow_key outbound_key_of(const flow_record& r) noexcept;
+flow_key inbound_key_of(const flow_record& r) noexcept;
+inline flow_key key_of(const flow_record& r, direction d) noexcept {
+    return d == direction::outbound ? outbound_key_of(r) : inbound_key_of(r);
+}
+
+class flow_table {
+public:
+    static constexpr uint32_t npos = UINT32_MAX;
+    static constexpr uint32_t slots_per_bucket = 8;
+    static constexpr uint32_t max_capacity = (1u << 31) - 1; // value = index << 1 | direction
+    static constexpr uint32_t burst_chunk = 32;              // keys hashed/prefetched per round
+    static constexpr uint64_t default_seed = 0x6a09e667f3bcc909ULL;
+
+    // Allocates everything once from mr (throws std::bad_alloc from mr, and
+    // std::invalid_argument when capacity is 0 or above max_capacity).
+    explicit flow_table(uint32_t capacity,
+                        std::pmr::memory_resource* mr = std::pmr::new_delete_resource(),
+                        uint64_t seed = default_seed);
+    ~flow_table();
+    flow_table(const flow_table&) = delete;
+    flow_table& operator=(const flow_table&) = delete;
+
+    // Index of the flow whose d-direction key equals k, or npos.
+    uint32_t lookup(const flow_key& k, direction d) const noexcept;
+
+    // out[i] = lookup(keys[i], dirs[i]) for i < n. Hashes a chunk of keys,
+    // prefetches both buckets of each, matches signatures and prefetches the
+    // candidate records, then compares keys, so the misses overlap.
+    void lookup_burst(const flow_key* keys, const direction* dirs, uint32_t n, uint32_t* out) const noexcept;
+
+    // Stores r (flags gain flow_flags::live) and indexes both its keys. Returns
+    // the record index, or npos when no record is free or a key finds no slot.
+    // The caller guarantees neither key is already present (lookup missed, and
+    // the NAT allocator checked contains_inbound).
+    uint32_t insert(const flow_record& r) noexcept;
+
+    // Removes both keys of live record idx and frees the record.
+    void erase(uint32_t idx) noexcept;
+
+    flow_record& at(uint32_t idx) noexcept { return records_[idx]; }
+    const flow_record& at(uint32_t idx) const noexcept { return records_[idx]; }
+
+    uint32_t size() const noexcept { return size_; }
+    uint32_t capacity() const noexcept { return capacity_; }
+    uint32_t bucket_count() const noexcept { return bucket_count_; }
+    size_t memory_bytes() const noexcept;
+
+    // Is the IPv4 inbound key (proto, remote:remote_port -> public:public_port)
+    // in use? The NAT port allocator's "taken" predicate.
+    bool contains_inbound(uint8_t proto, const net::ip_address& remote, uint16_t remote_port,
+                          uint32_t public_addr, uint16_t public_port) const noexcept;
+
+    // Incremental expiry: visits min(budget, capacity) record slots from a
+    // persistent cursor (wrapping). For each live record expired at now_ms calls
+    // on_expired(idx, const flow_record&) and then erases it (the callback must
+    // not erase or insert). Returns the number expired.
+    template <class F>
+    uint32_t sweep(uint32_t now_ms, uint32_t budget, F&& on_expired) noexcept;
+
+    uint32_t sweep_cursor() const noexcept { return cursor_; }
+
+private:
+    // The 8 signatures first, then the 8 values: one 32-byte compare matches a
+    // signature against the whole bucket.
+    struct alignas(64) bucket {
+        uint32_t sig[slots_per_bucket];
+        uint32_t value[slots_per_bucket];
+    };
+    static_assert(sizeof(bucket) == 64);
+
+    struct hashed {
+        uint32_t b1;
+        uint32_t b2;
+        uint32_t sig;
+    };
+
+    hashed hash_key(const flow_key& k, direction d) const noexcept;
+    bool matches(const flow_record& r, const flow_key& k, direction d) const noexcept;
+    uint32_t find_in(const bucket& b, uint32_t sig, const flow_key& k, direction d) const noexcept;
+    bool place(const hashed& h, uint32_t value) noexcept;
+    bool relocate_one(uint32_t from) noexcept;
+    void remove_slot(const hashed& h, uint32_t value) noexcept;
+
+    static uint32_t match_mask(const bucket& b, uint32_t sig) noexcept;
+    static uint32_t load_of(const bucket& b) noexcept;
+
+    std::pmr::memory_resource* mr_;
+    uint64_t seed_;
+    uint32_t capacity_;
+    uint32_t bucket_count_;
+    uint32_t size_ = 0;
+    uint32_t free_top_ = 0; // free_[0, free_top_) are free record indexes
+    uint32_t cursor_ = 0;
+    flow_record* records_ = nullptr;
+    bucket* buckets_ = nullptr;
+    uint32_t* free_ = nullptr;
+};
+
+template <class F>
+uint32_t flow_table::sweep(uint32_t now_ms, uint32_t budget, F&& on_expired) noexcept {
+    const uint32_t steps = budget < capacity_ ? budget : capacity_;
+    uint32_t expired = 0;
+    uint32_t c = cursor_;
+    for (uint32_t i = 0; i < steps; ++i) {
+        const uint32_t idx = c;
+        c = (c + 1 == capacity_) ? 0 : c + 1;
+        const flow_record& r = records_[idx];
+        if (r.is_live() && is_expired(r, now_ms)) {
+            on_expired(idx, static_cast<const flow_record&>(r));
+            erase(idx);
+            ++expired;
+        }
+    }
+    cursor_ = c;
+    return expired;
+}
+
+} // namespace egress::flow

@@ -1,0 +1,234 @@
+#include "gateway/gateway_core.hpp"
+
+#include <cstring>
+
+#include "flow/tcp_state.hpp"
+#include "net/packet_parser.hpp"
+#include "net/rewrite.hpp"
+
+namespace egress::gateway {
+
+using stats::drop_reason;
+using stats::no_drop;
+using stats::side;
+
+namespace {
+
+constexpr stats::flow_proto proto_class(uint8_t proto) noexcept {
+    switch (proto) {
+    case net::proto_tcp: return stats::flow_proto::tcp;
+    case net::proto_udp: return stats::flow_proto::udp;
+    default: return stats::flow_proto::icmp;
+    }
+}
+
+constexpr bool is_echo_request(const net::packet_view& v) noexcept {
+    return (v.proto == net::proto_icmp && v.icmp_type == 8) || (v.proto == net::proto_icmpv6 && v.icmp_type == 128);
+}
+
+uint32_t idle_timeout(const flow::flow_record& r, const flow::timeouts& t) noexcept {
+    switch (r.proto) {
+    case net::proto_tcp: return flow::timeout_for(static_cast<flow::tcp_state>(r.tcp_state), t);
+    case net::proto_udp: return t.udp_ms;
+    default: return t.icmp_ms;
+    }
+}
+
+} // namespace
+
+gateway_core::gateway_core(const settings& s)
+    : settings_(s),
+      table_(s.max_flows),
+      nat_(s.pool.addresses, s.pool.port_min, s.pool.port_max),
+      mappings_created_(s.pool.addresses.size(), 0) {}
+
+bool gateway_core::is_own_address(const net::ip_address& a) const noexcept {
+    for (const auto& own : settings_.inside.addresses)
+        if (own == a) return true;
+    for (const auto& own : settings_.outside.addresses)
+        if (own == a) return true;
+    return false;
+}
+
+// Checks that do not need the flow table: the frame parses, is addressed to this
+// port's MAC, is not for the gateway itself, and may be forwarded one more hop.
+drop_reason gateway_core::admit(side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept {
+    if (const drop_reason r = net::parse_frame(frame, view); r != no_drop) return r;
+    const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
+    if (!settings_.accept_any_dst_mac && std::memcmp(frame.data(), port.mac.bytes.data(), 6) != 0)
+        return drop_reason::l2_dst_not_local;
+    if (is_own_address(view.dst)) return drop_reason::local_delivery_unsupported;
+    if (view.ttl <= 1) return drop_reason::ttl_expired;
+    return no_drop;
+}
+
+void gateway_core::process_burst(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
+                                 drop_reason* verdicts) noexcept {
+    net::packet_view views[max_burst];
+    flow::flow_key keys[max_burst];
+    flow::direction dirs[max_burst] = {};
+    uint32_t found[max_burst];
+    uint16_t pos[max_burst];
+    const flow::direction dir = from == side::inside ? flow::direction::outbound : flow::direction::inbound;
+
+    // 1. Parse and admit the whole burst; build the lookup keys of the survivors.
+    uint16_t m = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        verdicts[i] = admit(from, frames[i], views[m]);
+        if (verdicts[i] != no_drop) {
+            counters_.count_drop(verdicts[i]);
+            continue;
+        }
+        const net::packet_view& v = views[m];
+        keys[m] = flow::flow_key{v.src, v.dst, v.src_port, v.dst_port, v.proto};
+        dirs[m] = dir;
+        pos[m++] = i;
+    }
+
+    // 2. One burst lookup: hash all, prefetch all buckets, then compare.
+    table_.lookup_burst(keys, dirs, m, found);
+
+    // 3. Act on each packet in arrival order. If an earlier packet of this burst
+    //    removed a record, the remaining lookups are redone (records may be reused).
+    const uint64_t erasures_at_lookup = erasures_;
+    for (uint16_t j = 0; j < m; ++j) {
+        const uint16_t i = pos[j];
+        uint32_t idx = found[j];
+        if (erasures_ != erasures_at_lookup) idx = table_.lookup(keys[j], dir);
+        verdicts[i] = dir == flow::direction::outbound ? outbound(frames[i], views[j], keys[j], idx, now)
+                                                       : inbound(frames[i], views[j], idx, now);
+        if (verdicts[i] != no_drop) counters_.count_drop(verdicts[i]);
+    }
+}
+
+drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
+                                   uint32_t idx, uint32_t now) noexcept {
+    if (idx != flow::flow_table::npos && flow::is_expired(table_.at(idx), now)) {
+        retire(idx); // an idle flow's tuple is reused: it starts over as a new flow
+        idx = flow::flow_table::npos;
+    }
+    // A miss is looked up once more before creating: an earlier packet of the same
+    // burst may have created this very flow after the burst lookup ran.
+    if (idx == flow::flow_table::npos) idx = table_.lookup(key, flow::direction::outbound);
+    if (idx == flow::flow_table::npos) {
+        if (const drop_reason r = create_flow(view, now, idx); r != no_drop) return r;
+    }
+    flow::flow_record& rec = table_.at(idx);
+    if (const drop_reason r = track(rec, flow::direction::outbound, view, now); r != no_drop) return r;
+    rec.packets_out += 1;
+    if (rec.is_v4())
+        net::set_ipv4_source(frame, view, net::ip_address::from_v4(rec.public_addr), rec.public_port);
+    return emit(side::outside, frame, view);
+}
+
+drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t idx,
+                                  uint32_t now) noexcept {
+    if (idx == flow::flow_table::npos) return drop_reason::inbound_unsolicited;
+    if (flow::is_expired(table_.at(idx), now)) {
+        retire(idx);
+        return drop_reason::inbound_unsolicited;
+    }
+    flow::flow_record& rec = table_.at(idx);
+    if (const drop_reason r = track(rec, flow::direction::inbound, view, now); r != no_drop) return r;
+    rec.packets_in += 1;
+    if (rec.is_v4()) net::set_ipv4_destination(frame, view, rec.inside, rec.inside_port);
+    return emit(side::inside, frame, view);
+}
+
+// Slow path: a packet from inside that belongs to no flow. Only connection
+// openers create flows; IPv4 flows get their public address:port here.
+[[gnu::noinline]] drop_reason gateway_core::create_flow(const net::packet_view& view, uint32_t now,
+                                                        uint32_t& idx) noexcept {
+    if (view.proto == net::proto_tcp && !flow::tcp_opens_flow(flow::direction::outbound, view.tcp_flags))
+        return drop_reason::tcp_new_not_syn;
+    if ((view.proto == net::proto_icmp || view.proto == net::proto_icmpv6) && !is_echo_request(view))
+        return drop_reason::icmp_new_not_request;
+    if (table_.size() == table_.capacity()) return drop_reason::flow_table_full;
+
+    flow::flow_record rec;
+    rec.inside = view.src;
+    rec.remote = view.dst;
+    rec.inside_port = view.src_port;
+    rec.remote_port = view.dst_port;
+    rec.proto = view.proto;
+    rec.family = static_cast<uint8_t>(view.family);
+    rec.tcp_state = static_cast<uint8_t>(flow::tcp_state::syn_sent);
+    rec.created_s = now / 1000;
+    uint32_t pool_index = 0;
+    if (view.family == net::ip_family::v4) {
+        if (nat_.pool_size() == 0) return drop_reason::nat_no_ipv4_pool;
+        const auto taken = [&](uint32_t public_addr, uint16_t public_port) {
+            return table_.contains_inbound(view.proto, view.dst, view.dst_port, public_addr, public_port);
+        };
+        const nat::allocation a = nat_.allocate(view.proto, view.src, view.src_port, view.dst, view.dst_port, taken);
+        if (!a.ok) return drop_reason::nat_ports_exhausted;
+        rec.public_addr = a.public_addr;
+        rec.public_port = a.public_port;
+        pool_index = a.pool_index;
+    }
+    idx = table_.insert(rec);
+    if (idx == flow::flow_table::npos) return drop_reason::flow_table_full;
+    if (view.family == net::ip_family::v4) {
+        nat_.on_mapping_created(pool_index);
+        ++mappings_created_[pool_index];
+    }
+    ++counters_.flows_created[static_cast<std::size_t>(proto_class(view.proto))];
+    return no_drop;
+}
+
+// Advances the flow's state by one packet and refreshes its idle timeout.
+drop_reason gateway_core::track(flow::flow_record& rec, flow::direction dir, const net::packet_view& view,
+                                uint32_t now) noexcept {
+    if (rec.proto == net::proto_tcp) {
+        const auto before = static_cast<flow::tcp_state>(rec.tcp_state);
+        // A brand-new flow is already in syn_sent: its SYN is the retransmit case.
+        const flow::tcp_step step = flow::tcp_advance(before, dir, view.tcp_flags, rec.flags);
+        if (!step.valid) return drop_reason::tcp_invalid_transition;
+        if (step.next == flow::tcp_state::syn_sent &&
+            (before == flow::tcp_state::time_wait || before == flow::tcp_state::closed))
+            ++counters_.tcp_reopened;
+        rec.tcp_state = static_cast<uint8_t>(step.next);
+    }
+    rec.expires_at_ms = now + idle_timeout(rec, settings_.timeouts);
+    return no_drop;
+}
+
+drop_reason gateway_core::emit(side to, std::span<uint8_t> frame, net::packet_view& view) noexcept {
+    if (const drop_reason r = net::decrement_hop_limit(frame, view); r != no_drop) return r;
+    const side_settings& port = to == side::inside ? settings_.inside : settings_.outside;
+    net::set_macs(frame, port.mac, port.next_hop_mac);
+    return no_drop;
+}
+
+void gateway_core::on_expired(const flow::flow_record& rec) noexcept {
+    if (rec.is_v4()) {
+        for (uint32_t p = 0; p < nat_.pool_size(); ++p) {
+            if (nat_.pool_address(p) == rec.public_addr) {
+                nat_.on_mapping_released(p);
+                break;
+            }
+        }
+    }
+    ++counters_.flows_expired[static_cast<std::size_t>(proto_class(rec.proto))];
+}
+
+void gateway_core::retire(uint32_t idx) noexcept {
+    on_expired(table_.at(idx));
+    table_.erase(idx);
+    ++erasures_;
+}
+
+void gateway_core::expire(uint32_t now, uint32_t budget) noexcept {
+    const uint32_t n = table_.sweep(now, budget, [this](uint32_t, const flow::flow_record& rec) { on_expired(rec); });
+    erasures_ += n;
+}
+
+std::vector<pool_address_usage> gateway_core::pool_usage() const {
+    std::vector<pool_address_usage> out;
+    for (uint32_t p = 0; p < nat_.pool_size(); ++p)
+        out.push_back({net::ip_address::from_v4(nat_.pool_address(p)), nat_.mappings_in_use(p),
+                       mappings_created_[p], nat_.exhausted(p)});
+    return out;
+}
+
+} // namespace egress::gateway

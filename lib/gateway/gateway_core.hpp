@@ -1,0 +1,78 @@
+// One worker's packet logic, free of DPDK: parse, classify, track, translate,
+// rewrite. The dataplane hands it bursts of frames that arrived on one side and
+// gets back, per frame, either stats::no_drop (the frame was rewritten in place
+// and goes out of the other side) or the reason it was dropped (already counted).
+//
+// One instance per worker lcore; nothing in it is shared, nothing on the packet
+// path allocates, locks, logs or throws.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "flow/flow_table.hpp"
+#include "gateway/settings.hpp"
+#include "nat/port_allocator.hpp"
+#include "net/packet_view.hpp"
+#include "stats/counters.hpp"
+
+namespace egress::gateway {
+
+inline constexpr uint16_t max_burst = 512;
+
+struct pool_address_usage {
+    net::ip_address address;
+    uint64_t mappings_active = 0;
+    uint64_t mappings_created = 0;
+    uint64_t exhausted = 0;
+};
+
+class gateway_core {
+public:
+    explicit gateway_core(const settings& s);
+
+    // Frames that arrived on `from` (at most max_burst). verdicts[i] is no_drop
+    // when frames[i] was rewritten and must leave through the other side.
+    void process_burst(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
+                       stats::drop_reason* verdicts) noexcept;
+    stats::drop_reason process(stats::side from, std::span<uint8_t> frame, uint32_t now_ms) noexcept {
+        stats::drop_reason v;
+        process_burst(from, &frame, 1, now_ms, &v);
+        return v;
+    }
+
+    // Examines up to `budget` flow records and retires the expired ones.
+    void expire(uint32_t now_ms, uint32_t budget) noexcept;
+
+    stats::worker_counters& counters() noexcept { return counters_; }
+    const stats::worker_counters& counters() const noexcept { return counters_; }
+    const flow::flow_table& flows() const noexcept { return table_; }
+    uint64_t flows_active() const noexcept { return table_.size(); }
+    uint64_t flow_capacity() const noexcept { return table_.capacity(); }
+    uint64_t flow_table_bytes() const noexcept { return table_.memory_bytes(); }
+    std::vector<pool_address_usage> pool_usage() const;
+
+private:
+    stats::drop_reason admit(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept;
+    stats::drop_reason outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
+                                uint32_t idx, uint32_t now) noexcept;
+    stats::drop_reason inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t idx,
+                               uint32_t now) noexcept;
+    stats::drop_reason create_flow(const net::packet_view& view, uint32_t now, uint32_t& idx) noexcept;
+    stats::drop_reason track(flow::flow_record& rec, flow::direction dir, const net::packet_view& view,
+                             uint32_t now) noexcept;
+    void retire(uint32_t idx) noexcept;
+    void on_expired(const flow::flow_record& rec) noexcept;
+    stats::drop_reason emit(stats::side to, std::span<uint8_t> frame, net::packet_view& view) noexcept;
+    bool is_own_address(const net::ip_address& a) const noexcept;
+
+    settings settings_;
+    flow::flow_table table_;
+    nat::port_allocator nat_;
+    stats::worker_counters counters_;
+    std::vector<uint64_t> mappings_created_; // per pool address
+    uint64_t erasures_ = 0; // bumps whenever a record is removed (invalidates burst lookups)
+};
+
+} // namespace egress::gateway

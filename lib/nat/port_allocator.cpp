@@ -1,0 +1,79 @@
+#include "nat/port_allocator.hpp"
+
+#include <cstring>
+#include <numeric>
+#include <utility>
+
+namespace egress::nat {
+
+namespace {
+
+__extension__ using u128 = unsigned __int128;
+
+inline uint64_t mum(uint64_t a, uint64_t b) noexcept {
+    const u128 r = static_cast<u128>(a) * b;
+    return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+inline uint64_t load64(const uint8_t* p) noexcept {
+    uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+inline uint32_t reduce(uint32_t h, uint32_t n) noexcept {
+    return static_cast<uint32_t>((static_cast<uint64_t>(h) * n) >> 32);
+}
+
+// Fixed constants, no per-process seed: the address pairing must be the same in
+// every worker and after every restart.
+constexpr uint64_t c0 = 0x243f6a8885a308d3ULL;
+constexpr uint64_t c1 = 0x13198a2e03707344ULL;
+constexpr uint64_t c2 = 0xa4093822299f31d0ULL;
+constexpr uint64_t c3 = 0x082efa98ec4e6c89ULL;
+
+inline uint64_t hash_address(const net::ip_address& a) noexcept {
+    return mum(load64(a.bytes.data()) ^ c0, load64(a.bytes.data() + 8) ^ c1);
+}
+
+} // namespace
+
+port_allocator::port_allocator(std::vector<net::ip_address> pool, uint16_t port_min, uint16_t port_max)
+    : port_min_(port_min), port_max_(port_max) {
+    assert(!pool.empty());
+    assert(port_min <= port_max);
+    pool_.reserve(pool.size());
+    for (const net::ip_address& a : pool) {
+        assert(a.is_v4());
+        pool_.push_back(a.v4());
+    }
+    in_use_.assign(pool_.size(), 0);
+    exhausted_.assign(pool_.size(), 0);
+}
+
+uint32_t port_allocator::pool_index_for(const net::ip_address& inside) const noexcept {
+    const uint64_t h = mum(hash_address(inside), c2);
+    return reduce(static_cast<uint32_t>(h >> 32), pool_size());
+}
+
+uint32_t port_allocator::probe_start(uint8_t proto, const net::ip_address& inside,
+                                     uint16_t inside_port) const noexcept {
+    const uint64_t tail = uint64_t{inside_port} | (uint64_t{proto} << 16);
+    const uint64_t h = mum(hash_address(inside) ^ c3, tail ^ c2);
+    return reduce(static_cast<uint32_t>(h), range_size());
+}
+
+pool_address_stats port_allocator::stats(uint32_t pool_index) const noexcept {
+    return pool_address_stats{net::ip_address::from_v4(pool_[pool_index]), in_use_[pool_index],
+                              exhausted_[pool_index]};
+}
+
+uint64_t port_allocator::total_mappings_in_use() const noexcept {
+    return std::accumulate(in_use_.begin(), in_use_.end(), uint64_t{0});
+}
+
+uint64_t port_allocator::total_exhausted() const noexcept {
+    return std::accumulate(exhausted_.begin(), exhausted_.end(), uint64_t{0});
+}
+
+} // namespace egress::nat

@@ -1,0 +1,223 @@
+#include "net/packet_parser.hpp"
+
+#include "net/byte_cursor.hpp"
+#include "net/checksum.hpp"
+
+namespace egress::net {
+
+namespace {
+
+using stats::drop_reason;
+
+constexpr std::size_t mac_pair_length = 12;
+constexpr std::size_t ipv4_min_header = 20;
+constexpr std::size_t ipv6_header = 40;
+constexpr std::size_t tcp_min_header = 20;
+constexpr std::size_t udp_header = 8;
+
+constexpr uint8_t ipv4_option_eol = 0;
+constexpr uint8_t ipv4_option_nop = 1;
+constexpr uint16_t ipv4_more_fragments_and_offset = 0x3fff;
+
+constexpr uint8_t ipv6_hop_by_hop = 0;
+constexpr uint8_t ipv6_routing = 43;
+constexpr uint8_t ipv6_fragment_header = 44;
+constexpr uint8_t ipv6_destination_options = 60;
+
+constexpr uint8_t icmp_echo_reply = 0;
+constexpr uint8_t icmp_echo_request = 8;
+constexpr uint8_t icmpv6_echo_request = 128;
+constexpr uint8_t icmpv6_echo_reply = 129;
+
+// Ethernet header and VLAN tags; leaves `c` at the L3 header.
+drop_reason parse_l2(byte_cursor& c, packet_view& out, uint16_t& ethertype) noexcept {
+    if (!c.skip(mac_pair_length) || !c.read_be16(ethertype)) return drop_reason::l2_truncated;
+    for (std::size_t tags = 0; ethertype == ethertype_vlan || (tags == 0 && ethertype == ethertype_qinq); ++tags) {
+        if (tags == max_vlan_tags) return drop_reason::ethertype_unsupported;
+        if (!c.read_be16(out.vlan_tci) || !c.read_be16(ethertype)) return drop_reason::vlan_truncated;
+        out.has_vlan = true;
+    }
+    return stats::no_drop;
+}
+
+bool ipv4_options_valid(byte_cursor options) noexcept {
+    uint8_t type = 0;
+    while (options.read_u8(type)) {
+        if (type == ipv4_option_eol) return true; // the rest is padding
+        if (type == ipv4_option_nop) continue;
+        uint8_t length = 0;
+        if (!options.read_u8(length) || length < 2 || !options.skip(length - 2u)) return false;
+    }
+    return true;
+}
+
+bool ipv4_source_valid(uint32_t a) noexcept {
+    return a != 0 && a != 0xffffffffu && (a >> 28) != 0xe;
+}
+
+bool all_zero(std::span<const uint8_t> bytes) noexcept {
+    for (const uint8_t b : bytes) {
+        if (b != 0) return false;
+    }
+    return true;
+}
+
+// Neither unspecified nor IPv4-mapped (which would alias an IPv4 ip_address).
+bool ipv6_unicast_like(const ip_address& a) noexcept {
+    return !a.is_v4() && !all_zero(a.bytes);
+}
+
+// IPv4 header at the front of `c`; on success `l4` spans the L4 bytes of the datagram.
+drop_reason parse_ipv4(const byte_cursor& c, packet_view& out, byte_cursor& l4) noexcept {
+    byte_cursor h = c;
+    uint8_t version_ihl = 0;
+    uint16_t total_length = 0;
+    uint16_t fragment = 0;
+    uint32_t src = 0;
+    uint32_t dst = 0;
+    const bool complete = h.read_u8(version_ihl) && h.skip(1) && h.read_be16(total_length) && h.skip(2) &&
+                          h.read_be16(fragment) && h.read_u8(out.ttl) && h.read_u8(out.proto) && h.skip(2) &&
+                          h.read_be32(src) && h.read_be32(dst);
+    if (!complete) return drop_reason::ipv4_truncated;
+
+    const std::size_t header_length = std::size_t{version_ihl & 0x0fu} * 4;
+    if ((version_ihl >> 4) != 4 || header_length < ipv4_min_header) return drop_reason::ipv4_bad_header;
+    if (!c.has(header_length)) return drop_reason::ipv4_truncated;
+    if (fold(ones_sum(c.peek(header_length))) != 0xffff) return drop_reason::ipv4_bad_checksum;
+    if (total_length < header_length || !c.has(total_length)) return drop_reason::ipv4_bad_length;
+
+    byte_cursor datagram(c.peek(total_length));
+    byte_cursor options(datagram);
+    if (!datagram.skip(ipv4_min_header) || !datagram.sub(header_length - ipv4_min_header, options) ||
+        !ipv4_options_valid(options)) {
+        return drop_reason::ipv4_bad_options;
+    }
+    datagram.skip(header_length - ipv4_min_header);
+    if ((fragment & ipv4_more_fragments_and_offset) != 0) return drop_reason::ipv4_fragment;
+
+    out.family = ip_family::v4;
+    out.src = ip_address::from_v4(src);
+    out.dst = ip_address::from_v4(dst);
+    if (!ipv4_source_valid(src) || dst == 0) return drop_reason::bad_address;
+    if (out.proto != proto_tcp && out.proto != proto_udp && out.proto != proto_icmp) {
+        return drop_reason::l4_proto_unsupported;
+    }
+    out.l3_length = total_length;
+    out.l4_offset = static_cast<uint16_t>(out.l3_offset + header_length);
+    out.l4_length = static_cast<uint16_t>(total_length - header_length);
+    l4 = datagram;
+    return stats::no_drop;
+}
+
+bool is_ipv6_extension(uint8_t next_header) noexcept {
+    return next_header == ipv6_hop_by_hop || next_header == ipv6_routing || next_header == ipv6_destination_options;
+}
+
+// IPv6 header and extension chain at the front of `c`; on success `l4` spans the
+// upper-layer bytes of the datagram.
+drop_reason parse_ipv6(const byte_cursor& c, packet_view& out, byte_cursor& l4) noexcept {
+    byte_cursor h = c;
+    uint32_t version_class_flow = 0;
+    uint16_t payload_length = 0;
+    uint8_t next_header = 0;
+    const bool fixed = h.read_be32(version_class_flow) && h.read_be16(payload_length) && h.read_u8(next_header) &&
+                       h.read_u8(out.ttl);
+    const auto src = h.take(16);
+    const auto dst = h.take(16);
+    if (!fixed || src.empty() || dst.empty()) return drop_reason::ipv6_truncated;
+    if ((version_class_flow >> 28) != 6) return drop_reason::ipv6_bad_header;
+    const std::size_t total_length = ipv6_header + payload_length;
+    if (!c.has(total_length) || total_length > 0xffff) return drop_reason::ipv6_bad_length;
+
+    byte_cursor payload(h.peek(payload_length));
+    for (std::size_t count = 1; is_ipv6_extension(next_header); ++count) {
+        if (count > max_ipv6_ext_headers) return drop_reason::ipv6_ext_chain_too_long;
+        if (next_header == ipv6_hop_by_hop && count != 1) return drop_reason::ipv6_ext_header_malformed;
+        uint8_t units = 0; // header length in 8-octet units, not counting the first 8
+        if (!payload.read_u8(next_header) || !payload.read_u8(units) || !payload.skip(std::size_t{units} * 8 + 6)) {
+            return drop_reason::ipv6_ext_header_malformed;
+        }
+    }
+    if (next_header == ipv6_fragment_header) return drop_reason::ipv6_fragment;
+
+    out.family = ip_family::v6;
+    out.proto = next_header;
+    out.src = ip_address::from_v6_bytes(src.data());
+    out.dst = ip_address::from_v6_bytes(dst.data());
+    if (src[0] == 0xff || !ipv6_unicast_like(out.src) || !ipv6_unicast_like(out.dst)) return drop_reason::bad_address;
+    if (next_header != proto_tcp && next_header != proto_udp && next_header != proto_icmpv6) {
+        return drop_reason::l4_proto_unsupported;
+    }
+    out.l3_length = static_cast<uint16_t>(total_length);
+    out.l4_offset = static_cast<uint16_t>(out.l3_offset + ipv6_header + payload.offset());
+    out.l4_length = static_cast<uint16_t>(payload.remaining());
+    l4 = payload;
+    return stats::no_drop;
+}
+
+drop_reason parse_tcp(byte_cursor c, packet_view& out) noexcept {
+    uint8_t data_offset = 0;
+    const bool complete = c.read_be16(out.src_port) && c.read_be16(out.dst_port) && c.skip(8) &&
+                          c.read_u8(data_offset) && c.read_u8(out.tcp_flags) && c.skip(6);
+    if (!complete) return drop_reason::tcp_truncated;
+    const std::size_t header_length = (std::size_t{data_offset} >> 4) * 4;
+    if (header_length < tcp_min_header || header_length > out.l4_length) return drop_reason::tcp_bad_offset;
+    return stats::no_drop;
+}
+
+drop_reason parse_udp(byte_cursor c, packet_view& out) noexcept {
+    uint16_t length = 0;
+    if (!c.read_be16(out.src_port) || !c.read_be16(out.dst_port) || !c.read_be16(length) || !c.skip(2)) {
+        return drop_reason::udp_truncated;
+    }
+    if (length < udp_header || length > out.l4_length) return drop_reason::udp_bad_length;
+    return stats::no_drop;
+}
+
+drop_reason parse_icmp_echo(byte_cursor c, packet_view& out) noexcept {
+    uint16_t identifier = 0;
+    if (!c.read_u8(out.icmp_type) || !c.skip(3) || !c.read_be16(identifier) || !c.skip(2)) {
+        return drop_reason::icmp_truncated;
+    }
+    const bool v4 = out.proto == proto_icmp;
+    const uint8_t request = v4 ? icmp_echo_request : icmpv6_echo_request;
+    const uint8_t reply = v4 ? icmp_echo_reply : icmpv6_echo_reply;
+    // The identifier sits on the initiator's side (see packet_view).
+    if (out.icmp_type == request) {
+        out.src_port = identifier;
+    } else if (out.icmp_type == reply) {
+        out.dst_port = identifier;
+    } else {
+        return drop_reason::icmp_type_unsupported;
+    }
+    return stats::no_drop;
+}
+
+} // namespace
+
+stats::drop_reason parse_frame(std::span<const uint8_t> frame, packet_view& out) noexcept {
+    out = packet_view{};
+    byte_cursor c(frame);
+    uint16_t ethertype = 0;
+    if (const auto r = parse_l2(c, out, ethertype); r != stats::no_drop) return r;
+    out.l3_offset = static_cast<uint16_t>(c.offset());
+
+    byte_cursor l4(std::span<const uint8_t>{});
+    drop_reason r = stats::no_drop;
+    if (ethertype == ethertype_ipv4) {
+        r = parse_ipv4(c, out, l4);
+    } else if (ethertype == ethertype_ipv6) {
+        r = parse_ipv6(c, out, l4);
+    } else {
+        return drop_reason::ethertype_unsupported;
+    }
+    if (r != stats::no_drop) return r;
+
+    switch (out.proto) {
+    case proto_tcp: return parse_tcp(l4, out);
+    case proto_udp: return parse_udp(l4, out);
+    default: return parse_icmp_echo(l4, out);
+    }
+}
+
+} // namespace egress::net

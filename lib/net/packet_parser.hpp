@@ -1,0 +1,41 @@
+// The frame parser: Ethernet II (up to two VLAN tags) -> IPv4 / IPv6 (extension
+// header chain) -> TCP / UDP / ICMP echo / ICMPv6 echo, into a packet_view.
+//
+// Every byte is read through byte_cursor, so no input can make the parser read
+// outside `frame`. It never allocates, throws or logs: each rejection is a typed
+// stats::drop_reason, and stats::no_drop means the whole view is filled in.
+//
+// What is accepted:
+//  * Ethernet II; tags 0x8100 or 0x88a8 (outer) followed by at most one more
+//    0x8100 tag. vlan_tci is the innermost tag's TCI.
+//  * IPv4: version 4, IHL >= 5, valid header checksum, IHL*4 <= total length <=
+//    bytes present, well-formed options (EOL, NOP, or type/length with length >= 2
+//    inside the header), not a fragment (MF clear and offset 0).
+//  * IPv6: version 6, payload length present in the frame (and 40 + payload length
+//    <= 65535), up to 8 extension headers among hop-by-hop (first only), routing and
+//    destination options; fragments are rejected.
+//  * Addresses: the source is not multicast, limited broadcast, unspecified or (for
+//    IPv6) IPv4-mapped; the destination is not unspecified or (for IPv6) IPv4-mapped.
+//  * L4: TCP (data offset 5..l4_length/4), UDP (8 <= length field <= l4_length),
+//    ICMP over IPv4 and ICMPv6 over IPv6 echo request/reply only.
+//
+// l3_length is the datagram length from the IP header and l4_length runs from
+// l4_offset to the end of that datagram, so trailing Ethernet padding is excluded.
+// On a drop, `out` holds whatever was parsed so far and must not be relied on.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "net/packet_view.hpp"
+#include "stats/drop_reason.hpp"
+
+namespace egress::net {
+
+inline constexpr uint16_t ethertype_qinq = 0x88a8;    // 802.1ad service tag
+inline constexpr std::size_t max_vlan_tags = 2;
+inline constexpr std::size_t max_ipv6_ext_headers = 8;
+
+stats::drop_reason parse_frame(std::span<const uint8_t> frame, packet_view& out) noexcept;
+
+} // namespace egress::net

@@ -1,0 +1,55 @@
+// Per-worker counters. Each worker owns one instance (no sharing, no atomics on
+// the fast path); the control plane sums them after a worker has stopped or reads
+// them as slightly stale 64-bit values while it runs.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "stats/drop_reason.hpp"
+
+namespace egress::stats {
+
+enum class side : uint8_t { inside = 0, outside = 1 };
+inline constexpr std::size_t side_count = 2;
+
+enum class flow_proto : uint8_t { tcp = 0, udp = 1, icmp = 2 };
+inline constexpr std::size_t flow_proto_count = 3;
+inline constexpr std::array<const char*, flow_proto_count> flow_proto_names{"tcp", "udp", "icmp"};
+
+struct port_counters {
+    uint64_t rx_packets = 0;
+    uint64_t rx_bytes = 0;
+    uint64_t tx_packets = 0;
+    uint64_t tx_bytes = 0;
+};
+
+struct alignas(64) worker_counters {
+    std::array<port_counters, side_count> ports{};
+    std::array<uint64_t, drop_reason_count> drops{};
+    std::array<uint64_t, flow_proto_count> flows_created{};
+    std::array<uint64_t, flow_proto_count> flows_expired{};
+    uint64_t tcp_reopened = 0; // a SYN reused the tuple of a flow in TIME_WAIT / closed
+
+    void count_drop(drop_reason r) noexcept { ++drops[static_cast<std::size_t>(r)]; }
+    port_counters& port(side s) noexcept { return ports[static_cast<std::size_t>(s)]; }
+    const port_counters& port(side s) const noexcept { return ports[static_cast<std::size_t>(s)]; }
+
+    worker_counters& operator+=(const worker_counters& o) noexcept {
+        for (std::size_t i = 0; i < side_count; ++i) {
+            ports[i].rx_packets += o.ports[i].rx_packets;
+            ports[i].rx_bytes += o.ports[i].rx_bytes;
+            ports[i].tx_packets += o.ports[i].tx_packets;
+            ports[i].tx_bytes += o.ports[i].tx_bytes;
+        }
+        for (std::size_t i = 0; i < drop_reason_count; ++i) drops[i] += o.drops[i];
+        for (std::size_t i = 0; i < flow_proto_count; ++i) {
+            flows_created[i] += o.flows_created[i];
+            flows_expired[i] += o.flows_expired[i];
+        }
+        tcp_reopened += o.tcp_reopened;
+        return *this;
+    }
+};
+
+} // namespace egress::stats

@@ -1,0 +1,495 @@
+// controlplane/config: TOML -> egressd_config, and the exact error texts users see.
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "config.hpp"
+
+namespace {
+
+using egress::config::config_error;
+using egress::config::egressd_config;
+using egress::config::load_config_file;
+using egress::config::load_config_string;
+using egress::config::load_result;
+using egress::net::ip_address;
+using egress::net::mac_address;
+
+std::vector<std::string> errors_of(std::string_view text) {
+    const load_result r = load_config_string(text, "t.toml");
+    std::vector<std::string> out;
+    for (const auto& e : r.errors) out.push_back(e.to_string());
+    EXPECT_EQ(r.config.has_value(), r.errors.empty());
+    return out;
+}
+
+egressd_config valid(std::string_view text) {
+    load_result r = load_config_string(text, "t.toml");
+    EXPECT_TRUE(r.errors.empty()) << egress::config::format_errors(r.errors);
+    EXPECT_TRUE(r.config.has_value());
+    return r.config.value_or(egressd_config{});
+}
+
+ip_address ip(std::string_view s) { return ip_address::parse(s).value(); }
+mac_address mac(std::string_view s) { return mac_address::parse(s).value(); }
+
+// The smallest valid document: only required tables and keys.
+constexpr std::string_view minimal = R"([eal]
+vdevs = ["net_pcap0,iface=a", "net_pcap1,iface=b"]
+
+[inside]
+device = "net_pcap0"
+next_hop_mac = "02:00:00:00:01:01"
+addresses = ["10.0.0.1", "fd00:0:0:1::1"]
+
+[outside]
+device = "net_pcap1"
+next_hop_mac = "02:00:00:00:02:01"
+addresses = ["192.0.2.1"]
+
+[nat]
+pool = ["203.0.113.10"]
+)";
+
+// ---------------------------------------------------------------------------
+// Valid documents
+
+TEST(config, minimal_document_takes_the_defaults) {
+    const egressd_config c = valid(minimal);
+    EXPECT_EQ(c.source_path, "t.toml");
+
+    EXPECT_EQ(c.eal.lcores, "0");
+    EXPECT_TRUE(c.eal.no_huge);
+    EXPECT_EQ(c.eal.memory_mb, 512u);
+    EXPECT_EQ(c.eal.vdevs, (std::vector<std::string>{"net_pcap0,iface=a", "net_pcap1,iface=b"}));
+    EXPECT_TRUE(c.eal.allow_pci.empty());
+    EXPECT_EQ(c.eal.file_prefix, "egressd");
+    EXPECT_FALSE(c.eal.in_memory);
+    EXPECT_EQ(c.eal.log_level, "notice");
+    EXPECT_TRUE(c.eal.extra_args.empty());
+
+    EXPECT_EQ(c.inside_port.device, "net_pcap0");
+    EXPECT_FALSE(c.inside_port.mac.has_value());
+    EXPECT_EQ(c.inside_port.rx_descriptors, 1024);
+    EXPECT_EQ(c.inside_port.tx_descriptors, 1024);
+    EXPECT_EQ(c.outside_port.device, "net_pcap1");
+    EXPECT_EQ(c.gateway.inside.mac, mac_address{}); // filled from the NIC later
+    EXPECT_EQ(c.gateway.inside.next_hop_mac, mac("02:00:00:00:01:01"));
+    EXPECT_EQ(c.gateway.inside.addresses, (std::vector<ip_address>{ip("10.0.0.1"), ip("fd00:0:0:1::1")}));
+    EXPECT_EQ(c.gateway.outside.next_hop_mac, mac("02:00:00:00:02:01"));
+    EXPECT_EQ(c.gateway.outside.addresses, (std::vector<ip_address>{ip("192.0.2.1")}));
+
+    EXPECT_EQ(c.gateway.pool.addresses, (std::vector<ip_address>{ip("203.0.113.10")}));
+    EXPECT_EQ(c.gateway.pool.port_min, 1024);
+    EXPECT_EQ(c.gateway.pool.port_max, 65535);
+    EXPECT_EQ(c.gateway.max_flows, 1048576u);
+    EXPECT_FALSE(c.gateway.accept_any_dst_mac);
+
+    const egress::flow::timeouts defaults;
+    EXPECT_EQ(c.gateway.timeouts.tcp_syn_sent_ms, defaults.tcp_syn_sent_ms);
+    EXPECT_EQ(c.gateway.timeouts.tcp_syn_received_ms, defaults.tcp_syn_received_ms);
+    EXPECT_EQ(c.gateway.timeouts.tcp_established_ms, defaults.tcp_established_ms);
+    EXPECT_EQ(c.gateway.timeouts.tcp_closing_ms, defaults.tcp_closing_ms);
+    EXPECT_EQ(c.gateway.timeouts.tcp_time_wait_ms, defaults.tcp_time_wait_ms);
+    EXPECT_EQ(c.gateway.timeouts.tcp_closed_ms, defaults.tcp_closed_ms);
+    EXPECT_EQ(c.gateway.timeouts.udp_ms, defaults.udp_ms);
+    EXPECT_EQ(c.gateway.timeouts.icmp_ms, defaults.icmp_ms);
+
+    EXPECT_FALSE(c.run.stop_when_drained);
+    EXPECT_EQ(c.run.drain_idle_ms, 200u);
+    EXPECT_FALSE(c.run.replay_in_timestamp_order);
+    EXPECT_EQ(c.run.burst_size, 32u);
+    EXPECT_EQ(c.run.mbufs, 8191u);
+}
+
+TEST(config, full_document_maps_every_key) {
+    const egressd_config c = valid(R"(
+[eal]
+lcores = "0-1"
+no_huge = false
+memory_mb = 2048
+vdevs = []
+allow_pci = ["0000:03:00.0", "03:00.1,txq_inline=128"]
+file_prefix = "gw1"
+in_memory = false
+log_level = "pmd.net.pcap:debug"
+extra_args = ["--log-level", "lib.eal:debug"]
+
+[inside]
+device = "0000:03:00.0"
+mac = "02:00:00:00:01:FE"
+next_hop_mac = "02:00:00:00:01:01"
+addresses = ["10.0.0.1", "fd00:0:0:1::1"]
+rx_descriptors = 2048
+tx_descriptors = 512
+
+[outside]
+device = "0000:03:00.1"
+mac = "02:00:00:00:02:fe"
+next_hop_mac = "02:00:00:00:02:01"
+addresses = ["192.0.2.1", "2001:db8::1"]
+rx_descriptors = 4096
+tx_descriptors = 256
+
+[nat]
+pool = ["203.0.113.10", "203.0.113.11"]
+port_min = 2000
+port_max = 3000
+
+[flows]
+max_flows = 5000
+
+[timeouts]
+tcp_syn_sent = 1
+tcp_syn_received = 2
+tcp_established = 3
+tcp_closing = 4
+tcp_time_wait = 5
+tcp_closed = 6
+udp = 7
+icmp = 4294967
+
+[run]
+stop_when_drained = true
+drain_idle_ms = 50
+replay_in_timestamp_order = true
+burst_size = 512
+mbufs = 65535
+accept_any_dst_mac = true
+)");
+    EXPECT_EQ(c.eal.lcores, "0-1");
+    EXPECT_FALSE(c.eal.no_huge);
+    EXPECT_EQ(c.eal.memory_mb, 2048u);
+    EXPECT_TRUE(c.eal.vdevs.empty());
+    EXPECT_EQ(c.eal.allow_pci, (std::vector<std::string>{"0000:03:00.0", "03:00.1,txq_inline=128"}));
+    EXPECT_EQ(c.eal.file_prefix, "gw1");
+    EXPECT_FALSE(c.eal.in_memory);
+    EXPECT_EQ(c.eal.log_level, "pmd.net.pcap:debug");
+    EXPECT_EQ(c.eal.extra_args, (std::vector<std::string>{"--log-level", "lib.eal:debug"}));
+
+    EXPECT_EQ(c.inside_port.device, "0000:03:00.0");
+    EXPECT_EQ(c.inside_port.mac, mac("02:00:00:00:01:fe"));
+    EXPECT_EQ(c.inside_port.rx_descriptors, 2048);
+    EXPECT_EQ(c.inside_port.tx_descriptors, 512);
+    EXPECT_EQ(c.outside_port.device, "0000:03:00.1");
+    EXPECT_EQ(c.outside_port.mac, mac("02:00:00:00:02:fe"));
+    EXPECT_EQ(c.outside_port.rx_descriptors, 4096);
+    EXPECT_EQ(c.outside_port.tx_descriptors, 256);
+
+    EXPECT_EQ(c.gateway.inside.mac, mac("02:00:00:00:01:fe"));
+    EXPECT_EQ(c.gateway.inside.next_hop_mac, mac("02:00:00:00:01:01"));
+    EXPECT_EQ(c.gateway.outside.mac, mac("02:00:00:00:02:fe"));
+    EXPECT_EQ(c.gateway.outside.next_hop_mac, mac("02:00:00:00:02:01"));
+    EXPECT_EQ(c.gateway.outside.addresses, (std::vector<ip_address>{ip("192.0.2.1"), ip("2001:db8::1")}));
+    EXPECT_EQ(c.gateway.pool.addresses, (std::vector<ip_address>{ip("203.0.113.10"), ip("203.0.113.11")}));
+    EXPECT_EQ(c.gateway.pool.port_min, 2000);
+    EXPECT_EQ(c.gateway.pool.port_max, 3000);
+    EXPECT_EQ(c.gateway.max_flows, 5000u);
+    EXPECT_TRUE(c.gateway.accept_any_dst_mac);
+
+    EXPECT_EQ(c.gateway.timeouts.tcp_syn_sent_ms, 1000u);
+    EXPECT_EQ(c.gateway.timeouts.tcp_syn_received_ms, 2000u);
+    EXPECT_EQ(c.gateway.timeouts.tcp_established_ms, 3000u);
+    EXPECT_EQ(c.gateway.timeouts.tcp_closing_ms, 4000u);
+    EXPECT_EQ(c.gateway.timeouts.tcp_time_wait_ms, 5000u);
+    EXPECT_EQ(c.gateway.timeouts.tcp_closed_ms, 6000u);
+    EXPECT_EQ(c.gateway.timeouts.udp_ms, 7000u);
+    EXPECT_EQ(c.gateway.timeouts.icmp_ms, 4294967000u);
+
+    EXPECT_TRUE(c.run.stop_when_drained);
+    EXPECT_EQ(c.run.drain_idle_ms, 50u);
+    EXPECT_TRUE(c.run.replay_in_timestamp_order);
+    EXPECT_EQ(c.run.burst_size, 512u);
+    EXPECT_EQ(c.run.mbufs, 65535u);
+}
+
+TEST(config, empty_file_prefix_means_in_memory) {
+    std::string text(minimal);
+    text.insert(text.find("vdevs"), "file_prefix = \"\"\n");
+    const egressd_config c = valid(text);
+    EXPECT_EQ(c.eal.file_prefix, "");
+    EXPECT_TRUE(c.eal.in_memory);
+}
+
+TEST(config, reference_config_loads) {
+    const char* root = std::getenv("EGRESS_SOURCE_ROOT");
+    ASSERT_NE(root, nullptr) << "run through meson test (EGRESS_SOURCE_ROOT)";
+    const std::string path = std::string(root) + "/conf/egressd.toml";
+    const load_result r = load_config_file(path);
+    ASSERT_TRUE(r.errors.empty()) << egress::config::format_errors(r.errors);
+    ASSERT_TRUE(r.config.has_value());
+    const egressd_config& c = *r.config;
+    EXPECT_EQ(c.source_path, path);
+    EXPECT_EQ(c.eal.vdevs.size(), 2u);
+    EXPECT_EQ(c.eal.vdevs[0], "net_pcap0,rx_pcap=conf/demo/inside.pcap,tx_pcap=build/demo/inside-out.pcap");
+    EXPECT_EQ(c.inside_port.device, "net_pcap0");
+    EXPECT_EQ(c.outside_port.device, "net_pcap1");
+    EXPECT_EQ(c.inside_port.mac, mac("02:00:00:00:01:fe"));
+    EXPECT_EQ(c.outside_port.mac, mac("02:00:00:00:02:fe"));
+    EXPECT_EQ(c.gateway.inside.next_hop_mac, mac("02:00:00:00:01:01"));
+    EXPECT_EQ(c.gateway.outside.next_hop_mac, mac("02:00:00:00:02:01"));
+    EXPECT_EQ(c.gateway.inside.addresses, (std::vector<ip_address>{ip("10.0.0.1"), ip("fd00:0:0:1::1")}));
+    EXPECT_EQ(c.gateway.outside.addresses, (std::vector<ip_address>{ip("192.0.2.1"), ip("2001:db8::1")}));
+    EXPECT_EQ(c.gateway.pool.addresses, (std::vector<ip_address>{ip("203.0.113.10"), ip("203.0.113.11")}));
+    EXPECT_EQ(c.gateway.timeouts.tcp_established_ms, 7'440'000u);
+    EXPECT_EQ(c.gateway.timeouts.udp_ms, 120'000u);
+}
+
+// ---------------------------------------------------------------------------
+// Errors, whole text
+
+TEST(config_errors, missing_file) {
+    const load_result r = load_config_file("/nonexistent/egressd.toml");
+    EXPECT_FALSE(r.config.has_value());
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].line, 0u);
+    EXPECT_EQ(r.errors[0].to_string(), "/nonexistent/egressd.toml: cannot open: No such file or directory");
+}
+
+TEST(config_errors, syntax_error_has_tomls_position_and_description) {
+    EXPECT_EQ(errors_of("[inside]\ndevice = \"net_pcap0\"\nnext_hop_mac = \n"),
+              (std::vector<std::string>{
+                  "t.toml:3:16: syntax: Error while parsing key-value pair: expected value, saw '\\n'"}));
+    EXPECT_EQ(errors_of("[nat]\nport_min = 1\nport_min = 2\n"),
+              (std::vector<std::string>{
+                  "t.toml:3:12: syntax: Error while parsing key-value pair: cannot redefine existing integer "
+                  "'port_min'"}));
+}
+
+TEST(config_errors, unknown_key_with_suggestion) {
+    std::string text(minimal);
+    text.replace(text.find("next_hop_mac = \"02:00:00:00:01:01\""), 12, "nexthop_mac");
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:4:1: inside.next_hop_mac: required key missing",
+                                   "t.toml:6:1: inside.nexthop_mac: unknown key (did you mean next_hop_mac?)",
+                               }));
+}
+
+TEST(config_errors, unknown_key_without_suggestion) {
+    std::string text(minimal);
+    text += "colour = \"blue\"\n";
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{"t.toml:16:1: nat.colour: unknown key"}));
+}
+
+TEST(config_errors, suggestions_need_a_close_match) {
+    std::string text(minimal);
+    text += "pol = []\nmtu = 1500\n\n[timeouts]\nupd = 30\n";
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:16:1: nat.pol: unknown key (did you mean pool?)",
+                                   "t.toml:17:1: nat.mtu: unknown key",
+                                   "t.toml:20:1: timeouts.upd: unknown key (did you mean udp?)",
+                               }));
+}
+
+TEST(config_errors, unknown_table) {
+    std::string text(minimal);
+    text += "\n[timeout]\nudp = 30\n\n[logging]\nlevel = 1\n";
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:17:1: timeout: unknown table (did you mean timeouts?)",
+                                   "t.toml:20:1: logging: unknown table",
+                               }));
+}
+
+TEST(config_errors, wrong_type) {
+    std::string text(minimal);
+    text += "\n[timeouts]\nudp = \"120\"\n\n[run]\nstop_when_drained = 1\nburst_size = 1.5\n";
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:18:7: timeouts.udp: expected an integer number of seconds >= 1, got a string",
+                                   "t.toml:21:21: run.stop_when_drained: expected a boolean (true or false), got an "
+                                   "integer",
+                                   "t.toml:22:14: run.burst_size: expected an integer in 1..512, got a float",
+                               }));
+}
+
+TEST(config_errors, table_given_as_a_value) {
+    std::string text(minimal);
+    text.insert(0, "run = 5\n");
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{"t.toml:1:7: run: expected a table, got an integer"}));
+}
+
+TEST(config_errors, out_of_range_integers) {
+    std::string text(minimal);
+    text += "port_min = 70000\n\n[timeouts]\ntcp_closed = 0\nicmp = 4294968\n\n[flows]\nmax_flows = -1\n";
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:16:12: nat.port_min: expected an integer in 1..65535, got 70000",
+                                   "t.toml:19:14: timeouts.tcp_closed: expected an integer number of seconds >= 1, "
+                                   "got 0",
+                                   "t.toml:20:8: timeouts.icmp: expected an integer number of seconds <= 4294967, "
+                                   "got 4294968",
+                                   "t.toml:23:13: flows.max_flows: expected an integer in 1..100000000, got -1",
+                               }));
+}
+
+TEST(config_errors, bad_mac) {
+    std::string text(minimal);
+    text.replace(text.find("\"02:00:00:00:01:01\""), 19, "\"zz\"");
+    text.insert(text.find("next_hop_mac = \"02:00:00:00:02:01\""), "mac = \"01:00:5e:00:00:01\"\n");
+    EXPECT_EQ(errors_of(text),
+              (std::vector<std::string>{
+                  "t.toml:6:16: inside.next_hop_mac: expected a MAC address like 02:00:00:00:00:01, got \"zz\"",
+                  "t.toml:11:7: outside.mac: expected a unicast, non-zero MAC address, got \"01:00:5e:00:00:01\"",
+              }));
+}
+
+TEST(config_errors, bad_ip_address) {
+    std::string text(minimal);
+    text.replace(text.find("\"10.0.0.1\""), 10, "\"10.0.0.256\"");
+    text.replace(text.find("[\"192.0.2.1\"]"), 13, "[\"192.0.2.1\", 7]");
+    EXPECT_EQ(errors_of(text),
+              (std::vector<std::string>{
+                  "t.toml:7:14: inside.addresses[0]: expected an IPv4 or IPv6 address, got \"10.0.0.256\"",
+                  "t.toml:12:27: outside.addresses[1]: expected an IPv4 or IPv6 address, got an integer",
+              }));
+}
+
+TEST(config_errors, ipv6_address_in_pool) {
+    std::string text(minimal);
+    text.replace(text.find("pool = [\"203.0.113.10\"]"), 23, "pool = [\"203.0.113.10\", \"fd00::5\"]");
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:15:25: nat.pool[1]: expected an IPv4 address, got \"fd00::5\"",
+                               }));
+}
+
+TEST(config_errors, duplicate_pool_address) {
+    std::string text(minimal);
+    text.replace(text.find("pool = [\"203.0.113.10\"]"), 23,
+                 "pool = [\"203.0.113.10\", \"203.0.113.11\", \"203.0.113.10\"]");
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:15:41: nat.pool[2]: expected a distinct address, got \"203.0.113.10\" "
+                                   "again (first at nat.pool[0])",
+                               }));
+}
+
+TEST(config_errors, pool_size) {
+    std::string text(minimal);
+    text.replace(text.find("pool = [\"203.0.113.10\"]"), 23, "pool = []");
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:15:8: nat.pool: expected 1..64 IPv4 addresses, got an empty array",
+                               }));
+}
+
+TEST(config_errors, missing_required_keys_and_tables) {
+    std::string text(minimal);
+    text.erase(text.find("device = \"net_pcap1\"\n"), 21);
+    text.erase(text.find("[nat]"));
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:1:1: nat: required table missing",
+                                   "t.toml:9:1: outside.device: required key missing",
+                               }));
+}
+
+TEST(config_errors, port_min_above_port_max) {
+    std::string text(minimal);
+    text += "port_min = 5000\nport_max = 4000\n";
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:16:12: nat.port_min: expected a port <= nat.port_max (4000), got 5000",
+                               }));
+    std::string defaulted_min(minimal);
+    defaulted_min += "port_max = 1000\n";
+    EXPECT_EQ(errors_of(defaulted_min),
+              (std::vector<std::string>{
+                  "t.toml:16:12: nat.port_max: expected a port >= nat.port_min (1024), got 1000",
+              }));
+}
+
+TEST(config_errors, cross_field_checks) {
+    std::string text(minimal);
+    text.replace(text.find("device = \"net_pcap1\""), 20, "device = \"net_pcap0\"");
+    text.replace(text.find("pool = [\"203.0.113.10\"]"), 23, "pool = [\"203.0.113.10\", \"10.0.0.1\"]");
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:10:10: outside.device: expected a device other than inside.device, got "
+                                   "\"net_pcap0\"",
+                                   "t.toml:15:25: nat.pool[1]: expected an address that is not one of "
+                                   "inside.addresses, got \"10.0.0.1\" (also inside.addresses[0])",
+                               }));
+}
+
+TEST(config_errors, device_must_exist) {
+    std::string text(minimal);
+    text.replace(text.find("device = \"net_pcap1\""), 20, "device = \"net_pcap2\"");
+    text.replace(text.find("device = \"net_pcap0\""), 20, "device = \"0000:03:00.0\"");
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:5:10: inside.device: expected a PCI address listed in eal.allow_pci, got "
+                                   "\"0000:03:00.0\"",
+                                   "t.toml:10:10: outside.device: expected the name of a device in eal.vdevs "
+                                   "(net_pcap0, net_pcap1), got \"net_pcap2\"",
+                               }));
+    std::string short_pci(minimal);
+    short_pci.replace(short_pci.find("device = \"net_pcap0\""), 20, "device = \"03:00.0\"");
+    EXPECT_EQ(errors_of(short_pci), (std::vector<std::string>{
+                                        "t.toml:5:10: inside.device: expected a DPDK device name like \"net_pcap0\" "
+                                        "or \"0000:03:00.0\", got \"03:00.0\"",
+                                    }));
+}
+
+TEST(config_errors, eal_strings) {
+    std::string text(minimal);
+    text.insert(text.find("vdevs"), "lcores = \"0-\"\nlog_level = \"loud\"\nallow_pci = [\"3:0.0\"]\n");
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:2:10: eal.lcores: expected a core list like \"0\", \"0-1\" or \"0,2\", "
+                                   "got \"0-\"",
+                                   "t.toml:3:13: eal.log_level: expected a log level like \"notice\" or "
+                                   "\"pmd.net.pcap:debug\", got \"loud\"",
+                                   "t.toml:4:14: eal.allow_pci[0]: expected a PCI address like 0000:03:00.0, got "
+                                   "\"3:0.0\"",
+                               }));
+}
+
+TEST(config_errors, several_errors_reported_in_source_order) {
+    const std::string text = R"([eal]
+vdevs = ["net_pcap0", "net_pcap1"]
+lcores = 1
+
+[inside]
+device = "net_pcap0"
+next_hop_mac = "02:00:00:00:01:01"
+addresses = ["10.0.0.1"]
+mtu = 1500
+
+[outside]
+device = "net_pcap1"
+next_hop_mac = "ff:ff:ff:ff:ff:ff"
+addresses = ["192.0.2.1"]
+
+[nat]
+pool = ["203.0.113.10", "2001:db8::10"]
+port_min = 0
+
+[timeouts]
+tcp_establshed = 100
+udp = -5
+)";
+    EXPECT_EQ(errors_of(text),
+              (std::vector<std::string>{
+                  "t.toml:3:10: eal.lcores: expected a core list like \"0\", \"0-1\" or \"0,2\", got an integer",
+                  "t.toml:9:1: inside.mtu: unknown key",
+                  "t.toml:13:16: outside.next_hop_mac: expected a unicast, non-zero MAC address, got "
+                  "\"ff:ff:ff:ff:ff:ff\"",
+                  "t.toml:17:25: nat.pool[1]: expected an IPv4 address, got \"2001:db8::10\"",
+                  "t.toml:18:12: nat.port_min: expected an integer in 1..65535, got 0",
+                  "t.toml:21:1: timeouts.tcp_establshed: unknown key (did you mean tcp_established?)",
+                  "t.toml:22:7: timeouts.udp: expected an integer number of seconds >= 1, got -5",
+              }));
+}
+
+TEST(config_errors, error_fields_and_to_string) {
+    const config_error e{"conf/x.toml", 7, 13, "nat.port_min", "expected an integer in 1..65535, got 70000"};
+    EXPECT_EQ(e.to_string(), "conf/x.toml:7:13: nat.port_min: expected an integer in 1..65535, got 70000");
+    const config_error file_level{"conf/x.toml", 0, 0, "", "cannot open: Permission denied"};
+    EXPECT_EQ(file_level.to_string(), "conf/x.toml: cannot open: Permission denied");
+
+    std::string text(minimal);
+    text += "port_min = 70000\n";
+    const load_result r = load_config_string(text, "conf/x.toml");
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].file, "conf/x.toml");
+    EXPECT_EQ(r.errors[0].line, 16u);
+    EXPECT_EQ(r.errors[0].column, 12u);
+    EXPECT_EQ(r.errors[0].key, "nat.port_min");
+    EXPECT_EQ(egress::config::format_errors(r.errors),
+              "conf/x.toml:16:12: nat.port_min: expected an integer in 1..65535, got 70000\n");
+}
+
+} // namespace

@@ -1,0 +1,251 @@
+// gateway_core end to end without EAL: frames in, rewritten frames or typed drops out.
+#include "gateway/gateway_core.hpp"
+
+#include <gtest/gtest.h>
+
+#include "../net/packet_builder.hpp"
+#include "flow/tcp_state.hpp"
+#include "net/checksum.hpp"
+#include "net/packet_parser.hpp"
+
+namespace egress::gateway {
+namespace {
+
+using stats::drop_reason;
+using stats::no_drop;
+using stats::side;
+using test::bytes;
+using test::frame_builder;
+using test::ip;
+using test::mac;
+
+const auto inside_mac = mac("02:00:00:00:01:fe");
+const auto outside_mac = mac("02:00:00:00:02:fe");
+const auto inside_hop = mac("02:00:00:00:01:01");
+const auto outside_hop = mac("02:00:00:00:02:01");
+
+settings make_settings(uint32_t max_flows = 1024, uint16_t port_min = 1024, uint16_t port_max = 65535) {
+    settings s;
+    s.inside = {inside_mac, inside_hop, {ip("10.0.0.1"), ip("fd00:0:0:1::1")}};
+    s.outside = {outside_mac, outside_hop, {ip("192.0.2.1"), ip("2001:db8::1")}};
+    s.pool = {{ip("203.0.113.10")}, port_min, port_max};
+    s.max_flows = max_flows;
+    return s;
+}
+
+frame_builder from_inside() { return std::move(frame_builder().eth(inside_hop, inside_mac)); }
+frame_builder from_outside() { return std::move(frame_builder().eth(outside_hop, outside_mac)); }
+
+// What left the gateway, decoded.
+struct sent {
+    drop_reason verdict = no_drop;
+    bytes frame;
+    net::packet_view view;
+};
+
+class gateway_test : public ::testing::Test {
+protected:
+    sent pass(side from, bytes frame, uint32_t now = 0) {
+        sent s;
+        s.verdict = core->process(from, frame, now);
+        s.frame = frame;
+        if (s.verdict == no_drop) {
+            EXPECT_EQ(net::parse_frame(s.frame, s.view), no_drop);
+            bytes recomputed = s.frame;
+            net::recompute_checksums(recomputed, s.view);
+            EXPECT_EQ(recomputed, s.frame) << "incremental checksums differ from a full recomputation";
+        }
+        return s;
+    }
+    uint64_t drops(drop_reason r) const { return core->counters().drops[static_cast<std::size_t>(r)]; }
+    uint64_t created(stats::flow_proto p) const {
+        return core->counters().flows_created[static_cast<std::size_t>(p)];
+    }
+    uint64_t expired(stats::flow_proto p) const {
+        return core->counters().flows_expired[static_cast<std::size_t>(p)];
+    }
+    void make(settings s) { core = std::make_unique<gateway_core>(s); }
+    void SetUp() override { make(make_settings()); }
+
+    std::unique_ptr<gateway_core> core;
+};
+
+TEST_F(gateway_test, tcp_connection_is_translated_both_ways_and_closes_into_time_wait) {
+    auto syn = pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").ttl(64).tcp(40000, 443, net::tcp_syn).build());
+    ASSERT_EQ(syn.verdict, no_drop);
+    EXPECT_EQ(syn.view.src, ip("203.0.113.10"));
+    EXPECT_EQ(syn.view.src_port, 40000); // port preserved
+    EXPECT_EQ(syn.view.dst, ip("198.51.100.7"));
+    EXPECT_EQ(syn.view.ttl, 63);
+    EXPECT_EQ(bytes(syn.frame.begin(), syn.frame.begin() + 6), bytes(outside_hop.bytes.begin(), outside_hop.bytes.end()));
+    EXPECT_EQ(bytes(syn.frame.begin() + 6, syn.frame.begin() + 12), bytes(outside_mac.bytes.begin(), outside_mac.bytes.end()));
+
+    const auto reply = [&](uint8_t flags) {
+        return pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, flags).build());
+    };
+    const auto out = [&](uint8_t flags) {
+        return pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, flags).payload("x").build());
+    };
+    auto synack = reply(net::tcp_syn | net::tcp_ack);
+    ASSERT_EQ(synack.verdict, no_drop);
+    EXPECT_EQ(synack.view.dst, ip("10.0.0.5"));
+    EXPECT_EQ(synack.view.dst_port, 40000);
+    EXPECT_EQ(synack.view.src, ip("198.51.100.7"));
+    EXPECT_EQ(bytes(synack.frame.begin(), synack.frame.begin() + 6), bytes(inside_hop.bytes.begin(), inside_hop.bytes.end()));
+    EXPECT_EQ(out(net::tcp_ack).verdict, no_drop);
+    EXPECT_EQ(out(net::tcp_ack | net::tcp_psh).verdict, no_drop);
+    EXPECT_EQ(reply(net::tcp_ack | net::tcp_psh).verdict, no_drop);
+    EXPECT_EQ(out(net::tcp_fin | net::tcp_ack).verdict, no_drop);
+    EXPECT_EQ(reply(net::tcp_fin | net::tcp_ack).verdict, no_drop);
+    EXPECT_EQ(out(net::tcp_ack).verdict, no_drop);
+
+    ASSERT_EQ(core->flows_active(), 1u);
+    const auto k = flow::flow_key{ip("10.0.0.5"), ip("198.51.100.7"), 40000, 443, net::proto_tcp};
+    const uint32_t idx = core->flows().lookup(k, flow::direction::outbound);
+    ASSERT_NE(idx, flow::flow_table::npos);
+    EXPECT_EQ(static_cast<flow::tcp_state>(core->flows().at(idx).tcp_state), flow::tcp_state::time_wait);
+    EXPECT_EQ(core->flows().at(idx).packets_out, 5u);
+    EXPECT_EQ(core->flows().at(idx).packets_in, 3u);
+    EXPECT_EQ(created(stats::flow_proto::tcp), 1u);
+    EXPECT_EQ(core->pool_usage().at(0).mappings_active, 1u);
+
+    // TIME_WAIT (120 s by default) ends; the sweep retires the flow and its mapping.
+    core->expire(119'999, 1024);
+    EXPECT_EQ(core->flows_active(), 1u);
+    core->expire(120'100, 1024);
+    EXPECT_EQ(core->flows_active(), 0u);
+    EXPECT_EQ(expired(stats::flow_proto::tcp), 1u);
+    EXPECT_EQ(core->pool_usage().at(0).mappings_active, 0u);
+}
+
+TEST_F(gateway_test, unsolicited_inbound_packets_are_dropped_and_counted) {
+    EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, net::tcp_syn).build()).verdict,
+              drop_reason::inbound_unsolicited);
+    EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").udp(53, 5353).build()).verdict,
+              drop_reason::inbound_unsolicited);
+    EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").echo_request(7).build()).verdict,
+              drop_reason::inbound_unsolicited);
+    EXPECT_EQ(pass(side::outside, from_outside().ipv6("2001:db8:5::7", "fd00:0:0:1::5").tcp(443, 40000, net::tcp_syn).build()).verdict,
+              drop_reason::inbound_unsolicited);
+    EXPECT_EQ(drops(drop_reason::inbound_unsolicited), 4u);
+    EXPECT_EQ(core->flows_active(), 0u);
+}
+
+TEST_F(gateway_test, only_connection_openers_create_flows) {
+    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, net::tcp_ack).build()).verdict,
+              drop_reason::tcp_new_not_syn);
+    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").echo_reply(9).build()).verdict,
+              drop_reason::icmp_new_not_request);
+    EXPECT_EQ(core->flows_active(), 0u);
+}
+
+TEST_F(gateway_test, two_inside_hosts_to_one_destination_get_distinct_mappings) {
+    auto a = pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443).build());
+    auto b = pass(side::inside, from_inside().ipv4("10.0.0.6", "198.51.100.7").tcp(40000, 443).build());
+    ASSERT_EQ(a.verdict, no_drop);
+    ASSERT_EQ(b.verdict, no_drop);
+    EXPECT_EQ(a.view.src, b.view.src); // one pool address
+    EXPECT_NE(a.view.src_port, b.view.src_port);
+    // Replies reach the right host.
+    auto ra = pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, a.view.src_port, net::tcp_syn | net::tcp_ack).build());
+    auto rb = pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, b.view.src_port, net::tcp_syn | net::tcp_ack).build());
+    EXPECT_EQ(ra.view.dst, ip("10.0.0.5"));
+    EXPECT_EQ(rb.view.dst, ip("10.0.0.6"));
+    EXPECT_EQ(rb.view.dst_port, 40000);
+    // A different destination may reuse the first host's public port.
+    auto c = pass(side::inside, from_inside().ipv4("10.0.0.6", "198.51.100.8").tcp(40000, 443).build());
+    EXPECT_EQ(c.view.src_port, 40000);
+}
+
+TEST_F(gateway_test, a_mapping_is_not_reused_for_the_same_destination_before_the_flow_expires) {
+    ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000, 53).build()).verdict, no_drop);
+    auto b = pass(side::inside, from_inside().ipv4("10.0.0.6", "198.51.100.7").udp(5000, 53).build(), 60'000);
+    EXPECT_NE(b.view.src_port, 5000);
+    core->expire(200'000, 1024); // both UDP flows idle for more than 120 s
+    EXPECT_EQ(expired(stats::flow_proto::udp), 2u);
+    auto c = pass(side::inside, from_inside().ipv4("10.0.0.6", "198.51.100.7").udp(5000, 53).build(), 200'001);
+    EXPECT_EQ(c.view.src_port, 5000);
+}
+
+TEST_F(gateway_test, port_exhaustion_drops_the_new_flow_and_counts_it_per_address) {
+    make(make_settings(1024, 1000, 1001));
+    for (uint16_t sport : {1000, 1001})
+        ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(sport, 53).build()).verdict, no_drop);
+    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(2000, 53).build()).verdict,
+              drop_reason::nat_ports_exhausted);
+    // Another destination still has both ports.
+    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.8").udp(2000, 53).build()).verdict, no_drop);
+    EXPECT_EQ(drops(drop_reason::nat_ports_exhausted), 1u);
+    EXPECT_EQ(core->pool_usage().at(0).exhausted, 1u);
+    EXPECT_EQ(core->pool_usage().at(0).mappings_active, 3u);
+}
+
+TEST_F(gateway_test, a_full_flow_table_drops_new_flows_and_keeps_the_live_ones) {
+    make(make_settings(4));
+    for (uint16_t sport = 1; sport <= 4; ++sport)
+        ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000 + sport, 53).build()).verdict, no_drop);
+    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(6000, 53).build()).verdict,
+              drop_reason::flow_table_full);
+    for (uint16_t sport = 1; sport <= 4; ++sport)
+        EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").udp(53, 5000 + sport).build()).verdict, no_drop);
+    EXPECT_EQ(drops(drop_reason::flow_table_full), 1u);
+}
+
+TEST_F(gateway_test, icmp_echo_identifier_is_translated_and_restored) {
+    auto a = pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").echo_request(4242).build());
+    auto b = pass(side::inside, from_inside().ipv4("10.0.0.6", "198.51.100.7").echo_request(4242).build());
+    ASSERT_EQ(a.verdict, no_drop);
+    ASSERT_EQ(b.verdict, no_drop);
+    EXPECT_EQ(a.view.src_port, 4242);
+    EXPECT_NE(b.view.src_port, 4242);
+    auto rb = pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").echo_reply(b.view.src_port).build());
+    ASSERT_EQ(rb.verdict, no_drop);
+    EXPECT_EQ(rb.view.dst, ip("10.0.0.6"));
+    EXPECT_EQ(rb.view.dst_port, 4242);
+    EXPECT_EQ(created(stats::flow_proto::icmp), 2u);
+}
+
+TEST_F(gateway_test, ipv6_is_forwarded_without_translation_and_tracked) {
+    auto syn = pass(side::inside, from_inside().ipv6("fd00:0:0:1::5", "2001:db8:5::7").ttl(64).tcp(40000, 443).build());
+    ASSERT_EQ(syn.verdict, no_drop);
+    EXPECT_EQ(syn.view.src, ip("fd00:0:0:1::5"));
+    EXPECT_EQ(syn.view.src_port, 40000);
+    EXPECT_EQ(syn.view.ttl, 63);
+    auto synack = pass(side::outside, from_outside().ipv6("2001:db8:5::7", "fd00:0:0:1::5").tcp(443, 40000, net::tcp_syn | net::tcp_ack).build());
+    ASSERT_EQ(synack.verdict, no_drop);
+    EXPECT_EQ(synack.view.dst, ip("fd00:0:0:1::5"));
+    EXPECT_EQ(pass(side::outside, from_outside().ipv6("2001:db8:5::8", "fd00:0:0:1::5").tcp(443, 40000, net::tcp_syn | net::tcp_ack).build()).verdict,
+              drop_reason::inbound_unsolicited);
+    EXPECT_EQ(core->pool_usage().at(0).mappings_active, 0u); // no NAT for IPv6
+}
+
+TEST_F(gateway_test, invalid_tcp_transitions_are_dropped) {
+    ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443).build()).verdict, no_drop);
+    // Data from outside before the handshake completes.
+    EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, net::tcp_ack).build()).verdict,
+              drop_reason::tcp_invalid_transition);
+}
+
+TEST_F(gateway_test, packets_not_for_this_gateway_are_refused) {
+    EXPECT_EQ(pass(side::inside, frame_builder().eth(inside_hop, mac("02:00:00:00:09:09")).ipv4("10.0.0.5", "198.51.100.7").udp(1, 2).build()).verdict,
+              drop_reason::l2_dst_not_local);
+    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "10.0.0.1").udp(1, 2).build()).verdict,
+              drop_reason::local_delivery_unsupported);
+    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").ttl(1).udp(1, 2).build()).verdict,
+              drop_reason::ttl_expired);
+    EXPECT_EQ(core->flows_active(), 0u);
+}
+
+TEST_F(gateway_test, a_burst_with_a_new_flow_and_its_followers_creates_one_flow) {
+    bytes f1 = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000, 53).build();
+    bytes f2 = f1, f3 = f1;
+    std::span<uint8_t> frames[3] = {f1, f2, f3};
+    drop_reason verdicts[3];
+    core->process_burst(side::inside, frames, 3, 0, verdicts);
+    for (auto v : verdicts) EXPECT_EQ(v, no_drop);
+    EXPECT_EQ(created(stats::flow_proto::udp), 1u);
+    EXPECT_EQ(core->flows_active(), 1u);
+}
+
+} // namespace
+} // namespace egress::gateway

@@ -1,0 +1,264 @@
+#include "nat/port_allocator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <map>
+#include <random>
+#include <set>
+#include <tuple>
+#include <vector>
+
+#include "flow/flow_table.hpp"
+#include "net/packet_view.hpp"
+
+namespace egress::nat {
+namespace {
+
+using net::ip_address;
+
+ip_address v4(uint32_t a) { return ip_address::from_v4(a); }
+
+std::vector<ip_address> pool_of(uint32_t first, uint32_t n) {
+    std::vector<ip_address> p;
+    for (uint32_t i = 0; i < n; ++i)
+        p.push_back(v4(first + i));
+    return p;
+}
+
+constexpr uint32_t pub1 = 0xc6336401; // 198.51.100.1
+
+// The in-use inbound keys (proto, remote, remote_port, public, public_port), as a
+// flow table would hold them.
+struct inbound_book {
+    using key = std::tuple<uint8_t, std::array<uint8_t, 16>, uint16_t, uint32_t, uint16_t>;
+    std::set<key> used;
+
+    auto taken_for(uint8_t proto, const ip_address& remote, uint16_t remote_port) const {
+        return [this, proto, remote, remote_port](uint32_t addr, uint16_t port) {
+            return used.count(key{proto, remote.bytes, remote_port, addr, port}) != 0;
+        };
+    }
+    allocation take(port_allocator& pa, uint8_t proto, const ip_address& inside, uint16_t inside_port,
+                    const ip_address& remote, uint16_t remote_port) {
+        const allocation a = pa.allocate(proto, inside, inside_port, remote, remote_port,
+                                         taken_for(proto, remote, remote_port));
+        if (a.ok) {
+            EXPECT_TRUE(used.insert(key{proto, remote.bytes, remote_port, a.public_addr, a.public_port}).second);
+            pa.on_mapping_created(a.pool_index);
+        }
+        return a;
+    }
+};
+
+TEST(port_allocator, an_inside_host_always_gets_the_same_address) {
+    port_allocator pa(pool_of(pub1, 4), 1024, 65535);
+    inbound_book book;
+    std::map<uint32_t, uint32_t> per_index;
+    for (uint32_t h = 0; h < 4000; ++h) {
+        const ip_address inside = v4(0x0a000000 + h * 7919);
+        const uint32_t idx = pa.pool_index_for(inside);
+        ASSERT_LT(idx, 4u);
+        EXPECT_EQ(pa.public_address_for(inside), pa.pool_address(idx));
+        for (uint16_t d = 0; d < 5; ++d) {
+            const allocation a = book.take(pa, net::proto_tcp, inside, static_cast<uint16_t>(30000 + d),
+                                           v4(0x5db8d800 + d), 443);
+            ASSERT_TRUE(a.ok);
+            EXPECT_EQ(a.pool_index, idx);
+            EXPECT_EQ(a.public_addr, pa.pool_address(idx));
+        }
+        ++per_index[idx];
+    }
+    ASSERT_EQ(per_index.size(), 4u);
+    for (const auto& [idx, n] : per_index)
+        EXPECT_GT(n, 800u) << "pool address " << idx;
+    // A second allocator (another worker, or after a restart) agrees.
+    port_allocator other(pool_of(pub1, 4), 1024, 65535);
+    for (uint32_t h = 0; h < 100; ++h)
+        EXPECT_EQ(other.pool_index_for(v4(0x0a000000 + h)), pa.pool_index_for(v4(0x0a000000 + h)));
+}
+
+TEST(port_allocator, preserves_the_inside_port_when_it_can) {
+    port_allocator pa(pool_of(pub1, 1), 1024, 65535);
+    inbound_book book;
+    const ip_address x = v4(0x08080808);
+    allocation a = book.take(pa, net::proto_udp, v4(0x0a000001), 40000, x, 53);
+    ASSERT_TRUE(a.ok);
+    EXPECT_EQ(a.public_port, 40000);
+    // Same port from another host to the same destination: another port.
+    a = book.take(pa, net::proto_udp, v4(0x0a000002), 40000, x, 53);
+    ASSERT_TRUE(a.ok);
+    EXPECT_NE(a.public_port, 40000);
+    EXPECT_GE(a.public_port, 1024);
+    // Inside port outside the range: a port from the range.
+    a = book.take(pa, net::proto_udp, v4(0x0a000003), 80, x, 53);
+    ASSERT_TRUE(a.ok);
+    EXPECT_GE(a.public_port, 1024);
+}
+
+TEST(port_allocator, reuses_a_port_across_destinations_never_towards_one) {
+    port_allocator pa(pool_of(pub1, 1), 1024, 65535);
+    inbound_book book;
+    const ip_address x = v4(0x08080808);
+    const ip_address y = v4(0x01010101);
+    const allocation a = book.take(pa, net::proto_tcp, v4(0x0a000001), 40000, x, 443);
+    const allocation b = book.take(pa, net::proto_tcp, v4(0x0a000002), 40000, y, 443);
+    ASSERT_TRUE(a.ok && b.ok);
+    EXPECT_EQ(a.public_addr, b.public_addr);
+    EXPECT_EQ(a.public_port, b.public_port); // one public endpoint, two destinations
+    const allocation c = book.take(pa, net::proto_tcp, v4(0x0a000002), 40000, x, 443);
+    ASSERT_TRUE(c.ok);
+    EXPECT_NE(c.public_port, a.public_port);
+
+    // Many flows towards one destination: all public ports distinct.
+    std::mt19937 rng(1);
+    std::set<uint16_t> ports{a.public_port, c.public_port};
+    for (int i = 0; i < 3000; ++i) {
+        const allocation d = book.take(pa, net::proto_tcp, v4(0x0a000000 + rng() % 200),
+                                       static_cast<uint16_t>(1024 + rng() % 50), x, 443);
+        ASSERT_TRUE(d.ok);
+        EXPECT_TRUE(ports.insert(d.public_port).second) << d.public_port;
+    }
+}
+
+TEST(port_allocator, a_small_range_exhausts_per_destination) {
+    port_allocator pa(pool_of(pub1, 1), 1000, 1003);
+    inbound_book book;
+    const ip_address x = v4(0x08080808);
+    std::set<uint16_t> ports;
+    for (uint32_t h = 1; h <= 4; ++h) {
+        const allocation a = book.take(pa, net::proto_udp, v4(0x0a000000 + h), 5000, x, 53);
+        ASSERT_TRUE(a.ok) << h;
+        ports.insert(a.public_port);
+    }
+    EXPECT_EQ(ports, (std::set<uint16_t>{1000, 1001, 1002, 1003}));
+    const allocation fifth = book.take(pa, net::proto_udp, v4(0x0a000005), 5000, x, 53);
+    EXPECT_FALSE(fifth.ok);
+    EXPECT_EQ(fifth.pool_index, 0u);
+    EXPECT_EQ(pa.exhausted(0), 1u);
+    EXPECT_EQ(pa.mappings_in_use(0), 4u);
+    // Another destination still has the whole range.
+    EXPECT_TRUE(book.take(pa, net::proto_udp, v4(0x0a000005), 5000, v4(0x01010101), 53).ok);
+    EXPECT_EQ(pa.stats(0).exhausted, 1u);
+    EXPECT_EQ(pa.stats(0).mappings_in_use, 5u);
+    EXPECT_EQ(pa.stats(0).address, v4(pub1));
+    EXPECT_EQ(pa.total_exhausted(), 1u);
+    EXPECT_EQ(pa.probe_limit(), 4u);
+}
+
+TEST(port_allocator, a_port_in_use_is_never_returned_until_released) {
+    port_allocator pa(pool_of(pub1, 1), 1000, 1063);
+    inbound_book book;
+    const ip_address x = v4(0x08080808);
+    std::vector<inbound_book::key> held;
+    std::mt19937 rng(3);
+    for (int op = 0; op < 20000; ++op) {
+        if (!held.empty() && rng() % 3 == 0) {
+            const size_t i = rng() % held.size();
+            book.used.erase(held[i]);
+            pa.on_mapping_released(0);
+            held[i] = held.back();
+            held.pop_back();
+            continue;
+        }
+        const size_t before = book.used.size();
+        const auto inside_port = static_cast<uint16_t>(990 + rng() % 80);
+        const allocation a = book.take(pa, net::proto_udp, v4(0x0a000000 + rng() % 64), inside_port, x, 53);
+        // The whole 64-port range is probed: a failure means every port is held.
+        ASSERT_EQ(a.ok, before < 64) << op;
+        if (a.ok) {
+            ASSERT_GE(a.public_port, 1000);
+            ASSERT_LE(a.public_port, 1063);
+            held.push_back({net::proto_udp, x.bytes, 53, a.public_addr, a.public_port}); // take() checked it was free
+        }
+    }
+    EXPECT_EQ(pa.mappings_in_use(0), held.size());
+
+    // Released ports come back.
+    port_allocator small(pool_of(pub1, 1), 1000, 1003);
+    inbound_book b2;
+    for (uint32_t h = 1; h <= 4; ++h)
+        ASSERT_TRUE(b2.take(small, net::proto_tcp, v4(0x0a000000 + h), 7000, x, 80).ok);
+    for (uint32_t h = 10; h < 20; ++h)
+        EXPECT_FALSE(b2.take(small, net::proto_tcp, v4(0x0a000000 + h), 7000, x, 80).ok);
+    b2.used.erase({net::proto_tcp, x.bytes, 80, pub1, 1002});
+    small.on_mapping_released(0);
+    const allocation again = b2.take(small, net::proto_tcp, v4(0x0a000063), 7000, x, 80);
+    ASSERT_TRUE(again.ok);
+    EXPECT_EQ(again.public_port, 1002);
+}
+
+TEST(port_allocator, icmp_echo_identifiers_come_from_the_same_range) {
+    port_allocator pa(pool_of(pub1, 1), 1024, 2047);
+    inbound_book book;
+    const ip_address x = v4(0x08080808);
+    std::set<uint16_t> ids;
+    for (uint16_t id = 1; id <= 100; ++id) {
+        // echo request: src_port = id, dst_port = 0, so the remote "port" is 0
+        const allocation a = book.take(pa, net::proto_icmp, v4(0x0a000001), id, x, 0);
+        ASSERT_TRUE(a.ok);
+        EXPECT_GE(a.public_port, 1024);
+        EXPECT_LE(a.public_port, 2047);
+        EXPECT_TRUE(ids.insert(a.public_port).second);
+    }
+}
+
+TEST(port_allocator, wired_to_a_flow_table) {
+    flow::flow_table table(64);
+    port_allocator pa(pool_of(pub1, 1), 2000, 2003);
+    const ip_address remote = v4(0x5db8d822);
+    std::vector<uint32_t> flows;
+
+    auto open = [&](uint32_t inside, uint16_t inside_port) -> allocation {
+        const allocation a = pa.allocate(
+            net::proto_tcp, v4(inside), inside_port, remote, 443, [&](uint32_t addr, uint16_t port) {
+                return table.contains_inbound(net::proto_tcp, remote, 443, addr, port);
+            });
+        if (!a.ok)
+            return a;
+        flow::flow_record r;
+        r.inside = v4(inside);
+        r.remote = remote;
+        r.inside_port = inside_port;
+        r.remote_port = 443;
+        r.public_addr = a.public_addr;
+        r.public_port = a.public_port;
+        r.proto = net::proto_tcp;
+        r.expires_at_ms = 1000 * static_cast<uint32_t>(flows.size() + 1);
+        const uint32_t idx = table.insert(r);
+        EXPECT_NE(idx, flow::flow_table::npos);
+        pa.on_mapping_created(a.pool_index);
+        flows.push_back(idx);
+        return a;
+    };
+
+    std::set<uint16_t> ports;
+    for (uint32_t h = 1; h <= 4; ++h) {
+        const allocation a = open(0x0a000000 + h, 2001); // all want 2001
+        ASSERT_TRUE(a.ok);
+        ports.insert(a.public_port);
+    }
+    EXPECT_EQ(ports.size(), 4u);
+    EXPECT_FALSE(open(0x0a000009, 2001).ok);
+    EXPECT_EQ(pa.exhausted(0), 1u);
+
+    // The replies find their flows.
+    for (const uint32_t idx : flows) {
+        const flow::flow_record& r = table.at(idx);
+        EXPECT_EQ(table.lookup({remote, v4(pub1), 443, r.public_port, net::proto_tcp}, flow::direction::inbound), idx);
+    }
+
+    // The first flow expires (sweep releases its mapping); its port is free again.
+    const uint16_t freed = table.at(flows[0]).public_port;
+    const uint32_t expired = table.sweep(1500, 64, [&](uint32_t, const flow::flow_record&) {
+        pa.on_mapping_released(0);
+    });
+    EXPECT_EQ(expired, 1u);
+    EXPECT_EQ(pa.mappings_in_use(0), 3u);
+    const allocation again = open(0x0a000009, 2001);
+    ASSERT_TRUE(again.ok);
+    EXPECT_EQ(again.public_port, freed);
+}
+
+} // namespace
+} // namespace egress::nat
