@@ -157,7 +157,7 @@ bool is_log_level(std::string_view s) {
     const std::size_t colon = s.rfind(':');
     if (colon == 0) return false;
     const std::string_view level = colon == std::string_view::npos ? s : s.substr(colon + 1);
-    static constexpr std::string_view names[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
+    static constexpr std::string_view names[] = {"emergency", "alert", "critical", "error", "warning", "notice", "info", "debug"};
     if (std::find(std::begin(names), std::end(names), level) != std::end(names)) return true;
     return level.size() == 1 && level[0] >= '1' && level[0] <= '8';
 }

@@ -1,5 +1,7 @@
 #include "eal_args.hpp"
 
+#include <unistd.h>
+
 namespace egress::dataplane {
 
 std::vector<std::string> make_eal_args(const config::eal_settings& eal) {
@@ -7,7 +9,13 @@ std::vector<std::string> make_eal_args(const config::eal_settings& eal) {
     if (eal.no_huge) args.emplace_back("--no-huge");
     args.emplace_back("-m");
     args.emplace_back(std::to_string(eal.memory_mb));
-    if (eal.in_memory || eal.file_prefix.empty()) {
+    if ((eal.in_memory || eal.file_prefix.empty()) && eal.no_huge) {
+        // EAL refuses --in-memory with --no-huge (which implies legacy memory);
+        // no shared config files and a per-process prefix give the same isolation.
+        args.emplace_back("--no-shconf");
+        args.emplace_back("--file-prefix");
+        args.emplace_back("egressd-" + std::to_string(::getpid()));
+    } else if (eal.in_memory || eal.file_prefix.empty()) {
         args.emplace_back("--in-memory");
     } else {
         args.emplace_back("--file-prefix");

@@ -161,15 +161,19 @@ EGRESS_HOT bool flow_table::matches(const flow_record& r, const flow_key& k, dir
     return x == 0;
 }
 
-EGRESS_HOT uint32_t flow_table::match_mask(const bucket& b, uint32_t sig) noexcept {
+// Bit i set when slot i holds signature sig for direction d (value & 1 == d).
+EGRESS_HOT uint32_t flow_table::candidates(const bucket& b, uint32_t sig, direction d) noexcept {
 #if defined(__AVX2__)
     const __m256i sigs = _mm256_load_si256(reinterpret_cast<const __m256i*>(b.sig));
-    const __m256i eq = _mm256_cmpeq_epi32(sigs, _mm256_set1_epi32(static_cast<int>(sig)));
-    return static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(eq)));
+    const __m256i vals = _mm256_load_si256(reinterpret_cast<const __m256i*>(b.value));
+    const __m256i eq_sig = _mm256_cmpeq_epi32(sigs, _mm256_set1_epi32(static_cast<int>(sig)));
+    const __m256i eq_dir = _mm256_cmpeq_epi32(_mm256_and_si256(vals, _mm256_set1_epi32(1)),
+                                              _mm256_set1_epi32(static_cast<int>(d)));
+    return static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_and_si256(eq_sig, eq_dir))));
 #else
     uint32_t m = 0;
     for (uint32_t i = 0; i < slots_per_bucket; ++i)
-        m |= static_cast<uint32_t>(b.sig[i] == sig) << i;
+        m |= static_cast<uint32_t>(b.sig[i] == sig && (b.value[i] & 1u) == static_cast<uint32_t>(d)) << i;
     return m;
 #endif
 }
@@ -182,9 +186,9 @@ EGRESS_HOT uint32_t flow_table::load_of(const bucket& b) noexcept {
 }
 
 EGRESS_HOT uint32_t flow_table::find_in(const bucket& b, uint32_t sig, const flow_key& k, direction d) const noexcept {
-    for (uint32_t m = match_mask(b, sig); m != 0; m &= m - 1) {
+    for (uint32_t m = candidates(b, sig, d); m != 0; m &= m - 1) {
         const uint32_t v = b.value[std::countr_zero(m)];
-        if ((v & 1u) == static_cast<uint32_t>(d) && matches(records_[v >> 1], k, d))
+        if (matches(records_[v >> 1], k, d))
             return v >> 1;
     }
     return npos;
@@ -200,7 +204,8 @@ uint32_t flow_table::lookup(const flow_key& k, direction d) const noexcept {
 
 void flow_table::lookup_burst(const flow_key* keys, const direction* dirs, uint32_t n, uint32_t* out) const noexcept {
     hashed hs[burst_chunk];
-    uint32_t masks[burst_chunk]; // bits 0-7: bucket 1 matches, bits 8-15: bucket 2 matches
+    uint32_t masks[burst_chunk]; // bits 0-7: bucket 1 candidates, bits 8-15: bucket 2 candidates
+    uint32_t first[burst_chunk]; // slot value of the first candidate, npos when none
     for (uint32_t base = 0; base < n; base += burst_chunk) {
         const uint32_t m = (n - base < burst_chunk) ? n - base : burst_chunk;
         // Stage 1: hash every key and prefetch both candidate buckets.
@@ -209,31 +214,40 @@ void flow_table::lookup_burst(const flow_key* keys, const direction* dirs, uint3
             prefetch(&buckets_[hs[j].b1]);
             prefetch(&buckets_[hs[j].b2]);
         }
-        // Stage 2: match signatures and prefetch the first candidate record.
+        // Stage 2: match signatures (branch-free) and prefetch the first
+        // candidate's record.
         for (uint32_t j = 0; j < m; ++j) {
             const hashed& h = hs[j];
-            uint32_t mask = match_mask(buckets_[h.b1], h.sig);
-            if (h.b2 != h.b1)
-                mask |= match_mask(buckets_[h.b2], h.sig) << slots_per_bucket;
-            masks[j] = mask;
-            if (mask != 0) {
-                const uint32_t bit = static_cast<uint32_t>(std::countr_zero(mask));
-                const bucket& b = buckets_[bit < slots_per_bucket ? h.b1 : h.b2];
-                prefetch(&records_[b.value[bit % slots_per_bucket] >> 1]);
-            }
+            const direction d = dirs[base + j];
+            const bucket& b1 = buckets_[h.b1];
+            const bucket& b2 = buckets_[h.b2];
+            const uint32_t m1 = candidates(b1, h.sig, d);
+            const uint32_t m2 = candidates(b2, h.sig, d) & (h.b2 != h.b1 ? 0xffu : 0u);
+            masks[j] = m1 | (m2 << slots_per_bucket);
+            const bucket& fb = m1 != 0 ? b1 : b2;
+            const uint32_t fm = m1 != 0 ? m1 : m2;
+            const uint32_t v = fb.value[static_cast<uint32_t>(std::countr_zero(fm)) % slots_per_bucket];
+            first[j] = fm != 0 ? v : npos;
+            prefetch(&records_[fm != 0 ? v >> 1 : 0]);
         }
-        // Stage 3: compare keys against the (now cached) records.
+        // Stage 3: compare keys against the (now cached) records. Only a
+        // signature collision takes the loop over the other candidates.
         for (uint32_t j = 0; j < m; ++j) {
             const flow_key& k = keys[base + j];
             const direction d = dirs[base + j];
+            const uint32_t v = first[j];
             uint32_t found = npos;
-            for (uint32_t mask = masks[j]; mask != 0; mask &= mask - 1) {
-                const uint32_t bit = static_cast<uint32_t>(std::countr_zero(mask));
-                const bucket& b = buckets_[bit < slots_per_bucket ? hs[j].b1 : hs[j].b2];
-                const uint32_t v = b.value[bit % slots_per_bucket];
-                if ((v & 1u) == static_cast<uint32_t>(d) && matches(records_[v >> 1], k, d)) {
-                    found = v >> 1;
-                    break;
+            if (v != npos && matches(records_[v >> 1], k, d)) {
+                found = v >> 1;
+            } else if (std::popcount(masks[j]) > 1) {
+                for (uint32_t mask = masks[j]; mask != 0; mask &= mask - 1) {
+                    const uint32_t bit = static_cast<uint32_t>(std::countr_zero(mask));
+                    const bucket& b = buckets_[bit < slots_per_bucket ? hs[j].b1 : hs[j].b2];
+                    const uint32_t w = b.value[bit % slots_per_bucket];
+                    if (matches(records_[w >> 1], k, d)) {
+                        found = w >> 1;
+                        break;
+                    }
                 }
             }
             out[base + j] = found;

@@ -80,9 +80,10 @@ public:
     // Index of the flow whose d-direction key equals k, or npos.
     uint32_t lookup(const flow_key& k, direction d) const noexcept;
 
-    // out[i] = lookup(keys[i], dirs[i]) for i < n. Hashes a chunk of keys,
-    // prefetches both buckets of each, matches signatures and prefetches the
-    // candidate records, then compares keys, so the misses overlap.
+    // out[i] = lookup(keys[i], dirs[i]) for i < n. Per chunk of burst_chunk
+    // keys: hash all and prefetch both buckets of each; then match signatures
+    // and prefetch each key's first candidate record; then compare keys. The
+    // DRAM misses of a chunk overlap instead of queueing.
     void lookup_burst(const flow_key* keys, const direction* dirs, uint32_t n, uint32_t* out) const noexcept;
 
     // Stores r (flags gain flow_flags::live) and indexes both its keys. Returns
@@ -138,7 +139,7 @@ private:
     bool relocate_one(uint32_t from) noexcept;
     void remove_slot(const hashed& h, uint32_t value) noexcept;
 
-    static uint32_t match_mask(const bucket& b, uint32_t sig) noexcept;
+    static uint32_t candidates(const bucket& b, uint32_t sig, direction d) noexcept;
     static uint32_t load_of(const bucket& b) noexcept;
 
     std::pmr::memory_resource* mr_;

@@ -97,7 +97,8 @@ public:
         tags_.push_back({tpid, tci});
         return *this;
     }
-    // An explicit ethertype: with no IP layer, the payload follows it directly;
+    // An explicit ethertype: with no IP layer, the payload follows it directly
+    // (0x0800 if none is given, for hand-made IPv4 bytes);
     // with one, it overrides the IP ethertype (to mislabel a header).
     frame_builder& ethertype(uint16_t type) {
         ethertype_ = type;
@@ -144,9 +145,10 @@ public:
     }
     // Appends an IPv6 extension header of type `next_header_type` (0, 43, 44, 60, ...)
     // whose hdr ext len field is `length_units` ((length_units + 1) * 8 bytes). The
-    // body is PadN padding for options headers and zeros otherwise.
+    // body is PadN padding for options headers and zeros otherwise. A fragment
+    // header (44) is always 8 bytes: offset 0, M clear.
     frame_builder& ipv6_ext(uint8_t type, uint8_t length_units = 0) {
-        ext_headers_.push_back({type, length_units});
+        ext_headers_.push_back({type, type == ipv6_fragment ? uint8_t{0} : length_units});
         return *this;
     }
 
@@ -406,7 +408,7 @@ private:
             const auto& e = ext_headers_[i];
             const std::size_t length = (std::size_t{e.length_units} + 1) * 8;
             frame.push_back(i + 1 < ext_headers_.size() ? ext_headers_[i + 1].type : upper_proto(false));
-            frame.push_back(e.type == ipv6_fragment ? uint8_t{0} : e.length_units);
+            frame.push_back(e.length_units);
             const bool options_header = e.type == ipv6_hop_by_hop || e.type == ipv6_destination_options;
             if (options_header) { // one PadN option filling the body
                 frame.push_back(1);

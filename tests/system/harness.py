@@ -1,0 +1,100 @@
+"""Runs the real egressd binary on pcap vdevs over captures a test generates, and
+returns what it wrote to each port plus its JSON summary.
+
+Each run gets its own directory and its own EAL instance (--in-memory), so runs
+never share state."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+import egress_traffic as traffic  # noqa: E402,F401
+from scapy.utils import rdpcap  # noqa: E402
+
+EGRESSD = os.environ.get("EGRESSD", os.path.join(HERE, "..", "..", "build", "dataplane", "egressd"))
+
+CONFIG = """
+[eal]
+lcores = "{lcores}"
+no_huge = true
+memory_mb = 256
+in_memory = true
+log_level = "error"
+vdevs = [
+  "net_pcap0,rx_pcap={dir}/inside.pcap,tx_pcap={dir}/inside-out.pcap",
+  "net_pcap1,rx_pcap={dir}/outside.pcap,tx_pcap={dir}/outside-out.pcap",
+]
+
+[inside]
+device = "net_pcap0"
+mac = "02:00:00:00:01:fe"
+next_hop_mac = "02:00:00:00:01:01"
+addresses = ["10.0.0.1", "fd00:0:0:1::1"]
+
+[outside]
+device = "net_pcap1"
+mac = "02:00:00:00:02:fe"
+next_hop_mac = "02:00:00:00:02:01"
+addresses = ["192.0.2.1", "2001:db8::1"]
+
+[nat]
+pool = [{pool}]
+port_min = {port_min}
+port_max = {port_max}
+
+[flows]
+max_flows = {max_flows}
+
+[run]
+stop_when_drained = true
+replay_in_timestamp_order = {replay}
+"""
+
+
+class result:
+    def __init__(self, directory, proc):
+        self.dir = directory
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        with open(os.path.join(directory, "summary.json")) as f:
+            self.summary = json.load(f)
+        self.to_outside = list(rdpcap(os.path.join(directory, "outside-out.pcap")))
+        self.to_inside = list(rdpcap(os.path.join(directory, "inside-out.pcap")))
+
+    def drops(self):
+        """The non-zero drop counters."""
+        return {k: v for k, v in self.summary["drops"].items() if v}
+
+
+def run(conv, pool=("203.0.113.10",), port_min=1024, port_max=65535, max_flows=4096, replay=True, lcores="0"):
+    directory = tempfile.mkdtemp(prefix="egressd-system-")
+    conv.write(os.path.join(directory, "inside.pcap"), os.path.join(directory, "outside.pcap"))
+    config = os.path.join(directory, "egressd.toml")
+    with open(config, "w") as f:
+        f.write(CONFIG.format(dir=directory, pool=", ".join(f'"{a}"' for a in pool), port_min=port_min,
+                              port_max=port_max, max_flows=max_flows, replay="true" if replay else "false",
+                              lcores=lcores))
+    proc = subprocess.run([EGRESSD, "-c", config, "--stats-json", os.path.join(directory, "summary.json")],
+                          capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise AssertionError(f"egressd exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return result(directory, proc)
+
+
+def checksums_valid(pkt):
+    """True when every IP/TCP/UDP/ICMP checksum in pkt equals a full recomputation."""
+    from scapy.all import Ether
+    original = bytes(pkt)
+    clone = Ether(original)
+    for layer in ("IP", "TCP", "UDP", "ICMP"):
+        if clone.haslayer(layer) and hasattr(clone[layer], "chksum"):
+            clone[layer].chksum = None
+    if clone.haslayer("ICMPv6EchoRequest"):
+        clone["ICMPv6EchoRequest"].cksum = None
+    if clone.haslayer("ICMPv6EchoReply"):
+        clone["ICMPv6EchoReply"].cksum = None
+    return bytes(Ether(bytes(clone))) == original

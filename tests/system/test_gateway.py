@@ -1,0 +1,254 @@
+#!/usr/bin/python3
+"""System tests: the real egressd on pcap vdevs, captures generated here,
+assertions on the output captures and the JSON summary."""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import traffic  # noqa: E402
+from scapy.all import IP, IPv6, TCP, UDP, ICMP, Ether, Raw, ICMPv6EchoRequest  # noqa: E402
+
+POOL = "203.0.113.10"
+CLIENT, SERVER = "10.0.0.5", "198.51.100.7"
+
+
+def tcp_flags(p):
+    return str(p[TCP].flags)
+
+
+class outbound_tcp(unittest.TestCase):
+    def test_handshake_data_and_fin_are_translated_both_ways(self):
+        c = traffic.conversation()
+        traffic.tcp_session(c, CLIENT, 40000, SERVER, 443, public=POOL, pport=40000)
+        r = harness.run(c)
+        self.assertEqual(r.drops(), {})
+        self.assertEqual([tcp_flags(p) for p in r.to_outside], ["S", "A", "PA", "FA", "A"])
+        for p in r.to_outside:
+            self.assertEqual((p[IP].src, p[TCP].sport, p[IP].dst, p[TCP].dport), (POOL, 40000, SERVER, 443))
+            self.assertEqual(p[IP].ttl, 63)
+            self.assertEqual((p[Ether].src, p[Ether].dst), (traffic.GW_OUTSIDE_MAC, traffic.OUTSIDE_NEXT_HOP_MAC))
+            self.assertTrue(harness.checksums_valid(p), p.show(dump=True))
+        self.assertEqual(bytes(r.to_outside[2][TCP].payload), b"GET / HTTP/1.1\r\n\r\n")
+        self.assertEqual([tcp_flags(p) for p in r.to_inside], ["SA", "PA", "FA"])
+        for p in r.to_inside:
+            self.assertEqual((p[IP].src, p[TCP].sport, p[IP].dst, p[TCP].dport), (SERVER, 443, CLIENT, 40000))
+            self.assertEqual((p[Ether].src, p[Ether].dst), (traffic.GW_INSIDE_MAC, traffic.INSIDE_NEXT_HOP_MAC))
+            self.assertTrue(harness.checksums_valid(p), p.show(dump=True))
+        s = r.summary
+        self.assertEqual(s["flows"]["tcp"], {"created": 1, "expired": 0})
+        self.assertEqual(s["ports"]["inside"]["rx_packets"], 5)
+        self.assertEqual(s["ports"]["outside"]["tx_packets"], 5)
+        self.assertEqual(s["ports"]["outside"]["rx_packets"], 3)
+        self.assertEqual(s["ports"]["inside"]["tx_packets"], 3)
+        self.assertEqual(s["nat"], [{"address": POOL, "mappings_active": 1, "mappings_created": 1, "exhausted": 0}])
+
+    def test_time_wait_expires_and_the_tuple_can_be_reused(self):
+        c = traffic.conversation()
+        traffic.tcp_session(c, CLIENT, 40000, SERVER, 443, public=POOL, pport=40000)
+        c.advance(121)  # tcp_time_wait defaults to 120 s
+        traffic.tcp_session(c, CLIENT, 40000, SERVER, 443, public=POOL, pport=40000)
+        r = harness.run(c)
+        self.assertEqual(r.drops(), {})
+        self.assertEqual(r.summary["flows"]["tcp"], {"created": 2, "expired": 1})
+        self.assertEqual(len(r.to_outside), 10)
+        self.assertEqual(len(r.to_inside), 6)
+
+
+class inbound_unsolicited(unittest.TestCase):
+    def test_unsolicited_syn_udp_and_ping_are_dropped_and_counted(self):
+        c = traffic.conversation()
+        c.from_outside(IP(src=SERVER, dst=POOL) / TCP(sport=443, dport=40000, flags="S"))
+        c.from_outside(IP(src=SERVER, dst=POOL) / UDP(sport=53, dport=5353) / b"x")
+        c.from_outside(IP(src=SERVER, dst=POOL) / ICMP(type=8, id=9))
+        r = harness.run(c)
+        self.assertEqual(r.to_inside, [])
+        self.assertEqual(r.drops(), {"inbound_unsolicited": 3})
+        self.assertEqual(r.summary["flows"]["active"], 0)
+
+    def test_a_reply_to_a_port_nobody_opened_is_dropped(self):
+        c = traffic.conversation()
+        c.from_inside(IP(src=CLIENT, dst=SERVER) / UDP(sport=5000, dport=53) / b"q")
+        c.from_outside(IP(src=SERVER, dst=POOL) / UDP(sport=53, dport=5001) / b"a")  # wrong port
+        c.from_outside(IP(src="198.51.100.8", dst=POOL) / UDP(sport=53, dport=5000) / b"a")  # wrong peer
+        c.from_outside(IP(src=SERVER, dst=POOL) / UDP(sport=53, dport=5000) / b"a")  # the real reply
+        r = harness.run(c)
+        self.assertEqual(r.drops(), {"inbound_unsolicited": 2})
+        self.assertEqual(len(r.to_inside), 1)
+        self.assertEqual((r.to_inside[0][IP].dst, r.to_inside[0][UDP].dport), (CLIENT, 5000))
+
+
+class mappings(unittest.TestCase):
+    def test_two_inside_hosts_to_one_destination_get_distinct_mappings(self):
+        c = traffic.conversation()
+        c.from_inside(IP(src="10.0.0.5", dst=SERVER) / TCP(sport=40000, dport=443, flags="S"))
+        c.from_inside(IP(src="10.0.0.6", dst=SERVER) / TCP(sport=40000, dport=443, flags="S"))
+        r = harness.run(c)
+        self.assertEqual(len(r.to_outside), 2)
+        a, b = [(p[IP].src, p[TCP].sport) for p in r.to_outside]
+        self.assertEqual(a, (POOL, 40000))
+        self.assertEqual(b[0], POOL)
+        self.assertNotEqual(a, b)
+        self.assertTrue(1024 <= b[1] <= 65535)
+        self.assertEqual(r.summary["nat"][0]["mappings_active"], 2)
+
+    def test_paired_pooling_keeps_each_host_on_one_public_address(self):
+        pool = ("203.0.113.10", "203.0.113.11", "203.0.113.12")
+        c = traffic.conversation()
+        hosts = [f"10.0.0.{i}" for i in range(5, 15)]
+        for h in hosts:
+            for port in (41000, 41001, 41002):
+                c.from_inside(IP(src=h, dst=SERVER) / UDP(sport=port, dport=53) / b"q")
+        r = harness.run(c, pool=pool)
+        seen = {}
+        for p, (h, _) in zip(r.to_outside, [(h, port) for h in hosts for port in (41000, 41001, 41002)]):
+            seen.setdefault(h, set()).add(p[IP].src)
+        for h in hosts:
+            self.assertEqual(seen[h], {traffic.paired_pool_address(h, list(pool))}, h)
+        self.assertGreater(len({a for s in seen.values() for a in s}), 1)
+
+    def test_exhausted_ports_drop_new_flows_per_public_address(self):
+        c = traffic.conversation()
+        for port in (2000, 2001, 2002):
+            c.from_inside(IP(src=CLIENT, dst=SERVER) / UDP(sport=port, dport=53) / b"q")
+        c.from_inside(IP(src=CLIENT, dst="198.51.100.8") / UDP(sport=2002, dport=53) / b"q")  # other destination
+        r = harness.run(c, port_min=1000, port_max=1001)
+        self.assertEqual(r.drops(), {"nat_ports_exhausted": 1})
+        self.assertEqual(sorted(p[UDP].sport for p in r.to_outside[:2]), [1000, 1001])
+        self.assertEqual(len(r.to_outside), 3)
+        self.assertEqual(r.summary["nat"], [{"address": POOL, "mappings_active": 3, "mappings_created": 3,
+                                             "exhausted": 1}])
+
+    def test_udp_and_icmp_echo_are_translated_and_restored(self):
+        c = traffic.conversation()
+        traffic.udp_exchange(c, CLIENT, 5353, SERVER, 53, public=POOL, pport=5353)
+        c.from_inside(IP(src=CLIENT, dst=SERVER) / ICMP(type=8, id=77, seq=1))
+        r0 = harness.run(c)  # learn the identifier egressd chose (77 is below port_min)
+        echo_id = r0.to_outside[1][ICMP].id
+        self.assertNotEqual(echo_id, 77)
+        c.from_outside(IP(src=SERVER, dst=POOL) / ICMP(type=0, id=echo_id, seq=1))
+        r = harness.run(c)
+        self.assertEqual(r.drops(), {})
+        self.assertEqual(r.to_outside[1][ICMP].id, echo_id)
+        self.assertEqual((r.to_inside[0][IP].dst, r.to_inside[0][UDP].dport), (CLIENT, 5353))
+        self.assertEqual(r.to_inside[1][IP].dst, CLIENT)
+        self.assertEqual(r.to_inside[1][ICMP].id, 77)
+        for p in r.to_outside + r.to_inside:
+            self.assertTrue(harness.checksums_valid(p))
+        self.assertEqual(r.summary["flows"]["udp"]["created"], 1)
+        self.assertEqual(r.summary["flows"]["icmp"]["created"], 1)
+
+
+class ipv6(unittest.TestCase):
+    def test_outbound_ipv6_passes_untranslated_and_inbound_is_refused(self):
+        c = traffic.conversation()
+        traffic.tcp_session(c, "fd00:0:0:1::5", 41000, "2001:db8:5::7", 443)
+        c.from_outside(IPv6(src="2001:db8:5::66", dst="fd00:0:0:1::5") / TCP(sport=5555, dport=22, flags="S"))
+        c.from_outside(IPv6(src="2001:db8:5::66", dst="fd00:0:0:1::5") / ICMPv6EchoRequest(id=5))
+        r = harness.run(c)
+        self.assertEqual(r.drops(), {"inbound_unsolicited": 2})
+        self.assertEqual(len(r.to_outside), 5)
+        for p in r.to_outside:
+            self.assertEqual((p[IPv6].src, p[TCP].sport), ("fd00:0:0:1::5", 41000))
+            self.assertEqual(p[IPv6].hlim, 63)
+            self.assertTrue(harness.checksums_valid(p))
+        self.assertEqual([tcp_flags(p) for p in r.to_inside], ["SA", "PA", "FA"])
+        self.assertEqual(r.summary["nat"][0]["mappings_created"], 0)
+
+
+class malformed(unittest.TestCase):
+    def test_every_malformed_frame_is_dropped_under_its_reason(self):
+        c = traffic.conversation()
+        eth = Ether(src=traffic.INSIDE_NEXT_HOP_MAC, dst=traffic.GW_INSIDE_MAC)
+        good = bytes(eth / IP(src=CLIENT, dst=SERVER) / TCP(sport=1, dport=2, flags="S"))
+        cases = {
+            "l2_truncated": good[:13],
+            "ipv4_truncated": good[:14 + 19],
+            "ethertype_unsupported": bytes(Ether(src=traffic.INSIDE_NEXT_HOP_MAC, dst=traffic.GW_INSIDE_MAC,
+                                                 type=0x0806)) + bytes(28),
+            "tcp_truncated": bytes(eth / IP(src=CLIENT, dst=SERVER, proto=6) / Raw(bytes(TCP(sport=1, dport=2))[:10])),
+            "ipv4_bad_length": good[:14 + 20 + 10],  # the IP header claims 40 bytes, 30 arrive
+            "ipv4_fragment": bytes(eth / IP(src=CLIENT, dst=SERVER, flags="MF") / UDP(sport=1, dport=2) / b"x"),
+            "ipv6_fragment": bytes(eth / IPv6(src="fd00::5", dst="2001:db8::9", nh=44) / Raw(bytes(8))),
+            "udp_bad_length": bytes(eth / IP(src=CLIENT, dst=SERVER) / UDP(sport=1, dport=2, len=200) / b"x"),
+            "ttl_expired": bytes(eth / IP(src=CLIENT, dst=SERVER, ttl=1) / UDP(sport=1, dport=2)),
+            "l4_proto_unsupported": bytes(eth / IP(src=CLIENT, dst=SERVER, proto=47) / Raw(bytes(8))),
+            "icmp_type_unsupported": bytes(eth / IP(src=CLIENT, dst=SERVER) / ICMP(type=13)),
+            "tcp_new_not_syn": bytes(eth / IP(src=CLIENT, dst=SERVER) / TCP(sport=1, dport=2, flags="A")),
+            "l2_dst_not_local": bytes(Ether(src=traffic.INSIDE_NEXT_HOP_MAC, dst="02:00:00:00:09:09") /
+                                      IP(src=CLIENT, dst=SERVER) / UDP(sport=1, dport=2)),
+        }
+        bad_csum = bytearray(good)
+        bad_csum[24] ^= 0xFF
+        cases["ipv4_bad_checksum"] = bytes(bad_csum)
+        bad_ihl = bytearray(good)
+        bad_ihl[14] = 0x44
+        cases["ipv4_bad_header"] = bytes(bad_ihl)
+        for frame in cases.values():
+            c.raw_inside(frame)
+        # After all that, a good packet still goes through.
+        c.from_inside(IP(src=CLIENT, dst=SERVER) / UDP(sport=9, dport=53) / b"ok")
+        r = harness.run(c)
+        self.assertEqual(r.drops(), {reason: 1 for reason in cases})
+        self.assertEqual(len(r.to_outside), 1)
+        self.assertEqual(r.summary["ports"]["inside"]["rx_packets"], len(cases) + 1)
+
+    def test_random_garbage_is_survived_and_every_frame_accounted_for(self):
+        import random
+        rnd = random.Random(7)
+        c = traffic.conversation()
+        eth = bytes(Ether(src=traffic.INSIDE_NEXT_HOP_MAC, dst=traffic.GW_INSIDE_MAC, type=0x0800))
+        template = bytes(Ether(src=traffic.INSIDE_NEXT_HOP_MAC, dst=traffic.GW_INSIDE_MAC) /
+                         IP(src=CLIENT, dst=SERVER) / TCP(sport=1, dport=2, flags="S") / b"payload")
+        for i in range(500):
+            if i % 2:
+                frame = eth + bytes(rnd.randrange(256) for _ in range(rnd.randrange(0, 80)))
+            else:
+                frame = bytearray(template)
+                for _ in range(3):
+                    frame[rnd.randrange(14, len(frame))] = rnd.randrange(256)
+                frame = bytes(frame[:rnd.randrange(14, len(frame) + 1)])
+            c.raw_inside(frame)
+        r = harness.run(c, replay=False)
+        s = r.summary
+        self.assertEqual(s["ports"]["inside"]["rx_packets"], 500)
+        self.assertEqual(s["drops_total"] + s["ports"]["outside"]["tx_packets"], 500)
+
+
+class configuration(unittest.TestCase):
+    def test_a_bad_config_is_refused_with_file_line_col_and_key(self):
+        d = tempfile.mkdtemp(prefix="egressd-system-")
+        path = os.path.join(d, "bad.toml")
+        with open(path, "w") as f:
+            f.write(harness.CONFIG.format(dir=d, pool='"203.0.113.10"', port_min=1024, port_max=70000,
+                                          max_flows=16, replay="true", lcores="0"))
+        proc = subprocess.run([harness.EGRESSD, "-c", path], capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 1)
+        line = next(i for i, l in enumerate(open(path).read().splitlines(), 1) if l.startswith("port_max"))
+        self.assertEqual(proc.stderr.splitlines(), [
+            f"{path}:{line}:12: nat.port_max: expected an integer in 1..65535, got 70000",
+            f"egressd: configuration {path} has 1 error(s)",
+        ])
+
+    def test_check_config_accepts_the_reference_config(self):
+        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        proc = subprocess.run([harness.EGRESSD, "--check-config", os.path.join(root, "conf", "egressd.toml")],
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+
+class two_lcores(unittest.TestCase):
+    def test_the_worker_on_its_own_lcore_gives_the_same_result(self):
+        c = traffic.conversation()
+        traffic.tcp_session(c, CLIENT, 40000, SERVER, 443, public=POOL, pport=40000)
+        r = harness.run(c, lcores="0-1")
+        self.assertEqual(r.drops(), {})
+        self.assertEqual(len(r.to_outside), 5)
+        self.assertEqual(len(r.to_inside), 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
