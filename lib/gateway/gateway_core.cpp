@@ -201,14 +201,7 @@ drop_reason gateway_core::emit(side to, std::span<uint8_t> frame, net::packet_vi
 }
 
 void gateway_core::on_expired(const flow::flow_record& rec) noexcept {
-    if (rec.is_v4()) {
-        for (uint32_t p = 0; p < nat_.pool_size(); ++p) {
-            if (nat_.pool_address(p) == rec.public_addr) {
-                nat_.on_mapping_released(p);
-                break;
-            }
-        }
-    }
+    if (rec.is_v4()) nat_.on_mapping_released(nat_.pool_index_for(rec.inside)); // paired pooling
     ++counters_.flows_expired[static_cast<std::size_t>(proto_class(rec.proto))];
 }
 

@@ -40,7 +40,6 @@ inline uint64_t hash_address(const net::ip_address& a) noexcept {
 
 port_allocator::port_allocator(std::vector<net::ip_address> pool, uint16_t port_min, uint16_t port_max)
     : port_min_(port_min), port_max_(port_max) {
-    assert(!pool.empty());
     assert(port_min <= port_max);
     pool_.reserve(pool.size());
     for (const net::ip_address& a : pool) {
@@ -52,6 +51,7 @@ port_allocator::port_allocator(std::vector<net::ip_address> pool, uint16_t port_
 }
 
 uint32_t port_allocator::pool_index_for(const net::ip_address& inside) const noexcept {
+    assert(!pool_.empty());
     const uint64_t h = mum(hash_address(inside), c2);
     return reduce(static_cast<uint32_t>(h >> 32), pool_size());
 }

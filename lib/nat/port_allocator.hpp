@@ -52,11 +52,13 @@ class port_allocator {
 public:
     static constexpr uint32_t max_probes = 1024;
 
-    // Preconditions (validated by the config loader): pool non-empty and all
-    // IPv4, port_min <= port_max.
+    // Preconditions (validated by the config loader): all pool addresses IPv4,
+    // port_min <= port_max. An empty pool is allowed (an IPv6-only gateway):
+    // allocate() then always fails without counting anything.
     port_allocator(std::vector<net::ip_address> pool, uint16_t port_min, uint16_t port_max);
 
-    // The pool address (index / host-order IPv4) every flow of this inside host uses.
+    // The pool address (index / host-order IPv4) every flow of this inside host
+    // uses. Requires a non-empty pool.
     uint32_t pool_index_for(const net::ip_address& inside) const noexcept;
     uint32_t public_address_for(const net::ip_address& inside) const noexcept {
         return pool_[pool_index_for(inside)];
@@ -107,6 +109,8 @@ allocation port_allocator::allocate(uint8_t proto, const net::ip_address& inside
     // in the choice itself.
     (void)remote;
     (void)remote_port;
+    if (pool_.empty())
+        return allocation{};
     const uint32_t pi = pool_index_for(inside);
     const uint32_t addr = pool_[pi];
     if (inside_port >= port_min_ && inside_port <= port_max_ && !taken(addr, inside_port))

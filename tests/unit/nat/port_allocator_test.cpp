@@ -203,6 +203,14 @@ TEST(port_allocator, icmp_echo_identifiers_come_from_the_same_range) {
     }
 }
 
+TEST(port_allocator, an_empty_pool_never_allocates) {
+    port_allocator pa({}, 1024, 65535);
+    EXPECT_EQ(pa.pool_size(), 0u);
+    inbound_book book;
+    EXPECT_FALSE(book.take(pa, net::proto_udp, v4(0x0a000001), 5000, v4(0x08080808), 53).ok);
+    EXPECT_EQ(pa.total_exhausted(), 0u);
+}
+
 TEST(port_allocator, wired_to_a_flow_table) {
     flow::flow_table table(64);
     port_allocator pa(pool_of(pub1, 1), 2000, 2003);
