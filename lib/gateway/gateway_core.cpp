@@ -64,11 +64,21 @@ drop_reason gateway_core::admit(side from, std::span<const uint8_t> frame, net::
 
 void gateway_core::process_burst(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
                                  drop_reason* verdicts) noexcept {
-    net::packet_view views[max_burst];
-    flow::flow_key keys[max_burst];
-    flow::direction dirs[max_burst] = {};
-    uint32_t found[max_burst];
-    uint16_t pos[max_burst];
+    for (uint16_t done = 0; done < n; done += lookup_chunk) {
+        const uint16_t k = static_cast<uint16_t>(n - done < lookup_chunk ? n - done : lookup_chunk);
+        process_chunk(from, frames + done, k, now, verdicts + done);
+    }
+}
+
+// At most lookup_chunk frames: small enough that the per-packet scratch below
+// stays in L1 and costs little to set up.
+void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
+                                 drop_reason* verdicts) noexcept {
+    net::packet_view views[lookup_chunk];
+    flow::flow_key keys[lookup_chunk];
+    flow::direction dirs[lookup_chunk] = {};
+    uint32_t found[lookup_chunk];
+    uint16_t pos[lookup_chunk];
     const flow::direction dir = from == side::inside ? flow::direction::outbound : flow::direction::inbound;
 
     // 1. Parse and admit the whole burst; build the lookup keys of the survivors.
@@ -80,7 +90,12 @@ void gateway_core::process_burst(side from, std::span<uint8_t>* frames, uint16_t
             continue;
         }
         const net::packet_view& v = views[m];
-        keys[m] = flow::flow_key{v.src, v.dst, v.src_port, v.dst_port, v.proto};
+        flow::flow_key& key = keys[m]; // field by field: a temporary here costs a store-forwarding stall
+        key.src = v.src;
+        key.dst = v.dst;
+        key.src_port = v.src_port;
+        key.dst_port = v.dst_port;
+        key.proto = v.proto;
         dirs[m] = dir;
         pos[m++] = i;
     }

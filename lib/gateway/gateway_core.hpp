@@ -20,6 +20,7 @@
 namespace egress::gateway {
 
 inline constexpr uint16_t max_burst = 512;
+inline constexpr uint16_t lookup_chunk = 32; // frames parsed and looked up together
 
 struct pool_address_usage {
     net::ip_address address;
@@ -54,6 +55,8 @@ public:
     std::vector<pool_address_usage> pool_usage() const;
 
 private:
+    void process_chunk(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
+                       stats::drop_reason* verdicts) noexcept;
     stats::drop_reason admit(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept;
     stats::drop_reason outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
                                 uint32_t idx, uint32_t now) noexcept;
