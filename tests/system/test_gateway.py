@@ -240,6 +240,30 @@ class configuration(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
 
 
+class signals(unittest.TestCase):
+    def test_sigterm_stops_a_live_gateway_and_prints_the_summary(self):
+        import signal
+        import time
+        d = tempfile.mkdtemp(prefix="egressd-system-")
+        c = traffic.conversation()
+        c.from_inside(IP(src=CLIENT, dst=SERVER) / UDP(sport=5000, dport=53) / b"q")
+        c.write(os.path.join(d, "inside.pcap"), os.path.join(d, "outside.pcap"))
+        path = os.path.join(d, "live.toml")
+        with open(path, "w") as f:
+            f.write(harness.CONFIG.format(dir=d, pool='"203.0.113.10"', port_min=1024, port_max=65535,
+                                          max_flows=16, replay="false", lcores="0-1")
+                    .replace("stop_when_drained = true", "stop_when_drained = false"))
+        proc = subprocess.Popen([harness.EGRESSD, "-c", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        time.sleep(2)
+        self.assertIsNone(proc.poll(), "egressd must keep running without a signal")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn("egressd summary", out)
+        self.assertIn("udp created 1 expired 0", out)
+
+
 class two_lcores(unittest.TestCase):
     def test_the_worker_on_its_own_lcore_gives_the_same_result(self):
         c = traffic.conversation()
