@@ -7,17 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "net/ip_address.hpp"
+#include "gateway/gateway_core.hpp"
 #include "stats/counters.hpp"
 
 namespace egress::controlplane {
-
-struct pool_address_report {
-    net::ip_address address;
-    uint64_t mappings_active = 0;
-    uint64_t mappings_created = 0;
-    uint64_t exhausted = 0;
-};
 
 struct run_report {
     std::string inside_device;
@@ -26,7 +19,7 @@ struct run_report {
     uint64_t flows_active = 0;
     uint64_t flow_capacity = 0;
     uint64_t flow_table_bytes = 0;
-    std::vector<pool_address_report> pool;
+    std::vector<gateway::pool_address_usage> pool;
 };
 
 std::string format_summary(const run_report& r);

@@ -154,8 +154,7 @@ int run(const options& opts, egress::config::egressd_config cfg) {
     report.flows_active = core->flows_active();
     report.flow_capacity = core->flow_capacity();
     report.flow_table_bytes = core->flow_table_bytes();
-    for (const auto& u : core->pool_usage())
-        report.pool.push_back({u.address, u.mappings_active, u.mappings_created, u.exhausted});
+    report.pool = core->pool_usage();
     fmt::print("{}", controlplane::format_summary(report));
     int rc = 0;
     if (!opts.stats_json_path.empty()) {

@@ -23,7 +23,8 @@ constexpr stats::flow_proto proto_class(uint8_t proto) noexcept {
 }
 
 constexpr bool is_echo_request(const net::packet_view& v) noexcept {
-    return (v.proto == net::proto_icmp && v.icmp_type == 8) || (v.proto == net::proto_icmpv6 && v.icmp_type == 128);
+    return (v.proto == net::proto_icmp && v.icmp_type == net::icmp_echo_request) ||
+           (v.proto == net::proto_icmpv6 && v.icmp_type == net::icmpv6_echo_request);
 }
 
 uint32_t idle_timeout(const flow::flow_record& r, const flow::timeouts& t) noexcept {

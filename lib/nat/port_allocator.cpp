@@ -1,5 +1,7 @@
 #include "nat/port_allocator.hpp"
 
+#include "base/hash.hpp"
+
 #include <cstring>
 #include <numeric>
 #include <utility>
@@ -8,22 +10,9 @@ namespace egress::nat {
 
 namespace {
 
-__extension__ using u128 = unsigned __int128;
-
-inline uint64_t mum(uint64_t a, uint64_t b) noexcept {
-    const u128 r = static_cast<u128>(a) * b;
-    return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-}
-
-inline uint64_t load64(const uint8_t* p) noexcept {
-    uint64_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
-inline uint32_t reduce(uint32_t h, uint32_t n) noexcept {
-    return static_cast<uint32_t>((static_cast<uint64_t>(h) * n) >> 32);
-}
+using base::load64;
+using base::mum;
+using base::reduce;
 
 // Fixed constants, no per-process seed: the address pairing must be the same in
 // every worker and after every restart.

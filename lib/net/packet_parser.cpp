@@ -10,8 +10,6 @@ namespace {
 using stats::drop_reason;
 
 constexpr std::size_t mac_pair_length = 12;
-constexpr std::size_t ipv4_min_header = 20;
-constexpr std::size_t ipv6_header = 40;
 constexpr std::size_t tcp_min_header = 20;
 constexpr std::size_t udp_header = 8;
 
@@ -24,10 +22,6 @@ constexpr uint8_t ipv6_routing = 43;
 constexpr uint8_t ipv6_fragment_header = 44;
 constexpr uint8_t ipv6_destination_options = 60;
 
-constexpr uint8_t icmp_echo_reply = 0;
-constexpr uint8_t icmp_echo_request = 8;
-constexpr uint8_t icmpv6_echo_request = 128;
-constexpr uint8_t icmpv6_echo_reply = 129;
 
 // Ethernet header and VLAN tags; leaves `c` at the L3 header.
 drop_reason parse_l2(byte_cursor& c, packet_view& out, uint16_t& ethertype) noexcept {

@@ -2,6 +2,7 @@
 // connection tracking and NAT need. Offsets are from the start of the frame.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "net/ip_address.hpp"
@@ -16,6 +17,14 @@ inline constexpr uint8_t proto_icmpv6 = 58;
 inline constexpr uint16_t ethertype_ipv4 = 0x0800;
 inline constexpr uint16_t ethertype_ipv6 = 0x86dd;
 inline constexpr uint16_t ethertype_vlan = 0x8100;
+
+inline constexpr std::size_t ipv4_min_header = 20;
+inline constexpr std::size_t ipv6_header = 40;
+
+inline constexpr uint8_t icmp_echo_reply = 0;
+inline constexpr uint8_t icmp_echo_request = 8;
+inline constexpr uint8_t icmpv6_echo_request = 128;
+inline constexpr uint8_t icmpv6_echo_reply = 129;
 
 // TCP flag bits as on the wire.
 inline constexpr uint8_t tcp_fin = 0x01;

@@ -10,17 +10,13 @@ constexpr std::size_t ipv4_ttl_offset = 8;
 constexpr std::size_t ipv4_checksum_offset = 10;
 constexpr std::size_t ipv4_src_offset = 12;
 constexpr std::size_t ipv4_dst_offset = 16;
-constexpr std::size_t ipv4_min_header = 20;
 constexpr std::size_t ipv6_hop_limit_offset = 7;
-constexpr std::size_t ipv6_header = 40;
 
 constexpr std::size_t tcp_checksum_offset = 16;
 constexpr std::size_t udp_checksum_offset = 6;
 constexpr std::size_t icmp_checksum_offset = 2;
 constexpr std::size_t icmp_identifier_offset = 4;
 
-constexpr uint8_t icmp_echo_reply = 0;
-constexpr uint8_t icmp_echo_request = 8;
 
 uint16_t load_be16(std::span<const uint8_t> f, std::size_t at) noexcept {
     return static_cast<uint16_t>((f[at] << 8) | f[at + 1]);
