@@ -171,6 +171,8 @@ struct string_rule {
 };
 
 constexpr string_rule any_string{"a string", [](std::string_view) { return true; }};
+constexpr string_rule collector_rule{R"(a collector address like "192.0.2.9:4739" or "[2001:db8::9]:4739")",
+                                     [](std::string_view s) { return net::endpoint::parse(s).has_value(); }};
 constexpr string_rule core_list_rule{R"(a core list like "0", "0-1" or "0,2")", is_core_list};
 constexpr string_rule log_level_rule{R"(a log level like "notice" or "pmd.net.pcap:debug")", is_log_level};
 constexpr string_rule file_prefix_rule{"a file prefix without '/' or spaces", [](std::string_view s) {
@@ -438,7 +440,7 @@ struct table_spec {
 
 constexpr table_spec top_level_tables[] = {
     {"eal", false},   {"inside", true},    {"outside", true}, {"nat", true},
-    {"flows", false}, {"timeouts", false}, {"run", false},
+    {"flows", false}, {"timeouts", false}, {"run", false},  {"export", false},
 };
 
 struct side_result {
@@ -585,6 +587,26 @@ load_result load_document(const toml::table& root, context& ctx) {
     run.get_uint("mbufs", cfg.run.mbufs, 1023, 16'777'215);
     run.get_bool("accept_any_dst_mac", cfg.gateway.accept_any_dst_mac);
     run.finish();
+
+    // [export]
+    table_reader exp(ctx, "export", table("export"));
+    std::vector<std::string> collectors;
+    exp.get_string_list("collectors", collectors, collector_rule);
+    for (const auto& c : collectors)
+        if (auto e = net::endpoint::parse(c)) cfg.flow_export.collectors.push_back(*e);
+    exp.get_uint("observation_domain_id", cfg.flow_export.observation_domain_id, 0, 4'294'967'295ull);
+    uint32_t active_timeout_s = cfg.gateway.flow_export.active_timeout_ms / 1000;
+    exp.get_uint("active_timeout", active_timeout_s, 1, 86'400);
+    cfg.gateway.flow_export.active_timeout_ms = active_timeout_s * 1000;
+    exp.get_uint("template_refresh", cfg.flow_export.template_refresh_s, 1, 86'400);
+    exp.get_uint("max_message_bytes", cfg.flow_export.max_message_bytes, 512, 65'000);
+    exp.get_uint("enterprise_number", cfg.flow_export.enterprise_number, 1, 4'294'967'295ull);
+    exp.get_string("json_log", cfg.flow_export.json_log, any_string);
+    exp.get_uint("ring_size", cfg.flow_export.ring_size, 64, 16'777'216);
+    exp.get_uint("denied_flush_ms", cfg.gateway.flow_export.denied_flush_ms, 10, 60'000);
+    exp.get_bool("nat_session_events", cfg.gateway.flow_export.nat_session_events);
+    exp.finish();
+    cfg.gateway.flow_export.enabled = cfg.flow_export.enabled();
 
     // Cross-field checks, only between values that were themselves valid.
     if (nat_table != nullptr && port_min_ok && port_max_ok &&

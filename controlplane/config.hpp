@@ -47,6 +47,19 @@ struct run_settings {
     uint32_t mbufs = 8191;                  // mbuf pool size
 };
 
+// [export]: where flow records go. Export is on when there is a collector or a
+// JSON flow log.
+struct export_settings {
+    std::vector<net::endpoint> collectors;  // IPFIX over UDP
+    uint32_t observation_domain_id = 1;
+    uint32_t template_refresh_s = 60;       // RFC 7011 8.4: templates resent periodically over UDP
+    uint32_t max_message_bytes = 1400;      // keep every message under the path MTU
+    uint32_t enterprise_number = 32473;     // PEN of the enterprise-specific elements
+    std::string json_log;                   // JSON-lines flow log: a path, "-" for stdout, "" for none
+    uint32_t ring_size = 65536;             // per-worker event ring
+    bool enabled() const { return !collectors.empty() || !json_log.empty(); }
+};
+
 struct egressd_config {
     eal_settings eal;
     port_settings inside_port;
@@ -56,6 +69,7 @@ struct egressd_config {
     // fills them from the NIC once the port is up.
     gateway::settings gateway;
     run_settings run;
+    export_settings flow_export;
     std::string source_path; // the file (or source name) the config was loaded from
 };
 

@@ -31,6 +31,9 @@ std::string format_summary(const run_report& r) {
     for (const auto& a : r.pool)
         out += fmt::format("  nat {:<15} mappings active {} created {}, exhausted {}\n", a.address,
                            a.mappings_active, a.mappings_created, a.exhausted);
+    if (r.export_enabled)
+        out += fmt::format("  export    records {}, ipfix messages {}, send errors {}, events lost {}\n",
+                           r.export_records, r.export_messages, r.export_send_errors, r.export_events_lost);
     out += fmt::format("  drops total {}\n", total_drops(c));
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         if (c.drops[i] != 0) out += fmt::format("    {:<28} {}\n", stats::drop_reason_names[i], c.drops[i]);
@@ -59,7 +62,11 @@ std::string format_summary_json(const run_report& r) {
         out += fmt::format("{}{{\"address\":\"{}\",\"mappings_active\":{},\"mappings_created\":{},\"exhausted\":{}}}",
                            i ? "," : "", a.address, a.mappings_active, a.mappings_created, a.exhausted);
     }
-    out += "],\"drops\":{";
+    out += fmt::format("],\"export\":{{\"enabled\":{},\"records\":{},\"messages\":{},\"send_errors\":{},"
+                       "\"events_queued\":{},\"events_lost\":{}}}",
+                       r.export_enabled, r.export_records, r.export_messages, r.export_send_errors, c.events_queued,
+                       r.export_events_lost);
+    out += ",\"drops\":{";
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         out += fmt::format("{}\"{}\":{}", i ? "," : "", stats::drop_reason_names[i], c.drops[i]);
     out += fmt::format("}},\"drops_total\":{}}}\n", total_drops(c));

@@ -20,6 +20,11 @@ struct run_report {
     uint64_t flow_capacity = 0;
     uint64_t flow_table_bytes = 0;
     std::vector<gateway::pool_address_usage> pool;
+    bool export_enabled = false;
+    uint64_t export_records = 0;     // flow events exported (IPFIX records / JSON lines)
+    uint64_t export_messages = 0;    // IPFIX messages sent
+    uint64_t export_send_errors = 0;
+    uint64_t export_events_lost = 0; // ring overflow: events never exported
 };
 
 std::string format_summary(const run_report& r);

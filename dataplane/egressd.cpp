@@ -21,6 +21,7 @@
 
 #include "config.hpp"
 #include "eal_args.hpp"
+#include "exporter.hpp"
 #include "gateway/gateway_core.hpp"
 #include "port.hpp"
 #include "summary.hpp"
@@ -121,7 +122,27 @@ int run(const options& opts, egress::config::egressd_config cfg) {
         return 1;
     }
 
+    // Flow export: one event ring per worker, drained by the exporter thread.
+    std::unique_ptr<gateway::event_ring> events;
+    std::unique_ptr<controlplane::exporter> exporter;
+    if (cfg.flow_export.enabled()) {
+        try {
+            events = std::make_unique<gateway::event_ring>(cfg.flow_export.ring_size);
+            exporter = std::make_unique<controlplane::exporter>(cfg.flow_export,
+                                                                std::vector<gateway::event_ring*>{events.get()});
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "egressd: {}\n", e.what());
+            rte_eal_cleanup();
+            return 1;
+        }
+        core->attach_events(events.get());
+        exporter->start();
+    }
+
     ctx->core = core.get();
+    ctx->start_epoch_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    std::chrono::system_clock::now().time_since_epoch())
+                                                    .count());
     ctx->burst = static_cast<uint16_t>(cfg.run.burst_size);
     ctx->stop_when_drained = cfg.run.stop_when_drained;
     ctx->drain_idle_ms = cfg.run.drain_idle_ms;
@@ -146,6 +167,7 @@ int run(const options& opts, egress::config::egressd_config cfg) {
 
     dataplane::stop_port(ctx->ports[0]);
     dataplane::stop_port(ctx->ports[1]);
+    if (exporter) exporter->stop(); // sends what the worker queued last (forced_end records)
 
     controlplane::run_report report;
     report.inside_device = ctx->ports[0].device;
@@ -155,6 +177,14 @@ int run(const options& opts, egress::config::egressd_config cfg) {
     report.flow_capacity = core->flow_capacity();
     report.flow_table_bytes = core->flow_table_bytes();
     report.pool = core->pool_usage();
+    if (exporter) {
+        const auto x = exporter->stats();
+        report.export_enabled = true;
+        report.export_records = x.records;
+        report.export_messages = x.messages;
+        report.export_send_errors = x.send_errors;
+        report.export_events_lost = x.events_lost;
+    }
     fmt::print("{}", controlplane::format_summary(report));
     int rc = 0;
     if (!opts.stats_json_path.empty()) {

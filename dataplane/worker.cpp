@@ -31,6 +31,7 @@ public:
             run_live();
         }
         flush_all();
+        ctx_.core->report_remaining(last_now_); // flows still open: forced_end records
         ctx_.finished.store(true, std::memory_order_release);
     }
 
@@ -46,6 +47,8 @@ private:
         rte_mbuf* pkts[max_burst];
         while (!stopping()) {
             const uint32_t now = clock_ms();
+            last_now_ = now;
+            ctx_.core->set_wall_clock(ctx_.start_epoch_ms + now, now);
             bool got = false;
             for (side s : {side::inside, side::outside}) {
                 const uint16_t n = rte_eth_rx_burst(ctx_.ports[idx(s)].id, 0, pkts, ctx_.burst);
@@ -101,6 +104,8 @@ private:
                 have_origin = true;
             }
             now = static_cast<uint32_t>((ts - origin) / ts_units_per_ms());
+            last_now_ = now;
+            ctx_.core->set_wall_clock(ts / ts_units_per_ms(), now);
             handle_burst(s, &m, 1, now);
             ctx_.core->expire(now, ctx_.sweep_budget);
             if (r.pos == r.count) flush_all();
@@ -167,6 +172,7 @@ private:
     worker_context& ctx_;
     stats::worker_counters& counters_;
     tx_queue tx_[2];
+    uint32_t last_now_ = 0;
     const uint64_t start_tsc_ = rte_get_tsc_cycles();
     const uint64_t tsc_per_ms_ = rte_get_tsc_hz() / 1000 ? rte_get_tsc_hz() / 1000 : 1;
     const uint64_t ts_per_ms_ = 1000; // pcap PMD timestamps are microseconds

@@ -23,6 +23,7 @@ struct alignas(64) worker_context {
     int timestamp_offset = -1;     // mbuf dynfield of the RX timestamp (replay mode)
     uint64_t timestamp_flag = 0;
     const std::atomic<bool>* stop = nullptr; // set by the control thread (signals)
+    uint64_t start_epoch_ms = 0;   // wall clock when the worker starts (live mode)
     std::atomic<bool> finished{false};       // set by the worker when it returns
 };
 

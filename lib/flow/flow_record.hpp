@@ -14,11 +14,12 @@
 //       43     1  family          net::ip_family
 //       44     1  tcp_state       flow::tcp_state (TCP only)
 //       45     1  flags           flow_flags bits
-//       46     2  reserved        zero; free for a later field
+//       46     1  tcp_flags_seen  OR of the TCP flags of every packet since the last report
+//       47     1  reserved        zero; free for a later field
 //       48     4  expires_at_ms   gateway clock in ms, wrapping (serial arithmetic)
-//       52     4  created_s       gateway clock in s at creation
-//       56     4  packets_out     packets inside -> outside
-//       60     4  packets_in      packets outside -> inside
+//       52     4  report_start_ms gateway clock in ms at creation or at the last report
+//       56     4  packets_out     packets inside -> outside since the last report
+//       60     4  packets_in      packets outside -> inside since the last report
 //
 // The key fields (inside, remote, ports, public_addr/public_port, proto, family)
 // must not change while the record is in a flow_table: the table finds the index
@@ -59,9 +60,10 @@ struct alignas(64) flow_record {
     uint8_t family = static_cast<uint8_t>(net::ip_family::v4);
     uint8_t tcp_state = 0;
     uint8_t flags = 0;
-    uint16_t reserved = 0;
+    uint8_t tcp_flags_seen = 0;
+    uint8_t reserved = 0;
     uint32_t expires_at_ms = 0;
-    uint32_t created_s = 0;
+    uint32_t report_start_ms = 0;
     uint32_t packets_out = 0;
     uint32_t packets_in = 0;
 

@@ -65,7 +65,7 @@ flow_table::flow_table(uint32_t capacity, std::pmr::memory_resource* mr, uint64_
     try {
         buckets_ = static_cast<bucket*>(mr_->allocate(sizeof(bucket) * bucket_count_, alignof(bucket)));
         try {
-            free_ = static_cast<uint32_t*>(mr_->allocate(sizeof(uint32_t) * capacity_, alignof(uint32_t)));
+            volume_ = static_cast<flow_volume*>(mr_->allocate(sizeof(flow_volume) * capacity_, alignof(flow_volume)));
         } catch (...) {
             mr_->deallocate(buckets_, sizeof(bucket) * bucket_count_, alignof(bucket));
             throw;
@@ -77,22 +77,24 @@ flow_table::flow_table(uint32_t capacity, std::pmr::memory_resource* mr, uint64_
 
     std::uninitialized_value_construct_n(records_, capacity_);
     std::memset(static_cast<void*>(buckets_), 0, sizeof(bucket) * bucket_count_);
-    // Pop order 0, 1, 2, ...: a lightly used table stays dense at the front.
+    std::uninitialized_value_construct_n(volume_, capacity_);
+    // The free list runs through the free records themselves (link in
+    // expires_at_ms). Pop order 0, 1, 2, ...: a lightly used table stays dense.
     for (uint32_t i = 0; i < capacity_; ++i)
-        free_[i] = capacity_ - 1 - i;
-    free_top_ = capacity_;
+        records_[i].expires_at_ms = i + 1 < capacity_ ? i + 1 : npos;
+    free_head_ = 0;
 }
 
 flow_table::~flow_table() {
     std::destroy_n(records_, capacity_);
-    mr_->deallocate(free_, sizeof(uint32_t) * capacity_, alignof(uint32_t));
+    mr_->deallocate(volume_, sizeof(flow_volume) * capacity_, alignof(flow_volume));
     mr_->deallocate(buckets_, sizeof(bucket) * bucket_count_, alignof(bucket));
     mr_->deallocate(records_, sizeof(flow_record) * capacity_, alignof(flow_record));
 }
 
 size_t flow_table::memory_bytes() const noexcept {
     return sizeof(flow_record) * size_t{capacity_} + sizeof(bucket) * size_t{bucket_count_} +
-           sizeof(uint32_t) * size_t{capacity_};
+           sizeof(flow_volume) * size_t{capacity_};
 }
 
 // Hash of the 37 key bytes plus the direction: three 128-bit multiplies, two of
@@ -303,10 +305,11 @@ void flow_table::remove_slot(const hashed& h, uint32_t value) noexcept {
 }
 
 uint32_t flow_table::insert(const flow_record& r) noexcept {
-    if (free_top_ == 0)
+    if (free_head_ == npos)
         return npos;
-    const uint32_t idx = free_[free_top_ - 1];
+    const uint32_t idx = free_head_;
     flow_record& rec = records_[idx];
+    const uint32_t next_free = rec.expires_at_ms;
     rec = r;
     rec.flags |= flow_flags::live;
     const hashed ho = hash_key(outbound_key_of(rec), direction::outbound);
@@ -315,14 +318,17 @@ uint32_t flow_table::insert(const flow_record& r) noexcept {
     const uint32_t vi = (idx << 1) | 1u;
     if (!place(ho, vo)) {
         rec = flow_record{};
+        rec.expires_at_ms = next_free;
         return npos;
     }
     if (!place(hi, vi)) {
         remove_slot(ho, vo);
         rec = flow_record{};
+        rec.expires_at_ms = next_free;
         return npos;
     }
-    --free_top_;
+    free_head_ = next_free;
+    volume_[idx] = flow_volume{};
     ++size_;
     return idx;
 }
@@ -333,7 +339,8 @@ void flow_table::erase(uint32_t idx) noexcept {
     remove_slot(hash_key(outbound_key_of(rec), direction::outbound), idx << 1);
     remove_slot(hash_key(inbound_key_of(rec), direction::inbound), (idx << 1) | 1u);
     rec = flow_record{};
-    free_[free_top_++] = idx;
+    rec.expires_at_ms = free_head_;
+    free_head_ = idx;
     --size_;
 }
 

@@ -4,8 +4,9 @@
 // Memory (per unit of capacity, 4 KiB pages or hugepages alike):
 //   records       64 B   flow_record array, index = flow id (u32)
 //   index         20 B   ceil(2 * capacity * 1.25 / 8) buckets of 64 B
-//   free list      4 B   stack of free record indexes
-//   total      ~= 88 B   (<= 96 B budget; small tables round the bucket count up)
+//   volume         8 B   flow_volume side array (bytes per direction since the last report)
+//   free list      0 B   threaded through the free records themselves
+//   total      ~= 92 B   (<= 96 B budget; small tables round the bucket count up)
 //
 // Index: every bucket is one cache line of 8 slots {u32 signature, u32 value}
 // (stored as 8 signatures then 8 values, so one 32-byte compare scans a bucket),
@@ -64,6 +65,13 @@ inline flow_key key_of(const flow_record& r, direction d) noexcept {
     return d == direction::outbound ? outbound_key_of(r) : inbound_key_of(r);
 }
 
+// Bytes since the flow's last report, per direction. 32 bits each: the gateway
+// reports (and resets) a flow before either count could wrap.
+struct flow_volume {
+    uint32_t bytes_out = 0;
+    uint32_t bytes_in = 0;
+};
+
 class flow_table {
 public:
     static constexpr uint32_t npos = UINT32_MAX;
@@ -100,6 +108,9 @@ public:
     void erase(uint32_t idx) noexcept;
 
     flow_record& at(uint32_t idx) noexcept { return records_[idx]; }
+    // Byte counts of record idx (a side array: cold data stays out of the record).
+    flow_volume& volume(uint32_t idx) noexcept { return volume_[idx]; }
+    const flow_volume& volume(uint32_t idx) const noexcept { return volume_[idx]; }
     const flow_record& at(uint32_t idx) const noexcept { return records_[idx]; }
 
     uint32_t size() const noexcept { return size_; }
@@ -116,8 +127,19 @@ public:
     // persistent cursor (wrapping). For each live record expired at now_ms calls
     // on_expired(idx, const flow_record&) and then erases it (the callback must
     // not erase or insert). Returns the number expired.
+    // on_live(idx, flow_record&) is called for each live record visited that has
+    // not expired (the gateway uses it for active-timeout reports).
+    template <class F, class L>
+    uint32_t sweep(uint32_t now_ms, uint32_t budget, F&& on_expired, L&& on_live) noexcept;
     template <class F>
-    uint32_t sweep(uint32_t now_ms, uint32_t budget, F&& on_expired) noexcept;
+    uint32_t sweep(uint32_t now_ms, uint32_t budget, F&& on_expired) noexcept {
+        return sweep(now_ms, budget, on_expired, [](uint32_t, flow_record&) {});
+    }
+
+    // Calls f(idx, const flow_record&) for every live record (not for the packet
+    // path: it walks the whole table; used at shutdown).
+    template <class F>
+    void for_each_live(F&& f) const;
 
     uint32_t sweep_cursor() const noexcept { return cursor_; }
 
@@ -151,30 +173,39 @@ private:
     uint32_t capacity_;
     uint32_t bucket_count_;
     uint32_t size_ = 0;
-    uint32_t free_top_ = 0; // free_[0, free_top_) are free record indexes
+    uint32_t free_head_ = npos; // first free record; each links the next in expires_at_ms
     uint32_t cursor_ = 0;
     flow_record* records_ = nullptr;
     bucket* buckets_ = nullptr;
-    uint32_t* free_ = nullptr;
+    flow_volume* volume_ = nullptr;
 };
 
-template <class F>
-uint32_t flow_table::sweep(uint32_t now_ms, uint32_t budget, F&& on_expired) noexcept {
+template <class F, class L>
+uint32_t flow_table::sweep(uint32_t now_ms, uint32_t budget, F&& on_expired, L&& on_live) noexcept {
     const uint32_t steps = budget < capacity_ ? budget : capacity_;
     uint32_t expired = 0;
     uint32_t c = cursor_;
     for (uint32_t i = 0; i < steps; ++i) {
         const uint32_t idx = c;
         c = (c + 1 == capacity_) ? 0 : c + 1;
-        const flow_record& r = records_[idx];
-        if (r.is_live() && is_expired(r, now_ms)) {
+        flow_record& r = records_[idx];
+        if (!r.is_live()) continue;
+        if (is_expired(r, now_ms)) {
             on_expired(idx, static_cast<const flow_record&>(r));
             erase(idx);
             ++expired;
+        } else {
+            on_live(idx, r);
         }
     }
     cursor_ = c;
     return expired;
+}
+
+template <class F>
+void flow_table::for_each_live(F&& f) const {
+    for (uint32_t idx = 0; idx < capacity_; ++idx)
+        if (records_[idx].is_live()) f(idx, records_[idx]);
 }
 
 } // namespace egress::flow

@@ -27,6 +27,12 @@ constexpr bool is_echo_request(const net::packet_view& v) noexcept {
            (v.proto == net::proto_icmpv6 && v.icmp_type == net::icmpv6_echo_request);
 }
 
+// Drops that refuse a flow attempt (reported to the collector, aggregated).
+constexpr bool is_refused_attempt(drop_reason r) noexcept {
+    return r == drop_reason::inbound_unsolicited || r == drop_reason::flow_table_full ||
+           r == drop_reason::nat_ports_exhausted;
+}
+
 uint32_t idle_timeout(const flow::flow_record& r, const flow::timeouts& t) noexcept {
     switch (r.proto) {
     case net::proto_tcp: return flow::timeout_for(static_cast<flow::tcp_state>(r.tcp_state), t);
@@ -41,6 +47,7 @@ gateway_core::gateway_core(const settings& s)
     : settings_(s),
       table_(s.max_flows),
       nat_(s.pool.addresses, s.pool.port_min, s.pool.port_max),
+      reporter_(s.flow_export, s.pool.addresses.size(), counters_),
       mappings_created_(s.pool.addresses.size(), 0) {}
 
 bool gateway_core::is_own_address(const net::ip_address& a) const noexcept {
@@ -113,14 +120,16 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
         if (erasures_ != erasures_at_lookup) idx = table_.lookup(keys[j], dir);
         verdicts[i] = dir == flow::direction::outbound ? outbound(frames[i], views[j], keys[j], idx, now)
                                                        : inbound(frames[i], views[j], idx, now);
-        if (verdicts[i] != no_drop) counters_.count_drop(verdicts[i]);
+        if (verdicts[i] == no_drop) continue;
+        counters_.count_drop(verdicts[i]);
+        if (reporter_.enabled() && is_refused_attempt(verdicts[i])) reporter_.denied(views[j], verdicts[i], now);
     }
 }
 
 drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
                                    uint32_t idx, uint32_t now) noexcept {
     if (idx != flow::flow_table::npos && flow::is_expired(table_.at(idx), now)) {
-        retire(idx); // an idle flow's tuple is reused: it starts over as a new flow
+        retire(idx, now); // an idle flow's tuple is reused: it starts over as a new flow
         idx = flow::flow_table::npos;
     }
     // A miss is looked up once more before creating: an earlier packet of the same
@@ -131,7 +140,7 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
     }
     flow::flow_record& rec = table_.at(idx);
     if (const drop_reason r = track(rec, flow::direction::outbound, view, now); r != no_drop) return r;
-    rec.packets_out += 1;
+    account(rec, idx, flow::direction::outbound, view, now);
     if (rec.is_v4())
         net::set_ipv4_source(frame, view, net::ip_address::from_v4(rec.public_addr), rec.public_port);
     return emit(side::outside, frame, view);
@@ -141,12 +150,12 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
                                   uint32_t now) noexcept {
     if (idx == flow::flow_table::npos) return drop_reason::inbound_unsolicited;
     if (flow::is_expired(table_.at(idx), now)) {
-        retire(idx);
+        retire(idx, now);
         return drop_reason::inbound_unsolicited;
     }
     flow::flow_record& rec = table_.at(idx);
     if (const drop_reason r = track(rec, flow::direction::inbound, view, now); r != no_drop) return r;
-    rec.packets_in += 1;
+    account(rec, idx, flow::direction::inbound, view, now);
     if (rec.is_v4()) net::set_ipv4_destination(frame, view, rec.inside, rec.inside_port);
     return emit(side::inside, frame, view);
 }
@@ -169,7 +178,7 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     rec.proto = view.proto;
     rec.family = static_cast<uint8_t>(view.family);
     rec.tcp_state = static_cast<uint8_t>(flow::tcp_state::syn_sent);
-    rec.created_s = now / 1000;
+    rec.report_start_ms = now;
     uint32_t pool_index = 0;
     if (view.family == net::ip_family::v4) {
         if (nat_.pool_size() == 0) return drop_reason::nat_no_ipv4_pool;
@@ -177,7 +186,10 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
             return table_.contains_inbound(view.proto, view.dst, view.dst_port, public_addr, public_port);
         };
         const nat::allocation a = nat_.allocate(view.proto, view.src, view.src_port, view.dst, view.dst_port, taken);
-        if (!a.ok) return drop_reason::nat_ports_exhausted;
+        if (!a.ok) {
+            if (reporter_.enabled()) reporter_.ports_exhausted(view, a.public_addr, a.pool_index, now);
+            return drop_reason::nat_ports_exhausted;
+        }
         rec.public_addr = a.public_addr;
         rec.public_port = a.public_port;
         pool_index = a.pool_index;
@@ -187,6 +199,8 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     if (view.family == net::ip_family::v4) {
         nat_.on_mapping_created(pool_index);
         ++mappings_created_[pool_index];
+        if (reporter_.enabled() && settings_.flow_export.nat_session_events)
+            reporter_.nat_session(table_.at(idx), true, now);
     }
     ++counters_.flows_created[static_cast<std::size_t>(proto_class(view.proto))];
     return no_drop;
@@ -216,20 +230,66 @@ drop_reason gateway_core::emit(side to, std::span<uint8_t> frame, net::packet_vi
     return no_drop;
 }
 
-void gateway_core::on_expired(const flow::flow_record& rec) noexcept {
-    if (rec.is_v4()) nat_.on_mapping_released(nat_.pool_index_for(rec.inside)); // paired pooling
-    ++counters_.flows_expired[static_cast<std::size_t>(proto_class(rec.proto))];
+// Per-packet accounting for flow export. A flow whose byte counters approach
+// 32 bits is reported early (its deltas restart), so counts never wrap.
+void gateway_core::account(flow::flow_record& rec, uint32_t idx, flow::direction dir, const net::packet_view& view,
+                           uint32_t now) noexcept {
+    flow::flow_volume& vol = table_.volume(idx);
+    rec.tcp_flags_seen |= view.tcp_flags;
+    if (dir == flow::direction::outbound) {
+        rec.packets_out += 1;
+        vol.bytes_out += view.l3_length;
+    } else {
+        rec.packets_in += 1;
+        vol.bytes_in += view.l3_length;
+    }
+    constexpr uint32_t report_before = 0xF000'0000u;
+    if ((vol.bytes_out | vol.bytes_in) >= report_before && reporter_.enabled()) reporter_.flow_update(rec, vol, now);
 }
 
-void gateway_core::retire(uint32_t idx) noexcept {
-    on_expired(table_.at(idx));
+void gateway_core::on_expired(uint32_t idx, const flow::flow_record& rec) noexcept {
+    if (rec.is_v4()) nat_.on_mapping_released(nat_.pool_index_for(rec.inside)); // paired pooling
+    ++counters_.flows_expired[static_cast<std::size_t>(proto_class(rec.proto))];
+    if (!reporter_.enabled()) return;
+    const uint32_t last_packet = rec.expires_at_ms - idle_timeout(rec, settings_.timeouts);
+    const auto state = static_cast<flow::tcp_state>(rec.tcp_state);
+    const bool closed = rec.proto == net::proto_tcp &&
+                        (state == flow::tcp_state::time_wait || state == flow::tcp_state::closed);
+    reporter_.flow_end(rec, table_.volume(idx), closed ? flow::end_reason::end_of_flow : flow::end_reason::idle_timeout,
+                       last_packet);
+    if (rec.is_v4() && settings_.flow_export.nat_session_events) reporter_.nat_session(rec, false, rec.expires_at_ms);
+}
+
+void gateway_core::retire(uint32_t idx, uint32_t) noexcept {
+    on_expired(idx, table_.at(idx));
     table_.erase(idx);
     ++erasures_;
 }
 
 void gateway_core::expire(uint32_t now, uint32_t budget) noexcept {
-    const uint32_t n = table_.sweep(now, budget, [this](uint32_t, const flow::flow_record& rec) { on_expired(rec); });
+    const auto on_expired_cb = [this](uint32_t idx, const flow::flow_record& rec) { on_expired(idx, rec); };
+    uint32_t n;
+    if (reporter_.enabled()) {
+        n = table_.sweep(now, budget, on_expired_cb, [this, now](uint32_t idx, flow::flow_record& rec) {
+            if (reporter_.is_due(rec, now)) reporter_.flow_update(rec, table_.volume(idx), now);
+        });
+        reporter_.tick(now);
+    } else {
+        n = table_.sweep(now, budget, on_expired_cb);
+    }
     erasures_ += n;
+}
+
+void gateway_core::report_remaining(uint32_t now) noexcept {
+    if (!reporter_.enabled()) return;
+    reporter_.set_patient(true);
+    table_.for_each_live([this, now](uint32_t idx, const flow::flow_record& rec) {
+        const uint32_t last_packet = rec.expires_at_ms - idle_timeout(rec, settings_.timeouts);
+        reporter_.flow_end(rec, table_.volume(idx), flow::end_reason::forced_end,
+                           flow::time_reached(now, last_packet) ? last_packet : now);
+    });
+    reporter_.flush_all(now);
+    reporter_.set_patient(false);
 }
 
 std::vector<pool_address_usage> gateway_core::pool_usage() const {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "flow/flow_table.hpp"
+#include "gateway/flow_reporter.hpp"
 #include "gateway/settings.hpp"
 #include "nat/port_allocator.hpp"
 #include "net/packet_view.hpp"
@@ -43,8 +44,17 @@ public:
         return v;
     }
 
-    // Examines up to `budget` flow records and retires the expired ones.
+    // Examines up to `budget` flow records: retires the expired ones and reports
+    // long-lived ones whose active timeout has passed; flushes aggregated refusals.
     void expire(uint32_t now_ms, uint32_t budget) noexcept;
+
+    // Flow export: events go to `ring` (owned by the caller, drained by the
+    // exporter). Without a ring, or with export disabled, no events are built.
+    void attach_events(event_ring* ring) noexcept { reporter_.attach(ring); }
+    void set_wall_clock(uint64_t epoch_ms, uint32_t now_ms) noexcept { reporter_.set_wall_clock(epoch_ms, now_ms); }
+    // Shutdown (not the packet path): reports every live flow as ended
+    // (forced_end) and flushes the aggregated refusals.
+    void report_remaining(uint32_t now_ms) noexcept;
 
     stats::worker_counters& counters() noexcept { return counters_; }
     const stats::worker_counters& counters() const noexcept { return counters_; }
@@ -65,8 +75,10 @@ private:
     stats::drop_reason create_flow(const net::packet_view& view, uint32_t now, uint32_t& idx) noexcept;
     stats::drop_reason track(flow::flow_record& rec, flow::direction dir, const net::packet_view& view,
                              uint32_t now) noexcept;
-    void retire(uint32_t idx) noexcept;
-    void on_expired(const flow::flow_record& rec) noexcept;
+    void retire(uint32_t idx, uint32_t now) noexcept;
+    void on_expired(uint32_t idx, const flow::flow_record& rec) noexcept;
+    void account(flow::flow_record& rec, uint32_t idx, flow::direction dir, const net::packet_view& view,
+                 uint32_t now) noexcept;
     stats::drop_reason emit(stats::side to, std::span<uint8_t> frame, net::packet_view& view) noexcept;
     bool is_own_address(const net::ip_address& a) const noexcept;
 
@@ -74,6 +86,7 @@ private:
     flow::flow_table table_;
     nat::port_allocator nat_;
     stats::worker_counters counters_;
+    flow_reporter reporter_;
     std::vector<uint64_t> mappings_created_; // per pool address
     uint64_t erasures_ = 0; // bumps whenever a record is removed (invalidates burst lookups)
 };

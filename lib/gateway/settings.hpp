@@ -23,6 +23,14 @@ struct nat_pool_settings {
     uint16_t port_max = 65535;
 };
 
+// What the packet path reports for flow export (IPFIX, JSON flow log).
+struct export_settings {
+    bool enabled = false;                 // build flow events at all
+    uint32_t active_timeout_ms = 60'000;  // report long flows this often (deltas)
+    uint32_t denied_flush_ms = 1'000;     // aggregation interval of refused attempts
+    bool nat_session_events = false;      // RFC 8158 NAT44 session create/delete events
+};
+
 struct settings {
     side_settings inside;
     side_settings outside;
@@ -30,6 +38,7 @@ struct settings {
     uint32_t max_flows = 1u << 20;
     flow::timeouts timeouts;
     bool accept_any_dst_mac = false; // promiscuous: do not drop frames for other MACs
+    export_settings flow_export;
 };
 
 } // namespace egress::gateway

@@ -28,6 +28,34 @@ std::string ip_address::to_string() const {
     return buf;
 }
 
+std::optional<endpoint> endpoint::parse(std::string_view text) {
+    std::string_view host;
+    std::string_view port;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+        if (host.find(':') == std::string_view::npos) return std::nullopt; // brackets are for IPv6 only
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) return std::nullopt; // IPv6 needs brackets
+    }
+    if (port.empty() || port.size() > 5) return std::nullopt;
+    unsigned value = 0;
+    for (char c : port) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + unsigned(c - '0');
+    }
+    if (value == 0 || value > 65535) return std::nullopt;
+    const auto addr = ip_address::parse(host);
+    if (!addr) return std::nullopt;
+    return endpoint{*addr, static_cast<uint16_t>(value)};
+}
+
 std::optional<mac_address> mac_address::parse(std::string_view text) {
     if (text.size() != 17) return std::nullopt;
     mac_address m;

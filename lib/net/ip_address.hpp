@@ -62,6 +62,13 @@ struct mac_address {
     friend bool operator==(const mac_address&, const mac_address&) = default;
 };
 
+// An address and UDP/TCP port, written "192.0.2.9:4739" or "[2001:db8::9]:4739".
+struct endpoint {
+    ip_address address;
+    uint16_t port = 0;
+    static std::optional<endpoint> parse(std::string_view text);
+};
+
 } // namespace egress::net
 
 template <>

@@ -30,6 +30,8 @@ struct alignas(64) worker_counters {
     std::array<uint64_t, flow_proto_count> flows_created{};
     std::array<uint64_t, flow_proto_count> flows_expired{};
     uint64_t tcp_reopened = 0; // a SYN reused the tuple of a flow in TIME_WAIT / closed
+    uint64_t events_queued = 0; // flow events handed to the exporter
+    uint64_t events_lost = 0;   // flow events lost because the exporter's ring was full
 
     void count_drop(drop_reason r) noexcept { ++drops[static_cast<std::size_t>(r)]; }
     port_counters& port(side s) noexcept { return ports[static_cast<std::size_t>(s)]; }
@@ -48,6 +50,8 @@ struct alignas(64) worker_counters {
             flows_expired[i] += o.flows_expired[i];
         }
         tcp_reopened += o.tcp_reopened;
+        events_queued += o.events_queued;
+        events_lost += o.events_lost;
         return *this;
     }
 };

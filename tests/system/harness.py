@@ -70,7 +70,9 @@ class result:
         return {k: v for k, v in self.summary["drops"].items() if v}
 
 
-def run(conv, pool=("203.0.113.10",), port_min=1024, port_max=65535, max_flows=4096, replay=True, lcores="0"):
+def run(conv, pool=("203.0.113.10",), port_min=1024, port_max=65535, max_flows=4096, replay=True, lcores="0",
+        extra=""):
+    """extra: more TOML appended to the config (e.g. an [export] table)."""
     directory = tempfile.mkdtemp(prefix="egressd-system-")
     conv.write(os.path.join(directory, "inside.pcap"), os.path.join(directory, "outside.pcap"))
     config = os.path.join(directory, "egressd.toml")
@@ -78,6 +80,7 @@ def run(conv, pool=("203.0.113.10",), port_min=1024, port_max=65535, max_flows=4
         f.write(CONFIG.format(dir=directory, pool=", ".join(f'"{a}"' for a in pool), port_min=port_min,
                               port_max=port_max, max_flows=max_flows, replay="true" if replay else "false",
                               lcores=lcores))
+        f.write(extra.replace("{dir}", directory))
     proc = subprocess.run([EGRESSD, "-c", config, "--stats-json", os.path.join(directory, "summary.json")],
                           capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:

@@ -1,0 +1,92 @@
+// What a worker reports about flows to the control plane (IPFIX exporter, JSON
+// flow log): one fixed-size, trivially copyable event per record, handed over
+// through a per-worker single-producer ring (base::spsc_ring).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+#include "net/ip_address.hpp"
+
+namespace egress::flow {
+
+enum class event_kind : uint8_t {
+    flow_end = 0,    // the flow is gone: its last counters (deltas since the previous record)
+    flow_update = 1, // active timeout: a long flow's counters so far (deltas)
+    flow_denied = 2, // attempts refused (aggregated: packets_out = number of attempts)
+    nat_event = 3,   // RFC 8158 NAT event (session create/delete, ports exhausted)
+};
+
+// IANA flowEndReason (IE 136).
+enum class end_reason : uint8_t {
+    none = 0,
+    idle_timeout = 1,
+    active_timeout = 2,
+    end_of_flow = 3, // TCP FIN/RST seen
+    forced_end = 4,  // gateway shutdown
+    lack_of_resources = 5,
+};
+
+// IANA natEvent (IE 230, RFC 8158).
+enum class nat_event_type : uint8_t {
+    none = 0,
+    nat44_session_create = 1,
+    nat44_session_delete = 2,
+    addresses_exhausted = 3,
+    ports_exhausted = 10,
+};
+
+// IANA firewallEvent (IE 233).
+enum class firewall_event : uint8_t {
+    ignore = 0,
+    flow_created = 1,
+    flow_deleted = 2,
+    flow_denied = 3,
+    flow_alert = 4,
+    flow_update = 5,
+};
+
+struct flow_event {
+    event_kind kind = event_kind::flow_end;
+    end_reason reason = end_reason::none;
+    nat_event_type nat = nat_event_type::none;
+    firewall_event firewall = firewall_event::ignore;
+    uint8_t proto = 0;
+    uint8_t tcp_flags = 0;       // OR of the flags seen in both directions
+    uint8_t ingress_port = 0;    // 0 inside, 1 outside (ingress/egressInterface)
+    uint8_t egress_port = 0;
+    uint64_t start_ms = 0;       // Unix epoch milliseconds (flowStartMilliseconds)
+    uint64_t end_ms = 0;         // flowEndMilliseconds / event time
+    net::ip_address src;         // the initiator (inside host) as it sent
+    net::ip_address dst;         // the remote peer
+    net::ip_address post_nat_src; // public address (IPv4 NAT) or all-zero
+    uint16_t src_port = 0;
+    uint16_t dst_port = 0;
+    uint16_t post_nat_src_port = 0;
+    uint16_t reserved = 0;
+    uint64_t packets_out = 0;    // initiator -> responder (deltas)
+    uint64_t bytes_out = 0;
+    uint64_t packets_in = 0;     // responder -> initiator (deltas)
+    uint64_t bytes_in = 0;
+    uint32_t drop_reason = 0;    // flow_denied: the stats::drop_reason of the attempts
+    // Filled by later policy and hostname features; empty strings when unknown.
+    std::array<char, 64> server_name{}; // TLS SNI (NUL-terminated unless full)
+    std::array<char, 64> http_host{};
+    std::array<char, 32> rule{};
+
+    bool is_v4() const noexcept { return src.is_v4(); }
+};
+
+static_assert(std::is_trivially_copyable_v<flow_event>);
+
+// A NUL-padded fixed field as a string_view (without the padding).
+template <std::size_t N>
+constexpr std::string_view field_text(const std::array<char, N>& a) noexcept {
+    std::size_t n = 0;
+    while (n < N && a[n] != '\0') ++n;
+    return std::string_view(a.data(), n);
+}
+
+} // namespace egress::flow
