@@ -29,13 +29,14 @@ enum class end_reason : uint8_t {
     lack_of_resources = 5,
 };
 
-// IANA natEvent (IE 230, RFC 8158).
+// IANA natEvent (IE 230, RFC 8158 section 4.3; 1 and 2 are the historic
+// "NAT translation create/delete").
 enum class nat_event_type : uint8_t {
     none = 0,
-    nat44_session_create = 1,
-    nat44_session_delete = 2,
     addresses_exhausted = 3,
-    ports_exhausted = 10,
+    nat44_session_create = 4,
+    nat44_session_delete = 5,
+    ports_exhausted = 12,
 };
 
 // IANA firewallEvent (IE 233).

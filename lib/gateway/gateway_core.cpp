@@ -247,16 +247,24 @@ void gateway_core::account(flow::flow_record& rec, uint32_t idx, flow::direction
     if ((vol.bytes_out | vol.bytes_in) >= report_before && reporter_.enabled()) reporter_.flow_update(rec, vol, now);
 }
 
+// Why a flow that reached its idle timeout ended: TCP that closed (FIN both ways
+// or RST) ended by itself; anything else went idle.
+flow::end_reason gateway_core::natural_end(const flow::flow_record& rec) noexcept {
+    const auto state = static_cast<flow::tcp_state>(rec.tcp_state);
+    const bool closed = rec.proto == net::proto_tcp &&
+                        (state == flow::tcp_state::time_wait || state == flow::tcp_state::closed);
+    return closed ? flow::end_reason::end_of_flow : flow::end_reason::idle_timeout;
+}
+
+uint32_t gateway_core::last_packet_time(const flow::flow_record& rec) const noexcept {
+    return rec.expires_at_ms - idle_timeout(rec, settings_.timeouts);
+}
+
 void gateway_core::on_expired(uint32_t idx, const flow::flow_record& rec) noexcept {
     if (rec.is_v4()) nat_.on_mapping_released(nat_.pool_index_for(rec.inside)); // paired pooling
     ++counters_.flows_expired[static_cast<std::size_t>(proto_class(rec.proto))];
     if (!reporter_.enabled()) return;
-    const uint32_t last_packet = rec.expires_at_ms - idle_timeout(rec, settings_.timeouts);
-    const auto state = static_cast<flow::tcp_state>(rec.tcp_state);
-    const bool closed = rec.proto == net::proto_tcp &&
-                        (state == flow::tcp_state::time_wait || state == flow::tcp_state::closed);
-    reporter_.flow_end(rec, table_.volume(idx), closed ? flow::end_reason::end_of_flow : flow::end_reason::idle_timeout,
-                       last_packet);
+    reporter_.flow_end(rec, table_.volume(idx), natural_end(rec), last_packet_time(rec));
     if (rec.is_v4() && settings_.flow_export.nat_session_events) reporter_.nat_session(rec, false, rec.expires_at_ms);
 }
 
@@ -283,10 +291,11 @@ void gateway_core::expire(uint32_t now, uint32_t budget) noexcept {
 void gateway_core::report_remaining(uint32_t now) noexcept {
     if (!reporter_.enabled()) return;
     reporter_.set_patient(true);
+    // Flows already past their timeout (not yet swept) end for their own reason;
+    // the others are cut by the shutdown.
     table_.for_each_live([this, now](uint32_t idx, const flow::flow_record& rec) {
-        const uint32_t last_packet = rec.expires_at_ms - idle_timeout(rec, settings_.timeouts);
-        reporter_.flow_end(rec, table_.volume(idx), flow::end_reason::forced_end,
-                           flow::time_reached(now, last_packet) ? last_packet : now);
+        const flow::end_reason why = flow::is_expired(rec, now) ? natural_end(rec) : flow::end_reason::forced_end;
+        reporter_.flow_end(rec, table_.volume(idx), why, last_packet_time(rec));
     });
     reporter_.flush_all(now);
     reporter_.set_patient(false);

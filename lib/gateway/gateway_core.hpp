@@ -77,6 +77,8 @@ private:
                              uint32_t now) noexcept;
     void retire(uint32_t idx, uint32_t now) noexcept;
     void on_expired(uint32_t idx, const flow::flow_record& rec) noexcept;
+    static flow::end_reason natural_end(const flow::flow_record& rec) noexcept;
+    uint32_t last_packet_time(const flow::flow_record& rec) const noexcept;
     void account(flow::flow_record& rec, uint32_t idx, flow::direction dir, const net::packet_view& view,
                  uint32_t now) noexcept;
     stats::drop_reason emit(stats::side to, std::span<uint8_t> frame, net::packet_view& view) noexcept;

@@ -273,7 +273,7 @@ TEST(ipfix_encoder, nat_event_record) {
     const bytes expected = append(header(16 + 4 + 28, 0), {
         0x01, 0x02, 0x00, 0x20,             // data set 258, length 32
         0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00, // observationTimeMilliseconds 1700000000000
-        0x01,                               // natEvent NAT44 session create
+        0x04,                               // natEvent NAT44 session create (4)
         0x0a, 0x00, 0x00, 0x02,             // sourceIPv4Address 10.0.0.2
         0xc6, 0x33, 0x64, 0x01,             // postNATSourceIPv4Address 198.51.100.1
         0x06,                               // protocolIdentifier TCP
@@ -325,7 +325,7 @@ TEST(ipfix_encoder, ipv4_fields_of_a_missing_address_are_zero) {
     e.post_nat_src = net::ip_address{}; // all-zero: "none"
     const bytes m = only_record(e);
     ASSERT_EQ(m.size(), 16u + 4 + 28);
-    EXPECT_EQ(m[20 + 8], 10); // natEvent NAT ports exhausted
+    EXPECT_EQ(m[20 + 8], 12); // natEvent NAT ports exhausted (12)
     EXPECT_EQ(bytes(m.begin() + 20 + 13, m.begin() + 20 + 17), (bytes{0, 0, 0, 0}));
 }
 

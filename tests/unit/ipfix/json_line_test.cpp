@@ -42,7 +42,7 @@ TEST(ipfix_json_line, ipv6_flow_update_has_no_nat_keys) {
 TEST(ipfix_json_line, nat_session_create) {
     EXPECT_EQ(to_json_line(nat_create()),
               R"({"event":"nat_event","time_ms":1700000000000,)"
-              R"("nat_event":"nat44_session_create","nat_event_code":1,"proto":6,)"
+              R"("nat_event":"nat44_session_create","nat_event_code":4,"proto":6,)"
               R"("src":"10.0.0.2","src_port":40000,"post_nat_src":"198.51.100.1","post_nat_src_port":1024,)"
               R"("dst":"192.0.2.7","dst_port":443})" "\n");
 }
@@ -54,7 +54,7 @@ TEST(ipfix_json_line, nat_ports_exhausted_without_a_public_port) {
     e.post_nat_src = net::ip_address{};
     EXPECT_EQ(to_json_line(e),
               R"({"event":"nat_event","time_ms":1700000000000,)"
-              R"("nat_event":"ports_exhausted","nat_event_code":10,"proto":6,)"
+              R"("nat_event":"ports_exhausted","nat_event_code":12,"proto":6,)"
               R"("src":"10.0.0.2","src_port":40000,"post_nat_src":"0.0.0.0","post_nat_src_port":0,)"
               R"("dst":"192.0.2.7","dst_port":443})" "\n");
 }
