@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "gateway/gateway_core.hpp"
+#include "ipfix/encoder.hpp"
+#include "ipfix/json_line.hpp"
 #include "net/checksum.hpp"
 #include "net/packet_parser.hpp"
 
@@ -172,6 +174,63 @@ void BM_gateway_new_flow(benchmark::State& state) {
     state.counters["clocks_per_new_flow"] = static_cast<double>(clocks) / static_cast<double>(packets);
 }
 BENCHMARK(BM_gateway_new_flow)->Arg(10'000)->Arg(500'000)->Unit(benchmark::kNanosecond);
+
+flow::flow_event sample_event(uint32_t i) {
+    flow::flow_event e;
+    e.kind = flow::event_kind::flow_end;
+    e.reason = flow::end_reason::idle_timeout;
+    e.firewall = flow::firewall_event::flow_deleted;
+    e.proto = 6;
+    e.start_ms = 1'700'000'000'000ull + i;
+    e.end_ms = e.start_ms + 1500;
+    e.src = net::ip_address::from_v4(0x0A000000u + i);
+    e.dst = net::ip_address::from_v4(0xC6336407u);
+    e.post_nat_src = net::ip_address::from_v4(0xCB00710Au);
+    e.src_port = static_cast<uint16_t>(1024 + i);
+    e.dst_port = 443;
+    e.post_nat_src_port = static_cast<uint16_t>(1024 + i);
+    e.packets_out = 12;
+    e.bytes_out = 1500;
+    e.packets_in = 10;
+    e.bytes_in = 9000;
+    return e;
+}
+
+// IPFIX encoding alone: records per second and bytes on the wire per record
+// (headers and set headers included, templates excluded).
+void BM_ipfix_encode(benchmark::State& state) {
+    ipfix::message_builder builder;
+    builder.add_templates();
+    (void)builder.take_messages(0);
+    std::vector<flow::flow_event> events;
+    for (uint32_t i = 0; i < 1024; ++i) events.push_back(sample_event(i));
+    uint64_t records = 0, bytes = 0;
+    uint32_t i = 0;
+    for (auto _ : state) {
+        builder.add(events[i++ & 1023]);
+        ++records;
+        if ((records & 1023) == 0) {
+            builder.flush(0, [&](std::span<const uint8_t> m) { bytes += m.size(); });
+        }
+    }
+    builder.flush(0, [&](std::span<const uint8_t> m) { bytes += m.size(); });
+    state.SetItemsProcessed(static_cast<int64_t>(records));
+    state.counters["bytes_per_record"] = static_cast<double>(bytes) / static_cast<double>(records);
+}
+BENCHMARK(BM_ipfix_encode);
+
+void BM_json_line(benchmark::State& state) {
+    const flow::flow_event e = sample_event(7);
+    std::string line;
+    for (auto _ : state) {
+        line.clear();
+        ipfix::append_json_line(line, e);
+        benchmark::DoNotOptimize(line.data());
+    }
+    state.SetItemsProcessed(state.iterations());
+    state.counters["bytes_per_record"] = static_cast<double>(line.size());
+}
+BENCHMARK(BM_json_line);
 
 } // namespace
 

@@ -195,5 +195,37 @@ class ring_overflow(unittest.TestCase):
         self.assertIn(f"Not Sent Flows: {lost}\n", decoded)  # notSentFlowTotalCount (166)
 
 
+class two_collectors(unittest.TestCase):
+    def test_ipv4_and_ipv6_collectors_receive_the_same_messages(self):
+        v4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        v4.bind(("127.0.0.1", 0))
+        v6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        v6.bind(("::1", 0))
+        c = traffic.conversation()
+        traffic.udp_exchange(c, CLIENT, 5353, SERVER, 53, public=POOL, pport=5353)
+        extra = (f'\n[export]\ncollectors = ["127.0.0.1:{v4.getsockname()[1]}", "[::1]:{v6.getsockname()[1]}"]\n'
+                 f'observation_domain_id = 77\n')
+        harness.run(c, extra=extra)
+        got = []
+        for s in (v4, v6):
+            s.settimeout(2)
+            msgs = []
+            try:
+                while True:
+                    msgs.append(s.recv(65535))
+                    s.settimeout(0.2)
+            except socket.timeout:
+                pass
+            s.close()
+            got.append(msgs)
+        self.assertGreaterEqual(len(got[0]), 1)
+        self.assertEqual(got[0], got[1])
+        first = got[0][0]
+        self.assertEqual(int.from_bytes(first[0:2], "big"), 10)           # IPFIX version
+        self.assertEqual(int.from_bytes(first[2:4], "big"), len(first))   # message length
+        self.assertEqual(int.from_bytes(first[12:16], "big"), 77)         # observation domain
+        self.assertEqual(int.from_bytes(first[16:18], "big"), 2)          # first set: templates
+
+
 if __name__ == "__main__":
     unittest.main()
