@@ -554,7 +554,8 @@ load_result load_document(const toml::table& root, context& ctx) {
     const toml::table* nat_table = table("nat");
     table_reader nat(ctx, "nat", nat_table);
     std::vector<located_address> pool;
-    nat.get_address_list("pool", pool, families::v4_only, 1, 64, true);
+    // An empty pool is an IPv6-only gateway: IPv4 flows are refused (nat_no_ipv4_pool).
+    nat.get_address_list("pool", pool, families::v4_only, 0, 64, true);
     const bool port_min_ok = nat.get_uint("port_min", cfg.gateway.pool.port_min, 1, 65535);
     const bool port_max_ok = nat.get_uint("port_max", cfg.gateway.pool.port_max, 1, 65535);
     nat.finish();

@@ -81,14 +81,11 @@ void flow_reporter::nat_session(const flow::flow_record& r, bool created, uint32
     push(e);
 }
 
-void flow_reporter::ports_exhausted(const net::packet_view& v, uint32_t public_addr, uint32_t pool_index,
-                                    uint32_t now) noexcept {
-    if (exhausted_reported_[pool_index] && now - last_exhausted_ms_[pool_index] < settings_.denied_flush_ms) return;
-    exhausted_reported_[pool_index] = true;
-    last_exhausted_ms_[pool_index] = now;
+flow::flow_event flow_reporter::nat_refusal(const net::packet_view& v, flow::nat_event_type type,
+                                            uint32_t public_addr, uint32_t now) const noexcept {
     flow::flow_event e;
     e.kind = flow::event_kind::nat_event;
-    e.nat = flow::nat_event_type::ports_exhausted;
+    e.nat = type;
     e.proto = v.proto;
     e.start_ms = e.end_ms = wall(now);
     e.src = v.src;
@@ -96,7 +93,22 @@ void flow_reporter::ports_exhausted(const net::packet_view& v, uint32_t public_a
     e.src_port = v.src_port;
     e.dst_port = v.dst_port;
     e.post_nat_src = net::ip_address::from_v4(public_addr);
-    push(e);
+    return e;
+}
+
+void flow_reporter::ports_exhausted(const net::packet_view& v, uint32_t public_addr, uint32_t pool_index,
+                                    uint32_t now) noexcept {
+    if (exhausted_reported_[pool_index] && now - last_exhausted_ms_[pool_index] < settings_.denied_flush_ms) return;
+    exhausted_reported_[pool_index] = true;
+    last_exhausted_ms_[pool_index] = now;
+    push(nat_refusal(v, flow::nat_event_type::ports_exhausted, public_addr, now));
+}
+
+void flow_reporter::addresses_exhausted(const net::packet_view& v, uint32_t now) noexcept {
+    if (no_address_reported_ && now - last_no_address_ms_ < settings_.denied_flush_ms) return;
+    no_address_reported_ = true;
+    last_no_address_ms_ = now;
+    push(nat_refusal(v, flow::nat_event_type::addresses_exhausted, 0, now));
 }
 
 void flow_reporter::flush_denied() noexcept {

@@ -47,6 +47,10 @@ public:
     // At most one event per pool address per denied_flush interval.
     void ports_exhausted(const net::packet_view& v, uint32_t public_addr, uint32_t pool_index, uint32_t now) noexcept;
 
+    // No pool address at all for an IPv4 host (natEvent 3), at most once per
+    // denied_flush interval.
+    void addresses_exhausted(const net::packet_view& v, uint32_t now) noexcept;
+
     // Flushes the aggregated refusals once per denied_flush interval.
     void tick(uint32_t now) noexcept;
     // Flushes everything now (shutdown).
@@ -64,6 +68,8 @@ private:
     void push(const flow::flow_event& e) noexcept;
     flow::flow_event from_record(const flow::flow_record& r, const flow::flow_volume& v) const noexcept;
     void flush_denied() noexcept;
+    flow::flow_event nat_refusal(const net::packet_view& v, flow::nat_event_type type, uint32_t public_addr,
+                                 uint32_t now) const noexcept;
 
     export_settings settings_;
     stats::worker_counters& counters_;
@@ -74,6 +80,8 @@ private:
     uint64_t wall_ms_ = 0;
     uint32_t wall_at_ = 0;
     uint32_t last_flush_ = 0;
+    uint32_t last_no_address_ms_ = 0;
+    bool no_address_reported_ = false;
     bool patient_ = false;
 };
 

@@ -30,7 +30,7 @@ constexpr bool is_echo_request(const net::packet_view& v) noexcept {
 // Drops that refuse a flow attempt (reported to the collector, aggregated).
 constexpr bool is_refused_attempt(drop_reason r) noexcept {
     return r == drop_reason::inbound_unsolicited || r == drop_reason::flow_table_full ||
-           r == drop_reason::nat_ports_exhausted;
+           r == drop_reason::nat_ports_exhausted || r == drop_reason::nat_no_ipv4_pool;
 }
 
 uint32_t idle_timeout(const flow::flow_record& r, const flow::timeouts& t) noexcept {
@@ -184,7 +184,10 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     rec.report_start_ms = now;
     uint32_t pool_index = 0;
     if (view.family == net::ip_family::v4) {
-        if (nat_.pool_size() == 0) return drop_reason::nat_no_ipv4_pool;
+        if (nat_.pool_size() == 0) {
+            if (reporter_.enabled()) reporter_.addresses_exhausted(view, now);
+            return drop_reason::nat_no_ipv4_pool;
+        }
         const auto taken = [&](uint32_t public_addr, uint16_t public_port) {
             return table_.contains_inbound(view.proto, view.dst, view.dst_port, public_addr, public_port);
         };

@@ -364,10 +364,21 @@ TEST(config_errors, duplicate_pool_address) {
 
 TEST(config_errors, pool_size) {
     std::string text(minimal);
-    text.replace(text.find("pool = [\"203.0.113.10\"]"), 23, "pool = []");
+    std::string many = "pool = [";
+    for (int i = 0; i < 65; ++i) many += fmt::format("{}\"203.0.113.{}\"", i ? ", " : "", i + 1);
+    many += "]";
+    text.replace(text.find("pool = [\"203.0.113.10\"]"), 23, many);
     EXPECT_EQ(errors_of(text), (std::vector<std::string>{
-                                   "t.toml:15:8: nat.pool: expected 1..64 IPv4 addresses, got an empty array",
+                                   "t.toml:15:8: nat.pool: expected 0..64 IPv4 addresses, got 65 addresses",
                                }));
+}
+
+TEST(config_values, an_empty_pool_makes_an_ipv6_only_gateway) {
+    std::string text(minimal);
+    text.replace(text.find("pool = [\"203.0.113.10\"]"), 23, "pool = []");
+    const auto r = load_config_string(text, "t.toml");
+    ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
+    EXPECT_TRUE(r.config->gateway.pool.addresses.empty());
 }
 
 TEST(config_errors, missing_required_keys_and_tables) {

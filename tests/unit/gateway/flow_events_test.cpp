@@ -193,6 +193,25 @@ TEST_F(flow_events_test, port_exhaustion_is_one_nat_event_per_interval_and_count
     EXPECT_EQ(refused, 5u);
 }
 
+TEST_F(flow_events_test, an_ipv6_only_gateway_refuses_ipv4_with_an_addresses_exhausted_event) {
+    settings s = make_settings();
+    s.pool.addresses.clear();
+    make(s);
+    EXPECT_EQ(out_udp(1000, 0), drop_reason::nat_no_ipv4_pool);
+    EXPECT_EQ(out_udp(1001, 1), drop_reason::nat_no_ipv4_pool);
+    EXPECT_EQ(send(side::inside, frame_builder().eth(inside_hop, inside_mac).ipv6("fd00::5", "2001:db8::7").udp(1000, 53).build(), 2),
+              no_drop);
+    tick(1'100);
+    const auto events = drain();
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[0].kind, flow::event_kind::nat_event);
+    EXPECT_EQ(events[0].nat, flow::nat_event_type::addresses_exhausted);
+    EXPECT_EQ(events[0].src, ip("10.0.0.5"));
+    EXPECT_EQ(events[1].kind, flow::event_kind::flow_denied);
+    EXPECT_EQ(events[1].packets_out, 2u);
+    EXPECT_EQ(events[1].drop_reason, static_cast<uint32_t>(drop_reason::nat_no_ipv4_pool));
+}
+
 TEST_F(flow_events_test, a_full_ring_loses_events_without_blocking_and_counts_them) {
     make(make_settings(), 4);
     for (uint16_t i = 0; i < 10; ++i)
