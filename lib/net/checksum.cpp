@@ -1,5 +1,8 @@
 #include "net/checksum.hpp"
 
+#include <bit>
+#include <cstring>
+
 #include <array>
 
 namespace egress::net {
@@ -45,16 +48,42 @@ uint32_t sum_without_field(std::span<const uint8_t> bytes, std::size_t skip, uin
 } // namespace
 
 uint32_t ones_sum(std::span<const uint8_t> bytes, uint32_t initial) noexcept {
-    uint64_t sum = initial;
-    const std::size_t even = bytes.size() & ~std::size_t{1};
-    for (std::size_t i = 0; i < even; i += 2) {
-        sum += (uint32_t{bytes[i]} << 8) | bytes[i + 1];
+    // The one's-complement sum does not depend on byte order (RFC 1071 2(B)):
+    // add native 32-bit words into 64 bits, fold to 16 bits, then swap the two
+    // bytes of the result on a little-endian machine to get the network-order sum.
+    uint64_t sum = 0;
+    std::size_t i = 0;
+    const std::size_t n = bytes.size();
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        std::memcpy(&w, bytes.data() + i, 8);
+        sum += (w & 0xffffffffu) + (w >> 32);
     }
-    if (even != bytes.size()) sum += uint32_t{bytes[even]} << 8;
-    // 2^32 - 1 is a multiple of 0xffff, so end-around carry at 32 bits keeps the
-    // value congruent to the 16-bit one's-complement sum.
-    while (sum >> 32) sum = (sum & 0xffffffffu) + (sum >> 32);
-    return static_cast<uint32_t>(sum);
+    if (i + 4 <= n) {
+        uint32_t w;
+        std::memcpy(&w, bytes.data() + i, 4);
+        sum += w;
+        i += 4;
+    }
+    if (i + 2 <= n) {
+        uint16_t w;
+        std::memcpy(&w, bytes.data() + i, 2);
+        sum += w;
+        i += 2;
+    }
+    if (i < n) {
+        // A trailing odd byte is the high byte of a network-order word, i.e. the
+        // low-address byte of a native word.
+        const uint16_t w = bytes[i];
+        sum += (std::endian::native == std::endian::little) ? w : static_cast<uint16_t>(w << 8);
+    }
+    while (sum >> 16) sum = (sum & 0xffffu) + (sum >> 16);
+    uint32_t folded = static_cast<uint32_t>(sum);
+    if constexpr (std::endian::native == std::endian::little)
+        folded = ((folded & 0xffu) << 8) | (folded >> 8);
+    uint64_t total = uint64_t{folded} + initial;
+    while (total >> 32) total = (total & 0xffffffffu) + (total >> 32);
+    return static_cast<uint32_t>(total);
 }
 
 uint16_t ipv4_header_checksum(std::span<const uint8_t> frame, const packet_view& view) noexcept {
