@@ -66,34 +66,27 @@ void flow_reporter::flow_update(flow::flow_record& r, flow::flow_volume& v, uint
     v = flow::flow_volume{};
 }
 
-void flow_reporter::nat_session(const flow::flow_record& r, bool created, uint32_t now) noexcept {
-    flow::flow_event e;
-    e.kind = flow::event_kind::nat_event;
-    e.nat = created ? flow::nat_event_type::nat44_session_create : flow::nat_event_type::nat44_session_delete;
-    e.proto = r.proto;
-    e.start_ms = e.end_ms = wall(now);
-    e.src = r.inside;
-    e.dst = r.remote;
-    e.src_port = r.inside_port;
-    e.dst_port = r.remote_port;
-    e.post_nat_src = net::ip_address::from_v4(r.public_addr);
-    e.post_nat_src_port = r.public_port;
-    push(e);
-}
-
-flow::flow_event flow_reporter::nat_refusal(const net::packet_view& v, flow::nat_event_type type,
-                                            uint32_t public_addr, uint32_t now) const noexcept {
+// One RFC 8158 NAT event: who (inside endpoint), where to, and the public side.
+flow::flow_event flow_reporter::nat_event(flow::nat_event_type type, uint8_t proto, const net::ip_address& src,
+                                          uint16_t src_port, const net::ip_address& dst, uint16_t dst_port,
+                                          uint32_t public_addr, uint16_t public_port, uint32_t now) const noexcept {
     flow::flow_event e;
     e.kind = flow::event_kind::nat_event;
     e.nat = type;
-    e.proto = v.proto;
+    e.proto = proto;
     e.start_ms = e.end_ms = wall(now);
-    e.src = v.src;
-    e.dst = v.dst;
-    e.src_port = v.src_port;
-    e.dst_port = v.dst_port;
+    e.src = src;
+    e.dst = dst;
+    e.src_port = src_port;
+    e.dst_port = dst_port;
     e.post_nat_src = net::ip_address::from_v4(public_addr);
+    e.post_nat_src_port = public_port;
     return e;
+}
+
+void flow_reporter::nat_session(const flow::flow_record& r, bool created, uint32_t now) noexcept {
+    push(nat_event(created ? flow::nat_event_type::nat44_session_create : flow::nat_event_type::nat44_session_delete,
+                   r.proto, r.inside, r.inside_port, r.remote, r.remote_port, r.public_addr, r.public_port, now));
 }
 
 void flow_reporter::ports_exhausted(const net::packet_view& v, uint32_t public_addr, uint32_t pool_index,
@@ -101,14 +94,16 @@ void flow_reporter::ports_exhausted(const net::packet_view& v, uint32_t public_a
     if (exhausted_reported_[pool_index] && now - last_exhausted_ms_[pool_index] < settings_.denied_flush_ms) return;
     exhausted_reported_[pool_index] = true;
     last_exhausted_ms_[pool_index] = now;
-    push(nat_refusal(v, flow::nat_event_type::ports_exhausted, public_addr, now));
+    push(nat_event(flow::nat_event_type::ports_exhausted, v.proto, v.src, v.src_port, v.dst, v.dst_port, public_addr, 0,
+                   now));
 }
 
 void flow_reporter::addresses_exhausted(const net::packet_view& v, uint32_t now) noexcept {
     if (no_address_reported_ && now - last_no_address_ms_ < settings_.denied_flush_ms) return;
     no_address_reported_ = true;
     last_no_address_ms_ = now;
-    push(nat_refusal(v, flow::nat_event_type::addresses_exhausted, 0, now));
+    push(nat_event(flow::nat_event_type::addresses_exhausted, v.proto, v.src, v.src_port, v.dst, v.dst_port, 0, 0,
+                   now));
 }
 
 void flow_reporter::flush_denied() noexcept {

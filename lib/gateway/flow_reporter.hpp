@@ -68,8 +68,9 @@ private:
     void push(const flow::flow_event& e) noexcept;
     flow::flow_event from_record(const flow::flow_record& r, const flow::flow_volume& v) const noexcept;
     void flush_denied() noexcept;
-    flow::flow_event nat_refusal(const net::packet_view& v, flow::nat_event_type type, uint32_t public_addr,
-                                 uint32_t now) const noexcept;
+    flow::flow_event nat_event(flow::nat_event_type type, uint8_t proto, const net::ip_address& src, uint16_t src_port,
+                               const net::ip_address& dst, uint16_t dst_port, uint32_t public_addr,
+                               uint16_t public_port, uint32_t now) const noexcept;
 
     export_settings settings_;
     stats::worker_counters& counters_;

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "../net/packet_builder.hpp"
 #include "gateway/gateway_core.hpp"
+#include "gateway_fixture.hpp"
 
 namespace egress::gateway {
 namespace {
@@ -19,18 +19,13 @@ using test::frame_builder;
 using test::ip;
 using test::mac;
 
-const auto inside_mac = mac("02:00:00:00:01:fe");
-const auto outside_mac = mac("02:00:00:00:02:fe");
-const auto inside_hop = mac("02:00:00:00:01:01");
-const auto outside_hop = mac("02:00:00:00:02:01");
+using namespace testing_network;
+
 constexpr uint64_t epoch = 1'700'000'000'000; // wall clock at gateway time 0
 
-settings make_settings(bool nat_events = false) {
-    settings s;
-    s.inside = {inside_mac, inside_hop, {ip("10.0.0.1")}};
-    s.outside = {outside_mac, outside_hop, {ip("192.0.2.1")}};
-    s.pool = {{ip("203.0.113.10")}, 1000, 1001};
-    s.max_flows = 64;
+// A small gateway with two public ports (1000-1001) and flow export on.
+settings export_settings_for_test(bool nat_events = false) {
+    settings s = make_settings(64, 1000, 1001);
     s.flow_export.enabled = true;
     s.flow_export.active_timeout_ms = 60'000;
     s.flow_export.nat_session_events = nat_events;
@@ -44,7 +39,7 @@ protected:
         core = std::make_unique<gateway_core>(s);
         core->attach_events(ring.get());
     }
-    void SetUp() override { make(make_settings()); }
+    void SetUp() override { make(export_settings_for_test()); }
 
     drop_reason send(side from, test::bytes f, uint32_t now) {
         core->set_wall_clock(epoch + now, now);
@@ -175,7 +170,7 @@ TEST_F(flow_events_test, refused_attempts_are_aggregated_per_source_and_destinat
 }
 
 TEST_F(flow_events_test, port_exhaustion_is_one_nat_event_per_interval_and_counted_as_refused) {
-    make(make_settings(true));
+    make(export_settings_for_test(true));
     ASSERT_EQ(out_udp(1000, 0), no_drop);
     ASSERT_EQ(out_udp(1001, 0), no_drop);
     for (int i = 0; i < 5; ++i) EXPECT_EQ(out_udp(static_cast<uint16_t>(3000 + i), 1), drop_reason::nat_ports_exhausted);
@@ -194,7 +189,7 @@ TEST_F(flow_events_test, port_exhaustion_is_one_nat_event_per_interval_and_count
 }
 
 TEST_F(flow_events_test, an_ipv6_only_gateway_refuses_ipv4_with_an_addresses_exhausted_event) {
-    settings s = make_settings();
+    settings s = export_settings_for_test();
     s.pool.addresses.clear();
     make(s);
     EXPECT_EQ(out_udp(1000, 0), drop_reason::nat_no_ipv4_pool);
@@ -213,11 +208,11 @@ TEST_F(flow_events_test, an_ipv6_only_gateway_refuses_ipv4_with_an_addresses_exh
 }
 
 TEST_F(flow_events_test, a_full_ring_loses_events_without_blocking_and_counts_them) {
-    make(make_settings(), 4);
+    make(export_settings_for_test(), 4);
     for (uint16_t i = 0; i < 10; ++i)
         ASSERT_EQ(send(side::inside, frame_builder().eth(inside_hop, inside_mac).ipv4("10.0.0.5", "198.51.100.7").udp(static_cast<uint16_t>(2000 + i), 53).build(), 0),
                   i < 2 ? no_drop : drop_reason::nat_ports_exhausted);
-    make(make_settings(), 4);
+    make(export_settings_for_test(), 4);
     for (uint16_t i = 0; i < 10; ++i)
         ASSERT_EQ(send(side::outside, frame_builder().eth(outside_hop, outside_mac).ipv4(fmt::format("198.51.100.{}", 10 + i), "203.0.113.10").udp(53, 9).build(), 0),
                   drop_reason::inbound_unsolicited);

@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "../net/packet_builder.hpp"
 #include "flow/tcp_state.hpp"
+#include "gateway_fixture.hpp"
 #include "net/checksum.hpp"
 #include "net/packet_parser.hpp"
 
@@ -19,22 +19,7 @@ using test::frame_builder;
 using test::ip;
 using test::mac;
 
-const auto inside_mac = mac("02:00:00:00:01:fe");
-const auto outside_mac = mac("02:00:00:00:02:fe");
-const auto inside_hop = mac("02:00:00:00:01:01");
-const auto outside_hop = mac("02:00:00:00:02:01");
-
-settings make_settings(uint32_t max_flows = 1024, uint16_t port_min = 1024, uint16_t port_max = 65535) {
-    settings s;
-    s.inside = {inside_mac, inside_hop, {ip("10.0.0.1"), ip("fd00:0:0:1::1")}};
-    s.outside = {outside_mac, outside_hop, {ip("192.0.2.1"), ip("2001:db8::1")}};
-    s.pool = {{ip("203.0.113.10")}, port_min, port_max};
-    s.max_flows = max_flows;
-    return s;
-}
-
-frame_builder from_inside() { return std::move(frame_builder().eth(inside_hop, inside_mac)); }
-frame_builder from_outside() { return std::move(frame_builder().eth(outside_hop, outside_mac)); }
+using namespace testing_network;
 
 // What left the gateway, decoded.
 struct sent {

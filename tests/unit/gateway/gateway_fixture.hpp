@@ -1,0 +1,29 @@
+// What the gateway tests share: the test network's MACs and addresses, settings
+// for a small gateway, and frame builders addressed to each port.
+#pragma once
+
+#include "../net/packet_builder.hpp"
+#include "gateway/settings.hpp"
+
+namespace egress::gateway::testing_network {
+
+inline const auto inside_mac = test::mac("02:00:00:00:01:fe");
+inline const auto outside_mac = test::mac("02:00:00:00:02:fe");
+inline const auto inside_hop = test::mac("02:00:00:00:01:01");
+inline const auto outside_hop = test::mac("02:00:00:00:02:01");
+
+// Gateway 10.0.0.1 / fd00:0:0:1::1 inside, 192.0.2.1 / 2001:db8::1 outside,
+// one public address 203.0.113.10.
+inline settings make_settings(uint32_t max_flows = 1024, uint16_t port_min = 1024, uint16_t port_max = 65535) {
+    settings s;
+    s.inside = {inside_mac, inside_hop, {test::ip("10.0.0.1"), test::ip("fd00:0:0:1::1")}};
+    s.outside = {outside_mac, outside_hop, {test::ip("192.0.2.1"), test::ip("2001:db8::1")}};
+    s.pool = {{test::ip("203.0.113.10")}, port_min, port_max};
+    s.max_flows = max_flows;
+    return s;
+}
+
+inline test::frame_builder from_inside() { return std::move(test::frame_builder().eth(inside_hop, inside_mac)); }
+inline test::frame_builder from_outside() { return std::move(test::frame_builder().eth(outside_hop, outside_mac)); }
+
+} // namespace egress::gateway::testing_network
