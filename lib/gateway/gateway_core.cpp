@@ -297,10 +297,14 @@ void gateway_core::expire(uint32_t now, uint32_t budget) noexcept {
 void gateway_core::report_remaining(uint32_t now) noexcept {
     if (!reporter_.enabled()) return;
     reporter_.set_patient(true);
-    // Flows already past their timeout (not yet swept) end for their own reason;
-    // the others are cut by the shutdown.
+    // Flows already past their timeout (not yet swept) and TCP connections that
+    // closed (waiting out TIME_WAIT) end for their own reason; the others are
+    // cut by the shutdown.
     table_.for_each_live([this, now](uint32_t idx, const flow::flow_record& rec) {
-        const flow::end_reason why = flow::is_expired(rec, now) ? natural_end(rec) : flow::end_reason::forced_end;
+        const flow::end_reason natural = natural_end(rec);
+        const flow::end_reason why = flow::is_expired(rec, now) || natural == flow::end_reason::end_of_flow
+                                         ? natural
+                                         : flow::end_reason::forced_end;
         reporter_.flow_end(rec, table_.volume(idx), why, last_packet_time(rec));
     });
     reporter_.flush_all(now);

@@ -116,6 +116,25 @@ TEST_F(flow_events_test, a_closed_tcp_connection_ends_as_end_of_flow_with_its_fl
     EXPECT_EQ(events[0].packets_in, 2u);
 }
 
+TEST_F(flow_events_test, at_shutdown_closed_connections_end_as_such_and_open_flows_are_forced) {
+    const auto out = [&](uint8_t flags, uint32_t now) {
+        return send(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(1000, 443, flags).build(), now);
+    };
+    const auto back = [&](uint8_t flags, uint32_t now) {
+        return send(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 1000, flags).build(), now);
+    };
+    ASSERT_EQ(out(net::tcp_syn, 0), no_drop);
+    ASSERT_EQ(back(net::tcp_syn | net::tcp_ack, 1), no_drop);
+    ASSERT_EQ(out(net::tcp_rst, 2), no_drop);
+    ASSERT_EQ(out_udp(1001, 3), no_drop);
+    core->report_remaining(10);
+    const auto events = drain();
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[0].reason, flow::end_reason::end_of_flow); // reset: over, whatever its timeout
+    EXPECT_EQ(events[1].reason, flow::end_reason::forced_end);  // still open
+    EXPECT_EQ(events[1].end_ms, epoch + 3);
+}
+
 TEST_F(flow_events_test, a_long_flow_is_reported_every_active_timeout_with_deltas) {
     uint64_t sent = 0;
     for (uint32_t t = 0; t <= 150'000; t += 10'000) {
