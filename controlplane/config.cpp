@@ -171,6 +171,8 @@ struct string_rule {
 };
 
 constexpr string_rule any_string{"a string", [](std::string_view) { return true; }};
+constexpr string_rule listen_rule{R"(an address and port like "127.0.0.1:9469" or "[::1]:9469", or "" for off)",
+                                  [](std::string_view s) { return s.empty() || net::endpoint::parse(s).has_value(); }};
 constexpr string_rule collector_rule{R"(a collector address like "192.0.2.9:4739" or "[2001:db8::9]:4739")",
                                      [](std::string_view s) { return net::endpoint::parse(s).has_value(); }};
 constexpr string_rule core_list_rule{R"(a core list like "0", "0-1" or "0,2")", is_core_list};
@@ -440,7 +442,7 @@ struct table_spec {
 
 constexpr table_spec top_level_tables[] = {
     {"eal", false},   {"inside", true},    {"outside", true}, {"nat", true},
-    {"flows", false}, {"timeouts", false}, {"run", false},  {"export", false},
+    {"flows", false}, {"timeouts", false}, {"run", false},  {"export", false}, {"metrics", false},
 };
 
 struct side_result {
@@ -608,6 +610,13 @@ load_result load_document(const toml::table& root, context& ctx) {
     exp.get_bool("nat_session_events", cfg.gateway.flow_export.nat_session_events);
     exp.finish();
     cfg.gateway.flow_export.enabled = cfg.flow_export.enabled();
+
+    // [metrics]
+    table_reader metrics(ctx, "metrics", table("metrics"));
+    std::string listen;
+    metrics.get_string("listen", listen, listen_rule);
+    metrics.finish();
+    if (!listen.empty()) cfg.metrics.listen = net::endpoint::parse(listen);
 
     // Cross-field checks, only between values that were themselves valid.
     if (nat_table != nullptr && port_min_ok && port_max_ok &&

@@ -60,6 +60,11 @@ struct export_settings {
     bool enabled() const { return !collectors.empty() || !json_log.empty(); }
 };
 
+// [metrics]: the Prometheus endpoint.
+struct metrics_settings {
+    std::optional<net::endpoint> listen; // HTTP address for GET /metrics; none = off
+};
+
 struct egressd_config {
     eal_settings eal;
     port_settings inside_port;
@@ -70,6 +75,7 @@ struct egressd_config {
     gateway::settings gateway;
     run_settings run;
     export_settings flow_export;
+    metrics_settings metrics;
     std::string source_path; // the file (or source name) the config was loaded from
 };
 

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <cstdint>
 
+#include "base/seqlock.hpp"
 #include "gateway/gateway_core.hpp"
+#include "stats/live_stats.hpp"
 #include "port.hpp"
 
 namespace egress::dataplane {
@@ -24,6 +26,10 @@ struct alignas(64) worker_context {
     uint64_t timestamp_flag = 0;
     const std::atomic<bool>* stop = nullptr; // set by the control thread (signals)
     uint64_t start_epoch_ms = 0;   // wall clock when the worker starts (live mode)
+    // Where the worker publishes its counters every publish_interval_ms (for the
+    // metrics endpoint); null when nobody reads them.
+    base::seqlock_box<stats::live_stats>* live = nullptr;
+    uint32_t publish_interval_ms = 10;
     std::atomic<bool> finished{false};       // set by the worker when it returns
 };
 

@@ -311,6 +311,14 @@ void gateway_core::report_remaining(uint32_t now) noexcept {
     reporter_.set_patient(false);
 }
 
+void gateway_core::snapshot(stats::live_stats& out) const noexcept {
+    out.counters = counters_;
+    out.flows_active = table_.size();
+    out.pool_size = nat_.pool_size();
+    for (uint32_t p = 0; p < nat_.pool_size() && p < stats::max_pool_addresses; ++p)
+        out.pool[p] = {nat_.mappings_in_use(p), mappings_created_[p], nat_.exhausted(p)};
+}
+
 std::vector<pool_address_usage> gateway_core::pool_usage() const {
     std::vector<pool_address_usage> out;
     for (uint32_t p = 0; p < nat_.pool_size(); ++p)

@@ -17,6 +17,7 @@
 #include "nat/port_allocator.hpp"
 #include "net/packet_view.hpp"
 #include "stats/counters.hpp"
+#include "stats/live_stats.hpp"
 
 namespace egress::gateway {
 
@@ -63,6 +64,9 @@ public:
     uint64_t flow_capacity() const noexcept { return table_.capacity(); }
     uint64_t flow_table_bytes() const noexcept { return table_.memory_bytes(); }
     std::vector<pool_address_usage> pool_usage() const;
+    // Copies what the metrics endpoint shows (no allocation; the worker calls it
+    // every few milliseconds and publishes the copy).
+    void snapshot(stats::live_stats& out) const noexcept;
 
 private:
     void process_chunk(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,

@@ -504,3 +504,47 @@ TEST(config_errors, error_fields_and_to_string) {
 }
 
 } // namespace
+
+namespace egress::config {
+namespace {
+
+TEST(config, export_and_metrics_sections) {
+    std::string text(minimal);
+    text += "\n[export]\ncollectors = [\"127.0.0.1:4739\", \"[2001:db8::9]:2055\"]\nactive_timeout = 30\n"
+            "json_log = \"-\"\nnat_session_events = true\n\n[metrics]\nlisten = \"[::1]:9469\"\n";
+    const egressd_config c = valid(text);
+    ASSERT_EQ(c.flow_export.collectors.size(), 2u);
+    EXPECT_EQ(c.flow_export.collectors[1].address, net::ip_address::parse("2001:db8::9"));
+    EXPECT_EQ(c.flow_export.collectors[1].port, 2055);
+    EXPECT_EQ(c.flow_export.json_log, "-");
+    EXPECT_TRUE(c.gateway.flow_export.enabled);
+    EXPECT_TRUE(c.gateway.flow_export.nat_session_events);
+    EXPECT_EQ(c.gateway.flow_export.active_timeout_ms, 30'000u);
+    ASSERT_TRUE(c.metrics.listen.has_value());
+    EXPECT_EQ(c.metrics.listen->port, 9469);
+}
+
+TEST(config, export_and_metrics_are_off_by_default) {
+    const egressd_config c = valid(minimal);
+    EXPECT_FALSE(c.flow_export.enabled());
+    EXPECT_FALSE(c.gateway.flow_export.enabled);
+    EXPECT_FALSE(c.metrics.listen.has_value());
+}
+
+TEST(config_errors, export_and_metrics_values) {
+    std::string text(minimal);
+    text += "\n[export]\ncollectors = [\"2001:db8::9:4739\"]\nactive_timeout = 0\ncolector = 1\n\n[metrics]\n"
+            "listen = \"localhost:80\"\n";
+    EXPECT_EQ(errors_of(text),
+              (std::vector<std::string>{
+                  "t.toml:18:15: export.collectors[0]: expected a collector address like \"192.0.2.9:4739\" or "
+                  "\"[2001:db8::9]:4739\", got \"2001:db8::9:4739\"",
+                  "t.toml:19:18: export.active_timeout: expected an integer in 1..86400, got 0",
+                  "t.toml:20:1: export.colector: unknown key (did you mean collectors?)",
+                  "t.toml:23:10: metrics.listen: expected an address and port like \"127.0.0.1:9469\" or "
+                  "\"[::1]:9469\", or \"\" for off, got \"localhost:80\"",
+              }));
+}
+
+} // namespace
+} // namespace egress::config

@@ -1,0 +1,28 @@
+// What a worker publishes while it runs (for the metrics endpoint): its counters,
+// its flow count and the NAT usage per pool address. Only 64-bit words, so it can
+// travel through base::seqlock_box.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "stats/counters.hpp"
+
+namespace egress::stats {
+
+inline constexpr std::size_t max_pool_addresses = 64; // the config allows at most 64
+
+struct pool_address_live {
+    uint64_t mappings_active = 0;
+    uint64_t mappings_created = 0;
+    uint64_t exhausted = 0;
+};
+
+struct live_stats {
+    worker_counters counters;
+    uint64_t flows_active = 0;
+    uint64_t pool_size = 0;
+    std::array<pool_address_live, max_pool_addresses> pool{};
+};
+
+} // namespace egress::stats
