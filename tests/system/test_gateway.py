@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """System tests: the real egressd on pcap vdevs, captures generated here,
 assertions on the output captures and the JSON summary."""
+import json
 import os
 import subprocess
 import sys
@@ -262,6 +263,45 @@ class signals(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, err)
         self.assertIn("egressd summary", out)
         self.assertIn("udp created 1 expired 0", out)
+
+
+class af_packet(unittest.TestCase):
+    """The same binary on af_packet vdevs over veth pairs (a config change only)."""
+
+    def test_outbound_syn_and_reply_cross_veth_links(self):
+        ns = f"egressd-test-{os.getpid()}"
+        run = lambda *cmd: subprocess.run(cmd, check=True, capture_output=True)  # noqa: E731
+        run("ip", "netns", "add", ns)
+        try:
+            for a, b in (("vin0", "vin1"), ("vout0", "vout1")):
+                run("ip", "-n", ns, "link", "add", a, "type", "veth", "peer", "name", b)
+            for dev in ("vin0", "vin1", "vout0", "vout1", "lo"):
+                run("ip", "-n", ns, "link", "set", dev, "up")
+            d = tempfile.mkdtemp(prefix="egressd-system-")
+            path = os.path.join(d, "afp.toml")
+            config = harness.CONFIG.format(dir=d, pool='"203.0.113.10"', port_min=1024, port_max=65535,
+                                           max_flows=64, replay="false", lcores="0-1")
+            config = config.replace(f'"net_pcap0,rx_pcap={d}/inside.pcap,tx_pcap={d}/inside-out.pcap"',
+                                    '"net_af_packet0,iface=vin1"')
+            config = config.replace(f'"net_pcap1,rx_pcap={d}/outside.pcap,tx_pcap={d}/outside-out.pcap"',
+                                    '"net_af_packet1,iface=vout1"')
+            config = config.replace('device = "net_pcap0"', 'device = "net_af_packet0"')
+            config = config.replace('device = "net_pcap1"', 'device = "net_af_packet1"')
+            config = config.replace("stop_when_drained = true", "stop_when_drained = false")
+            with open(path, "w") as f:
+                f.write(config)
+            probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "af_packet_probe.py")
+            proc = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", probe, harness.EGRESSD, path],
+                                  capture_output=True, text=True, timeout=120)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+        finally:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        self.assertEqual(result["returncode"], 0, result["stderr"])
+        self.assertEqual(result["out"], {"src": POOL, "sport": 40000, "ttl": 63,
+                                         "dst_mac": traffic.OUTSIDE_NEXT_HOP_MAC, "src_mac": traffic.GW_OUTSIDE_MAC})
+        self.assertEqual(result["back"], {"dst": CLIENT, "dport": 40000})
+        self.assertIn("tcp created 1", result["summary"])
 
 
 class two_lcores(unittest.TestCase):
