@@ -12,6 +12,20 @@ uint64_t total_drops(const stats::worker_counters& c) {
 }
 } // namespace
 
+run_report make_run_report(const report_frame& frame, const stats::live_stats& live) {
+    run_report r;
+    r.inside_device = frame.inside_device;
+    r.outside_device = frame.outside_device;
+    r.counters = live.counters;
+    r.flows_active = live.flows_active;
+    r.flow_capacity = frame.flow_capacity;
+    r.flow_table_bytes = frame.flow_table_bytes;
+    for (std::size_t i = 0; i < frame.pool.size() && i < live.pool.size(); ++i)
+        r.pool.push_back({frame.pool[i], live.pool[i].mappings_active, live.pool[i].mappings_created,
+                          live.pool[i].exhausted});
+    return r;
+}
+
 std::string format_summary(const run_report& r) {
     const auto& c = r.counters;
     std::string out = "egressd summary\n";

@@ -9,6 +9,7 @@
 
 #include "gateway/gateway_core.hpp"
 #include "stats/counters.hpp"
+#include "stats/live_stats.hpp"
 
 namespace egress::controlplane {
 
@@ -26,6 +27,19 @@ struct run_report {
     uint64_t export_send_errors = 0;
     uint64_t export_events_lost = 0; // ring overflow: events never exported
 };
+
+// What does not change during a run: devices, table size, pool addresses.
+struct report_frame {
+    std::string inside_device;
+    std::string outside_device;
+    uint64_t flow_capacity = 0;
+    uint64_t flow_table_bytes = 0;
+    std::vector<net::ip_address> pool;
+};
+
+// A report from what a worker published (stats::live_stats) and the run's frame;
+// the export fields are left for the caller.
+run_report make_run_report(const report_frame& frame, const stats::live_stats& live);
 
 std::string format_summary(const run_report& r);
 std::string format_summary_json(const run_report& r);

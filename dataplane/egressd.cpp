@@ -81,6 +81,16 @@ bool parse_options(int argc, char** argv, options& o) {
     return true;
 }
 
+void add_export_stats(egress::controlplane::run_report& report, const egress::controlplane::exporter* exporter) {
+    if (exporter == nullptr) return;
+    const auto x = exporter->stats();
+    report.export_enabled = true;
+    report.export_records = x.records;
+    report.export_messages = x.messages;
+    report.export_send_errors = x.send_errors;
+    report.export_events_lost = x.events_lost;
+}
+
 int run(const options& opts, egress::config::egressd_config cfg) {
     using namespace egress;
     auto args = dataplane::make_eal_args(cfg.eal);
@@ -139,6 +149,9 @@ int run(const options& opts, egress::config::egressd_config cfg) {
         exporter->start();
     }
 
+    const controlplane::report_frame frame{ctx->ports[0].device, ctx->ports[1].device, core->flow_capacity(),
+                                           core->flow_table_bytes(), cfg.gateway.pool.addresses};
+
     ctx->core = core.get();
     ctx->start_epoch_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                     std::chrono::system_clock::now().time_since_epoch())
@@ -169,22 +182,10 @@ int run(const options& opts, egress::config::egressd_config cfg) {
     dataplane::stop_port(ctx->ports[1]);
     if (exporter) exporter->stop(); // sends what the worker queued last (forced_end records)
 
-    controlplane::run_report report;
-    report.inside_device = ctx->ports[0].device;
-    report.outside_device = ctx->ports[1].device;
-    report.counters = core->counters();
-    report.flows_active = core->flows_active();
-    report.flow_capacity = core->flow_capacity();
-    report.flow_table_bytes = core->flow_table_bytes();
-    report.pool = core->pool_usage();
-    if (exporter) {
-        const auto x = exporter->stats();
-        report.export_enabled = true;
-        report.export_records = x.records;
-        report.export_messages = x.messages;
-        report.export_send_errors = x.send_errors;
-        report.export_events_lost = x.events_lost;
-    }
+    stats::live_stats final_stats;
+    core->snapshot(final_stats);
+    controlplane::run_report report = controlplane::make_run_report(frame, final_stats);
+    add_export_stats(report, exporter.get());
     fmt::print("{}", controlplane::format_summary(report));
     int rc = 0;
     if (!opts.stats_json_path.empty()) {
