@@ -22,6 +22,7 @@
 #include "config.hpp"
 #include "eal_args.hpp"
 #include "exporter.hpp"
+#include "metrics.hpp"
 #include "gateway/gateway_core.hpp"
 #include "port.hpp"
 #include "summary.hpp"
@@ -152,6 +153,36 @@ int run(const options& opts, egress::config::egressd_config cfg) {
     const controlplane::report_frame frame{ctx->ports[0].device, ctx->ports[1].device, core->flow_capacity(),
                                            core->flow_table_bytes(), cfg.gateway.pool.addresses};
 
+    // Metrics: the worker publishes its counters every 10 ms; the HTTP thread
+    // renders the latest copy on each scrape.
+    auto live = std::make_unique<base::seqlock_box<stats::live_stats>>();
+    std::unique_ptr<controlplane::metrics_server> metrics;
+    if (cfg.metrics.listen) {
+        ctx->live = live.get();
+        const controlplane::metrics_extra extra{
+            static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count()),
+            EGRESSD_VERSION};
+        try {
+            metrics = std::make_unique<controlplane::metrics_server>(
+                *cfg.metrics.listen, [&frame, &live, &exporter, extra] {
+                    controlplane::run_report r = controlplane::make_run_report(frame, live->read());
+                    add_export_stats(r, exporter.get());
+                    return controlplane::format_prometheus(r, extra);
+                });
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "egressd: {}\n", e.what());
+            if (exporter) exporter->stop();
+            rte_eal_cleanup();
+            return 1;
+        }
+        metrics->start();
+        const auto& at = cfg.metrics.listen->address;
+        fmt::print("egressd: metrics on http://{}{}{}:{}/metrics\n", at.is_v4() ? "" : "[", at, at.is_v4() ? "" : "]",
+                   metrics->port());
+    }
+
     ctx->core = core.get();
     ctx->start_epoch_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                     std::chrono::system_clock::now().time_since_epoch())
@@ -181,6 +212,7 @@ int run(const options& opts, egress::config::egressd_config cfg) {
     dataplane::stop_port(ctx->ports[0]);
     dataplane::stop_port(ctx->ports[1]);
     if (exporter) exporter->stop(); // sends what the worker queued last (forced_end records)
+    if (metrics) metrics->stop();
 
     stats::live_stats final_stats;
     core->snapshot(final_stats);

@@ -265,6 +265,63 @@ class signals(unittest.TestCase):
         self.assertIn("udp created 1 expired 0", out)
 
 
+class metrics(unittest.TestCase):
+    def test_a_scrape_of_a_running_gateway_matches_the_traffic(self):
+        import signal
+        import socket
+        import time
+        import urllib.request
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        d = tempfile.mkdtemp(prefix="egressd-system-")
+        c = traffic.conversation()
+        traffic.udp_exchange(c, CLIENT, 5000, SERVER, 53, public=POOL, pport=5000)
+        c.from_outside(IP(src="198.51.100.66", dst=POOL) / TCP(sport=1, dport=22, flags="S"))
+        c.write(os.path.join(d, "inside.pcap"), os.path.join(d, "outside.pcap"))
+        path = os.path.join(d, "live.toml")
+        with open(path, "w") as f:
+            f.write(harness.CONFIG.format(dir=d, pool='"203.0.113.10"', port_min=1024, port_max=65535,
+                                          max_flows=16, replay="false", lcores="0-1")
+                    .replace("stop_when_drained = true", "stop_when_drained = false")
+                    + f'\n[metrics]\nlisten = "127.0.0.1:{port}"\n')
+        proc = subprocess.Popen([harness.EGRESSD, "-c", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        try:
+            body = None
+            for _ in range(50):
+                time.sleep(0.2)
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
+                        self.assertEqual(resp.status, 200)
+                        self.assertTrue(resp.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
+                        body = resp.read().decode()
+                    if 'egress_flows_created_total{protocol="udp"} 1' in body:
+                        break
+                except OSError:
+                    continue
+            self.assertIsNotNone(body, "no answer from the metrics endpoint")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        samples = {}
+        for line in body.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                samples[name] = float(value)
+        self.assertEqual(samples['egress_port_packets_total{port="inside",direction="rx"}'], 1)
+        self.assertEqual(samples['egress_port_packets_total{port="outside",direction="rx"}'], 2)
+        self.assertEqual(samples['egress_port_packets_total{port="outside",direction="tx"}'], 1)
+        self.assertEqual(samples['egress_port_packets_total{port="inside",direction="tx"}'], 1)
+        self.assertEqual(samples['egress_flows_created_total{protocol="udp"}'], 1)
+        self.assertEqual(samples['egress_flows_active'], 1)
+        self.assertEqual(samples['egress_drops_total{reason="inbound_unsolicited"}'], 1)
+        self.assertEqual(samples['egress_drops_total{reason="tcp_new_not_syn"}'], 0)
+        self.assertEqual(samples['egress_nat_mappings_active{address="203.0.113.10"}'], 1)
+        self.assertEqual(samples['egress_nat_port_exhaustion_total{address="203.0.113.10"}'], 0)
+
+
 class af_packet(unittest.TestCase):
     """The same binary on af_packet vdevs over veth pairs (a config change only)."""
 

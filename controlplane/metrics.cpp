@@ -1,0 +1,403 @@
+#include "metrics.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <initializer_list>
+#include <stdexcept>
+#include <utility>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace egress::controlplane {
+
+namespace {
+
+// ---------------------------------------------------------------- exposition
+
+using label = std::pair<std::string_view, std::string_view>;
+
+void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+    // HELP text is fixed here (no backslash or newline), so it needs no escaping.
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+void sample(std::string& out, std::string_view name, std::initializer_list<label> labels, uint64_t value) {
+    out += name;
+    if (labels.size() != 0) {
+        out += '{';
+        bool first = true;
+        for (const auto& [key, val] : labels) {
+            if (!first) out += ',';
+            first = false;
+            out += key;
+            out += "=\"";
+            out += escape_label_value(val);
+            out += '"';
+        }
+        out += '}';
+    }
+    out += fmt::format(" {}\n", value);
+}
+
+constexpr std::string_view side_names[stats::side_count] = {"inside", "outside"};
+
+} // namespace
+
+std::string escape_label_value(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (char c : value) {
+        switch (c) {
+        case '\\': out += "\\\\"; break;
+        case '"': out += "\\\""; break;
+        case '\n': out += "\\n"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string format_prometheus(const run_report& r, const metrics_extra& x) {
+    const auto& c = r.counters;
+    std::string out;
+    out.reserve(8192);
+
+    family(out, "egress_port_packets_total", "counter", "Packets received (rx) and sent (tx) per port.");
+    for (std::size_t i = 0; i < stats::side_count; ++i) {
+        sample(out, "egress_port_packets_total", {{"port", side_names[i]}, {"direction", "rx"}}, c.ports[i].rx_packets);
+        sample(out, "egress_port_packets_total", {{"port", side_names[i]}, {"direction", "tx"}}, c.ports[i].tx_packets);
+    }
+    family(out, "egress_port_bytes_total", "counter", "Bytes received (rx) and sent (tx) per port.");
+    for (std::size_t i = 0; i < stats::side_count; ++i) {
+        sample(out, "egress_port_bytes_total", {{"port", side_names[i]}, {"direction", "rx"}}, c.ports[i].rx_bytes);
+        sample(out, "egress_port_bytes_total", {{"port", side_names[i]}, {"direction", "tx"}}, c.ports[i].tx_bytes);
+    }
+
+    family(out, "egress_drops_total", "counter", "Packets dropped, by reason.");
+    for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
+        sample(out, "egress_drops_total", {{"reason", stats::drop_reason_names[i]}}, c.drops[i]);
+
+    family(out, "egress_flows_active", "gauge", "Flows in the flow table.");
+    sample(out, "egress_flows_active", {}, r.flows_active);
+    family(out, "egress_flow_capacity", "gauge", "Capacity of the flow table, in flows.");
+    sample(out, "egress_flow_capacity", {}, r.flow_capacity);
+
+    family(out, "egress_flows_created_total", "counter", "Flows created, by protocol.");
+    for (std::size_t i = 0; i < stats::flow_proto_count; ++i)
+        sample(out, "egress_flows_created_total", {{"protocol", stats::flow_proto_names[i]}}, c.flows_created[i]);
+    family(out, "egress_flows_expired_total", "counter", "Flows expired or ended, by protocol.");
+    for (std::size_t i = 0; i < stats::flow_proto_count; ++i)
+        sample(out, "egress_flows_expired_total", {{"protocol", stats::flow_proto_names[i]}}, c.flows_expired[i]);
+    family(out, "egress_tcp_reopened_total", "counter",
+           "TCP SYNs that reused the tuple of a flow in TIME_WAIT or closed.");
+    sample(out, "egress_tcp_reopened_total", {}, c.tcp_reopened);
+
+    std::vector<std::string> addresses;
+    addresses.reserve(r.pool.size());
+    for (const auto& a : r.pool) addresses.push_back(a.address.to_string());
+    family(out, "egress_nat_mappings_active", "gauge", "NAT mappings in use, per public address.");
+    for (std::size_t i = 0; i < r.pool.size(); ++i)
+        sample(out, "egress_nat_mappings_active", {{"address", addresses[i]}}, r.pool[i].mappings_active);
+    family(out, "egress_nat_mappings_created_total", "counter", "NAT mappings created, per public address.");
+    for (std::size_t i = 0; i < r.pool.size(); ++i)
+        sample(out, "egress_nat_mappings_created_total", {{"address", addresses[i]}}, r.pool[i].mappings_created);
+    family(out, "egress_nat_port_exhaustion_total", "counter",
+           "Mappings refused because no public port was free, per public address.");
+    for (std::size_t i = 0; i < r.pool.size(); ++i)
+        sample(out, "egress_nat_port_exhaustion_total", {{"address", addresses[i]}}, r.pool[i].exhausted);
+
+    family(out, "egress_export_records_total", "counter", "Flow records exported (IPFIX records or JSON lines).");
+    sample(out, "egress_export_records_total", {}, r.export_records);
+    family(out, "egress_export_messages_total", "counter", "IPFIX messages sent.");
+    sample(out, "egress_export_messages_total", {}, r.export_messages);
+    family(out, "egress_export_send_errors_total", "counter", "IPFIX messages that could not be sent.");
+    sample(out, "egress_export_send_errors_total", {}, r.export_send_errors);
+    family(out, "egress_export_events_lost_total", "counter",
+           "Flow events lost because the flow-event ring was full.");
+    // The worker's count and the exporter's reading of the ring count the same
+    // overflow; a live report may carry only the first, a final one both.
+    sample(out, "egress_export_events_lost_total", {}, std::max(r.export_events_lost, c.events_lost));
+    family(out, "egress_export_events_queued_total", "counter", "Flow events handed to the exporter.");
+    sample(out, "egress_export_events_queued_total", {}, c.events_queued);
+
+    family(out, "egress_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
+    sample(out, "egress_start_time_seconds", {}, x.start_time_seconds);
+    family(out, "egress_build_info", "gauge", "Build information; the value is always 1.");
+    sample(out, "egress_build_info", {{"version", x.version}}, 1);
+    return out;
+}
+
+// ---------------------------------------------------------------- HTTP server
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+constexpr std::size_t max_head_bytes = 8192;
+constexpr auto read_timeout = std::chrono::seconds(2);
+constexpr auto write_timeout = std::chrono::seconds(2);
+constexpr auto linger_timeout = std::chrono::milliseconds(200);
+constexpr int poll_slice_ms = 100;
+
+struct fd_guard {
+    int fd;
+    ~fd_guard() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+std::string endpoint_text(const net::endpoint& e) {
+    return e.address.is_v4() ? fmt::format("{}:{}", e.address, e.port) : fmt::format("[{}]:{}", e.address, e.port);
+}
+
+int remaining_ms(clock_type::time_point deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
+    if (left <= 0) return 0;
+    return static_cast<int>(std::min<long long>(left, poll_slice_ms));
+}
+
+// Waits for `events` on fd in slices of 100 ms until the deadline or until the
+// server stops. True when the fd is ready (or has an error to report).
+bool wait_for(int fd, short events, clock_type::time_point deadline, const std::atomic<bool>& stopping) {
+    for (;;) {
+        if (stopping.load(std::memory_order_relaxed)) return false;
+        const int ms = remaining_ms(deadline);
+        if (ms == 0) return false;
+        pollfd p{fd, events, 0};
+        const int n = ::poll(&p, 1, ms);
+        if (n > 0) return true;
+        if (n < 0 && errno != EINTR) return false;
+    }
+}
+
+bool send_all(int fd, std::string_view data, const std::atomic<bool>& stopping) {
+    const auto deadline = clock_type::now() + write_timeout;
+    while (!data.empty()) {
+        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            data.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!wait_for(fd, POLLOUT, deadline, stopping)) return false;
+            continue;
+        }
+        return false; // peer gone (EPIPE, ECONNRESET, ...)
+    }
+    return true;
+}
+
+// After the response: end our side, then read (and discard) what the client
+// still sends for a moment, so closing with unread data does not turn into a
+// reset that destroys the response before the client reads it.
+void lingering_close(int fd, const std::atomic<bool>& stopping) {
+    ::shutdown(fd, SHUT_WR);
+    const auto deadline = clock_type::now() + linger_timeout;
+    char buf[4096];
+    std::size_t drained = 0;
+    while (drained < 256 * 1024 && wait_for(fd, POLLIN, deadline, stopping)) {
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            drained += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+        break; // EOF or error
+    }
+}
+
+std::string response(std::string_view status, std::string_view content_type, std::string_view body,
+                     std::string_view extra_headers = {}) {
+    return fmt::format("HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}Connection: close\r\n\r\n{}", status,
+                       content_type, body.size(), extra_headers, body);
+}
+
+std::string error_response(std::string_view status, std::string_view extra_headers = {}) {
+    return response(status, "text/plain; charset=utf-8", fmt::format("{}\n", status), extra_headers);
+}
+
+bool is_tchar(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return std::string_view{"!#$%&'*+-.^_`|~"}.find(c) != std::string_view::npos;
+}
+
+// The answer to one complete request head (request line first).
+std::string answer(std::string_view head, const std::function<std::string()>& render) {
+    auto line = head.substr(0, head.find('\n'));
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+
+    const auto sp1 = line.find(' ');
+    const auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+    if (sp1 == std::string_view::npos || sp2 == std::string_view::npos ||
+        line.find(' ', sp2 + 1) != std::string_view::npos)
+        return error_response("400 Bad Request");
+    const auto method = line.substr(0, sp1);
+    auto target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    const auto version = line.substr(sp2 + 1);
+    if (method.empty() || !std::all_of(method.begin(), method.end(), is_tchar)) return error_response("400 Bad Request");
+    if (version != "HTTP/1.0" && version != "HTTP/1.1") return error_response("400 Bad Request");
+    if (target.empty() || std::any_of(target.begin(), target.end(), [](char c) {
+            return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+        }))
+        return error_response("400 Bad Request");
+    // absolute-form ("http://host:port/metrics"): keep the path
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (target.size() >= scheme.size() && std::equal(scheme.begin(), scheme.end(), target.begin(), [](char a, char b) {
+                return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
+            })) {
+            const auto slash = target.find('/', scheme.size());
+            target = slash == std::string_view::npos ? std::string_view{"/"} : target.substr(slash);
+        }
+    }
+    if (target.front() != '/') return error_response("400 Bad Request");
+
+    if (method != "GET") return error_response("405 Method Not Allowed", "Allow: GET\r\n");
+
+    const auto path = target.substr(0, target.find_first_of("?#"));
+    if (path == "/metrics") {
+        std::string body;
+        try {
+            body = render();
+        } catch (...) {
+            return error_response("500 Internal Server Error");
+        }
+        return response("200 OK", "text/plain; version=0.0.4; charset=utf-8", body);
+    }
+    if (path == "/") {
+        return response("200 OK", "text/html; charset=utf-8",
+                        "<html><head><title>egressd</title></head><body><h1>egressd</h1>"
+                        "<p><a href=\"/metrics\">Metrics</a></p></body></html>\n");
+    }
+    return error_response("404 Not Found");
+}
+
+// The end of the request head: the offset just past the blank line, or npos.
+std::size_t head_end(std::string_view buf) {
+    for (std::size_t i = 0; i < buf.size(); ++i) {
+        if (buf[i] != '\n') continue;
+        if (i + 1 < buf.size() && buf[i + 1] == '\n') return i + 2;
+        if (i + 2 < buf.size() && buf[i + 1] == '\r' && buf[i + 2] == '\n') return i + 3;
+    }
+    return std::string_view::npos;
+}
+
+} // namespace
+
+metrics_server::metrics_server(net::endpoint listen, std::function<std::string()> render)
+    : render_(std::move(render)) {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (listen.address.is_v4()) {
+        auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(listen.port);
+        std::memcpy(&sin->sin_addr, listen.address.v4_bytes(), 4);
+        len = sizeof(sockaddr_in);
+    } else {
+        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(listen.port);
+        std::memcpy(&sin6->sin6_addr, listen.address.bytes.data(), 16);
+        len = sizeof(sockaddr_in6);
+    }
+    const auto fail = [&](int err) {
+        if (listen_fd_ >= 0) ::close(listen_fd_);
+        listen_fd_ = -1;
+        throw std::runtime_error(
+            fmt::format("metrics: cannot listen on {}: {}", endpoint_text(listen), std::strerror(err)));
+    };
+    listen_fd_ = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (listen_fd_ < 0) fail(errno);
+    const int one = 1;
+    if (::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) fail(errno);
+    if (::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&ss), len) != 0) fail(errno);
+    if (::listen(listen_fd_, 16) != 0) fail(errno);
+    sockaddr_storage bound{};
+    socklen_t bound_len = sizeof bound;
+    if (::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &bound_len) != 0) fail(errno);
+    port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in*>(&bound)->sin_port
+                                             : reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port);
+}
+
+metrics_server::~metrics_server() {
+    stop();
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+void metrics_server::start() {
+    if (thread_.joinable()) return;
+    stopping_.store(false);
+    thread_ = std::thread([this] { run(); });
+}
+
+void metrics_server::stop() {
+    stopping_.store(true);
+    if (thread_.joinable()) thread_.join();
+}
+
+void metrics_server::run() noexcept {
+    while (!stopping_.load(std::memory_order_relaxed)) {
+        pollfd p{listen_fd_, POLLIN, 0};
+        const int n = ::poll(&p, 1, poll_slice_ms);
+        if (n <= 0) continue; // timeout, EINTR
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            // EAGAIN (the client left), ECONNABORTED, or out of descriptors:
+            // do not spin while the condition lasts.
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) ::poll(nullptr, 0, 10);
+            continue;
+        }
+        fd_guard guard{fd};
+        try {
+            serve(fd);
+        } catch (...) {
+            // allocation failure or the like: drop this connection, keep serving
+        }
+    }
+}
+
+void metrics_server::serve(int fd) {
+    std::string buf;
+    buf.reserve(max_head_bytes);
+    const auto deadline = clock_type::now() + read_timeout;
+    char chunk[2048];
+    std::size_t end = std::string_view::npos;
+    while (end == std::string_view::npos) {
+        if (buf.size() >= max_head_bytes) {
+            if (send_all(fd, error_response("431 Request Header Fields Too Large"), stopping_))
+                lingering_close(fd, stopping_);
+            return;
+        }
+        if (!wait_for(fd, POLLIN, deadline, stopping_)) {
+            // too slow (or stopping): say so if it sent anything, then close
+            if (!buf.empty() && !stopping_.load()) send_all(fd, error_response("408 Request Timeout"), stopping_);
+            return;
+        }
+        const ssize_t n = ::recv(fd, chunk, std::min(sizeof chunk, max_head_bytes - buf.size()), 0);
+        if (n == 0) return; // the client left before finishing its request
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+            return;
+        }
+        const std::size_t old = buf.size();
+        buf.append(chunk, static_cast<std::size_t>(n));
+        // only look again where a new terminator can be
+        const std::size_t from = old >= 3 ? old - 3 : 0;
+        const auto e = head_end(std::string_view{buf}.substr(from));
+        if (e != std::string_view::npos) end = from + e;
+    }
+    const std::string reply = answer(std::string_view{buf}.substr(0, end), render_);
+    if (send_all(fd, reply, stopping_)) lingering_close(fd, stopping_);
+}
+
+} // namespace egress::controlplane

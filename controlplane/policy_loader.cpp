@@ -1,0 +1,574 @@
+#include "policy_loader.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace egress::policy {
+
+namespace {
+
+using position = toml::source_position;
+
+// ---------------------------------------------------------------------------
+// Text helpers (the same wording as controlplane/config.cpp)
+
+std::string quote(std::string_view s) {
+    std::string out = "\"";
+    for (const char c : s) {
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+        } else {
+            out.push_back(c);
+        }
+    }
+    out.push_back('"');
+    return out;
+}
+
+std::string_view type_phrase(const toml::node& n) {
+    switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+    }
+    return "nothing";
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    const std::size_t n = a.size();
+    const std::size_t m = b.size();
+    std::vector<std::size_t> d((n + 1) * (m + 1));
+    auto at = [&](std::size_t i, std::size_t j) -> std::size_t& { return d[i * (m + 1) + j]; };
+    for (std::size_t i = 0; i <= n; ++i) at(i, 0) = i;
+    for (std::size_t j = 0; j <= m; ++j) at(0, j) = j;
+    for (std::size_t i = 1; i <= n; ++i) {
+        for (std::size_t j = 1; j <= m; ++j) {
+            const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+                at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
+            }
+        }
+    }
+    return at(n, m);
+}
+
+// The closest known name within 2 edits (at most a third of the text), or "".
+std::string_view closest(std::string_view text, const std::vector<std::string_view>& known) {
+    std::string_view best;
+    std::size_t best_distance = 3;
+    for (const std::string_view candidate : known) {
+        const std::size_t distance = edit_distance(text, candidate);
+        if (distance < best_distance && distance * 3 <= text.size()) {
+            best = candidate;
+            best_distance = distance;
+        }
+    }
+    return best;
+}
+
+// [a-z0-9_-]{1,64}
+bool is_name(std::string_view s) {
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+constexpr std::string_view port_expected = R"(a port 1..65535 or a range like "8000-8080")";
+
+// "443" or "8000-8080", each number 1..65535; nullopt when malformed. lo > hi is
+// returned as is (the caller words that error).
+std::optional<port_range> parse_port_range(std::string_view s) {
+    auto number = [](std::string_view t) -> std::optional<uint16_t> {
+        if (t.empty() || t.size() > 5) return std::nullopt;
+        uint32_t v = 0;
+        for (const char c : t) {
+            if (c < '0' || c > '9') return std::nullopt;
+            v = v * 10 + static_cast<uint32_t>(c - '0');
+        }
+        if (v < 1 || v > 65535) return std::nullopt;
+        return static_cast<uint16_t>(v);
+    };
+    const std::size_t dash = s.find('-');
+    const auto lo = number(s.substr(0, dash));
+    const auto hi = dash == std::string_view::npos ? lo : number(s.substr(dash + 1));
+    if (!lo || !hi) return std::nullopt;
+    return port_range{*lo, *hi};
+}
+
+// ---------------------------------------------------------------------------
+// Error collection and a reader for one table
+
+struct context {
+    std::string file;
+    std::vector<policy_error> errors;
+
+    void error(const position& at, std::string key, std::string message) {
+        errors.push_back(policy_error{file, at.line, at.column, std::move(key), std::move(message)});
+    }
+    void wrong(const toml::node& n, std::string key, std::string_view expected, std::string_view got) {
+        error(n.source().begin, std::move(key), fmt::format("expected {}, got {}", expected, got));
+    }
+};
+
+class table_reader {
+public:
+    table_reader(context& ctx, std::string name, const toml::table& tbl) : ctx_(ctx), name_(std::move(name)), tbl_(tbl) {}
+
+    std::string path(std::string_view key) const { return fmt::format("{}.{}", name_, key); }
+
+    const toml::node* find(std::string_view key, bool required) {
+        known_.push_back(key);
+        const toml::node* n = tbl_.get(key);
+        if (n == nullptr && required) ctx_.error(tbl_.source().begin, path(key), "required key missing");
+        return n;
+    }
+
+    // A string that must be one of `choices`; false (after reporting) otherwise.
+    template <typename T, std::size_t N>
+    bool get_enum(std::string_view key, T& out, const std::pair<std::string_view, T> (&choices)[N], bool required) {
+        const toml::node* n = find(key, required);
+        if (n == nullptr) return !required;
+        std::string expected;
+        for (std::size_t i = 0; i < N; ++i) {
+            expected += fmt::format("{}{}", i == 0 ? "" : (i + 1 == N ? " or " : ", "), quote(choices[i].first));
+        }
+        const auto* v = n->as_string();
+        if (v == nullptr) {
+            ctx_.wrong(*n, path(key), expected, type_phrase(*n));
+            return false;
+        }
+        for (const auto& [text, value] : choices) {
+            if (v->get() == text) {
+                out = value;
+                return true;
+            }
+        }
+        ctx_.wrong(*n, path(key), expected, quote(v->get()));
+        return false;
+    }
+
+    // A name matching [a-z0-9_-]{1,64}.
+    bool get_name(std::string_view key, std::string& out) {
+        const toml::node* n = find(key, true);
+        if (n == nullptr) return false;
+        static constexpr std::string_view expected = "a name of 1..64 characters a-z, 0-9, '_' or '-'";
+        const auto* v = n->as_string();
+        if (v == nullptr) {
+            ctx_.wrong(*n, path(key), expected, type_phrase(*n));
+            return false;
+        }
+        if (!is_name(v->get())) {
+            ctx_.wrong(*n, path(key), expected, quote(v->get()));
+            return false;
+        }
+        out = v->get();
+        return true;
+    }
+
+    // An array of at least one CIDR.
+    bool get_cidrs(std::string_view key, std::vector<cidr>& out, bool required) {
+        const toml::node* n = find(key, required);
+        if (n == nullptr) return !required;
+        const auto* array = n->as_array();
+        if (array == nullptr) {
+            ctx_.wrong(*n, path(key), "an array of CIDRs", type_phrase(*n));
+            return false;
+        }
+        if (array->empty()) {
+            ctx_.wrong(*n, path(key), "at least one CIDR", "an empty array");
+            return false;
+        }
+        bool ok = true;
+        for (std::size_t i = 0; i < array->size(); ++i) {
+            const toml::node& e = *array->get(i);
+            const std::string element_key = fmt::format("{}[{}]", path(key), i);
+            const auto* v = e.as_string();
+            if (v == nullptr) {
+                ctx_.wrong(e, element_key, R"(a CIDR like "10.0.0.0/8" or "2001:db8::/32")", type_phrase(e));
+                ok = false;
+                continue;
+            }
+            std::string why;
+            if (const auto c = cidr::parse(v->get(), &why)) {
+                out.push_back(*c);
+            } else {
+                ctx_.error(e.source().begin, element_key, why);
+                ok = false;
+            }
+        }
+        return ok;
+    }
+
+    // Reports every key nobody asked for.
+    void finish() {
+        for (auto&& [k, v] : tbl_) {
+            if (std::find(known_.begin(), known_.end(), k.str()) != known_.end()) continue;
+            const std::string_view near = closest(k.str(), known_);
+            const position at = v.is_table() || !k.source().begin ? v.source().begin : k.source().begin;
+            ctx_.error(at, path(k.str()),
+                       fmt::format("unknown {}{}", v.is_table() ? "table" : "key",
+                                   near.empty() ? std::string() : fmt::format(" (did you mean {}?)", near)));
+        }
+    }
+
+    context& ctx() { return ctx_; }
+    const toml::table& table() const { return tbl_; }
+
+private:
+    context& ctx_;
+    std::string name_;
+    const toml::table& tbl_;
+    std::vector<std::string_view> known_;
+};
+
+constexpr std::pair<std::string_view, verdict> verdicts[] = {{"allow", verdict::allow}, {"deny", verdict::deny}};
+constexpr std::pair<std::string_view, rule_mode> modes[] = {{"enforce", rule_mode::enforce},
+                                                            {"report", rule_mode::report}};
+constexpr std::pair<std::string_view, protocol> protocols[] = {
+    {"tcp", protocol::tcp}, {"udp", protocol::udp}, {"icmp", protocol::icmp}, {"any", protocol::any}};
+
+// ---------------------------------------------------------------------------
+// [[policy.group]] and [[policy.rule]]
+
+struct named {
+    std::string name;
+    uint32_t line = 0;
+};
+
+struct read_group {
+    group_spec spec;
+    bool usable = false; // its CIDRs are all valid
+};
+
+struct read_rule {
+    rule_spec spec;
+    std::vector<std::string> source_names; // resolved against the groups
+    std::vector<std::size_t> source_elements; // each name's index in sources
+    bool usable = false;                   // its conditions and action are all valid
+    position at;
+    std::size_t element = 0; // its index in policy.rule
+};
+
+// The elements of an array of tables (policy.group, policy.rule), each checked to be a table.
+std::vector<std::pair<std::size_t, const toml::table*>> tables_of(context& ctx, const toml::table& policy,
+                                                                  std::string_view key) {
+    std::vector<std::pair<std::size_t, const toml::table*>> out;
+    const toml::node* n = policy.get(key);
+    if (n == nullptr) return out;
+    const auto* array = n->as_array();
+    if (array == nullptr) {
+        ctx.wrong(*n, fmt::format("policy.{}", key), fmt::format("an array of tables ([[policy.{}]])", key),
+                  type_phrase(*n));
+        return out;
+    }
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const toml::node& e = *array->get(i);
+        if (const auto* t = e.as_table()) {
+            out.emplace_back(i, t);
+        } else {
+            ctx.wrong(e, fmt::format("policy.{}[{}]", key, i), "a table", type_phrase(e));
+        }
+    }
+    return out;
+}
+
+// A name already used: "duplicate group name "x" (first at line N)".
+bool check_unique(context& ctx, std::vector<named>& seen, std::string_view what, const std::string& name,
+                  const toml::table& tbl, std::string key) {
+    const auto first = std::find_if(seen.begin(), seen.end(), [&](const named& s) { return s.name == name; });
+    if (first != seen.end()) {
+        ctx.error(tbl.get("name")->source().begin, std::move(key),
+                  fmt::format("duplicate {} name {} (first at line {})", what, quote(name), first->line));
+        return false;
+    }
+    seen.push_back(named{name, tbl.source().begin.line});
+    return true;
+}
+
+read_group read_group_table(context& ctx, std::size_t i, const toml::table& tbl, std::vector<named>& seen) {
+    read_group g;
+    table_reader r(ctx, fmt::format("policy.group[{}]", i), tbl);
+    if (r.get_name("name", g.spec.name)) {
+        if (g.spec.name == "any") {
+            ctx.wrong(*tbl.get("name"), r.path("name"), R"(a name other than "any" (it means every source))",
+                      quote(g.spec.name));
+        } else {
+            check_unique(ctx, seen, "group", g.spec.name, tbl, r.path("name"));
+        }
+    }
+    g.usable = r.get_cidrs("cidrs", g.spec.cidrs, true);
+    r.finish();
+    return g;
+}
+
+bool read_sources(table_reader& r, read_rule& rule) {
+    const toml::node* n = r.find("sources", false);
+    if (n == nullptr) return true; // default: any
+    static constexpr std::string_view expected = R"(an array of group names or ["any"])";
+    const auto* array = n->as_array();
+    if (array == nullptr) {
+        r.ctx().wrong(*n, r.path("sources"), expected, type_phrase(*n));
+        return false;
+    }
+    if (array->empty()) {
+        r.ctx().wrong(*n, r.path("sources"), R"(at least one group name or "any")", "an empty array");
+        return false;
+    }
+    bool ok = true;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const toml::node& e = *array->get(i);
+        const std::string key = fmt::format("{}[{}]", r.path("sources"), i);
+        const auto* v = e.as_string();
+        if (v == nullptr) {
+            r.ctx().wrong(e, key, R"(a group name or "any")", type_phrase(e));
+            ok = false;
+        } else if (v->get() == "any" && array->size() > 1) {
+            r.ctx().wrong(e, key, R"("any" alone (it already means every source))",
+                          fmt::format(R"("any" among {} sources)", array->size()));
+            ok = false;
+        } else {
+            rule.source_names.push_back(v->get());
+            rule.source_elements.push_back(i);
+        }
+    }
+    rule.spec.any_source = ok && rule.source_names.size() == 1 && rule.source_names[0] == "any";
+    return ok;
+}
+
+bool read_ports(table_reader& r, read_rule& rule, bool protocol_given) {
+    const toml::node* n = r.find("ports", false);
+    if (n == nullptr) return true; // every port
+    if (rule.spec.proto != protocol::tcp && rule.spec.proto != protocol::udp) {
+        r.ctx().error(n->source().begin, r.path("ports"),
+                      fmt::format(R"(ports need protocol "tcp" or "udp", got protocol {}{})",
+                                  quote(to_string(rule.spec.proto)), protocol_given ? "" : " (the default)"));
+        return false;
+    }
+    const auto* array = n->as_array();
+    if (array == nullptr) {
+        r.ctx().wrong(*n, r.path("ports"), "an array of ports and port ranges", type_phrase(*n));
+        return false;
+    }
+    if (array->empty()) {
+        r.ctx().wrong(*n, r.path("ports"), "at least one port or port range (leave ports out for every port)",
+                      "an empty array");
+        return false;
+    }
+    bool ok = true;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const toml::node& e = *array->get(i);
+        const std::string key = fmt::format("{}[{}]", r.path("ports"), i);
+        if (const auto* v = e.as_integer()) {
+            if (v->get() < 1 || v->get() > 65535) {
+                r.ctx().wrong(e, key, port_expected, std::to_string(v->get()));
+                ok = false;
+            } else {
+                const auto p = static_cast<uint16_t>(v->get());
+                rule.spec.ports.push_back(port_range{p, p});
+            }
+        } else if (const auto* s = e.as_string()) {
+            const auto range = parse_port_range(s->get());
+            if (!range) {
+                r.ctx().wrong(e, key, port_expected, quote(s->get()));
+                ok = false;
+            } else if (range->lo > range->hi) {
+                r.ctx().wrong(e, key, "a port range with low <= high", quote(s->get()));
+                ok = false;
+            } else {
+                rule.spec.ports.push_back(*range);
+            }
+        } else {
+            r.ctx().wrong(e, key, port_expected, type_phrase(e));
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+read_rule read_rule_table(context& ctx, std::size_t i, const toml::table& tbl, std::vector<named>& seen) {
+    read_rule rule;
+    rule.element = i;
+    rule.at = tbl.source().begin;
+    rule.spec.line = rule.at.line;
+    table_reader r(ctx, fmt::format("policy.rule[{}]", i), tbl);
+    if (r.get_name("name", rule.spec.name)) check_unique(ctx, seen, "rule", rule.spec.name, tbl, r.path("name"));
+    bool ok = read_sources(r, rule);
+    ok = r.get_cidrs("destinations", rule.spec.destinations, true) && ok;
+    const bool protocol_ok = r.get_enum("protocol", rule.spec.proto, protocols, false);
+    ok = protocol_ok && ok;
+    if (protocol_ok) ok = read_ports(r, rule, tbl.get("protocol") != nullptr) && ok;
+    else r.find("ports", false); // known key; judged once the protocol is valid
+    ok = r.get_enum("action", rule.spec.action, verdicts, true) && ok;
+    ok = r.get_enum("mode", rule.spec.mode, modes, false) && ok;
+    r.finish();
+    rule.usable = ok;
+    return rule;
+}
+
+// ---------------------------------------------------------------------------
+// The whole [policy] table
+
+policy_load_result load(const toml::table& root, context& ctx, uint64_t version) {
+    policy_load_result result;
+    policy_spec spec;
+    spec.version = version;
+    const toml::node* node = root.get("policy");
+    result.present = node != nullptr;
+    const toml::table* policy = node != nullptr ? node->as_table() : nullptr;
+    if (node != nullptr && policy == nullptr) ctx.wrong(*node, "policy", "a table", type_phrase(*node));
+
+    std::vector<read_group> groups;
+    std::vector<read_rule> rules;
+    if (policy != nullptr) {
+        table_reader top(ctx, "policy", *policy);
+        top.get_enum("default", spec.default_action, verdicts, false);
+        top.find("group", false);
+        top.find("rule", false);
+        top.finish();
+        std::vector<named> group_names;
+        for (const auto& [i, t] : tables_of(ctx, *policy, "group")) {
+            groups.push_back(read_group_table(ctx, i, *t, group_names));
+        }
+        std::vector<named> rule_names;
+        for (const auto& [i, t] : tables_of(ctx, *policy, "rule")) {
+            read_rule rule = read_rule_table(ctx, i, *t, rule_names);
+            // Resolve source group names.
+            if (!rule.spec.any_source) {
+                std::vector<std::string_view> known;
+                for (const auto& g : groups) known.push_back(g.spec.name);
+                const auto* sources = t->get("sources")->as_array();
+                for (std::size_t s = 0; s < rule.source_names.size(); ++s) {
+                    const auto g = std::find_if(groups.begin(), groups.end(), [&](const read_group& rg) {
+                        return rg.spec.name == rule.source_names[s];
+                    });
+                    if (g == groups.end()) {
+                        const std::string_view near = closest(rule.source_names[s], known);
+                        const std::size_t e = rule.source_elements[s];
+                        ctx.error(sources->get(e)->source().begin, fmt::format("policy.rule[{}].sources[{}]", i, e),
+                                  fmt::format("unknown group {}{}", quote(rule.source_names[s]),
+                                              near.empty() ? std::string()
+                                                           : fmt::format(" (did you mean {}?)", quote(near))));
+                        rule.usable = false;
+                    } else if (!g->usable) {
+                        rule.usable = false; // the group's own error is reported
+                    } else {
+                        rule.spec.source_groups.push_back(static_cast<uint32_t>(g - groups.begin()));
+                    }
+                }
+            }
+            rules.push_back(std::move(rule));
+        }
+    }
+
+    // Compile what is usable (so that shadowing is found even while other rules
+    // have errors), then report the rules that can never match.
+    policy_spec usable = spec;
+    std::vector<uint32_t> group_index(groups.size(), 0);
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+        if (!groups[g].usable) continue;
+        group_index[g] = static_cast<uint32_t>(usable.groups.size());
+        usable.groups.push_back(groups[g].spec);
+    }
+    std::vector<std::size_t> rule_index;
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+        if (!rules[r].usable) continue;
+        rule_spec s = rules[r].spec;
+        for (uint32_t& g : s.source_groups) g = group_index[g];
+        usable.rules.push_back(std::move(s));
+        rule_index.push_back(r);
+    }
+    compile_result compiled = compiled_policy::compile(usable);
+    if (!compiled.policy) {
+        ctx.error(policy != nullptr ? policy->source().begin : position{1, 1}, "policy", compiled.error);
+    } else {
+        for (const shadowed_rule& s : find_shadowed_rules(usable, *compiled.policy)) {
+            const read_rule& b = rules[rule_index[s.rule]];
+            const read_rule& a = rules[rule_index[s.shadowed_by]];
+            ctx.error(b.at, fmt::format("policy.rule[{}]", b.element),
+                      fmt::format("rule {} can never match: shadowed by rule {} (line {})", quote(b.spec.name),
+                                  quote(a.spec.name), a.spec.line));
+        }
+    }
+
+    if (ctx.errors.empty()) {
+        result.spec = std::move(usable);
+        result.policy = std::move(compiled.policy);
+    } else {
+        std::stable_sort(ctx.errors.begin(), ctx.errors.end(), [](const policy_error& a, const policy_error& b) {
+            return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+        });
+        result.errors = std::move(ctx.errors);
+    }
+    return result;
+}
+
+} // namespace
+
+std::string policy_error::to_string() const {
+    const std::string what = key.empty() ? message : fmt::format("{}: {}", key, message);
+    if (line == 0) return fmt::format("{}: {}", file, what);
+    return fmt::format("{}:{}:{}: {}", file, line, column, what);
+}
+
+std::string format_errors(const std::vector<policy_error>& errors) {
+    std::string out;
+    for (const auto& e : errors) out += e.to_string() + '\n';
+    return out;
+}
+
+policy_load_result load_policy(const toml::table& root, std::string_view file, uint64_t version) {
+    context ctx{std::string(file), {}};
+    return load(root, ctx, version);
+}
+
+policy_load_result load_policy_string(std::string_view text, std::string_view source_name, uint64_t version) {
+    context ctx{std::string(source_name), {}};
+    toml::table root;
+    try {
+        root = toml::parse(text, std::string(source_name));
+    } catch (const toml::parse_error& e) {
+        ctx.error(e.source().begin, "syntax", std::string(e.description()));
+        policy_load_result result;
+        result.errors = std::move(ctx.errors);
+        return result;
+    }
+    return load(root, ctx, version);
+}
+
+policy_load_result load_policy_file(const std::string& path, uint64_t version) {
+    auto fail = [&](std::string_view what, int err) {
+        policy_load_result result;
+        result.errors.push_back(policy_error{path, 0, 0, "", fmt::format("{}: {}", what, std::strerror(err))});
+        return result;
+    };
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return fail("cannot open", errno);
+    std::string text;
+    char buf[65536];
+    std::size_t n = 0;
+    errno = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    const int read_errno = errno;
+    const bool failed = std::ferror(f) != 0;
+    std::fclose(f);
+    if (failed) return fail("cannot read", read_errno);
+    return load_policy_string(text, path, version);
+}
+
+} // namespace egress::policy

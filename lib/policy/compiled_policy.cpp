@@ -1,0 +1,203 @@
+#include "policy/compiled_policy.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace egress::policy {
+
+namespace {
+
+bool protocol_matches(protocol p, uint8_t ip_proto) noexcept {
+    switch (p) {
+    case protocol::any: return true;
+    case protocol::tcp: return ip_proto == 6;
+    case protocol::udp: return ip_proto == 17;
+    case protocol::icmp: return ip_proto == 1 || ip_proto == 58;
+    }
+    return false;
+}
+
+bool ports_match(std::span<const port_range> ports, uint16_t port) noexcept {
+    if (ports.empty()) return true;
+    return std::any_of(ports.begin(), ports.end(), [&](const port_range& r) { return r.contains(port); });
+}
+
+} // namespace
+
+std::string_view to_string(verdict v) noexcept { return v == verdict::allow ? "allow" : "deny"; }
+
+std::string_view to_string(rule_mode m) noexcept { return m == rule_mode::enforce ? "enforce" : "report"; }
+
+std::string_view to_string(protocol p) noexcept {
+    switch (p) {
+    case protocol::any: return "any";
+    case protocol::tcp: return "tcp";
+    case protocol::udp: return "udp";
+    case protocol::icmp: return "icmp";
+    }
+    return "?";
+}
+
+bool rule_matches(const policy_spec& spec, const rule_spec& r, const query& q) noexcept {
+    if (!protocol_matches(r.proto, q.proto)) return false;
+    if (!ports_match(r.ports, q.dst_port)) return false;
+    if (std::none_of(r.destinations.begin(), r.destinations.end(), [&](const cidr& c) { return c.contains(q.dst); })) {
+        return false;
+    }
+    if (r.any_source) return true;
+    return std::any_of(r.source_groups.begin(), r.source_groups.end(), [&](uint32_t g) {
+        const auto& cidrs = spec.groups[g].cidrs;
+        return std::any_of(cidrs.begin(), cidrs.end(), [&](const cidr& c) { return c.contains(q.src); });
+    });
+}
+
+compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max_class_entries) {
+    compile_result result;
+    auto fail = [&](std::string why) {
+        result.error = std::move(why);
+        return std::move(result);
+    };
+    if (spec.rules.size() >= std::size_t{1} << 31) return fail("too many rules");
+    std::unique_ptr<compiled_policy> p(new compiled_policy());
+    p->version_ = spec.version;
+    p->default_action_ = spec.default_action;
+    p->rules_.reserve(spec.rules.size());
+    p->infos_.reserve(spec.rules.size());
+    std::vector<address_classifier::entry> destinations;
+    std::vector<address_classifier::entry> sources;
+    for (std::size_t i = 0; i < spec.rules.size(); ++i) {
+        const rule_spec& r = spec.rules[i];
+        const auto index = static_cast<uint32_t>(i);
+        if (r.destinations.empty()) return fail(fmt::format("rule \"{}\": no destinations", r.name));
+        if (!r.ports.empty() && r.proto != protocol::tcp && r.proto != protocol::udp) {
+            return fail(fmt::format("rule \"{}\": ports need protocol tcp or udp", r.name));
+        }
+        if (r.ports.size() > 65535) return fail(fmt::format("rule \"{}\": too many port ranges", r.name));
+        for (const port_range& pr : r.ports) {
+            if (pr.lo > pr.hi) return fail(fmt::format("rule \"{}\": port range {}-{} is empty", r.name, pr.lo, pr.hi));
+        }
+        if (!r.any_source && r.source_groups.empty()) return fail(fmt::format("rule \"{}\": no sources", r.name));
+        for (const uint32_t g : r.source_groups) {
+            if (g >= spec.groups.size()) return fail(fmt::format("rule \"{}\": no group {}", r.name, g));
+            if (spec.groups[g].cidrs.empty()) {
+                return fail(fmt::format("group \"{}\": no CIDRs", spec.groups[g].name));
+            }
+        }
+        compiled_rule c;
+        c.ports_begin = static_cast<uint32_t>(p->ports_.size());
+        c.ports_count = static_cast<uint16_t>(r.ports.size());
+        c.proto = r.proto;
+        c.any_source = r.any_source;
+        c.action = r.action;
+        c.mode = r.mode;
+        c.hostname_set = r.hostname_set;
+        p->ports_.insert(p->ports_.end(), r.ports.begin(), r.ports.end());
+        p->rules_.push_back(c);
+        p->infos_.push_back(rule_info{r.name, r.action, r.mode, r.line});
+        for (const cidr& d : r.destinations) destinations.push_back({d, index});
+        if (!r.any_source) {
+            for (const uint32_t g : r.source_groups) {
+                for (const cidr& s : spec.groups[g].cidrs) sources.push_back({s, index});
+            }
+        }
+    }
+    if (!p->destinations_.build(destinations, max_class_entries)) {
+        return fail(fmt::format("the destination lists would exceed {} entries (too many nested destinations)",
+                                max_class_entries));
+    }
+    if (!p->sources_.build(sources, max_class_entries)) {
+        return fail(fmt::format("the source lists would exceed {} entries (too many nested source groups)",
+                                max_class_entries));
+    }
+    result.policy = std::move(p);
+    return result;
+}
+
+decision compiled_policy::evaluate(const query& q) const noexcept {
+    const std::span<const uint32_t> dst = destinations_.lookup(q.dst);
+    const std::span<const uint32_t> src = sources_.lookup(q.src);
+    const uint32_t* s = src.data();
+    const uint32_t* const s_end = s + src.size();
+    for (const uint32_t r : dst) {
+        const compiled_rule& c = rules_[r];
+        if (!protocol_matches(c.proto, q.proto)) continue;
+        if (!ports_match({ports_.data() + c.ports_begin, c.ports_count}, q.dst_port)) continue;
+        if (!c.any_source) {
+            // Both lists ascend: move the source cursor forward to r. A binary
+            // search, not a step at a time: the source list of a big group can be
+            // long while the destination candidates are few.
+            s = std::lower_bound(s, s_end, r);
+            if (s == s_end || *s != r) continue;
+        }
+        // Extension point: a rule's hostname_set condition is checked here once it
+        // exists; no_hostname_set (the only value today) has no condition.
+        if (c.mode == rule_mode::report) return decision{verdict::allow, c.action == verdict::deny, r};
+        return decision{c.action, false, r};
+    }
+    return decision{default_action_, false, no_rule};
+}
+
+std::size_t compiled_policy::memory_bytes() const noexcept {
+    return sizeof(*this) + rules_.size() * sizeof(compiled_rule) + ports_.size() * sizeof(port_range) +
+           destinations_.memory_bytes() + sources_.memory_bytes();
+}
+
+namespace {
+
+const std::vector<cidr>& any_cidrs() {
+    static const std::vector<cidr> all{*cidr::parse("0.0.0.0/0"), *cidr::parse("::/0")};
+    return all;
+}
+
+std::vector<cidr> source_cidrs(const policy_spec& spec, const rule_spec& r) {
+    if (r.any_source) return any_cidrs();
+    std::vector<cidr> out;
+    for (const uint32_t g : r.source_groups) out.insert(out.end(), spec.groups[g].cidrs.begin(), spec.groups[g].cidrs.end());
+    return out;
+}
+
+// Every CIDR of inner lies inside one CIDR of outer.
+bool cidrs_cover(const std::vector<cidr>& outer, const std::vector<cidr>& inner) {
+    return std::all_of(inner.begin(), inner.end(), [&](const cidr& i) {
+        return std::any_of(outer.begin(), outer.end(), [&](const cidr& o) { return o.covers(i); });
+    });
+}
+
+bool ports_cover(const std::vector<port_range>& outer, const std::vector<port_range>& inner) {
+    if (outer.empty()) return true;
+    const std::vector<port_range> all{port_range{0, 65535}};
+    const std::vector<port_range>& in = inner.empty() ? all : inner;
+    return std::all_of(in.begin(), in.end(), [&](const port_range& i) {
+        return std::any_of(outer.begin(), outer.end(), [&](const port_range& o) { return o.lo <= i.lo && i.hi <= o.hi; });
+    });
+}
+
+bool shadows(const policy_spec& spec, const rule_spec& a, const rule_spec& b) {
+    if (a.mode != rule_mode::enforce || a.hostname_set != no_hostname_set) return false;
+    if (a.proto != protocol::any && a.proto != b.proto) return false;
+    if (!ports_cover(a.ports, b.ports)) return false;
+    if (!cidrs_cover(a.destinations, b.destinations)) return false;
+    return a.any_source || cidrs_cover(source_cidrs(spec, a), source_cidrs(spec, b));
+}
+
+} // namespace
+
+std::vector<shadowed_rule> find_shadowed_rules(const policy_spec& spec, const compiled_policy& compiled) {
+    std::vector<shadowed_rule> out;
+    for (std::size_t i = 0; i < spec.rules.size(); ++i) {
+        const rule_spec& b = spec.rules[i];
+        if (b.destinations.empty()) continue;
+        // A rule covering all of b's destinations contains the base of b's first one.
+        for (const uint32_t a : compiled.destination_candidates(b.destinations.front().base)) {
+            if (a >= i) break;
+            if (shadows(spec, spec.rules[a], b)) {
+                out.push_back(shadowed_rule{static_cast<uint32_t>(i), a});
+                break;
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace egress::policy

@@ -1,0 +1,183 @@
+// The egress policy: a plain, DPDK-free description (policy_spec, what the TOML
+// loader produces and tests build by hand) and its immutable compiled form
+// (compiled_policy), which the packet path will read through an RCU-published
+// const pointer.
+//
+// Precedence
+//   * Rules are evaluated in file order. The first rule whose source, destination,
+//     protocol and port all match decides; if none matches, the default action
+//     decides (decision::rule == no_rule).
+//   * A rule in report mode is evaluated in place, as the enforce rule would be:
+//     when it matches, evaluation stops there. If its action is deny the decision
+//     is {allow, would_deny = true, rule}: the traffic passes and is counted as
+//     "would deny". If its action is allow the decision is {allow, false, rule}.
+//   * Source "any" (no groups) matches every source address of either family.
+//   * Protocol "icmp" matches ICMP (1) and ICMPv6 (58); "any" every protocol; tcp
+//     and udp rules may list destination ports (none listed: every port).
+//   * IPv4 CIDRs match only IPv4 addresses, IPv6 CIDRs only IPv6 ("::/0" does not
+//     match IPv4): see cidr.hpp.
+//
+// Extension point: rule_spec::hostname_set (and the compiled rule's copy) is the
+// slot for a per-rule condition that needs more than the five-tuple (the later
+// `hostnames = [...]`). no_hostname_set means "no such condition"; it is the only
+// value today, and evaluate() checks it after the tuple conditions.
+//
+// evaluate(): two trie walks (4 steps for IPv4, 16 for IPv6, independent of the
+// number of rules) give the destination candidates and the source candidates,
+// both sorted rule-index lists precomputed per address region; a merge walk over
+// them in rule order stops at the first rule whose protocol and ports match (the
+// source cursor advances by binary search). Cost: O(address bytes) + O(D log S)
+// for D destination and S source candidates of the query's regions: bounded by
+// the rules that overlap the query's addresses, not by the rule count (a policy
+// where every rule's destination is 0.0.0.0/0 has D = all rules). No allocation,
+// no locks, noexcept, const.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "net/ip_address.hpp"
+#include "policy/cidr.hpp"
+#include "policy/prefix_trie.hpp"
+
+namespace egress::policy {
+
+enum class verdict : uint8_t { allow, deny };
+enum class rule_mode : uint8_t { enforce, report };
+enum class protocol : uint8_t { any, tcp, udp, icmp };
+
+constexpr uint32_t no_rule = std::numeric_limits<uint32_t>::max();
+constexpr uint32_t no_hostname_set = std::numeric_limits<uint32_t>::max();
+
+std::string_view to_string(verdict v) noexcept;
+std::string_view to_string(rule_mode m) noexcept;
+std::string_view to_string(protocol p) noexcept;
+
+struct port_range {
+    uint16_t lo = 1;
+    uint16_t hi = 65535;
+    bool contains(uint16_t p) const noexcept { return p >= lo && p <= hi; }
+    friend bool operator==(const port_range&, const port_range&) = default;
+};
+
+struct group_spec {
+    std::string name;
+    std::vector<cidr> cidrs; // at least one
+};
+
+struct rule_spec {
+    std::string name;
+    bool any_source = true;              // sources = ["any"]
+    std::vector<uint32_t> source_groups; // indexes into policy_spec::groups, when !any_source
+    std::vector<cidr> destinations;      // at least one
+    protocol proto = protocol::any;
+    std::vector<port_range> ports;       // tcp/udp only; empty: every port
+    verdict action = verdict::deny;
+    rule_mode mode = rule_mode::enforce;
+    uint32_t hostname_set = no_hostname_set; // extension point (see above)
+    uint32_t line = 0;                   // where the rule starts in its file, for messages and counters
+};
+
+struct policy_spec {
+    verdict default_action = verdict::deny;
+    std::vector<group_spec> groups;
+    std::vector<rule_spec> rules;
+    uint64_t version = 0; // chosen by whoever publishes it
+};
+
+struct query {
+    net::ip_address src;
+    net::ip_address dst;
+    uint8_t proto = 0;     // IP protocol number: 6 tcp, 17 udp, 1 icmp, 58 icmpv6
+    uint16_t dst_port = 0; // host order; ignored unless tcp or udp
+};
+
+struct decision {
+    verdict action = verdict::deny;
+    bool would_deny = false; // a report-mode deny rule matched; action is allow
+    uint32_t rule = no_rule; // the deciding rule's index, no_rule for the default
+    friend bool operator==(const decision&, const decision&) = default;
+};
+
+struct rule_info {
+    std::string name;
+    verdict action = verdict::deny;
+    rule_mode mode = rule_mode::enforce;
+    uint32_t line = 0;
+};
+
+// Does rule r match q? The definition evaluate() implements, rule by rule (tests
+// use it as the brute-force reference).
+bool rule_matches(const policy_spec& spec, const rule_spec& r, const query& q) noexcept;
+
+struct compile_result;
+
+class compiled_policy {
+public:
+    // Upper bound on the precomputed candidate lists (4 bytes each) per trie.
+    static constexpr std::size_t default_max_class_entries = std::size_t{1} << 26;
+
+    static compile_result compile(const policy_spec& spec,
+                                  std::size_t max_class_entries = default_max_class_entries);
+
+    decision evaluate(const query& q) const noexcept;
+
+    uint64_t version() const noexcept { return version_; }
+    verdict default_action() const noexcept { return default_action_; }
+    std::span<const rule_info> rules() const noexcept { return infos_; }
+
+    // The sorted indexes of the rules whose destinations (sources) contain a; rules
+    // with source "any" are not in the source lists.
+    std::span<const uint32_t> destination_candidates(const net::ip_address& a) const noexcept {
+        return destinations_.lookup(a);
+    }
+    std::span<const uint32_t> source_candidates(const net::ip_address& a) const noexcept {
+        return sources_.lookup(a);
+    }
+    std::size_t memory_bytes() const noexcept;
+
+private:
+    struct compiled_rule {
+        uint32_t ports_begin = 0; // into ports_
+        uint16_t ports_count = 0; // 0: every port
+        protocol proto = protocol::any;
+        bool any_source = true;
+        verdict action = verdict::deny;
+        rule_mode mode = rule_mode::enforce;
+        uint32_t hostname_set = no_hostname_set;
+    };
+
+    compiled_policy() = default;
+
+    uint64_t version_ = 0;
+    verdict default_action_ = verdict::deny;
+    std::vector<compiled_rule> rules_;
+    std::vector<port_range> ports_;
+    std::vector<rule_info> infos_;
+    address_classifier destinations_;
+    address_classifier sources_;
+};
+
+struct compile_result {
+    std::unique_ptr<const compiled_policy> policy; // null on error
+    std::string error;                             // why not
+};
+
+// Rules that can never match because an earlier enforce rule matches everything
+// they match: its sources cover theirs (each of their CIDRs inside one of the
+// earlier rule's, "any" = 0.0.0.0/0 and ::/0), its destinations likewise, its
+// protocol is the same or any, its ports cover theirs, and it has no extra
+// condition (hostname_set). Conservative: a rule covered only by the union of
+// several earlier rules is not reported. Uses the compiled destination lists,
+// so its cost follows the overlap between rules, not rules squared.
+struct shadowed_rule {
+    uint32_t rule;      // the rule that can never match
+    uint32_t shadowed_by;
+};
+std::vector<shadowed_rule> find_shadowed_rules(const policy_spec& spec, const compiled_policy& compiled);
+
+} // namespace egress::policy
