@@ -443,6 +443,7 @@ struct table_spec {
 constexpr table_spec top_level_tables[] = {
     {"eal", false},   {"inside", true},    {"outside", true}, {"nat", true},
     {"flows", false}, {"timeouts", false}, {"run", false},  {"export", false}, {"metrics", false},
+    {"policy", false}, // validated and compiled by controlplane/policy_loader.cpp
 };
 
 struct side_result {

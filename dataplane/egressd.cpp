@@ -23,6 +23,7 @@
 #include "eal_args.hpp"
 #include "exporter.hpp"
 #include "metrics.hpp"
+#include "policy_loader.hpp"
 #include "gateway/gateway_core.hpp"
 #include "port.hpp"
 #include "summary.hpp"
@@ -219,6 +220,15 @@ int run(const options& opts, egress::config::egressd_config cfg) {
     controlplane::run_report report = controlplane::make_run_report(frame, final_stats);
     add_export_stats(report, exporter.get());
     fmt::print("{}", controlplane::format_summary(report));
+    if (cfg.gateway.policy) {
+        const auto& rules = cfg.gateway.policy->rules();
+        const auto& hits = core->policy_rule_hits();
+        fmt::print("  policy    new flows per rule:");
+        for (std::size_t i = 0; i < rules.size(); ++i) fmt::print(" {} {};", rules[i].name, hits[i]);
+        fmt::print(" default {} {}; would deny (report mode) {}\n",
+                   cfg.gateway.policy->default_action() == policy::verdict::allow ? "allow" : "deny",
+                   core->policy_default_hits(), report.counters.policy_would_deny);
+    }
     int rc = 0;
     if (!opts.stats_json_path.empty()) {
         std::ofstream f(opts.stats_json_path);
@@ -240,11 +250,18 @@ int main(int argc, char** argv) {
     options opts;
     if (!parse_options(argc, argv, opts)) return 2;
     auto loaded = egress::config::load_config_file(opts.config_path);
-    if (!loaded.errors.empty()) {
+    // The [policy] table of the same file: validated and compiled on its own.
+    auto policy = egress::policy::load_policy_file(opts.config_path);
+    const std::size_t errors = loaded.errors.size() + (loaded.errors.empty() ? policy.errors.size() : 0);
+    if (errors != 0) {
         for (const auto& e : loaded.errors) fmt::print(stderr, "{}\n", e.to_string());
-        fmt::print(stderr, "egressd: configuration {} has {} error(s)\n", opts.config_path, loaded.errors.size());
+        // A file that does not parse gives the same syntax error twice: report it once.
+        if (loaded.errors.empty())
+            for (const auto& e : policy.errors) fmt::print(stderr, "{}\n", e.to_string());
+        fmt::print(stderr, "egressd: configuration {} has {} error(s)\n", opts.config_path, errors);
         return 1;
     }
+    if (policy.present) loaded.config->gateway.policy = std::move(policy.policy);
     if (opts.check_only) {
         fmt::print("egressd: configuration {} is valid\n", opts.config_path);
         return 0;

@@ -32,6 +32,7 @@ struct alignas(64) worker_counters {
     uint64_t tcp_reopened = 0; // a SYN reused the tuple of a flow in TIME_WAIT / closed
     uint64_t events_queued = 0; // flow events handed to the exporter
     uint64_t events_lost = 0;   // flow events lost because the exporter's ring was full
+    uint64_t policy_would_deny = 0; // new flows a report-mode rule would have denied (they passed)
 
     void count_drop(drop_reason r) noexcept { ++drops[static_cast<std::size_t>(r)]; }
     port_counters& port(side s) noexcept { return ports[static_cast<std::size_t>(s)]; }
@@ -52,6 +53,7 @@ struct alignas(64) worker_counters {
         tcp_reopened += o.tcp_reopened;
         events_queued += o.events_queued;
         events_lost += o.events_lost;
+        policy_would_deny += o.policy_would_deny;
         return *this;
     }
 };

@@ -45,7 +45,8 @@ namespace egress::stats {
     X(nat_no_ipv4_pool, "nat_no_ipv4_pool")                             \
     X(tx_full, "tx_full")                                               \
     X(icmp_new_not_request, "icmp_new_not_request")                     \
-    X(frame_multisegment, "frame_multisegment")
+    X(frame_multisegment, "frame_multisegment")                         \
+    X(policy_denied, "policy_denied")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

@@ -241,6 +241,54 @@ class configuration(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
 
 
+POLICY = """
+[policy]
+default = "deny"
+
+[[policy.group]]
+name = "web"
+cidrs = ["10.0.0.0/29"]
+
+[[policy.rule]]
+name = "https"
+sources = ["web"]
+destinations = ["198.51.100.0/24"]
+protocol = "tcp"
+ports = [443]
+action = "allow"
+"""
+
+
+class policy(unittest.TestCase):
+    def test_denied_destinations_never_leave_and_are_counted(self):
+        c = traffic.conversation()
+        traffic.tcp_session(c, CLIENT, 40000, SERVER, 443, public=POOL, pport=40000)
+        c.from_inside(IP(src=CLIENT, dst=SERVER) / TCP(sport=40001, dport=22, flags="S"))       # port not allowed
+        c.from_inside(IP(src="10.0.0.9", dst=SERVER) / TCP(sport=40002, dport=443, flags="S"))  # not in "web"
+        c.from_inside(IP(src=CLIENT, dst=SERVER) / UDP(sport=5000, dport=53) / b"q")            # default deny
+        r = harness.run(c, extra=POLICY)
+        self.assertEqual(r.drops(), {"policy_denied": 3})
+        self.assertEqual([(p[IP].src, p[TCP].dport) for p in r.to_outside], [(POOL, 443)] * 5)
+        self.assertIn("policy    new flows per rule: https 1; default deny 3; would deny (report mode) 0",
+                      r.stdout)
+
+    def test_a_policy_error_refuses_the_whole_config_with_its_position(self):
+        d = tempfile.mkdtemp(prefix="egressd-system-")
+        path = os.path.join(d, "bad-policy.toml")
+        text = harness.CONFIG.format(dir=d, pool='"203.0.113.10"', port_min=1024, port_max=65535, max_flows=16,
+                                     replay="true", lcores="0") + POLICY.replace('sources = ["web"]',
+                                                                                'sources = ["wbe"]')
+        with open(path, "w") as f:
+            f.write(text)
+        proc = subprocess.run([harness.EGRESSD, "--check-config", path], capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 1)
+        line = next(i for i, l in enumerate(text.splitlines(), 1) if l.startswith('sources = ["wbe"]'))
+        self.assertEqual(proc.stderr.splitlines(), [
+            f'{path}:{line}:12: policy.rule[0].sources[0]: unknown group "wbe" (did you mean "web"?)',
+            f"egressd: configuration {path} has 1 error(s)",
+        ])
+
+
 class signals(unittest.TestCase):
     def test_sigterm_stops_a_live_gateway_and_prints_the_summary(self):
         import signal

@@ -1,0 +1,73 @@
+// New flows are checked against the compiled policy: denied ones are dropped
+// (policy_denied) and create nothing; report-mode denies pass and are counted;
+// every decision is counted per rule.
+#include <gtest/gtest.h>
+
+#include "gateway/gateway_core.hpp"
+#include "gateway_fixture.hpp"
+
+namespace egress::gateway {
+namespace {
+
+using namespace testing_network;
+using stats::drop_reason;
+using stats::no_drop;
+using stats::side;
+using test::ip;
+
+std::shared_ptr<const policy::compiled_policy> make_policy() {
+    policy::policy_spec spec;
+    spec.default_action = policy::verdict::deny;
+    spec.groups.push_back({"web", {*policy::cidr::parse("10.0.0.0/29", nullptr)}});
+    policy::rule_spec https;
+    https.name = "https";
+    https.any_source = false;
+    https.source_groups = {0};
+    https.destinations = {*policy::cidr::parse("198.51.100.0/24", nullptr)};
+    https.proto = policy::protocol::tcp;
+    https.ports = {{443, 443}};
+    https.action = policy::verdict::allow;
+    policy::rule_spec audit;
+    audit.name = "audit-udp";
+    audit.destinations = {*policy::cidr::parse("0.0.0.0/0", nullptr)};
+    audit.proto = policy::protocol::udp;
+    audit.action = policy::verdict::deny;
+    audit.mode = policy::rule_mode::report;
+    spec.rules = {https, audit};
+    auto compiled = policy::compiled_policy::compile(spec);
+    return std::shared_ptr<const policy::compiled_policy>(std::move(compiled.policy));
+}
+
+TEST(policy_enforcement, new_flows_are_decided_by_the_first_matching_rule) {
+    settings s = make_settings();
+    s.policy = make_policy();
+    gateway_core core(s);
+    auto tcp = [&](const char* src, const char* dst, uint16_t port) {
+        test::bytes f = from_inside().ipv4(src, dst).tcp(40000, port, net::tcp_syn).build();
+        return core.process(side::inside, f, 0);
+    };
+    EXPECT_EQ(tcp("10.0.0.5", "198.51.100.7", 443), no_drop);               // rule "https"
+    EXPECT_EQ(tcp("10.0.0.5", "198.51.100.7", 80), drop_reason::policy_denied);  // default deny
+    EXPECT_EQ(tcp("10.0.0.9", "198.51.100.7", 443), drop_reason::policy_denied); // not in group "web"
+    test::bytes udp = from_inside().ipv4("10.0.0.9", "203.0.113.99").udp(5000, 53).build();
+    EXPECT_EQ(core.process(side::inside, udp, 0), no_drop); // report mode: would deny, passes
+    EXPECT_EQ(core.counters().policy_would_deny, 1u);
+    EXPECT_EQ(core.counters().drops[static_cast<std::size_t>(drop_reason::policy_denied)], 2u);
+    EXPECT_EQ(core.policy_rule_hits(), (std::vector<uint64_t>{1, 1}));
+    EXPECT_EQ(core.policy_default_hits(), 2u);
+    EXPECT_EQ(core.flows_active(), 2u);
+    // Packets of an allowed flow are not evaluated again.
+    test::bytes ack = from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, net::tcp_syn).build();
+    EXPECT_EQ(core.process(side::inside, ack, 1), no_drop);
+    EXPECT_EQ(core.policy_rule_hits()[0], 1u);
+}
+
+TEST(policy_enforcement, without_a_policy_every_outbound_flow_is_allowed) {
+    gateway_core core(make_settings());
+    test::bytes f = from_inside().ipv4("10.0.0.9", "192.0.2.200").tcp(1, 2, net::tcp_syn).build();
+    EXPECT_EQ(core.process(side::inside, f, 0), no_drop);
+    EXPECT_TRUE(core.policy_rule_hits().empty());
+}
+
+} // namespace
+} // namespace egress::gateway
