@@ -33,7 +33,34 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
+std::atomic<bool> g_reload{false};
+
 extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+extern "C" void on_reload_signal(int) { g_reload.store(true, std::memory_order_relaxed); }
+
+// SIGHUP: reload the [policy] of the config file off the packet path; publish it
+// (RCU) when it is valid, keep the running policy and report the errors when not.
+void reload_policy(const std::string& path, egress::dataplane::policy_slot& slot, uint64_t& version,
+                   uint64_t& failures) {
+    using namespace egress;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto loaded = policy::load_policy_file(path, version + 1);
+    if (!loaded.errors.empty()) {
+        ++failures;
+        for (const auto& e : loaded.errors) fmt::print(stderr, "{}\n", e.to_string());
+        fmt::print(stderr, "egressd: policy reload failed ({} error(s)); keeping policy version {}\n",
+                   loaded.errors.size(), version);
+        return;
+    }
+    ++version;
+    const std::size_t rules = loaded.present ? loaded.policy->rules().size() : 0;
+    auto next = loaded.present ? std::make_unique<policy::active_policy>(std::move(loaded.policy)) : nullptr;
+    slot.publish(std::move(next)); // returns after the grace period; the old policy is freed here
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+    fmt::print("egressd: policy version {} active ({} rules{}) after {} us\n", version, rules,
+               loaded.present ? "" : ", no [policy]: all outbound flows allowed", us.count());
+    std::fflush(stdout);
+}
 
 constexpr const char* usage =
     "usage: egressd -c FILE.toml [--stats-json PATH]\n"
@@ -93,7 +120,8 @@ void add_export_stats(egress::controlplane::run_report& report, const egress::co
     report.export_events_lost = x.events_lost;
 }
 
-int run(const options& opts, egress::config::egressd_config cfg) {
+int run(const options& opts, egress::config::egressd_config cfg,
+        std::unique_ptr<const egress::policy::compiled_policy> initial_policy) {
     using namespace egress;
     auto args = dataplane::make_eal_args(cfg.eal);
     std::vector<char*> argv;
@@ -104,6 +132,7 @@ int run(const options& opts, egress::config::egressd_config cfg) {
     }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    std::signal(SIGHUP, on_reload_signal);
 
     rte_mempool* pool = rte_pktmbuf_pool_create("egress_mbufs", cfg.run.mbufs, 256, 0,
                                                 RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
@@ -194,6 +223,29 @@ int run(const options& opts, egress::config::egressd_config cfg) {
     ctx->replay_in_timestamp_order = cfg.run.replay_in_timestamp_order;
     ctx->stop = &g_stop;
 
+    // The policy: published through RCU; SIGHUP reloads it on a control thread.
+    std::unique_ptr<dataplane::policy_slot> policy_slot;
+    try {
+        policy_slot = std::make_unique<dataplane::policy_slot>();
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "egressd: {}\n", e.what());
+        if (exporter) exporter->stop();
+        if (metrics) metrics->stop();
+        rte_eal_cleanup();
+        return 1;
+    }
+    uint64_t policy_version = 1;
+    uint64_t reload_failures = 0;
+    if (initial_policy) policy_slot->publish(std::make_unique<policy::active_policy>(std::move(initial_policy)));
+    ctx->policy = policy_slot.get();
+    std::atomic<bool> control_done{false};
+    std::thread control([&] {
+        while (!control_done.load(std::memory_order_acquire)) {
+            if (g_reload.exchange(false)) reload_policy(opts.config_path, *policy_slot, policy_version, reload_failures);
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    });
+
     fmt::print("egressd: inside {} ({}), outside {} ({}), {} flows max, pool {} address(es)\n",
                ctx->ports[0].device, ctx->ports[0].mac, ctx->ports[1].device, ctx->ports[1].mac,
                cfg.gateway.max_flows, cfg.gateway.pool.addresses.size());
@@ -210,6 +262,8 @@ int run(const options& opts, egress::config::egressd_config cfg) {
         rte_eal_mp_wait_lcore();
     }
 
+    control_done.store(true, std::memory_order_release);
+    control.join();
     dataplane::stop_port(ctx->ports[0]);
     dataplane::stop_port(ctx->ports[1]);
     if (exporter) exporter->stop(); // sends what the worker queued last (forced_end records)
@@ -220,14 +274,13 @@ int run(const options& opts, egress::config::egressd_config cfg) {
     controlplane::run_report report = controlplane::make_run_report(frame, final_stats);
     add_export_stats(report, exporter.get());
     fmt::print("{}", controlplane::format_summary(report));
-    if (cfg.gateway.policy) {
-        const auto& rules = cfg.gateway.policy->rules();
-        const auto& hits = core->policy_rule_hits();
-        fmt::print("  policy    new flows per rule:");
-        for (std::size_t i = 0; i < rules.size(); ++i) fmt::print(" {} {};", rules[i].name, hits[i]);
+    if (const policy::active_policy* p = policy_slot->owned()) {
+        const auto& rules = p->compiled->rules();
+        fmt::print("  policy    version {}, reloads failed {}; new flows per rule:", policy_version, reload_failures);
+        for (std::size_t i = 0; i < rules.size(); ++i) fmt::print(" {} {};", rules[i].name, p->hits(static_cast<uint32_t>(i)));
         fmt::print(" default {} {}; would deny (report mode) {}\n",
-                   cfg.gateway.policy->default_action() == policy::verdict::allow ? "allow" : "deny",
-                   core->policy_default_hits(), report.counters.policy_would_deny);
+                   p->compiled->default_action() == policy::verdict::allow ? "allow" : "deny", p->defaults(),
+                   report.counters.policy_would_deny);
     }
     int rc = 0;
     if (!opts.stats_json_path.empty()) {
@@ -239,6 +292,7 @@ int run(const options& opts, egress::config::egressd_config cfg) {
         }
     }
     core.reset();
+    policy_slot.reset(); // its RCU state lives in EAL memory
     rte_mempool_free(pool);
     rte_eal_cleanup();
     return rc;
@@ -261,10 +315,10 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "egressd: configuration {} has {} error(s)\n", opts.config_path, errors);
         return 1;
     }
-    if (policy.present) loaded.config->gateway.policy = std::move(policy.policy);
+
     if (opts.check_only) {
         fmt::print("egressd: configuration {} is valid\n", opts.config_path);
         return 0;
     }
-    return run(opts, std::move(*loaded.config));
+    return run(opts, std::move(*loaded.config), policy.present ? std::move(policy.policy) : nullptr);
 }

@@ -25,6 +25,7 @@ public:
     explicit worker(worker_context& ctx) noexcept : ctx_(ctx), counters_(ctx.core->counters()) {}
 
     void run() noexcept {
+        if (ctx_.policy != nullptr) ctx_.policy->reader_online(0);
         if (ctx_.replay_in_timestamp_order) {
             run_replay();
         } else {
@@ -36,6 +37,7 @@ public:
             ctx_.core->snapshot(published_);
             ctx_.live->publish(published_);
         }
+        if (ctx_.policy != nullptr) ctx_.policy->reader_offline(0);
         ctx_.finished.store(true, std::memory_order_release);
     }
 
@@ -50,6 +52,7 @@ private:
         uint32_t last_rx_ms = clock_ms();
         rte_mbuf* pkts[max_burst];
         while (!stopping()) {
+            refresh_policy();
             const uint32_t now = clock_ms();
             last_now_ = now;
             ctx_.core->set_wall_clock(ctx_.start_epoch_ms + now, now);
@@ -84,6 +87,7 @@ private:
         uint64_t origin = 0;
         uint32_t now = 0;
         while (!stopping()) {
+            refresh_policy();
             for (side s : {side::inside, side::outside}) {
                 auto& r = rx[idx(s)];
                 if (r.pos < r.count || r.drained) continue;
@@ -116,6 +120,14 @@ private:
             maybe_publish();
             if (r.pos == r.count) flush_all();
         }
+    }
+
+    // Once per loop: leave the previous policy (quiescent state) and pick up the
+    // current one.
+    void refresh_policy() noexcept {
+        if (ctx_.policy == nullptr) return;
+        ctx_.policy->quiescent(0);
+        ctx_.core->use_policy(ctx_.policy->current());
     }
 
     // Publishes the counters for the metrics endpoint, at most every

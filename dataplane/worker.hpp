@@ -8,6 +8,7 @@
 #include "base/seqlock.hpp"
 #include "gateway/gateway_core.hpp"
 #include "stats/live_stats.hpp"
+#include "policy_slot.hpp"
 #include "port.hpp"
 
 namespace egress::dataplane {
@@ -30,6 +31,7 @@ struct alignas(64) worker_context {
     // metrics endpoint); null when nobody reads them.
     base::seqlock_box<stats::live_stats>* live = nullptr;
     uint32_t publish_interval_ms = 10;
+    policy_slot* policy = nullptr; // the current policy (RCU); the worker is reader 0
     std::atomic<bool> finished{false};       // set by the worker when it returns
 };
 

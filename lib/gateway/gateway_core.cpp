@@ -49,8 +49,7 @@ gateway_core::gateway_core(const settings& s)
       table_(s.max_flows),
       nat_(s.pool.addresses, s.pool.port_min, s.pool.port_max),
       reporter_(s.flow_export, s.pool.addresses.size(), counters_),
-      mappings_created_(s.pool.addresses.size(), 0),
-      policy_rule_hits_(s.policy ? s.policy->rules().size() : 0, 0) {}
+      mappings_created_(s.pool.addresses.size(), 0) {}
 
 bool gateway_core::is_own_address(const net::ip_address& a) const noexcept {
     for (const auto& own : settings_.inside.addresses)
@@ -173,10 +172,10 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
         return drop_reason::tcp_new_not_syn;
     if ((view.proto == net::proto_icmp || view.proto == net::proto_icmpv6) && !is_echo_request(view))
         return drop_reason::icmp_new_not_request;
-    if (settings_.policy) {
+    if (policy_ != nullptr) {
         const policy::decision d =
-            settings_.policy->evaluate(policy::query{view.src, view.dst, view.proto, view.dst_port});
-        ++(d.rule == policy::no_rule ? policy_default_hits_ : policy_rule_hits_[d.rule]);
+            policy_->compiled->evaluate(policy::query{view.src, view.dst, view.proto, view.dst_port});
+        policy_->count(d);
         if (d.would_deny) ++counters_.policy_would_deny;
         if (d.action == policy::verdict::deny) return drop_reason::policy_denied;
     }

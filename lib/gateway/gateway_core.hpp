@@ -15,6 +15,7 @@
 #include "gateway/flow_reporter.hpp"
 #include "gateway/settings.hpp"
 #include "nat/port_allocator.hpp"
+#include "policy/active_policy.hpp"
 #include "net/packet_view.hpp"
 #include "stats/counters.hpp"
 #include "stats/live_stats.hpp"
@@ -64,9 +65,10 @@ public:
     uint64_t flow_capacity() const noexcept { return table_.capacity(); }
     uint64_t flow_table_bytes() const noexcept { return table_.memory_bytes(); }
     std::vector<pool_address_usage> pool_usage() const;
-    // New flows decided per policy rule (index as in policy->rules()), and by the default.
-    const std::vector<uint64_t>& policy_rule_hits() const noexcept { return policy_rule_hits_; }
-    uint64_t policy_default_hits() const noexcept { return policy_default_hits_; }
+    // The egress policy new flows are checked against, with its decision
+    // counters; null: every outbound flow is allowed. The worker sets it once per
+    // loop from the published (RCU) pointer.
+    void use_policy(policy::active_policy* p) noexcept { policy_ = p; }
     // Copies what the metrics endpoint shows (no allocation; the worker calls it
     // every few milliseconds and publishes the copy).
     void snapshot(stats::live_stats& out) const noexcept;
@@ -97,8 +99,7 @@ private:
     stats::worker_counters counters_;
     flow_reporter reporter_;
     std::vector<uint64_t> mappings_created_; // per pool address
-    std::vector<uint64_t> policy_rule_hits_; // new flows decided by each rule
-    uint64_t policy_default_hits_ = 0;       // new flows decided by the default action
+    policy::active_policy* policy_ = nullptr;
     uint64_t erasures_ = 0; // bumps whenever a record is removed (invalidates burst lookups)
 };
 

@@ -4,12 +4,10 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "flow/timeouts.hpp"
 #include "net/ip_address.hpp"
-#include "policy/compiled_policy.hpp"
 
 namespace egress::gateway {
 
@@ -41,9 +39,6 @@ struct settings {
     flow::timeouts timeouts;
     bool accept_any_dst_mac = false; // promiscuous: do not drop frames for other MACs
     export_settings flow_export;
-    // The egress policy new flows are checked against; null: every outbound
-    // flow is allowed (no [policy] table).
-    std::shared_ptr<const policy::compiled_policy> policy;
 };
 
 } // namespace egress::gateway

@@ -269,8 +269,44 @@ class policy(unittest.TestCase):
         r = harness.run(c, extra=POLICY)
         self.assertEqual(r.drops(), {"policy_denied": 3})
         self.assertEqual([(p[IP].src, p[TCP].dport) for p in r.to_outside], [(POOL, 443)] * 5)
-        self.assertIn("policy    new flows per rule: https 1; default deny 3; would deny (report mode) 0",
-                      r.stdout)
+        self.assertIn("policy    version 1, reloads failed 0; new flows per rule: https 1; default deny 3; "
+                      "would deny (report mode) 0", r.stdout)
+
+    def test_sighup_reloads_the_policy_and_a_failed_reload_keeps_the_running_one(self):
+        import signal
+        import time
+        d = tempfile.mkdtemp(prefix="egressd-system-")
+        c = traffic.conversation()
+        c.write(os.path.join(d, "inside.pcap"), os.path.join(d, "outside.pcap"))
+        base = (harness.CONFIG.format(dir=d, pool='"203.0.113.10"', port_min=1024, port_max=65535, max_flows=16,
+                                      replay="false", lcores="0-1")
+                .replace("stop_when_drained = true", "stop_when_drained = false"))
+        path = os.path.join(d, "reload.toml")
+        with open(path, "w") as f:
+            f.write(base + POLICY)
+        proc = subprocess.Popen([harness.EGRESSD, "-c", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        time.sleep(2)
+        with open(path, "w") as f:  # version 2: one more rule
+            f.write(base + POLICY + '\n[[policy.rule]]\nname = "dns"\nprotocol = "udp"\nports = [53]\n'
+                    'destinations = ["0.0.0.0/0"]\naction = "allow"\n')
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        with open(path, "w") as f:  # broken: must not replace version 2
+            f.write(base + POLICY.replace('action = "allow"', 'action = "alow"'))
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertRegex(out, r"egressd: policy version 2 active \(2 rules\) after [0-9]+ us\n")
+        line = next(i for i, l in enumerate((base + POLICY).splitlines(), 1) if l.startswith('action = "allow"'))
+        self.assertEqual(err.splitlines()[-2:], [
+            f'{path}:{line}:10: policy.rule[0].action: expected "allow" or "deny", got "alow"',
+            "egressd: policy reload failed (1 error(s)); keeping policy version 2",
+        ])
+        self.assertIn("policy    version 2, reloads failed 1; new flows per rule: https 0; dns 0; default deny 0",
+                      out)
 
     def test_a_policy_error_refuses_the_whole_config_with_its_position(self):
         d = tempfile.mkdtemp(prefix="egressd-system-")

@@ -15,7 +15,7 @@ using stats::no_drop;
 using stats::side;
 using test::ip;
 
-std::shared_ptr<const policy::compiled_policy> make_policy() {
+policy::active_policy make_policy() {
     policy::policy_spec spec;
     spec.default_action = policy::verdict::deny;
     spec.groups.push_back({"web", {*policy::cidr::parse("10.0.0.0/29", nullptr)}});
@@ -34,14 +34,13 @@ std::shared_ptr<const policy::compiled_policy> make_policy() {
     audit.action = policy::verdict::deny;
     audit.mode = policy::rule_mode::report;
     spec.rules = {https, audit};
-    auto compiled = policy::compiled_policy::compile(spec);
-    return std::shared_ptr<const policy::compiled_policy>(std::move(compiled.policy));
+    return policy::active_policy(policy::compiled_policy::compile(spec).policy);
 }
 
 TEST(policy_enforcement, new_flows_are_decided_by_the_first_matching_rule) {
-    settings s = make_settings();
-    s.policy = make_policy();
-    gateway_core core(s);
+    policy::active_policy active = make_policy();
+    gateway_core core(make_settings());
+    core.use_policy(&active);
     auto tcp = [&](const char* src, const char* dst, uint16_t port) {
         test::bytes f = from_inside().ipv4(src, dst).tcp(40000, port, net::tcp_syn).build();
         return core.process(side::inside, f, 0);
@@ -53,20 +52,28 @@ TEST(policy_enforcement, new_flows_are_decided_by_the_first_matching_rule) {
     EXPECT_EQ(core.process(side::inside, udp, 0), no_drop); // report mode: would deny, passes
     EXPECT_EQ(core.counters().policy_would_deny, 1u);
     EXPECT_EQ(core.counters().drops[static_cast<std::size_t>(drop_reason::policy_denied)], 2u);
-    EXPECT_EQ(core.policy_rule_hits(), (std::vector<uint64_t>{1, 1}));
-    EXPECT_EQ(core.policy_default_hits(), 2u);
+    EXPECT_EQ(active.rule_hits, (std::vector<uint64_t>{1, 1}));
+    EXPECT_EQ(active.defaults(), 2u);
     EXPECT_EQ(core.flows_active(), 2u);
     // Packets of an allowed flow are not evaluated again.
     test::bytes ack = from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, net::tcp_syn).build();
     EXPECT_EQ(core.process(side::inside, ack, 1), no_drop);
-    EXPECT_EQ(core.policy_rule_hits()[0], 1u);
+    EXPECT_EQ(active.hits(0), 1u);
+
+    // A new version applies to new flows from the next packet on.
+    policy::policy_spec allow_all;
+    allow_all.default_action = policy::verdict::allow;
+    policy::active_policy v2(policy::compiled_policy::compile(allow_all).policy);
+    core.use_policy(&v2);
+    EXPECT_EQ(tcp("10.0.0.5", "198.51.100.7", 80), no_drop);
+    EXPECT_EQ(v2.defaults(), 1u);
 }
 
 TEST(policy_enforcement, without_a_policy_every_outbound_flow_is_allowed) {
     gateway_core core(make_settings());
     test::bytes f = from_inside().ipv4("10.0.0.9", "192.0.2.200").tcp(1, 2, net::tcp_syn).build();
     EXPECT_EQ(core.process(side::inside, f, 0), no_drop);
-    EXPECT_TRUE(core.policy_rule_hits().empty());
+    EXPECT_EQ(core.counters().drops[static_cast<std::size_t>(drop_reason::policy_denied)], 0u);
 }
 
 } // namespace
