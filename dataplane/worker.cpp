@@ -170,6 +170,15 @@ private:
         tx_queue& q = tx_[idx(other(from))];
         for (uint16_t i = 0; i < k; ++i) {
             if (verdicts[i] != stats::no_drop) {
+                if (const uint16_t len = ctx_.core->reply_length(i); len != 0) {
+                    // Rewritten into a reply (TCP reset): back out of the arrival side.
+                    kept[i]->data_len = len;
+                    kept[i]->pkt_len = len;
+                    tx_queue& back = tx_[idx(from)];
+                    back.pkts[back.count++] = kept[i];
+                    if (back.count == ctx_.burst) flush(from);
+                    continue;
+                }
                 rte_pktmbuf_free(kept[i]);
                 continue;
             }

@@ -15,7 +15,7 @@
 //       44     1  tcp_state       flow::tcp_state (TCP only)
 //       45     1  flags           flow_flags bits
 //       46     1  tcp_flags_seen  OR of the TCP flags of every packet since the last report
-//       47     1  reserved        zero; free for a later field
+//       47     1  policy_gen      generation of the policy that admitted (or last re-checked) the flow
 //       48     4  expires_at_ms   gateway clock in ms, wrapping (serial arithmetic)
 //       52     4  report_start_ms gateway clock in ms at creation or at the last report
 //       56     4  packets_out     packets inside -> outside since the last report
@@ -47,6 +47,7 @@ inline constexpr uint8_t fin_in = 0x02;           // FIN seen from the remote pe
 inline constexpr uint8_t live = 0x04;             // record is in use (set by flow_table::insert)
 inline constexpr uint8_t last_fin_inbound = 0x08; // the second FIN came from outside (TCP closing)
 inline constexpr uint8_t tcp_mask = fin_out | fin_in | last_fin_inbound; // owned by tcp_advance
+inline constexpr uint8_t cut = 0x10; // a newer policy denied the flow: its packets are dropped (TCP: reset)
 } // namespace flow_flags
 
 struct alignas(64) flow_record {
@@ -61,7 +62,7 @@ struct alignas(64) flow_record {
     uint8_t tcp_state = 0;
     uint8_t flags = 0;
     uint8_t tcp_flags_seen = 0;
-    uint8_t reserved = 0;
+    uint8_t policy_gen = 0;
     uint32_t expires_at_ms = 0;
     uint32_t report_start_ms = 0;
     uint32_t packets_out = 0;

@@ -1,10 +1,12 @@
 #include "gateway/gateway_core.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "flow/tcp_state.hpp"
 #include "net/packet_parser.hpp"
 #include "net/rewrite.hpp"
+#include "net/tcp_reset.hpp"
 
 namespace egress::gateway {
 
@@ -75,14 +77,15 @@ void gateway_core::process_burst(side from, std::span<uint8_t>* frames, uint16_t
                                  drop_reason* verdicts) noexcept {
     for (uint16_t done = 0; done < n; done += lookup_chunk) {
         const uint16_t k = static_cast<uint16_t>(n - done < lookup_chunk ? n - done : lookup_chunk);
-        process_chunk(from, frames + done, k, now, verdicts + done);
+        process_chunk(from, frames + done, k, now, verdicts + done, reply_len_ + done);
     }
 }
 
 // At most lookup_chunk frames: small enough that the per-packet scratch below
 // stays in L1 and costs little to set up.
 void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
-                                 drop_reason* verdicts) noexcept {
+                                 drop_reason* verdicts, uint16_t* reply_len) noexcept {
+    std::fill_n(reply_len, n, uint16_t{0});
     net::packet_view views[lookup_chunk];
     flow::flow_key keys[lookup_chunk];
     flow::direction dirs[lookup_chunk] = {};
@@ -122,8 +125,8 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
         const uint16_t i = pos[j];
         uint32_t idx = found[j];
         if (erasures_ != erasures_at_lookup) idx = table_.lookup(keys[j], dir);
-        verdicts[i] = dir == flow::direction::outbound ? outbound(frames[i], views[j], keys[j], idx, now)
-                                                       : inbound(frames[i], views[j], idx, now);
+        verdicts[i] = dir == flow::direction::outbound ? outbound(frames[i], views[j], keys[j], idx, now, reply_len[i])
+                                                       : inbound(frames[i], views[j], idx, now, reply_len[i]);
         if (verdicts[i] == no_drop) continue;
         counters_.count_drop(verdicts[i]);
         if (reporter_.enabled() && is_refused_attempt(verdicts[i])) reporter_.denied(views[j], verdicts[i], now);
@@ -131,7 +134,7 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
 }
 
 drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
-                                   uint32_t idx, uint32_t now) noexcept {
+                                   uint32_t idx, uint32_t now, uint16_t& reply_len) noexcept {
     if (idx != flow::flow_table::npos && flow::is_expired(table_.at(idx), now)) {
         retire(idx, now); // an idle flow's tuple is reused: it starts over as a new flow
         idx = flow::flow_table::npos;
@@ -143,6 +146,8 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
         if (const drop_reason r = create_flow(view, now, idx); r != no_drop) return r;
     }
     flow::flow_record& rec = table_.at(idx);
+    if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, now);
+    if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::outbound, reply_len);
     if (const drop_reason r = track(rec, flow::direction::outbound, view, now); r != no_drop) return r;
     account(rec, idx, flow::direction::outbound, view, now);
     if (rec.is_v4())
@@ -150,14 +155,16 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
     return emit(side::outside, frame, view);
 }
 
-drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t idx,
-                                  uint32_t now) noexcept {
+drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t idx, uint32_t now,
+                                  uint16_t& reply_len) noexcept {
     if (idx == flow::flow_table::npos) return drop_reason::inbound_unsolicited;
     if (flow::is_expired(table_.at(idx), now)) {
         retire(idx, now);
         return drop_reason::inbound_unsolicited;
     }
     flow::flow_record& rec = table_.at(idx);
+    if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, now);
+    if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::inbound, reply_len);
     if (const drop_reason r = track(rec, flow::direction::inbound, view, now); r != no_drop) return r;
     account(rec, idx, flow::direction::inbound, view, now);
     if (rec.is_v4()) net::set_ipv4_destination(frame, view, rec.inside, rec.inside_port);
@@ -190,6 +197,7 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     rec.family = static_cast<uint8_t>(view.family);
     rec.tcp_state = static_cast<uint8_t>(flow::tcp_state::syn_sent);
     rec.report_start_ms = now;
+    rec.policy_gen = policy_ != nullptr ? policy_->generation : 0;
     uint32_t pool_index = 0;
     if (view.family == net::ip_family::v4) {
         if (nat_.pool_size() == 0) {
@@ -218,6 +226,30 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     }
     ++counters_.flows_created[static_cast<std::size_t>(proto_class(view.proto))];
     return no_drop;
+}
+
+// Slow path, once per flow and policy version.
+[[gnu::noinline]] void gateway_core::recheck(flow::flow_record& rec, uint32_t now) noexcept {
+    rec.policy_gen = policy_->generation;
+    const policy::decision d =
+        policy_->compiled->evaluate(policy::query{rec.inside, rec.remote, rec.proto, rec.remote_port});
+    if (d.action != policy::verdict::deny) return;
+    rec.flags |= flow::flow_flags::cut;
+    ++counters_.policy_flows_cut;
+    // The flow is over: it lingers only as long as a reset connection would, to
+    // answer (TCP) or drop its stragglers.
+    rec.tcp_state = static_cast<uint8_t>(flow::tcp_state::closed);
+    rec.expires_at_ms = now + settings_.timeouts.tcp_closed_ms;
+}
+
+// A packet of a cut flow is dropped; an inside host still sending on a TCP
+// connection gets a reset back instead of silence.
+drop_reason gateway_core::cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir,
+                                     uint16_t& reply_len) noexcept {
+    if (dir == flow::direction::outbound && view.proto == net::proto_tcp && !(view.tcp_flags & net::tcp_rst))
+        reply_len = static_cast<uint16_t>(
+            net::make_tcp_reset_reply(frame, view, settings_.inside.mac, settings_.inside.next_hop_mac));
+    return drop_reason::policy_cut;
 }
 
 // Advances the flow's state by one packet and refreshes its idle timeout.

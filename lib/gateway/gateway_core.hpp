@@ -40,6 +40,11 @@ public:
     // when frames[i] was rewritten and must leave through the other side.
     void process_burst(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
                        stats::drop_reason* verdicts) noexcept;
+    // After process_burst: non-zero when dropped frame i was rewritten in place
+    // into a reply of that many bytes that goes back out of the side it came in
+    // (a TCP reset cutting a flow the current policy denies).
+    uint16_t reply_length(uint16_t i) const noexcept { return reply_len_[i]; }
+
     stats::drop_reason process(stats::side from, std::span<uint8_t> frame, uint32_t now_ms) noexcept {
         stats::drop_reason v;
         process_burst(from, &frame, 1, now_ms, &v);
@@ -75,12 +80,16 @@ public:
 
 private:
     void process_chunk(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
-                       stats::drop_reason* verdicts) noexcept;
+                       stats::drop_reason* verdicts, uint16_t* reply_len) noexcept;
+    // A flow admitted under another policy version: decide it again.
+    void recheck(flow::flow_record& rec, uint32_t now) noexcept;
+    stats::drop_reason cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir,
+                                  uint16_t& reply_len) noexcept;
     stats::drop_reason admit(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept;
     stats::drop_reason outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
-                                uint32_t idx, uint32_t now) noexcept;
-    stats::drop_reason inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t idx,
-                               uint32_t now) noexcept;
+                                uint32_t idx, uint32_t now, uint16_t& reply_len) noexcept;
+    stats::drop_reason inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t idx, uint32_t now,
+                               uint16_t& reply_len) noexcept;
     stats::drop_reason create_flow(const net::packet_view& view, uint32_t now, uint32_t& idx) noexcept;
     stats::drop_reason track(flow::flow_record& rec, flow::direction dir, const net::packet_view& view,
                              uint32_t now) noexcept;
@@ -100,6 +109,7 @@ private:
     flow_reporter reporter_;
     std::vector<uint64_t> mappings_created_; // per pool address
     policy::active_policy* policy_ = nullptr;
+    uint16_t reply_len_[max_burst] = {};
     uint64_t erasures_ = 0; // bumps whenever a record is removed (invalidates burst lookups)
 };
 

@@ -17,9 +17,13 @@ namespace egress::policy {
 
 struct active_policy {
     explicit active_policy(std::unique_ptr<const compiled_policy> p)
-        : compiled(std::move(p)), rule_hits(compiled->rules().size(), 0) {}
+        : compiled(std::move(p)), generation(static_cast<uint8_t>(compiled->version() % 255 + 1)),
+          rule_hits(compiled->rules().size(), 0) {}
 
     std::unique_ptr<const compiled_policy> compiled;
+    // Flows remember the generation that admitted them (one byte, never 0);
+    // a flow whose generation differs is re-checked on its next packet.
+    uint8_t generation;
     std::vector<uint64_t> rule_hits; // new flows decided by each rule (index as in compiled->rules())
     uint64_t default_hits = 0;       // new flows decided by the default action
 

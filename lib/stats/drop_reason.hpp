@@ -46,7 +46,8 @@ namespace egress::stats {
     X(tx_full, "tx_full")                                               \
     X(icmp_new_not_request, "icmp_new_not_request")                     \
     X(frame_multisegment, "frame_multisegment")                         \
-    X(policy_denied, "policy_denied")
+    X(policy_denied, "policy_denied")                                   \
+    X(policy_cut, "policy_cut")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,
