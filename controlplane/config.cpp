@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "toml_text.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -25,73 +27,14 @@ constexpr position whole_document{1, 1};
 // ---------------------------------------------------------------------------
 // Text helpers
 
-std::string quote(std::string_view s) {
-    std::string out;
-    out.reserve(s.size() + 2);
-    out.push_back('"');
-    for (const char c : s) {
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-            out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-        } else {
-            out.push_back(c);
-        }
-    }
-    out.push_back('"');
-    return out;
-}
-
-// "got a string": what a node is, for type mismatches.
-std::string_view type_phrase(const toml::node& n) {
-    switch (n.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
-    }
-    return "nothing";
-}
-
-// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    const std::size_t n = a.size();
-    const std::size_t m = b.size();
-    std::vector<std::size_t> d((n + 1) * (m + 1));
-    auto at = [&](std::size_t i, std::size_t j) -> std::size_t& { return d[i * (m + 1) + j]; };
-    for (std::size_t i = 0; i <= n; ++i) at(i, 0) = i;
-    for (std::size_t j = 0; j <= m; ++j) at(0, j) = j;
-    for (std::size_t i = 1; i <= n; ++i) {
-        for (std::size_t j = 1; j <= m; ++j) {
-            const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-                at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
-            }
-        }
-    }
-    return at(n, m);
-}
+using toml_text::edit_distance;
+using toml_text::quote;
+using toml_text::type_phrase;
 
 // " (did you mean x?)" when a known name is within 2 edits and the edits are at
 // most a third of the typo (so "mtu" does not suggest "mac"), else "".
 std::string suggestion(std::string_view key, const std::vector<std::string_view>& known) {
-    std::string_view best;
-    std::size_t best_distance = 3;
-    for (const std::string_view candidate : known) {
-        const std::size_t distance = edit_distance(key, candidate);
-        if (distance < best_distance && distance * 3 <= key.size()) {
-            best = candidate;
-            best_distance = distance;
-        }
-    }
+    const std::string_view best = toml_text::closest(key, known);
     return best.empty() ? std::string{} : fmt::format(" (did you mean {}?)", best);
 }
 
