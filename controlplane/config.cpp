@@ -599,9 +599,7 @@ load_result load_document(const toml::table& root, context& ctx) {
     if (ctx.errors.empty()) {
         result.config = std::move(cfg);
     } else {
-        std::stable_sort(ctx.errors.begin(), ctx.errors.end(), [](const config_error& a, const config_error& b) {
-            return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-        });
+        toml_text::sort_by_position(ctx.errors);
         result.errors = std::move(ctx.errors);
     }
     return result;
@@ -609,20 +607,6 @@ load_result load_document(const toml::table& root, context& ctx) {
 
 } // namespace
 
-std::string config_error::to_string() const {
-    const std::string what = key.empty() ? message : fmt::format("{}: {}", key, message);
-    if (line == 0) return fmt::format("{}: {}", file, what);
-    return fmt::format("{}:{}:{}: {}", file, line, column, what);
-}
-
-std::string format_errors(const std::vector<config_error>& errors) {
-    std::string out;
-    for (const auto& e : errors) {
-        out += e.to_string();
-        out += '\n';
-    }
-    return out;
-}
 
 load_result load_config_string(std::string_view text, std::string_view source_name) {
     context ctx{std::string(source_name), {}};

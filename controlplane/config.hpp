@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gateway/settings.hpp"
+#include "located_error.hpp"
 #include "net/ip_address.hpp"
 
 namespace egress::config {
@@ -79,17 +80,7 @@ struct egressd_config {
     std::string source_path; // the file (or source name) the config was loaded from
 };
 
-struct config_error {
-    std::string file;
-    uint32_t line = 0;   // 1-based; 0 when the error is about the file as a whole
-    uint32_t column = 0; // 1-based; 0 with line 0
-    std::string key;     // dotted path: "nat.pool[1]", "syntax" for a TOML syntax error, "" for file errors
-    std::string message; // "expected X, got Y", "unknown key", "required key missing", ...
-
-    // "file:line:col: key: message"; "file: message" when line is 0 (the key is
-    // left out when empty).
-    std::string to_string() const;
-};
+using config_error = toml_text::located_error;
 
 struct load_result {
     std::optional<egressd_config> config; // set exactly when errors is empty
@@ -105,6 +96,6 @@ load_result load_config_file(const std::string& path);
 load_result load_config_string(std::string_view text, std::string_view source_name);
 
 // Every error's to_string(), one per line (each line ends with '\n').
-std::string format_errors(const std::vector<config_error>& errors);
+using toml_text::format_errors;
 
 } // namespace egress::config

@@ -451,9 +451,7 @@ policy_load_result load(const toml::table& root, context& ctx, uint64_t version)
         result.spec = std::move(usable);
         result.policy = std::move(compiled.policy);
     } else {
-        std::stable_sort(ctx.errors.begin(), ctx.errors.end(), [](const policy_error& a, const policy_error& b) {
-            return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-        });
+        toml_text::sort_by_position(ctx.errors);
         result.errors = std::move(ctx.errors);
     }
     return result;
@@ -461,17 +459,6 @@ policy_load_result load(const toml::table& root, context& ctx, uint64_t version)
 
 } // namespace
 
-std::string policy_error::to_string() const {
-    const std::string what = key.empty() ? message : fmt::format("{}: {}", key, message);
-    if (line == 0) return fmt::format("{}: {}", file, what);
-    return fmt::format("{}:{}:{}: {}", file, line, column, what);
-}
-
-std::string format_errors(const std::vector<policy_error>& errors) {
-    std::string out;
-    for (const auto& e : errors) out += e.to_string() + '\n';
-    return out;
-}
 
 policy_load_result load_policy(const toml::table& root, std::string_view file, uint64_t version) {
     context ctx{std::string(file), {}};

@@ -22,20 +22,12 @@
 
 #include <toml++/toml.h>
 
+#include "located_error.hpp"
 #include "policy/compiled_policy.hpp"
 
 namespace egress::policy {
 
-struct policy_error {
-    std::string file;
-    uint32_t line = 0;   // 1-based; 0 for the file as a whole
-    uint32_t column = 0;
-    std::string key;     // "policy.rule[2].ports[1]"; "syntax" for TOML syntax errors; "" for file errors
-    std::string message;
-
-    // "file:line:col: key: message"; "file: message" when line is 0.
-    std::string to_string() const;
-};
+using policy_error = toml_text::located_error;
 
 struct policy_load_result {
     bool present = false;                          // the document has a [policy] table
@@ -56,6 +48,6 @@ policy_load_result load_policy_string(std::string_view text, std::string_view so
 policy_load_result load_policy_file(const std::string& path, uint64_t version = 1);
 
 // Every error's to_string(), one per line.
-std::string format_errors(const std::vector<policy_error>& errors);
+using toml_text::format_errors;
 
 } // namespace egress::policy

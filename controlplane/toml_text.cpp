@@ -59,6 +59,27 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     return at(n, m);
 }
 
+std::string located_error::to_string() const {
+    const std::string what = key.empty() ? message : fmt::format("{}: {}", key, message);
+    if (line == 0) return fmt::format("{}: {}", file, what);
+    return fmt::format("{}:{}:{}: {}", file, line, column, what);
+}
+
+void sort_by_position(std::vector<located_error>& errors) {
+    std::stable_sort(errors.begin(), errors.end(), [](const located_error& a, const located_error& b) {
+        return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
+}
+
+std::string format_errors(const std::vector<located_error>& errors) {
+    std::string out;
+    for (const auto& e : errors) {
+        out += e.to_string();
+        out += '\n';
+    }
+    return out;
+}
+
 std::string_view closest(std::string_view text, const std::vector<std::string_view>& known) {
     std::string_view best;
     std::size_t best_distance = 3;

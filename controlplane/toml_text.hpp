@@ -8,6 +8,8 @@
 
 #include <toml++/toml.h>
 
+#include "located_error.hpp"
+
 namespace egress::toml_text {
 
 // s in double quotes, with quotes, backslashes and control bytes escaped.
