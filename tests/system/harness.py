@@ -54,6 +54,38 @@ replay_in_timestamp_order = {replay}
 """
 
 
+def config_text(directory, pool=("203.0.113.10",), port_min=1024, port_max=65535, max_flows=4096, replay=True,
+                lcores="0", live=False):
+    """The test config for pcap vdevs reading and writing in directory. live: run
+    until SIGTERM instead of stopping when the input is drained."""
+    text = CONFIG.format(dir=directory, pool=", ".join(f'"{a}"' for a in pool), port_min=port_min,
+                         port_max=port_max, max_flows=max_flows, replay="true" if replay else "false", lcores=lcores)
+    return text.replace("stop_when_drained = true", "stop_when_drained = false") if live else text
+
+
+def af_packet_config(directory, lcores="0-1"):
+    """The live test config on af_packet vdevs bound to vin1 (inside) and vout1 (outside)."""
+    config = config_text(directory, max_flows=64, replay=False, lcores=lcores, live=True)
+    config = config.replace(f'"net_pcap0,rx_pcap={directory}/inside.pcap,tx_pcap={directory}/inside-out.pcap"',
+                            '"net_af_packet0,iface=vin1"')
+    config = config.replace(f'"net_pcap1,rx_pcap={directory}/outside.pcap,tx_pcap={directory}/outside-out.pcap"',
+                            '"net_af_packet1,iface=vout1"')
+    config = config.replace('device = "net_pcap0"', 'device = "net_af_packet0"')
+    return config.replace('device = "net_pcap1"', 'device = "net_af_packet1"')
+
+
+def veth_namespace(name):
+    """A network namespace with veth pairs vin0-vin1 and vout0-vout1, all up;
+    returns a cleanup function."""
+    run = lambda *cmd: subprocess.run(cmd, check=True, capture_output=True)  # noqa: E731
+    run("ip", "netns", "add", name)
+    for a, b in (("vin0", "vin1"), ("vout0", "vout1")):
+        run("ip", "-n", name, "link", "add", a, "type", "veth", "peer", "name", b)
+    for dev in ("vin0", "vin1", "vout0", "vout1", "lo"):
+        run("ip", "-n", name, "link", "set", dev, "up")
+    return lambda: subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
 class result:
     def __init__(self, directory, proc):
         self.dir = directory
@@ -77,9 +109,7 @@ def run(conv, pool=("203.0.113.10",), port_min=1024, port_max=65535, max_flows=4
     conv.write(os.path.join(directory, "inside.pcap"), os.path.join(directory, "outside.pcap"))
     config = os.path.join(directory, "egressd.toml")
     with open(config, "w") as f:
-        f.write(CONFIG.format(dir=directory, pool=", ".join(f'"{a}"' for a in pool), port_min=port_min,
-                              port_max=port_max, max_flows=max_flows, replay="true" if replay else "false",
-                              lcores=lcores))
+        f.write(config_text(directory, pool, port_min, port_max, max_flows, replay, lcores))
         f.write(extra.replace("{dir}", directory))
     proc = subprocess.run([EGRESSD, "-c", config, "--stats-json", os.path.join(directory, "summary.json")],
                           capture_output=True, text=True, timeout=120)

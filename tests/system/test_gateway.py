@@ -224,8 +224,7 @@ class configuration(unittest.TestCase):
         d = tempfile.mkdtemp(prefix="egressd-system-")
         path = os.path.join(d, "bad.toml")
         with open(path, "w") as f:
-            f.write(harness.CONFIG.format(dir=d, pool='"203.0.113.10"', port_min=1024, port_max=70000,
-                                          max_flows=16, replay="true", lcores="0"))
+            f.write(harness.config_text(d, port_max=70000, max_flows=16))
         proc = subprocess.run([harness.EGRESSD, "-c", path], capture_output=True, text=True, timeout=30)
         self.assertEqual(proc.returncode, 1)
         line = next(i for i, l in enumerate(open(path).read().splitlines(), 1) if l.startswith("port_max"))
@@ -278,9 +277,7 @@ class policy(unittest.TestCase):
         d = tempfile.mkdtemp(prefix="egressd-system-")
         c = traffic.conversation()
         c.write(os.path.join(d, "inside.pcap"), os.path.join(d, "outside.pcap"))
-        base = (harness.CONFIG.format(dir=d, pool='"203.0.113.10"', port_min=1024, port_max=65535, max_flows=16,
-                                      replay="false", lcores="0-1")
-                .replace("stop_when_drained = true", "stop_when_drained = false"))
+        base = harness.config_text(d, max_flows=16, replay=False, lcores="0-1", live=True)
         path = os.path.join(d, "reload.toml")
         with open(path, "w") as f:
             f.write(base + POLICY)
@@ -311,8 +308,7 @@ class policy(unittest.TestCase):
     def test_a_policy_error_refuses_the_whole_config_with_its_position(self):
         d = tempfile.mkdtemp(prefix="egressd-system-")
         path = os.path.join(d, "bad-policy.toml")
-        text = harness.CONFIG.format(dir=d, pool='"203.0.113.10"', port_min=1024, port_max=65535, max_flows=16,
-                                     replay="true", lcores="0") + POLICY.replace('sources = ["web"]',
+        text = harness.config_text(d, max_flows=16) + POLICY.replace('sources = ["web"]',
                                                                                 'sources = ["wbe"]')
         with open(path, "w") as f:
             f.write(text)
@@ -335,9 +331,7 @@ class signals(unittest.TestCase):
         c.write(os.path.join(d, "inside.pcap"), os.path.join(d, "outside.pcap"))
         path = os.path.join(d, "live.toml")
         with open(path, "w") as f:
-            f.write(harness.CONFIG.format(dir=d, pool='"203.0.113.10"', port_min=1024, port_max=65535,
-                                          max_flows=16, replay="false", lcores="0-1")
-                    .replace("stop_when_drained = true", "stop_when_drained = false"))
+            f.write(harness.config_text(d, max_flows=16, replay=False, lcores="0-1", live=True))
         proc = subprocess.Popen([harness.EGRESSD, "-c", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         time.sleep(2)
@@ -365,9 +359,7 @@ class metrics(unittest.TestCase):
         c.write(os.path.join(d, "inside.pcap"), os.path.join(d, "outside.pcap"))
         path = os.path.join(d, "live.toml")
         with open(path, "w") as f:
-            f.write(harness.CONFIG.format(dir=d, pool='"203.0.113.10"', port_min=1024, port_max=65535,
-                                          max_flows=16, replay="false", lcores="0-1")
-                    .replace("stop_when_drained = true", "stop_when_drained = false")
+            f.write(harness.config_text(d, max_flows=16, replay=False, lcores="0-1", live=True)
                     + f'\n[metrics]\nlisten = "127.0.0.1:{port}"\n')
         proc = subprocess.Popen([harness.EGRESSD, "-c", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
@@ -411,24 +403,11 @@ class af_packet(unittest.TestCase):
 
     def test_outbound_syn_and_reply_cross_veth_links(self):
         ns = f"egressd-test-{os.getpid()}"
-        run = lambda *cmd: subprocess.run(cmd, check=True, capture_output=True)  # noqa: E731
-        run("ip", "netns", "add", ns)
+        cleanup = harness.veth_namespace(ns)
         try:
-            for a, b in (("vin0", "vin1"), ("vout0", "vout1")):
-                run("ip", "-n", ns, "link", "add", a, "type", "veth", "peer", "name", b)
-            for dev in ("vin0", "vin1", "vout0", "vout1", "lo"):
-                run("ip", "-n", ns, "link", "set", dev, "up")
             d = tempfile.mkdtemp(prefix="egressd-system-")
             path = os.path.join(d, "afp.toml")
-            config = harness.CONFIG.format(dir=d, pool='"203.0.113.10"', port_min=1024, port_max=65535,
-                                           max_flows=64, replay="false", lcores="0-1")
-            config = config.replace(f'"net_pcap0,rx_pcap={d}/inside.pcap,tx_pcap={d}/inside-out.pcap"',
-                                    '"net_af_packet0,iface=vin1"')
-            config = config.replace(f'"net_pcap1,rx_pcap={d}/outside.pcap,tx_pcap={d}/outside-out.pcap"',
-                                    '"net_af_packet1,iface=vout1"')
-            config = config.replace('device = "net_pcap0"', 'device = "net_af_packet0"')
-            config = config.replace('device = "net_pcap1"', 'device = "net_af_packet1"')
-            config = config.replace("stop_when_drained = true", "stop_when_drained = false")
+            config = harness.af_packet_config(d)
             with open(path, "w") as f:
                 f.write(config)
             probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "af_packet_probe.py")
@@ -437,7 +416,7 @@ class af_packet(unittest.TestCase):
             self.assertEqual(proc.returncode, 0, proc.stderr)
             result = json.loads(proc.stdout.strip().splitlines()[-1])
         finally:
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+            cleanup()
         self.assertEqual(result["returncode"], 0, result["stderr"])
         self.assertEqual(result["out"], {"src": POOL, "sport": 40000, "ttl": 63,
                                          "dst_mac": traffic.OUTSIDE_NEXT_HOP_MAC, "src_mac": traffic.GW_OUTSIDE_MAC})
@@ -445,38 +424,14 @@ class af_packet(unittest.TestCase):
         self.assertIn("tcp created 1", result["summary"])
 
 
-def veth_namespace(test, name):
-    """A network namespace with veth pairs vin0-vin1 and vout0-vout1, all up;
-    returns a cleanup function."""
-    run = lambda *cmd: subprocess.run(cmd, check=True, capture_output=True)  # noqa: E731
-    run("ip", "netns", "add", name)
-    for a, b in (("vin0", "vin1"), ("vout0", "vout1")):
-        run("ip", "-n", name, "link", "add", a, "type", "veth", "peer", "name", b)
-    for dev in ("vin0", "vin1", "vout0", "vout1", "lo"):
-        run("ip", "-n", name, "link", "set", dev, "up")
-    return lambda: subprocess.run(["ip", "netns", "del", name], capture_output=True)
-
-
-def af_packet_config(d, lcores="0-1"):
-    config = harness.CONFIG.format(dir=d, pool='"203.0.113.10"', port_min=1024, port_max=65535,
-                                   max_flows=64, replay="false", lcores=lcores)
-    config = config.replace(f'"net_pcap0,rx_pcap={d}/inside.pcap,tx_pcap={d}/inside-out.pcap"',
-                            '"net_af_packet0,iface=vin1"')
-    config = config.replace(f'"net_pcap1,rx_pcap={d}/outside.pcap,tx_pcap={d}/outside-out.pcap"',
-                            '"net_af_packet1,iface=vout1"')
-    config = config.replace('device = "net_pcap0"', 'device = "net_af_packet0"')
-    config = config.replace('device = "net_pcap1"', 'device = "net_af_packet1"')
-    return config.replace("stop_when_drained = true", "stop_when_drained = false")
-
-
 class reload_under_traffic(unittest.TestCase):
     def test_a_hundred_reloads_lose_no_allowed_packet(self):
-        cleanup = veth_namespace(self, f"egressd-reload-{os.getpid()}")
+        cleanup = harness.veth_namespace(f"egressd-reload-{os.getpid()}")
         try:
             d = tempfile.mkdtemp(prefix="egressd-system-")
             base = os.path.join(d, "base.toml")
             with open(base, "w") as f:
-                f.write(af_packet_config(d))
+                f.write(harness.af_packet_config(d))
             rules = ('\n[policy]\ndefault = "deny"\n[[policy.rule]]\nname = "stream"\ndestinations = '
                      '["198.51.100.0/24"]\nprotocol = "udp"\nports = [5353]\naction = "allow"\n')
             va, vb = os.path.join(d, "a.toml"), os.path.join(d, "b.toml")
