@@ -621,22 +621,13 @@ load_result load_config_string(std::string_view text, std::string_view source_na
 }
 
 load_result load_config_file(const std::string& path) {
-    auto fail = [&](std::string_view what, int err) {
-        load_result result;
-        result.errors.push_back(config_error{path, 0, 0, "", fmt::format("{}: {}", what, std::strerror(err))});
-        return result;
-    };
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) return fail("cannot open", errno);
     std::string text;
-    char buf[65536];
-    std::size_t n = 0;
-    errno = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-    const int read_errno = errno;
-    const bool failed = std::ferror(f) != 0;
-    std::fclose(f);
-    if (failed) return fail("cannot read", read_errno);
+    toml_text::located_error error;
+    if (!toml_text::read_whole_file(path, text, error)) {
+        load_result result;
+        result.errors.push_back(std::move(error));
+        return result;
+    }
     return load_config_string(text, path);
 }
 

@@ -480,22 +480,13 @@ policy_load_result load_policy_string(std::string_view text, std::string_view so
 }
 
 policy_load_result load_policy_file(const std::string& path, uint64_t version) {
-    auto fail = [&](std::string_view what, int err) {
-        policy_load_result result;
-        result.errors.push_back(policy_error{path, 0, 0, "", fmt::format("{}: {}", what, std::strerror(err))});
-        return result;
-    };
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) return fail("cannot open", errno);
     std::string text;
-    char buf[65536];
-    std::size_t n = 0;
-    errno = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-    const int read_errno = errno;
-    const bool failed = std::ferror(f) != 0;
-    std::fclose(f);
-    if (failed) return fail("cannot read", read_errno);
+    toml_text::located_error error;
+    if (!toml_text::read_whole_file(path, text, error)) {
+        policy_load_result result;
+        result.errors.push_back(std::move(error));
+        return result;
+    }
     return load_policy_string(text, path, version);
 }
 

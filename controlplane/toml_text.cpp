@@ -1,6 +1,9 @@
 #include "toml_text.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -78,6 +81,23 @@ std::string format_errors(const std::vector<located_error>& errors) {
         out += '\n';
     }
     return out;
+}
+
+bool read_whole_file(const std::string& path, std::string& text, located_error& error) {
+    auto fail = [&](std::string_view what, int err) {
+        error = located_error{path, 0, 0, "", fmt::format("{}: {}", what, std::strerror(err))};
+        return false;
+    };
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return fail("cannot open", errno);
+    char buf[65536];
+    std::size_t n = 0;
+    errno = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    const int read_errno = errno;
+    const bool failed = std::ferror(f) != 0;
+    std::fclose(f);
+    return failed ? fail("cannot read", read_errno) : true;
 }
 
 std::string_view closest(std::string_view text, const std::vector<std::string_view>& known) {
