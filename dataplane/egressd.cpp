@@ -75,6 +75,7 @@ struct options {
     std::string config_path;
     std::string stats_json_path;
     bool check_only = false;
+    bool help = false;
 };
 
 bool parse_options(int argc, char** argv, options& o) {
@@ -96,8 +97,8 @@ bool parse_options(int argc, char** argv, options& o) {
         } else if (a == "--stats-json") {
             if (!value(o.stats_json_path)) return false;
         } else if (a == "-h" || a == "--help") {
-            fmt::print("{}", usage);
-            std::exit(0);
+            o.help = true;
+            return true;
         } else {
             fmt::print(stderr, "egressd: unknown argument '{}'\n{}", a, usage);
             return false;
@@ -303,6 +304,10 @@ int run(const options& opts, egress::config::egressd_config cfg,
 int main(int argc, char** argv) {
     options opts;
     if (!parse_options(argc, argv, opts)) return 2;
+    if (opts.help) {
+        fmt::print("{}", usage);
+        return 0;
+    }
     auto loaded = egress::config::load_config_file(opts.config_path);
     // The [policy] table of the same file: validated and compiled on its own.
     auto policy = egress::policy::load_policy_file(opts.config_path);
