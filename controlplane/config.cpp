@@ -114,6 +114,9 @@ struct string_rule {
 };
 
 constexpr string_rule any_string{"a string", [](std::string_view) { return true; }};
+// sockaddr_un holds 108 bytes including the terminating NUL.
+constexpr string_rule socket_rule{"a socket path of at most 107 bytes, or \"\" for off",
+                                  [](std::string_view v) { return v.size() <= 107 && v.find('\0') == std::string_view::npos; }};
 constexpr string_rule listen_rule{R"(an address and port like "127.0.0.1:9469" or "[::1]:9469", or "" for off)",
                                   [](std::string_view s) { return s.empty() || net::endpoint::parse(s).has_value(); }};
 constexpr string_rule collector_rule{R"(a collector address like "192.0.2.9:4739" or "[2001:db8::9]:4739")",
@@ -386,6 +389,7 @@ struct table_spec {
 constexpr table_spec top_level_tables[] = {
     {"eal", false},   {"inside", true},    {"outside", true}, {"nat", true},
     {"flows", false}, {"timeouts", false}, {"run", false},  {"export", false}, {"metrics", false},
+    {"control", false}, {"events", false},
     {"policy", false}, // validated and compiled by controlplane/policy_loader.cpp
 };
 
@@ -561,6 +565,17 @@ load_result load_document(const toml::table& root, context& ctx) {
     metrics.get_string("listen", listen, listen_rule);
     metrics.finish();
     if (!listen.empty()) cfg.metrics.listen = net::endpoint::parse(listen);
+
+    // [control]
+    table_reader control(ctx, "control", table("control"));
+    control.get_string("socket", cfg.control.socket, socket_rule);
+    control.finish();
+
+    // [events]
+    table_reader events(ctx, "events", table("events"));
+    events.get_string("log", cfg.events.log, any_string);
+    events.get_uint("ring_size", cfg.events.ring_size, 64, 16'777'216);
+    events.finish();
 
     // Cross-field checks, only between values that were themselves valid.
     if (nat_table != nullptr && port_min_ok && port_max_ok &&

@@ -66,6 +66,17 @@ struct metrics_settings {
     std::optional<net::endpoint> listen; // HTTP address for GET /metrics; none = off
 };
 
+// [control]: the control socket egressctl talks to.
+struct control_settings {
+    std::string socket; // Unix socket path (mode 0600); "" = off
+};
+
+// [events]: the security event log (denials, would-deny, cuts, blocks, reloads).
+struct events_settings {
+    std::string log;            // JSON-lines file, "-" for stdout, "" for none
+    uint32_t ring_size = 4096;  // per-worker event ring
+};
+
 struct egressd_config {
     eal_settings eal;
     port_settings inside_port;
@@ -77,6 +88,8 @@ struct egressd_config {
     run_settings run;
     export_settings flow_export;
     metrics_settings metrics;
+    control_settings control;
+    events_settings events;
     std::string source_path; // the file (or source name) the config was loaded from
 };
 

@@ -129,6 +129,40 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     family(out, "egress_export_events_queued_total", "counter", "Flow events handed to the exporter.");
     sample(out, "egress_export_events_queued_total", {}, c.events_queued);
 
+    const policy_status& p = x.policy;
+    family(out, "egress_policy_decisions_total", "counter",
+           "New flows decided, per rule and action (report: a report-mode rule matched; rule \"default\" is the "
+           "default action, \"emergency_block\" the blocks).");
+    for (const auto& rule : p.rules)
+        sample(out, "egress_policy_decisions_total",
+               {{"rule", rule.name},
+                {"action", rule.mode == policy::rule_mode::report ? "report" : policy::to_string(rule.action)}},
+               rule.hits);
+    if (p.present)
+        sample(out, "egress_policy_decisions_total", {{"rule", "default"}, {"action", policy::to_string(p.default_action)}},
+               p.default_hits);
+    sample(out, "egress_policy_decisions_total", {{"rule", "emergency_block"}, {"action", "deny"}}, p.block_hits);
+    family(out, "egress_policy_would_deny_total", "counter", "New flows a report-mode deny rule let through.");
+    sample(out, "egress_policy_would_deny_total", {}, c.policy_would_deny);
+    family(out, "egress_policy_flows_cut_total", "counter",
+           "Existing flows cut because a newer policy or an emergency block denies them.");
+    sample(out, "egress_policy_flows_cut_total", {}, c.policy_flows_cut);
+    family(out, "egress_policy_version", "gauge", "Version of the policy in force (1 at start, +1 per successful reload).");
+    sample(out, "egress_policy_version", {}, p.version);
+    family(out, "egress_policy_reloads_total", "counter", "Policy reloads, by result.");
+    sample(out, "egress_policy_reloads_total", {{"result", "success"}}, p.reloads_ok);
+    sample(out, "egress_policy_reloads_total", {{"result", "failure"}}, p.reloads_failed);
+    family(out, "egress_policy_last_reload_success_timestamp_seconds", "gauge",
+           "When the policy in force was loaded, since the Unix epoch, in seconds.");
+    sample(out, "egress_policy_last_reload_success_timestamp_seconds", {}, p.last_reload_success_unix_ms / 1000);
+    family(out, "egress_policy_blocks_active", "gauge", "Emergency blocks in force.");
+    sample(out, "egress_policy_blocks_active", {}, p.blocks_active);
+    family(out, "egress_security_events_total", "counter", "Security events handed to the event log.");
+    sample(out, "egress_security_events_total", {}, c.security_events_queued);
+    family(out, "egress_security_events_lost_total", "counter",
+           "Security events lost because the event ring was full.");
+    sample(out, "egress_security_events_lost_total", {}, c.security_events_lost);
+
     family(out, "egress_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
     sample(out, "egress_start_time_seconds", {}, x.start_time_seconds);
     family(out, "egress_build_info", "gauge", "Build information; the value is always 1.");

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "net/ip_address.hpp"
+#include "policy_control.hpp"
 #include "summary.hpp"
 
 namespace egress::controlplane {
@@ -19,6 +20,7 @@ namespace egress::controlplane {
 struct metrics_extra {
     uint64_t start_time_seconds = 0; // Unix time the process started
     std::string version;             // build version, shown as egress_build_info{version="..."}
+    policy_status policy;            // decisions, reloads, blocks
 };
 
 // The report in the Prometheus text format 0.0.4: every family with # HELP and

@@ -20,6 +20,10 @@
 #include <rte_mbuf_dyn.h>
 
 #include "config.hpp"
+#include "control_commands.hpp"
+#include "event_log.hpp"
+#include "policy_control.hpp"
+#include "telemetry.hpp"
 #include "eal_args.hpp"
 #include "exporter.hpp"
 #include "metrics.hpp"
@@ -38,27 +42,14 @@ std::atomic<bool> g_reload{false};
 extern "C" void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
 extern "C" void on_reload_signal(int) { g_reload.store(true, std::memory_order_relaxed); }
 
-// SIGHUP: reload the [policy] of the config file off the packet path; publish it
-// (RCU) when it is valid, keep the running policy and report the errors when not.
-void reload_policy(const std::string& path, egress::dataplane::policy_slot& slot, uint64_t& version,
-                   uint64_t& failures) {
-    using namespace egress;
-    const auto t0 = std::chrono::steady_clock::now();
-    auto loaded = policy::load_policy_file(path, version + 1);
-    if (!loaded.errors.empty()) {
-        ++failures;
-        for (const auto& e : loaded.errors) fmt::print(stderr, "{}\n", e.to_string());
-        fmt::print(stderr, "egressd: policy reload failed ({} error(s)); keeping policy version {}\n",
-                   loaded.errors.size(), version);
+void print_reload(const egress::controlplane::reload_result& r) {
+    if (!r.ok) {
+        for (const auto& e : r.errors) fmt::print(stderr, "{}\n", e);
+        fmt::print(stderr, "egressd: policy reload failed ({} error(s)); keeping policy version {}\n", r.errors.size(),
+                   r.version);
         return;
     }
-    ++version;
-    const std::size_t rules = loaded.present ? loaded.policy->rules().size() : 0;
-    auto next = loaded.present ? std::make_unique<policy::active_policy>(std::move(loaded.policy)) : nullptr;
-    slot.publish(std::move(next)); // returns after the grace period; the old policy is freed here
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
-    fmt::print("egressd: policy version {} active ({} rules{}) after {} us\n", version, rules,
-               loaded.present ? "" : ", no [policy]: all outbound flows allowed", us.count());
+    fmt::print("egressd: policy version {} active ({} rules) after {} us\n", r.version, r.rules, r.duration_us);
     std::fflush(stdout);
 }
 
@@ -121,9 +112,41 @@ void add_export_stats(egress::controlplane::run_report& report, const egress::co
     report.export_events_lost = x.events_lost;
 }
 
+// Undo what EAL set up, whatever way run() leaves (declared first: runs last).
+struct eal_session {
+    ~eal_session() { rte_eal_cleanup(); }
+};
+struct mempool_guard {
+    rte_mempool* pool = nullptr;
+    ~mempool_guard() { rte_mempool_free(pool); }
+};
+
+// Everything the control thread owns: the policy state, the control socket, the
+// security event log. It serves the socket, reloads on SIGHUP, expires blocks and
+// writes the packet path's security events.
+struct control_plane {
+    std::unique_ptr<egress::controlplane::event_log> events;
+    std::unique_ptr<egress::controlplane::policy_control> policy;
+    std::unique_ptr<egress::controlplane::control_server> server;
+    std::vector<egress::policy::security_ring*> rings;
+
+    void tick() {
+        using namespace egress::controlplane;
+        if (server) {
+            server->poll(20);
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        if (g_reload.exchange(false)) print_reload(policy->reload("SIGHUP", unix_ms_now()));
+        policy->expire_blocks(unix_ms_now());
+        if (events) events->drain(rings, unix_ms_now());
+    }
+};
+
 int run(const options& opts, egress::config::egressd_config cfg,
         std::unique_ptr<const egress::policy::compiled_policy> initial_policy) {
     using namespace egress;
+    const uint64_t start_unix_ms = controlplane::unix_ms_now();
     auto args = dataplane::make_eal_args(cfg.eal);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -131,25 +154,43 @@ int run(const options& opts, egress::config::egressd_config cfg,
         fmt::print(stderr, "egressd: EAL initialisation failed: {}\n", rte_strerror(rte_errno));
         return 1;
     }
+    eal_session eal;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     std::signal(SIGHUP, on_reload_signal);
 
-    rte_mempool* pool = rte_pktmbuf_pool_create("egress_mbufs", cfg.run.mbufs, 256, 0,
-                                                RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
-    if (pool == nullptr) {
+    mempool_guard pool{rte_pktmbuf_pool_create("egress_mbufs", cfg.run.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                               static_cast<int>(rte_socket_id()))};
+    if (pool.pool == nullptr) {
         fmt::print(stderr, "egressd: cannot create the mbuf pool ({} mbufs): {}\n", cfg.run.mbufs,
                    rte_strerror(rte_errno));
-        rte_eal_cleanup();
         return 1;
     }
 
+    // Declared in dependency order: destroyed in reverse, after the worker stopped.
     auto ctx = std::make_unique<dataplane::worker_context>();
     std::unique_ptr<gateway::gateway_core> core;
+    std::unique_ptr<gateway::event_ring> events;
+    std::unique_ptr<policy::security_ring> security;
+    std::unique_ptr<dataplane::policy_slot> policy_slot;
+    control_plane control;
+    std::unique_ptr<controlplane::exporter> exporter;
+    auto live = std::make_unique<base::seqlock_box<stats::live_stats>>();
+    std::unique_ptr<controlplane::metrics_server> metrics;
+    controlplane::report_frame frame;
+    controlplane::control_hooks hooks;
+    dataplane::telemetry_source telemetry;
+
+    const auto live_report = [&] {
+        controlplane::run_report r = controlplane::make_run_report(frame, live->read());
+        add_export_stats(r, exporter.get());
+        return r;
+    };
+
     try {
         const bool ts = cfg.run.replay_in_timestamp_order;
-        ctx->ports[0] = dataplane::start_port(cfg.inside_port, pool, ts);
-        ctx->ports[1] = dataplane::start_port(cfg.outside_port, pool, ts);
+        ctx->ports[0] = dataplane::start_port(cfg.inside_port, pool.pool, ts);
+        ctx->ports[1] = dataplane::start_port(cfg.outside_port, pool.pool, ts);
         if (ts && !(ctx->ports[0].rx_timestamps && ctx->ports[1].rx_timestamps))
             throw std::runtime_error("run.replay_in_timestamp_order needs devices that stamp received packets "
                                      "(pcap vdevs do)");
@@ -158,93 +199,90 @@ int run(const options& opts, egress::config::egressd_config cfg,
         cfg.gateway.inside.mac = ctx->ports[0].mac;
         cfg.gateway.outside.mac = ctx->ports[1].mac;
         core = std::make_unique<gateway::gateway_core>(cfg.gateway);
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "egressd: {}\n", e.what());
-        rte_eal_cleanup();
-        return 1;
-    }
+        frame = {ctx->ports[0].device, ctx->ports[1].device, core->flow_capacity(), core->flow_table_bytes(),
+                 cfg.gateway.pool.addresses};
 
-    // Flow export: one event ring per worker, drained by the exporter thread.
-    std::unique_ptr<gateway::event_ring> events;
-    std::unique_ptr<controlplane::exporter> exporter;
-    if (cfg.flow_export.enabled()) {
-        try {
+        // The policy, published through RCU, and what changes it.
+        policy_slot = std::make_unique<dataplane::policy_slot>();
+        if (!cfg.events.log.empty()) {
+            control.events = std::make_unique<controlplane::event_log>(cfg.events.log);
+            security = std::make_unique<policy::security_ring>(cfg.events.ring_size);
+            core->attach_security_events(security.get());
+            control.rings = {security.get()};
+        }
+        control.policy = std::make_unique<controlplane::policy_control>(
+            opts.config_path, [slot = policy_slot.get()](auto next) { return slot->publish(std::move(next)); },
+            control.events.get());
+        control.policy->start(std::move(initial_policy), start_unix_ms);
+        ctx->policy = policy_slot.get();
+
+        hooks.version = EGRESSD_VERSION;
+        hooks.start_unix_ms = start_unix_ms;
+        hooks.report = live_report;
+        hooks.policy = control.policy.get();
+        hooks.now_ms = controlplane::unix_ms_now;
+        hooks.run_query = [c = ctx.get()](gateway::flow_query& q) {
+            if (c->finished.load(std::memory_order_acquire)) return false;
+            c->query.store(&q, std::memory_order_release);
+            while (!q.done.load(std::memory_order_acquire)) {
+                if (c->finished.load(std::memory_order_acquire)) { // it stopped mid-scan and will not look again
+                    c->query.store(nullptr, std::memory_order_release);
+                    return false;
+                }
+                std::this_thread::sleep_for(std::chrono::microseconds(200));
+            }
+            return true;
+        };
+        if (!cfg.control.socket.empty()) {
+            control.server = std::make_unique<controlplane::control_server>(cfg.control.socket);
+            controlplane::add_control_commands(*control.server, hooks);
+        }
+
+        // Flow export: one event ring per worker, drained by the exporter thread.
+        if (cfg.flow_export.enabled()) {
             events = std::make_unique<gateway::event_ring>(cfg.flow_export.ring_size);
             exporter = std::make_unique<controlplane::exporter>(cfg.flow_export,
                                                                 std::vector<gateway::event_ring*>{events.get()});
-        } catch (const std::exception& e) {
-            fmt::print(stderr, "egressd: {}\n", e.what());
-            rte_eal_cleanup();
-            return 1;
+            core->attach_events(events.get());
         }
-        core->attach_events(events.get());
-        exporter->start();
-    }
 
-    const controlplane::report_frame frame{ctx->ports[0].device, ctx->ports[1].device, core->flow_capacity(),
-                                           core->flow_table_bytes(), cfg.gateway.pool.addresses};
-
-    // Metrics: the worker publishes its counters every 10 ms; the HTTP thread
-    // renders the latest copy on each scrape.
-    auto live = std::make_unique<base::seqlock_box<stats::live_stats>>();
-    std::unique_ptr<controlplane::metrics_server> metrics;
-    if (cfg.metrics.listen) {
+        // The worker publishes its counters every 10 ms for the metrics endpoint,
+        // the control socket and DPDK telemetry.
         ctx->live = live.get();
-        const controlplane::metrics_extra extra{
-            static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count()),
-            EGRESSD_VERSION};
-        try {
+        if (cfg.metrics.listen) {
+            const auto start_s = start_unix_ms / 1000;
             metrics = std::make_unique<controlplane::metrics_server>(
-                *cfg.metrics.listen, [&frame, &live, &exporter, extra] {
-                    controlplane::run_report r = controlplane::make_run_report(frame, live->read());
-                    add_export_stats(r, exporter.get());
-                    return controlplane::format_prometheus(r, extra);
+                *cfg.metrics.listen, [&live_report, &control, start_s] {
+                    return controlplane::format_prometheus(
+                        live_report(), controlplane::metrics_extra{start_s, EGRESSD_VERSION, control.policy->status()});
                 });
-        } catch (const std::exception& e) {
-            fmt::print(stderr, "egressd: {}\n", e.what());
-            if (exporter) exporter->stop();
-            rte_eal_cleanup();
-            return 1;
         }
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "egressd: {}\n", e.what());
+        return 1;
+    }
+    telemetry = {live_report, control.policy.get()};
+    dataplane::attach_telemetry(&telemetry);
+    if (exporter) exporter->start();
+    if (metrics) {
         metrics->start();
         const auto& at = cfg.metrics.listen->address;
         fmt::print("egressd: metrics on http://{}{}{}:{}/metrics\n", at.is_v4() ? "" : "[", at, at.is_v4() ? "" : "]",
                    metrics->port());
     }
+    if (control.server) fmt::print("egressd: control socket {}\n", control.server->path());
 
     ctx->core = core.get();
-    ctx->start_epoch_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                    std::chrono::system_clock::now().time_since_epoch())
-                                                    .count());
+    ctx->start_epoch_ms = controlplane::unix_ms_now(); // the worker's clock starts about now
     ctx->burst = static_cast<uint16_t>(cfg.run.burst_size);
     ctx->stop_when_drained = cfg.run.stop_when_drained;
     ctx->drain_idle_ms = cfg.run.drain_idle_ms;
     ctx->replay_in_timestamp_order = cfg.run.replay_in_timestamp_order;
     ctx->stop = &g_stop;
 
-    // The policy: published through RCU; SIGHUP reloads it on a control thread.
-    std::unique_ptr<dataplane::policy_slot> policy_slot;
-    try {
-        policy_slot = std::make_unique<dataplane::policy_slot>();
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "egressd: {}\n", e.what());
-        if (exporter) exporter->stop();
-        if (metrics) metrics->stop();
-        rte_eal_cleanup();
-        return 1;
-    }
-    uint64_t policy_version = 1;
-    uint64_t reload_failures = 0;
-    if (initial_policy) policy_slot->publish(std::make_unique<policy::active_policy>(std::move(initial_policy)));
-    ctx->policy = policy_slot.get();
     std::atomic<bool> control_done{false};
-    std::thread control([&] {
-        while (!control_done.load(std::memory_order_acquire)) {
-            if (g_reload.exchange(false)) reload_policy(opts.config_path, *policy_slot, policy_version, reload_failures);
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
+    std::thread control_thread([&] {
+        while (!control_done.load(std::memory_order_acquire)) control.tick();
     });
 
     fmt::print("egressd: inside {} ({}), outside {} ({}), {} flows max, pool {} address(es)\n",
@@ -264,7 +302,9 @@ int run(const options& opts, egress::config::egressd_config cfg,
     }
 
     control_done.store(true, std::memory_order_release);
-    control.join();
+    control_thread.join();
+    if (control.events) control.events->drain(control.rings, controlplane::unix_ms_now()); // the last events
+    dataplane::attach_telemetry(nullptr);
     dataplane::stop_port(ctx->ports[0]);
     dataplane::stop_port(ctx->ports[1]);
     if (exporter) exporter->stop(); // sends what the worker queued last (forced_end records)
@@ -275,13 +315,12 @@ int run(const options& opts, egress::config::egressd_config cfg,
     controlplane::run_report report = controlplane::make_run_report(frame, final_stats);
     add_export_stats(report, exporter.get());
     fmt::print("{}", controlplane::format_summary(report));
-    if (const policy::active_policy* p = policy_slot->owned()) {
-        const auto& rules = p->compiled->rules();
-        fmt::print("  policy    version {}, reloads failed {}; new flows per rule:", policy_version, reload_failures);
-        for (std::size_t i = 0; i < rules.size(); ++i) fmt::print(" {} {};", rules[i].name, p->hits(static_cast<uint32_t>(i)));
-        fmt::print(" default {} {}; would deny (report mode) {}\n",
-                   p->compiled->default_action() == policy::verdict::allow ? "allow" : "deny", p->defaults(),
-                   report.counters.policy_would_deny);
+    const controlplane::policy_status p = control.policy->status();
+    if (p.present) {
+        fmt::print("  policy    version {}, reloads failed {}; new flows per rule:", p.version, p.reloads_failed);
+        for (const auto& rule : p.rules) fmt::print(" {} {};", rule.name, rule.hits);
+        fmt::print(" default {} {}; would deny (report mode) {}\n", policy::to_string(p.default_action),
+                   p.default_hits, report.counters.policy_would_deny);
     }
     int rc = 0;
     if (!opts.stats_json_path.empty()) {
@@ -292,10 +331,6 @@ int run(const options& opts, egress::config::egressd_config cfg,
             rc = 1;
         }
     }
-    core.reset();
-    policy_slot.reset(); // its RCU state lives in EAL memory
-    rte_mempool_free(pool);
-    rte_eal_cleanup();
     return rc;
 }
 

@@ -65,6 +65,7 @@ private:
             }
             flush_all();
             ctx_.core->expire(now, ctx_.sweep_budget);
+            serve_query(now);
             maybe_publish();
             if (got) {
                 last_rx_ms = now;
@@ -117,6 +118,7 @@ private:
             ctx_.core->set_wall_clock(ts / ts_units_per_ms(), now);
             handle_burst(s, &m, 1, now);
             ctx_.core->expire(now, ctx_.sweep_budget);
+            serve_query(now);
             maybe_publish();
             if (r.pos == r.count) flush_all();
         }
@@ -128,6 +130,13 @@ private:
         if (ctx_.policy == nullptr) return;
         ctx_.policy->quiescent(0);
         ctx_.core->use_policy(ctx_.policy->current());
+    }
+
+    // Advances a posted flow query by one slice of the table (see worker_context::query).
+    void serve_query(uint32_t now) noexcept {
+        gateway::flow_query* q = ctx_.query.load(std::memory_order_acquire);
+        if (q == nullptr) return;
+        if (q->step(ctx_.core->flows(), ctx_.query_budget, now)) ctx_.query.store(nullptr, std::memory_order_release);
     }
 
     // Publishes the counters for the metrics endpoint, at most every

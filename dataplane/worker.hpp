@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "base/seqlock.hpp"
+#include "gateway/flow_query.hpp"
 #include "gateway/gateway_core.hpp"
 #include "stats/live_stats.hpp"
 #include "policy_slot.hpp"
@@ -32,6 +33,11 @@ struct alignas(64) worker_context {
     base::seqlock_box<stats::live_stats>* live = nullptr;
     uint32_t publish_interval_ms = 10;
     policy_slot* policy = nullptr; // the current policy (RCU); the worker is reader 0
+    // A control-plane question about the flows (egressctl flows / nat): the worker
+    // advances it by query_budget table slots per loop and clears the pointer
+    // once the query is done. Only the control thread posts, only when it is null.
+    std::atomic<gateway::flow_query*> query{nullptr};
+    uint32_t query_budget = 1024;
     std::atomic<bool> finished{false};       // set by the worker when it returns
 };
 

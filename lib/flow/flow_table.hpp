@@ -139,7 +139,11 @@ public:
     // Calls f(idx, const flow_record&) for every live record (not for the packet
     // path: it walks the whole table; used at shutdown).
     template <class F>
-    void for_each_live(F&& f) const;
+    void for_each_live(F&& f) const { for_each_live_in(0, capacity_, f); }
+    // The same over the record slots [begin, end) (an incremental walk: a
+    // control-plane query scans the table a slice per worker loop).
+    template <class F>
+    void for_each_live_in(uint32_t begin, uint32_t end, F&& f) const;
 
     uint32_t sweep_cursor() const noexcept { return cursor_; }
 
@@ -203,8 +207,9 @@ uint32_t flow_table::sweep(uint32_t now_ms, uint32_t budget, F&& on_expired, L&&
 }
 
 template <class F>
-void flow_table::for_each_live(F&& f) const {
-    for (uint32_t idx = 0; idx < capacity_; ++idx)
+void flow_table::for_each_live_in(uint32_t begin, uint32_t end, F&& f) const {
+    if (end > capacity_) end = capacity_;
+    for (uint32_t idx = begin; idx < end; ++idx)
         if (records_[idx].is_live()) f(idx, records_[idx]);
 }
 

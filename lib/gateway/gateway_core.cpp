@@ -33,7 +33,7 @@ constexpr bool is_echo_request(const net::packet_view& v) noexcept {
 constexpr bool is_refused_attempt(drop_reason r) noexcept {
     return r == drop_reason::inbound_unsolicited || r == drop_reason::flow_table_full ||
            r == drop_reason::nat_ports_exhausted || r == drop_reason::nat_no_ipv4_pool ||
-           r == drop_reason::policy_denied;
+           r == drop_reason::policy_denied || r == drop_reason::policy_blocked;
 }
 
 uint32_t idle_timeout(const flow::flow_record& r, const flow::timeouts& t) noexcept {
@@ -180,11 +180,18 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     if ((view.proto == net::proto_icmp || view.proto == net::proto_icmpv6) && !is_echo_request(view))
         return drop_reason::icmp_new_not_request;
     if (policy_ != nullptr) {
-        const policy::decision d =
-            policy_->compiled->evaluate(policy::query{view.src, view.dst, view.proto, view.dst_port});
-        policy_->count(d);
-        if (d.would_deny) ++counters_.policy_would_deny;
-        if (d.action == policy::verdict::deny) return drop_reason::policy_denied;
+        const policy::decision d = policy_->decide(policy::query{view.src, view.dst, view.proto, view.dst_port});
+        if (d.would_deny) {
+            ++counters_.policy_would_deny;
+            security_event(policy::security_event_kind::would_deny, d, view.src, view.src_port, view.dst,
+                           view.dst_port, view.proto, false, now);
+        }
+        if (d.action == policy::verdict::deny) {
+            const bool blocked = d.block != policy::no_rule;
+            security_event(blocked ? policy::security_event_kind::block : policy::security_event_kind::deny, d,
+                           view.src, view.src_port, view.dst, view.dst_port, view.proto, false, now);
+            return blocked ? drop_reason::policy_blocked : drop_reason::policy_denied;
+        }
     }
     if (table_.size() == table_.capacity()) return drop_reason::flow_table_full;
 
@@ -231,15 +238,44 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
 // Slow path, once per flow and policy version.
 [[gnu::noinline]] void gateway_core::recheck(flow::flow_record& rec, uint32_t now) noexcept {
     rec.policy_gen = policy_->generation;
-    const policy::decision d =
-        policy_->compiled->evaluate(policy::query{rec.inside, rec.remote, rec.proto, rec.remote_port});
+    if (rec.flags & flow::flow_flags::cut) return; // already over
+    const policy::decision d = policy_->evaluate(policy::query{rec.inside, rec.remote, rec.proto, rec.remote_port});
     if (d.action != policy::verdict::deny) return;
     rec.flags |= flow::flow_flags::cut;
     ++counters_.policy_flows_cut;
+    policy_->count_block_cut(d);
+    security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::cut,
+                   d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now);
     // The flow is over: it lingers only as long as a reset connection would, to
     // answer (TCP) or drop its stragglers.
     rec.tcp_state = static_cast<uint8_t>(flow::tcp_state::closed);
     rec.expires_at_ms = now + settings_.timeouts.tcp_closed_ms;
+}
+
+// Hands one event to the security event log's ring; a full ring loses it (counted).
+void gateway_core::security_event(policy::security_event_kind kind, const policy::decision& d,
+                                  const net::ip_address& src, uint16_t src_port, const net::ip_address& dst,
+                                  uint16_t dst_port, uint8_t proto, bool existing, uint32_t now) noexcept {
+    if (security_ == nullptr) return;
+    policy::security_event e;
+    e.kind = kind;
+    e.proto = proto;
+    e.existing_flow = existing;
+    e.src = src;
+    e.src_port = src_port;
+    e.dst = dst;
+    e.dst_port = dst_port;
+    e.time_unix_ms = wall_offset_ms_ + now;
+    e.policy_version = policy_->version;
+    if (d.block != policy::no_rule) e.blocked = policy_->blocks->entries()[d.block].prefix;
+    const std::string_view rule = policy_->rule_name(d);
+    std::memcpy(e.rule.data(), rule.data(), std::min(rule.size(), e.rule.size()));
+    if (security_->try_push(e)) {
+        ++counters_.security_events_queued;
+    } else {
+        security_->record_overflow();
+        ++counters_.security_events_lost;
+    }
 }
 
 // A packet of a cut flow is dropped; an inside host still sending on a TCP
@@ -320,17 +356,18 @@ void gateway_core::retire(uint32_t idx, uint32_t) noexcept {
     ++erasures_;
 }
 
+// The sweep also re-checks idle flows against a newer policy snapshot, so a flow
+// is cut by a reload or a block even before its next packet (and a flow stays
+// idle through at most one sweep round, not 255 publications, before it is
+// re-checked: the generation byte cannot wrap around unseen).
 void gateway_core::expire(uint32_t now, uint32_t budget) noexcept {
     const auto on_expired_cb = [this](uint32_t idx, const flow::flow_record& rec) { on_expired(idx, rec); };
-    uint32_t n;
-    if (reporter_.enabled()) {
-        n = table_.sweep(now, budget, on_expired_cb, [this, now](uint32_t idx, flow::flow_record& rec) {
-            if (reporter_.is_due(rec, now)) reporter_.flow_update(rec, table_.volume(idx), now);
-        });
-        reporter_.tick(now);
-    } else {
-        n = table_.sweep(now, budget, on_expired_cb);
-    }
+    const bool reporting = reporter_.enabled();
+    const uint32_t n = table_.sweep(now, budget, on_expired_cb, [this, now, reporting](uint32_t idx, flow::flow_record& rec) {
+        if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, now);
+        if (reporting && reporter_.is_due(rec, now)) reporter_.flow_update(rec, table_.volume(idx), now);
+    });
+    if (reporting) reporter_.tick(now);
     erasures_ += n;
 }
 

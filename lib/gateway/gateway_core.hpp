@@ -16,6 +16,7 @@
 #include "gateway/settings.hpp"
 #include "nat/port_allocator.hpp"
 #include "policy/active_policy.hpp"
+#include "policy/security_event.hpp"
 #include "net/packet_view.hpp"
 #include "stats/counters.hpp"
 #include "stats/live_stats.hpp"
@@ -58,7 +59,13 @@ public:
     // Flow export: events go to `ring` (owned by the caller, drained by the
     // exporter). Without a ring, or with export disabled, no events are built.
     void attach_events(event_ring* ring) noexcept { reporter_.attach(ring); }
-    void set_wall_clock(uint64_t epoch_ms, uint32_t now_ms) noexcept { reporter_.set_wall_clock(epoch_ms, now_ms); }
+    void set_wall_clock(uint64_t epoch_ms, uint32_t now_ms) noexcept {
+        reporter_.set_wall_clock(epoch_ms, now_ms);
+        wall_offset_ms_ = epoch_ms - now_ms;
+    }
+    // Security events (denials, would-deny, cuts, blocks) go to `ring` (owned by
+    // the caller, drained by the control plane); none are built without one.
+    void attach_security_events(policy::security_ring* ring) noexcept { security_ = ring; }
     // Shutdown (not the packet path): reports every live flow as ended
     // (forced_end) and flushes the aggregated refusals.
     void report_remaining(uint32_t now_ms) noexcept;
@@ -81,8 +88,11 @@ public:
 private:
     void process_chunk(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
                        stats::drop_reason* verdicts, uint16_t* reply_len) noexcept;
-    // A flow admitted under another policy version: decide it again.
+    // A flow admitted under another policy snapshot: decide it again.
     void recheck(flow::flow_record& rec, uint32_t now) noexcept;
+    void security_event(policy::security_event_kind kind, const policy::decision& d, const net::ip_address& src,
+                        uint16_t src_port, const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
+                        bool existing, uint32_t now) noexcept;
     stats::drop_reason cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir,
                                   uint16_t& reply_len) noexcept;
     stats::drop_reason admit(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept;
@@ -109,6 +119,8 @@ private:
     flow_reporter reporter_;
     std::vector<uint64_t> mappings_created_; // per pool address
     policy::active_policy* policy_ = nullptr;
+    policy::security_ring* security_ = nullptr;
+    uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
     uint16_t reply_len_[max_burst] = {};
     uint64_t erasures_ = 0; // bumps whenever a record is removed (invalidates burst lookups)
 };

@@ -51,6 +51,7 @@ struct ip_address {
     std::string to_string() const;
 
     friend bool operator==(const ip_address&, const ip_address&) = default;
+    friend auto operator<=>(const ip_address&, const ip_address&) = default; // byte order: IPv4 (mapped) before most IPv6
 };
 
 // A MAC address, network order.

@@ -99,7 +99,8 @@ struct query {
 struct decision {
     verdict action = verdict::deny;
     bool would_deny = false; // a report-mode deny rule matched; action is allow
-    uint32_t rule = no_rule; // the deciding rule's index, no_rule for the default
+    uint32_t rule = no_rule; // the deciding rule's index, no_rule for the default (or a block)
+    uint32_t block = no_rule; // the emergency block that denied it (active_policy::decide), else no_rule
     friend bool operator==(const decision&, const decision&) = default;
 };
 

@@ -33,7 +33,9 @@ struct alignas(64) worker_counters {
     uint64_t events_queued = 0; // flow events handed to the exporter
     uint64_t events_lost = 0;   // flow events lost because the exporter's ring was full
     uint64_t policy_would_deny = 0; // new flows a report-mode rule would have denied (they passed)
-    uint64_t policy_flows_cut = 0;  // existing flows a new policy version denied (cut, TCP reset)
+    uint64_t policy_flows_cut = 0;  // existing flows a new policy version or a block denied (cut, TCP reset)
+    uint64_t security_events_queued = 0; // security events handed to the event log
+    uint64_t security_events_lost = 0;   // security events lost because the event ring was full
 
     void count_drop(drop_reason r) noexcept { ++drops[static_cast<std::size_t>(r)]; }
     port_counters& port(side s) noexcept { return ports[static_cast<std::size_t>(s)]; }
@@ -56,6 +58,8 @@ struct alignas(64) worker_counters {
         events_lost += o.events_lost;
         policy_would_deny += o.policy_would_deny;
         policy_flows_cut += o.policy_flows_cut;
+        security_events_queued += o.security_events_queued;
+        security_events_lost += o.security_events_lost;
         return *this;
     }
 };

@@ -47,7 +47,8 @@ namespace egress::stats {
     X(icmp_new_not_request, "icmp_new_not_request")                     \
     X(frame_multisegment, "frame_multisegment")                         \
     X(policy_denied, "policy_denied")                                   \
-    X(policy_cut, "policy_cut")
+    X(policy_cut, "policy_cut")                                         \
+    X(policy_blocked, "policy_blocked")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

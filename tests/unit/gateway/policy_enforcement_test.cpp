@@ -54,7 +54,7 @@ TEST(policy_enforcement, new_flows_are_decided_by_the_first_matching_rule) {
     EXPECT_EQ(core.process(side::inside, udp, 0), no_drop); // report mode: would deny, passes
     EXPECT_EQ(core.counters().policy_would_deny, 1u);
     EXPECT_EQ(core.counters().drops[static_cast<std::size_t>(drop_reason::policy_denied)], 2u);
-    EXPECT_EQ(active.rule_hits, (std::vector<uint64_t>{1, 1}));
+    EXPECT_EQ(active.counters->rule_hits, (std::vector<uint64_t>{1, 1}));
     EXPECT_EQ(active.defaults(), 2u);
     EXPECT_EQ(core.flows_active(), 2u);
     // Packets of an allowed flow are not evaluated again.

@@ -53,7 +53,7 @@ run_report small_report() {
     return r;
 }
 
-metrics_extra small_extra() { return metrics_extra{1700000000, "0.1.0"}; }
+metrics_extra small_extra() { return metrics_extra{1700000000, "0.1.0", {}}; }
 
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> lines;
@@ -134,6 +134,45 @@ TEST(Prometheus, SampleLines) {
         EXPECT_TRUE(has_line(text, line)) << line;
 }
 
+TEST(Prometheus, PolicyDecisionsPerRuleAndActionReloadsAndBlocks) {
+    metrics_extra x = small_extra();
+    x.policy.present = true;
+    x.policy.version = 4;
+    x.policy.default_action = policy::verdict::deny;
+    x.policy.default_hits = 7;
+    x.policy.block_hits = 2;
+    x.policy.rules = {{"web", policy::verdict::allow, policy::rule_mode::enforce, 10, 120},
+                      {"no-metadata", policy::verdict::deny, policy::rule_mode::enforce, 20, 3},
+                      {"audit-dns", policy::verdict::deny, policy::rule_mode::report, 30, 9}};
+    x.policy.blocks_active = 1;
+    x.policy.reloads_ok = 3;
+    x.policy.reloads_failed = 1;
+    x.policy.last_reload_success_unix_ms = 1795766400123;
+    run_report r = small_report();
+    r.counters.policy_would_deny = 9;
+    r.counters.policy_flows_cut = 5;
+    r.counters.security_events_queued = 21;
+    r.counters.security_events_lost = 1;
+    const auto text = format_prometheus(r, x);
+    for (const char* line : {
+             "egress_policy_decisions_total{rule=\"web\",action=\"allow\"} 120",
+             "egress_policy_decisions_total{rule=\"no-metadata\",action=\"deny\"} 3",
+             "egress_policy_decisions_total{rule=\"audit-dns\",action=\"report\"} 9",
+             "egress_policy_decisions_total{rule=\"default\",action=\"deny\"} 7",
+             "egress_policy_decisions_total{rule=\"emergency_block\",action=\"deny\"} 2",
+             "egress_policy_would_deny_total 9",
+             "egress_policy_flows_cut_total 5",
+             "egress_policy_version 4",
+             "egress_policy_reloads_total{result=\"success\"} 3",
+             "egress_policy_reloads_total{result=\"failure\"} 1",
+             "egress_policy_last_reload_success_timestamp_seconds 1795766400",
+             "egress_policy_blocks_active 1",
+             "egress_security_events_total 21",
+             "egress_security_events_lost_total 1",
+         })
+        EXPECT_TRUE(has_line(text, line)) << line;
+}
+
 TEST(Prometheus, HelpAndTypeForEveryFamily) {
     const auto text = format_prometheus(small_report(), small_extra());
     const std::vector<std::pair<std::string, std::string>> families = {
@@ -153,6 +192,15 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
         {"egress_export_send_errors_total", "counter"},
         {"egress_export_events_lost_total", "counter"},
         {"egress_export_events_queued_total", "counter"},
+        {"egress_policy_decisions_total", "counter"},
+        {"egress_policy_would_deny_total", "counter"},
+        {"egress_policy_flows_cut_total", "counter"},
+        {"egress_policy_version", "gauge"},
+        {"egress_policy_reloads_total", "counter"},
+        {"egress_policy_last_reload_success_timestamp_seconds", "gauge"},
+        {"egress_policy_blocks_active", "gauge"},
+        {"egress_security_events_total", "counter"},
+        {"egress_security_events_lost_total", "counter"},
         {"egress_start_time_seconds", "gauge"},
         {"egress_build_info", "gauge"},
     };
@@ -204,7 +252,7 @@ TEST(Prometheus, EventsLostTakesTheLargerCount) {
 TEST(Prometheus, LabelValuesEscaped) {
     EXPECT_EQ(escape_label_value("plain"), "plain");
     EXPECT_EQ(escape_label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-    const auto text = format_prometheus(run_report{}, metrics_extra{0, "1.0 \"x\"\\\n"});
+    const auto text = format_prometheus(run_report{}, metrics_extra{0, "1.0 \"x\"\\\n", {}});
     EXPECT_TRUE(has_line(text, "egress_build_info{version=\"1.0 \\\"x\\\"\\\\\\n\"} 1"));
 }
 

@@ -1,0 +1,198 @@
+#include "policy_control.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "policy_loader.hpp"
+
+namespace egress::controlplane {
+
+policy_control::policy_control(std::string path, publisher publish, event_log* log)
+    : path_(std::move(path)), publish_(std::move(publish)), log_(log) {}
+
+void policy_control::log(const std::string& line) {
+    if (log_ != nullptr) log_->write(line);
+}
+
+void policy_control::start(std::unique_ptr<const policy::compiled_policy> initial, uint64_t now_ms) {
+    {
+        std::lock_guard lock(mu_);
+        compiled_ = std::move(initial);
+        counters_ = std::make_shared<policy::policy_counters>(compiled_ ? compiled_->rules().size() : 0);
+        version_ = 1;
+        loaded_unix_ms_ = now_ms;
+        last_success_unix_ms_ = now_ms;
+    }
+    publish_current();
+}
+
+// Called on the control thread only (so blocks_, compiled_ and counters_ cannot
+// change underneath); the lock is taken only to swap what status() reads.
+// Returns the final hit count of every block of the previous snapshot; blocks
+// still in force carry theirs over.
+std::vector<std::pair<policy::cidr, uint64_t>> policy_control::publish_current() {
+    std::vector<policy::block_entry> entries;
+    entries.reserve(blocks_.size());
+    for (const auto& b : blocks_) entries.push_back(b.entry);
+    auto list = entries.empty() ? nullptr : std::make_shared<const policy::block_list>(std::move(entries));
+    generation_ = static_cast<uint8_t>(generation_ % 255 + 1); // 1..255, never the previous one
+    auto next = std::make_unique<policy::active_policy>(compiled_, counters_, std::move(list), generation_, version_);
+    const policy::active_policy* published = next.get();
+    // Returns once no worker can hold the previous snapshot: its block hits are final.
+    std::unique_ptr<policy::active_policy> previous = publish_(std::move(next));
+    std::vector<std::pair<policy::cidr, uint64_t>> final_hits;
+    std::lock_guard lock(mu_);
+    if (previous && previous->blocks) {
+        const auto old = previous->blocks->entries();
+        for (uint32_t i = 0; i < old.size(); ++i) {
+            final_hits.emplace_back(old[i].prefix, previous->hits_of_block(i));
+            const auto b = std::find_if(blocks_.begin(), blocks_.end(),
+                                        [&](const block_state& s) { return s.entry.prefix == old[i].prefix; });
+            if (b != blocks_.end()) b->carried_hits += final_hits.back().second;
+        }
+    }
+    current_ = published;
+    return final_hits;
+}
+
+// Removes the blocks pred selects, republishes, and returns them with their
+// final hit counts.
+template <class Pred>
+std::vector<block_info> policy_control::remove_blocks(Pred pred) {
+    std::vector<block_info> removed;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& b : blocks_)
+            if (pred(b.entry)) removed.push_back({b.entry.prefix, b.entry.created_unix_ms, b.entry.expires_unix_ms, b.carried_hits});
+        if (removed.empty()) return removed;
+        std::erase_if(blocks_, [&](const block_state& s) { return pred(s.entry); });
+    }
+    for (const auto& [prefix, hits] : publish_current())
+        for (auto& r : removed)
+            if (r.prefix == prefix) r.hits += hits;
+    return removed;
+}
+
+reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) {
+    const auto t0 = std::chrono::steady_clock::now();
+    reload_result r;
+    auto loaded = policy::load_policy_file(path_, version() + 1);
+    if (!loaded.errors.empty()) {
+        for (const auto& e : loaded.errors) r.errors.push_back(e.to_string());
+        {
+            std::lock_guard lock(mu_);
+            ++reloads_failed_;
+            r.version = version_;
+        }
+        log(format_reload_event(now_ms, trigger, false, r.version, 0, 0, r.errors));
+        return r;
+    }
+    {
+        std::lock_guard lock(mu_);
+        compiled_ = loaded.present ? std::shared_ptr<const policy::compiled_policy>(std::move(loaded.policy)) : nullptr;
+        counters_ = std::make_shared<policy::policy_counters>(compiled_ ? compiled_->rules().size() : 0);
+        ++version_;
+        loaded_unix_ms_ = now_ms;
+    }
+    publish_current(); // returns after the grace period; the old snapshot is freed here
+    r.ok = true;
+    r.version = version();
+    r.rules = compiled_ ? compiled_->rules().size() : 0;
+    r.duration_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+    {
+        std::lock_guard lock(mu_);
+        ++reloads_ok_;
+        last_success_unix_ms_ = now_ms;
+    }
+    log(format_reload_event(now_ms, trigger, true, r.version, r.rules, r.duration_us, {}));
+    return r;
+}
+
+uint64_t policy_control::block_hits_locked(const block_state& b) const {
+    uint64_t hits = b.carried_hits;
+    if (current_ != nullptr && current_->blocks) {
+        const auto entries = current_->blocks->entries();
+        for (uint32_t i = 0; i < entries.size(); ++i)
+            if (entries[i].prefix == b.entry.prefix) hits += current_->hits_of_block(i);
+    }
+    return hits;
+}
+
+policy_control::block_outcome policy_control::block(const policy::cidr& prefix, uint64_t ttl_s, uint64_t now_ms) {
+    if (ttl_s > max_ttl_s) return {std::nullopt, fmt::format("ttl: expected at most {} seconds, got {}", max_ttl_s, ttl_s)};
+    const uint64_t expires = ttl_s == 0 ? 0 : now_ms + ttl_s * 1000;
+    auto existing = std::find_if(blocks_.begin(), blocks_.end(),
+                                 [&](const block_state& s) { return s.entry.prefix == prefix; });
+    if (existing == blocks_.end() && blocks_.size() >= max_blocks)
+        return {std::nullopt, fmt::format("too many blocks (at most {})", max_blocks)};
+    {
+        std::lock_guard lock(mu_);
+        if (existing != blocks_.end()) {
+            existing->entry.expires_unix_ms = expires; // same prefix: only the expiry changes
+        } else {
+            blocks_.push_back({policy::block_entry{prefix, now_ms, expires}, 0});
+        }
+    }
+    publish_current();
+    log(format_block_event(now_ms, "block_added", prefix, expires, 0));
+    for (const auto& b : blocks())
+        if (b.prefix == prefix) return {b, {}};
+    return {std::nullopt, "block vanished"}; // not reached: only this thread changes blocks_
+}
+
+std::optional<block_info> policy_control::unblock(const policy::cidr& prefix, uint64_t now_ms) {
+    auto removed = remove_blocks([&](const policy::block_entry& e) { return e.prefix == prefix; });
+    if (removed.empty()) return std::nullopt;
+    log(format_block_event(now_ms, "block_removed", prefix, 0, removed[0].hits));
+    return removed[0];
+}
+
+void policy_control::expire_blocks(uint64_t now_ms) {
+    for (const auto& b : remove_blocks([&](const policy::block_entry& e) { return e.expired_at(now_ms); }))
+        log(format_block_event(now_ms, "block_expired", b.prefix, 0, b.hits));
+}
+
+std::vector<block_info> policy_control::blocks() const {
+    std::lock_guard lock(mu_);
+    std::vector<block_info> out;
+    out.reserve(blocks_.size());
+    for (const auto& b : blocks_)
+        out.push_back({b.entry.prefix, b.entry.created_unix_ms, b.entry.expires_unix_ms, block_hits_locked(b)});
+    std::sort(out.begin(), out.end(), [](const block_info& a, const block_info& b) {
+        return a.prefix.base != b.prefix.base ? a.prefix.base < b.prefix.base : a.prefix.prefix_len < b.prefix.prefix_len;
+    });
+    return out;
+}
+
+policy_status policy_control::status() const {
+    std::lock_guard lock(mu_);
+    policy_status s;
+    s.present = compiled_ != nullptr;
+    s.version = version_;
+    s.loaded_unix_ms = loaded_unix_ms_;
+    s.source = path_;
+    s.default_action = compiled_ ? compiled_->default_action() : policy::verdict::allow;
+    s.default_hits = policy::read_counter(counters_->default_hits);
+    s.block_hits = policy::read_counter(counters_->block_hits);
+    if (compiled_) {
+        const auto rules = compiled_->rules();
+        for (uint32_t i = 0; i < rules.size(); ++i)
+            s.rules.push_back({rules[i].name, rules[i].action, rules[i].mode, rules[i].line,
+                               policy::read_counter(counters_->rule_hits[i])});
+    }
+    s.blocks_active = blocks_.size();
+    s.reloads_ok = reloads_ok_;
+    s.reloads_failed = reloads_failed_;
+    s.last_reload_success_unix_ms = last_success_unix_ms_;
+    return s;
+}
+
+uint64_t policy_control::version() const {
+    std::lock_guard lock(mu_);
+    return version_;
+}
+
+} // namespace egress::controlplane

@@ -1,0 +1,129 @@
+// The control plane's side of the policy: what is in force (the compiled
+// [policy] of the config file and the emergency blocks), how it changes (reload,
+// block, unblock, block expiry) and what it has decided so far. DPDK-free: it
+// hands every new snapshot to a publisher (dataplane/policy_slot: RCU publish,
+// then the grace period) and gets the previous one back once no worker can
+// still be using it.
+//
+// Threads: every mutating call is made by the control thread; status() and
+// blocks() may also be called by the metrics thread (a mutex guards what they
+// read; the packet path never takes it).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "event_log.hpp"
+#include "policy/active_policy.hpp"
+
+namespace egress::controlplane {
+
+struct block_info {
+    policy::cidr prefix;
+    uint64_t created_unix_ms = 0;
+    uint64_t expires_unix_ms = 0; // 0: never
+    uint64_t hits = 0;            // flows denied or cut by this block
+};
+
+struct rule_status {
+    std::string name;
+    policy::verdict action = policy::verdict::deny;
+    policy::rule_mode mode = policy::rule_mode::enforce;
+    uint32_t line = 0;
+    uint64_t hits = 0;
+};
+
+struct policy_status {
+    bool present = false;           // the config has a [policy] table
+    uint64_t version = 0;
+    uint64_t loaded_unix_ms = 0;
+    std::string source;
+    policy::verdict default_action = policy::verdict::allow;
+    uint64_t default_hits = 0;
+    uint64_t block_hits = 0;
+    std::vector<rule_status> rules;
+    std::size_t blocks_active = 0;
+    uint64_t reloads_ok = 0;
+    uint64_t reloads_failed = 0;
+    uint64_t last_reload_success_unix_ms = 0; // the initial load counts as a success
+};
+
+struct reload_result {
+    bool ok = false;
+    uint64_t version = 0; // active after the call
+    std::size_t rules = 0;
+    uint64_t duration_us = 0;
+    std::vector<std::string> errors; // file:line:col: key: ...
+};
+
+class policy_control {
+public:
+    static constexpr std::size_t max_blocks = 10000;
+    static constexpr uint64_t max_ttl_s = 31'536'000; // one year
+
+    // Publishes next, waits until no worker can use the previous snapshot, returns it.
+    using publisher = std::function<std::unique_ptr<policy::active_policy>(std::unique_ptr<policy::active_policy>)>;
+
+    // path: the config file whose [policy] reload() reads. log may be null.
+    policy_control(std::string path, publisher publish, event_log* log);
+
+    // The policy loaded at start-up (null: no [policy]), version 1.
+    void start(std::unique_ptr<const policy::compiled_policy> initial, uint64_t now_ms);
+
+    // Re-reads the [policy] of the file; on any error keeps the running policy.
+    reload_result reload(std::string_view trigger, uint64_t now_ms);
+
+    // Blocks every destination in prefix (ttl_s 0: until unblocked); blocking a
+    // CIDR already blocked sets its new expiry. Returns the entry, or the reason it
+    // was refused.
+    struct block_outcome {
+        std::optional<block_info> block;
+        std::string error;
+    };
+    block_outcome block(const policy::cidr& prefix, uint64_t ttl_s, uint64_t now_ms);
+    std::optional<block_info> unblock(const policy::cidr& prefix, uint64_t now_ms);
+    // Removes the blocks whose time is up (the control thread calls it often).
+    void expire_blocks(uint64_t now_ms);
+
+    std::vector<block_info> blocks() const;
+    policy_status status() const;
+    uint64_t version() const;
+
+private:
+    struct block_state {
+        policy::block_entry entry;
+        uint64_t carried_hits = 0; // counted by snapshots already retired
+    };
+
+    // Builds the snapshot of (compiled_, blocks_) and publishes it.
+    std::vector<std::pair<policy::cidr, uint64_t>> publish_current();
+    template <class Pred>
+    std::vector<block_info> remove_blocks(Pred pred);
+    uint64_t block_hits_locked(const block_state& b) const;
+    void log(const std::string& line);
+
+    std::string path_;
+    publisher publish_;
+    event_log* log_;
+    uint8_t generation_ = 0;
+
+    mutable std::mutex mu_; // guards everything below
+    std::shared_ptr<const policy::compiled_policy> compiled_;
+    std::shared_ptr<policy::policy_counters> counters_;
+    std::vector<block_state> blocks_;
+    const policy::active_policy* current_ = nullptr; // the published snapshot (owned by the slot)
+    uint64_t version_ = 0;
+    uint64_t loaded_unix_ms_ = 0;
+    uint64_t reloads_ok_ = 0;
+    uint64_t reloads_failed_ = 0;
+    uint64_t last_success_unix_ms_ = 0;
+};
+
+} // namespace egress::controlplane

@@ -1,0 +1,88 @@
+#include "telemetry.hpp"
+
+#include <mutex>
+#include <string>
+
+#include <rte_telemetry.h>
+
+#include "stats/drop_reason.hpp"
+
+namespace egress::dataplane {
+
+namespace {
+
+std::mutex g_mu; // the telemetry thread reads g_source while the main thread may clear it
+const telemetry_source* g_source = nullptr;
+
+void add(rte_tel_data* d, const char* name, uint64_t value) { rte_tel_data_add_dict_u64(d, name, value); }
+
+int stats_cb(const char*, const char*, rte_tel_data* d) {
+    std::lock_guard lock(g_mu);
+    if (g_source == nullptr) return -1;
+    const controlplane::run_report r = g_source->report();
+    const auto& c = r.counters;
+    rte_tel_data_start_dict(d);
+    add(d, "inside_rx_packets", c.ports[0].rx_packets);
+    add(d, "inside_rx_bytes", c.ports[0].rx_bytes);
+    add(d, "inside_tx_packets", c.ports[0].tx_packets);
+    add(d, "inside_tx_bytes", c.ports[0].tx_bytes);
+    add(d, "outside_rx_packets", c.ports[1].rx_packets);
+    add(d, "outside_rx_bytes", c.ports[1].rx_bytes);
+    add(d, "outside_tx_packets", c.ports[1].tx_packets);
+    add(d, "outside_tx_bytes", c.ports[1].tx_bytes);
+    uint64_t drops = 0;
+    for (uint64_t n : c.drops) drops += n;
+    add(d, "drops", drops);
+    add(d, "flows_active", r.flows_active);
+    add(d, "flow_capacity", r.flow_capacity);
+    for (std::size_t p = 0; p < stats::flow_proto_count; ++p) {
+        add(d, (std::string("flows_created_") + stats::flow_proto_names[p]).c_str(), c.flows_created[p]);
+        add(d, (std::string("flows_expired_") + stats::flow_proto_names[p]).c_str(), c.flows_expired[p]);
+    }
+    add(d, "policy_would_deny", c.policy_would_deny);
+    add(d, "policy_flows_cut", c.policy_flows_cut);
+    return 0;
+}
+
+int drops_cb(const char*, const char*, rte_tel_data* d) {
+    std::lock_guard lock(g_mu);
+    if (g_source == nullptr) return -1;
+    const controlplane::run_report r = g_source->report();
+    rte_tel_data_start_dict(d);
+    for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
+        add(d, std::string(stats::drop_reason_names[i]).c_str(), r.counters.drops[i]);
+    return 0;
+}
+
+int policy_cb(const char*, const char*, rte_tel_data* d) {
+    std::lock_guard lock(g_mu);
+    if (g_source == nullptr || g_source->policy == nullptr) return -1;
+    const controlplane::policy_status p = g_source->policy->status();
+    rte_tel_data_start_dict(d);
+    add(d, "version", p.version);
+    add(d, "reloads_ok", p.reloads_ok);
+    add(d, "reloads_failed", p.reloads_failed);
+    add(d, "last_reload_success_unix_ms", p.last_reload_success_unix_ms);
+    add(d, "blocks_active", p.blocks_active);
+    add(d, "block_hits", p.block_hits);
+    add(d, "default_hits", p.default_hits);
+    // Rule names are [a-z0-9_-], at most 64 characters: valid telemetry keys.
+    for (const auto& rule : p.rules) add(d, ("rule_" + rule.name).c_str(), rule.hits);
+    return 0;
+}
+
+} // namespace
+
+void attach_telemetry(const telemetry_source* source) {
+    static std::once_flag registered;
+    std::call_once(registered, [] {
+        rte_telemetry_register_cmd("/egressd/stats", stats_cb, "egressd port, flow and policy counters. No parameters");
+        rte_telemetry_register_cmd("/egressd/drops", drops_cb, "egressd drops by reason. No parameters");
+        rte_telemetry_register_cmd("/egressd/policy", policy_cb,
+                                   "egressd policy version, reloads, blocks, decisions per rule. No parameters");
+    });
+    std::lock_guard lock(g_mu);
+    g_source = source;
+}
+
+} // namespace egress::dataplane

@@ -1,0 +1,26 @@
+// egressd's statistics in DPDK telemetry (rte_telemetry), so DPDK's own tools
+// (dpdk-telemetry.py, or any client of the telemetry socket) can read them:
+//   /egressd/stats   ports, flows and policy counters (a dict of integers)
+//   /egressd/drops   every drop reason's count
+//   /egressd/policy  policy version, reloads, blocks and decisions per rule
+// The callbacks run on DPDK's telemetry thread and read only what the worker
+// publishes and the policy control's status (both safe from any thread).
+#pragma once
+
+#include <functional>
+
+#include "policy_control.hpp"
+#include "summary.hpp"
+
+namespace egress::dataplane {
+
+struct telemetry_source {
+    std::function<controlplane::run_report()> report;
+    const controlplane::policy_control* policy = nullptr;
+};
+
+// Registers the commands (once per process) and points them at source; with
+// null they answer with an error. Call with null before source is destroyed.
+void attach_telemetry(const telemetry_source* source);
+
+} // namespace egress::dataplane
