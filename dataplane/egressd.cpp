@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -112,9 +113,17 @@ void add_export_stats(egress::controlplane::run_report& report, const egress::co
     report.export_events_lost = x.events_lost;
 }
 
-// Undo what EAL set up, whatever way run() leaves (declared first: runs last).
+// Undo what EAL set up, whatever way run() leaves (declared first: runs last),
+// including its runtime directory (the telemetry socket), which EAL leaves behind.
 struct eal_session {
-    ~eal_session() { rte_eal_cleanup(); }
+    std::string runtime_dir = rte_eal_get_runtime_dir();
+    ~eal_session() {
+        rte_eal_cleanup();
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(runtime_dir, ec))
+            if (e.path().filename().string().starts_with("dpdk_telemetry")) std::filesystem::remove(e.path(), ec);
+        std::filesystem::remove(runtime_dir, ec); // only if now empty
+    }
 };
 struct mempool_guard {
     rte_mempool* pool = nullptr;

@@ -86,6 +86,14 @@ def veth_namespace(name):
     return lambda: subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
+def free_tcp_port():
+    """A loopback TCP port nobody listens on right now (for the metrics endpoint)."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class result:
     def __init__(self, directory, proc):
         self.dir = directory

@@ -346,12 +346,9 @@ class signals(unittest.TestCase):
 class metrics(unittest.TestCase):
     def test_a_scrape_of_a_running_gateway_matches_the_traffic(self):
         import signal
-        import socket
         import time
         import urllib.request
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = harness.free_tcp_port()
         d = tempfile.mkdtemp(prefix="egressd-system-")
         c = traffic.conversation()
         traffic.udp_exchange(c, CLIENT, 5000, SERVER, 53, public=POOL, pport=5000)
