@@ -13,7 +13,7 @@ import time
 
 from scapy.all import Ether, IP, UDP, conf  # noqa: E402
 
-egressd, config, base, version_a, version_b = sys.argv[1:6]
+egressd, config, base, version_a, version_b, version_c = sys.argv[1:7]
 GW_IN, HOP_IN = "02:00:00:00:01:fe", "02:00:00:00:01:01"
 RELOADS, PACKETS = 100, 3000
 
@@ -21,7 +21,7 @@ proc = subprocess.Popen([egressd, "-c", config], stdout=subprocess.PIPE, stderr=
 time.sleep(3)
 capture = config + ".out.pcap"
 tcpdump = subprocess.Popen(["tcpdump", "-i", "vout0", "-B", "16384", "--immediate-mode", "-U", "-Z", "root", "-w",
-                            capture, "udp and dst port 5353"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            capture, "udp and (dst port 5353 or dst port 5354)"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                            text=True)
 time.sleep(1.0)
 
@@ -48,13 +48,31 @@ while t.is_alive() or sent < PACKETS:
     if sent % 50 == 0:
         time.sleep(0.005)
 t.join()
+time.sleep(0.5)
+# Version c no longer allows the stream (port 5353) but allows port 5354: the
+# stream's existing flow is cut, a new flow to 5354 passes.
+with open(base) as b, open(version_c) as v:
+    text = b.read() + v.read()
+with open(config, "w") as f:
+    f.write(text)
+proc.send_signal(signal.SIGHUP)
+time.sleep(1.0)
+CUT_PROBES, NEW_FLOW = 100, 10
+for _ in range(CUT_PROBES):
+    sock.send(frame)
+new_flow = Ether(src=HOP_IN, dst=GW_IN) / IP(src="10.0.0.5", dst="198.51.100.53") / UDP(sport=40001, dport=5354) / b"y"
+for _ in range(NEW_FLOW):
+    sock.send(new_flow)
 sock.close()
 time.sleep(1.5)
 tcpdump.send_signal(signal.SIGINT)
 _, tcpdump_err = tcpdump.communicate(timeout=30)
-received = int(subprocess.run(["tcpdump", "-r", capture, "-nn", "-q"], capture_output=True, text=True).stdout.count("\n"))
+lines = subprocess.run(["tcpdump", "-r", capture, "-nn", "-q"], capture_output=True, text=True).stdout.splitlines()
+received = sum(1 for l in lines if l.split()[4].endswith(".5353:"))
+received_new = sum(1 for l in lines if l.split()[4].endswith(".5354:"))
 proc.send_signal(signal.SIGTERM)
 out, err = proc.communicate(timeout=60)
 times = [int(x) for x in re.findall(r"policy version \d+ active \(\d+ rules\) after (\d+) us", out)]
-print(json.dumps({"sent": sent, "received": received, "reload_us": times, "returncode": proc.returncode,
+print(json.dumps({"sent": sent, "received": received, "cut_probes": CUT_PROBES, "new_flow_sent": NEW_FLOW,
+                  "new_flow_received": received_new, "reload_us": times, "returncode": proc.returncode,
                   "stderr": err[-2000:], "summary": out[-3000:], "capture": tcpdump_err[-500:]}))

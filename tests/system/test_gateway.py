@@ -437,25 +437,32 @@ class reload_under_traffic(unittest.TestCase):
             with open(vb, "w") as f:  # version b: one more rule, the stream still allowed
                 f.write(rules + '[[policy.rule]]\nname = "dns"\ndestinations = ["0.0.0.0/0"]\nprotocol = "udp"\n'
                         'ports = [53]\naction = "allow"\n')
+            vc = os.path.join(d, "c.toml")
+            with open(vc, "w") as f:  # version c: the stream's port no longer allowed, another one is
+                f.write(rules.replace("ports = [5353]", "ports = [5354]"))
             config = os.path.join(d, "egressd.toml")
             with open(config, "w") as f, open(base) as b:
                 f.write(b.read() + rules)
             probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reload_probe.py")
             proc = subprocess.run(["ip", "netns", "exec", f"egressd-reload-{os.getpid()}", "/usr/bin/python3",
-                                   probe, harness.EGRESSD, config, base, va, vb],
+                                   probe, harness.EGRESSD, config, base, va, vb, vc],
                                   capture_output=True, text=True, timeout=300)
             self.assertEqual(proc.returncode, 0, proc.stderr)
             result = json.loads(proc.stdout.strip().splitlines()[-1])
         finally:
             cleanup()
         self.assertEqual(result["returncode"], 0, result["stderr"])
-        self.assertEqual(len(result["reload_us"]), 100, result["summary"])
+        self.assertEqual(len(result["reload_us"]), 101, result["summary"])
         self.assertGreaterEqual(result["sent"], 3000)
+        # Through 100 reloads that keep the stream allowed, not one packet is lost.
         self.assertEqual(result["received"], result["sent"], result["summary"] + result["capture"])
+        # The 101st reload denies the stream: its flow is cut (every later packet
+        # dropped and counted); a new flow the new version allows passes.
+        self.assertEqual(result["new_flow_received"], result["new_flow_sent"], result["summary"])
+        self.assertRegex(result["summary"], rf"\n +policy_cut +{result['cut_probes']}\n")
         # The kernel's own IPv6 neighbour/multicast traffic on the veths is dropped
         # and counted; nothing of the stream is.
         self.assertNotIn("policy_denied", result["summary"])
-        self.assertNotIn("policy_cut", result["summary"])
         times = sorted(result["reload_us"])
         print(f"\nreload (parse + compile + publish + grace period), 100 reloads: median {times[50]} us, "
               f"max {times[-1]} us", file=sys.stderr)
