@@ -63,6 +63,7 @@ json flow_json(const gateway::flow_summary& f) {
     j["packets_in"] = f.packets_in;
     j["expires_in_ms"] = f.expires_in_ms;
     j["cut"] = (f.flags & flow::flow_flags::cut) != 0;
+    j["hostname"] = f.hostname_length != 0 ? json(std::string(f.host())) : json();
     return j;
 }
 

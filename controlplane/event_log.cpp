@@ -44,6 +44,8 @@ std::string format_security_event(const policy::security_event& e) {
     j["src_port"] = e.src_port;
     j["dst"] = e.dst.to_string();
     j["dst_port"] = e.dst_port;
+    const std::string_view host(e.hostname.data(), strnlen(e.hostname.data(), e.hostname.size()));
+    if (!host.empty()) j["hostname"] = host;
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -9,9 +9,10 @@
 //   every event:     time_ms (Unix epoch ms), event
 //   deny, would_deny, cut:
 //                    policy_version, rule ("default" for the default action),
-//                    proto (IP protocol number), src, src_port, dst, dst_port
+//                    proto (IP protocol number), src, src_port, dst, dst_port,
+//                    hostname (only when the flow's TLS SNI / HTTP Host is known)
 //   block:           policy_version, block (the CIDR), flow ("new" | "existing"),
-//                    proto, src, src_port, dst, dst_port
+//                    proto, src, src_port, dst, dst_port, hostname (when known)
 //   reload:          result ("ok" | "failed"), trigger, policy_version (the
 //                    version now active), then rules and duration_us (ok) or
 //                    errors (failed: every error, file:line:col)

@@ -181,6 +181,8 @@ private:
 constexpr std::pair<std::string_view, verdict> verdicts[] = {{"allow", verdict::allow}, {"deny", verdict::deny}};
 constexpr std::pair<std::string_view, rule_mode> modes[] = {{"enforce", rule_mode::enforce},
                                                             {"report", rule_mode::report}};
+constexpr std::pair<std::string_view, ech_action> ech_actions[] = {{"outer", ech_action::outer},
+                                                                  {"deny", ech_action::deny}};
 constexpr std::pair<std::string_view, protocol> protocols[] = {
     {"tcp", protocol::tcp}, {"udp", protocol::udp}, {"icmp", protocol::icmp}, {"any", protocol::any}};
 
@@ -292,6 +294,83 @@ bool read_sources(table_reader& r, read_rule& rule) {
     return ok;
 }
 
+// An array of ports (1..65535) and "lo-hi" ranges, at least one.
+bool read_port_array(table_reader& r, const toml::node& n, const std::string& path, std::vector<port_range>& out) {
+    const auto* array = n.as_array();
+    if (array == nullptr) {
+        r.ctx().wrong(n, path, "an array of ports and port ranges", type_phrase(n));
+        return false;
+    }
+    if (array->empty()) {
+        r.ctx().wrong(n, path, "at least one port or port range (leave ports out for every port)", "an empty array");
+        return false;
+    }
+    bool ok = true;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const toml::node& e = *array->get(i);
+        const std::string key = fmt::format("{}[{}]", path, i);
+        if (const auto* v = e.as_integer()) {
+            if (v->get() < 1 || v->get() > 65535) {
+                r.ctx().wrong(e, key, port_expected, std::to_string(v->get()));
+                ok = false;
+            } else {
+                const auto p = static_cast<uint16_t>(v->get());
+                out.push_back(port_range{p, p});
+            }
+        } else if (const auto* str = e.as_string()) {
+            const auto range = parse_port_range(str->get());
+            if (!range) {
+                r.ctx().wrong(e, key, port_expected, quote(str->get()));
+                ok = false;
+            } else if (range->lo > range->hi) {
+                r.ctx().wrong(e, key, "a port range with low <= high", quote(str->get()));
+                ok = false;
+            } else {
+                out.push_back(*range);
+            }
+        } else {
+            r.ctx().wrong(e, key, port_expected, type_phrase(e));
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+// hostnames = ["api.example.com", "*.example.com"]: TCP (or any) rules only.
+bool read_hostnames(table_reader& r, read_rule& rule, bool protocol_given) {
+    const toml::node* n = r.find("hostnames", false);
+    if (n == nullptr) return true;
+    if (rule.spec.proto != protocol::tcp && rule.spec.proto != protocol::any) {
+        r.ctx().error(n->source().begin, r.path("hostnames"),
+                      fmt::format(R"(hostnames need protocol "tcp" or "any", got protocol {}{})",
+                                  quote(to_string(rule.spec.proto)), protocol_given ? "" : " (the default)"));
+        return false;
+    }
+    const auto* array = n->as_array();
+    if (array == nullptr || array->empty()) {
+        r.ctx().wrong(*n, r.path("hostnames"), "an array of at least one hostname",
+                      array == nullptr ? type_phrase(*n) : std::string("an empty array"));
+        return false;
+    }
+    bool ok = true;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const toml::node& e = *array->get(i);
+        const std::string key = fmt::format("{}[{}]", r.path("hostnames"), i);
+        const auto* v = e.as_string();
+        std::string why;
+        if (v == nullptr) {
+            r.ctx().wrong(e, key, R"(a hostname like "api.example.com" or "*.example.com")", type_phrase(e));
+            ok = false;
+        } else if (auto h = normalize_hostname_pattern(v->get(), &why)) {
+            rule.spec.hostnames.push_back(std::move(*h));
+        } else {
+            r.ctx().error(e.source().begin, key, why);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 bool read_ports(table_reader& r, read_rule& rule, bool protocol_given) {
     const toml::node* n = r.find("ports", false);
     if (n == nullptr) return true; // every port
@@ -301,45 +380,7 @@ bool read_ports(table_reader& r, read_rule& rule, bool protocol_given) {
                                   quote(to_string(rule.spec.proto)), protocol_given ? "" : " (the default)"));
         return false;
     }
-    const auto* array = n->as_array();
-    if (array == nullptr) {
-        r.ctx().wrong(*n, r.path("ports"), "an array of ports and port ranges", type_phrase(*n));
-        return false;
-    }
-    if (array->empty()) {
-        r.ctx().wrong(*n, r.path("ports"), "at least one port or port range (leave ports out for every port)",
-                      "an empty array");
-        return false;
-    }
-    bool ok = true;
-    for (std::size_t i = 0; i < array->size(); ++i) {
-        const toml::node& e = *array->get(i);
-        const std::string key = fmt::format("{}[{}]", r.path("ports"), i);
-        if (const auto* v = e.as_integer()) {
-            if (v->get() < 1 || v->get() > 65535) {
-                r.ctx().wrong(e, key, port_expected, std::to_string(v->get()));
-                ok = false;
-            } else {
-                const auto p = static_cast<uint16_t>(v->get());
-                rule.spec.ports.push_back(port_range{p, p});
-            }
-        } else if (const auto* s = e.as_string()) {
-            const auto range = parse_port_range(s->get());
-            if (!range) {
-                r.ctx().wrong(e, key, port_expected, quote(s->get()));
-                ok = false;
-            } else if (range->lo > range->hi) {
-                r.ctx().wrong(e, key, "a port range with low <= high", quote(s->get()));
-                ok = false;
-            } else {
-                rule.spec.ports.push_back(*range);
-            }
-        } else {
-            r.ctx().wrong(e, key, port_expected, type_phrase(e));
-            ok = false;
-        }
-    }
-    return ok;
+    return read_port_array(r, *n, r.path("ports"), rule.spec.ports);
 }
 
 read_rule read_rule_table(context& ctx, std::size_t i, const toml::table& tbl, std::vector<named>& seen) {
@@ -353,13 +394,36 @@ read_rule read_rule_table(context& ctx, std::size_t i, const toml::table& tbl, s
     ok = r.get_cidrs("destinations", rule.spec.destinations, true) && ok;
     const bool protocol_ok = r.get_enum("protocol", rule.spec.proto, protocols, false);
     ok = protocol_ok && ok;
-    if (protocol_ok) ok = read_ports(r, rule, tbl.get("protocol") != nullptr) && ok;
-    else r.find("ports", false); // known key; judged once the protocol is valid
+    if (protocol_ok) {
+        ok = read_ports(r, rule, tbl.get("protocol") != nullptr) && ok;
+        ok = read_hostnames(r, rule, tbl.get("protocol") != nullptr) && ok;
+    } else { // known keys; judged once the protocol is valid
+        r.find("ports", false);
+        r.find("hostnames", false);
+    }
     ok = r.get_enum("action", rule.spec.action, verdicts, true) && ok;
     ok = r.get_enum("mode", rule.spec.mode, modes, false) && ok;
     r.finish();
     rule.usable = ok;
     return rule;
+}
+
+// The inspection keys of [policy]: which ports carry names, and what happens
+// to a flow whose name cannot be matched.
+void read_inspection(table_reader& top, inspection_spec& spec) {
+    for (auto [key, ports] : {std::pair{"tls_ports", &spec.tls_ports}, std::pair{"http_ports", &spec.http_ports}}) {
+        if (const toml::node* n = top.find(key, false)) {
+            std::vector<port_range> read;
+            if (read_port_array(top, *n, top.path(key), read)) *ports = std::move(read);
+        }
+    }
+    top.get_enum("no_sni", spec.no_sni, verdicts, false);
+    top.get_enum("ech", spec.ech, ech_actions, false);
+    top.get_enum("oversize", spec.oversize, verdicts, false);
+    top.get_enum("not_tls", spec.not_tls, verdicts, false);
+    top.get_enum("not_http", spec.not_http, verdicts, false);
+    top.get_enum("http_no_host", spec.http_no_host, verdicts, false);
+    top.get_enum("quic", spec.quic, verdicts, false);
 }
 
 // ---------------------------------------------------------------------------
@@ -379,6 +443,7 @@ policy_load_result load(const toml::table& root, context& ctx, uint64_t version)
     if (policy != nullptr) {
         table_reader top(ctx, "policy", *policy);
         top.get_enum("default", spec.default_action, verdicts, false);
+        read_inspection(top, spec.inspection);
         top.find("group", false);
         top.find("rule", false);
         top.finish();

@@ -136,7 +136,7 @@ private:
     void serve_query(uint32_t now) noexcept {
         gateway::flow_query* q = ctx_.query.load(std::memory_order_acquire);
         if (q == nullptr) return;
-        if (q->step(ctx_.core->flows(), ctx_.query_budget, now)) ctx_.query.store(nullptr, std::memory_order_release);
+        if (ctx_.core->step_query(*q, ctx_.query_budget, now)) ctx_.query.store(nullptr, std::memory_order_release);
     }
 
     // Publishes the counters for the metrics endpoint, at most every

@@ -48,6 +48,7 @@ inline constexpr uint8_t live = 0x04;             // record is in use (set by fl
 inline constexpr uint8_t last_fin_inbound = 0x08; // the second FIN came from outside (TCP closing)
 inline constexpr uint8_t tcp_mask = fin_out | fin_in | last_fin_inbound; // owned by tcp_advance
 inline constexpr uint8_t cut = 0x10; // a newer policy denied the flow: its packets are dropped (TCP: reset)
+inline constexpr uint8_t inspect = 0x20; // the policy waits for the flow's hostname (gateway::inspector)
 } // namespace flow_flags
 
 struct alignas(64) flow_record {

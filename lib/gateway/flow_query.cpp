@@ -32,10 +32,11 @@ flow_query::flow_query(flow_query&& o) noexcept
       done(o.done.load()), kind_(o.kind_), top_(o.top_), src_(o.src_), dst_(o.dst_), cursor_(o.cursor_),
       heap_(std::move(o.heap_)), slots_(std::move(o.slots_)) {}
 
-bool flow_query::step(const flow::flow_table& table, uint32_t budget, uint32_t now_ms) noexcept {
+bool flow_query::step(const flow::flow_table& table, uint32_t budget, uint32_t now_ms,
+                      const inspector* names) noexcept {
     const uint32_t end = table.capacity() - cursor_ < budget ? table.capacity() : cursor_ + budget;
     table.for_each_live_in(cursor_, end, [&](uint32_t idx, const flow::flow_record& r) {
-        visit(r, table.volume(idx), now_ms);
+        visit(idx, r, table.volume(idx), now_ms, names);
     });
     cursor_ = end;
     if (cursor_ < table.capacity()) return false;
@@ -43,7 +44,8 @@ bool flow_query::step(const flow::flow_table& table, uint32_t budget, uint32_t n
     return true;
 }
 
-void flow_query::visit(const flow::flow_record& r, const flow::flow_volume& v, uint32_t now_ms) noexcept {
+void flow_query::visit(uint32_t idx, const flow::flow_record& r, const flow::flow_volume& v, uint32_t now_ms,
+                       const inspector* names) noexcept {
     ++scanned;
     if (kind_ == kind::nat_hosts) {
         if (!r.is_v4()) return;
@@ -70,6 +72,11 @@ void flow_query::visit(const flow::flow_record& r, const flow::flow_volume& v, u
     s.packets_out = r.packets_out;
     s.packets_in = r.packets_in;
     s.expires_in_ms = static_cast<int32_t>(r.expires_at_ms - now_ms);
+    if (names != nullptr) {
+        const std::string_view host = names->hostname(idx);
+        s.hostname_length = static_cast<uint8_t>(std::min(host.size(), s.hostname.size()));
+        std::copy_n(host.data(), s.hostname_length, s.hostname.data());
+    }
     if (heap_.size() < top_) { // within the reserved capacity: no allocation
         heap_.push_back(s);
         std::push_heap(heap_.begin(), heap_.end(), more_bytes);

@@ -17,12 +17,14 @@
 // scan may or may not be seen; each slot is visited once.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
 #include "flow/flow_table.hpp"
+#include "gateway/inspector.hpp"
 #include "policy/cidr.hpp"
 
 namespace egress::gateway {
@@ -43,7 +45,10 @@ struct flow_summary {
     uint32_t packets_out = 0;
     uint32_t packets_in = 0;
     int64_t expires_in_ms = 0;
+    uint8_t hostname_length = 0;
+    std::array<char, 253> hostname{}; // TLS SNI / HTTP Host when inspected
     uint64_t bytes() const noexcept { return bytes_out + bytes_in; }
+    std::string_view host() const noexcept { return {hostname.data(), hostname_length}; }
 };
 
 struct host_mappings {
@@ -64,7 +69,9 @@ public:
 
     // Worker side: scans up to budget record slots; true once the whole table
     // has been scanned (then done is set). No allocation, no locks.
-    bool step(const flow::flow_table& table, uint32_t budget, uint32_t now_ms) noexcept;
+    // names: the worker's inspector, for the flows' hostnames (may be null).
+    bool step(const flow::flow_table& table, uint32_t budget, uint32_t now_ms,
+              const inspector* names = nullptr) noexcept;
 
     // Control side, after done: the flows, most bytes first.
     std::vector<flow_summary> flows() const;
@@ -89,7 +96,8 @@ private:
     };
 
     flow_query(kind k, uint32_t top) : kind_(k), top_(top) {}
-    void visit(const flow::flow_record& r, const flow::flow_volume& v, uint32_t now_ms) noexcept;
+    void visit(uint32_t idx, const flow::flow_record& r, const flow::flow_volume& v, uint32_t now_ms,
+               const inspector* names) noexcept;
     void count_host(uint32_t address) noexcept;
 
     kind kind_;

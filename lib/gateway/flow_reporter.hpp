@@ -20,6 +20,12 @@ namespace egress::gateway {
 
 using event_ring = base::spsc_ring<flow::flow_event>;
 
+// What a flow record says beyond its tuple and counters (empty when unknown).
+struct flow_names {
+    std::string_view server_name; // TLS SNI
+    std::string_view http_host;   // HTTP Host
+};
+
 class flow_reporter {
 public:
     flow_reporter(const export_settings& s, std::size_t pool_size, stats::worker_counters& counters)
@@ -36,7 +42,7 @@ public:
     }
 
     void flow_end(const flow::flow_record& r, const flow::flow_volume& v, flow::end_reason why,
-                  uint32_t last_packet) noexcept;
+                  uint32_t last_packet, const flow_names& names = {}) noexcept;
     // Reports and resets the counters of a live flow (active timeout or counters
     // about to wrap).
     void flow_update(flow::flow_record& r, flow::flow_volume& v, uint32_t now) noexcept;

@@ -7,6 +7,7 @@
 #include "net/packet_parser.hpp"
 #include "net/rewrite.hpp"
 #include "net/tcp_reset.hpp"
+#include "net/tcp_segment.hpp"
 
 namespace egress::gateway {
 
@@ -51,7 +52,8 @@ gateway_core::gateway_core(const settings& s)
       table_(s.max_flows),
       nat_(s.pool.addresses, s.pool.port_min, s.pool.port_max),
       reporter_(s.flow_export, s.pool.addresses.size(), counters_),
-      mappings_created_(s.pool.addresses.size(), 0) {}
+      mappings_created_(s.pool.addresses.size(), 0),
+      inspector_(s.inspect, s.max_flows) {}
 
 bool gateway_core::is_own_address(const net::ip_address& a) const noexcept {
     for (const auto& own : settings_.inside.addresses)
@@ -75,7 +77,9 @@ drop_reason gateway_core::admit(side from, std::span<const uint8_t> frame, net::
 
 void gateway_core::process_burst(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
                                  drop_reason* verdicts) noexcept {
+    std::fill_n(forward_len_, n, uint16_t{0});
     for (uint16_t done = 0; done < n; done += lookup_chunk) {
+        current_ = done;
         const uint16_t k = static_cast<uint16_t>(n - done < lookup_chunk ? n - done : lookup_chunk);
         process_chunk(from, frames + done, k, now, verdicts + done, reply_len_ + done);
     }
@@ -125,6 +129,7 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
         const uint16_t i = pos[j];
         uint32_t idx = found[j];
         if (erasures_ != erasures_at_lookup) idx = table_.lookup(keys[j], dir);
+        current_ = static_cast<uint16_t>(current_ - current_ % lookup_chunk + i);
         verdicts[i] = dir == flow::direction::outbound ? outbound(frames[i], views[j], keys[j], idx, now, reply_len[i])
                                                        : inbound(frames[i], views[j], idx, now, reply_len[i]);
         if (verdicts[i] == no_drop) continue;
@@ -143,11 +148,14 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
     // burst may have created this very flow after the burst lookup ran.
     if (idx == flow::flow_table::npos) idx = table_.lookup(key, flow::direction::outbound);
     if (idx == flow::flow_table::npos) {
-        if (const drop_reason r = create_flow(view, now, idx); r != no_drop) return r;
+        if (const drop_reason r = create_flow(frame, view, now, idx); r != no_drop) return r;
     }
     flow::flow_record& rec = table_.at(idx);
-    if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, now);
+    if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
     if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::outbound, reply_len);
+    if (rec.flags & flow::flow_flags::inspect) {
+        if (const drop_reason r = inspect_segment(rec, idx, frame, view, now, reply_len); r != no_drop) return r;
+    }
     if (const drop_reason r = track(rec, flow::direction::outbound, view, now); r != no_drop) return r;
     account(rec, idx, flow::direction::outbound, view, now);
     if (rec.is_v4())
@@ -163,7 +171,7 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
         return drop_reason::inbound_unsolicited;
     }
     flow::flow_record& rec = table_.at(idx);
-    if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, now);
+    if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
     if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::inbound, reply_len);
     if (const drop_reason r = track(rec, flow::direction::inbound, view, now); r != no_drop) return r;
     account(rec, idx, flow::direction::inbound, view, now);
@@ -173,14 +181,17 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
 
 // Slow path: a packet from inside that belongs to no flow. Only connection
 // openers create flows; IPv4 flows get their public address:port here.
-[[gnu::noinline]] drop_reason gateway_core::create_flow(const net::packet_view& view, uint32_t now,
-                                                        uint32_t& idx) noexcept {
+[[gnu::noinline]] drop_reason gateway_core::create_flow(std::span<const uint8_t> frame, const net::packet_view& view,
+                                                        uint32_t now, uint32_t& idx) noexcept {
     if (view.proto == net::proto_tcp && !flow::tcp_opens_flow(flow::direction::outbound, view.tcp_flags))
         return drop_reason::tcp_new_not_syn;
     if ((view.proto == net::proto_icmp || view.proto == net::proto_icmpv6) && !is_echo_request(view))
         return drop_reason::icmp_new_not_request;
+    bool inspect = false;
     if (policy_ != nullptr) {
-        const policy::decision d = policy_->decide(policy::query{view.src, view.dst, view.proto, view.dst_port});
+        const policy::decision d = policy_->decide(
+            policy::query{view.src, view.dst, view.proto, view.dst_port, policy::host_state::unknown, {}});
+        inspect = d.pending;
         if (d.would_deny) {
             ++counters_.policy_would_deny;
             security_event(policy::security_event_kind::would_deny, d, view.src, view.src_port, view.dst,
@@ -190,7 +201,7 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
             const bool blocked = d.block != policy::no_rule;
             security_event(blocked ? policy::security_event_kind::block : policy::security_event_kind::deny, d,
                            view.src, view.src_port, view.dst, view.dst_port, view.proto, false, now);
-            return blocked ? drop_reason::policy_blocked : drop_reason::policy_denied;
+            return blocked ? drop_reason::policy_blocked : d.quic ? drop_reason::policy_quic : drop_reason::policy_denied;
         }
     }
     if (table_.size() == table_.capacity()) return drop_reason::flow_table_full;
@@ -225,6 +236,19 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     }
     idx = table_.insert(rec);
     if (idx == flow::flow_table::npos) return drop_reason::flow_table_full;
+    if (inspect) {
+        // The decision waits for the hostname in the client's first bytes.
+        const auto kind = policy_->compiled->inspection_for(view.proto, view.dst_port);
+        if (inspector_.start(idx, kind, net::tcp_seq(frame, view))) {
+            table_.at(idx).flags |= flow::flow_flags::inspect;
+        } else if (settings_.inspect.fail_closed) {
+            table_.erase(idx);
+            ++erasures_;
+            return drop_reason::inspect_exhausted;
+        } else {
+            ++counters_.inspect_unchecked; // fail open: the flow passes without its name
+        }
+    }
     if (view.family == net::ip_family::v4) {
         nat_.on_mapping_created(pool_index);
         ++mappings_created_[pool_index];
@@ -235,27 +259,115 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     return no_drop;
 }
 
-// Slow path, once per flow and policy version.
-[[gnu::noinline]] void gateway_core::recheck(flow::flow_record& rec, uint32_t now) noexcept {
+// The policy question for an existing flow, with its hostname as far as known.
+policy::query gateway_core::query_of(const flow::flow_record& rec, uint32_t idx) const noexcept {
+    policy::query q{rec.inside, rec.remote, rec.proto, rec.remote_port, policy::host_state::unknown, {}};
+    if ((rec.flags & flow::flow_flags::inspect) == 0 && inspector_.inspecting(idx)) {
+        q.hostname = inspector_.hostname(idx);
+        q.host = q.hostname.empty() ? policy::host_state::absent : policy::host_state::known;
+    } else if ((rec.flags & flow::flow_flags::inspect) == 0) {
+        q.host = policy::host_state::absent; // admitted without inspection: no name will come
+    }
+    return q;
+}
+
+// The flow is over: it lingers only as long as a reset connection would, to
+// answer (TCP) or drop its stragglers.
+void gateway_core::cut(flow::flow_record& rec, uint32_t now) noexcept {
+    rec.flags = static_cast<uint8_t>((rec.flags | flow::flow_flags::cut) & ~flow::flow_flags::inspect);
+    rec.tcp_state = static_cast<uint8_t>(flow::tcp_state::closed);
+    rec.expires_at_ms = now + settings_.timeouts.tcp_closed_ms;
+}
+
+// Slow path, once per flow and policy snapshot.
+[[gnu::noinline]] void gateway_core::recheck(flow::flow_record& rec, uint32_t idx, uint32_t now) noexcept {
     rec.policy_gen = policy_->generation;
     if (rec.flags & flow::flow_flags::cut) return; // already over
-    const policy::decision d = policy_->evaluate(policy::query{rec.inside, rec.remote, rec.proto, rec.remote_port});
-    if (d.action != policy::verdict::deny) return;
-    rec.flags |= flow::flow_flags::cut;
+    const policy::query q = query_of(rec, idx);
+    const policy::decision d = policy_->evaluate(q);
+    if (d.action != policy::verdict::deny) return; // allowed, or still waiting for its name
+    cut(rec, now);
     ++counters_.policy_flows_cut;
     policy_->count_block_cut(d);
     security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::cut,
-                   d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now);
-    // The flow is over: it lingers only as long as a reset connection would, to
-    // answer (TCP) or drop its stragglers.
-    rec.tcp_state = static_cast<uint8_t>(flow::tcp_state::closed);
-    rec.expires_at_ms = now + settings_.timeouts.tcp_closed_ms;
+                   d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now, q.hostname);
+}
+
+// A client segment of a flow waiting for its hostname. Segments before the
+// name is complete pass (the server cannot finish a handshake or answer a
+// request without the rest); the segment that completes it is decided here and
+// never leaves if the flow is denied.
+drop_reason gateway_core::inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                          const net::packet_view& view, uint32_t now, uint16_t& reply_len) noexcept {
+    const std::span<const uint8_t> payload = net::tcp_payload(frame, view);
+    if (payload.empty()) return no_drop;
+    const inspect_outcome o = inspector_.feed(idx, net::tcp_seq(frame, view), payload);
+    if (o == inspect_outcome::pending) return no_drop;
+    rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::inspect);
+    const policy::inspection_spec& spec = policy_->compiled->inspection();
+    const bool tls = inspector_.kind(idx) == policy::inspection_kind::tls;
+    // Outcomes the policy cannot match a name for: their own configured action.
+    policy::verdict action = policy::verdict::allow;
+    drop_reason why = no_drop;
+    switch (o) {
+    case inspect_outcome::hostname: break;
+    case inspect_outcome::pending: break;
+    case inspect_outcome::ech:
+        if (spec.ech == policy::ech_action::deny) action = policy::verdict::deny, why = drop_reason::inspect_ech;
+        else if (inspector_.hostname(idx).empty()) action = spec.no_sni, why = drop_reason::inspect_no_sni;
+        break;
+    case inspect_outcome::no_sni: action = spec.no_sni, why = drop_reason::inspect_no_sni; break;
+    case inspect_outcome::oversize: action = spec.oversize, why = drop_reason::inspect_oversize; break;
+    case inspect_outcome::not_tls: action = spec.not_tls, why = drop_reason::inspect_not_tls; break;
+    case inspect_outcome::not_http: action = spec.not_http, why = drop_reason::inspect_not_http; break;
+    case inspect_outcome::no_host: action = spec.http_no_host, why = drop_reason::inspect_no_host; break;
+    case inspect_outcome::malformed:
+        action = tls ? spec.not_tls : spec.not_http;
+        why = drop_reason::inspect_malformed;
+        break;
+    }
+    if (action == policy::verdict::deny)
+        return deny_inspected(rec, idx, frame, view, policy::decision{policy::verdict::deny}, why, now, reply_len);
+    const policy::query q = query_of(rec, idx);
+    const policy::decision d = policy_->decide(q);
+    if (d.would_deny) {
+        ++counters_.policy_would_deny;
+        security_event(policy::security_event_kind::would_deny, d, rec.inside, rec.inside_port, rec.remote,
+                       rec.remote_port, rec.proto, true, now, q.hostname);
+    }
+    if (d.action == policy::verdict::deny)
+        return deny_inspected(rec, idx, frame, view, d, drop_reason::policy_denied, now, reply_len);
+    return no_drop;
+}
+
+// A flow denied once its hostname is known: the completing segment is dropped,
+// the inside host gets a reset (built from that segment) and so does the server
+// (it has seen the SYN and the first bytes).
+drop_reason gateway_core::deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                         const net::packet_view& view, const policy::decision& d, drop_reason why,
+                                         uint32_t now, uint16_t& reply_len) noexcept {
+    cut(rec, now);
+    security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::deny,
+                   d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, false, now,
+                   inspector_.hostname(idx));
+    // To the server: a reset in the client's name, translated like the segment.
+    std::span<uint8_t> out(forward_[current_].data(), max_forward_frame);
+    net::packet_view fv;
+    if (const std::size_t n = net::make_tcp_reset_forward(frame, view, out, fv); n != 0) {
+        std::span<uint8_t> f = out.first(n);
+        if (rec.is_v4()) net::set_ipv4_source(f, fv, net::ip_address::from_v4(rec.public_addr), rec.public_port);
+        if (emit(side::outside, f, fv) == no_drop) forward_len_[current_] = static_cast<uint16_t>(n);
+    }
+    reply_len = static_cast<uint16_t>(
+        net::make_tcp_reset_reply(frame, view, settings_.inside.mac, settings_.inside.next_hop_mac));
+    return why;
 }
 
 // Hands one event to the security event log's ring; a full ring loses it (counted).
 void gateway_core::security_event(policy::security_event_kind kind, const policy::decision& d,
                                   const net::ip_address& src, uint16_t src_port, const net::ip_address& dst,
-                                  uint16_t dst_port, uint8_t proto, bool existing, uint32_t now) noexcept {
+                                  uint16_t dst_port, uint8_t proto, bool existing, uint32_t now,
+                                  std::string_view hostname, policy::security_event_kind) noexcept {
     if (security_ == nullptr) return;
     policy::security_event e;
     e.kind = kind;
@@ -270,6 +382,7 @@ void gateway_core::security_event(policy::security_event_kind kind, const policy
     if (d.block != policy::no_rule) e.blocked = policy_->blocks->entries()[d.block].prefix;
     const std::string_view rule = policy_->rule_name(d);
     std::memcpy(e.rule.data(), rule.data(), std::min(rule.size(), e.rule.size()));
+    std::memcpy(e.hostname.data(), hostname.data(), std::min(hostname.size(), e.hostname.size()));
     if (security_->try_push(e)) {
         ++counters_.security_events_queued;
     } else {
@@ -342,12 +455,22 @@ uint32_t gateway_core::last_packet_time(const flow::flow_record& rec) const noex
     return rec.expires_at_ms - idle_timeout(rec, settings_.timeouts);
 }
 
+flow_names gateway_core::names_of(uint32_t idx) const noexcept {
+    flow_names n;
+    const std::string_view host = inspector_.hostname(idx);
+    (inspector_.kind(idx) == policy::inspection_kind::http ? n.http_host : n.server_name) = host;
+    return n;
+}
+
 void gateway_core::on_expired(uint32_t idx, const flow::flow_record& rec) noexcept {
     if (rec.is_v4()) nat_.on_mapping_released(nat_.pool_index_for(rec.inside)); // paired pooling
     ++counters_.flows_expired[static_cast<std::size_t>(proto_class(rec.proto))];
-    if (!reporter_.enabled()) return;
-    reporter_.flow_end(rec, table_.volume(idx), natural_end(rec), last_packet_time(rec));
-    if (rec.is_v4() && settings_.flow_export.nat_session_events) reporter_.nat_session(rec, false, rec.expires_at_ms);
+    if (reporter_.enabled()) {
+        reporter_.flow_end(rec, table_.volume(idx), natural_end(rec), last_packet_time(rec), names_of(idx));
+        if (rec.is_v4() && settings_.flow_export.nat_session_events)
+            reporter_.nat_session(rec, false, rec.expires_at_ms);
+    }
+    inspector_.finish(idx);
 }
 
 void gateway_core::retire(uint32_t idx, uint32_t) noexcept {
@@ -364,7 +487,7 @@ void gateway_core::expire(uint32_t now, uint32_t budget) noexcept {
     const auto on_expired_cb = [this](uint32_t idx, const flow::flow_record& rec) { on_expired(idx, rec); };
     const bool reporting = reporter_.enabled();
     const uint32_t n = table_.sweep(now, budget, on_expired_cb, [this, now, reporting](uint32_t idx, flow::flow_record& rec) {
-        if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, now);
+        if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
         if (reporting && reporter_.is_due(rec, now)) reporter_.flow_update(rec, table_.volume(idx), now);
     });
     if (reporting) reporter_.tick(now);
@@ -382,7 +505,7 @@ void gateway_core::report_remaining(uint32_t now) noexcept {
         const flow::end_reason why = flow::is_expired(rec, now) || natural == flow::end_reason::end_of_flow
                                          ? natural
                                          : flow::end_reason::forced_end;
-        reporter_.flow_end(rec, table_.volume(idx), why, last_packet_time(rec));
+        reporter_.flow_end(rec, table_.volume(idx), why, last_packet_time(rec), names_of(idx));
     });
     reporter_.flush_all(now);
     reporter_.set_patient(false);

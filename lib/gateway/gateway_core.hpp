@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "flow/flow_table.hpp"
+#include "gateway/flow_query.hpp"
 #include "gateway/flow_reporter.hpp"
+#include "gateway/inspector.hpp"
 #include "gateway/settings.hpp"
 #include "nat/port_allocator.hpp"
 #include "policy/active_policy.hpp"
@@ -25,6 +27,7 @@ namespace egress::gateway {
 
 inline constexpr uint16_t max_burst = 512;
 inline constexpr uint16_t lookup_chunk = 32; // frames parsed and looked up together
+inline constexpr std::size_t max_forward_frame = 128; // a TCP reset towards the server: headers only
 
 struct pool_address_usage {
     net::ip_address address;
@@ -45,6 +48,12 @@ public:
     // into a reply of that many bytes that goes back out of the side it came in
     // (a TCP reset cutting a flow the current policy denies).
     uint16_t reply_length(uint16_t i) const noexcept { return reply_len_[i]; }
+    // After process_burst: a frame to send out of the outside port in addition
+    // (empty when none): the reset towards the server of a flow denied by its
+    // hostname, built from frame i before frame i became the reply.
+    std::span<const uint8_t> forward_frame(uint16_t i) const noexcept {
+        return {forward_[i].data(), forward_len_[i]};
+    }
 
     stats::drop_reason process(stats::side from, std::span<uint8_t> frame, uint32_t now_ms) noexcept {
         stats::drop_reason v;
@@ -73,6 +82,11 @@ public:
     stats::worker_counters& counters() noexcept { return counters_; }
     const stats::worker_counters& counters() const noexcept { return counters_; }
     const flow::flow_table& flows() const noexcept { return table_; }
+    const inspector& inspection() const noexcept { return inspector_; }
+    // Advances a control-plane flow query by `budget` table slots (see flow_query.hpp).
+    bool step_query(flow_query& q, uint32_t budget, uint32_t now) const noexcept {
+        return q.step(table_, budget, now, &inspector_);
+    }
     uint64_t flows_active() const noexcept { return table_.size(); }
     uint64_t flow_capacity() const noexcept { return table_.capacity(); }
     uint64_t flow_table_bytes() const noexcept { return table_.memory_bytes(); }
@@ -89,10 +103,18 @@ private:
     void process_chunk(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
                        stats::drop_reason* verdicts, uint16_t* reply_len) noexcept;
     // A flow admitted under another policy snapshot: decide it again.
-    void recheck(flow::flow_record& rec, uint32_t now) noexcept;
+    void recheck(flow::flow_record& rec, uint32_t idx, uint32_t now) noexcept;
+    policy::query query_of(const flow::flow_record& rec, uint32_t idx) const noexcept;
+    stats::drop_reason inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                       const net::packet_view& view, uint32_t now, uint16_t& reply_len) noexcept;
+    stats::drop_reason deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                      const net::packet_view& view, const policy::decision& d, stats::drop_reason why,
+                                      uint32_t now, uint16_t& reply_len) noexcept;
+    void cut(flow::flow_record& rec, uint32_t now) noexcept;
     void security_event(policy::security_event_kind kind, const policy::decision& d, const net::ip_address& src,
                         uint16_t src_port, const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
-                        bool existing, uint32_t now) noexcept;
+                        bool existing, uint32_t now, std::string_view hostname = {},
+                        policy::security_event_kind deny_kind = policy::security_event_kind::deny) noexcept;
     stats::drop_reason cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir,
                                   uint16_t& reply_len) noexcept;
     stats::drop_reason admit(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept;
@@ -100,11 +122,13 @@ private:
                                 uint32_t idx, uint32_t now, uint16_t& reply_len) noexcept;
     stats::drop_reason inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t idx, uint32_t now,
                                uint16_t& reply_len) noexcept;
-    stats::drop_reason create_flow(const net::packet_view& view, uint32_t now, uint32_t& idx) noexcept;
+    stats::drop_reason create_flow(std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now,
+                                   uint32_t& idx) noexcept;
     stats::drop_reason track(flow::flow_record& rec, flow::direction dir, const net::packet_view& view,
                              uint32_t now) noexcept;
     void retire(uint32_t idx, uint32_t now) noexcept;
     void on_expired(uint32_t idx, const flow::flow_record& rec) noexcept;
+    flow_names names_of(uint32_t idx) const noexcept;
     static flow::end_reason natural_end(const flow::flow_record& rec) noexcept;
     uint32_t last_packet_time(const flow::flow_record& rec) const noexcept;
     void account(flow::flow_record& rec, uint32_t idx, flow::direction dir, const net::packet_view& view,
@@ -120,6 +144,10 @@ private:
     std::vector<uint64_t> mappings_created_; // per pool address
     policy::active_policy* policy_ = nullptr;
     policy::security_ring* security_ = nullptr;
+    inspector inspector_;
+    uint16_t current_ = 0; // burst index of the frame being handled (for forward_)
+    uint16_t forward_len_[max_burst] = {};
+    std::array<std::array<uint8_t, max_forward_frame>, max_burst> forward_{};
     uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
     uint16_t reply_len_[max_burst] = {};
     uint64_t erasures_ = 0; // bumps whenever a record is removed (invalidates burst lookups)

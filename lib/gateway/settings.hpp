@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "flow/timeouts.hpp"
+#include "gateway/inspector.hpp"
 #include "net/ip_address.hpp"
 
 namespace egress::gateway {
@@ -39,6 +40,7 @@ struct settings {
     flow::timeouts timeouts;
     bool accept_any_dst_mac = false; // promiscuous: do not drop frames for other MACs
     export_settings flow_export;
+    inspect_settings inspect;        // hostname inspection (TLS SNI, HTTP Host) bounds
 };
 
 } // namespace egress::gateway

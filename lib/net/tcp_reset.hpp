@@ -19,4 +19,12 @@ namespace egress::net {
 std::size_t make_tcp_reset_reply(std::span<uint8_t> frame, const packet_view& view, const mac_address& src_mac,
                                  const mac_address& dst_mac) noexcept;
 
+// Writes into out the reset the sender of frame (parsed as view, a TCP segment)
+// would send its peer: same addresses and ports, seq = the segment's sequence,
+// ack = its ack, RST+ACK, no payload, the segment's MACs and TTL (the caller
+// translates and emits it like the segment). Returns its length and describes it
+// in out_view, or 0 when frame is not TCP or out is too small.
+std::size_t make_tcp_reset_forward(std::span<const uint8_t> frame, const packet_view& view, std::span<uint8_t> out,
+                                   packet_view& out_view) noexcept;
+
 } // namespace egress::net

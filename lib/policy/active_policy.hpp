@@ -76,6 +76,7 @@ struct active_policy {
     // Worker side: the decision for a new flow, counted.
     decision decide(const query& q) noexcept {
         const decision d = evaluate(q);
+        if (d.pending) return d; // decided (and counted) once the hostname is known
         if (d.block != no_rule) {
             bump(counters->block_hits);
             bump(block_hits[d.block]);

@@ -64,8 +64,11 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
     p->default_action_ = spec.default_action;
     p->rules_.reserve(spec.rules.size());
     p->infos_.reserve(spec.rules.size());
+    p->inspection_ = spec.inspection;
     std::vector<address_classifier::entry> destinations;
     std::vector<address_classifier::entry> sources;
+    std::vector<hostname_matcher::pattern> hostname_patterns;
+    uint32_t hostname_sets = 0;
     for (std::size_t i = 0; i < spec.rules.size(); ++i) {
         const rule_spec& r = spec.rules[i];
         const auto index = static_cast<uint32_t>(i);
@@ -91,7 +94,12 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
         c.any_source = r.any_source;
         c.action = r.action;
         c.mode = r.mode;
-        c.hostname_set = r.hostname_set;
+        if (!r.hostnames.empty()) {
+            if (r.proto != protocol::tcp && r.proto != protocol::any)
+                return fail(fmt::format("rule \"{}\": hostnames need protocol tcp or any", r.name));
+            c.hostname_set = hostname_sets++;
+            for (const std::string& h : r.hostnames) hostname_patterns.push_back({c.hostname_set, h});
+        }
         p->ports_.insert(p->ports_.end(), r.ports.begin(), r.ports.end());
         p->rules_.push_back(c);
         p->infos_.push_back(rule_info{r.name, r.action, r.mode, r.line});
@@ -110,8 +118,33 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
         return fail(fmt::format("the source lists would exceed {} entries (too many nested source groups)",
                                 max_class_entries));
     }
+    if (!hostname_patterns.empty()) {
+        try {
+            p->matcher_ = std::make_unique<const hostname_matcher>(hostname_patterns);
+        } catch (const std::exception& e) {
+            return fail(e.what());
+        }
+    }
     result.policy = std::move(p);
     return result;
+}
+
+namespace {
+
+bool in_ports(const std::vector<port_range>& ports, uint16_t port) noexcept {
+    return std::any_of(ports.begin(), ports.end(), [&](const port_range& r) { return r.contains(port); });
+}
+
+} // namespace
+
+inspection_kind compiled_policy::inspection_for(uint8_t proto, uint16_t dst_port) const noexcept {
+    if (proto == 6) {
+        if (in_ports(inspection_.tls_ports, dst_port)) return inspection_kind::tls;
+        if (in_ports(inspection_.http_ports, dst_port)) return inspection_kind::http;
+    } else if (proto == 17 && in_ports(inspection_.tls_ports, dst_port)) {
+        return inspection_kind::quic;
+    }
+    return inspection_kind::none;
 }
 
 decision compiled_policy::evaluate(const query& q) const noexcept {
@@ -119,6 +152,10 @@ decision compiled_policy::evaluate(const query& q) const noexcept {
     const std::span<const uint32_t> src = sources_.lookup(q.src);
     const uint32_t* s = src.data();
     const uint32_t* const s_end = s + src.size();
+    uint32_t host_sets[hostname_matcher::max_sets_per_match];
+    std::size_t host_sets_n = 0;
+    bool host_matched = false;
+    bool host_overflow = false;
     for (const uint32_t r : dst) {
         const compiled_rule& c = rules_[r];
         if (!protocol_matches(c.proto, q.proto)) continue;
@@ -130,8 +167,26 @@ decision compiled_policy::evaluate(const query& q) const noexcept {
             s = std::lower_bound(s, s_end, r);
             if (s == s_end || *s != r) continue;
         }
-        // Extension point: a rule's hostname_set condition is checked here once it
-        // exists; no_hostname_set (the only value today) has no condition.
+        if (c.hostname_set != no_hostname_set) {
+            if (q.host == host_state::absent) continue;
+            if (q.host == host_state::unknown) {
+                switch (inspection_for(q.proto, q.dst_port)) {
+                case inspection_kind::tls:
+                case inspection_kind::http: return decision{verdict::allow, false, no_rule, no_rule, true, false};
+                case inspection_kind::quic:
+                    if (inspection_.quic == verdict::deny) return decision{verdict::deny, false, r, no_rule, false, true};
+                    continue;
+                case inspection_kind::none: continue;
+                }
+            }
+            // The name is matched once, on the first hostname rule reached.
+            if (!host_matched) {
+                host_sets_n = matcher_->match(q.hostname, host_sets, host_overflow);
+                host_matched = true;
+            }
+            const bool hit = std::binary_search(host_sets, host_sets + host_sets_n, c.hostname_set);
+            if (!hit) continue;
+        }
         if (c.mode == rule_mode::report) return decision{verdict::allow, c.action == verdict::deny, r};
         return decision{c.action, false, r};
     }
@@ -140,7 +195,7 @@ decision compiled_policy::evaluate(const query& q) const noexcept {
 
 std::size_t compiled_policy::memory_bytes() const noexcept {
     return sizeof(*this) + rules_.size() * sizeof(compiled_rule) + ports_.size() * sizeof(port_range) +
-           destinations_.memory_bytes() + sources_.memory_bytes();
+           destinations_.memory_bytes() + sources_.memory_bytes() + (matcher_ ? matcher_->memory_bytes() : 0);
 }
 
 namespace {
@@ -174,7 +229,7 @@ bool ports_cover(const std::vector<port_range>& outer, const std::vector<port_ra
 }
 
 bool shadows(const policy_spec& spec, const rule_spec& a, const rule_spec& b) {
-    if (a.mode != rule_mode::enforce || a.hostname_set != no_hostname_set) return false;
+    if (a.mode != rule_mode::enforce || !a.hostnames.empty()) return false;
     if (a.proto != protocol::any && a.proto != b.proto) return false;
     if (!ports_cover(a.ports, b.ports)) return false;
     if (!cidrs_cover(a.destinations, b.destinations)) return false;

@@ -17,10 +17,20 @@
 //   * IPv4 CIDRs match only IPv4 addresses, IPv6 CIDRs only IPv6 ("::/0" does not
 //     match IPv4): see cidr.hpp.
 //
-// Extension point: rule_spec::hostname_set (and the compiled rule's copy) is the
-// slot for a per-rule condition that needs more than the five-tuple (the later
-// `hostnames = [...]`). no_hostname_set means "no such condition"; it is the only
-// value today, and evaluate() checks it after the tuple conditions.
+// Hostname conditions (`hostnames = [...]`, hostname_matcher.hpp): a rule with
+// hostnames matches only a flow whose hostname (TLS SNI or HTTP Host) is known
+// and matches one of them. What evaluate() does on reaching a tuple-matching
+// hostname rule depends on what is known of the flow's name (query::host):
+//   * known:   the name is matched against the rule's patterns (one Hyperscan
+//              scan per query, done on the first such rule);
+//   * unknown: a TCP flow to an inspected port (inspection_spec tls_ports /
+//              http_ports) returns {pending = true}: the gateway admits the flow,
+//              extracts the name from the first client bytes, and evaluates
+//              again with it; a UDP flow to a TLS port (QUIC) gets the
+//              inspection_spec::quic action (deny: {deny, quic = true, rule});
+//              any other flow cannot have a name: the rule is skipped;
+//   * absent:  the name was looked for and there is none: the rule is skipped.
+// Rules with hostnames never shadow later rules.
 //
 // evaluate(): two trie walks (4 steps for IPv4, 16 for IPv6, independent of the
 // number of rules) give the destination candidates and the source candidates,
@@ -42,6 +52,7 @@
 
 #include "net/ip_address.hpp"
 #include "policy/cidr.hpp"
+#include "policy/hostname_matcher.hpp"
 #include "policy/prefix_trie.hpp"
 
 namespace egress::policy {
@@ -53,6 +64,8 @@ enum class protocol : uint8_t { any, tcp, udp, icmp };
 constexpr uint32_t no_rule = std::numeric_limits<uint32_t>::max();
 constexpr uint32_t no_hostname_set = std::numeric_limits<uint32_t>::max();
 
+
+
 std::string_view to_string(verdict v) noexcept;
 std::string_view to_string(rule_mode m) noexcept;
 std::string_view to_string(protocol p) noexcept;
@@ -63,6 +76,23 @@ struct port_range {
     bool contains(uint16_t p) const noexcept { return p >= lo && p <= hi; }
     friend bool operator==(const port_range&, const port_range&) = default;
 };
+
+// What to do with a flow to an inspected port whose name cannot be matched.
+enum class ech_action : uint8_t { outer, deny }; // outer: match the outer (public) SNI
+
+struct inspection_spec {
+    std::vector<port_range> tls_ports{{443, 443}};  // TCP: TLS ClientHello SNI; UDP: QUIC
+    std::vector<port_range> http_ports{{80, 80}};   // TCP: HTTP/1.x Host
+    verdict no_sni = verdict::deny;       // TLS without SNI (IP-literal connections)
+    ech_action ech = ech_action::outer;   // ClientHello with an encrypted_client_hello extension
+    verdict oversize = verdict::deny;     // ClientHello / request headers beyond the reassembly bound
+    verdict not_tls = verdict::deny;      // bytes that are not a TLS ClientHello on a TLS port
+    verdict not_http = verdict::deny;     // bytes that are not an HTTP/1.x request on an HTTP port
+    verdict http_no_host = verdict::deny; // an HTTP request without Host
+    verdict quic = verdict::deny;         // UDP to a TLS port reaching a hostname rule
+};
+
+enum class inspection_kind : uint8_t { none, tls, http, quic };
 
 struct group_spec {
     std::string name;
@@ -78,7 +108,7 @@ struct rule_spec {
     std::vector<port_range> ports;       // tcp/udp only; empty: every port
     verdict action = verdict::deny;
     rule_mode mode = rule_mode::enforce;
-    uint32_t hostname_set = no_hostname_set; // extension point (see above)
+    std::vector<std::string> hostnames;  // normalised patterns (hostname_matcher.hpp); empty: no condition
     uint32_t line = 0;                   // where the rule starts in its file, for messages and counters
 };
 
@@ -86,14 +116,24 @@ struct policy_spec {
     verdict default_action = verdict::deny;
     std::vector<group_spec> groups;
     std::vector<rule_spec> rules;
+    inspection_spec inspection;
     uint64_t version = 0; // chosen by whoever publishes it
 };
 
+enum class host_state : uint8_t { unknown, absent, known };
+
 struct query {
+    query() = default;
+    query(const net::ip_address& s, const net::ip_address& d, uint8_t p, uint16_t port,
+          host_state h = host_state::unknown, std::string_view name = {}) noexcept
+        : src(s), dst(d), proto(p), dst_port(port), host(h), hostname(name) {}
+
     net::ip_address src;
     net::ip_address dst;
     uint8_t proto = 0;     // IP protocol number: 6 tcp, 17 udp, 1 icmp, 58 icmpv6
     uint16_t dst_port = 0; // host order; ignored unless tcp or udp
+    host_state host = host_state::unknown;
+    std::string_view hostname; // host == known: the TLS SNI or HTTP Host
 };
 
 struct decision {
@@ -101,6 +141,8 @@ struct decision {
     bool would_deny = false; // a report-mode deny rule matched; action is allow
     uint32_t rule = no_rule; // the deciding rule's index, no_rule for the default (or a block)
     uint32_t block = no_rule; // the emergency block that denied it (active_policy::decide), else no_rule
+    bool pending = false;     // a hostname rule needs the flow's name: admit, inspect, evaluate again
+    bool quic = false;        // denied by inspection_spec::quic at hostname rule `rule`
     friend bool operator==(const decision&, const decision&) = default;
 };
 
@@ -111,8 +153,9 @@ struct rule_info {
     uint32_t line = 0;
 };
 
-// Does rule r match q? The definition evaluate() implements, rule by rule (tests
-// use it as the brute-force reference).
+// Does rule r match q's five-tuple (protocol, ports, destinations, sources)? The
+// tuple part of what evaluate() implements, rule by rule (tests use it as the
+// brute-force reference; hostname conditions are not looked at).
 bool rule_matches(const policy_spec& spec, const rule_spec& r, const query& q) noexcept;
 
 struct compile_result;
@@ -128,6 +171,9 @@ public:
     decision evaluate(const query& q) const noexcept;
 
     uint64_t version() const noexcept { return version_; }
+    const inspection_spec& inspection() const noexcept { return inspection_; }
+    inspection_kind inspection_for(uint8_t proto, uint16_t dst_port) const noexcept;
+    bool has_hostname_rules() const noexcept { return matcher_ != nullptr; }
     verdict default_action() const noexcept { return default_action_; }
     std::span<const rule_info> rules() const noexcept { return infos_; }
 
@@ -161,6 +207,8 @@ private:
     std::vector<rule_info> infos_;
     address_classifier destinations_;
     address_classifier sources_;
+    inspection_spec inspection_;
+    std::unique_ptr<const hostname_matcher> matcher_; // null: no rule has hostnames
 };
 
 struct compile_result {

@@ -38,6 +38,7 @@ struct security_event {
     uint64_t policy_version = 0;
     cidr blocked;               // block: the block's CIDR
     std::array<char, 64> rule{}; // deny/would_deny/cut: the deciding rule's name ("" for the default), truncated
+    std::array<char, 253> hostname{}; // the flow's TLS SNI / HTTP Host when known (NUL-padded)
 };
 
 static_assert(std::is_trivially_copyable_v<security_event>);

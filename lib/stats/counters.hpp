@@ -36,6 +36,7 @@ struct alignas(64) worker_counters {
     uint64_t policy_flows_cut = 0;  // existing flows a new policy version or a block denied (cut, TCP reset)
     uint64_t security_events_queued = 0; // security events handed to the event log
     uint64_t security_events_lost = 0;   // security events lost because the event ring was full
+    uint64_t inspect_unchecked = 0;      // flows let through uninspected: no inspection slot free (fail open)
 
     void count_drop(drop_reason r) noexcept { ++drops[static_cast<std::size_t>(r)]; }
     port_counters& port(side s) noexcept { return ports[static_cast<std::size_t>(s)]; }
@@ -60,6 +61,7 @@ struct alignas(64) worker_counters {
         policy_flows_cut += o.policy_flows_cut;
         security_events_queued += o.security_events_queued;
         security_events_lost += o.security_events_lost;
+        inspect_unchecked += o.inspect_unchecked;
         return *this;
     }
 };

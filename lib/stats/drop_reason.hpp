@@ -48,7 +48,16 @@ namespace egress::stats {
     X(frame_multisegment, "frame_multisegment")                         \
     X(policy_denied, "policy_denied")                                   \
     X(policy_cut, "policy_cut")                                         \
-    X(policy_blocked, "policy_blocked")
+    X(policy_blocked, "policy_blocked")                                 \
+    X(policy_quic, "policy_quic")                                       \
+    X(inspect_no_sni, "inspect_no_sni")                                 \
+    X(inspect_ech, "inspect_ech")                                       \
+    X(inspect_oversize, "inspect_oversize")                             \
+    X(inspect_not_tls, "inspect_not_tls")                               \
+    X(inspect_not_http, "inspect_not_http")                             \
+    X(inspect_no_host, "inspect_no_host")                               \
+    X(inspect_malformed, "inspect_malformed")                           \
+    X(inspect_exhausted, "inspect_exhausted")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

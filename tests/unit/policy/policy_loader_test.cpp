@@ -122,9 +122,9 @@ TEST(policy_loader, unknown_keys_and_tables) {
     EXPECT_EQ(errors_of("[[policy.group]]\nname = \"web\"\ncidr = [\"10.0.0.0/8\"]\n"),
               (lines{"p.toml:1:1: policy.group[0].cidrs: required key missing",
                      "p.toml:3:1: policy.group[0].cidr: unknown key (did you mean cidrs?)"}));
-    // hostnames is not a condition yet: refused rather than ignored.
-    EXPECT_EQ(errors_of("[[policy.rule]]\nname = \"a\"\ndestinations = [\"::/0\"]\nhostnames = [\"x\"]\naction = \"deny\"\n"),
-              (lines{"p.toml:4:1: policy.rule[0].hostnames: unknown key"}));
+    // A misspelt condition is refused rather than ignored.
+    EXPECT_EQ(errors_of("[[policy.rule]]\nname = \"a\"\ndestinations = [\"::/0\"]\nhostname = [\"x\"]\naction = \"deny\"\n"),
+              (lines{"p.toml:4:1: policy.rule[0].hostname: unknown key (did you mean hostnames?)"}));
 }
 
 TEST(policy_loader, wrong_types) {

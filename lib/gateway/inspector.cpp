@@ -1,0 +1,162 @@
+#include "gateway/inspector.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "tls/client_hello.hpp"
+#include "tls/http_request.hpp"
+
+namespace egress::gateway {
+
+std::string_view to_string(inspect_outcome o) noexcept {
+    switch (o) {
+    case inspect_outcome::pending: return "pending";
+    case inspect_outcome::hostname: return "hostname";
+    case inspect_outcome::no_sni: return "no_sni";
+    case inspect_outcome::ech: return "ech";
+    case inspect_outcome::oversize: return "oversize";
+    case inspect_outcome::not_tls: return "not_tls";
+    case inspect_outcome::not_http: return "not_http";
+    case inspect_outcome::no_host: return "no_host";
+    case inspect_outcome::malformed: return "malformed";
+    }
+    return "unknown";
+}
+
+inspector::inspector(const inspect_settings& s, uint32_t flow_capacity)
+    : settings_(s), slot_of_(flow_capacity, none), slots_(s.slots) {
+    settings_.max_bytes = (std::max<uint32_t>(s.max_bytes, 64) + 7) / 8 * 8;
+    for (uint32_t i = 0; i < slots_.size(); ++i) slots_[i].next_free = i + 1 < slots_.size() ? i + 1 : none;
+    free_slot_ = slots_.empty() ? none : 0;
+    buffer_bytes_.resize(std::size_t{s.buffers} * settings_.max_bytes);
+    buffer_maps_.resize(std::size_t{s.buffers} * settings_.max_bytes / 8);
+    free_buffers_.reserve(s.buffers);
+    for (uint32_t b = s.buffers; b-- > 0;) free_buffers_.push_back(b);
+}
+
+bool inspector::start(uint32_t flow, policy::inspection_kind kind, uint32_t syn_seq) noexcept {
+    if (free_slot_ == none || free_buffers_.empty()) return false;
+    const uint32_t index = free_slot_;
+    slot& s = slots_[index];
+    free_slot_ = s.next_free;
+    s = slot{};
+    s.flow = flow;
+    s.base_seq = syn_seq + 1; // the SYN takes one sequence number
+    s.kind = kind;
+    s.buffer = free_buffers_.back();
+    free_buffers_.pop_back();
+    std::memset(&buffer_maps_[std::size_t{s.buffer} * settings_.max_bytes / 8], 0, settings_.max_bytes / 8);
+    slot_of_[flow] = index;
+    ++slots_in_use_;
+    ++buffers_in_use_;
+    return true;
+}
+
+void inspector::release_buffer(slot& s) noexcept {
+    if (s.buffer == none) return;
+    free_buffers_.push_back(s.buffer); // capacity reserved for every buffer: no allocation
+    s.buffer = none;
+    --buffers_in_use_;
+}
+
+void inspector::finish(uint32_t flow) noexcept {
+    const uint32_t index = slot_of_[flow];
+    if (index == none) return;
+    slot& s = slots_[index];
+    release_buffer(s);
+    s.flow = none;
+    s.next_free = free_slot_;
+    free_slot_ = index;
+    slot_of_[flow] = none;
+    --slots_in_use_;
+}
+
+inspect_outcome inspector::feed(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload) noexcept {
+    const uint32_t index = slot_of_[flow];
+    if (index == none) return inspect_outcome::pending;
+    slot& s = slots_[index];
+    if (s.outcome != inspect_outcome::pending || payload.empty()) return s.outcome;
+    const uint32_t max = settings_.max_bytes;
+    uint8_t* bytes = &buffer_bytes_[std::size_t{s.buffer} * max];
+    uint8_t* map = &buffer_maps_[std::size_t{s.buffer} * max / 8];
+    // Position of the segment in the client's stream (serial arithmetic: a
+    // retransmission of bytes before the window start is clipped).
+    int64_t at = static_cast<int32_t>(seq - s.base_seq);
+    std::size_t skip = 0;
+    if (at < 0) {
+        if (static_cast<uint64_t>(-at) >= payload.size()) return s.outcome; // all old
+        skip = static_cast<std::size_t>(-at);
+        at = 0;
+    }
+    const auto begin = static_cast<uint64_t>(at);
+    const uint64_t end = begin + (payload.size() - skip);
+    if (end > max) {
+        s.outcome = inspect_outcome::oversize;
+        release_buffer(s);
+        return s.outcome;
+    }
+    std::memcpy(bytes + begin, payload.data() + skip, end - begin);
+    for (uint64_t i = begin; i < end; ++i) map[i / 8] = static_cast<uint8_t>(map[i / 8] | (1u << (i % 8)));
+    uint32_t c = s.contiguous;
+    while (c < max && (map[c / 8] >> (c % 8) & 1) != 0) ++c;
+    if (c == s.contiguous) return s.outcome; // a hole before this segment
+    s.contiguous = c;
+    decide(s, {bytes, c});
+    if (s.outcome == inspect_outcome::pending && c == max) s.outcome = inspect_outcome::oversize;
+    if (s.outcome != inspect_outcome::pending) release_buffer(s);
+    return s.outcome;
+}
+
+void inspector::decide(slot& s, std::span<const uint8_t> stream) noexcept {
+    const auto set_name = [&](const char* name, std::size_t n) {
+        s.hostname_length = static_cast<uint8_t>(std::min(n, s.hostname.size()));
+        std::memcpy(s.hostname.data(), name, s.hostname_length);
+    };
+    if (s.kind == policy::inspection_kind::tls) {
+        const tls::client_hello_info h = tls::parse_client_hello(stream, settings_.max_bytes);
+        switch (h.status) {
+        case tls::hello_status::need_more: return;
+        case tls::hello_status::not_tls: s.outcome = inspect_outcome::not_tls; return;
+        case tls::hello_status::too_large: s.outcome = inspect_outcome::oversize; return;
+        case tls::hello_status::malformed: s.outcome = inspect_outcome::malformed; return;
+        case tls::hello_status::complete: break;
+        }
+        if (h.has_sni) set_name(h.sni.data(), h.sni_length);
+        s.outcome = h.ech ? inspect_outcome::ech : h.has_sni ? inspect_outcome::hostname : inspect_outcome::no_sni;
+        return;
+    }
+    const tls::http_request_info r = tls::parse_http_request(stream, settings_.max_bytes);
+    switch (r.status) {
+    case tls::http_status::need_more: return;
+    case tls::http_status::not_http: s.outcome = inspect_outcome::not_http; return;
+    case tls::http_status::host_missing: s.outcome = inspect_outcome::no_host; return;
+    case tls::http_status::too_large: s.outcome = inspect_outcome::oversize; return;
+    case tls::http_status::malformed: s.outcome = inspect_outcome::malformed; return;
+    case tls::http_status::complete: break;
+    }
+    set_name(r.host.data(), r.host_length);
+    s.outcome = inspect_outcome::hostname;
+}
+
+inspect_outcome inspector::outcome(uint32_t flow) const noexcept {
+    const uint32_t index = slot_of_[flow];
+    return index == none ? inspect_outcome::pending : slots_[index].outcome;
+}
+
+std::string_view inspector::hostname(uint32_t flow) const noexcept {
+    const uint32_t index = slot_of_[flow];
+    if (index == none) return {};
+    return {slots_[index].hostname.data(), slots_[index].hostname_length};
+}
+
+policy::inspection_kind inspector::kind(uint32_t flow) const noexcept {
+    const uint32_t index = slot_of_[flow];
+    return index == none ? policy::inspection_kind::none : slots_[index].kind;
+}
+
+std::size_t inspector::memory_bytes() const noexcept {
+    return slot_of_.size() * sizeof(uint32_t) + slots_.size() * sizeof(slot) + buffer_bytes_.size() +
+           buffer_maps_.size() + free_buffers_.capacity() * sizeof(uint32_t);
+}
+
+} // namespace egress::gateway

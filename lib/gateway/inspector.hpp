@@ -1,0 +1,104 @@
+// Hostname inspection of new TCP flows (TLS SNI on the policy's TLS ports,
+// HTTP Host on its HTTP ports): the per-flow state that reassembles the
+// client's first bytes until the ClientHello / request headers are complete.
+//
+// Memory, all taken at construction:
+//   * one 4-byte slot index per flow-table record (the flow's inspection slot);
+//   * `slots` inspection slots (~280 B each): the owning flow, the client's next
+//     sequence number, the outcome and the hostname, kept for the whole flow (so
+//     flow records, egressctl flows and re-checks after a reload know it);
+//   * `buffers` reassembly buffers of `max_bytes` (+ a 1-bit-per-byte map of the
+//     bytes received), held only while a flow's first bytes are incomplete.
+// When slots or buffers run out, the caller applies the configured fail-open /
+// fail-closed behaviour and counts it.
+//
+// Reassembly: the client's bytes are placed at (sequence - initial sequence);
+// out-of-order segments are kept, retransmissions overwrite the same bytes, and
+// the contiguous prefix from byte 0 is what the parsers see. Bytes beyond
+// max_bytes make the outcome `oversize`. Nothing here allocates or locks after
+// construction.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "policy/compiled_policy.hpp"
+
+namespace egress::gateway {
+
+enum class inspect_outcome : uint8_t {
+    pending,   // not complete yet
+    hostname,  // the name is known (SNI or Host)
+    no_sni,    // a complete ClientHello without server_name
+    ech,       // a complete ClientHello with encrypted_client_hello (outer name in hostname, if any)
+    oversize,  // more than max_bytes before the ClientHello / headers ended
+    not_tls,   // the client's bytes are not a TLS ClientHello
+    not_http,  // the client's bytes are not an HTTP/1.x request
+    no_host,   // an HTTP request without Host
+    malformed, // a ClientHello / request with inconsistent lengths or bad fields
+};
+
+std::string_view to_string(inspect_outcome o) noexcept;
+
+struct inspect_settings {
+    uint32_t slots = 65536;      // flows with an inspection slot at once
+    uint32_t buffers = 1024;     // flows reassembling their first bytes at once
+    uint32_t max_bytes = 16384;  // reassembly bound (ClientHello / HTTP request headers)
+    bool fail_closed = false;    // no slot or buffer free: deny the flow (true) or let it pass uninspected
+};
+
+class inspector {
+public:
+    static constexpr uint32_t none = UINT32_MAX;
+
+    inspector(const inspect_settings& s, uint32_t flow_capacity);
+
+    // A new flow (its SYN, sequence `syn_seq`) to inspect as `kind` (tls or http).
+    // False when no slot or buffer is free.
+    bool start(uint32_t flow, policy::inspection_kind kind, uint32_t syn_seq) noexcept;
+    // The client's payload of a flow being inspected; returns the outcome so far
+    // (pending until decided; the same outcome again for later segments).
+    inspect_outcome feed(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload) noexcept;
+    // The flow is gone: frees its slot (and buffer).
+    void finish(uint32_t flow) noexcept;
+
+    bool inspecting(uint32_t flow) const noexcept { return slot_of_[flow] != none; }
+    inspect_outcome outcome(uint32_t flow) const noexcept;
+    std::string_view hostname(uint32_t flow) const noexcept;
+    policy::inspection_kind kind(uint32_t flow) const noexcept;
+
+    uint32_t slots_in_use() const noexcept { return slots_in_use_; }
+    uint32_t buffers_in_use() const noexcept { return buffers_in_use_; }
+    std::size_t memory_bytes() const noexcept;
+
+private:
+    struct slot {
+        uint32_t flow = none;
+        uint32_t base_seq = 0; // sequence number of stream byte 0
+        uint32_t buffer = none;
+        uint32_t contiguous = 0;
+        uint32_t next_free = none;
+        policy::inspection_kind kind = policy::inspection_kind::none;
+        inspect_outcome outcome = inspect_outcome::pending;
+        uint8_t hostname_length = 0;
+        std::array<char, 253> hostname{};
+    };
+
+    void decide(slot& s, std::span<const uint8_t> stream) noexcept;
+    void release_buffer(slot& s) noexcept;
+
+    inspect_settings settings_;
+    std::vector<uint32_t> slot_of_; // per flow record
+    std::vector<slot> slots_;
+    uint32_t free_slot_ = none;
+    std::vector<uint8_t> buffer_bytes_; // buffers * max_bytes
+    std::vector<uint8_t> buffer_maps_;  // buffers * max_bytes / 8
+    std::vector<uint32_t> free_buffers_;
+    uint32_t slots_in_use_ = 0;
+    uint32_t buffers_in_use_ = 0;
+};
+
+} // namespace egress::gateway

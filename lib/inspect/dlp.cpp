@@ -1,0 +1,640 @@
+// Streaming DLP on Hyperscan: see dlp.hpp.
+#include "inspect/dlp.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <hs/hs.h>
+
+namespace egress::inspect {
+
+namespace {
+
+inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+constexpr std::size_t idx(dlp_direction d) noexcept { return static_cast<std::size_t>(d); }
+constexpr dlp_direction other(dlp_direction d) noexcept {
+    return d == dlp_direction::outbound ? dlp_direction::inbound : dlp_direction::outbound;
+}
+
+constexpr uint64_t recent_end_mask = (uint64_t{1} << 48) - 1;
+
+char printable(int c) noexcept {
+    if (c < 0) return '?';
+    return c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '.';
+}
+
+// The sample of a match of `length` bytes whose byte i (0-based) is byte(i): -1 if
+// unknown. length == 0 means "unknown start" (the caller knows only the end).
+template <class ByteAt>
+dlp_sample masked_sample(uint64_t length, ByteAt byte) noexcept {
+    dlp_sample s;
+    std::size_t n = 0;
+    auto put = [&](char c) noexcept { s.text[n++] = c; };
+    if (length == 0) {
+        // Start beyond the SOM horizon: the first characters are unknown.
+        put('?');
+        put('?');
+        for (std::size_t i = 0; i < dlp_sample_max_stars; ++i) put('*');
+        put(printable(byte(uint64_t{0}, true)));
+        put(printable(byte(uint64_t{1}, true)));
+        s.size = static_cast<uint8_t>(n);
+        return s;
+    }
+    const uint64_t keep = length >= 8 ? 2 : length >= 4 ? 1 : 0;
+    for (uint64_t i = 0; i < keep; ++i) put(printable(byte(i, false)));
+    const uint64_t stars = std::min<uint64_t>(length - 2 * keep, dlp_sample_max_stars);
+    for (uint64_t i = 0; i < stars; ++i) put('*');
+    for (uint64_t i = length - keep; i < length; ++i) put(printable(byte(i, false)));
+    s.size = static_cast<uint8_t>(n);
+    return s;
+}
+
+unsigned horizon_mode(dlp_som_horizon h) noexcept {
+    switch (h) {
+    case dlp_som_horizon::medium: return HS_MODE_SOM_HORIZON_MEDIUM;
+    case dlp_som_horizon::large: return HS_MODE_SOM_HORIZON_LARGE;
+    case dlp_som_horizon::small: break;
+    }
+    return HS_MODE_SOM_HORIZON_SMALL;
+}
+
+unsigned pattern_flags(const dlp_pattern& p) noexcept {
+    unsigned f = HS_FLAG_SOM_LEFTMOST;
+    if (p.caseless) f |= HS_FLAG_CASELESS;
+    if (p.dotall) f |= HS_FLAG_DOTALL;
+    if (p.multiline) f |= HS_FLAG_MULTILINE;
+    return f;
+}
+
+bool applies(dlp_pattern_direction pd, dlp_direction d) noexcept {
+    return pd == dlp_pattern_direction::both ||
+           (pd == dlp_pattern_direction::outbound) == (d == dlp_direction::outbound);
+}
+
+} // namespace
+
+std::string_view to_string(dlp_severity s) noexcept {
+    switch (s) {
+    case dlp_severity::low: return "low";
+    case dlp_severity::medium: return "medium";
+    case dlp_severity::high: return "high";
+    case dlp_severity::critical: return "critical";
+    }
+    return "?";
+}
+
+std::string_view to_string(dlp_action a) noexcept {
+    switch (a) {
+    case dlp_action::alert: return "alert";
+    case dlp_action::block: return "block";
+    }
+    return "?";
+}
+
+std::string_view to_string(dlp_validator v) noexcept {
+    switch (v) {
+    case dlp_validator::none: return "none";
+    case dlp_validator::luhn: return "luhn";
+    }
+    return "?";
+}
+
+std::string_view to_string(dlp_pattern_direction d) noexcept {
+    switch (d) {
+    case dlp_pattern_direction::outbound: return "outbound";
+    case dlp_pattern_direction::inbound: return "inbound";
+    case dlp_pattern_direction::both: return "both";
+    }
+    return "?";
+}
+
+std::string_view to_string(dlp_direction d) noexcept {
+    return d == dlp_direction::outbound ? "outbound" : "inbound";
+}
+
+std::string_view to_string(dlp_stream_status s) noexcept {
+    switch (s) {
+    case dlp_stream_status::idle: return "idle";
+    case dlp_stream_status::active: return "active";
+    case dlp_stream_status::done: return "done";
+    case dlp_stream_status::datagram: return "datagram";
+    case dlp_stream_status::depth: return "depth";
+    case dlp_stream_status::no_stream: return "no_stream";
+    case dlp_stream_status::no_patterns: return "no_patterns";
+    case dlp_stream_status::error: return "error";
+    }
+    return "?";
+}
+
+std::string_view to_string(dlp_scan_status s) noexcept {
+    switch (s) {
+    case dlp_scan_status::scanned: return "scanned";
+    case dlp_scan_status::depth_reached: return "depth_reached";
+    case dlp_scan_status::no_stream: return "no_stream";
+    case dlp_scan_status::not_inspected: return "not_inspected";
+    case dlp_scan_status::error: return "error";
+    }
+    return "?";
+}
+
+// ---- Luhn ------------------------------------------------------------------
+
+bool luhn_checksum_ok(std::string_view digits) noexcept {
+    if (digits.size() < 2) return false;
+    unsigned sum = 0;
+    bool dbl = false; // doubling every second digit from the right
+    for (std::size_t i = digits.size(); i-- > 0;) {
+        const char c = digits[i];
+        if (c < '0' || c > '9') return false;
+        unsigned v = static_cast<unsigned>(c - '0');
+        if (dbl) {
+            v *= 2;
+            if (v > 9) v -= 9;
+        }
+        sum += v;
+        dbl = !dbl;
+    }
+    return sum % 10 == 0;
+}
+
+bool luhn_valid(std::string_view text) noexcept {
+    char digits[19];
+    std::size_t n = 0;
+    for (const char c : text) {
+        if (c >= '0' && c <= '9') {
+            if (n == sizeof digits) return false;
+            digits[n++] = c;
+        } else if (c != ' ' && c != '-') {
+            return false;
+        }
+    }
+    return n >= 13 && luhn_checksum_ok(std::string_view(digits, n));
+}
+
+dlp_sample make_masked_sample(std::string_view text) noexcept {
+    return masked_sample(text.size(), [&](uint64_t i, bool from_end) noexcept -> int {
+        const std::size_t at = from_end ? text.size() - 2 + i : i;
+        return static_cast<unsigned char>(text[at]);
+    });
+}
+
+// ---- database --------------------------------------------------------------
+
+dlp_database::~dlp_database() {
+    for (hs_database* db : db_) hs_free_database(db);
+}
+
+std::size_t dlp_database::database_bytes() const noexcept {
+    std::size_t total = 0;
+    for (const hs_database* db : db_) {
+        std::size_t s = 0;
+        if (db && hs_database_size(db, &s) == HS_SUCCESS) total += s;
+    }
+    return total;
+}
+
+dlp_build_result dlp_database::build(std::vector<dlp_pattern> patterns, const dlp_build_options& options) {
+    dlp_build_result result;
+    if (patterns.size() > dlp_max_patterns) {
+        result.error = fmt::format("{} patterns: at most {} are supported", patterns.size(), dlp_max_patterns);
+        return result;
+    }
+    for (std::size_t i = 0; i < patterns.size(); ++i) {
+        if (patterns[i].regex.find('\0') != std::string::npos) {
+            result.error = fmt::format("pattern \"{}\": the regex contains a NUL byte", patterns[i].name);
+            result.pattern = static_cast<uint32_t>(i);
+            return result;
+        }
+    }
+    std::shared_ptr<dlp_database> db(new dlp_database());
+    const unsigned mode = HS_MODE_STREAM | horizon_mode(options.som_horizon);
+    for (const dlp_direction d : {dlp_direction::outbound, dlp_direction::inbound}) {
+        std::vector<const char*> exprs;
+        std::vector<unsigned> flags;
+        std::vector<unsigned> ids;
+        for (std::size_t i = 0; i < patterns.size(); ++i) {
+            if (!applies(patterns[i].direction, d)) continue;
+            exprs.push_back(patterns[i].regex.c_str());
+            flags.push_back(pattern_flags(patterns[i]));
+            ids.push_back(static_cast<unsigned>(i));
+        }
+        if (exprs.empty()) continue;
+        hs_database_t* compiled = nullptr;
+        hs_compile_error_t* err = nullptr;
+        if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()), mode,
+                             nullptr, &compiled, &err) != HS_SUCCESS) {
+            const std::string message = err && err->message ? err->message : "unknown Hyperscan error";
+            const int expression = err ? err->expression : -1;
+            hs_free_compile_error(err);
+            uint32_t culprit = dlp_no_pattern;
+            std::string culprit_message = message;
+            if (expression >= 0 && static_cast<std::size_t>(expression) < ids.size()) {
+                culprit = ids[static_cast<std::size_t>(expression)];
+            } else {
+                // Not attributed to one expression: find one that fails alone.
+                for (std::size_t k = 0; k < exprs.size() && culprit == dlp_no_pattern; ++k) {
+                    hs_database_t* single = nullptr;
+                    hs_compile_error_t* e = nullptr;
+                    if (hs_compile(exprs[k], flags[k], mode, nullptr, &single, &e) != HS_SUCCESS) {
+                        culprit = ids[k];
+                        if (e && e->message) culprit_message = e->message;
+                        hs_free_compile_error(e);
+                    } else {
+                        hs_free_database(single);
+                    }
+                }
+            }
+            if (culprit != dlp_no_pattern) {
+                result.error = fmt::format("pattern \"{}\": {}", patterns[culprit].name, culprit_message);
+                result.pattern = culprit;
+            } else {
+                result.error = fmt::format("{} patterns ({} of them): {}", to_string(d), exprs.size(), message);
+            }
+            return result;
+        }
+        db->db_[idx(d)] = compiled;
+        std::size_t stream_size = 0;
+        if (hs_stream_size(compiled, &stream_size) != HS_SUCCESS) {
+            result.error = "hs_stream_size failed";
+            return result;
+        }
+        db->stream_bytes_[idx(d)] = stream_size;
+    }
+    db->validators_.reserve(patterns.size());
+    for (const dlp_pattern& p : patterns) db->validators_.push_back(p.validator);
+    db->patterns_ = std::move(patterns);
+    result.database = std::move(db);
+    return result;
+}
+
+// ---- stream pool -----------------------------------------------------------
+
+dlp_stream_pool::~dlp_stream_pool() {
+    for (hs_stream* s : streams_) hs_close_stream(s, nullptr, nullptr, nullptr);
+}
+
+bool dlp_stream_pool::open(const hs_database* db, uint32_t capacity, std::string& error) {
+    streams_.reserve(capacity);
+    free_.resize(capacity);
+    for (uint32_t i = 0; i < capacity; ++i) {
+        hs_stream_t* s = nullptr;
+        const hs_error_t rc = hs_open_stream(db, 0, &s);
+        if (rc != HS_SUCCESS) {
+            error = fmt::format("hs_open_stream failed (error {}) after {} of {} streams", rc, i, capacity);
+            for (hs_stream* t : streams_) hs_close_stream(t, nullptr, nullptr, nullptr);
+            streams_.clear();
+            free_.clear();
+            free_count_ = 0;
+            return false;
+        }
+        streams_.push_back(s);
+    }
+    // Slot 0 on top of the stack: acquire() hands out 0, 1, 2, ...
+    for (uint32_t i = 0; i < capacity; ++i) free_[i] = capacity - 1 - i;
+    free_count_ = capacity;
+    return true;
+}
+
+uint32_t dlp_stream_pool::acquire() noexcept {
+    if (free_count_ == 0) return none;
+    const uint32_t slot = free_[--free_count_];
+    held_.store(held_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return slot;
+}
+
+void dlp_stream_pool::release(uint32_t slot) noexcept {
+    free_[free_count_++] = slot;
+    // Last access to the pool: once held_ reaches 0 a retired scanner may be freed.
+    held_.fetch_sub(1, std::memory_order_release);
+}
+
+// ---- scanner ---------------------------------------------------------------
+
+struct dlp_scanner::scan_context {
+    const dlp_database* db;
+    dlp_counters* counters;
+    const dlp_match_sink* sink;
+    dlp_scan_result* result;
+    dlp_direction direction;
+    uint64_t base;           // flow offset of Hyperscan's stream offset 0
+    uint64_t payload_start;  // flow offset of payload[0]
+    const uint8_t* payload;  // the bytes being scanned (may be empty at end of data)
+    std::size_t payload_size;
+    const uint8_t* history;  // the bytes just before payload_start
+    std::size_t history_size;
+    uint64_t* recent;        // dlp_recent_reports entries
+    uint8_t* recent_next;
+
+    // The byte at flow offset off, or -1 if no longer available.
+    int byte_at(uint64_t off) const noexcept {
+        if (off >= payload_start) {
+            const uint64_t i = off - payload_start;
+            return i < payload_size ? payload[i] : -1;
+        }
+        const uint64_t back = payload_start - off;
+        return back <= history_size ? history[history_size - back] : -1;
+    }
+    uint64_t oldest() const noexcept { return payload_start - history_size; }
+};
+
+int dlp_scanner::on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned /*flags*/,
+                          void* context) {
+    auto& ctx = *static_cast<scan_context*>(context);
+    const uint64_t end = ctx.base + to;
+    const bool start_known = from != HS_OFFSET_PAST_HORIZON;
+    const uint64_t start = start_known ? ctx.base + from : dlp_unknown_offset;
+
+    // Duplicate suppression: overlaps a range this pattern already reported.
+    const uint64_t tag = (uint64_t{id} + 1) << 48;
+    if (start_known) {
+        for (std::size_t i = 0; i < dlp_recent_reports; ++i) {
+            const uint64_t e = ctx.recent[i];
+            if ((e & ~recent_end_mask) == tag && start < (e & recent_end_mask)) {
+                ctx.recent[i] = tag | std::max(e & recent_end_mask, end & recent_end_mask);
+                bump(ctx.counters->duplicates);
+                return 0;
+            }
+        }
+    }
+
+    if (ctx.db->validator(id) == dlp_validator::luhn) {
+        char buf[dlp_history_bytes];
+        const uint64_t len = start_known ? end - start : 0;
+        if (!start_known || len > sizeof buf || start < ctx.oldest()) {
+            bump(ctx.counters->validator_unverifiable);
+            ++ctx.result->validator_rejected;
+            return 0;
+        }
+        for (uint64_t i = 0; i < len; ++i) buf[i] = static_cast<char>(ctx.byte_at(start + i));
+        if (!luhn_valid(std::string_view(buf, len))) {
+            bump(ctx.counters->validator_rejected);
+            ++ctx.result->validator_rejected;
+            return 0;
+        }
+    }
+
+    ctx.recent[*ctx.recent_next] = tag | (end & recent_end_mask);
+    *ctx.recent_next = static_cast<uint8_t>((*ctx.recent_next + 1) % dlp_recent_reports);
+
+    dlp_match m;
+    m.database = ctx.db;
+    m.pattern = id;
+    m.direction = ctx.direction;
+    const dlp_pattern& p = ctx.db->patterns()[id];
+    m.severity = p.severity;
+    m.action = p.action;
+    m.start = start;
+    m.end = end;
+    if (start_known) {
+        m.sample = masked_sample(end - start, [&](uint64_t i, bool) noexcept { return ctx.byte_at(start + i); });
+    } else {
+        m.sample = masked_sample(0, [&](uint64_t i, bool) noexcept { return end >= 2 ? ctx.byte_at(end - 2 + i) : -1; });
+    }
+    bump(ctx.counters->matches);
+    ++ctx.result->matches;
+    (*ctx.sink)(m);
+    return 0;
+}
+
+dlp_scanner_result dlp_scanner::create(std::shared_ptr<const dlp_database> db, const dlp_scanner_config& config) {
+    dlp_scanner_result result;
+    if (!db) {
+        result.error = "no database";
+        return result;
+    }
+    std::shared_ptr<dlp_scanner> s(new dlp_scanner());
+    s->db_ = std::move(db);
+    s->config_ = config;
+    if (!s->config_.counters) s->config_.counters = std::make_shared<dlp_counters>();
+    for (const dlp_direction d : {dlp_direction::outbound, dlp_direction::inbound}) {
+        const hs_database* hdb = s->db_->hs(d);
+        if (!hdb) continue;
+        if (const hs_error_t rc = hs_alloc_scratch(hdb, &s->scratch_); rc != HS_SUCCESS) {
+            result.error = fmt::format("hs_alloc_scratch failed (error {})", rc);
+            return result;
+        }
+        if (!s->pools_[idx(d)].open(hdb, config.max_streams, result.error)) return result;
+        if (const hs_error_t rc = hs_open_stream(hdb, 0, &s->datagram_[idx(d)]); rc != HS_SUCCESS) {
+            result.error = fmt::format("hs_open_stream failed (error {})", rc);
+            return result;
+        }
+    }
+    if (s->scratch_) hs_scratch_size(s->scratch_, &s->scratch_bytes_);
+    result.scanner = std::move(s);
+    return result;
+}
+
+dlp_scanner::~dlp_scanner() {
+    for (hs_stream* st : datagram_) {
+        if (st) hs_close_stream(st, nullptr, nullptr, nullptr);
+    }
+    hs_free_scratch(scratch_);
+}
+
+uint32_t dlp_scanner::held_streams() const noexcept { return pools_[0].held() + pools_[1].held(); }
+
+std::size_t dlp_scanner::stream_memory_bytes() const noexcept {
+    std::size_t total = 0;
+    for (const dlp_direction d : {dlp_direction::outbound, dlp_direction::inbound}) {
+        const std::size_t per = db_->stream_bytes(d);
+        total += per * pools_[idx(d)].capacity() + (datagram_[idx(d)] ? per : 0);
+    }
+    return total;
+}
+
+void dlp_scanner::release_direction(dlp_flow_state& flow, dlp_direction d, scan_context* eod) noexcept {
+    dlp_direction_state& st = flow.of(d);
+    dlp_stream_pool& pool = pools_[idx(d)];
+    hs_stream* stream = pool.stream(st.slot);
+    if (eod) {
+        if (hs_reset_stream(stream, 0, scratch_, &dlp_scanner::on_match, eod) != HS_SUCCESS) {
+            bump(config_.counters->scan_errors);
+            hs_reset_stream(stream, 0, nullptr, nullptr, nullptr);
+        }
+    } else {
+        hs_reset_stream(stream, 0, nullptr, nullptr, nullptr);
+    }
+    st.status = dlp_stream_status::done;
+    if (flow.of(other(d)).status != dlp_stream_status::active) flow.scanner = nullptr;
+    bump(config_.counters->streams_released);
+    pool.release(st.slot); // last: this scanner may be freed once its count reaches 0
+}
+
+namespace {
+void push_history(dlp_direction_state& st, const uint8_t* p, std::size_t n) noexcept {
+    constexpr std::size_t H = dlp_history_bytes;
+    if (n >= H) {
+        std::memcpy(st.history.data(), p + n - H, H);
+        st.history_size = static_cast<uint8_t>(H);
+        return;
+    }
+    const std::size_t keep = std::min<std::size_t>(st.history_size, H - n);
+    std::memmove(st.history.data(), st.history.data() + st.history_size - keep, keep);
+    std::memcpy(st.history.data() + keep, p, n);
+    st.history_size = static_cast<uint8_t>(keep + n);
+}
+} // namespace
+
+dlp_scan_result dlp_scanner::scan(dlp_flow_state& flow, dlp_direction d, std::span<const uint8_t> payload,
+                                  dlp_match_sink sink) noexcept {
+    if (flow.scanner && flow.scanner != this) return flow.scanner->scan(flow, d, payload, sink);
+    dlp_scan_result r;
+    dlp_direction_state& st = flow.of(d);
+    if (st.status == dlp_stream_status::idle) {
+        if (payload.empty()) {
+            r.status = dlp_scan_status::scanned;
+            return r;
+        }
+        if (!db_->inspects(d)) {
+            st.status = dlp_stream_status::no_patterns;
+            return r;
+        }
+        const uint32_t slot = pools_[idx(d)].acquire();
+        if (slot == dlp_stream_pool::none) {
+            st.status = dlp_stream_status::no_stream;
+            bump(config_.counters->pool_exhausted);
+            r.status = dlp_scan_status::no_stream;
+            return r;
+        }
+        bump(config_.counters->streams_acquired);
+        st.slot = slot;
+        st.status = dlp_stream_status::active;
+        flow.scanner = this;
+    } else if (st.status != dlp_stream_status::active) {
+        return r;
+    }
+    r.status = dlp_scan_status::scanned;
+    if (payload.empty()) return r;
+
+    std::size_t n = payload.size();
+    bool reached = false;
+    if (config_.depth_bytes != 0) {
+        const uint64_t remaining = config_.depth_bytes - st.offset; // active implies offset < depth
+        if (n >= remaining) {
+            n = static_cast<std::size_t>(remaining);
+            reached = true;
+        }
+    }
+
+    scan_context ctx{db_.get(), config_.counters.get(), &sink, &r, d, 0, st.offset, payload.data(), n,
+                     st.history.data(), st.history_size, st.recent.data(), &st.recent_next};
+    const hs_error_t rc = hs_scan_stream(pools_[idx(d)].stream(st.slot), reinterpret_cast<const char*>(payload.data()),
+                                         static_cast<unsigned>(n), 0, scratch_, &dlp_scanner::on_match, &ctx);
+    push_history(st, payload.data(), n);
+    st.offset += n;
+    bump(config_.counters->segments);
+    bump(config_.counters->bytes, n);
+    if (rc != HS_SUCCESS) {
+        bump(config_.counters->scan_errors);
+        release_direction(flow, d, nullptr); // last use of this scanner
+        st.status = dlp_stream_status::error;
+        r.status = dlp_scan_status::error;
+    } else if (reached) {
+        bump(config_.counters->depth_reached);
+        release_direction(flow, d, nullptr); // no end-of-data matches: the data did not end here
+        st.status = dlp_stream_status::depth;
+        r.status = dlp_scan_status::depth_reached;
+    }
+    return r;
+}
+
+dlp_scan_result dlp_scanner::finish(dlp_flow_state& flow, dlp_direction d, dlp_match_sink sink) noexcept {
+    if (flow.scanner && flow.scanner != this) return flow.scanner->finish(flow, d, sink);
+    dlp_scan_result r;
+    dlp_direction_state& st = flow.of(d);
+    if (st.status == dlp_stream_status::idle) {
+        st.status = dlp_stream_status::done;
+        return r;
+    }
+    if (st.status != dlp_stream_status::active) return r;
+    r.status = dlp_scan_status::scanned;
+    scan_context ctx{db_.get(), config_.counters.get(), &sink, &r, d, 0, st.offset, nullptr, 0,
+                     st.history.data(), st.history_size, st.recent.data(), &st.recent_next};
+    release_direction(flow, d, &ctx);
+    return r;
+}
+
+void dlp_scanner::release(dlp_flow_state& flow) noexcept {
+    for (const dlp_direction d : {dlp_direction::outbound, dlp_direction::inbound}) {
+        // Re-read flow.scanner each time: it is cleared when the last stream goes,
+        // and after that the scanner may be gone.
+        if (flow.scanner && flow.of(d).status == dlp_stream_status::active) flow.scanner->release_direction(flow, d, nullptr);
+    }
+    flow.scanner = nullptr;
+}
+
+dlp_scan_result dlp_scanner::scan_datagram(dlp_flow_state& flow, dlp_direction d, std::span<const uint8_t> payload,
+                                           dlp_match_sink sink) noexcept {
+    dlp_scan_result r;
+    dlp_direction_state& st = flow.of(d);
+    if (st.status == dlp_stream_status::idle) {
+        if (!db_->inspects(d)) {
+            st.status = dlp_stream_status::no_patterns;
+            return r;
+        }
+        st.status = dlp_stream_status::datagram;
+    } else if (st.status != dlp_stream_status::datagram) {
+        return r;
+    }
+    r.status = dlp_scan_status::scanned;
+    if (payload.empty()) return r;
+
+    std::size_t n = payload.size();
+    bool reached = false;
+    if (config_.depth_bytes != 0) {
+        const uint64_t remaining = config_.depth_bytes - st.offset;
+        if (n >= remaining) {
+            n = static_cast<std::size_t>(remaining);
+            reached = true;
+        }
+    }
+    std::array<uint64_t, dlp_recent_reports> recent{};
+    uint8_t recent_next = 0;
+    scan_context ctx{db_.get(), config_.counters.get(), &sink, &r, d, st.offset, st.offset, payload.data(), n,
+                     nullptr, 0, recent.data(), &recent_next};
+    hs_stream* stream = datagram_[idx(d)];
+    hs_error_t rc = hs_scan_stream(stream, reinterpret_cast<const char*>(payload.data()), static_cast<unsigned>(n), 0,
+                                   scratch_, &dlp_scanner::on_match, &ctx);
+    if (rc == HS_SUCCESS && !reached) {
+        rc = hs_reset_stream(stream, 0, scratch_, &dlp_scanner::on_match, &ctx); // end-of-data matches
+    } else {
+        hs_reset_stream(stream, 0, nullptr, nullptr, nullptr);
+    }
+    st.offset += n;
+    bump(config_.counters->datagrams);
+    bump(config_.counters->bytes, n);
+    if (rc != HS_SUCCESS) {
+        bump(config_.counters->scan_errors);
+        st.status = dlp_stream_status::error;
+        r.status = dlp_scan_status::error;
+    } else if (reached) {
+        bump(config_.counters->depth_reached);
+        st.status = dlp_stream_status::depth;
+        r.status = dlp_scan_status::depth_reached;
+    }
+    return r;
+}
+
+// ---- retired scanners --------------------------------------------------------
+
+void dlp_retired_scanners::retire(std::shared_ptr<dlp_scanner> scanner) {
+    if (scanner) retired_.push_back(std::move(scanner));
+}
+
+std::size_t dlp_retired_scanners::collect() {
+    const auto before = retired_.size();
+    std::erase_if(retired_, [](const std::shared_ptr<dlp_scanner>& s) { return s->held_streams() == 0; });
+    return before - retired_.size();
+}
+
+uint64_t dlp_retired_scanners::held_streams() const noexcept {
+    uint64_t total = 0;
+    for (const auto& s : retired_) total += s->held_streams();
+    return total;
+}
+
+} // namespace egress::inspect

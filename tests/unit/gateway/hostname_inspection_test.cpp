@@ -1,0 +1,277 @@
+// Hostname policy on the packet path: a TCP flow to a TLS (HTTP) port that
+// reaches a rule with hostnames is admitted, its client bytes are reassembled
+// until the ClientHello (request headers) is complete, and the segment that
+// completes it is decided: allowed, it passes; denied, it is dropped and both
+// ends get a reset, so a denied name never completes a handshake.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "../tls/hello_builder.hpp"
+#include "gateway/gateway_core.hpp"
+#include "gateway_fixture.hpp"
+#include "net/checksum.hpp"
+#include "net/packet_parser.hpp"
+
+namespace egress::gateway {
+namespace {
+
+using stats::drop_reason;
+using stats::no_drop;
+using stats::side;
+using test::ip;
+using bytes = std::vector<uint8_t>;
+using namespace testing_network;
+
+constexpr uint32_t client_isn = 1000;
+constexpr uint32_t server_isn = 5000;
+
+policy::policy_spec hostname_spec() {
+    policy::policy_spec spec;
+    spec.default_action = policy::verdict::deny;
+    const auto any_v4 = *policy::cidr::parse("0.0.0.0/0", nullptr);
+    policy::rule_spec stripe;
+    stripe.name = "stripe";
+    stripe.destinations = {any_v4};
+    stripe.proto = policy::protocol::tcp;
+    stripe.hostnames = {"api.stripe.com", "*.github.com"};
+    stripe.action = policy::verdict::allow;
+    policy::rule_spec dns;
+    dns.name = "dns";
+    dns.destinations = {any_v4};
+    dns.proto = policy::protocol::udp;
+    dns.ports = {{53, 53}};
+    dns.action = policy::verdict::allow;
+    spec.rules = {stripe, dns};
+    return spec;
+}
+
+bytes client_hello(std::string_view sni) {
+    tls::test::hello_builder h;
+    if (!sni.empty()) h.extensions.push_back(tls::test::sni_ext(sni));
+    h.extensions.push_back(tls::test::alpn_ext({"h2", "http/1.1"}));
+    h.extensions.push_back(tls::test::supported_versions_ext());
+    return tls::test::records(h.message());
+}
+
+struct tls_flow : ::testing::Test {
+    settings s = make_settings();
+    std::unique_ptr<gateway_core> core;
+    std::unique_ptr<policy::active_policy> active;
+    policy::security_ring ring{64};
+    uint16_t port = 443;
+    std::string dst = "198.51.100.7";
+
+    void SetUp() override { use(hostname_spec()); }
+    void use(const policy::policy_spec& spec) {
+        auto compiled = policy::compiled_policy::compile(spec);
+        ASSERT_TRUE(compiled.policy) << compiled.error;
+        active = std::make_unique<policy::active_policy>(std::move(compiled.policy));
+        core = std::make_unique<gateway_core>(s);
+        core->use_policy(active.get());
+        core->attach_security_events(&ring);
+    }
+    drop_reason out(uint8_t flags, uint32_t seq, const bytes& payload = {}, bytes* result = nullptr) {
+        test::bytes f = from_inside().ipv4("10.0.0.5", dst).tcp(40000, port, flags).tcp_seq(seq, server_isn + 1).payload(payload).build();
+        const drop_reason v = core->process(side::inside, f, 10);
+        if (result != nullptr) *result = bytes(f.begin(), f.begin() + (core->reply_length(0) ? core->reply_length(0) : f.size()));
+        return v;
+    }
+    void handshake() {
+        ASSERT_EQ(out(net::tcp_syn, client_isn), no_drop);
+        test::bytes synack = from_outside().ipv4(dst, "203.0.113.10").tcp(port, 40000, net::tcp_syn | net::tcp_ack).tcp_seq(server_isn, client_isn + 1).build();
+        ASSERT_EQ(core->process(side::outside, synack, 10), no_drop);
+        ASSERT_EQ(out(net::tcp_ack, client_isn + 1), no_drop);
+    }
+    // Sends stream as segments cut at the given offsets; returns each verdict.
+    std::vector<drop_reason> send(const bytes& stream, std::vector<std::size_t> cuts) {
+        cuts.push_back(stream.size());
+        std::vector<drop_reason> v;
+        std::size_t at = 0;
+        for (const std::size_t c : cuts) {
+            v.push_back(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(at),
+                            bytes(stream.begin() + static_cast<std::ptrdiff_t>(at), stream.begin() + static_cast<std::ptrdiff_t>(c))));
+            at = c;
+        }
+        return v;
+    }
+    std::size_t drops(drop_reason r) const { return core->counters().drops[static_cast<std::size_t>(r)]; }
+};
+
+TEST_F(tls_flow, an_allowed_name_passes_split_at_every_byte) {
+    const bytes hello = client_hello("api.stripe.com");
+    for (std::size_t split = 1; split < hello.size(); ++split) {
+        SetUp();
+        handshake();
+        EXPECT_EQ(send(hello, {split}), (std::vector<drop_reason>{no_drop, no_drop})) << "split at " << split;
+        EXPECT_EQ(core->inspection().hostname(0), "api.stripe.com");
+        EXPECT_EQ(active->hits(0), 1u);
+    }
+}
+
+TEST_F(tls_flow, one_byte_per_segment_and_out_of_order) {
+    const bytes hello = client_hello("a.b.github.com");
+    handshake();
+    std::vector<std::size_t> every;
+    for (std::size_t i = 1; i < hello.size(); ++i) every.push_back(i);
+    const auto v = send(hello, every);
+    EXPECT_EQ(std::count(v.begin(), v.end(), no_drop), static_cast<long>(hello.size()));
+    EXPECT_EQ(active->hits(0), 1u);
+
+    // Second half first: the first half completes it.
+    SetUp();
+    handshake();
+    const std::size_t half = hello.size() / 2;
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + static_cast<uint32_t>(half), bytes(hello.begin() + static_cast<std::ptrdiff_t>(half), hello.end())), no_drop);
+    EXPECT_EQ(active->hits(0), 0u); // not decided yet
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, bytes(hello.begin(), hello.begin() + static_cast<std::ptrdiff_t>(half))), no_drop);
+    EXPECT_EQ(active->hits(0), 1u);
+}
+
+TEST_F(tls_flow, a_denied_name_never_completes_the_hello_and_both_ends_get_a_reset) {
+    const bytes hello = client_hello("github.com.evil.net");
+    handshake();
+    const std::size_t half = hello.size() / 2;
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, bytes(hello.begin(), hello.begin() + static_cast<std::ptrdiff_t>(half))), no_drop);
+    bytes reply;
+    EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(half),
+                  bytes(hello.begin() + static_cast<std::ptrdiff_t>(half), hello.end()), &reply),
+              drop_reason::policy_denied);
+    // To the inside host: a reset from the server's address.
+    net::packet_view v;
+    ASSERT_EQ(net::parse_frame(reply, v), no_drop);
+    EXPECT_EQ(v.src, ip(dst));
+    EXPECT_EQ(v.dst, ip("10.0.0.5"));
+    EXPECT_EQ(v.tcp_flags, net::tcp_rst | net::tcp_ack);
+    // To the server: a reset in the client's translated name at the segment's sequence.
+    const auto fwd = core->forward_frame(0);
+    ASSERT_FALSE(fwd.empty());
+    bytes server_reset(fwd.begin(), fwd.end());
+    net::packet_view w;
+    ASSERT_EQ(net::parse_frame(server_reset, w), no_drop);
+    EXPECT_EQ(w.src, ip("203.0.113.10"));
+    EXPECT_EQ(w.dst, ip(dst));
+    EXPECT_EQ(w.src_port, 40000);
+    EXPECT_EQ(w.dst_port, 443);
+    EXPECT_EQ(w.tcp_flags, net::tcp_rst | net::tcp_ack);
+    EXPECT_EQ(test::be16(server_reset, 14 + 20 + 4) << 16 | test::be16(server_reset, 14 + 20 + 6),
+              client_isn + 1 + half);
+    EXPECT_EQ(w.ttl, 63);
+    bytes recomputed = server_reset;
+    net::recompute_checksums(recomputed, w);
+    EXPECT_EQ(recomputed, server_reset);
+    EXPECT_EQ(bytes(server_reset.begin(), server_reset.begin() + 6), bytes(outside_hop.bytes.begin(), outside_hop.bytes.end()));
+    // The flow is cut: later client segments are reset, nothing passes.
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + static_cast<uint32_t>(hello.size())), drop_reason::policy_cut);
+    EXPECT_EQ(active->defaults(), 1u);
+    // The security event names the hostname.
+    policy::security_event e;
+    ASSERT_EQ(ring.pop_burst(&e, 1), 1u);
+    EXPECT_EQ(e.kind, policy::security_event_kind::deny);
+    EXPECT_EQ(std::string(e.hostname.data()), "github.com.evil.net");
+}
+
+TEST_F(tls_flow, names_that_cannot_be_matched_take_their_configured_action) {
+    struct row {
+        const char* what;
+        bytes stream;
+        drop_reason denied;
+    };
+    tls::test::hello_builder ech;
+    ech.extensions = {tls::test::sni_ext("public.example"), tls::test::ech_outer_ext()};
+    const std::vector<row> rows = {
+        {"no SNI", client_hello(""), drop_reason::inspect_no_sni},
+        {"ECH", tls::test::records(ech.message()), drop_reason::inspect_ech},
+        {"not TLS", bytes{'S', 'S', 'H', '-', '2', '.', '0', '-', 'x', '\r', '\n'}, drop_reason::inspect_not_tls},
+    };
+    for (const row& r : rows) {
+        policy::policy_spec spec = hostname_spec();
+        spec.inspection.ech = policy::ech_action::deny;
+        use(spec);
+        handshake();
+        EXPECT_EQ(send(r.stream, {}), std::vector<drop_reason>{r.denied}) << r.what;
+        EXPECT_FALSE(core->forward_frame(0).empty()) << r.what;
+        // Allowed instead: the hostname rules cannot match, the default decides.
+        spec.inspection = policy::inspection_spec{};
+        spec.inspection.no_sni = spec.inspection.not_tls = policy::verdict::allow;
+        spec.default_action = policy::verdict::allow;
+        use(spec);
+        handshake();
+        EXPECT_EQ(send(r.stream, {}), std::vector<drop_reason>{no_drop}) << r.what;
+    }
+}
+
+TEST_F(tls_flow, a_hello_over_the_bound_is_oversize) {
+    s.inspect.max_bytes = 1024;
+    use(hostname_spec());
+    tls::test::hello_builder big;
+    big.extensions = {tls::test::sni_ext("api.stripe.com"), tls::test::key_share_ext({{0x6399, 1216}, {29, 32}})};
+    handshake();
+    const bytes hello = tls::test::records(big.message());
+    // The record and handshake lengths already say it will not fit: the first
+    // segment is refused, the rest of the (cut) flow is dropped.
+    EXPECT_EQ(send(hello, {700}), (std::vector<drop_reason>{drop_reason::inspect_oversize, drop_reason::policy_cut}));
+    // Without a length header saying so, the bound is hit when the bytes arrive.
+    const std::string endless = "GET / HTTP/1.1\r\nX-Pad: " + std::string(2000, 'a');
+    port = 80;
+    use(hostname_spec());
+    handshake();
+    EXPECT_EQ(send(bytes(endless.begin(), endless.end()), {500}),
+              (std::vector<drop_reason>{no_drop, drop_reason::inspect_oversize}));
+}
+
+TEST_F(tls_flow, http_host_decides_cleartext_requests) {
+    port = 80;
+    handshake();
+    const std::string req = "GET / HTTP/1.1\r\nUser-Agent: t\r\nHost: API.Stripe.com:80\r\n\r\n";
+    EXPECT_EQ(send(bytes(req.begin(), req.end()), {10, 30}), (std::vector<drop_reason>{no_drop, no_drop, no_drop}));
+    EXPECT_EQ(core->inspection().hostname(0), "API.Stripe.com");
+    SetUp();
+    port = 80;
+    handshake();
+    const std::string no_host = "GET / HTTP/1.0\r\n\r\n";
+    EXPECT_EQ(send(bytes(no_host.begin(), no_host.end()), {}), std::vector<drop_reason>{drop_reason::inspect_no_host});
+}
+
+TEST_F(tls_flow, quic_is_denied_where_a_hostname_rule_would_decide) {
+    policy::policy_spec any_protocol = hostname_spec();
+    any_protocol.rules[0].proto = policy::protocol::any; // QUIC reaches the hostname rule
+    use(any_protocol);
+    test::bytes quic = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(50000, 443).payload("q").build();
+    EXPECT_EQ(core->process(side::inside, quic, 0), drop_reason::policy_quic);
+    test::bytes dns = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(50000, 53).payload("q").build();
+    EXPECT_EQ(core->process(side::inside, dns, 0), no_drop); // no hostname rule in the way
+    policy::policy_spec spec = any_protocol;
+    spec.inspection.quic = policy::verdict::allow;
+    spec.default_action = policy::verdict::allow;
+    use(spec);
+    test::bytes again = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(50001, 443).payload("q").build();
+    EXPECT_EQ(core->process(side::inside, again, 0), no_drop);
+}
+
+TEST_F(tls_flow, a_flow_to_a_port_without_names_skips_hostname_rules) {
+    port = 22;
+    EXPECT_EQ(out(net::tcp_syn, client_isn), drop_reason::policy_denied); // the default, not pending
+    EXPECT_FALSE(core->inspection().inspecting(0));
+}
+
+TEST_F(tls_flow, no_free_inspection_slot_fails_open_or_closed_as_configured) {
+    const auto second_syn = [&] {
+        test::bytes syn = from_inside().ipv4("10.0.0.6", dst).tcp(40001, 443, net::tcp_syn).tcp_seq(1, 0).build();
+        return core->process(side::inside, syn, 10);
+    };
+    s.inspect.slots = 1;
+    use(hostname_spec());
+    handshake(); // holds the only slot
+    EXPECT_EQ(second_syn(), no_drop); // fail open: passes uninspected, counted
+    EXPECT_EQ(core->counters().inspect_unchecked, 1u);
+    s.inspect.fail_closed = true;
+    use(hostname_spec());
+    handshake();
+    EXPECT_EQ(second_syn(), drop_reason::inspect_exhausted);
+    EXPECT_EQ(core->flows_active(), 1u);
+}
+
+} // namespace
+} // namespace egress::gateway
