@@ -114,6 +114,8 @@ struct string_rule {
 };
 
 constexpr string_rule any_string{"a string", [](std::string_view) { return true; }};
+constexpr string_rule exhaustion_rule{R"("fail_open" or "fail_closed")",
+                                      [](std::string_view v) { return v == "fail_open" || v == "fail_closed"; }};
 // sockaddr_un holds 108 bytes including the terminating NUL.
 constexpr string_rule socket_rule{"a socket path of at most 107 bytes, or \"\" for off",
                                   [](std::string_view v) { return v.size() <= 107 && v.find('\0') == std::string_view::npos; }};
@@ -389,7 +391,7 @@ struct table_spec {
 constexpr table_spec top_level_tables[] = {
     {"eal", false},   {"inside", true},    {"outside", true}, {"nat", true},
     {"flows", false}, {"timeouts", false}, {"run", false},  {"export", false}, {"metrics", false},
-    {"control", false}, {"events", false},
+    {"control", false}, {"events", false}, {"inspect", false},
     {"policy", false}, // validated and compiled by controlplane/policy_loader.cpp
 };
 
@@ -570,6 +572,16 @@ load_result load_document(const toml::table& root, context& ctx) {
     table_reader control(ctx, "control", table("control"));
     control.get_string("socket", cfg.control.socket, socket_rule);
     control.finish();
+
+    // [inspect]
+    table_reader inspect(ctx, "inspect", table("inspect"));
+    inspect.get_uint("slots", cfg.gateway.inspect.slots, 0, 16'777'216);
+    inspect.get_uint("buffers", cfg.gateway.inspect.buffers, 1, 1'048'576);
+    inspect.get_uint("max_bytes", cfg.gateway.inspect.max_bytes, 1024, 65536);
+    std::string exhaustion = "fail_open";
+    inspect.get_string("on_exhaustion", exhaustion, exhaustion_rule);
+    cfg.gateway.inspect.fail_closed = exhaustion == "fail_closed";
+    inspect.finish();
 
     // [events]
     table_reader events(ctx, "events", table("events"));

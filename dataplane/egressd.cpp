@@ -282,6 +282,7 @@ int run(const options& opts, egress::config::egressd_config cfg,
     if (control.server) fmt::print("egressd: control socket {}\n", control.server->path());
 
     ctx->core = core.get();
+    ctx->pool = pool.pool;
     ctx->start_epoch_ms = controlplane::unix_ms_now(); // the worker's clock starts about now
     ctx->burst = static_cast<uint16_t>(cfg.run.burst_size);
     ctx->stop_when_drained = cfg.run.stop_when_drained;

@@ -1,5 +1,7 @@
 #include "worker.hpp"
 
+#include <cstring>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -194,6 +196,26 @@ private:
             q.pkts[q.count++] = kept[i];
             if (q.count == ctx_.burst) flush(other(from));
         }
+        for (uint16_t i = 0; i < k; ++i) {
+            const std::span<const uint8_t> extra = ctx_.core->forward_frame(i);
+            if (!extra.empty()) send_copy(other(from), extra);
+        }
+    }
+
+    // A frame gateway_core built besides the burst's own (a reset towards a
+    // server): copied into a fresh mbuf from the pool.
+    void send_copy(side to, std::span<const uint8_t> frame) noexcept {
+        rte_mbuf* m = ctx_.pool != nullptr ? rte_pktmbuf_alloc(ctx_.pool) : nullptr;
+        char* data = m != nullptr ? rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())) : nullptr;
+        if (data == nullptr) {
+            if (m != nullptr) rte_pktmbuf_free(m);
+            counters_.count_drop(stats::drop_reason::mbuf_exhausted);
+            return;
+        }
+        std::memcpy(data, frame.data(), frame.size());
+        tx_queue& q = tx_[idx(to)];
+        q.pkts[q.count++] = m;
+        if (q.count == ctx_.burst) flush(to);
     }
 
     void flush(side s) noexcept {

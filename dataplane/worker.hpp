@@ -12,6 +12,8 @@
 #include "policy_slot.hpp"
 #include "port.hpp"
 
+#include <rte_mempool.h>
+
 namespace egress::dataplane {
 
 inline constexpr uint16_t max_burst = 512;
@@ -19,6 +21,7 @@ inline constexpr uint16_t max_burst = 512;
 struct alignas(64) worker_context {
     gateway::gateway_core* core = nullptr;
     port_handle ports[2];          // indexed by stats::side
+    rte_mempool* pool = nullptr;   // for frames the worker sends on its own (resets towards servers)
     uint16_t burst = 32;
     uint32_t sweep_budget = 64;    // flow records examined for expiry per loop
     bool stop_when_drained = false;

@@ -115,11 +115,30 @@
 // character at each end ("AB1234" -> "A****4"), shorter ones none ("abc" -> "***").
 // So a sample never shows more than 4 real characters. A kept character that is no
 // longer available (the match started more than dlp_history_bytes before the
-// current segment) is shown as '?', a non-printable byte as '.'.
+// current segment) is shown as '?', a non-printable byte as '.'. A match whose
+// start is beyond the SOM horizon: "??", 24 stars, its last two characters.
 //
 // The sink: scan() calls the sink for each report, synchronously, inside the
 // Hyperscan callback. The sink must not throw and must not call back into the
 // scanner; it should copy what it needs (e.g. into a security event) and return.
+//
+// Limitations
+//   * Hyperscan syntax: no back-references, no lookaround or other zero-width
+//     assertions besides \b ^ $ (errors name the pattern); patterns that can
+//     match the empty string are rejected.
+//   * Start of match (SOM) has its own limits: some patterns that compile without
+//     it fail with it ("Pattern is too large.", e.g. (a|aa)*b.{100}c); the error
+//     names the pattern. SOM also adds stream state (the 16-pattern set of
+//     bench/dlp_bench.cpp: ~182 bytes per stream with the small horizon).
+//   * One report per end offset, with the leftmost start: for \b(?:\d[ -]?){13,19}\b
+//     in "123 4111111111111111" the match is all 19 digits (Luhn fails), not the
+//     16-digit card inside it, which is then not reported.
+//   * Cost: a pattern without a literal to anchor on, such as the generic card
+//     number regex above, makes Hyperscan examine every digit of digit-heavy text
+//     and dominates the scan time (see bench/dlp_bench.cpp: issuer-anchored card
+//     regexes are about twice as fast).
+//   * Matches cut by the depth limit are lost; so are end-of-data matches at the
+//     depth, and matches spanning two datagrams.
 #pragma once
 
 #include <array>
@@ -156,7 +175,7 @@ std::string_view to_string(dlp_direction d) noexcept;
 
 struct dlp_pattern {
     std::string name;
-    std::string regex; // Hyperscan (PCRE subset) syntax; see the limitations in README
+    std::string regex; // Hyperscan (PCRE subset) syntax; see Limitations above
     bool caseless = false;
     bool dotall = false;
     bool multiline = false;

@@ -57,7 +57,8 @@ namespace egress::stats {
     X(inspect_not_http, "inspect_not_http")                             \
     X(inspect_no_host, "inspect_no_host")                               \
     X(inspect_malformed, "inspect_malformed")                           \
-    X(inspect_exhausted, "inspect_exhausted")
+    X(inspect_exhausted, "inspect_exhausted")                           \
+    X(mbuf_exhausted, "mbuf_exhausted")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

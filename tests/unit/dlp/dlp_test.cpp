@@ -709,3 +709,18 @@ TEST(Pool, FreeListWithoutAllocation) {
 }
 
 } // namespace
+
+namespace {
+
+// The documented limitation: one report per end offset, with the leftmost start.
+TEST(Scan, LeftmostStartHidesAnInnerCard) {
+    auto s = scanner_for(build(base_patterns()));
+    EXPECT_TRUE(scan_in_pieces(*s, "x 123 4111111111111111 y", {}).empty());
+    // "123 4111111111111111" and "123 4111111111111111 " (before "y"): both 19 digits.
+    EXPECT_EQ(s->counters().validator_rejected.load(), 2u);
+    // Two separators between the groups break the run: the card is found.
+    EXPECT_EQ(scan_in_pieces(*s, "x 123  4111111111111111 y", {}),
+              (std::vector<hit>{{card, 7, 16, "41************11"}}));
+}
+
+} // namespace
