@@ -402,10 +402,14 @@ TEST(policy_loader, reference_config_policy_section_is_valid) {
     const policy_load_result r = load_policy_string(doc, "reference");
     ASSERT_TRUE(r.errors.empty()) << format_errors(r.errors) << doc;
     ASSERT_TRUE(r.policy);
-    EXPECT_EQ(r.policy->rules().size(), 4u);
+    EXPECT_EQ(r.policy->rules().size(), 5u);
     EXPECT_EQ(r.spec->groups.size(), 2u);
     EXPECT_EQ(r.policy->evaluate({ip("10.0.1.5"), ip("169.254.169.254"), 6, 443}), (decision{verdict::deny, false, 0}));
-    EXPECT_EQ(r.policy->evaluate({ip("10.0.2.5"), ip("8.8.8.8"), 17, 53}), (decision{verdict::allow, true, 2}));
+    EXPECT_EQ(r.policy->evaluate({ip("10.0.2.5"), ip("8.8.8.8"), 17, 53}), (decision{verdict::allow, true, 3}));
+    // web-saas: a web host's HTTPS flow waits for its name; with it, the rule decides.
+    EXPECT_TRUE(r.policy->evaluate({ip("10.0.1.5"), ip("140.82.112.3"), 6, 443}).pending);
+    EXPECT_EQ(r.policy->evaluate({ip("10.0.1.5"), ip("140.82.112.3"), 6, 443, host_state::known, "api.github.com"}),
+              (decision{verdict::allow, false, 1}));
 }
 
 } // namespace
