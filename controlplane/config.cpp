@@ -392,7 +392,7 @@ constexpr table_spec top_level_tables[] = {
     {"eal", false},   {"inside", true},    {"outside", true}, {"nat", true},
     {"flows", false}, {"timeouts", false}, {"run", false},  {"export", false}, {"metrics", false},
     {"control", false}, {"events", false}, {"inspect", false},
-    {"policy", false}, // validated and compiled by controlplane/policy_loader.cpp
+    {"policy", false}, {"dlp", false}, // validated and compiled by controlplane/policy_loader.cpp
 };
 
 struct side_result {

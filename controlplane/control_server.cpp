@@ -26,16 +26,23 @@ std::string list_phrase(const std::vector<std::string>& names) {
     return out;
 }
 
+// Every response is dumped this way: text that is not UTF-8 (from a handler or
+// an exception) becomes U+FFFD instead of throwing out of the server.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 std::string value_text(const json& v) {
-    std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
-    return s.size() > 80 ? s.substr(0, 77) + "..." : s;
+    std::string s = dump(v);
+    if (s.size() <= 80) return s;
+    std::size_t cut = 77;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut; // not inside a UTF-8 character
+    return s.substr(0, cut) + "...";
 }
 
-json error_response(std::string_view message) {
+std::string error_response(std::string_view message) {
     json r;
     r["ok"] = false;
     r["error"] = message;
-    return r;
+    return dump(r);
 }
 
 sockaddr_un socket_address(const std::string& path) {
@@ -118,38 +125,36 @@ std::string control_server::handle_line(std::string_view line) {
     try {
         req = json::parse(line);
     } catch (const json::parse_error& e) {
-        return error_response(fmt::format("malformed request: not JSON (error at byte {})", e.byte)).dump();
+        return error_response(fmt::format("malformed request: not JSON (error at byte {})", e.byte));
     }
-    if (!req.is_object()) return error_response(fmt::format("expected a JSON object like {{\"cmd\":\"status\"}}, got {}", value_text(req))).dump();
+    if (!req.is_object()) return error_response(fmt::format("expected a JSON object like {{\"cmd\":\"status\"}}, got {}", value_text(req)));
     std::vector<std::string> names;
     for (const auto& [name, c] : commands_) names.push_back(name);
     const auto cmd = req.find("cmd");
     if (cmd == req.end() || !cmd->is_string())
         return error_response(fmt::format("cmd: expected one of {}, got {}", list_phrase(names),
-                                          cmd == req.end() ? std::string("nothing") : value_text(*cmd)))
-            .dump();
+                                          cmd == req.end() ? std::string("nothing") : value_text(*cmd)));
     const auto found = commands_.find(cmd->get<std::string>());
     if (found == commands_.end())
-        return error_response(fmt::format("cmd: expected one of {}, got {}", list_phrase(names), value_text(*cmd))).dump();
+        return error_response(fmt::format("cmd: expected one of {}, got {}", list_phrase(names), value_text(*cmd)));
     const command& c = found->second;
     for (const auto& [key, value] : req.items()) {
         if (key == "cmd" || std::find(c.arguments.begin(), c.arguments.end(), key) != c.arguments.end()) continue;
         return error_response(c.arguments.empty()
                                   ? fmt::format("{}: unknown argument \"{}\" (it takes none)", found->first, key)
                                   : fmt::format("{}: unknown argument \"{}\" (expected {})", found->first, key,
-                                                list_phrase(c.arguments)))
-            .dump();
+                                                list_phrase(c.arguments)));
     }
     try {
         const json fields = c.run(request_args(found->first, req));
         json out;
         out["ok"] = true;
         for (const auto& [k, v] : fields.items()) out[k] = v;
-        return out.dump(-1, ' ', false, json::error_handler_t::replace);
+        return dump(out);
     } catch (const request_error& e) {
-        return error_response(e.what()).dump();
+        return error_response(e.what());
     } catch (const std::exception& e) {
-        return error_response(fmt::format("{}: failed: {}", found->first, e.what())).dump();
+        return error_response(fmt::format("{}: failed: {}", found->first, e.what()));
     }
 }
 
@@ -160,7 +165,7 @@ void control_server::accept_clients() {
         client c;
         c.fd = fd;
         if (clients_.size() >= max_clients) {
-            c.out = error_response(fmt::format("too many connections (at most {})", max_clients)).dump() + "\n";
+            c.out = error_response(fmt::format("too many connections (at most {})", max_clients)) + "\n";
             c.closing = true;
         }
         clients_.push_back(std::move(c));
@@ -177,14 +182,16 @@ void control_server::read_from(client& c) {
         }
         if (n < 0) break;
         c.in.append(buf, static_cast<std::size_t>(n));
-        for (std::size_t nl; (nl = c.in.find('\n')) != std::string::npos;) {
+        std::size_t nl;
+        while ((nl = c.in.find('\n')) != std::string::npos && nl <= max_line) {
             std::string_view line(c.in.data(), nl);
             if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
             if (!line.empty()) c.out += handle_line(line) + "\n";
             c.in.erase(0, nl + 1);
         }
-        if (c.in.size() > max_line) {
-            c.out += error_response(fmt::format("request line longer than {} bytes", max_line)).dump() + "\n";
+        // A line is refused whether its end has arrived (in the same read) or not.
+        if ((nl == std::string::npos ? c.in.size() : nl) > max_line) {
+            c.out += error_response(fmt::format("request line longer than {} bytes", max_line)) + "\n";
             c.in.clear();
             c.closing = true;
             break;
@@ -215,18 +222,24 @@ void control_server::poll(int timeout_ms) {
                                           (c.out.empty() ? 0 : POLLOUT)),
                        0});
     if (::poll(fds.data(), fds.size(), timeout_ms) <= 0) return;
+    // Connections that are over and answered are closed at once (a refused
+    // one waits for no further event).
+    const auto close_finished = [this] {
+        std::erase_if(clients_, [](const client& c) {
+            if (!c.closing || !c.out.empty()) return false;
+            ::close(c.fd);
+            return true;
+        });
+    };
     for (std::size_t i = 0; i < clients_.size(); ++i) {
         const short ev = fds[i + 1].revents;
         if (ev & (POLLIN | POLLHUP | POLLERR)) read_from(clients_[i]);
         write_to(clients_[i]);
     }
-    std::erase_if(clients_, [](const client& c) {
-        if (!c.closing || !c.out.empty()) return false;
-        ::close(c.fd);
-        return true;
-    });
+    close_finished(); // before accepting: their places are free
     if (fds[0].revents & POLLIN) accept_clients();
     for (auto& c : clients_) write_to(c); // answer refused connections at once
+    close_finished();
 }
 
 } // namespace egress::controlplane

@@ -35,6 +35,14 @@ std::string format_security_event(const policy::security_event& e) {
     if (e.kind == policy::security_event_kind::block) {
         j["block"] = e.blocked.to_string();
         j["flow"] = e.existing_flow ? "existing" : "new";
+    } else if (e.kind == policy::security_event_kind::dlp) {
+        j["pattern"] = std::string_view(e.rule.data(), strnlen(e.rule.data(), e.rule.size()));
+        j["severity"] = inspect::to_string(static_cast<inspect::dlp_severity>(e.dlp_severity));
+        j["action"] = inspect::to_string(static_cast<inspect::dlp_action>(e.dlp_action));
+        j["direction"] = inspect::to_string(static_cast<inspect::dlp_direction>(e.dlp_direction));
+        j["offset"] = e.dlp_offset;
+        j["length"] = e.dlp_length;
+        j["sample"] = e.dlp_sample.view();
     } else {
         const std::string_view rule(e.rule.data(), strnlen(e.rule.data(), e.rule.size()));
         j["rule"] = rule.empty() ? std::string_view("default") : rule;

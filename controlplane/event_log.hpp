@@ -11,6 +11,11 @@
 //                    policy_version, rule ("default" for the default action),
 //                    proto (IP protocol number), src, src_port, dst, dst_port,
 //                    hostname (only when the flow's TLS SNI / HTTP Host is known)
+//   dlp:             policy_version, pattern, severity, action ("alert" | "block"),
+//                    direction ("outbound" | "inbound"), offset and length of the
+//                    match in that direction's byte stream, sample (masked: at
+//                    most four real characters, never the match), then the
+//                    flow's proto, src, src_port, dst, dst_port, hostname
 //   block:           policy_version, block (the CIDR), flow ("new" | "existing"),
 //                    proto, src, src_port, dst, dst_port, hostname (when known)
 //   reload:          result ("ok" | "failed"), trigger, policy_version (the

@@ -2,12 +2,40 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "policy_loader.hpp"
 
 namespace egress::controlplane {
+
+namespace {
+
+// blocks_ is kept sorted by prefix (address, then length): the order blocks()
+// lists them in, and a prefix is found by binary search (up to max_blocks
+// entries, every block change and every blocks() call looks up each of them).
+bool prefix_less(const policy::cidr& a, const policy::cidr& b) noexcept {
+    return a.base != b.base ? a.base < b.base : a.prefix_len < b.prefix_len;
+}
+const policy::cidr& prefix_of(const block_info& b) noexcept { return b.prefix; }
+template <class State>
+auto prefix_of(const State& s) noexcept -> decltype((s.entry.prefix)) { return s.entry.prefix; }
+
+// Where p is, or would be inserted, in v (sorted by prefix).
+template <class Vec>
+auto position_of(Vec& v, const policy::cidr& p) {
+    return std::lower_bound(v.begin(), v.end(), p, [](const auto& x, const policy::cidr& q) { return prefix_less(prefix_of(x), q); });
+}
+// The element of v with prefix p, or v.end().
+template <class Vec>
+auto find_prefix(Vec& v, const policy::cidr& p) {
+    const auto it = position_of(v, p);
+    return it != v.end() && prefix_of(*it) == p ? it : v.end();
+}
+
+} // namespace
 
 policy_control::policy_control(std::string path, publisher publish, event_log* log)
     : path_(std::move(path)), publish_(std::move(publish)), log_(log) {}
@@ -17,8 +45,11 @@ void policy_control::log(const std::string& line) {
 }
 
 void policy_control::start(std::unique_ptr<const policy::compiled_policy> initial, uint64_t now_ms) {
+    auto scanner = policy::active_policy::make_dlp_scanner(initial.get(), dlp_streams_, dlp_counters_);
+    if (initial && initial->dlp() && !scanner.scanner) throw std::runtime_error("dlp: " + scanner.error);
     {
         std::lock_guard lock(mu_);
+        scanner_ = std::move(scanner.scanner);
         compiled_ = std::move(initial);
         counters_ = std::make_shared<policy::policy_counters>(compiled_ ? compiled_->rules().size() : 0);
         version_ = 1;
@@ -38,7 +69,8 @@ std::vector<std::pair<policy::cidr, uint64_t>> policy_control::publish_current()
     for (const auto& b : blocks_) entries.push_back(b.entry);
     auto list = entries.empty() ? nullptr : std::make_shared<const policy::block_list>(std::move(entries));
     generation_ = static_cast<uint8_t>(generation_ % 255 + 1); // 1..255, never the previous one
-    auto next = std::make_unique<policy::active_policy>(compiled_, counters_, std::move(list), generation_, version_);
+    auto next = std::make_unique<policy::active_policy>(compiled_, counters_, std::move(list), generation_, version_,
+                                                         scanner_);
     const policy::active_policy* published = next.get();
     // Returns once no worker can hold the previous snapshot: its block hits are final.
     std::unique_ptr<policy::active_policy> previous = publish_(std::move(next));
@@ -48,8 +80,7 @@ std::vector<std::pair<policy::cidr, uint64_t>> policy_control::publish_current()
         const auto old = previous->blocks->entries();
         for (uint32_t i = 0; i < old.size(); ++i) {
             final_hits.emplace_back(old[i].prefix, previous->hits_of_block(i));
-            const auto b = std::find_if(blocks_.begin(), blocks_.end(),
-                                        [&](const block_state& s) { return s.entry.prefix == old[i].prefix; });
+            const auto b = find_prefix(blocks_, old[i].prefix);
             if (b != blocks_.end()) b->carried_hits += final_hits.back().second;
         }
     }
@@ -89,14 +120,36 @@ reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) 
         log(format_reload_event(now_ms, trigger, false, r.version, 0, 0, r.errors));
         return r;
     }
+    std::shared_ptr<const policy::compiled_policy> next =
+        loaded.present ? std::shared_ptr<const policy::compiled_policy>(std::move(loaded.policy)) : nullptr;
+    auto scanner = policy::active_policy::make_dlp_scanner(next.get(), dlp_streams_, dlp_counters_);
+    if (next && next->dlp() && !scanner.scanner) {
+        r.errors.push_back(fmt::format("{}: dlp: {}", path_, scanner.error));
+        std::lock_guard lock(mu_);
+        ++reloads_failed_;
+        r.version = version_;
+        log(format_reload_event(now_ms, trigger, false, r.version, 0, 0, r.errors));
+        return r;
+    }
+    std::shared_ptr<policy::policy_counters> old_counters;
+    std::shared_ptr<inspect::dlp_scanner> old_scanner;
     {
         std::lock_guard lock(mu_);
-        compiled_ = loaded.present ? std::shared_ptr<const policy::compiled_policy>(std::move(loaded.policy)) : nullptr;
-        counters_ = std::make_shared<policy::policy_counters>(compiled_ ? compiled_->rules().size() : 0);
+        compiled_ = std::move(next);
+        old_counters = std::exchange(counters_, std::make_shared<policy::policy_counters>(
+                                                    compiled_ ? compiled_->rules().size() : 0));
+        old_scanner = std::exchange(scanner_, std::move(scanner.scanner));
         ++version_;
         loaded_unix_ms_ = now_ms;
     }
     publish_current(); // returns after the grace period; the old snapshot is freed here
+    {
+        // No worker can count on the old version's counters any more.
+        std::lock_guard lock(mu_);
+        carried_block_total_ += policy::read_counter(old_counters->block_hits);
+    }
+    // Flows may still hold streams of the old scanner: it lives until they end.
+    if (old_scanner) retired_.retire(std::move(old_scanner));
     r.ok = true;
     r.version = version();
     r.rules = compiled_ ? compiled_->rules().size() : 0;
@@ -111,21 +164,10 @@ reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) 
     return r;
 }
 
-uint64_t policy_control::block_hits_locked(const block_state& b) const {
-    uint64_t hits = b.carried_hits;
-    if (current_ != nullptr && current_->blocks) {
-        const auto entries = current_->blocks->entries();
-        for (uint32_t i = 0; i < entries.size(); ++i)
-            if (entries[i].prefix == b.entry.prefix) hits += current_->hits_of_block(i);
-    }
-    return hits;
-}
-
 policy_control::block_outcome policy_control::block(const policy::cidr& prefix, uint64_t ttl_s, uint64_t now_ms) {
     if (ttl_s > max_ttl_s) return {std::nullopt, fmt::format("ttl: expected at most {} seconds, got {}", max_ttl_s, ttl_s)};
     const uint64_t expires = ttl_s == 0 ? 0 : now_ms + ttl_s * 1000;
-    auto existing = std::find_if(blocks_.begin(), blocks_.end(),
-                                 [&](const block_state& s) { return s.entry.prefix == prefix; });
+    const auto existing = find_prefix(blocks_, prefix);
     if (existing == blocks_.end() && blocks_.size() >= max_blocks)
         return {std::nullopt, fmt::format("too many blocks (at most {})", max_blocks)};
     {
@@ -133,7 +175,7 @@ policy_control::block_outcome policy_control::block(const policy::cidr& prefix, 
         if (existing != blocks_.end()) {
             existing->entry.expires_unix_ms = expires; // same prefix: only the expiry changes
         } else {
-            blocks_.push_back({policy::block_entry{prefix, now_ms, expires}, 0});
+            blocks_.insert(position_of(blocks_, prefix), block_state{policy::block_entry{prefix, now_ms, expires}, 0});
         }
     }
     publish_current();
@@ -155,15 +197,26 @@ void policy_control::expire_blocks(uint64_t now_ms) {
         log(format_block_event(now_ms, "block_expired", b.prefix, 0, b.hits));
 }
 
+void policy_control::tick(uint64_t now_ms) {
+    expire_blocks(now_ms);
+    if (retired_.size() != 0) {
+        std::lock_guard lock(mu_); // status() reads retired_
+        retired_.collect();
+    }
+}
+
 std::vector<block_info> policy_control::blocks() const {
     std::lock_guard lock(mu_);
     std::vector<block_info> out;
     out.reserve(blocks_.size());
-    for (const auto& b : blocks_)
-        out.push_back({b.entry.prefix, b.entry.created_unix_ms, b.entry.expires_unix_ms, block_hits_locked(b)});
-    std::sort(out.begin(), out.end(), [](const block_info& a, const block_info& b) {
-        return a.prefix.base != b.prefix.base ? a.prefix.base < b.prefix.base : a.prefix.prefix_len < b.prefix.prefix_len;
-    });
+    for (const auto& b : blocks_) // in prefix order
+        out.push_back({b.entry.prefix, b.entry.created_unix_ms, b.entry.expires_unix_ms, b.carried_hits});
+    // Plus what the published snapshot has counted so far.
+    if (current_ != nullptr && current_->blocks) {
+        const auto entries = current_->blocks->entries();
+        for (uint32_t i = 0; i < entries.size(); ++i)
+            if (const auto b = find_prefix(out, entries[i].prefix); b != out.end()) b->hits += current_->hits_of_block(i);
+    }
     return out;
 }
 
@@ -176,7 +229,15 @@ policy_status policy_control::status() const {
     s.source = path_;
     s.default_action = compiled_ ? compiled_->default_action() : policy::verdict::allow;
     s.default_hits = policy::read_counter(counters_->default_hits);
-    s.block_hits = policy::read_counter(counters_->block_hits);
+    s.block_hits = carried_block_total_ + policy::read_counter(counters_->block_hits);
+    s.dlp_patterns = compiled_ && compiled_->dlp() ? compiled_->dlp()->patterns().size() : 0;
+    const inspect::dlp_counters& d = *dlp_counters_;
+    s.dlp_bytes = d.bytes.load(std::memory_order_relaxed);
+    s.dlp_matches = d.matches.load(std::memory_order_relaxed);
+    s.dlp_validator_rejected = d.validator_rejected.load(std::memory_order_relaxed);
+    s.dlp_pool_exhausted = d.pool_exhausted.load(std::memory_order_relaxed);
+    s.dlp_depth_reached = d.depth_reached.load(std::memory_order_relaxed);
+    s.dlp_streams_held = (scanner_ ? scanner_->held_streams() : 0) + retired_.held_streams();
     if (compiled_) {
         const auto rules = compiled_->rules();
         for (uint32_t i = 0; i < rules.size(); ++i)

@@ -53,6 +53,14 @@ struct policy_status {
     uint64_t reloads_ok = 0;
     uint64_t reloads_failed = 0;
     uint64_t last_reload_success_unix_ms = 0; // the initial load counts as a success
+    // DLP ([[dlp.pattern]]): the worker's counters since start.
+    std::size_t dlp_patterns = 0;
+    uint64_t dlp_bytes = 0;
+    uint64_t dlp_matches = 0;
+    uint64_t dlp_validator_rejected = 0;
+    uint64_t dlp_pool_exhausted = 0;
+    uint64_t dlp_depth_reached = 0;
+    uint64_t dlp_streams_held = 0; // streams lent to flows now, retired scanners included
 };
 
 struct reload_result {
@@ -74,7 +82,11 @@ public:
     // path: the config file whose [policy] reload() reads. log may be null.
     policy_control(std::string path, publisher publish, event_log* log);
 
-    // The policy loaded at start-up (null: no [policy]), version 1.
+    // DLP streams per scanner (the flows inspected at once); set before start().
+    void set_dlp_streams(uint32_t streams) noexcept { dlp_streams_ = streams; }
+
+    // The policy loaded at start-up (null: no [policy]), version 1. Throws
+    // std::runtime_error when its DLP scanner cannot be created.
     void start(std::unique_ptr<const policy::compiled_policy> initial, uint64_t now_ms);
 
     // Re-reads the [policy] of the file; on any error keeps the running policy.
@@ -91,6 +103,9 @@ public:
     std::optional<block_info> unblock(const policy::cidr& prefix, uint64_t now_ms);
     // Removes the blocks whose time is up (the control thread calls it often).
     void expire_blocks(uint64_t now_ms);
+    // The control thread's periodic work: expire blocks, free retired DLP
+    // scanners no flow uses any more.
+    void tick(uint64_t now_ms);
 
     std::vector<block_info> blocks() const;
     policy_status status() const;
@@ -106,7 +121,6 @@ private:
     std::vector<std::pair<policy::cidr, uint64_t>> publish_current();
     template <class Pred>
     std::vector<block_info> remove_blocks(Pred pred);
-    uint64_t block_hits_locked(const block_state& b) const;
     void log(const std::string& line);
 
     std::string path_;
@@ -117,6 +131,11 @@ private:
     mutable std::mutex mu_; // guards everything below
     std::shared_ptr<const policy::compiled_policy> compiled_;
     std::shared_ptr<policy::policy_counters> counters_;
+    uint64_t carried_block_total_ = 0; // emergency-block hits counted under earlier policy versions
+    uint32_t dlp_streams_ = 1024;
+    std::shared_ptr<inspect::dlp_counters> dlp_counters_ = std::make_shared<inspect::dlp_counters>();
+    std::shared_ptr<inspect::dlp_scanner> scanner_; // for compiled_'s DLP patterns (null: none)
+    inspect::dlp_retired_scanners retired_;
     std::vector<block_state> blocks_;
     const policy::active_policy* current_ = nullptr; // the published snapshot (owned by the slot)
     uint64_t version_ = 0;

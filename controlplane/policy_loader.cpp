@@ -104,6 +104,24 @@ public:
         return false;
     }
 
+    // An integer in min..max.
+    bool get_uint(std::string_view key, uint64_t& out, uint64_t min, uint64_t max) {
+        const toml::node* n = find(key, false);
+        if (n == nullptr) return true;
+        const std::string expected = fmt::format("an integer in {}..{}", min, max);
+        const auto* v = n->as_integer();
+        if (v == nullptr) {
+            ctx_.wrong(*n, path(key), expected, type_phrase(*n));
+            return false;
+        }
+        if (v->get() < 0 || static_cast<uint64_t>(v->get()) < min || static_cast<uint64_t>(v->get()) > max) {
+            ctx_.wrong(*n, path(key), expected, std::to_string(v->get()));
+            return false;
+        }
+        out = static_cast<uint64_t>(v->get());
+        return true;
+    }
+
     // A name matching [a-z0-9_-]{1,64}.
     bool get_name(std::string_view key, std::string& out) {
         const toml::node* n = find(key, true);
@@ -209,15 +227,16 @@ struct read_rule {
 };
 
 // The elements of an array of tables (policy.group, policy.rule), each checked to be a table.
-std::vector<std::pair<std::size_t, const toml::table*>> tables_of(context& ctx, const toml::table& policy,
-                                                                  std::string_view key) {
+std::vector<std::pair<std::size_t, const toml::table*>> tables_of(context& ctx, const toml::table& parent,
+                                                                  std::string_view key,
+                                                                  std::string_view parent_name = "policy") {
     std::vector<std::pair<std::size_t, const toml::table*>> out;
-    const toml::node* n = policy.get(key);
+    const toml::node* n = parent.get(key);
     if (n == nullptr) return out;
     const auto* array = n->as_array();
     if (array == nullptr) {
-        ctx.wrong(*n, fmt::format("policy.{}", key), fmt::format("an array of tables ([[policy.{}]])", key),
-                  type_phrase(*n));
+        ctx.wrong(*n, fmt::format("{}.{}", parent_name, key),
+                  fmt::format("an array of tables ([[{}.{}]])", parent_name, key), type_phrase(*n));
         return out;
     }
     for (std::size_t i = 0; i < array->size(); ++i) {
@@ -225,7 +244,7 @@ std::vector<std::pair<std::size_t, const toml::table*>> tables_of(context& ctx, 
         if (const auto* t = e.as_table()) {
             out.emplace_back(i, t);
         } else {
-            ctx.wrong(e, fmt::format("policy.{}[{}]", key, i), "a table", type_phrase(e));
+            ctx.wrong(e, fmt::format("{}.{}[{}]", parent_name, key, i), "a table", type_phrase(e));
         }
     }
     return out;
@@ -427,6 +446,80 @@ void read_inspection(table_reader& top, inspection_spec& spec) {
 }
 
 // ---------------------------------------------------------------------------
+// [dlp] and its [[dlp.pattern]] entries
+
+constexpr std::pair<std::string_view, inspect::dlp_severity> severities[] = {
+    {"low", inspect::dlp_severity::low}, {"medium", inspect::dlp_severity::medium},
+    {"high", inspect::dlp_severity::high}, {"critical", inspect::dlp_severity::critical}};
+constexpr std::pair<std::string_view, inspect::dlp_action> dlp_actions[] = {{"alert", inspect::dlp_action::alert},
+                                                                            {"block", inspect::dlp_action::block}};
+constexpr std::pair<std::string_view, inspect::dlp_validator> validators[] = {
+    {"none", inspect::dlp_validator::none}, {"luhn", inspect::dlp_validator::luhn}};
+constexpr std::pair<std::string_view, inspect::dlp_pattern_direction> directions[] = {
+    {"outbound", inspect::dlp_pattern_direction::outbound},
+    {"inbound", inspect::dlp_pattern_direction::inbound},
+    {"both", inspect::dlp_pattern_direction::both}};
+constexpr std::pair<std::string_view, bool> exhaustion[] = {{"fail_open", false}, {"fail_closed", true}};
+
+struct read_pattern {
+    position regex_at; // where compile errors of this pattern point
+    std::size_t element = 0;
+};
+
+// Reads [dlp]; the patterns go to spec.patterns, their positions to `where`.
+void read_dlp(context& ctx, const toml::table& dlp, dlp_spec& spec, std::vector<read_pattern>& where) {
+    table_reader top(ctx, "dlp", dlp);
+    top.get_uint("depth", spec.depth, 0, uint64_t{1} << 40);
+    top.get_enum("on_exhaustion", spec.fail_closed, exhaustion, false);
+    top.find("pattern", false);
+    top.finish();
+    std::vector<named> names;
+    for (const auto& [i, t] : tables_of(ctx, dlp, "pattern", "dlp")) {
+        table_reader r(ctx, fmt::format("dlp.pattern[{}]", i), *t);
+        inspect::dlp_pattern p;
+        bool ok = r.get_name("name", p.name);
+        if (ok) ok = check_unique(ctx, names, "pattern", p.name, *t, r.path("name"));
+        const toml::node* regex = r.find("regex", true);
+        if (regex != nullptr && regex->as_string() == nullptr) {
+            ctx.wrong(*regex, r.path("regex"), "a regular expression (string)", type_phrase(*regex));
+            ok = false;
+        } else if (regex != nullptr) {
+            p.regex = regex->as_string()->get();
+        } else {
+            ok = false;
+        }
+        if (const toml::node* flags = r.find("flags", false)) {
+            const auto* array = flags->as_array();
+            if (array == nullptr) {
+                ctx.wrong(*flags, r.path("flags"), R"(an array of "caseless", "dotall", "multiline")", type_phrase(*flags));
+                ok = false;
+            }
+            for (std::size_t f = 0; array != nullptr && f < array->size(); ++f) {
+                const toml::node& e = *array->get(f);
+                const auto* v = e.as_string();
+                const std::string_view flag = v != nullptr ? std::string_view(v->get()) : std::string_view();
+                if (flag == "caseless") p.caseless = true;
+                else if (flag == "dotall") p.dotall = true;
+                else if (flag == "multiline") p.multiline = true;
+                else {
+                    ctx.wrong(e, fmt::format("{}[{}]", r.path("flags"), f), R"("caseless", "dotall" or "multiline")",
+                              v != nullptr ? quote(v->get()) : type_phrase(e));
+                    ok = false;
+                }
+            }
+        }
+        ok = r.get_enum("severity", p.severity, severities, false) && ok;
+        ok = r.get_enum("action", p.action, dlp_actions, false) && ok;
+        ok = r.get_enum("validator", p.validator, validators, false) && ok;
+        ok = r.get_enum("direction", p.direction, directions, false) && ok;
+        r.finish();
+        if (!ok) continue;
+        where.push_back(read_pattern{regex->source().begin, i});
+        spec.patterns.push_back(std::move(p));
+    }
+}
+
+// ---------------------------------------------------------------------------
 // The whole [policy] table
 
 policy_load_result load(const toml::table& root, context& ctx, uint64_t version) {
@@ -437,6 +530,16 @@ policy_load_result load(const toml::table& root, context& ctx, uint64_t version)
     result.present = node != nullptr;
     const toml::table* policy = node != nullptr ? node->as_table() : nullptr;
     if (node != nullptr && policy == nullptr) ctx.wrong(*node, "policy", "a table", type_phrase(*node));
+
+    std::vector<read_pattern> dlp_where;
+    if (const toml::node* dlp = root.get("dlp")) {
+        result.present = true;
+        if (const toml::table* t = dlp->as_table()) {
+            read_dlp(ctx, *t, spec.dlp, dlp_where);
+        } else {
+            ctx.wrong(*dlp, "dlp", "a table", type_phrase(*dlp));
+        }
+    }
 
     std::vector<read_group> groups;
     std::vector<read_rule> rules;
@@ -500,7 +603,10 @@ policy_load_result load(const toml::table& root, context& ctx, uint64_t version)
         rule_index.push_back(r);
     }
     compile_result compiled = compiled_policy::compile(usable);
-    if (!compiled.policy) {
+    if (!compiled.policy && compiled.dlp_pattern < dlp_where.size()) {
+        const read_pattern& w = dlp_where[compiled.dlp_pattern];
+        ctx.error(w.regex_at, fmt::format("dlp.pattern[{}].regex", w.element), compiled.error);
+    } else if (!compiled.policy) {
         ctx.error(policy != nullptr ? policy->source().begin : position{1, 1}, "policy", compiled.error);
     } else {
         for (const shadowed_rule& s : find_shadowed_rules(usable, *compiled.policy)) {

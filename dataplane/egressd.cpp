@@ -147,7 +147,7 @@ struct control_plane {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
         if (g_reload.exchange(false)) print_reload(policy->reload("SIGHUP", unix_ms_now()));
-        policy->expire_blocks(unix_ms_now());
+        policy->tick(unix_ms_now());
         if (events) events->drain(rings, unix_ms_now());
     }
 };
@@ -222,6 +222,7 @@ int run(const options& opts, egress::config::egressd_config cfg,
         control.policy = std::make_unique<controlplane::policy_control>(
             opts.config_path, [slot = policy_slot.get()](auto next) { return slot->publish(std::move(next)); },
             control.events.get());
+        control.policy->set_dlp_streams(cfg.gateway.inspect.slots);
         control.policy->start(std::move(initial_policy), start_unix_ms);
         ctx->policy = policy_slot.get();
 

@@ -157,6 +157,11 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
         if (const drop_reason r = inspect_segment(rec, idx, frame, view, now, reply_len); r != no_drop) return r;
     }
     if (const drop_reason r = track(rec, flow::direction::outbound, view, now); r != no_drop) return r;
+    if (policy_ != nullptr && policy_->dlp && inspector_.inspecting(idx)) {
+        if (const drop_reason r = dlp_segment(rec, idx, frame, view, flow::direction::outbound, now, reply_len);
+            r != no_drop)
+            return r;
+    }
     account(rec, idx, flow::direction::outbound, view, now);
     if (rec.is_v4())
         net::set_ipv4_source(frame, view, net::ip_address::from_v4(rec.public_addr), rec.public_port);
@@ -174,6 +179,15 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
     if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::inbound, reply_len);
     if (const drop_reason r = track(rec, flow::direction::inbound, view, now); r != no_drop) return r;
+    if (inspector_.inspecting(idx)) {
+        if (view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn))
+            inspector_.set_inbound_base(idx, net::tcp_seq(frame, view));
+        if (policy_ != nullptr && policy_->dlp) {
+            if (const drop_reason r = dlp_segment(rec, idx, frame, view, flow::direction::inbound, now, reply_len);
+                r != no_drop)
+                return r;
+        }
+    }
     account(rec, idx, flow::direction::inbound, view, now);
     if (rec.is_v4()) net::set_ipv4_destination(frame, view, rec.inside, rec.inside_port);
     return emit(side::inside, frame, view);
@@ -236,17 +250,21 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     }
     idx = table_.insert(rec);
     if (idx == flow::flow_table::npos) return drop_reason::flow_table_full;
-    if (inspect) {
-        // The decision waits for the hostname in the client's first bytes.
-        const auto kind = policy_->compiled->inspection_for(view.proto, view.dst_port);
-        if (inspector_.start(idx, kind, net::tcp_seq(frame, view))) {
-            table_.at(idx).flags |= flow::flow_flags::inspect;
-        } else if (settings_.inspect.fail_closed) {
+    const bool dlp = policy_ != nullptr && policy_->dlp && (view.proto == net::proto_tcp || view.proto == net::proto_udp);
+    if (inspect || dlp) {
+        // The decision waits for the hostname in the client's first bytes; DLP
+        // keeps its stream state in the same slot.
+        const auto kind = inspect ? policy_->compiled->inspection_for(view.proto, view.dst_port)
+                                  : policy::inspection_kind::none;
+        const uint32_t seq = view.proto == net::proto_tcp ? net::tcp_seq(frame, view) : 0;
+        if (inspector_.start(idx, kind, seq)) {
+            if (inspect) table_.at(idx).flags |= flow::flow_flags::inspect;
+        } else if (inspect ? settings_.inspect.fail_closed : policy_->compiled->dlp_fail_closed()) {
             table_.erase(idx);
             ++erasures_;
             return drop_reason::inspect_exhausted;
         } else {
-            ++counters_.inspect_unchecked; // fail open: the flow passes without its name
+            ++counters_.inspect_unchecked; // fail open: the flow passes uninspected
         }
     }
     if (view.family == net::ip_family::v4) {
@@ -346,28 +364,90 @@ drop_reason gateway_core::inspect_segment(flow::flow_record& rec, uint32_t idx, 
 drop_reason gateway_core::deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                          const net::packet_view& view, const policy::decision& d, drop_reason why,
                                          uint32_t now, uint16_t& reply_len) noexcept {
-    cut(rec, now);
     security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::deny,
                    d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, false, now,
                    inspector_.hostname(idx));
-    // To the server: a reset in the client's name, translated like the segment.
-    std::span<uint8_t> out(forward_[current_].data(), max_forward_frame);
+    return reset_both_ways(rec, frame, view, flow::direction::outbound, why, now, reply_len);
+}
+
+// Cuts a TCP flow at a segment that must not pass: the segment is dropped, its
+// sender gets a reset (built in place from it, sent back the way it came) and
+// so does the other end (a reset in the sender's name, translated like the
+// segment, from forward_). A UDP datagram is just dropped.
+drop_reason gateway_core::reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame,
+                                          const net::packet_view& view, flow::direction dir, drop_reason why,
+                                          uint32_t now, uint16_t& reply_len) noexcept {
+    cut(rec, now);
+    if (view.proto != net::proto_tcp) return why;
+    const bool out = dir == flow::direction::outbound;
+    std::span<uint8_t> copy(forward_[current_].data(), max_forward_frame);
     net::packet_view fv;
-    if (const std::size_t n = net::make_tcp_reset_forward(frame, view, out, fv); n != 0) {
-        std::span<uint8_t> f = out.first(n);
-        if (rec.is_v4()) net::set_ipv4_source(f, fv, net::ip_address::from_v4(rec.public_addr), rec.public_port);
-        if (emit(side::outside, f, fv) == no_drop) forward_len_[current_] = static_cast<uint16_t>(n);
+    if (const std::size_t n = net::make_tcp_reset_forward(frame, view, copy, fv); n != 0) {
+        std::span<uint8_t> f = copy.first(n);
+        if (rec.is_v4()) {
+            if (out) net::set_ipv4_source(f, fv, net::ip_address::from_v4(rec.public_addr), rec.public_port);
+            else net::set_ipv4_destination(f, fv, rec.inside, rec.inside_port);
+        }
+        if (emit(out ? side::outside : side::inside, f, fv) == no_drop) forward_len_[current_] = static_cast<uint16_t>(n);
     }
-    reply_len = static_cast<uint16_t>(
-        net::make_tcp_reset_reply(frame, view, settings_.inside.mac, settings_.inside.next_hop_mac));
+    // The frame is still as it arrived (not yet translated): its reply comes
+    // from the address the sender used (the public one, for a server).
+    const side_settings& back = out ? settings_.inside : settings_.outside;
+    reply_len = static_cast<uint16_t>(net::make_tcp_reset_reply(frame, view, back.mac, back.next_hop_mac));
     return why;
+}
+
+// DLP on one packet of an inspected flow, in its direction's byte order. TCP:
+// payload is scanned exactly once, in sequence order; a retransmission of bytes
+// already scanned passes; a segment beyond a gap is dropped (dlp_out_of_order)
+// so that nothing reaches the other end unscanned: the sender retransmits the
+// missing bytes first. UDP: each datagram on its own. A match of a `block`
+// pattern cuts the flow at the segment that completes it.
+drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                      const net::packet_view& view, flow::direction dir, uint32_t now,
+                                      uint16_t& reply_len) noexcept {
+    inspect::dlp_flow_state* state = inspector_.dlp(idx);
+    const auto d = dir == flow::direction::outbound ? inspect::dlp_direction::outbound : inspect::dlp_direction::inbound;
+    bool block = false;
+    const auto sink = [&](const inspect::dlp_match& m) {
+        policy::decision none;
+        security_event(policy::security_event_kind::dlp, none, rec.inside, rec.inside_port, rec.remote,
+                       rec.remote_port, rec.proto, true, now, inspector_.hostname(idx), &m);
+        block = block || m.action == inspect::dlp_action::block;
+    };
+    inspect::dlp_scan_result result;
+    if (view.proto == net::proto_udp) {
+        const std::span<const uint8_t> payload = frame.subspan(view.l4_offset + 8, view.l4_length - 8u);
+        result = policy_->dlp->scan_datagram(*state, d, payload, sink);
+    } else {
+        const inspect::dlp_stream_status status = state->of(d).status;
+        if (status != inspect::dlp_stream_status::idle && status != inspect::dlp_stream_status::active)
+            return no_drop; // this direction is no longer inspected
+        std::span<const uint8_t> payload = net::tcp_payload(frame, view);
+        const uint32_t expected = inspector_.stream_base(idx, d) + static_cast<uint32_t>(state->of(d).offset);
+        const auto ahead = static_cast<int32_t>(net::tcp_seq(frame, view) - expected);
+        if (!payload.empty()) {
+            if (ahead > 0) return drop_reason::dlp_out_of_order;
+            const auto seen = static_cast<std::size_t>(-static_cast<int64_t>(ahead));
+            payload = seen >= payload.size() ? std::span<const uint8_t>() : payload.subspan(seen);
+            if (!payload.empty()) result = policy_->dlp->scan(*state, d, payload, sink);
+        }
+        if ((view.tcp_flags & net::tcp_fin) && ahead <= 0 && !block) {
+            const inspect::dlp_scan_result end = policy_->dlp->finish(*state, d, sink);
+            result.matches += end.matches;
+        }
+    }
+    (void)result;
+    if (!block) return no_drop;
+    ++counters_.dlp_blocked;
+    return reset_both_ways(rec, frame, view, dir, drop_reason::dlp_blocked, now, reply_len);
 }
 
 // Hands one event to the security event log's ring; a full ring loses it (counted).
 void gateway_core::security_event(policy::security_event_kind kind, const policy::decision& d,
                                   const net::ip_address& src, uint16_t src_port, const net::ip_address& dst,
                                   uint16_t dst_port, uint8_t proto, bool existing, uint32_t now,
-                                  std::string_view hostname, policy::security_event_kind) noexcept {
+                                  std::string_view hostname, const inspect::dlp_match* match) noexcept {
     if (security_ == nullptr) return;
     policy::security_event e;
     e.kind = kind;
@@ -383,6 +463,16 @@ void gateway_core::security_event(policy::security_event_kind kind, const policy
     const std::string_view rule = policy_->rule_name(d);
     std::memcpy(e.rule.data(), rule.data(), std::min(rule.size(), e.rule.size()));
     std::memcpy(e.hostname.data(), hostname.data(), std::min(hostname.size(), e.hostname.size()));
+    if (match != nullptr) {
+        const std::string_view pattern = match->info().name;
+        std::memcpy(e.rule.data(), pattern.data(), std::min(pattern.size(), e.rule.size()));
+        e.dlp_severity = static_cast<uint8_t>(match->severity);
+        e.dlp_action = static_cast<uint8_t>(match->action);
+        e.dlp_direction = static_cast<uint8_t>(match->direction);
+        e.dlp_offset = match->start;
+        e.dlp_length = match->length();
+        e.dlp_sample = match->sample;
+    }
     if (security_->try_push(e)) {
         ++counters_.security_events_queued;
     } else {

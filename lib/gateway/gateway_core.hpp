@@ -48,9 +48,10 @@ public:
     // into a reply of that many bytes that goes back out of the side it came in
     // (a TCP reset cutting a flow the current policy denies).
     uint16_t reply_length(uint16_t i) const noexcept { return reply_len_[i]; }
-    // After process_burst: a frame to send out of the outside port in addition
-    // (empty when none): the reset towards the server of a flow denied by its
-    // hostname, built from frame i before frame i became the reply.
+    // After process_burst: a frame to send out of the other side in addition
+    // (empty when none): the reset towards the far end of a flow cut at frame i
+    // (denied by its hostname, or a DLP block), built from frame i before frame
+    // i became the reply to its sender.
     std::span<const uint8_t> forward_frame(uint16_t i) const noexcept {
         return {forward_[i].data(), forward_len_[i]};
     }
@@ -111,10 +112,16 @@ private:
                                       const net::packet_view& view, const policy::decision& d, stats::drop_reason why,
                                       uint32_t now, uint16_t& reply_len) noexcept;
     void cut(flow::flow_record& rec, uint32_t now) noexcept;
+    stats::drop_reason dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                   const net::packet_view& view, flow::direction dir, uint32_t now,
+                                   uint16_t& reply_len) noexcept;
+    stats::drop_reason reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame, const net::packet_view& view,
+                                       flow::direction dir, stats::drop_reason why, uint32_t now,
+                                       uint16_t& reply_len) noexcept;
     void security_event(policy::security_event_kind kind, const policy::decision& d, const net::ip_address& src,
                         uint16_t src_port, const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
                         bool existing, uint32_t now, std::string_view hostname = {},
-                        policy::security_event_kind deny_kind = policy::security_event_kind::deny) noexcept;
+                        const inspect::dlp_match* match = nullptr) noexcept;
     stats::drop_reason cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir,
                                   uint16_t& reply_len) noexcept;
     stats::drop_reason admit(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept;

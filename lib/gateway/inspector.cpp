@@ -35,20 +35,27 @@ inspector::inspector(const inspect_settings& s, uint32_t flow_capacity)
 }
 
 bool inspector::start(uint32_t flow, policy::inspection_kind kind, uint32_t syn_seq) noexcept {
-    if (free_slot_ == none || free_buffers_.empty()) return false;
+    const bool reads_name = kind == policy::inspection_kind::tls || kind == policy::inspection_kind::http;
+    if (free_slot_ == none || (reads_name && free_buffers_.empty())) return false;
     const uint32_t index = free_slot_;
     slot& s = slots_[index];
     free_slot_ = s.next_free;
-    s = slot{};
     s.flow = flow;
-    s.base_seq = syn_seq + 1; // the SYN takes one sequence number
+    s.base = {syn_seq + 1, 0}; // the SYN takes one sequence number
+    s.contiguous = 0;
     s.kind = kind;
-    s.buffer = free_buffers_.back();
-    free_buffers_.pop_back();
-    std::memset(&buffer_maps_[std::size_t{s.buffer} * settings_.max_bytes / 8], 0, settings_.max_bytes / 8);
+    s.outcome = reads_name ? inspect_outcome::pending : inspect_outcome::hostname;
+    s.hostname_length = 0;
+    s.dlp = inspect::dlp_flow_state{};
+    s.buffer = none;
+    if (reads_name) {
+        s.buffer = free_buffers_.back();
+        free_buffers_.pop_back();
+        std::memset(&buffer_maps_[std::size_t{s.buffer} * settings_.max_bytes / 8], 0, settings_.max_bytes / 8);
+        ++buffers_in_use_;
+    }
     slot_of_[flow] = index;
     ++slots_in_use_;
-    ++buffers_in_use_;
     return true;
 }
 
@@ -64,6 +71,7 @@ void inspector::finish(uint32_t flow) noexcept {
     if (index == none) return;
     slot& s = slots_[index];
     release_buffer(s);
+    inspect::dlp_scanner::release(s.dlp); // streams back to the scanner that lent them
     s.flow = none;
     s.next_free = free_slot_;
     free_slot_ = index;
@@ -81,7 +89,7 @@ inspect_outcome inspector::feed(uint32_t flow, uint32_t seq, std::span<const uin
     uint8_t* map = &buffer_maps_[std::size_t{s.buffer} * max / 8];
     // Position of the segment in the client's stream (serial arithmetic: a
     // retransmission of bytes before the window start is clipped).
-    int64_t at = static_cast<int32_t>(seq - s.base_seq);
+    int64_t at = static_cast<int32_t>(seq - s.base[0]);
     std::size_t skip = 0;
     if (at < 0) {
         if (static_cast<uint64_t>(-at) >= payload.size()) return s.outcome; // all old

@@ -4,9 +4,10 @@
 //
 // Memory, all taken at construction:
 //   * one 4-byte slot index per flow-table record (the flow's inspection slot);
-//   * `slots` inspection slots (~280 B each): the owning flow, the client's next
-//     sequence number, the outcome and the hostname, kept for the whole flow (so
-//     flow records, egressctl flows and re-checks after a reload know it);
+//   * `slots` inspection slots (~520 B each): the owning flow, the sequence
+//     numbers where each direction's bytes start, the outcome and the hostname,
+//     kept for the whole flow (so flow records, egressctl flows and re-checks
+//     after a reload know it), and the flow's DLP stream state;
 //   * `buffers` reassembly buffers of `max_bytes` (+ a 1-bit-per-byte map of the
 //     bytes received), held only while a flow's first bytes are incomplete.
 // When slots or buffers run out, the caller applies the configured fail-open /
@@ -25,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "inspect/dlp.hpp"
 #include "policy/compiled_policy.hpp"
 
 namespace egress::gateway {
@@ -56,9 +58,21 @@ public:
 
     inspector(const inspect_settings& s, uint32_t flow_capacity);
 
-    // A new flow (its SYN, sequence `syn_seq`) to inspect as `kind` (tls or http).
-    // False when no slot or buffer is free.
+    // A new flow (its SYN, sequence `syn_seq`; 0 for UDP) to inspect: `kind` tls
+    // or http reads its name (takes a buffer too), none only holds the slot (for
+    // DLP). False when no slot (or buffer) is free.
     bool start(uint32_t flow, policy::inspection_kind kind, uint32_t syn_seq) noexcept;
+    // DLP: the flow's stream state, and the sequence number of each direction's
+    // first payload byte (outbound from the SYN, inbound from the SYN-ACK).
+    inspect::dlp_flow_state* dlp(uint32_t flow) noexcept {
+        return slot_of_[flow] == none ? nullptr : &slots_[slot_of_[flow]].dlp;
+    }
+    uint32_t stream_base(uint32_t flow, inspect::dlp_direction d) const noexcept {
+        return slots_[slot_of_[flow]].base[static_cast<std::size_t>(d)];
+    }
+    void set_inbound_base(uint32_t flow, uint32_t syn_ack_seq) noexcept {
+        if (slot_of_[flow] != none) slots_[slot_of_[flow]].base[1] = syn_ack_seq + 1;
+    }
     // The client's payload of a flow being inspected; returns the outcome so far
     // (pending until decided; the same outcome again for later segments).
     inspect_outcome feed(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload) noexcept;
@@ -77,7 +91,7 @@ public:
 private:
     struct slot {
         uint32_t flow = none;
-        uint32_t base_seq = 0; // sequence number of stream byte 0
+        std::array<uint32_t, 2> base{}; // sequence number of byte 0 of the client's / server's stream
         uint32_t buffer = none;
         uint32_t contiguous = 0;
         uint32_t next_free = none;
@@ -85,6 +99,7 @@ private:
         inspect_outcome outcome = inspect_outcome::pending;
         uint8_t hostname_length = 0;
         std::array<char, 253> hostname{};
+        inspect::dlp_flow_state dlp; // released (streams back to their pool) when the flow ends
     };
 
     void decide(slot& s, std::span<const uint8_t> stream) noexcept;

@@ -44,19 +44,34 @@ struct active_policy {
     // generation: chosen by the publisher, 1..255, different from the previous
     // snapshot's, so flows admitted under an older snapshot are re-checked.
     active_policy(std::shared_ptr<const compiled_policy> rules, std::shared_ptr<policy_counters> counters,
-                  std::shared_ptr<const block_list> blocks, uint8_t generation, uint64_t version)
+                  std::shared_ptr<const block_list> blocks, uint8_t generation, uint64_t version,
+                  std::shared_ptr<inspect::dlp_scanner> dlp = nullptr)
         : compiled(std::move(rules)), counters(std::move(counters)), blocks(std::move(blocks)),
-          generation(generation), version(version), block_hits(this->blocks ? this->blocks->entries().size() : 0, 0) {}
+          dlp(std::move(dlp)), generation(generation), version(version),
+          block_hits(this->blocks ? this->blocks->entries().size() : 0, 0) {}
 
     // A snapshot of one compiled policy without blocks (tests); its generation
-    // follows the policy version.
+    // follows the policy version; DLP patterns get a scanner of test_dlp_streams
+    // streams.
+    static constexpr uint32_t test_dlp_streams = 64;
     explicit active_policy(std::shared_ptr<const compiled_policy> rules)
         : active_policy(rules, std::make_shared<policy_counters>(rules ? rules->rules().size() : 0), nullptr,
-                        static_cast<uint8_t>((rules ? rules->version() : 0) % 255 + 1), rules ? rules->version() : 0) {}
+                        static_cast<uint8_t>((rules ? rules->version() : 0) % 255 + 1), rules ? rules->version() : 0,
+                        make_dlp_scanner(rules.get(), test_dlp_streams, nullptr).scanner) {}
+
+    // The worker's scanner for the policy's DLP patterns (null scanner, no error,
+    // when there are none). Control plane: allocates.
+    static inspect::dlp_scanner_result make_dlp_scanner(const compiled_policy* rules, uint32_t streams,
+                                                        std::shared_ptr<inspect::dlp_counters> counters) {
+        if (rules == nullptr || !rules->dlp()) return {};
+        return inspect::dlp_scanner::create(rules->dlp(), inspect::dlp_scanner_config{streams, rules->dlp_depth(),
+                                                                                      std::move(counters)});
+    }
 
     std::shared_ptr<const compiled_policy> compiled;
     std::shared_ptr<policy_counters> counters;
     std::shared_ptr<const block_list> blocks;
+    std::shared_ptr<inspect::dlp_scanner> dlp; // the worker's DLP scanner (null: no patterns)
     // Flows remember the generation that admitted them (one byte, never 0);
     // a flow whose generation differs is re-checked.
     uint8_t generation;

@@ -118,6 +118,16 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
         return fail(fmt::format("the source lists would exceed {} entries (too many nested source groups)",
                                 max_class_entries));
     }
+    if (!spec.dlp.patterns.empty()) {
+        inspect::dlp_build_result built = inspect::dlp_database::build(spec.dlp.patterns);
+        if (!built.database) {
+            result.dlp_pattern = built.pattern;
+            return fail(built.error);
+        }
+        p->dlp_ = std::move(built.database);
+    }
+    p->dlp_depth_ = spec.dlp.depth;
+    p->dlp_fail_closed_ = spec.dlp.fail_closed;
     if (!hostname_patterns.empty()) {
         try {
             p->matcher_ = std::make_unique<const hostname_matcher>(hostname_patterns);

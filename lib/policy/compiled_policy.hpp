@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "net/ip_address.hpp"
+#include "inspect/dlp.hpp"
 #include "policy/cidr.hpp"
 #include "policy/hostname_matcher.hpp"
 #include "policy/prefix_trie.hpp"
@@ -94,6 +95,14 @@ struct inspection_spec {
 
 enum class inspection_kind : uint8_t { none, tls, http, quic };
 
+// [dlp]: payload patterns (inspect/dlp.hpp) scanned on every TCP and UDP flow
+// (while inspection slots last), in both the snapshot and its reloads.
+struct dlp_spec {
+    std::vector<inspect::dlp_pattern> patterns; // [[dlp.pattern]], in file order
+    uint64_t depth = 1 << 20;                   // bytes inspected per flow direction; 0: no limit
+    bool fail_closed = false;                   // a flow that cannot be inspected (no stream free): refuse it
+};
+
 struct group_spec {
     std::string name;
     std::vector<cidr> cidrs; // at least one
@@ -117,6 +126,7 @@ struct policy_spec {
     std::vector<group_spec> groups;
     std::vector<rule_spec> rules;
     inspection_spec inspection;
+    dlp_spec dlp;
     uint64_t version = 0; // chosen by whoever publishes it
 };
 
@@ -174,6 +184,10 @@ public:
     const inspection_spec& inspection() const noexcept { return inspection_; }
     inspection_kind inspection_for(uint8_t proto, uint16_t dst_port) const noexcept;
     bool has_hostname_rules() const noexcept { return matcher_ != nullptr; }
+    // The DLP patterns compiled (null: none) and their settings.
+    const std::shared_ptr<const inspect::dlp_database>& dlp() const noexcept { return dlp_; }
+    uint64_t dlp_depth() const noexcept { return dlp_depth_; }
+    bool dlp_fail_closed() const noexcept { return dlp_fail_closed_; }
     verdict default_action() const noexcept { return default_action_; }
     std::span<const rule_info> rules() const noexcept { return infos_; }
 
@@ -209,11 +223,15 @@ private:
     address_classifier sources_;
     inspection_spec inspection_;
     std::unique_ptr<const hostname_matcher> matcher_; // null: no rule has hostnames
+    std::shared_ptr<const inspect::dlp_database> dlp_;
+    uint64_t dlp_depth_ = 0;
+    bool dlp_fail_closed_ = false;
 };
 
 struct compile_result {
     std::unique_ptr<const compiled_policy> policy; // null on error
     std::string error;                             // why not
+    uint32_t dlp_pattern = no_rule;                // the DLP pattern at fault, if one is
 };
 
 // Rules that can never match because an earlier enforce rule matches everything

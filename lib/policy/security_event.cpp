@@ -8,6 +8,7 @@ std::string_view to_string(security_event_kind k) noexcept {
     case security_event_kind::would_deny: return "would_deny";
     case security_event_kind::cut: return "cut";
     case security_event_kind::block: return "block";
+    case security_event_kind::dlp: return "dlp";
     }
     return "unknown";
 }

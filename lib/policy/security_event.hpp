@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "base/spsc_ring.hpp"
+#include "inspect/dlp.hpp"
 #include "net/ip_address.hpp"
 #include "policy/cidr.hpp"
 
@@ -22,6 +23,7 @@ enum class security_event_kind : uint8_t {
     would_deny, // a new flow a report-mode rule would deny (it passed)
     cut,        // an existing flow a newer policy denies (dropped, TCP reset)
     block,      // a new or existing flow to an emergency-blocked destination
+    dlp,        // a DLP pattern matched the flow's payload (alert, or block: the flow is cut)
 };
 
 std::string_view to_string(security_event_kind k) noexcept;
@@ -39,6 +41,14 @@ struct security_event {
     cidr blocked;               // block: the block's CIDR
     std::array<char, 64> rule{}; // deny/would_deny/cut: the deciding rule's name ("" for the default), truncated
     std::array<char, 253> hostname{}; // the flow's TLS SNI / HTTP Host when known (NUL-padded)
+    // dlp: the pattern's name is in `rule`; where the match is in the flow's
+    // byte stream of `dlp_direction` and a masked sample (never the match).
+    uint8_t dlp_severity = 0;  // inspect::dlp_severity
+    uint8_t dlp_action = 0;    // inspect::dlp_action
+    uint8_t dlp_direction = 0; // inspect::dlp_direction
+    uint64_t dlp_offset = 0;
+    uint64_t dlp_length = 0;
+    inspect::dlp_sample dlp_sample;
 };
 
 static_assert(std::is_trivially_copyable_v<security_event>);

@@ -37,6 +37,7 @@ struct alignas(64) worker_counters {
     uint64_t security_events_queued = 0; // security events handed to the event log
     uint64_t security_events_lost = 0;   // security events lost because the event ring was full
     uint64_t inspect_unchecked = 0;      // flows let through uninspected: no inspection slot free (fail open)
+    uint64_t dlp_blocked = 0;            // flows cut by a DLP pattern with action "block"
 
     void count_drop(drop_reason r) noexcept { ++drops[static_cast<std::size_t>(r)]; }
     port_counters& port(side s) noexcept { return ports[static_cast<std::size_t>(s)]; }
@@ -62,6 +63,7 @@ struct alignas(64) worker_counters {
         security_events_queued += o.security_events_queued;
         security_events_lost += o.security_events_lost;
         inspect_unchecked += o.inspect_unchecked;
+        dlp_blocked += o.dlp_blocked;
         return *this;
     }
 };

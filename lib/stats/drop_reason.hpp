@@ -58,7 +58,9 @@ namespace egress::stats {
     X(inspect_no_host, "inspect_no_host")                               \
     X(inspect_malformed, "inspect_malformed")                           \
     X(inspect_exhausted, "inspect_exhausted")                           \
-    X(mbuf_exhausted, "mbuf_exhausted")
+    X(mbuf_exhausted, "mbuf_exhausted")                                 \
+    X(dlp_blocked, "dlp_blocked")                                       \
+    X(dlp_out_of_order, "dlp_out_of_order")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

@@ -152,17 +152,18 @@ TEST(event_log, a_full_ring_gives_one_events_lost_line_with_the_running_total) {
     event_log log(file.path);
     policy::security_ring a(4);
     policy::security_ring b(4);
-    for (uint16_t i = 0; i < 6; ++i) { // 4 fit, 2 lost
+    const auto numbered = [](uint16_t i) {
         security_event e = event(security_event_kind::deny);
         e.src_port = i;
-        produce(a, e);
-    }
+        return e;
+    };
+    for (uint16_t i = 0; i < 6; ++i) produce(a, numbered(i)); // 4 fit, 2 lost
     produce(b, block_event(true));
     log.drain({&a, &b}, 7000);
     lines got = read_lines(file.path);
     ASSERT_EQ(got.size(), 6u);
-    EXPECT_EQ(got[0], format_security_event(event(security_event_kind::deny)));
-    EXPECT_NE(got[3].find(R"("src_port":3,)"), std::string::npos) << got[3];
+    EXPECT_EQ(got[0], format_security_event(numbered(0)));
+    EXPECT_EQ(got[3], format_security_event(numbered(3)));
     EXPECT_EQ(got[4], format_security_event(block_event(true)));
     EXPECT_EQ(got[5], R"({"time_ms":7000,"event":"events_lost","lost_total":2})");
 

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "flow/tcp_state.hpp"
 #include "gateway_traffic.hpp"
 
 namespace egress::gateway {
@@ -24,7 +25,9 @@ std::vector<std::string> describe(const std::vector<flow_summary>& flows) {
     for (const auto& f : flows)
         out.push_back(fmt::format("{} {}:{} -> {}:{} public {}:{} v4={} state={} flags={} bytes={}/{} packets={}/{} expires_in={}",
                                   f.proto, f.inside, f.inside_port, f.remote, f.remote_port,
-                                  net::ip_address::from_v4(f.public_addr), f.public_port, f.v4, f.tcp_state, f.flags,
+                                  net::ip_address::from_v4(f.public_addr), f.public_port, f.v4,
+                                  f.proto == net::proto_tcp ? flow::name_of(static_cast<flow::tcp_state>(f.tcp_state)) : "-",
+                                  f.flags,
                                   f.bytes_out, f.bytes_in, f.packets_out, f.packets_in, f.expires_in_ms));
     return out;
 }
@@ -127,9 +130,9 @@ TEST_F(flow_query_test, a_summary_carries_the_flow_and_its_remaining_time) {
     traffic.run(q, 64, 21'500);
     EXPECT_EQ(describe(q.flows()),
               (std::vector<std::string>{
-                  "17 10.0.0.5:5000 -> 192.0.2.200:53 public 203.0.113.10:5000 v4=true state=0 flags=4 "
+                  "17 10.0.0.5:5000 -> 192.0.2.200:53 public 203.0.113.10:5000 v4=true state=- flags=4 "
                   "bytes=40/128 packets=1/1 expires_in=100000",
-                  "6 fd00:0:0:1::5:1000 -> 2001:db8::7:443 public 0.0.0.0:0 v4=false state=1 flags=4 "
+                  "6 fd00:0:0:1::5:1000 -> 2001:db8::7:443 public 0.0.0.0:0 v4=false state=syn_sent flags=4 "
                   "bytes=60/0 packets=1/0 expires_in=10500"}));
     // A flow past its timeout that the sweep has not removed yet has a negative time left.
     flow_query late = flow_query::top_flows(10, std::nullopt, std::nullopt);

@@ -305,18 +305,3 @@ TEST(policy_control, works_without_an_event_log) {
 
 } // namespace
 } // namespace egress::controlplane
-namespace egress::controlplane { namespace {
-TEST_F(policy_control_test, TMP_timing) {
-    auto t0 = std::chrono::steady_clock::now();
-    for (uint32_t i = 0; i < 4000; ++i) {
-        if (i % 1000 == 999) {
-            auto a = std::chrono::steady_clock::now();
-            control.block(policy::cidr{net::ip_address::from_v4(0x0a000000u + i), 128}, 0, 0);
-            auto b = std::chrono::steady_clock::now();
-            control.blocks();
-            auto c = std::chrono::steady_clock::now();
-            fprintf(stderr, "n=%u block %.1f ms blocks() %.1f ms total %.1f s\n", i, std::chrono::duration<double, std::milli>(b - a).count(), std::chrono::duration<double, std::milli>(c - b).count(), std::chrono::duration<double>(c - t0).count());
-        } else control.block(policy::cidr{net::ip_address::from_v4(0x0a000000u + i), 128}, 0, 0);
-    }
-}
-}}
