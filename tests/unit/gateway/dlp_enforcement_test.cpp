@@ -1,0 +1,116 @@
+// DLP on the packet path: the flow's payload is scanned in sequence order per
+// direction; a `block` pattern cuts the flow at the segment that completes the
+// match (resets both ways), an `alert` pattern only reports; the security event
+// carries the pattern, offset, length and a masked sample, never the match.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "gateway/gateway_core.hpp"
+#include "gateway_fixture.hpp"
+#include "net/packet_parser.hpp"
+
+namespace egress::gateway {
+namespace {
+
+using stats::drop_reason;
+using stats::no_drop;
+using stats::side;
+using bytes = std::vector<uint8_t>;
+using namespace testing_network;
+
+constexpr uint32_t client_isn = 1000;
+constexpr uint32_t server_isn = 5000;
+constexpr std::string_view aws_key = "AKIAIOSFODNN7EXAMPLE";
+
+struct dlp_flow : ::testing::Test {
+    std::unique_ptr<gateway_core> core;
+    std::unique_ptr<policy::active_policy> active;
+    policy::security_ring ring{64};
+
+    void SetUp() override {
+        policy::policy_spec spec;
+        spec.default_action = policy::verdict::allow;
+        inspect::dlp_pattern aws;
+        aws.name = "aws-access-key";
+        aws.regex = "AKIA[0-9A-Z]{16}";
+        aws.severity = inspect::dlp_severity::critical;
+        aws.action = inspect::dlp_action::block;
+        inspect::dlp_pattern card;
+        card.name = "card";
+        card.regex = "\\b(?:\\d[ -]?){13,19}\\b";
+        card.validator = inspect::dlp_validator::luhn;
+        spec.dlp.patterns = {aws, card};
+        auto compiled = policy::compiled_policy::compile(spec);
+        ASSERT_TRUE(compiled.policy) << compiled.error;
+        active = std::make_unique<policy::active_policy>(std::move(compiled.policy));
+        ASSERT_TRUE(active->dlp);
+        core = std::make_unique<gateway_core>(make_settings());
+        core->use_policy(active.get());
+        core->attach_security_events(&ring);
+        ASSERT_EQ(out(net::tcp_syn, client_isn), no_drop);
+        test::bytes synack = from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, net::tcp_syn | net::tcp_ack).tcp_seq(server_isn, client_isn + 1).build();
+        ASSERT_EQ(core->process(side::outside, synack, 10), no_drop);
+    }
+    drop_reason out(uint8_t flags, uint32_t seq, std::string_view payload = "") {
+        test::bytes f = from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, flags).tcp_seq(seq, server_isn + 1).payload(payload).build();
+        return core->process(side::inside, f, 10);
+    }
+    std::vector<policy::security_event> events() {
+        std::vector<policy::security_event> v(64);
+        v.resize(ring.pop_burst(v.data(), v.size()));
+        return v;
+    }
+};
+
+TEST_F(dlp_flow, a_key_split_across_segments_is_blocked_at_the_completing_segment) {
+    const std::string body = "POST /upload HTTP/1.1\r\nHost: x\r\n\r\nkey=" + std::string(aws_key) + "&x=1";
+    const std::size_t split = body.find("AKIA") + 7; // inside the key
+    EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1, std::string_view(body).substr(0, split)), no_drop);
+    EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(split), std::string_view(body).substr(split)),
+              drop_reason::dlp_blocked);
+    EXPECT_EQ(core->reply_length(0), 14u + 20 + 20); // reset to the inside host
+    EXPECT_FALSE(core->forward_frame(0).empty());    // and to the server
+    EXPECT_EQ(core->counters().dlp_blocked, 1u);
+    const auto e = events();
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_EQ(e[0].kind, policy::security_event_kind::dlp);
+    EXPECT_EQ(std::string(e[0].rule.data()), "aws-access-key");
+    EXPECT_EQ(e[0].dlp_offset, body.find("AKIA"));
+    EXPECT_EQ(e[0].dlp_length, aws_key.size());
+    EXPECT_EQ(e[0].dlp_sample.view(), "AK****************LE");
+    EXPECT_EQ(e[0].dlp_action, static_cast<uint8_t>(inspect::dlp_action::block));
+    // The flow is over.
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + static_cast<uint32_t>(body.size())), drop_reason::policy_cut);
+}
+
+TEST_F(dlp_flow, alerts_report_and_pass_validated_matches_only) {
+    const std::string a = "card 4111 1111 1111 1111 and 4111 1111 1111 1112 end";
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, a), no_drop);
+    EXPECT_EQ(out(net::tcp_ack | net::tcp_fin, client_isn + 1 + static_cast<uint32_t>(a.size())), no_drop);
+    const auto e = events();
+    ASSERT_EQ(e.size(), 1u); // the second number fails the Luhn check
+    EXPECT_EQ(std::string(e[0].rule.data()), "card");
+    EXPECT_EQ(e[0].dlp_sample.view(), "41***************11");
+    EXPECT_EQ(e[0].dlp_offset, 5u);
+}
+
+TEST_F(dlp_flow, a_segment_beyond_a_gap_waits_for_the_retransmission) {
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + 10, "later data"), drop_reason::dlp_out_of_order);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, "0123456789"), no_drop);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, "0123456789"), no_drop); // a retransmission passes
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + 10, "later data"), no_drop);
+    EXPECT_EQ(core->counters().drops[static_cast<std::size_t>(drop_reason::dlp_out_of_order)], 1u);
+}
+
+TEST_F(dlp_flow, udp_datagrams_are_scanned_one_by_one) {
+    test::bytes ok = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000, 53).payload("hello").build();
+    EXPECT_EQ(core->process(side::inside, ok, 0), no_drop);
+    test::bytes leak = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000, 53).payload("k=" + std::string(aws_key)).build();
+    EXPECT_EQ(core->process(side::inside, leak, 0), drop_reason::dlp_blocked);
+    EXPECT_TRUE(core->forward_frame(0).empty()); // no reset for UDP
+}
+
+} // namespace
+} // namespace egress::gateway
