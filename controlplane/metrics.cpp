@@ -163,6 +163,27 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
            "Security events lost because the event ring was full.");
     sample(out, "egress_security_events_lost_total", {}, c.security_events_lost);
 
+    family(out, "egress_dlp_patterns", "gauge", "DLP patterns in the policy in force.");
+    sample(out, "egress_dlp_patterns", {}, p.dlp_patterns);
+    family(out, "egress_dlp_scanned_bytes_total", "counter", "Payload bytes scanned by DLP.");
+    sample(out, "egress_dlp_scanned_bytes_total", {}, p.dlp_bytes);
+    family(out, "egress_dlp_matches_total", "counter", "DLP matches reported (validated).");
+    sample(out, "egress_dlp_matches_total", {}, p.dlp_matches);
+    family(out, "egress_dlp_validator_rejected_total", "counter", "DLP matches a validator (Luhn) rejected.");
+    sample(out, "egress_dlp_validator_rejected_total", {}, p.dlp_validator_rejected);
+    family(out, "egress_dlp_flows_blocked_total", "counter", "Flows cut by a DLP pattern with action block.");
+    sample(out, "egress_dlp_flows_blocked_total", {}, c.dlp_blocked);
+    family(out, "egress_dlp_stream_exhausted_total", "counter",
+           "Flow directions not scanned because every DLP stream was in use.");
+    sample(out, "egress_dlp_stream_exhausted_total", {}, p.dlp_pool_exhausted);
+    family(out, "egress_dlp_depth_reached_total", "counter", "Flow directions that reached the DLP inspection depth.");
+    sample(out, "egress_dlp_depth_reached_total", {}, p.dlp_depth_reached);
+    family(out, "egress_dlp_streams_held", "gauge", "DLP streams held by flows now.");
+    sample(out, "egress_dlp_streams_held", {}, p.dlp_streams_held);
+    family(out, "egress_inspect_unchecked_total", "counter",
+           "Flows let through uninspected (hostname or DLP) because no inspection slot was free (fail open).");
+    sample(out, "egress_inspect_unchecked_total", {}, c.inspect_unchecked);
+
     family(out, "egress_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
     sample(out, "egress_start_time_seconds", {}, x.start_time_seconds);
     family(out, "egress_build_info", "gauge", "Build information; the value is always 1.");

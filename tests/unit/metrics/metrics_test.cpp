@@ -148,11 +148,14 @@ TEST(Prometheus, PolicyDecisionsPerRuleAndActionReloadsAndBlocks) {
     x.policy.reloads_ok = 3;
     x.policy.reloads_failed = 1;
     x.policy.last_reload_success_unix_ms = 1795766400123;
+    x.policy.dlp_patterns = 2;
+    x.policy.dlp_matches = 7;
     run_report r = small_report();
     r.counters.policy_would_deny = 9;
     r.counters.policy_flows_cut = 5;
     r.counters.security_events_queued = 21;
     r.counters.security_events_lost = 1;
+    r.counters.dlp_blocked = 3;
     const auto text = format_prometheus(r, x);
     for (const char* line : {
              "egress_policy_decisions_total{rule=\"web\",action=\"allow\"} 120",
@@ -169,6 +172,9 @@ TEST(Prometheus, PolicyDecisionsPerRuleAndActionReloadsAndBlocks) {
              "egress_policy_blocks_active 1",
              "egress_security_events_total 21",
              "egress_security_events_lost_total 1",
+             "egress_dlp_patterns 2",
+             "egress_dlp_matches_total 7",
+             "egress_dlp_flows_blocked_total 3",
          })
         EXPECT_TRUE(has_line(text, line)) << line;
 }
@@ -201,6 +207,15 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
         {"egress_policy_blocks_active", "gauge"},
         {"egress_security_events_total", "counter"},
         {"egress_security_events_lost_total", "counter"},
+        {"egress_dlp_patterns", "gauge"},
+        {"egress_dlp_scanned_bytes_total", "counter"},
+        {"egress_dlp_matches_total", "counter"},
+        {"egress_dlp_validator_rejected_total", "counter"},
+        {"egress_dlp_flows_blocked_total", "counter"},
+        {"egress_dlp_stream_exhausted_total", "counter"},
+        {"egress_dlp_depth_reached_total", "counter"},
+        {"egress_dlp_streams_held", "gauge"},
+        {"egress_inspect_unchecked_total", "counter"},
         {"egress_start_time_seconds", "gauge"},
         {"egress_build_info", "gauge"},
     };

@@ -139,3 +139,52 @@ action = "allow"
 
 } // namespace
 } // namespace egress::policy
+
+namespace egress::policy {
+namespace {
+
+TEST(dlp_patterns, loader_reads_patterns_and_reports_errors_at_their_keys) {
+    const auto r = load_policy_string(R"([dlp]
+depth = 4096
+on_exhaustion = "fail_closed"
+[[dlp.pattern]]
+name = "aws"
+regex = 'AKIA[0-9A-Z]{16}'
+flags = ["caseless"]
+severity = "critical"
+action = "block"
+[[dlp.pattern]]
+name = "card"
+regex = '\b(?:\d[ -]?){13,19}\b'
+validator = "luhn"
+direction = "both"
+)", "p.toml");
+    ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
+    EXPECT_TRUE(r.present);
+    ASSERT_EQ(r.spec->dlp.patterns.size(), 2u);
+    EXPECT_EQ(r.spec->dlp.depth, 4096u);
+    EXPECT_TRUE(r.spec->dlp.fail_closed);
+    EXPECT_TRUE(r.spec->dlp.patterns[0].caseless);
+    EXPECT_EQ(r.spec->dlp.patterns[0].action, inspect::dlp_action::block);
+    EXPECT_EQ(r.spec->dlp.patterns[1].validator, inspect::dlp_validator::luhn);
+    EXPECT_EQ(r.spec->dlp.patterns[1].direction, inspect::dlp_pattern_direction::both);
+    ASSERT_TRUE(r.policy->dlp());
+    EXPECT_EQ(r.policy->dlp()->patterns().size(), 2u);
+
+    EXPECT_EQ(errors_of("[[dlp.pattern]]\nname = \"a\"\nregex = 'x('\n[[dlp.pattern]]\nname = \"a\"\nregx = 'y'\n"
+                        "flags = [\"nocase\"]\naction = \"drop\"\n"),
+              (std::vector<std::string>{
+                  "p.toml:3:9: dlp.pattern[0].regex: pattern \"a\": Missing close parenthesis for group started at index 1.",
+                  "p.toml:4:1: dlp.pattern[1].regex: required key missing",
+                  "p.toml:5:8: dlp.pattern[1].name: duplicate pattern name \"a\" (first at line 1)",
+                  "p.toml:6:1: dlp.pattern[1].regx: unknown key (did you mean regex?)",
+                  "p.toml:7:10: dlp.pattern[1].flags[0]: expected \"caseless\", \"dotall\" or \"multiline\", got \"nocase\"",
+                  "p.toml:8:10: dlp.pattern[1].action: expected \"alert\" or \"block\", got \"drop\"",
+              }));
+    EXPECT_EQ(errors_of("[[dlp.pattern]]\nname = \"e\"\nregex = 'a*'\n"),
+              (std::vector<std::string>{"p.toml:3:9: dlp.pattern[0].regex: pattern \"e\": Pattern matches empty buffer; "
+                                        "use HS_FLAG_ALLOWEMPTY to enable support."}));
+}
+
+} // namespace
+} // namespace egress::policy

@@ -2,6 +2,7 @@
 // error texts (file:line:col: key: message) users see.
 #include <cstdlib>
 #include <fstream>
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -383,22 +384,40 @@ TEST(policy_loader, reference_config_has_no_active_policy) {
     EXPECT_FALSE(r.present);
 }
 
-TEST(policy_loader, reference_config_policy_section_is_valid) {
+// The commented-out reference section of conf/egressd.toml that starts at
+// `marker` (and ends at the next section or the end), uncommented: its table
+// headers and `key = value` lines.
+std::string reference_section(std::string_view marker, std::initializer_list<std::string_view> headers) {
     const std::string text = conf_text();
-    const std::size_t start = text.find("# [policy] reference");
-    ASSERT_NE(start, std::string::npos);
-    std::istringstream lines_in(text.substr(start));
+    const std::size_t start = text.find(marker);
+    EXPECT_NE(start, std::string::npos) << marker;
+    const std::size_t end = text.find("# ----", text.find("# ----", start) + 6);
+    std::istringstream lines_in(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
     std::string doc;
     for (std::string line; std::getline(lines_in, line);) {
         const std::string_view l(line);
         if (l.rfind("# ", 0) != 0) continue;
         const std::string_view body = l.substr(2);
-        const bool header = body == "[policy]" || body == "[[policy.group]]" || body == "[[policy.rule]]";
+        const bool header = std::find(headers.begin(), headers.end(), body) != headers.end();
         const std::size_t eq = body.find(" = ");
         const bool key = eq != std::string_view::npos && eq > 0 &&
                          body.substr(0, eq).find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string_view::npos;
         if (header || key) doc += std::string(body) + "\n";
     }
+    return doc;
+}
+
+TEST(policy_loader, reference_config_dlp_section_is_valid) {
+    const std::string doc = reference_section("# [dlp] reference", {"[dlp]", "[[dlp.pattern]]"});
+    const policy_load_result r = load_policy_string(doc, "reference");
+    ASSERT_TRUE(r.errors.empty()) << format_errors(r.errors) << doc;
+    ASSERT_TRUE(r.policy && r.policy->dlp());
+    EXPECT_EQ(r.policy->dlp()->patterns().size(), 3u);
+    EXPECT_EQ(r.spec->dlp.depth, 1048576u);
+}
+
+TEST(policy_loader, reference_config_policy_section_is_valid) {
+    const std::string doc = reference_section("# [policy] reference", {"[policy]", "[[policy.group]]", "[[policy.rule]]"});
     const policy_load_result r = load_policy_string(doc, "reference");
     ASSERT_TRUE(r.errors.empty()) << format_errors(r.errors) << doc;
     ASSERT_TRUE(r.policy);
