@@ -99,6 +99,12 @@ try:
     result["no_sni"] = curl("https://198.51.100.7/", "--local-port", "41004")
     result["allowed_http"] = curl("http://198.51.100.7/", "-H", "Host: api.stripe.com", "--local-port", "41005")
     result["denied_http"] = curl("http://198.51.100.7/", "-H", "Host: evil.example", "--local-port", "41006")
+    # DLP: a body whose AWS key straddles two segments (client MTU 400), and a clean one.
+    key = "AKIAIOSFODNN7EXAMPLE"
+    result["dlp_leak"] = curl("http://198.51.100.7/", "-H", "Host: api.stripe.com", "--local-port", "41007",
+                              "--data-binary", "x" * 300 + "&key=" + key)
+    result["dlp_clean"] = curl("http://198.51.100.7/", "-H", "Host: api.stripe.com", "--local-port", "41008",
+                               "--data-binary", "x" * 300 + "&key=none")
     time.sleep(0.5)
     gw.send_signal(signal.SIGTERM)
     out, err = gw.communicate(timeout=60)
@@ -127,6 +133,11 @@ try:
         if rst == "1" and sport == client:
             s["rst_from_client"] += 1
     result["server_saw"] = seen
+    payload = subprocess.run(["tshark", "-r", capture, "-Y", "tcp.srcport == 41007", "-T", "fields",
+                              "-e", "tcp.payload"], capture_output=True, text=True).stdout
+    received = bytes.fromhex("".join(payload.split()))
+    result["leak_bytes_at_server"] = len(received)
+    result["key_at_server"] = key.encode() in received
 finally:
     for p in procs:
         if p.poll() is None:

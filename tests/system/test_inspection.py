@@ -22,6 +22,13 @@ destinations = ["198.51.100.0/24"]
 protocol = "tcp"
 hostnames = ["api.stripe.com", "*.github.com"]
 action = "allow"
+
+[dlp]
+[[dlp.pattern]]
+name = "aws-access-key"
+regex = 'AKIA[0-9A-Z]{16}'
+severity = "critical"
+action = "block"
 """
 
 
@@ -56,6 +63,15 @@ class hostname_policy(unittest.TestCase):
             self.assertEqual(saw[port]["server_hello"], 0, port)
             self.assertGreaterEqual(saw[port]["rst_from_client"], 1, port)
         self.assertGreaterEqual(saw["41006"]["rst_from_client"], 1)
+        # DLP: the request with the key is cut where the key completes; the
+        # server got the bytes before it but never the whole key.
+        self.assertEqual(r["dlp_clean"]["code"], "501")  # http.server has no POST: it answered
+        self.assertNotEqual(r["dlp_leak"]["rc"], 0)
+        self.assertEqual(r["dlp_leak"]["code"], "000")
+        self.assertGreater(r["leak_bytes_at_server"], 0)
+        self.assertFalse(r["key_at_server"])
+        self.assertGreaterEqual(saw["41007"]["rst_from_client"], 1)
+        self.assertRegex(r["summary"], r"\n +dlp_blocked +1\n")
         self.assertRegex(r["summary"], r"\n +policy_denied +2\n")
         self.assertRegex(r["summary"], r"\n +inspect_no_sni +1\n")
 

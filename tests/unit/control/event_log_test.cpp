@@ -47,6 +47,22 @@ TEST(event_log_format, deny_names_the_rule) {
               R"("src":"10.0.0.5","src_port":40000,"dst":"198.51.100.7","dst_port":443})");
 }
 
+TEST(event_log_format, dlp_names_the_pattern_and_masks_the_match) {
+    security_event e = event(security_event_kind::dlp, "aws-access-key");
+    e.dlp_severity = static_cast<uint8_t>(inspect::dlp_severity::critical);
+    e.dlp_action = static_cast<uint8_t>(inspect::dlp_action::block);
+    e.dlp_direction = static_cast<uint8_t>(inspect::dlp_direction::outbound);
+    e.dlp_offset = 310;
+    e.dlp_length = 20;
+    e.dlp_sample = inspect::make_masked_sample("AKIAIOSFODNN7EXAMPLE");
+    std::string_view("api.stripe.com").copy(e.hostname.data(), e.hostname.size());
+    EXPECT_EQ(format_security_event(e),
+              R"({"time_ms":1700000000123,"event":"dlp","policy_version":3,"pattern":"aws-access-key",)"
+              R"("severity":"critical","action":"block","direction":"outbound","offset":310,"length":20,)"
+              R"("sample":"AK****************LE","proto":6,"src":"10.0.0.5","src_port":40000,"dst":"198.51.100.7",)"
+              R"("dst_port":443,"hostname":"api.stripe.com"})");
+}
+
 TEST(event_log_format, the_default_action_is_rule_default) {
     EXPECT_EQ(format_security_event(event(security_event_kind::deny)),
               R"({"time_ms":1700000000123,"event":"deny","policy_version":3,"rule":"default","proto":6,)"
