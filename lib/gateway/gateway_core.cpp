@@ -437,7 +437,8 @@ drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std:
             result.matches += end.matches;
         }
     }
-    (void)result;
+    if (result.status == inspect::dlp_scan_status::no_stream && policy_->compiled->dlp_fail_closed())
+        return reset_both_ways(rec, frame, view, dir, drop_reason::inspect_exhausted, now, reply_len);
     if (!block) return no_drop;
     ++counters_.dlp_blocked;
     return reset_both_ways(rec, frame, view, dir, drop_reason::dlp_blocked, now, reply_len);
