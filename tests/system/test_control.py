@@ -184,7 +184,7 @@ class control_socket(unittest.TestCase):
         human = self.gw.ctl("flows", "--top", "1")
         self.assertEqual(human.stdout.splitlines()[0].split(), ["PROTO", "INSIDE", "REMOTE", "PUBLIC", "STATE",
                                                                 "BYTES-OUT", "BYTES-IN", "PKTS-OUT", "PKTS-IN",
-                                                                "EXPIRES"])
+                                                                "EXPIRES", "HOSTNAME"])
         self.assertEqual(human.stdout.splitlines()[1].split()[:9],
                          ["udp", "10.0.0.7:5002", "198.51.100.54:53", f"{POOL}:5002", "active", "128", "0", "1", "0"])
         self.assertEqual(human.stdout.splitlines()[-1], "1 of 4 matching flows shown (4 scanned)")
