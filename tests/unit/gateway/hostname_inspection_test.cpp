@@ -3,6 +3,7 @@
 // until the ClientHello (request headers) is complete, and the segment that
 // completes it is decided: allowed, it passes; denied, it is dropped and both
 // ends get a reset, so a denied name never completes a handshake.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,28 @@ TEST_F(tls_flow, an_allowed_name_passes_split_at_every_byte) {
         EXPECT_EQ(core->inspection().hostname(0), "api.stripe.com");
         EXPECT_EQ(active->hits(0), 1u);
     }
+}
+
+TEST_F(tls_flow, flow_records_carry_the_name) {
+    s.flow_export.enabled = true;
+    use(hostname_spec());
+    event_ring events(64);
+    core->attach_events(&events);
+    handshake();
+    send(client_hello("api.stripe.com"), {});
+    port = 80; // a second flow from the same client port
+    handshake();
+    const std::string req = "GET / HTTP/1.1\r\nHost: x.github.com\r\n\r\n";
+    ASSERT_EQ(send(bytes(req.begin(), req.end()), {}), std::vector<drop_reason>{no_drop});
+    core->report_remaining(20);
+    std::vector<flow::flow_event> e(8);
+    e.resize(events.pop_burst(e.data(), e.size()));
+    ASSERT_EQ(e.size(), 2u);
+    std::sort(e.begin(), e.end(), [](const auto& a, const auto& b) { return a.dst_port > b.dst_port; }); // 443 first
+    EXPECT_EQ(flow::field_text(e[0].server_name), "api.stripe.com");
+    EXPECT_EQ(flow::field_text(e[0].http_host), "");
+    EXPECT_EQ(flow::field_text(e[1].http_host), "x.github.com");
+    EXPECT_EQ(flow::field_text(e[1].server_name), "");
 }
 
 TEST_F(tls_flow, one_byte_per_segment_and_out_of_order) {
