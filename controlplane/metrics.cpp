@@ -86,8 +86,12 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         sample(out, "egress_drops_total", {{"reason", stats::drop_reason_names[i]}}, c.drops[i]);
 
-    family(out, "egress_flows_active", "gauge", "Flows in the flow table.");
-    sample(out, "egress_flows_active", {}, r.flows_active);
+    // Active per protocol = created - expired (every flow that leaves the table
+    // is counted as expired); their sum is the table's size.
+    family(out, "egress_flows_active", "gauge", "Flows in the flow table, by protocol.");
+    for (std::size_t i = 0; i < stats::flow_proto_count; ++i)
+        sample(out, "egress_flows_active", {{"protocol", stats::flow_proto_names[i]}},
+               c.flows_created[i] >= c.flows_expired[i] ? c.flows_created[i] - c.flows_expired[i] : 0);
     family(out, "egress_flow_capacity", "gauge", "Capacity of the flow table, in flows.");
     sample(out, "egress_flow_capacity", {}, r.flow_capacity);
 
