@@ -317,6 +317,10 @@ void gateway_core::cut(flow::flow_record& rec, uint32_t now) noexcept {
 // never leaves if the flow is denied.
 drop_reason gateway_core::inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                           const net::packet_view& view, uint32_t now, uint16_t& reply_len) noexcept {
+    if (!policy_->compiled) { // reloaded to a policy without rules: nothing waits for the name
+        rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::inspect);
+        return no_drop;
+    }
     const std::span<const uint8_t> payload = net::tcp_payload(frame, view);
     if (payload.empty()) return no_drop;
     const inspect_outcome o = inspector_.feed(idx, net::tcp_seq(frame, view), payload);

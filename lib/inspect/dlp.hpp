@@ -135,8 +135,9 @@
 //     16-digit card inside it, which is then not reported.
 //   * Cost: a pattern without a literal to anchor on, such as the generic card
 //     number regex above, makes Hyperscan examine every digit of digit-heavy text
-//     and dominates the scan time (see bench/dlp_bench.cpp: issuer-anchored card
-//     regexes are about twice as fast).
+//     and dominates the scan time. bench/dlp_bench.cpp, 16 patterns, 1,460-byte
+//     segments, one core: 2.6 Gbps with that card regex, 5.6 Gbps with an
+//     issuer-anchored one, 20 Gbps with no card pattern.
 //   * Matches cut by the depth limit are lost; so are end-of-data matches at the
 //     depth, and matches spanning two datagrams.
 #pragma once

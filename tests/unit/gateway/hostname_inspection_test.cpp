@@ -273,6 +273,13 @@ TEST_F(tls_flow, quic_is_denied_where_a_hostname_rule_would_decide) {
     EXPECT_EQ(core->process(side::inside, again, 0), no_drop);
 }
 
+TEST_F(tls_flow, a_reload_to_no_policy_releases_waiting_flows) {
+    handshake();
+    policy::active_policy none(nullptr); // no [policy]: every flow allowed
+    core->use_policy(&none);
+    EXPECT_EQ(send(client_hello("evil.example"), {}), std::vector<drop_reason>{no_drop});
+}
+
 TEST_F(tls_flow, a_flow_to_a_port_without_names_skips_hostname_rules) {
     port = 22;
     EXPECT_EQ(out(net::tcp_syn, client_isn), drop_reason::policy_denied); // the default, not pending
