@@ -14,7 +14,7 @@ namespace egress::controlplane {
 namespace {
 
 // blocks_ is kept sorted by prefix (address, then length): the order blocks()
-// lists them in, and a prefix is found by binary search (up to max_blocks
+// lists them in, and a prefix is found by binary search (up to max_blocks()
 // entries, every block change and every blocks() call looks up each of them).
 bool prefix_less(const policy::cidr& a, const policy::cidr& b) noexcept {
     return a.base != b.base ? a.base < b.base : a.prefix_len < b.prefix_len;
@@ -168,8 +168,8 @@ policy_control::block_outcome policy_control::block(const policy::cidr& prefix, 
     if (ttl_s > max_ttl_s) return {std::nullopt, fmt::format("ttl: expected at most {} seconds, got {}", max_ttl_s, ttl_s)};
     const uint64_t expires = ttl_s == 0 ? 0 : now_ms + ttl_s * 1000;
     const auto existing = find_prefix(blocks_, prefix);
-    if (existing == blocks_.end() && blocks_.size() >= max_blocks)
-        return {std::nullopt, fmt::format("too many blocks (at most {})", max_blocks)};
+    if (existing == blocks_.end() && blocks_.size() >= max_blocks_)
+        return {std::nullopt, fmt::format("too many blocks (at most {})", max_blocks_)};
     {
         std::lock_guard lock(mu_);
         if (existing != blocks_.end()) {

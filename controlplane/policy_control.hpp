@@ -73,7 +73,7 @@ struct reload_result {
 
 class policy_control {
 public:
-    static constexpr std::size_t max_blocks = 10000;
+    static constexpr std::size_t default_max_blocks = 10000;
     static constexpr uint64_t max_ttl_s = 31'536'000; // one year
 
     // Publishes next, waits until no worker can use the previous snapshot, returns it.
@@ -81,6 +81,11 @@ public:
 
     // path: the config file whose [policy] reload() reads. log may be null.
     policy_control(std::string path, publisher publish, event_log* log);
+
+    // Emergency blocks in force at once (each change rebuilds the block list:
+    // about 6 ms per change at 10,000 blocks).
+    void set_max_blocks(std::size_t n) noexcept { max_blocks_ = n; }
+    std::size_t max_blocks() const noexcept { return max_blocks_; }
 
     // DLP streams per scanner (the flows inspected at once); set before start().
     void set_dlp_streams(uint32_t streams) noexcept { dlp_streams_ = streams; }
@@ -133,6 +138,7 @@ private:
     std::shared_ptr<policy::policy_counters> counters_;
     uint64_t carried_block_total_ = 0; // emergency-block hits counted under earlier policy versions
     uint32_t dlp_streams_ = 1024;
+    std::size_t max_blocks_ = default_max_blocks;
     std::shared_ptr<inspect::dlp_counters> dlp_counters_ = std::make_shared<inspect::dlp_counters>();
     std::shared_ptr<inspect::dlp_scanner> scanner_; // for compiled_'s DLP patterns (null: none)
     inspect::dlp_retired_scanners retired_;
