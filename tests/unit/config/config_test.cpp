@@ -503,39 +503,6 @@ TEST(config_errors, error_fields_and_to_string) {
               "conf/x.toml:16:12: nat.port_min: expected an integer in 1..65535, got 70000\n");
 }
 
-TEST(config, control_events_and_inspect_sections) {
-    std::string text(minimal);
-    text += "\n[control]\nsocket = \"/run/egressd.sock\"\n\n[events]\nlog = \"-\"\nring_size = 128\n"
-            "\n[inspect]\nslots = 10\nbuffers = 2\nmax_bytes = 4096\non_exhaustion = \"fail_closed\"\n";
-    const egressd_config c = valid(text);
-    EXPECT_EQ(c.control.socket, "/run/egressd.sock");
-    EXPECT_EQ(c.events.log, "-");
-    EXPECT_EQ(c.events.ring_size, 128u);
-    EXPECT_EQ(c.gateway.inspect.slots, 10u);
-    EXPECT_EQ(c.gateway.inspect.buffers, 2u);
-    EXPECT_EQ(c.gateway.inspect.max_bytes, 4096u);
-    EXPECT_TRUE(c.gateway.inspect.fail_closed);
-    const egressd_config d = valid(minimal);
-    EXPECT_EQ(d.control.socket, "");
-    EXPECT_EQ(d.events.log, "");
-    EXPECT_EQ(d.gateway.inspect.slots, 65536u);
-    EXPECT_FALSE(d.gateway.inspect.fail_closed);
-}
-
-TEST(config_errors, control_events_and_inspect_values) {
-    std::string text(minimal);
-    text += "\n[control]\nsocket = \"/" + std::string(120, 'x') + "\"\n[events]\nring_size = 1\n"
-            "[inspect]\nmax_bytes = 100\non_exhaustion = \"open\"\n";
-    EXPECT_EQ(errors_of(text),
-              (std::vector<std::string>{
-                  "t.toml:18:10: control.socket: expected a socket path of at most 107 bytes, or \"\" for off, got \"/" +
-                      std::string(120, 'x') + "\"",
-                  "t.toml:20:13: events.ring_size: expected an integer in 64..16777216, got 1",
-                  "t.toml:22:13: inspect.max_bytes: expected an integer in 1024..65536, got 100",
-                  "t.toml:23:17: inspect.on_exhaustion: expected \"fail_open\" or \"fail_closed\", got \"open\"",
-              }));
-}
-
 } // namespace
 
 namespace egress::config {
