@@ -48,6 +48,12 @@ void sample(std::string& out, std::string_view name, std::initializer_list<label
     out += fmt::format(" {}\n", value);
 }
 
+// A family with a single, unlabelled sample.
+void one_sample(std::string& out, std::string_view name, std::string_view type, std::string_view help, uint64_t value) {
+    family(out, name, type, help);
+    sample(out, name, {}, value);
+}
+
 constexpr std::string_view side_names[stats::side_count] = {"inside", "outside"};
 
 } // namespace
@@ -92,8 +98,7 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     for (std::size_t i = 0; i < stats::flow_proto_count; ++i)
         sample(out, "egress_flows_active", {{"protocol", stats::flow_proto_names[i]}},
                c.flows_created[i] >= c.flows_expired[i] ? c.flows_created[i] - c.flows_expired[i] : 0);
-    family(out, "egress_flow_capacity", "gauge", "Capacity of the flow table, in flows.");
-    sample(out, "egress_flow_capacity", {}, r.flow_capacity);
+    one_sample(out, "egress_flow_capacity", "gauge", "Capacity of the flow table, in flows.", r.flow_capacity);
 
     family(out, "egress_flows_created_total", "counter", "Flows created, by protocol.");
     for (std::size_t i = 0; i < stats::flow_proto_count; ++i)
@@ -101,9 +106,7 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     family(out, "egress_flows_expired_total", "counter", "Flows expired or ended, by protocol.");
     for (std::size_t i = 0; i < stats::flow_proto_count; ++i)
         sample(out, "egress_flows_expired_total", {{"protocol", stats::flow_proto_names[i]}}, c.flows_expired[i]);
-    family(out, "egress_tcp_reopened_total", "counter",
-           "TCP SYNs that reused the tuple of a flow in TIME_WAIT or closed.");
-    sample(out, "egress_tcp_reopened_total", {}, c.tcp_reopened);
+    one_sample(out, "egress_tcp_reopened_total", "counter", "TCP SYNs that reused the tuple of a flow in TIME_WAIT or closed.", c.tcp_reopened);
 
     std::vector<std::string> addresses;
     addresses.reserve(r.pool.size());
@@ -119,19 +122,15 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     for (std::size_t i = 0; i < r.pool.size(); ++i)
         sample(out, "egress_nat_port_exhaustion_total", {{"address", addresses[i]}}, r.pool[i].exhausted);
 
-    family(out, "egress_export_records_total", "counter", "Flow records exported (IPFIX records or JSON lines).");
-    sample(out, "egress_export_records_total", {}, r.export_records);
-    family(out, "egress_export_messages_total", "counter", "IPFIX messages sent.");
-    sample(out, "egress_export_messages_total", {}, r.export_messages);
-    family(out, "egress_export_send_errors_total", "counter", "IPFIX messages that could not be sent.");
-    sample(out, "egress_export_send_errors_total", {}, r.export_send_errors);
+    one_sample(out, "egress_export_records_total", "counter", "Flow records exported (IPFIX records or JSON lines).", r.export_records);
+    one_sample(out, "egress_export_messages_total", "counter", "IPFIX messages sent.", r.export_messages);
+    one_sample(out, "egress_export_send_errors_total", "counter", "IPFIX messages that could not be sent.", r.export_send_errors);
     family(out, "egress_export_events_lost_total", "counter",
            "Flow events lost because the flow-event ring was full.");
     // The worker's count and the exporter's reading of the ring count the same
     // overflow; a live report may carry only the first, a final one both.
     sample(out, "egress_export_events_lost_total", {}, std::max(r.export_events_lost, c.events_lost));
-    family(out, "egress_export_events_queued_total", "counter", "Flow events handed to the exporter.");
-    sample(out, "egress_export_events_queued_total", {}, c.events_queued);
+    one_sample(out, "egress_export_events_queued_total", "counter", "Flow events handed to the exporter.", c.events_queued);
 
     const policy_status& p = x.policy;
     family(out, "egress_policy_decisions_total", "counter",
@@ -146,50 +145,28 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
         sample(out, "egress_policy_decisions_total", {{"rule", "default"}, {"action", policy::to_string(p.default_action)}},
                p.default_hits);
     sample(out, "egress_policy_decisions_total", {{"rule", "emergency_block"}, {"action", "deny"}}, p.block_hits);
-    family(out, "egress_policy_would_deny_total", "counter", "New flows a report-mode deny rule let through.");
-    sample(out, "egress_policy_would_deny_total", {}, c.policy_would_deny);
-    family(out, "egress_policy_flows_cut_total", "counter",
-           "Existing flows cut because a newer policy or an emergency block denies them.");
-    sample(out, "egress_policy_flows_cut_total", {}, c.policy_flows_cut);
-    family(out, "egress_policy_version", "gauge", "Version of the policy in force (1 at start, +1 per successful reload).");
-    sample(out, "egress_policy_version", {}, p.version);
+    one_sample(out, "egress_policy_would_deny_total", "counter", "New flows a report-mode deny rule let through.", c.policy_would_deny);
+    one_sample(out, "egress_policy_flows_cut_total", "counter", "Existing flows cut because a newer policy or an emergency block denies them.", c.policy_flows_cut);
+    one_sample(out, "egress_policy_version", "gauge", "Version of the policy in force (1 at start, +1 per successful reload).", p.version);
     family(out, "egress_policy_reloads_total", "counter", "Policy reloads, by result.");
     sample(out, "egress_policy_reloads_total", {{"result", "success"}}, p.reloads_ok);
     sample(out, "egress_policy_reloads_total", {{"result", "failure"}}, p.reloads_failed);
-    family(out, "egress_policy_last_reload_success_timestamp_seconds", "gauge",
-           "When the policy in force was loaded, since the Unix epoch, in seconds.");
-    sample(out, "egress_policy_last_reload_success_timestamp_seconds", {}, p.last_reload_success_unix_ms / 1000);
-    family(out, "egress_policy_blocks_active", "gauge", "Emergency blocks in force.");
-    sample(out, "egress_policy_blocks_active", {}, p.blocks_active);
-    family(out, "egress_security_events_total", "counter", "Security events handed to the event log.");
-    sample(out, "egress_security_events_total", {}, c.security_events_queued);
-    family(out, "egress_security_events_lost_total", "counter",
-           "Security events lost because the event ring was full.");
-    sample(out, "egress_security_events_lost_total", {}, c.security_events_lost);
+    one_sample(out, "egress_policy_last_reload_success_timestamp_seconds", "gauge", "When the policy in force was loaded, since the Unix epoch, in seconds.", p.last_reload_success_unix_ms / 1000);
+    one_sample(out, "egress_policy_blocks_active", "gauge", "Emergency blocks in force.", p.blocks_active);
+    one_sample(out, "egress_security_events_total", "counter", "Security events handed to the event log.", c.security_events_queued);
+    one_sample(out, "egress_security_events_lost_total", "counter", "Security events lost because the event ring was full.", c.security_events_lost);
 
-    family(out, "egress_dlp_patterns", "gauge", "DLP patterns in the policy in force.");
-    sample(out, "egress_dlp_patterns", {}, p.dlp_patterns);
-    family(out, "egress_dlp_scanned_bytes_total", "counter", "Payload bytes scanned by DLP.");
-    sample(out, "egress_dlp_scanned_bytes_total", {}, p.dlp_bytes);
-    family(out, "egress_dlp_matches_total", "counter", "DLP matches reported (validated).");
-    sample(out, "egress_dlp_matches_total", {}, p.dlp_matches);
-    family(out, "egress_dlp_validator_rejected_total", "counter", "DLP matches a validator (Luhn) rejected.");
-    sample(out, "egress_dlp_validator_rejected_total", {}, p.dlp_validator_rejected);
-    family(out, "egress_dlp_flows_blocked_total", "counter", "Flows cut by a DLP pattern with action block.");
-    sample(out, "egress_dlp_flows_blocked_total", {}, c.dlp_blocked);
-    family(out, "egress_dlp_stream_exhausted_total", "counter",
-           "Flow directions not scanned because every DLP stream was in use.");
-    sample(out, "egress_dlp_stream_exhausted_total", {}, p.dlp_pool_exhausted);
-    family(out, "egress_dlp_depth_reached_total", "counter", "Flow directions that reached the DLP inspection depth.");
-    sample(out, "egress_dlp_depth_reached_total", {}, p.dlp_depth_reached);
-    family(out, "egress_dlp_streams_held", "gauge", "DLP streams held by flows now.");
-    sample(out, "egress_dlp_streams_held", {}, p.dlp_streams_held);
-    family(out, "egress_inspect_unchecked_total", "counter",
-           "Flows let through uninspected (hostname or DLP) because no inspection slot was free (fail open).");
-    sample(out, "egress_inspect_unchecked_total", {}, c.inspect_unchecked);
+    one_sample(out, "egress_dlp_patterns", "gauge", "DLP patterns in the policy in force.", p.dlp_patterns);
+    one_sample(out, "egress_dlp_scanned_bytes_total", "counter", "Payload bytes scanned by DLP.", p.dlp_bytes);
+    one_sample(out, "egress_dlp_matches_total", "counter", "DLP matches reported (validated).", p.dlp_matches);
+    one_sample(out, "egress_dlp_validator_rejected_total", "counter", "DLP matches a validator (Luhn) rejected.", p.dlp_validator_rejected);
+    one_sample(out, "egress_dlp_flows_blocked_total", "counter", "Flows cut by a DLP pattern with action block.", c.dlp_blocked);
+    one_sample(out, "egress_dlp_stream_exhausted_total", "counter", "Flow directions not scanned because every DLP stream was in use.", p.dlp_pool_exhausted);
+    one_sample(out, "egress_dlp_depth_reached_total", "counter", "Flow directions that reached the DLP inspection depth.", p.dlp_depth_reached);
+    one_sample(out, "egress_dlp_streams_held", "gauge", "DLP streams held by flows now.", p.dlp_streams_held);
+    one_sample(out, "egress_inspect_unchecked_total", "counter", "Flows let through uninspected (hostname or DLP) because no inspection slot was free (fail open).", c.inspect_unchecked);
 
-    family(out, "egress_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
-    sample(out, "egress_start_time_seconds", {}, x.start_time_seconds);
+    one_sample(out, "egress_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.", x.start_time_seconds);
     family(out, "egress_build_info", "gauge", "Build information; the value is always 1.");
     sample(out, "egress_build_info", {{"version", x.version}}, 1);
     return out;
