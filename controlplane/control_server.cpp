@@ -91,8 +91,11 @@ control_server::control_server(std::string path) : path_(std::move(path)) {
     if (::lstat(path_.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) fail("exists and is not a socket");
         // A socket someone still listens on belongs to another running gateway.
-        const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        const bool live = probe >= 0 && ::connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+        // Non-blocking: a live server with a full backlog answers EAGAIN at once
+        // (still "in use"); only a refused connection means nobody listens.
+        const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        const bool live = probe >= 0 && (::connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0 ||
+                                         errno == EAGAIN || errno == EINPROGRESS);
         if (probe >= 0) ::close(probe);
         if (live) fail("in use by another process");
         ::unlink(path_.c_str());
