@@ -445,6 +445,7 @@ drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std:
         return reset_both_ways(rec, frame, view, dir, drop_reason::inspect_exhausted, now, reply_len);
     if (!block) return no_drop;
     ++counters_.dlp_blocked;
+    inspect::dlp_scanner::release(*state); // the flow is over: its streams go back now
     return reset_both_ways(rec, frame, view, dir, drop_reason::dlp_blocked, now, reply_len);
 }
 

@@ -104,6 +104,31 @@ TEST_F(dlp_flow, a_segment_beyond_a_gap_waits_for_the_retransmission) {
     EXPECT_EQ(core->counters().drops[static_cast<std::size_t>(drop_reason::dlp_out_of_order)], 1u);
 }
 
+TEST_F(dlp_flow, a_flow_keeps_its_scanner_across_a_reload) {
+    const std::string body = "key=" + std::string(aws_key);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, std::string_view(body).substr(0, 10)), no_drop);
+    std::shared_ptr<inspect::dlp_scanner> old_scanner = active->dlp; // what the retired list keeps
+    EXPECT_EQ(old_scanner->held_streams(), 1u);
+    // Reload: a new snapshot with its own scanner; the old snapshot is gone.
+    policy::policy_spec spec;
+    spec.default_action = policy::verdict::allow;
+    spec.version = 2;
+    inspect::dlp_pattern other;
+    other.name = "other";
+    other.regex = "nothing-like-this";
+    spec.dlp.patterns = {other};
+    auto next = std::make_unique<policy::active_policy>(policy::compiled_policy::compile(spec).policy);
+    core->use_policy(next.get());
+    active = std::move(next);
+    // The flow still matches the old patterns across the reload...
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 11, std::string_view(body).substr(10)), drop_reason::dlp_blocked);
+    // ...and, cut, gives its stream back at once: the old scanner can be freed.
+    EXPECT_EQ(old_scanner->held_streams(), 0u);
+    inspect::dlp_retired_scanners retired;
+    retired.retire(std::move(old_scanner));
+    EXPECT_EQ(retired.collect(), 1u);
+}
+
 TEST_F(dlp_flow, udp_datagrams_are_scanned_one_by_one) {
     test::bytes ok = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000, 53).payload("hello").build();
     EXPECT_EQ(core->process(side::inside, ok, 0), no_drop);
