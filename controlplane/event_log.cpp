@@ -36,7 +36,7 @@ std::string format_security_event(const policy::security_event& e) {
         j["block"] = e.blocked.to_string();
         j["flow"] = e.existing_flow ? "existing" : "new";
     } else if (e.kind == policy::security_event_kind::dlp) {
-        j["pattern"] = std::string_view(e.rule.data(), strnlen(e.rule.data(), e.rule.size()));
+        j["pattern"] = base::field_text(e.rule);
         j["severity"] = inspect::to_string(static_cast<inspect::dlp_severity>(e.dlp_severity));
         j["action"] = inspect::to_string(static_cast<inspect::dlp_action>(e.dlp_action));
         j["direction"] = inspect::to_string(static_cast<inspect::dlp_direction>(e.dlp_direction));
@@ -44,7 +44,7 @@ std::string format_security_event(const policy::security_event& e) {
         j["length"] = e.dlp_length;
         j["sample"] = e.dlp_sample.view();
     } else {
-        const std::string_view rule(e.rule.data(), strnlen(e.rule.data(), e.rule.size()));
+        const std::string_view rule = base::field_text(e.rule);
         j["rule"] = rule.empty() ? std::string_view("default") : rule;
     }
     j["proto"] = e.proto;
@@ -52,7 +52,7 @@ std::string format_security_event(const policy::security_event& e) {
     j["src_port"] = e.src_port;
     j["dst"] = e.dst.to_string();
     j["dst_port"] = e.dst_port;
-    const std::string_view host(e.hostname.data(), strnlen(e.hostname.data(), e.hostname.size()));
+    const std::string_view host = base::field_text(e.hostname);
     if (!host.empty()) j["hostname"] = host;
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

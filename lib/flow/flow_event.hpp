@@ -8,6 +8,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "base/fixed_text.hpp"
 #include "net/ip_address.hpp"
 
 namespace egress::flow {
@@ -82,12 +83,7 @@ struct flow_event {
 
 static_assert(std::is_trivially_copyable_v<flow_event>);
 
-// A NUL-padded fixed field as a string_view (without the padding).
-template <std::size_t N>
-constexpr std::string_view field_text(const std::array<char, N>& a) noexcept {
-    std::size_t n = 0;
-    while (n < N && a[n] != '\0') ++n;
-    return std::string_view(a.data(), n);
-}
+using base::field_text;
+using base::set_field_text;
 
 } // namespace egress::flow

@@ -49,8 +49,8 @@ flow::flow_event flow_reporter::from_record(const flow::flow_record& r, const fl
 void flow_reporter::flow_end(const flow::flow_record& r, const flow::flow_volume& v, flow::end_reason why,
                              uint32_t last_packet, const flow_names& names) noexcept {
     flow::flow_event e = from_record(r, v);
-    std::memcpy(e.server_name.data(), names.server_name.data(), std::min(names.server_name.size(), e.server_name.size()));
-    std::memcpy(e.http_host.data(), names.http_host.data(), std::min(names.http_host.size(), e.http_host.size()));
+    flow::set_field_text(e.server_name, names.server_name);
+    flow::set_field_text(e.http_host, names.http_host);
     e.kind = flow::event_kind::flow_end;
     e.reason = why;
     e.firewall = flow::firewall_event::flow_deleted;

@@ -466,12 +466,10 @@ void gateway_core::security_event(policy::security_event_kind kind, const policy
     e.time_unix_ms = wall_offset_ms_ + now;
     e.policy_version = policy_->version;
     if (d.block != policy::no_rule) e.blocked = policy_->blocks->entries()[d.block].prefix;
-    const std::string_view rule = policy_->rule_name(d);
-    std::memcpy(e.rule.data(), rule.data(), std::min(rule.size(), e.rule.size()));
-    std::memcpy(e.hostname.data(), hostname.data(), std::min(hostname.size(), e.hostname.size()));
+    // The deciding rule, or for DLP the pattern.
+    base::set_field_text(e.rule, match != nullptr ? std::string_view(match->info().name) : policy_->rule_name(d));
+    base::set_field_text(e.hostname, hostname);
     if (match != nullptr) {
-        const std::string_view pattern = match->info().name;
-        std::memcpy(e.rule.data(), pattern.data(), std::min(pattern.size(), e.rule.size()));
         e.dlp_severity = static_cast<uint8_t>(match->severity);
         e.dlp_action = static_cast<uint8_t>(match->action);
         e.dlp_direction = static_cast<uint8_t>(match->direction);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "base/fixed_text.hpp"
 #include "base/spsc_ring.hpp"
 #include "inspect/dlp.hpp"
 #include "net/ip_address.hpp"
