@@ -157,7 +157,7 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
         if (const drop_reason r = inspect_segment(rec, idx, frame, view, now, reply_len); r != no_drop) return r;
     }
     if (const drop_reason r = track(rec, flow::direction::outbound, view, now); r != no_drop) return r;
-    if (policy_ != nullptr && policy_->dlp && inspector_.inspecting(idx)) {
+    if ((rec.flags & flow::flow_flags::inspected) && policy_ != nullptr && policy_->dlp) {
         if (const drop_reason r = dlp_segment(rec, idx, frame, view, flow::direction::outbound, now, reply_len);
             r != no_drop)
             return r;
@@ -179,7 +179,7 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
     if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::inbound, reply_len);
     if (const drop_reason r = track(rec, flow::direction::inbound, view, now); r != no_drop) return r;
-    if (inspector_.inspecting(idx)) {
+    if (rec.flags & flow::flow_flags::inspected) { // the flag, not the side array: no extra cache line per packet
         if (view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn))
             inspector_.set_inbound_base(idx, net::tcp_seq(frame, view));
         if (policy_ != nullptr && policy_->dlp) {
@@ -258,7 +258,8 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
                                   : policy::inspection_kind::none;
         const uint32_t seq = view.proto == net::proto_tcp ? net::tcp_seq(frame, view) : 0;
         if (inspector_.start(idx, kind, seq)) {
-            if (inspect) table_.at(idx).flags |= flow::flow_flags::inspect;
+            table_.at(idx).flags |= inspect ? flow::flow_flags::inspect | flow::flow_flags::inspected
+                                            : flow::flow_flags::inspected;
         } else if (inspect ? settings_.inspect.fail_closed : policy_->compiled->dlp_fail_closed()) {
             table_.erase(idx);
             ++erasures_;
@@ -280,7 +281,7 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
 // The policy question for an existing flow, with its hostname as far as known.
 policy::query gateway_core::query_of(const flow::flow_record& rec, uint32_t idx) const noexcept {
     policy::query q{rec.inside, rec.remote, rec.proto, rec.remote_port, policy::host_state::unknown, {}};
-    if ((rec.flags & flow::flow_flags::inspect) == 0 && inspector_.inspecting(idx)) {
+    if ((rec.flags & (flow::flow_flags::inspect | flow::flow_flags::inspected)) == flow::flow_flags::inspected) {
         q.hostname = inspector_.hostname(idx);
         q.host = q.hostname.empty() ? policy::host_state::absent : policy::host_state::known;
     } else if ((rec.flags & flow::flow_flags::inspect) == 0) {
@@ -551,6 +552,7 @@ uint32_t gateway_core::last_packet_time(const flow::flow_record& rec) const noex
 
 flow_names gateway_core::names_of(uint32_t idx) const noexcept {
     flow_names n;
+    if ((table_.at(idx).flags & flow::flow_flags::inspected) == 0) return n;
     const std::string_view host = inspector_.hostname(idx);
     (inspector_.kind(idx) == policy::inspection_kind::http ? n.http_host : n.server_name) = host;
     return n;
@@ -564,7 +566,7 @@ void gateway_core::on_expired(uint32_t idx, const flow::flow_record& rec) noexce
         if (rec.is_v4() && settings_.flow_export.nat_session_events)
             reporter_.nat_session(rec, false, rec.expires_at_ms);
     }
-    inspector_.finish(idx);
+    if (rec.flags & flow::flow_flags::inspected) inspector_.finish(idx);
 }
 
 void gateway_core::retire(uint32_t idx, uint32_t) noexcept {
