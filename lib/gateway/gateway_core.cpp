@@ -304,6 +304,11 @@ void gateway_core::cut(flow::flow_record& rec, uint32_t now) noexcept {
     if (rec.flags & flow::flow_flags::cut) return; // already over
     const policy::query q = query_of(rec, idx);
     const policy::decision d = policy_->evaluate(q);
+    if ((rec.flags & flow::flow_flags::inspect) && !d.pending) {
+        // The new policy decides this flow without its name: stop reading it.
+        rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::inspect);
+        inspector_.stop_reading(idx);
+    }
     if (d.action != policy::verdict::deny) return; // allowed, or still waiting for its name
     cut(rec, now);
     ++counters_.policy_flows_cut;
@@ -318,10 +323,6 @@ void gateway_core::cut(flow::flow_record& rec, uint32_t now) noexcept {
 // never leaves if the flow is denied.
 drop_reason gateway_core::inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                           const net::packet_view& view, uint32_t now, uint16_t& reply_len) noexcept {
-    if (!policy_->compiled) { // reloaded to a policy without rules: nothing waits for the name
-        rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::inspect);
-        return no_drop;
-    }
     const std::span<const uint8_t> payload = net::tcp_payload(frame, view);
     if (payload.empty()) return no_drop;
     const inspect_outcome o = inspector_.feed(idx, net::tcp_seq(frame, view), payload);

@@ -76,6 +76,11 @@ public:
     // The client's payload of a flow being inspected; returns the outcome so far
     // (pending until decided; the same outcome again for later segments).
     inspect_outcome feed(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload) noexcept;
+    // The policy no longer needs the flow's name: frees its buffer (the slot,
+    // and any DLP state in it, stay).
+    void stop_reading(uint32_t flow) noexcept {
+        if (slot_of_[flow] != none) release_buffer(slots_[slot_of_[flow]]);
+    }
     // The flow is gone: frees its slot (and buffer).
     void finish(uint32_t flow) noexcept;
 

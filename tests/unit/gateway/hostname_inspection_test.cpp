@@ -275,9 +275,12 @@ TEST_F(tls_flow, quic_is_denied_where_a_hostname_rule_would_decide) {
 
 TEST_F(tls_flow, a_reload_to_no_policy_releases_waiting_flows) {
     handshake();
-    policy::active_policy none(nullptr); // no [policy]: every flow allowed
+    // The next snapshot (a new generation) has no [policy]: every flow allowed.
+    policy::active_policy none(nullptr, std::make_shared<policy::policy_counters>(0), nullptr, 2, 2);
     core->use_policy(&none);
+    EXPECT_EQ(core->inspection().buffers_in_use(), 1u);
     EXPECT_EQ(send(client_hello("evil.example"), {}), std::vector<drop_reason>{no_drop});
+    EXPECT_EQ(core->inspection().buffers_in_use(), 0u); // no longer read: its buffer went back
 }
 
 TEST_F(tls_flow, a_flow_to_a_port_without_names_skips_hostname_rules) {
