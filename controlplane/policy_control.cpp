@@ -109,9 +109,9 @@ std::vector<block_info> policy_control::remove_blocks(Pred pred) {
 reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) {
     const auto t0 = std::chrono::steady_clock::now();
     reload_result r;
-    auto loaded = policy::load_policy_file(path_, version() + 1);
-    if (!loaded.errors.empty()) {
-        for (const auto& e : loaded.errors) r.errors.push_back(e.to_string());
+    // Any error keeps the running policy: counted, logged, returned.
+    const auto refuse = [&](std::vector<std::string> errors) {
+        r.errors = std::move(errors);
         {
             std::lock_guard lock(mu_);
             ++reloads_failed_;
@@ -119,18 +119,17 @@ reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) 
         }
         log(format_reload_event(now_ms, trigger, false, r.version, 0, 0, r.errors));
         return r;
+    };
+    auto loaded = policy::load_policy_file(path_, version() + 1);
+    if (!loaded.errors.empty()) {
+        std::vector<std::string> errors;
+        for (const auto& e : loaded.errors) errors.push_back(e.to_string());
+        return refuse(std::move(errors));
     }
     std::shared_ptr<const policy::compiled_policy> next =
         loaded.present ? std::shared_ptr<const policy::compiled_policy>(std::move(loaded.policy)) : nullptr;
     auto scanner = policy::active_policy::make_dlp_scanner(next.get(), dlp_streams_, dlp_counters_);
-    if (next && next->dlp() && !scanner.scanner) {
-        r.errors.push_back(fmt::format("{}: dlp: {}", path_, scanner.error));
-        std::lock_guard lock(mu_);
-        ++reloads_failed_;
-        r.version = version_;
-        log(format_reload_event(now_ms, trigger, false, r.version, 0, 0, r.errors));
-        return r;
-    }
+    if (next && next->dlp() && !scanner.scanner) return refuse({fmt::format("{}: dlp: {}", path_, scanner.error)});
     std::shared_ptr<policy::policy_counters> old_counters;
     std::shared_ptr<inspect::dlp_scanner> old_scanner;
     {

@@ -64,6 +64,8 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
     p->default_action_ = spec.default_action;
     p->rules_.reserve(spec.rules.size());
     p->infos_.reserve(spec.rules.size());
+    if (spec.inspection.tls_ports.empty() || spec.inspection.http_ports.empty())
+        return fail("tls_ports and http_ports need at least one port each");
     p->inspection_ = spec.inspection;
     std::vector<address_classifier::entry> destinations;
     std::vector<address_classifier::entry> sources;
@@ -139,19 +141,12 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
     return result;
 }
 
-namespace {
-
-bool in_ports(const std::vector<port_range>& ports, uint16_t port) noexcept {
-    return std::any_of(ports.begin(), ports.end(), [&](const port_range& r) { return r.contains(port); });
-}
-
-} // namespace
-
 inspection_kind compiled_policy::inspection_for(uint8_t proto, uint16_t dst_port) const noexcept {
     if (proto == 6) {
-        if (in_ports(inspection_.tls_ports, dst_port)) return inspection_kind::tls;
-        if (in_ports(inspection_.http_ports, dst_port)) return inspection_kind::http;
-    } else if (proto == 17 && in_ports(inspection_.tls_ports, dst_port)) {
+        // The loader never leaves these lists empty (ports_match's "every port").
+        if (ports_match(inspection_.tls_ports, dst_port)) return inspection_kind::tls;
+        if (ports_match(inspection_.http_ports, dst_port)) return inspection_kind::http;
+    } else if (proto == 17 && ports_match(inspection_.tls_ports, dst_port)) {
         return inspection_kind::quic;
     }
     return inspection_kind::none;
