@@ -178,23 +178,19 @@ private:
             frames[k++] = {rte_pktmbuf_mtod(m, uint8_t*), m->data_len};
         }
         ctx_.core->process_burst(from, frames, k, now, verdicts);
-        tx_queue& q = tx_[idx(other(from))];
         for (uint16_t i = 0; i < k; ++i) {
             if (verdicts[i] != stats::no_drop) {
                 if (const uint16_t len = ctx_.core->reply_length(i); len != 0) {
                     // Rewritten into a reply (TCP reset): back out of the arrival side.
                     kept[i]->data_len = len;
                     kept[i]->pkt_len = len;
-                    tx_queue& back = tx_[idx(from)];
-                    back.pkts[back.count++] = kept[i];
-                    if (back.count == ctx_.burst) flush(from);
+                    enqueue(from, kept[i]);
                     continue;
                 }
                 rte_pktmbuf_free(kept[i]);
                 continue;
             }
-            q.pkts[q.count++] = kept[i];
-            if (q.count == ctx_.burst) flush(other(from));
+            enqueue(other(from), kept[i]);
         }
         for (uint16_t i = 0; i < k; ++i) {
             const std::span<const uint8_t> extra = ctx_.core->forward_frame(i);
@@ -213,6 +209,11 @@ private:
             return;
         }
         std::memcpy(data, frame.data(), frame.size());
+        enqueue(to, m);
+    }
+
+    // Queues m to leave through `to`; a full burst goes out at once.
+    void enqueue(side to, rte_mbuf* m) noexcept {
         tx_queue& q = tx_[idx(to)];
         q.pkts[q.count++] = m;
         if (q.count == ctx_.burst) flush(to);
