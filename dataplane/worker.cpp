@@ -67,6 +67,7 @@ private:
             }
             flush_all();
             ctx_.core->expire(now, ctx_.sweep_budget);
+            send_built();
             serve_query(now);
             maybe_publish();
             if (got) {
@@ -120,6 +121,7 @@ private:
             ctx_.core->set_wall_clock(ts / ts_units_per_ms(), now);
             handle_burst(s, &m, 1, now);
             ctx_.core->expire(now, ctx_.sweep_budget);
+            send_built();
             serve_query(now);
             maybe_publish();
             if (r.pos == r.count) flush_all();
@@ -192,14 +194,17 @@ private:
             }
             enqueue(other(from), kept[i]);
         }
-        for (uint16_t i = 0; i < k; ++i) {
-            const std::span<const uint8_t> extra = ctx_.core->forward_frame(i);
-            if (!extra.empty()) send_copy(other(from), extra);
-        }
+        send_built();
     }
 
-    // A frame gateway_core built besides the burst's own (a reset towards a
-    // server): copied into a fresh mbuf from the pool.
+    // Frames gateway_core built on its own during its last call.
+    void send_built() noexcept {
+        const gateway::outbox& box = ctx_.core->built_frames();
+        for (uint32_t i = 0; i < box.size(); ++i) send_copy(box[i].to, box[i].bytes);
+    }
+
+    // A frame gateway_core built besides the burst's own: copied into a fresh
+    // mbuf from the pool.
     void send_copy(side to, std::span<const uint8_t> frame) noexcept {
         rte_mbuf* m = ctx_.pool != nullptr ? rte_pktmbuf_alloc(ctx_.pool) : nullptr;
         char* data = m != nullptr ? rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())) : nullptr;

@@ -77,9 +77,8 @@ drop_reason gateway_core::admit(side from, std::span<const uint8_t> frame, net::
 
 void gateway_core::process_burst(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
                                  drop_reason* verdicts) noexcept {
-    std::fill_n(forward_len_, n, uint16_t{0});
+    outbox_.clear();
     for (uint16_t done = 0; done < n; done += lookup_chunk) {
-        current_ = done;
         const uint16_t k = static_cast<uint16_t>(n - done < lookup_chunk ? n - done : lookup_chunk);
         process_chunk(from, frames + done, k, now, verdicts + done, reply_len_ + done);
     }
@@ -129,7 +128,6 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
         const uint16_t i = pos[j];
         uint32_t idx = found[j];
         if (erasures_ != erasures_at_lookup) idx = table_.lookup(keys[j], dir);
-        current_ = static_cast<uint16_t>(current_ - current_ % lookup_chunk + i);
         verdicts[i] = dir == flow::direction::outbound ? outbound(frames[i], views[j], keys[j], idx, now, reply_len[i])
                                                        : inbound(frames[i], views[j], idx, now, reply_len[i]);
         if (verdicts[i] == no_drop) continue;
@@ -379,22 +377,25 @@ drop_reason gateway_core::deny_inspected(flow::flow_record& rec, uint32_t idx, s
 // Cuts a TCP flow at a segment that must not pass: the segment is dropped, its
 // sender gets a reset (built in place from it, sent back the way it came) and
 // so does the other end (a reset in the sender's name, translated like the
-// segment, from forward_). A UDP datagram is just dropped.
+// segment, from the outbox). A UDP datagram is just dropped.
 drop_reason gateway_core::reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame,
                                           const net::packet_view& view, flow::direction dir, drop_reason why,
                                           uint32_t now, uint16_t& reply_len) noexcept {
     cut(rec, now);
     if (view.proto != net::proto_tcp) return why;
     const bool out = dir == flow::direction::outbound;
-    std::span<uint8_t> copy(forward_[current_].data(), max_forward_frame);
+    const std::span<uint8_t> copy = outbox_.prepare();
     net::packet_view fv;
-    if (const std::size_t n = net::make_tcp_reset_forward(frame, view, copy, fv); n != 0) {
+    if (copy.empty()) {
+        counters_.count_drop(drop_reason::outbox_full);
+    } else if (const std::size_t n = net::make_tcp_reset_forward(frame, view, copy, fv); n != 0) {
         std::span<uint8_t> f = copy.first(n);
         if (rec.is_v4()) {
             if (out) net::set_ipv4_source(f, fv, net::ip_address::from_v4(rec.public_addr), rec.public_port);
             else net::set_ipv4_destination(f, fv, rec.inside, rec.inside_port);
         }
-        if (emit(out ? side::outside : side::inside, f, fv) == no_drop) forward_len_[current_] = static_cast<uint16_t>(n);
+        const side to = out ? side::outside : side::inside;
+        if (emit(to, f, fv) == no_drop) outbox_.commit(to, n);
     }
     // The frame is still as it arrived (not yet translated): its reply comes
     // from the address the sender used (the public one, for a server).
@@ -581,6 +582,7 @@ void gateway_core::retire(uint32_t idx, uint32_t) noexcept {
 // idle through at most one sweep round, not 255 publications, before it is
 // re-checked: the generation byte cannot wrap around unseen).
 void gateway_core::expire(uint32_t now, uint32_t budget) noexcept {
+    outbox_.clear();
     const auto on_expired_cb = [this](uint32_t idx, const flow::flow_record& rec) { on_expired(idx, rec); };
     const bool reporting = reporter_.enabled();
     const uint32_t n = table_.sweep(now, budget, on_expired_cb, [this, now, reporting](uint32_t idx, flow::flow_record& rec) {

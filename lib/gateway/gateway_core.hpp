@@ -15,6 +15,7 @@
 #include "gateway/flow_query.hpp"
 #include "gateway/flow_reporter.hpp"
 #include "gateway/inspector.hpp"
+#include "gateway/outbox.hpp"
 #include "gateway/settings.hpp"
 #include "nat/port_allocator.hpp"
 #include "policy/active_policy.hpp"
@@ -27,7 +28,7 @@ namespace egress::gateway {
 
 inline constexpr uint16_t max_burst = 512;
 inline constexpr uint16_t lookup_chunk = 32; // frames parsed and looked up together
-inline constexpr std::size_t max_forward_frame = 128; // a TCP reset towards the server: headers only
+inline constexpr uint32_t outbox_frames = 128; // frames the gateway may build per call (see outbox.hpp)
 
 struct pool_address_usage {
     net::ip_address address;
@@ -48,13 +49,10 @@ public:
     // into a reply of that many bytes that goes back out of the side it came in
     // (a TCP reset cutting a flow the current policy denies).
     uint16_t reply_length(uint16_t i) const noexcept { return reply_len_[i]; }
-    // After process_burst: a frame to send out of the other side in addition
-    // (empty when none): the reset towards the far end of a flow cut at frame i
-    // (denied by its hostname, or a DLP block), built from frame i before frame
-    // i became the reply to its sender.
-    std::span<const uint8_t> forward_frame(uint16_t i) const noexcept {
-        return {forward_[i].data(), forward_len_[i]};
-    }
+    // Frames built by the last process_burst or expire call besides the burst's
+    // own (resets towards the far end of a cut flow, ...): the caller sends
+    // them before its next call, which starts with an empty box.
+    const outbox& built_frames() const noexcept { return outbox_; }
 
     stats::drop_reason process(stats::side from, std::span<uint8_t> frame, uint32_t now_ms) noexcept {
         stats::drop_reason v;
@@ -152,9 +150,7 @@ private:
     policy::active_policy* policy_ = nullptr;
     policy::security_ring* security_ = nullptr;
     inspector inspector_;
-    uint16_t current_ = 0; // burst index of the frame being handled (for forward_)
-    uint16_t forward_len_[max_burst] = {};
-    std::array<std::array<uint8_t, max_forward_frame>, max_burst> forward_{};
+    outbox outbox_{outbox_frames};
     uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
     uint16_t reply_len_[max_burst] = {};
     uint64_t erasures_ = 0; // bumps whenever a record is removed (invalidates burst lookups)

@@ -168,8 +168,9 @@ TEST_F(tls_flow, a_denied_name_never_completes_the_hello_and_both_ends_get_a_res
     EXPECT_EQ(v.dst, ip("10.0.0.5"));
     EXPECT_EQ(v.tcp_flags, net::tcp_rst | net::tcp_ack);
     // To the server: a reset in the client's translated name at the segment's sequence.
-    const auto fwd = core->forward_frame(0);
-    ASSERT_FALSE(fwd.empty());
+    ASSERT_EQ(core->built_frames().size(), 1u);
+    EXPECT_EQ(core->built_frames()[0].to, side::outside);
+    const auto fwd = core->built_frames()[0].bytes;
     bytes server_reset(fwd.begin(), fwd.end());
     net::packet_view w;
     ASSERT_EQ(net::parse_frame(server_reset, w), no_drop);
@@ -214,7 +215,7 @@ TEST_F(tls_flow, names_that_cannot_be_matched_take_their_configured_action) {
         use(spec);
         handshake();
         EXPECT_EQ(send(r.stream, {}), std::vector<drop_reason>{r.denied}) << r.what;
-        EXPECT_FALSE(core->forward_frame(0).empty()) << r.what;
+        EXPECT_EQ(core->built_frames().size(), 1u) << r.what;
         // Allowed instead: the hostname rules cannot match, the default decides.
         spec.inspection = policy::inspection_spec{};
         spec.inspection.no_sni = spec.inspection.not_tls = policy::verdict::allow;
