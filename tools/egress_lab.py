@@ -215,7 +215,8 @@ pid {path('nginx.pid')};
 error_log {path('nginx-error.log')};
 events {{ worker_connections 256; }}
 http {{
-    access_log {path('nginx-access.log')};
+    log_format lab '$remote_addr $remote_port $host $scheme $status';
+    access_log {path('nginx-access.log')} lab;
     client_body_temp_path {path('nginx-body')};
     default_type text/plain;
     ssl_certificate {path('server.pem')};
@@ -229,13 +230,18 @@ http {{
 """
 
 
+_children = []  # started processes (kept so Python does not warn about them)
+
+
 def spawn(name, ns, cmd, cwd=None):
     """Starts a long-running process in ns, detached, output in <name>.log."""
-    log = open(path(f"{name}.log"), "w")
-    p = subprocess.Popen(["ip", "netns", "exec", ns] + [str(c) for c in cmd], stdout=log, stderr=subprocess.STDOUT,
-                         stdin=subprocess.DEVNULL, cwd=cwd or RUN, start_new_session=True)
+    with open(path(f"{name}.log"), "w") as log:
+        p = subprocess.Popen(["ip", "netns", "exec", ns] + [str(c) for c in cmd], stdout=log,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd or RUN,
+                             start_new_session=True)
     with open(path(f"{name}.pid"), "w") as f:
         f.write(f"{p.pid}\n")
+    _children.append(p)
     return p
 
 
@@ -262,9 +268,9 @@ def start_egressd():
     land there). A shell waits for it and records its exit status."""
     wrapper = ('"$0" -c "$1" --stats-json summary.json >egressd.log 2>&1 & echo $! >egressd.pid; '
                'wait $!; echo $? >egressd.rc')
-    subprocess.Popen(["ip", "netns", "exec", GW, "/bin/sh", "-c", wrapper, EGRESSD, CONFIG], cwd=RUN,
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     start_new_session=True)
+    _children.append(subprocess.Popen(["ip", "netns", "exec", GW, "/bin/sh", "-c", wrapper, EGRESSD, CONFIG],
+                                      cwd=RUN, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True))
     deadline = time.time() + 30
     while time.time() < deadline:
         if os.path.exists(path("egressd.rc")):
@@ -382,6 +388,11 @@ def down(quiet=False):
         except ValueError:
             pass
     kill_namespace(GW)
+    while _children:  # reap what this process started
+        try:
+            _children.pop().wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
     for ns in (CLI, NET):
         shutil.rmtree(f"/etc/netns/{ns}", ignore_errors=True)
     try:
@@ -442,9 +453,9 @@ def curl(url, *extra, ns=CLI, max_time=5):
     return r.returncode, r.stdout, r.stderr.strip()
 
 
-def udp_ask(addr, message, port=UDP_ECHO_PORT):
+def udp_ask(addr, message, port=UDP_ECHO_PORT, source_port=0):
     """One UDP request from the client, the answer (or "" after 2 s)."""
-    r = sh(PYTHON, os.path.abspath(__file__), "_udp-ask", addr, port, message, ns=CLI, check=False)
+    r = sh(PYTHON, os.path.abspath(__file__), "_udp-ask", addr, port, message, source_port, ns=CLI, check=False)
     return r.stdout
 
 
@@ -459,7 +470,24 @@ def flow_records(wait_s=0.0):
     """The collector's records so far (nfdump -o json over the closed files)."""
     time.sleep(wait_s)
     r = sh("nfdump", "-q", "-R", path("nfcapd"), "-o", "json", check=False)
-    return json.loads(r.stdout) if r.stdout.strip() else []
+    records, text, at = [], r.stdout, 0
+    decoder = json.JSONDecoder()
+    while True:  # with -q, nfdump writes the record objects one after another
+        while at < len(text) and text[at] in " \t\r\n,[]":
+            at += 1
+        if at == len(text):
+            return records
+        record, at = decoder.raw_decode(text, at)
+        records.append(record)
+
+
+def forget_path_mtus():
+    """Clears the learnt path MTUs of the client and the far host, so the next
+    transfer starts from 1500 bytes (a host that knows a smaller path MTU also
+    advertises a smaller MSS, which would hide a PMTUD failure the other way)."""
+    for ns in (CLI, FAR):
+        for family in ("-4", "-6"):
+            sh("ip", family, "route", "flush", "cache", ns=ns)
 
 
 def sha256_file(p):
@@ -502,11 +530,13 @@ from the TLS ClientHello (SNI), finds api.example.com in the rule
 The same nginx serves evil.example.net, but no rule allows that name. egressd
 drops the ClientHello and sends a TCP reset to both ends: curl sees the
 connection reset during the handshake, nginx never answers.""")
-    show(f"ip netns exec {CLI} curl --cacert {ca} https://evil.example.net/", *curl("https://evil.example.net/"))
+    for flag in ("-4", "-6"):
+        show(f"ip netns exec {CLI} curl {flag} --cacert {ca} https://evil.example.net/",
+             *curl("https://evil.example.net/", flag))
     step(3, "Cleartext HTTP is decided by its Host header", "")
-    show(f"ip netns exec {CLI} curl http://img.cdn.example.com/   (matches *.cdn.example.com)",
-         *curl("http://img.cdn.example.com/"))
-    show(f"ip netns exec {CLI} curl http://tracker.example.org/", *curl("http://tracker.example.org/"))
+    show(f"ip netns exec {CLI} curl -4 http://img.cdn.example.com/   (matches *.cdn.example.com)",
+         *curl("http://img.cdn.example.com/", "-4"))
+    show(f"ip netns exec {CLI} curl -4 http://tracker.example.org/", *curl("http://tracker.example.org/", "-4"))
     step(4, "UDP: a request and its answer through the NAT", "")
     say(f"   client -> {SERVER4}:{UDP_ECHO_PORT} \"hello\"   answer: {udp_ask(SERVER4, 'hello')!r}")
     say(f"   client -> [{SERVER6}]:{UDP_ECHO_PORT} \"hello\"   answer: {udp_ask(SERVER6, 'hello')!r}")
@@ -519,12 +549,25 @@ gets no answer: egressd has no flow for it and drops it.""")
     say(f"   from egl-net to {POOL[0]}:{CLIENT_WEB_PORT}: {connect_from_outside(POOL[0], CLIENT_WEB_PORT)}")
     after = counters()["drops"]["inbound_unsolicited"]
     say(f"   egressd's drop counter inbound_unsolicited: {before} -> {after}")
-    step(6, "A large download from the host behind the 1280-byte link", "")
+    step(6, "20 MB each way with the host behind the 1280-byte link (path MTU discovery)", f"""
+Download: the far host's 1500-byte packets make egl-rtr send it "fragmentation
+needed"; it lowers its packet size. Upload: the client's 1500-byte packets make
+egl-net send "fragmentation needed" to the client's public address
+({POOL[0]} or {POOL[1]}); egressd must translate that ICMP error back to
+10.0.0.5, or the upload stalls.""")
+    expected = sha256_file(path("blob.bin"))
+    forget_path_mtus()
     t0 = time.time()
-    rc, out, err = curl(f"http://{BULK_NAME}:{FAR_PORT}/blob.bin", "-o", path("download.bin"), max_time=60)
+    rc, out, err = curl(f"http://{BULK_NAME}:{FAR_PORT}/blob.bin", "-4", "-o", path("download.bin"), max_time=60)
     got = sha256_file(path("download.bin")) if rc == 0 else "-"
-    say(f"   $ ip netns exec {CLI} curl -o download.bin http://{BULK_NAME}:{FAR_PORT}/blob.bin")
-    say(f"     exit {rc} in {time.time() - t0:.1f} s; SHA-256 {'matches' if got == sha256_file(path('blob.bin')) else 'DIFFERS'}"
+    say(f"   $ ip netns exec {CLI} curl -4 -o download.bin http://{BULK_NAME}:{FAR_PORT}/blob.bin")
+    say(f"     exit {rc} in {time.time() - t0:.1f} s; SHA-256 {'matches' if got == expected else 'differs'}"
+        + (f" ({err})" if rc else ""))
+    forget_path_mtus()
+    t0 = time.time()
+    rc, out, err = curl(f"http://{BULK_NAME}:{FAR_PORT}/upload", "-4", "-T", path("blob.bin"), max_time=15)
+    say(f"   $ ip netns exec {CLI} curl -4 -T blob.bin http://{BULK_NAME}:{FAR_PORT}/upload   (answers the SHA-256 it got)")
+    say(f"     exit {rc} in {time.time() - t0:.1f} s; SHA-256 {'matches' if out.strip() == expected else 'not received'}"
         + (f" ({err})" if rc else ""))
     step(7, "What egressd sees: tools/egressctl flows", f"""
 The control socket is {path('egressd.sock')}; every flow with its translation.""")
@@ -615,9 +658,10 @@ def serve_far(port, blob):
     server(("::", int(port)), handler).serve_forever()
 
 
-def udp_ask_main(addr, port, message):
+def udp_ask_main(addr, port, message, source_port="0"):
     import socket
     s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("::" if ":" in addr else "0.0.0.0", int(source_port)))
     s.settimeout(2)
     s.sendto(message.encode(), (addr, int(port)))
     try:
