@@ -358,9 +358,9 @@ def down(quiet=False):
     """Tears everything down, in this order: the servers and every namespace but
     the gateway's (egressd's veths vanish with them), then a check that egressd
     is still running, then SIGTERM to egressd and its summary, then the rest.
-    Returns what happened to egressd: {"running": bool, "alive_after_links_gone":
-    bool, "returncode": int or None, "summary": text, "summary_json": dict}."""
-    report = {"running": False, "alive_after_links_gone": None, "returncode": None, "summary": "",
+    Returns what happened to egressd: {"running": bool, "links_gone": bool (its
+    veths had vanished), "alive_after_links_gone": bool, "returncode": int or None, "summary": text, "summary_json": dict}."""
+    report = {"running": False, "links_gone": None, "alive_after_links_gone": None, "returncode": None, "summary": "",
               "summary_json": None}
     egressd_pid = pid_of("egressd") if os.path.isdir(RUN) else None
     report["running"] = alive(egressd_pid)
@@ -369,8 +369,10 @@ def down(quiet=False):
            check=False)
     for ns in (CLI, NET, RTR, FAR):
         kill_namespace(ns)
+    stop_by_pid_files(keep=egressd_pid)  # in case a namespace was deleted by hand
     if report["running"]:
-        time.sleep(1.0)  # egressd's links are gone now
+        time.sleep(1.0)
+        report["links_gone"] = gateway_links() == []
         report["alive_after_links_gone"] = alive(egressd_pid)
         if report["alive_after_links_gone"]:
             os.kill(egressd_pid, signal.SIGTERM)
@@ -388,6 +390,7 @@ def down(quiet=False):
         except ValueError:
             pass
     kill_namespace(GW)
+    stop_by_pid_files()
     while _children:  # reap what this process started
         try:
             _children.pop().wait(timeout=2)
@@ -406,6 +409,27 @@ def down(quiet=False):
                 f"went away; after SIGTERM it exited with status {report['returncode']}")
         say("lab: down (no namespaces, processes or files left)")
     return report
+
+
+def gateway_links():
+    """The veths left in the gateway namespace (none once the others are gone)."""
+    r = sh("ip", "-o", "link", "show", "type", "veth", ns=GW, check=False)
+    return [line.split(":")[1].strip().split("@")[0] for line in r.stdout.splitlines()]
+
+
+def stop_by_pid_files(keep=None):
+    """Kills the processes named by the lab's pid files (all started by the lab)."""
+    if not os.path.isdir(RUN):
+        return
+    for name in os.listdir(RUN):
+        if not name.endswith(".pid"):
+            continue
+        try:
+            pid = int(read(path(name)).strip())
+        except ValueError:
+            continue
+        if pid != keep and alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def kill_namespace(ns):
@@ -570,15 +594,28 @@ egl-net send "fragmentation needed" to the client's public address
     say(f"     exit {rc} in {time.time() - t0:.1f} s; SHA-256 {'matches' if out.strip() == expected else 'not received'}"
         + (f" ({err})" if rc else ""))
     step(7, "What egressd sees: tools/egressctl flows", f"""
-The control socket is {path('egressd.sock')}; every flow with its translation.""")
-    say(f"   $ tools/egressctl -s {path('egressd.sock')} flows")
-    for line in egressctl("flows").stdout.rstrip().splitlines():
+Two slow downloads (curl --limit-rate 2M, IPv4 and IPv6) run while we ask
+egressd over its control socket ({path('egressd.sock')}) for its flows:
+the IPv4 one is translated to a pool address, the IPv6 one is not.""")
+    slow = [subprocess.Popen(["ip", "netns", "exec", CLI, "curl", "-s", flag, "--limit-rate", "2M", "-o", "/dev/null",
+                              f"http://{BULK_NAME}:{FAR_PORT}/blob.bin"]) for flag in ("-4", "-6")]
+    time.sleep(1.5)
+    say(f"   $ tools/egressctl -s {path('egressd.sock')} flows --dst {FAR4}/32")
+    for line in egressctl("flows", "--dst", f"{FAR4}/32").stdout.rstrip().splitlines():
         say(f"     {line}")
+    say(f"   $ tools/egressctl -s {path('egressd.sock')} flows --dst {FAR6}/128")
+    for line in egressctl("flows", "--dst", f"{FAR6}/128").stdout.rstrip().splitlines():
+        say(f"     {line}")
+    for p in slow:
+        p.terminate()
+        p.wait()
     step(8, "Security events (conf/lab.toml [events] log)", "")
     for line in read(path("events.jsonl")).splitlines()[-4:]:
         say(f"     {line}")
     step(9, "Flow records at the collector: nfdump reads what nfcapd received over IPFIX", f"""
-Records are sent when a flow ends (lab timeouts are a few seconds); waiting 8 s.""")
+Records are sent when a flow ends (lab timeouts are a few seconds); waiting 8 s.
+One line per flow, bytes sent/received; lines with port 0 and no bytes are
+refused attempts (denied names, the inbound SYNs), aggregated by destination.""")
     time.sleep(8)
     fmt = "fmt:%pr %sap -> %dap  xlt %nsap  %ibyt/%obyt bytes"
     r = sh("nfdump", "-q", "-R", path("nfcapd"), "-o", fmt, check=False)

@@ -181,6 +181,7 @@ class lab_end_to_end(unittest.TestCase):
         pids = {name: lab.pid_of(name) for name in ("egressd", "nfcapd", "udp-echo", "far-server", "client-web")}
         report = lab.down(quiet=True)
         self.assertTrue(report["running"])
+        self.assertTrue(report["links_gone"])
         self.assertTrue(report["alive_after_links_gone"], report["summary"])
         self.assertEqual(report["returncode"], 0, report["summary"])
         self.assertRegex(report["summary"], r"\n +inbound_unsolicited +\d+\n")
