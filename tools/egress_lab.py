@@ -371,8 +371,13 @@ def down(quiet=False):
         kill_namespace(ns)
     stop_by_pid_files(keep=egressd_pid)  # in case a namespace was deleted by hand
     if report["running"]:
-        time.sleep(1.0)
+        # The kernel destroys a deleted namespace's devices (and so the peers
+        # of its veths) asynchronously: wait for egressd's links to vanish.
+        deadline = time.time() + 15
+        while gateway_links() and time.time() < deadline:
+            time.sleep(0.2)
         report["links_gone"] = gateway_links() == []
+        time.sleep(1.0)  # egressd polls ports that no longer exist
         report["alive_after_links_gone"] = alive(egressd_pid)
         if report["alive_after_links_gone"]:
             os.kill(egressd_pid, signal.SIGTERM)
@@ -433,7 +438,11 @@ def stop_by_pid_files(keep=None):
 
 
 def kill_namespace(ns):
-    """Stops every process in ns (all of them started by the lab), then deletes it."""
+    """Stops every process in ns (all of them started by the lab), closes its
+    sockets, deletes its links, then the namespace. (An orphaned TCP socket
+    still retransmitting, e.g. after a stalled upload, keeps a namespace and
+    its devices alive for minutes after `ip netns del`; so the sockets are
+    destroyed and the links deleted explicitly.)"""
     if ns not in namespaces_present():
         return
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -448,6 +457,12 @@ def kill_namespace(ns):
         deadline = time.time() + 3
         while time.time() < deadline and any(alive(int(p)) for p in pids):
             time.sleep(0.1)
+    sh("ss", "-K", "-a", ns=ns, check=False)
+    r = sh("ip", "-o", "link", "show", ns=ns, check=False)
+    for line in r.stdout.splitlines():
+        dev = line.split(":")[1].strip().split("@")[0]
+        if dev != "lo":
+            sh("ip", "link", "del", dev, ns=ns, check=False)
     subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
