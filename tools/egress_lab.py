@@ -359,7 +359,8 @@ def down(quiet=False):
     the gateway's (egressd's veths vanish with them), then a check that egressd
     is still running, then SIGTERM to egressd and its summary, then the rest.
     Returns what happened to egressd: {"running": bool, "links_gone": bool (its
-    veths had vanished), "alive_after_links_gone": bool, "returncode": int or None, "summary": text, "summary_json": dict}."""
+    veths had vanished), "alive_after_links_gone": bool, "returncode": int or None,
+    "summary": text, "summary_json": dict}."""
     report = {"running": False, "links_gone": None, "alive_after_links_gone": None, "returncode": None, "summary": "",
               "summary_json": None}
     egressd_pid = pid_of("egressd") if os.path.isdir(RUN) else None
@@ -605,9 +606,10 @@ egl-net send "fragmentation needed" to the client's public address
     forget_path_mtus()
     t0 = time.time()
     rc, out, err = curl(f"http://{BULK_NAME}:{FAR_PORT}/upload", "-4", "-T", path("blob.bin"), max_time=15)
-    say(f"   $ ip netns exec {CLI} curl -4 -T blob.bin http://{BULK_NAME}:{FAR_PORT}/upload   (answers the SHA-256 it got)")
-    say(f"     exit {rc} in {time.time() - t0:.1f} s; SHA-256 {'matches' if out.strip() == expected else 'not received'}"
-        + (f" ({err})" if rc else ""))
+    say(f"   $ ip netns exec {CLI} curl -4 -T blob.bin http://{BULK_NAME}:{FAR_PORT}/upload"
+        "   (the server answers the SHA-256 it got)")
+    verdict = "matches" if out.strip() == expected else "not received"
+    say(f"     exit {rc} in {time.time() - t0:.1f} s; SHA-256 {verdict}" + (f" ({err})" if rc else ""))
     step(7, "What egressd sees: tools/egressctl flows", f"""
 Two slow downloads (curl --limit-rate 2M, IPv4 and IPv6) run while we ask
 egressd over its control socket ({path('egressd.sock')}) for its flows:
