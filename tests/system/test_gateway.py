@@ -428,8 +428,9 @@ class reload_under_traffic(unittest.TestCase):
         try:
             d = tempfile.mkdtemp(prefix="egressd-system-")
             base = os.path.join(d, "base.toml")
+            control = os.path.join(d, "control.sock")
             with open(base, "w") as f:
-                f.write(harness.af_packet_config(d))
+                f.write(harness.af_packet_config(d) + f'\n[control]\nsocket = "{control}"\n')
             rules = ('\n[policy]\ndefault = "deny"\n[[policy.rule]]\nname = "stream"\ndestinations = '
                      '["198.51.100.0/24"]\nprotocol = "udp"\nports = [5353]\naction = "allow"\n')
             va, vb = os.path.join(d, "a.toml"), os.path.join(d, "b.toml")
@@ -446,7 +447,7 @@ class reload_under_traffic(unittest.TestCase):
                 f.write(b.read() + rules)
             probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reload_probe.py")
             proc = subprocess.run(["ip", "netns", "exec", f"egressd-reload-{os.getpid()}", "/usr/bin/python3",
-                                   probe, harness.EGRESSD, config, base, va, vb, vc],
+                                   probe, harness.EGRESSD, config, base, va, vb, vc, control],
                                   capture_output=True, text=True, timeout=300)
             self.assertEqual(proc.returncode, 0, proc.stderr)
             result = json.loads(proc.stdout.strip().splitlines()[-1])
