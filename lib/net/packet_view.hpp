@@ -87,7 +87,7 @@ struct packet_view {
     // describes the packet it is about. Flow lookup and multi-worker steering use
     // the quoted tuple, mirrored (the quote is a packet going the other way).
     bool icmp_error = false;
-    quoted_packet quoted;
+    quoted_packet quoted{};
 };
 
 } // namespace egress::net
