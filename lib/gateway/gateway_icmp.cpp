@@ -26,7 +26,10 @@ using stats::side;
 // the public address:port. IPv6 errors are forwarded unchanged.
 drop_reason gateway_core::relay_icmp_error(side from, std::span<uint8_t> frame, net::packet_view& view, uint32_t idx,
                                            uint32_t now) noexcept {
-    if (idx == flow::flow_table::npos || flow::is_expired(table_.at(idx), now)) return drop_reason::icmp_error_no_flow;
+    // An error goes to the sender of the packet it quotes; one addressed
+    // elsewhere is about no flow of its addressee.
+    if (idx == flow::flow_table::npos || view.dst != view.quoted.src || flow::is_expired(table_.at(idx), now))
+        return drop_reason::icmp_error_no_flow;
     const flow::flow_record& rec = table_.at(idx);
     if (rec.flags & flow::flow_flags::cut) return drop_reason::policy_cut;
     const bool from_outside = from == side::outside;

@@ -93,7 +93,11 @@ TEST_F(icmp_gateway, errors_quoting_no_flow_are_dropped_and_never_create_one) {
     bytes quoted = frame_builder().ipv4("198.51.100.9", "10.0.0.5").udp(53, 5000).build();
     bytes error = from_inside().ipv4("10.0.0.5", "198.51.100.9").icmp(3, 3).payload(datagram(quoted)).build();
     EXPECT_EQ(run(side::inside, error, 10), drop_reason::icmp_error_no_flow);
-    EXPECT_EQ(drops(drop_reason::icmp_error_no_flow), 4u);
+    // Quoting the flow, but addressed to someone other than the quoted sender.
+    bytes elsewhere = from_outside().ipv4("192.0.2.254", "203.0.113.11").icmp(3, 4, 1400)
+                          .payload(datagram(segment("203.0.113.10"), 100)).build();
+    EXPECT_EQ(run(side::outside, elsewhere, 10), drop_reason::icmp_error_no_flow);
+    EXPECT_EQ(drops(drop_reason::icmp_error_no_flow), 5u);
     EXPECT_EQ(core->flows_active(), 1u);
     // An expired flow is no flow either.
     bytes late = from_outside().ipv4("192.0.2.254", "203.0.113.10").icmp(3, 4, 1400)
