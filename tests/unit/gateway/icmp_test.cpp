@@ -151,6 +151,20 @@ TEST_F(icmp_gateway, ipv6_errors_pass_unchanged_only_for_tracked_flows) {
     EXPECT_EQ(run(side::outside, stray), drop_reason::icmp_error_no_flow);
 }
 
+TEST_F(icmp_gateway, ipv6_error_from_inside_about_a_reply_passes_unchanged) {
+    bytes query = from_inside().ipv6("fd00::5", "2001:db8:1::7").udp(5000, 53).build();
+    ASSERT_EQ(run(side::inside, query), no_drop);
+    const bytes reply = frame_builder().ipv6("2001:db8:1::7", "fd00::5").udp(53, 5000).payload_size(30).build();
+    bytes error = from_inside().ipv6("fd00::5", "2001:db8:1::7").ttl(64).icmp(1, 4).payload(datagram(reply)).build();
+    bytes expected = error;
+    EXPECT_EQ(run(side::inside, error), no_drop);
+    expected[14 + 7] = 63;
+    std::copy(outside_hop.bytes.begin(), outside_hop.bytes.end(), expected.begin());
+    std::copy(outside_mac.bytes.begin(), outside_mac.bytes.end(), expected.begin() + 6);
+    EXPECT_EQ(error, expected);
+    EXPECT_EQ(c().icmp_errors_relayed_out, 1u);
+}
+
 TEST_F(icmp_gateway, ttl_1_from_inside_gets_time_exceeded_from_the_gateway) {
     bytes probe = from_inside().ipv4("10.0.0.5", "198.51.100.7").ttl(1).udp(50000, 33434).payload_size(32).build();
     EXPECT_EQ(run(side::inside, probe, 0), drop_reason::ttl_expired);

@@ -92,6 +92,24 @@ TEST(icmp_quote, ipv6_packet_too_big_with_extension_headers) {
     EXPECT_EQ(v.quoted.src_port, 40000);
 }
 
+TEST(icmp_quote, every_relayed_error_type_and_code_parses) {
+    const bytes udp4 = datagram(frame_builder().ipv4("203.0.113.10", "198.51.100.7").udp(5000, 53).build());
+    const bytes udp6 = datagram(frame_builder().ipv6("fd00::5", "2001:db8:1::7").udp(5000, 53).build());
+    std::vector<std::pair<uint8_t, uint8_t>> v4 = {{11, 0}, {11, 1}, {12, 0}, {12, 2}};
+    for (uint8_t code = 0; code <= 15; ++code) v4.emplace_back(3, code);
+    for (const auto& [type, code] : v4) {
+        const packet_view v = parsed(frame_builder().ipv4("192.0.2.254", "203.0.113.10").icmp(type, code).payload(udp4).build());
+        EXPECT_TRUE(v.icmp_error) << int(type) << "/" << int(code);
+        EXPECT_EQ(v.icmp_code, code);
+        EXPECT_EQ(v.quoted.dst_port, 53);
+    }
+    for (const uint8_t type : {1, 2, 3, 4}) {
+        const packet_view v = parsed(frame_builder().ipv6("2001:db8::fe", "fd00::5").icmp(type, 0).payload(udp6).build());
+        EXPECT_TRUE(v.icmp_error) << int(type);
+        EXPECT_EQ(v.quoted.src, ip("fd00::5"));
+    }
+}
+
 struct bad_quote {
     std::string description;
     bytes frame;
