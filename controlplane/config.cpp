@@ -391,7 +391,7 @@ struct table_spec {
 constexpr table_spec top_level_tables[] = {
     {"eal", false},   {"inside", true},    {"outside", true}, {"nat", true},
     {"flows", false}, {"timeouts", false}, {"run", false},  {"export", false}, {"metrics", false},
-    {"control", false}, {"events", false}, {"inspect", false},
+    {"control", false}, {"events", false}, {"inspect", false}, {"icmp", false}, {"tcp", false},
     {"policy", false}, {"dlp", false}, // validated and compiled by controlplane/policy_loader.cpp
 };
 
@@ -408,6 +408,7 @@ side_result read_side(table_reader& r, port_settings& port, gateway::side_settin
     r.get_address_list("addresses", result.addresses, families::any, 1, 16, true);
     r.get_uint("rx_descriptors", port.rx_descriptors, 1, 32768);
     r.get_uint("tx_descriptors", port.tx_descriptors, 1, 32768);
+    r.get_uint("mtu", side.mtu, 1280, 9000);
     r.finish();
     side.mac = port.mac.value_or(net::mac_address{});
     side.addresses.clear();
@@ -582,6 +583,22 @@ load_result load_document(const toml::table& root, context& ctx) {
     inspect.get_string("on_exhaustion", exhaustion, exhaustion_rule);
     cfg.gateway.inspect.fail_closed = exhaustion == "fail_closed";
     inspect.finish();
+
+    // [icmp]
+    table_reader icmp(ctx, "icmp", table("icmp"));
+    icmp.get_uint("errors_per_second", cfg.gateway.icmp.errors_per_second, 0, 1'000'000);
+    icmp.get_uint("burst", cfg.gateway.icmp.burst, 1, 1'000'000);
+    icmp.finish();
+
+    // [tcp]
+    const toml::table* tcp_table = table("tcp");
+    table_reader tcp(ctx, "tcp", tcp_table);
+    if (tcp.get_uint("mss_clamp", cfg.gateway.mss_clamp, 0, 8960) && cfg.gateway.mss_clamp != 0 &&
+        cfg.gateway.mss_clamp < 536) {
+        ctx.error(tcp_table->get("mss_clamp")->source().begin, "tcp.mss_clamp",
+                  fmt::format("expected 0 (off) or an integer in 536..8960, got {}", cfg.gateway.mss_clamp));
+    }
+    tcp.finish();
 
     // [events]
     table_reader events(ctx, "events", table("events"));

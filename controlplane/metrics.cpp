@@ -164,6 +164,15 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     one_sample(out, "egress_dlp_stream_exhausted_total", "counter", "Flow directions not scanned because every DLP stream was in use.", p.dlp_pool_exhausted);
     one_sample(out, "egress_dlp_depth_reached_total", "counter", "Flow directions that reached the DLP inspection depth.", p.dlp_depth_reached);
     one_sample(out, "egress_dlp_streams_held", "gauge", "DLP streams held by flows now.", p.dlp_streams_held);
+    family(out, "egress_icmp_errors_relayed_total", "counter", "ICMP errors quoting a tracked flow passed on, by direction.");
+    sample(out, "egress_icmp_errors_relayed_total", {{"direction", "inbound"}}, c.icmp_errors_relayed_in);
+    sample(out, "egress_icmp_errors_relayed_total", {{"direction", "outbound"}}, c.icmp_errors_relayed_out);
+    one_sample(out, "egress_icmp_errors_sent_total", "counter", "ICMP errors egressd sent itself (time exceeded, fragmentation needed, packet too big).", c.icmp_errors_sent);
+    family(out, "egress_icmp_errors_unsent_total", "counter", "ICMP errors egressd did not send, by reason.");
+    sample(out, "egress_icmp_errors_unsent_total", {{"reason", "rate_limited"}}, c.icmp_errors_rate_limited);
+    sample(out, "egress_icmp_errors_unsent_total", {{"reason", "no_source"}}, c.icmp_errors_no_source);
+    one_sample(out, "egress_tcp_mss_clamped_total", "counter", "SYN and SYN-ACK segments whose MSS option was lowered to tcp.mss_clamp.", c.mss_clamped);
+    one_sample(out, "egress_tcp_mss_options_malformed_total", "counter", "SYN segments whose options could not be walked for MSS clamping (passed untouched).", c.mss_options_malformed);
     one_sample(out, "egress_inspect_unchecked_total", "counter", "Flows let through uninspected (hostname or DLP) because no inspection slot was free (fail open).", c.inspect_unchecked);
 
     one_sample(out, "egress_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.", x.start_time_seconds);

@@ -48,6 +48,13 @@ std::string format_summary(const run_report& r) {
     if (r.export_enabled)
         out += fmt::format("  export    records {}, ipfix messages {}, send errors {}, events lost {}\n",
                            r.export_records, r.export_messages, r.export_send_errors, r.export_events_lost);
+    if (c.icmp_errors_relayed_in | c.icmp_errors_relayed_out | c.icmp_errors_sent | c.icmp_errors_rate_limited |
+        c.icmp_errors_no_source | c.mss_clamped | c.mss_options_malformed)
+        out += fmt::format("  icmp      errors relayed in {} out {}, sent {}, rate-limited {}, no source {}; "
+                           "mss clamped {}, malformed {}\n",
+                           c.icmp_errors_relayed_in, c.icmp_errors_relayed_out, c.icmp_errors_sent,
+                           c.icmp_errors_rate_limited, c.icmp_errors_no_source, c.mss_clamped,
+                           c.mss_options_malformed);
     out += fmt::format("  drops total {}\n", total_drops(c));
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         if (c.drops[i] != 0) out += fmt::format("    {:<28} {}\n", stats::drop_reason_names[i], c.drops[i]);
@@ -80,6 +87,10 @@ std::string format_summary_json(const run_report& r) {
                        "\"events_queued\":{},\"events_lost\":{}}}",
                        r.export_enabled, r.export_records, r.export_messages, r.export_send_errors, c.events_queued,
                        r.export_events_lost);
+    out += fmt::format(",\"icmp\":{{\"relayed_in\":{},\"relayed_out\":{},\"sent\":{},\"rate_limited\":{},"
+                       "\"no_source\":{},\"mss_clamped\":{},\"mss_options_malformed\":{}}}",
+                       c.icmp_errors_relayed_in, c.icmp_errors_relayed_out, c.icmp_errors_sent,
+                       c.icmp_errors_rate_limited, c.icmp_errors_no_source, c.mss_clamped, c.mss_options_malformed);
     out += ",\"drops\":{";
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         out += fmt::format("{}\"{}\":{}", i ? "," : "", stats::drop_reason_names[i], c.drops[i]);

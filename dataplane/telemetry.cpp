@@ -41,6 +41,11 @@ int stats_cb(const char*, const char*, rte_tel_data* d) {
     }
     add(d, "policy_would_deny", c.policy_would_deny);
     add(d, "policy_flows_cut", c.policy_flows_cut);
+    add(d, "icmp_errors_relayed_in", c.icmp_errors_relayed_in);
+    add(d, "icmp_errors_relayed_out", c.icmp_errors_relayed_out);
+    add(d, "icmp_errors_sent", c.icmp_errors_sent);
+    add(d, "icmp_errors_rate_limited", c.icmp_errors_rate_limited);
+    add(d, "mss_clamped", c.mss_clamped);
     return 0;
 }
 

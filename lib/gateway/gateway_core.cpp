@@ -53,7 +53,8 @@ gateway_core::gateway_core(const settings& s)
       nat_(s.pool.addresses, s.pool.port_min, s.pool.port_max),
       reporter_(s.flow_export, s.pool.addresses.size(), counters_),
       mappings_created_(s.pool.addresses.size(), 0),
-      inspector_(s.inspect, s.max_flows) {}
+      inspector_(s.inspect, s.max_flows),
+      icmp_budget_(s.icmp.errors_per_second, s.icmp.burst) {}
 
 bool gateway_core::is_own_address(const net::ip_address& a) const noexcept {
     for (const auto& own : settings_.inside.addresses)
@@ -102,15 +103,29 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
         verdicts[i] = admit(from, frames[i], views[m]);
         if (verdicts[i] != no_drop) {
             counters_.count_drop(verdicts[i]);
+            // Time exceeded goes to inside senders only (traceroute from inside);
+            // the gateway does not answer probes from outside.
+            if (verdicts[i] == drop_reason::ttl_expired && from == side::inside)
+                send_icmp_error(from, frames[i], views[m], own_error::time_exceeded, 0, now);
             continue;
         }
         const net::packet_view& v = views[m];
         flow::flow_key& key = keys[m]; // field by field: a temporary here costs a store-forwarding stall
-        key.src = v.src;
-        key.dst = v.dst;
-        key.src_port = v.src_port;
-        key.dst_port = v.dst_port;
-        key.proto = v.proto;
+        if (v.icmp_error) [[unlikely]] {
+            // The quoted packet went the other way: its tuple mirrored is this
+            // direction's key of the flow it belongs to.
+            key.src = v.quoted.dst;
+            key.dst = v.quoted.src;
+            key.src_port = v.quoted.dst_port;
+            key.dst_port = v.quoted.src_port;
+            key.proto = v.quoted.proto;
+        } else {
+            key.src = v.src;
+            key.dst = v.dst;
+            key.src_port = v.src_port;
+            key.dst_port = v.dst_port;
+            key.proto = v.proto;
+        }
         dirs[m] = dir;
         pos[m++] = i;
     }
@@ -128,8 +143,12 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
         const uint16_t i = pos[j];
         uint32_t idx = found[j];
         if (erasures_ != erasures_at_lookup) idx = table_.lookup(keys[j], dir);
-        verdicts[i] = dir == flow::direction::outbound ? outbound(frames[i], views[j], keys[j], idx, now, reply_len[i])
-                                                       : inbound(frames[i], views[j], idx, now, reply_len[i]);
+        if (views[j].icmp_error) [[unlikely]]
+            verdicts[i] = relay_icmp_error(from, frames[i], views[j], idx, now);
+        else if (dir == flow::direction::outbound)
+            verdicts[i] = outbound(frames[i], views[j], keys[j], idx, now, reply_len[i]);
+        else
+            verdicts[i] = inbound(frames[i], views[j], idx, now, reply_len[i]);
         if (verdicts[i] == no_drop) continue;
         counters_.count_drop(verdicts[i]);
         if (reporter_.enabled() && is_refused_attempt(verdicts[i])) reporter_.denied(views[j], verdicts[i], now);
@@ -138,6 +157,8 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
 
 drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
                                    uint32_t idx, uint32_t now, uint16_t& reply_len) noexcept {
+    if (view.l3_length > settings_.outside.mtu) [[unlikely]]
+        return check_mtu(side::inside, frame, view, now);
     if (idx != flow::flow_table::npos && flow::is_expired(table_.at(idx), now)) {
         retire(idx, now); // an idle flow's tuple is reused: it starts over as a new flow
         idx = flow::flow_table::npos;
@@ -173,6 +194,8 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
         retire(idx, now);
         return drop_reason::inbound_unsolicited;
     }
+    if (view.l3_length > settings_.inside.mtu) [[unlikely]]
+        return check_mtu(side::outside, frame, view, now);
     flow::flow_record& rec = table_.at(idx);
     if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
     if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::inbound, reply_len);
@@ -517,6 +540,8 @@ drop_reason gateway_core::track(flow::flow_record& rec, flow::direction dir, con
 
 drop_reason gateway_core::emit(side to, std::span<uint8_t> frame, net::packet_view& view) noexcept {
     if (const drop_reason r = net::decrement_hop_limit(frame, view); r != no_drop) return r;
+    if (settings_.mss_clamp != 0 && view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn)) [[unlikely]]
+        clamp_mss(frame, view);
     const side_settings& port = to == side::inside ? settings_.inside : settings_.outside;
     net::set_macs(frame, port.mac, port.next_hop_mac);
     return no_drop;

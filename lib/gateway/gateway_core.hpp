@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "base/token_bucket.hpp"
 #include "flow/flow_table.hpp"
 #include "gateway/flow_query.hpp"
 #include "gateway/flow_reporter.hpp"
@@ -140,6 +141,16 @@ private:
                  uint32_t now) noexcept;
     stats::drop_reason emit(stats::side to, std::span<uint8_t> frame, net::packet_view& view) noexcept;
     bool is_own_address(const net::ip_address& a) const noexcept;
+    // ICMP (gateway_icmp.cpp): relaying errors that quote a flow, the gateway's
+    // own errors, the MTU check and MSS clamping.
+    stats::drop_reason relay_icmp_error(stats::side from, std::span<uint8_t> frame, net::packet_view& view,
+                                        uint32_t idx, uint32_t now) noexcept;
+    stats::drop_reason check_mtu(stats::side from, std::span<const uint8_t> frame, const net::packet_view& view,
+                                 uint32_t now) noexcept;
+    enum class own_error : uint8_t { time_exceeded, too_big };
+    void send_icmp_error(stats::side back, std::span<const uint8_t> frame, const net::packet_view& view,
+                         own_error kind, uint16_t mtu, uint32_t now) noexcept;
+    void clamp_mss(std::span<uint8_t> frame, const net::packet_view& view) noexcept;
 
     settings settings_;
     flow::flow_table table_;
@@ -151,6 +162,7 @@ private:
     policy::security_ring* security_ = nullptr;
     inspector inspector_;
     outbox outbox_{outbox_frames};
+    base::token_bucket icmp_budget_;  // the gateway's own ICMP errors
     uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
     uint16_t reply_len_[max_burst] = {};
     uint64_t erasures_ = 0; // bumps whenever a record is removed (invalidates burst lookups)

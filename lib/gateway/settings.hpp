@@ -16,6 +16,14 @@ struct side_settings {
     net::mac_address mac;              // this port's own MAC (frames are sent from it)
     net::mac_address next_hop_mac;     // static next hop on this side
     std::vector<net::ip_address> addresses; // the gateway's own addresses on this side
+    uint16_t mtu = 1500;               // IP MTU of this side's link: larger packets do not leave by it
+};
+
+// The gateway's own ICMP errors (time exceeded, fragmentation needed, packet too
+// big): a token bucket per worker.
+struct icmp_settings {
+    uint32_t errors_per_second = 100; // 0: never send one
+    uint32_t burst = 50;
 };
 
 struct nat_pool_settings {
@@ -41,6 +49,8 @@ struct settings {
     bool accept_any_dst_mac = false; // promiscuous: do not drop frames for other MACs
     export_settings flow_export;
     inspect_settings inspect;        // hostname inspection (TLS SNI, HTTP Host) bounds
+    icmp_settings icmp;
+    uint16_t mss_clamp = 0;          // TCP MSS limit on SYNs (IPv4; IPv6 gets 20 less); 0: off
 };
 
 } // namespace egress::gateway

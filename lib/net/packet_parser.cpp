@@ -16,6 +16,7 @@ constexpr std::size_t udp_header = 8;
 constexpr uint8_t ipv4_option_eol = 0;
 constexpr uint8_t ipv4_option_nop = 1;
 constexpr uint16_t ipv4_more_fragments_and_offset = 0x3fff;
+constexpr uint16_t ipv4_dont_fragment = 0x4000;
 
 constexpr uint8_t ipv6_hop_by_hop = 0;
 constexpr uint8_t ipv6_routing = 43;
@@ -88,6 +89,7 @@ drop_reason parse_ipv4(const byte_cursor& c, packet_view& out, byte_cursor& l4) 
     }
     datagram.skip(header_length - ipv4_min_header);
     if ((fragment & ipv4_more_fragments_and_offset) != 0) return drop_reason::ipv4_fragment;
+    out.dont_fragment = (fragment & ipv4_dont_fragment) != 0;
 
     out.family = ip_family::v4;
     out.src = ip_address::from_v4(src);
@@ -168,23 +170,131 @@ drop_reason parse_udp(byte_cursor c, packet_view& out) noexcept {
     return stats::no_drop;
 }
 
-drop_reason parse_icmp_echo(byte_cursor c, packet_view& out) noexcept {
+constexpr std::size_t icmp_header = 8;
+constexpr std::size_t quoted_l4_minimum = 8;
+constexpr uint16_t ipv4_fragment_offset_mask = 0x1fff;
+
+bool is_icmp_error(bool v4, uint8_t type) noexcept {
+    if (v4) return type == icmp_dest_unreachable || type == icmp_time_exceeded || type == icmp_parameter_problem;
+    return type == icmpv6_dest_unreachable || type == icmpv6_packet_too_big || type == icmpv6_time_exceeded ||
+           type == icmpv6_parameter_problem;
+}
+
+// Echo identifier placed on the initiator's side (see packet_view); false for any
+// other ICMP type.
+bool place_echo_identifier(bool v4, uint8_t type, uint16_t identifier, uint16_t& src_port,
+                           uint16_t& dst_port) noexcept {
+    if (type == (v4 ? icmp_echo_request : icmpv6_echo_request)) {
+        src_port = identifier;
+    } else if (type == (v4 ? icmp_echo_reply : icmpv6_echo_reply)) {
+        dst_port = identifier;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+// The quoted IPv4 header at the front of `q`; `l4` spans the quoted L4 bytes
+// present (never more than the quoted header's total length allows).
+bool parse_quoted_ipv4(byte_cursor q, quoted_packet& out, byte_cursor& l4) noexcept {
+    const byte_cursor start = q;
+    uint8_t version_ihl = 0;
+    uint16_t total_length = 0;
+    uint16_t fragment = 0;
+    uint32_t src = 0;
+    uint32_t dst = 0;
+    if (!(q.read_u8(version_ihl) && q.skip(1) && q.read_be16(total_length) && q.skip(2) && q.read_be16(fragment) &&
+          q.skip(1) && q.read_u8(out.proto) && q.skip(2) && q.read_be32(src) && q.read_be32(dst))) {
+        return false;
+    }
+    const std::size_t header_length = std::size_t{version_ihl & 0x0fu} * 4;
+    if ((version_ihl >> 4) != 4 || header_length < ipv4_min_header || total_length < header_length) return false;
+    byte_cursor options(std::span<const uint8_t>{});
+    if (!q.sub(header_length - ipv4_min_header, options) || !ipv4_options_valid(options)) return false;
+    q.skip(header_length - ipv4_min_header);
+    if ((fragment & ipv4_fragment_offset_mask) != 0) return false; // a later fragment: no ports to match
+    out.src = ip_address::from_v4(src);
+    out.dst = ip_address::from_v4(dst);
+    const std::size_t l4_length = total_length - header_length;
+    l4 = byte_cursor(q.peek(l4_length < q.remaining() ? l4_length : q.remaining()));
+    out.l4_offset = static_cast<uint16_t>(out.l3_offset + (q.offset() - start.offset()));
+    return true;
+}
+
+bool parse_quoted_ipv6(byte_cursor q, quoted_packet& out, byte_cursor& l4) noexcept {
+    uint32_t version_class_flow = 0;
+    uint16_t payload_length = 0;
+    uint8_t next_header = 0;
+    if (!(q.read_be32(version_class_flow) && q.read_be16(payload_length) && q.read_u8(next_header) && q.skip(1))) {
+        return false;
+    }
+    const auto src = q.take(16);
+    const auto dst = q.take(16);
+    if (src.empty() || dst.empty() || (version_class_flow >> 28) != 6) return false;
+    byte_cursor payload(q.peek(payload_length < q.remaining() ? payload_length : q.remaining()));
+    for (std::size_t count = 1;; ++count) {
+        if (count > max_ipv6_ext_headers) return false;
+        if (next_header == ipv6_fragment_header) {
+            uint16_t offset_flags = 0;
+            if (!payload.read_u8(next_header) || !payload.skip(1) || !payload.read_be16(offset_flags) ||
+                !payload.skip(4) || (offset_flags >> 3) != 0) {
+                return false; // truncated, or a later fragment: no ports to match
+            }
+            continue;
+        }
+        if (!is_ipv6_extension(next_header)) break;
+        if (next_header == ipv6_hop_by_hop && count != 1) return false;
+        uint8_t units = 0;
+        if (!payload.read_u8(next_header) || !payload.read_u8(units) || !payload.skip(std::size_t{units} * 8 + 6)) {
+            return false;
+        }
+    }
+    out.proto = next_header;
+    out.src = ip_address::from_v6_bytes(src.data());
+    out.dst = ip_address::from_v6_bytes(dst.data());
+    out.l4_offset = static_cast<uint16_t>(out.l3_offset + ipv6_header + payload.offset());
+    l4 = byte_cursor(payload.peek(payload.remaining()));
+    return true;
+}
+
+// The quoted packet of an ICMP error: its IP header (same family as the error)
+// and at least 8 bytes of TCP / UDP / echo. An error quoting an error, a later
+// fragment, or a length field that contradicts the bytes is refused.
+drop_reason parse_quoted(byte_cursor q, packet_view& out) noexcept {
+    quoted_packet& inner = out.quoted;
+    inner.l3_offset = static_cast<uint16_t>(out.l4_offset + icmp_header);
+    const bool v4 = out.family == ip_family::v4;
+    byte_cursor l4(std::span<const uint8_t>{});
+    if (!(v4 ? parse_quoted_ipv4(q, inner, l4) : parse_quoted_ipv6(q, inner, l4))) {
+        return drop_reason::icmp_quote_malformed;
+    }
+    if (!l4.has(quoted_l4_minimum)) return drop_reason::icmp_quote_malformed;
+    inner.l4_present = static_cast<uint16_t>(l4.remaining());
+    if (inner.proto == proto_tcp || inner.proto == proto_udp) {
+        l4.read_be16(inner.src_port);
+        l4.read_be16(inner.dst_port);
+        return stats::no_drop;
+    }
     uint16_t identifier = 0;
-    if (!c.read_u8(out.icmp_type) || !c.skip(3) || !c.read_be16(identifier) || !c.skip(2)) {
+    if (inner.proto != (v4 ? proto_icmp : proto_icmpv6) || !l4.read_u8(inner.icmp_type) || !l4.skip(3) ||
+        !l4.read_be16(identifier) ||
+        !place_echo_identifier(v4, inner.icmp_type, identifier, inner.src_port, inner.dst_port)) {
+        return drop_reason::icmp_quote_malformed;
+    }
+    return stats::no_drop;
+}
+
+drop_reason parse_icmp(byte_cursor c, packet_view& out) noexcept {
+    uint16_t identifier = 0;
+    if (!c.read_u8(out.icmp_type) || !c.read_u8(out.icmp_code) || !c.skip(2) || !c.read_be16(identifier) ||
+        !c.skip(2)) {
         return drop_reason::icmp_truncated;
     }
     const bool v4 = out.proto == proto_icmp;
-    const uint8_t request = v4 ? icmp_echo_request : icmpv6_echo_request;
-    const uint8_t reply = v4 ? icmp_echo_reply : icmpv6_echo_reply;
-    // The identifier sits on the initiator's side (see packet_view).
-    if (out.icmp_type == request) {
-        out.src_port = identifier;
-    } else if (out.icmp_type == reply) {
-        out.dst_port = identifier;
-    } else {
-        return drop_reason::icmp_type_unsupported;
-    }
-    return stats::no_drop;
+    if (place_echo_identifier(v4, out.icmp_type, identifier, out.src_port, out.dst_port)) return stats::no_drop;
+    if (!is_icmp_error(v4, out.icmp_type)) return drop_reason::icmp_type_unsupported;
+    out.icmp_error = true;
+    return parse_quoted(c, out);
 }
 
 } // namespace
@@ -210,7 +320,7 @@ stats::drop_reason parse_frame(std::span<const uint8_t> frame, packet_view& out)
     switch (out.proto) {
     case proto_tcp: return parse_tcp(l4, out);
     case proto_udp: return parse_udp(l4, out);
-    default: return parse_icmp_echo(l4, out);
+    default: return parse_icmp(l4, out);
     }
 }
 

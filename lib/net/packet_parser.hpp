@@ -1,5 +1,6 @@
 // The frame parser: Ethernet II (up to two VLAN tags) -> IPv4 / IPv6 (extension
-// header chain) -> TCP / UDP / ICMP echo / ICMPv6 echo, into a packet_view.
+// header chain) -> TCP / UDP / ICMP(v6) echo or error (with its quoted packet), into
+// a packet_view.
 //
 // Every byte is read through byte_cursor, so no input can make the parser read
 // outside `frame`. It never allocates, throws or logs: each rejection is a typed
@@ -17,7 +18,15 @@
 //  * Addresses: the source is not multicast, limited broadcast, unspecified or (for
 //    IPv6) IPv4-mapped; the destination is not unspecified or (for IPv6) IPv4-mapped.
 //  * L4: TCP (data offset 5..l4_length/4), UDP (8 <= length field <= l4_length),
-//    ICMP over IPv4 and ICMPv6 over IPv6 echo request/reply only.
+//    ICMP over IPv4 and ICMPv6 over IPv6: echo request/reply, and the errors
+//    destination unreachable (any code), time exceeded, parameter problem (and
+//    ICMPv6 packet too big). An error must quote a packet of its own family: an
+//    IP header (IPv4: IHL >= 5 inside the quote, options well-formed, total
+//    length >= IHL*4, not a later fragment; IPv6: extension chain as above, a
+//    fragment header only with offset 0) and at least 8 bytes of TCP, UDP or an
+//    echo request/reply, counting only bytes the quoted length allows; anything
+//    else is icmp_quote_malformed. The quote's IP checksum is not checked (routers
+//    quote what they received). The tuple goes to packet_view::quoted.
 //
 // l3_length is the datagram length from the IP header and l4_length runs from
 // l4_offset to the end of that datagram, so trailing Ethernet padding is excluded.

@@ -26,12 +26,39 @@ inline constexpr uint8_t icmp_echo_request = 8;
 inline constexpr uint8_t icmpv6_echo_request = 128;
 inline constexpr uint8_t icmpv6_echo_reply = 129;
 
+// ICMP / ICMPv6 error types the gateway relays (they quote the packet they are about).
+inline constexpr uint8_t icmp_dest_unreachable = 3;
+inline constexpr uint8_t icmp_time_exceeded = 11;
+inline constexpr uint8_t icmp_parameter_problem = 12;
+inline constexpr uint8_t icmp_code_fragmentation_needed = 4; // with icmp_dest_unreachable
+inline constexpr uint8_t icmpv6_dest_unreachable = 1;
+inline constexpr uint8_t icmpv6_packet_too_big = 2;
+inline constexpr uint8_t icmpv6_time_exceeded = 3;
+inline constexpr uint8_t icmpv6_parameter_problem = 4;
+
 // TCP flag bits as on the wire.
 inline constexpr uint8_t tcp_fin = 0x01;
 inline constexpr uint8_t tcp_syn = 0x02;
 inline constexpr uint8_t tcp_rst = 0x04;
 inline constexpr uint8_t tcp_psh = 0x08;
 inline constexpr uint8_t tcp_ack = 0x10;
+
+// The packet an ICMP / ICMPv6 error quotes: its IP header and at least the first
+// 8 bytes of its L4 header (ports, or echo type/code/checksum/identifier). The
+// quote may stop anywhere after those 8 bytes. Offsets are from the start of the
+// frame; ports follow the packet_view convention (echo identifier on the
+// initiator's side).
+struct quoted_packet {
+    uint16_t l3_offset = 0;  // the quoted IP header
+    uint16_t l4_offset = 0;  // the quoted L4 header
+    uint16_t l4_present = 0; // quoted L4 bytes actually in the frame (>= 8)
+    uint8_t proto = 0;       // TCP, UDP, or ICMP/ICMPv6 (echo request / reply only)
+    uint8_t icmp_type = 0;   // the quoted echo's type when proto is ICMP/ICMPv6
+    ip_address src;
+    ip_address dst;
+    uint16_t src_port = 0;
+    uint16_t dst_port = 0;
+};
 
 struct packet_view {
     uint16_t l3_offset = 0;      // IPv4/IPv6 header
@@ -53,6 +80,14 @@ struct packet_view {
     // of its request's, exactly as for TCP and UDP.
     uint16_t src_port = 0;
     uint16_t dst_port = 0;
+    bool dont_fragment = false;  // IPv4 DF bit (IPv6 is never fragmented on the way)
+    uint8_t icmp_code = 0;       // ICMP / ICMPv6 code when proto is ICMP
+    // An ICMP / ICMPv6 error (destination unreachable, packet too big, time
+    // exceeded, parameter problem): src_port and dst_port are 0 and `quoted`
+    // describes the packet it is about. Flow lookup and multi-worker steering use
+    // the quoted tuple, mirrored (the quote is a packet going the other way).
+    bool icmp_error = false;
+    quoted_packet quoted{};
 };
 
 } // namespace egress::net

@@ -38,6 +38,13 @@ struct alignas(64) worker_counters {
     uint64_t security_events_lost = 0;   // security events lost because the event ring was full
     uint64_t inspect_unchecked = 0;      // flows let through uninspected: no inspection slot free (fail open)
     uint64_t dlp_blocked = 0;            // flows cut by a DLP pattern with action "block"
+    uint64_t icmp_errors_relayed_in = 0;  // ICMP errors from outside quoting a flow, delivered inside
+    uint64_t icmp_errors_relayed_out = 0; // ICMP errors from inside quoting a flow, sent outside
+    uint64_t icmp_errors_sent = 0;        // the gateway's own errors (time exceeded, frag needed, too big)
+    uint64_t icmp_errors_rate_limited = 0; // own errors not sent: [icmp] rate limit
+    uint64_t icmp_errors_no_source = 0;   // own errors not sent: no own address of the family on that side
+    uint64_t mss_clamped = 0;             // SYN / SYN-ACK segments whose MSS option was lowered
+    uint64_t mss_options_malformed = 0;   // SYNs whose options could not be walked (passed untouched)
 
     void count_drop(drop_reason r) noexcept { ++drops[static_cast<std::size_t>(r)]; }
     port_counters& port(side s) noexcept { return ports[static_cast<std::size_t>(s)]; }
@@ -64,6 +71,13 @@ struct alignas(64) worker_counters {
         security_events_lost += o.security_events_lost;
         inspect_unchecked += o.inspect_unchecked;
         dlp_blocked += o.dlp_blocked;
+        icmp_errors_relayed_in += o.icmp_errors_relayed_in;
+        icmp_errors_relayed_out += o.icmp_errors_relayed_out;
+        icmp_errors_sent += o.icmp_errors_sent;
+        icmp_errors_rate_limited += o.icmp_errors_rate_limited;
+        icmp_errors_no_source += o.icmp_errors_no_source;
+        mss_clamped += o.mss_clamped;
+        mss_options_malformed += o.mss_options_malformed;
         return *this;
     }
 };

@@ -61,7 +61,11 @@ namespace egress::stats {
     X(mbuf_exhausted, "mbuf_exhausted")                                 \
     X(dlp_blocked, "dlp_blocked")                                       \
     X(dlp_out_of_order, "dlp_out_of_order")                             \
-    X(outbox_full, "outbox_full")
+    X(outbox_full, "outbox_full")                                       \
+    X(icmp_quote_malformed, "icmp_quote_malformed")                     \
+    X(icmp_error_no_flow, "icmp_error_no_flow")                         \
+    X(mtu_exceeded, "mtu_exceeded")                                     \
+    X(mtu_exceeded_no_df, "mtu_exceeded_no_df")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

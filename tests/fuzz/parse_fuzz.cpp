@@ -1,29 +1,52 @@
 // libFuzzer target: parse_frame on arbitrary bytes and, when a frame is accepted,
-// every rewrite on a copy. The rewritten copy must still parse.
+// every rewrite on a copy. The rewritten copy must still parse. ICMP errors also
+// get their quote translated both ways; SYNs get their MSS clamped; and the
+// gateway's own error about the frame is built and parsed.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
 #include <vector>
 
+#include "net/icmp_error.hpp"
 #include "net/packet_parser.hpp"
 #include "net/rewrite.hpp"
+#include "net/tcp_mss.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     using namespace egress;
     const std::span<const uint8_t> frame(data, size);
     net::packet_view view;
     if (net::parse_frame(frame, view) != stats::no_drop) return 0;
+    const net::packet_view original = view;
 
     std::vector<uint8_t> copy(frame.begin(), frame.end());
     if (view.family == net::ip_family::v4) {
         net::set_ipv4_source(copy, view, net::ip_address::from_v4(0xcb007101), 1024);      // 203.0.113.1
         net::set_ipv4_destination(copy, view, net::ip_address::from_v4(0xc0000201), 2048); // 192.0.2.1
+        if (view.icmp_error) {
+            net::set_quoted_endpoint(copy, view, net::quoted_side::source, net::ip_address::from_v4(0x0a000005), 4000);
+            net::set_quoted_endpoint(copy, view, net::quoted_side::destination, net::ip_address::from_v4(0x0a000006), 5);
+        }
     }
+    if (view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn)) (void)net::clamp_tcp_mss(copy, view, 536);
     (void)net::decrement_hop_limit(copy, view);
     net::set_macs(copy, net::mac_address{{2, 0, 0, 0, 0, 1}}, net::mac_address{{2, 0, 0, 0, 0, 2}});
 
     net::packet_view after;
     if (net::parse_frame(copy, after) != stats::no_drop) std::abort(); // a rewrite broke the frame
+
+    // The gateway's own error about the frame: an IPv4 one always parses back
+    // as an error quoting it (an IPv6 quote may stop inside a long extension chain).
+    std::vector<uint8_t> out(1600);
+    net::icmp_error_spec spec;
+    spec.type = original.family == net::ip_family::v4 ? net::icmp_time_exceeded : net::icmpv6_time_exceeded;
+    spec.source = original.family == net::ip_family::v4 ? net::ip_address::from_v4(0x0a000001)
+                                                         : *net::ip_address::parse("fd00::1");
+    const std::size_t n = net::build_icmp_error(out, frame, original, spec);
+    if (n == 0) std::abort(); // 1600 bytes always hold it
+    net::packet_view error;
+    const stats::drop_reason r = net::parse_frame(std::span<const uint8_t>(out.data(), n), error);
+    if (original.family == net::ip_family::v4 && !original.icmp_error && r != stats::no_drop) std::abort();
     return 0;
 }

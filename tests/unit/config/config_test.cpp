@@ -457,7 +457,7 @@ lcores = 1
 device = "net_pcap0"
 next_hop_mac = "02:00:00:00:01:01"
 addresses = ["10.0.0.1"]
-mtu = 1500
+speed = 1500
 
 [outside]
 device = "net_pcap1"
@@ -475,7 +475,7 @@ udp = -5
     EXPECT_EQ(errors_of(text),
               (std::vector<std::string>{
                   "t.toml:3:10: eal.lcores: expected a core list like \"0\", \"0-1\" or \"0,2\", got an integer",
-                  "t.toml:9:1: inside.mtu: unknown key",
+                  "t.toml:9:1: inside.speed: unknown key",
                   "t.toml:13:16: outside.next_hop_mac: expected a unicast, non-zero MAC address, got "
                   "\"ff:ff:ff:ff:ff:ff\"",
                   "t.toml:17:25: nat.pool[1]: expected an IPv4 address, got \"2001:db8::10\"",
@@ -577,6 +577,47 @@ TEST(config_errors, control_events_and_inspect_values) {
                   "t.toml:22:13: inspect.max_bytes: expected an integer in 1024..65536, got 100",
                   "t.toml:23:17: inspect.on_exhaustion: expected \"fail_open\" or \"fail_closed\", got \"open\"",
               }));
+}
+
+// Inserts `line` after the first line of `text` that starts with `after`.
+std::string with_line_after(std::string text, std::string_view after, std::string_view line) {
+    const std::size_t at = text.find(std::string(after));
+    const std::size_t end = text.find('\n', at) + 1;
+    text.insert(end, std::string(line) + "\n");
+    return text;
+}
+
+TEST(config, mtu_icmp_and_tcp_sections) {
+    std::string text = with_line_after(std::string(minimal), "addresses = [\"10.0.0.1\"", "mtu = 9000");
+    text = with_line_after(text, "addresses = [\"192.0.2.1\"", "mtu = 1280");
+    text += "\n[icmp]\nerrors_per_second = 0\nburst = 7\n\n[tcp]\nmss_clamp = 1360\n";
+    const egressd_config c = valid(text);
+    EXPECT_EQ(c.gateway.inside.mtu, 9000u);
+    EXPECT_EQ(c.gateway.outside.mtu, 1280u);
+    EXPECT_EQ(c.gateway.icmp.errors_per_second, 0u);
+    EXPECT_EQ(c.gateway.icmp.burst, 7u);
+    EXPECT_EQ(c.gateway.mss_clamp, 1360u);
+    const egressd_config d = valid(minimal);
+    EXPECT_EQ(d.gateway.inside.mtu, 1500u);
+    EXPECT_EQ(d.gateway.outside.mtu, 1500u);
+    EXPECT_EQ(d.gateway.icmp.errors_per_second, 100u);
+    EXPECT_EQ(d.gateway.icmp.burst, 50u);
+    EXPECT_EQ(d.gateway.mss_clamp, 0u);
+}
+
+TEST(config_errors, mtu_icmp_and_tcp_values) {
+    std::string text = with_line_after(std::string(minimal), "addresses = [\"10.0.0.1\"", "mtu = 1000");
+    text = with_line_after(text, "addresses = [\"192.0.2.1\"", "mtu = 9001");
+    text += "\n[icmp]\nerrors_per_second = -1\nburst = 0\n[tcp]\nmss_clamp = 100\n";
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:8:7: inside.mtu: expected an integer in 1280..9000, got 1000",
+                                   "t.toml:14:7: outside.mtu: expected an integer in 1280..9000, got 9001",
+                                   "t.toml:20:21: icmp.errors_per_second: expected an integer in 0..1000000, got -1",
+                                   "t.toml:21:9: icmp.burst: expected an integer in 1..1000000, got 0",
+                                   "t.toml:23:13: tcp.mss_clamp: expected 0 (off) or an integer in 536..8960, got 100",
+                               }));
+    EXPECT_EQ(errors_of(std::string(minimal) + "[tcp]\nmss_clamp = 9000\n"),
+              (std::vector<std::string>{"t.toml:17:13: tcp.mss_clamp: expected an integer in 0..8960, got 9000"}));
 }
 
 } // namespace

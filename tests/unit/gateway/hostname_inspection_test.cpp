@@ -228,6 +228,7 @@ TEST_F(tls_flow, names_that_cannot_be_matched_take_their_configured_action) {
 
 TEST_F(tls_flow, a_hello_over_the_bound_is_oversize) {
     s.inspect.max_bytes = 1024;
+    s.outside.mtu = 9000; // the second HTTP segment below is a 1540-byte datagram
     use(hostname_spec());
     tls::test::hello_builder big;
     big.extensions = {tls::test::sni_ext("api.stripe.com"), tls::test::key_share_ext({{0x6399, 1216}, {29, 32}})};

@@ -158,6 +158,13 @@ TEST(Prometheus, PolicyDecisionsPerRuleAndActionReloadsAndBlocks) {
     r.counters.security_events_queued = 21;
     r.counters.security_events_lost = 1;
     r.counters.dlp_blocked = 3;
+    r.counters.icmp_errors_relayed_in = 11;
+    r.counters.icmp_errors_relayed_out = 12;
+    r.counters.icmp_errors_sent = 13;
+    r.counters.icmp_errors_rate_limited = 14;
+    r.counters.icmp_errors_no_source = 15;
+    r.counters.mss_clamped = 16;
+    r.counters.mss_options_malformed = 17;
     const auto text = format_prometheus(r, x);
     for (const char* line : {
              "egress_policy_decisions_total{rule=\"web\",action=\"allow\"} 120",
@@ -177,6 +184,13 @@ TEST(Prometheus, PolicyDecisionsPerRuleAndActionReloadsAndBlocks) {
              "egress_dlp_patterns 2",
              "egress_dlp_matches_total 7",
              "egress_dlp_flows_blocked_total 3",
+             "egress_icmp_errors_relayed_total{direction=\"inbound\"} 11",
+             "egress_icmp_errors_relayed_total{direction=\"outbound\"} 12",
+             "egress_icmp_errors_sent_total 13",
+             "egress_icmp_errors_unsent_total{reason=\"rate_limited\"} 14",
+             "egress_icmp_errors_unsent_total{reason=\"no_source\"} 15",
+             "egress_tcp_mss_clamped_total 16",
+             "egress_tcp_mss_options_malformed_total 17",
          })
         EXPECT_TRUE(has_line(text, line)) << line;
 }
@@ -217,6 +231,11 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
         {"egress_dlp_stream_exhausted_total", "counter"},
         {"egress_dlp_depth_reached_total", "counter"},
         {"egress_dlp_streams_held", "gauge"},
+        {"egress_icmp_errors_relayed_total", "counter"},
+        {"egress_icmp_errors_sent_total", "counter"},
+        {"egress_icmp_errors_unsent_total", "counter"},
+        {"egress_tcp_mss_clamped_total", "counter"},
+        {"egress_tcp_mss_options_malformed_total", "counter"},
         {"egress_inspect_unchecked_total", "counter"},
         {"egress_start_time_seconds", "gauge"},
         {"egress_build_info", "gauge"},

@@ -259,9 +259,11 @@ std::vector<parse_case> dropped_cases() {
              drop_reason::udp_bad_length),
         drop("icmp_7_bytes", v4().l4_raw(1, {8, 0, 0, 0, 0, 1, 0}).build(), drop_reason::icmp_truncated),
         drop("icmpv6_7_bytes", v6().l4_raw(58, {128, 0, 0, 0, 0, 1, 0}).build(), drop_reason::icmp_truncated),
-        drop("icmp_destination_unreachable", v4().icmp(3, 1).payload_size(28).build(),
-             drop_reason::icmp_type_unsupported),
-        drop("icmp_time_exceeded", v4().icmp(11, 0).payload_size(28).build(), drop_reason::icmp_type_unsupported),
+        drop("icmp_destination_unreachable_quoting_no_ip_header", v4().icmp(3, 1).payload_size(28).build(),
+             drop_reason::icmp_quote_malformed),
+        drop("icmp_time_exceeded_quoting_no_ip_header", v4().icmp(11, 0).payload_size(28).build(),
+             drop_reason::icmp_quote_malformed),
+        drop("icmp_timestamp", v4().icmp(13, 0).payload_size(12).build(), drop_reason::icmp_type_unsupported),
         drop("icmpv6_neighbor_solicitation", v6().icmp(135, 0).payload_size(16).build(),
              drop_reason::icmp_type_unsupported),
         drop("icmpv6_with_icmpv4_echo_type", v6().icmp(8, 0).build(), drop_reason::icmp_type_unsupported),
@@ -311,7 +313,7 @@ TEST(parser_table, covers_every_parser_drop_reason) {
         drop_reason::tcp_truncated,         drop_reason::tcp_bad_offset,
         drop_reason::udp_truncated,         drop_reason::udp_bad_length,
         drop_reason::icmp_truncated,        drop_reason::icmp_type_unsupported,
-        drop_reason::bad_address,
+        drop_reason::bad_address,           drop_reason::icmp_quote_malformed,
     };
     std::set<drop_reason> covered;
     for (const auto& c : dropped_cases()) covered.insert(c.expected);
