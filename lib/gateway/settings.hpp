@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "flow/timeouts.hpp"
+#include "gateway/fragment_tracker.hpp"
 #include "gateway/inspector.hpp"
 #include "net/ip_address.hpp"
 
@@ -41,6 +42,7 @@ struct settings {
     bool accept_any_dst_mac = false; // promiscuous: do not drop frames for other MACs
     export_settings flow_export;
     inspect_settings inspect;        // hostname inspection (TLS SNI, HTTP Host) bounds
+    fragment_settings fragments;     // fragments of tracked flows (fragment_tracker.hpp)
 };
 
 } // namespace egress::gateway

@@ -38,6 +38,12 @@ struct alignas(64) worker_counters {
     uint64_t security_events_lost = 0;   // security events lost because the event ring was full
     uint64_t inspect_unchecked = 0;      // flows let through uninspected: no inspection slot free (fail open)
     uint64_t dlp_blocked = 0;            // flows cut by a DLP pattern with action "block"
+    uint64_t fragments_forwarded = 0;    // fragments translated and sent on at once
+    uint64_t fragments_held = 0;         // fragments copied to wait for their datagram's first fragment
+    uint64_t fragments_released = 0;     // held fragments sent on once the first fragment passed
+    uint64_t fragment_datagrams = 0;           // fragmented datagrams tracked
+    uint64_t fragment_datagrams_completed = 0; // ... whose every byte passed
+    uint64_t fragment_datagrams_expired = 0;   // ... that timed out incomplete (or dropped)
 
     void count_drop(drop_reason r) noexcept { ++drops[static_cast<std::size_t>(r)]; }
     port_counters& port(side s) noexcept { return ports[static_cast<std::size_t>(s)]; }
@@ -64,6 +70,12 @@ struct alignas(64) worker_counters {
         security_events_lost += o.security_events_lost;
         inspect_unchecked += o.inspect_unchecked;
         dlp_blocked += o.dlp_blocked;
+        fragments_forwarded += o.fragments_forwarded;
+        fragments_held += o.fragments_held;
+        fragments_released += o.fragments_released;
+        fragment_datagrams += o.fragment_datagrams;
+        fragment_datagrams_completed += o.fragment_datagrams_completed;
+        fragment_datagrams_expired += o.fragment_datagrams_expired;
         return *this;
     }
 };
