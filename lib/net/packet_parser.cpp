@@ -18,7 +18,6 @@ constexpr uint8_t ipv4_option_nop = 1;
 constexpr uint16_t ipv4_more_fragments_and_offset = 0x3fff;
 constexpr uint16_t ipv4_more_fragments = 0x2000;
 constexpr uint16_t ipv4_offset_mask = 0x1fff;
-constexpr std::size_t ipv6_fragment_header_length = 8;
 
 constexpr uint8_t ipv6_hop_by_hop = 0;
 constexpr uint8_t ipv6_routing = 43;
