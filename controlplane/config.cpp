@@ -392,6 +392,7 @@ constexpr table_spec top_level_tables[] = {
     {"eal", false},   {"inside", true},    {"outside", true}, {"nat", true},
     {"flows", false}, {"timeouts", false}, {"run", false},  {"export", false}, {"metrics", false},
     {"control", false}, {"events", false}, {"inspect", false}, {"icmp", false}, {"tcp", false},
+    {"fragments", false},
     {"policy", false}, {"dlp", false}, // validated and compiled by controlplane/policy_loader.cpp
 };
 
@@ -599,6 +600,15 @@ load_result load_document(const toml::table& root, context& ctx) {
                   fmt::format("expected 0 (off) or an integer in 536..8960, got {}", cfg.gateway.mss_clamp));
     }
     tcp.finish();
+
+    // [fragments]
+    table_reader fragments(ctx, "fragments", table("fragments"));
+    gateway::fragment_settings& fr = cfg.gateway.fragments;
+    fragments.get_uint("max_datagrams", fr.max_datagrams, 0, 16'777'216);
+    fragments.get_uint("timeout_ms", fr.timeout_ms, 10, 60'000);
+    fragments.get_uint("max_fragments_per_datagram", fr.max_fragments_per_datagram, 2, 1024);
+    fragments.get_uint("max_held_bytes", fr.max_held_bytes, 0, 17'179'869'184ull);
+    fragments.finish();
 
     // [events]
     table_reader events(ctx, "events", table("events"));

@@ -175,6 +175,19 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     one_sample(out, "egress_tcp_mss_options_malformed_total", "counter", "SYN segments whose options could not be walked for MSS clamping (passed untouched).", c.mss_options_malformed);
     one_sample(out, "egress_inspect_unchecked_total", "counter", "Flows let through uninspected (hostname or DLP) because no inspection slot was free (fail open).", c.inspect_unchecked);
 
+    family(out, "egress_fragments_total", "counter",
+           "Fragments of tracked flows: forwarded at once, held for their first fragment, released after it.");
+    sample(out, "egress_fragments_total", {{"result", "forwarded"}}, c.fragments_forwarded);
+    sample(out, "egress_fragments_total", {{"result", "held"}}, c.fragments_held);
+    sample(out, "egress_fragments_total", {{"result", "released"}}, c.fragments_released);
+    family(out, "egress_fragment_datagrams_total", "counter",
+           "Fragmented datagrams tracked, by how their entry ended (tracked: all of them).");
+    sample(out, "egress_fragment_datagrams_total", {{"result", "tracked"}}, c.fragment_datagrams);
+    sample(out, "egress_fragment_datagrams_total", {{"result", "completed"}}, c.fragment_datagrams_completed);
+    sample(out, "egress_fragment_datagrams_total", {{"result", "expired"}}, c.fragment_datagrams_expired);
+    one_sample(out, "egress_fragment_datagrams_active", "gauge", "Fragmented datagrams tracked now.", r.fragment_datagrams_active);
+    one_sample(out, "egress_fragments_held", "gauge", "Fragments waiting for their datagram's first fragment now.", r.fragments_held_now);
+
     one_sample(out, "egress_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.", x.start_time_seconds);
     family(out, "egress_build_info", "gauge", "Build information; the value is always 1.");
     sample(out, "egress_build_info", {{"version", x.version}}, 1);

@@ -18,6 +18,8 @@ run_report make_run_report(const report_frame& frame, const stats::live_stats& l
     r.outside_device = frame.outside_device;
     r.counters = live.counters;
     r.flows_active = live.flows_active;
+    r.fragment_datagrams_active = live.fragment_datagrams_active;
+    r.fragments_held_now = live.fragments_held_now;
     r.flow_capacity = frame.flow_capacity;
     r.flow_table_bytes = frame.flow_table_bytes;
     for (std::size_t i = 0; i < frame.pool.size() && i < live.pool.size(); ++i)
@@ -45,6 +47,12 @@ std::string format_summary(const run_report& r) {
     for (const auto& a : r.pool)
         out += fmt::format("  nat {:<15} mappings active {} created {}, exhausted {}\n", a.address,
                            a.mappings_active, a.mappings_created, a.exhausted);
+    if (c.fragment_datagrams != 0)
+        out += fmt::format("  fragments forwarded {}, held {}, released {}; datagrams {} ({} completed, {} expired, "
+                           "{} active, {} fragments held now)\n",
+                           c.fragments_forwarded, c.fragments_held, c.fragments_released, c.fragment_datagrams,
+                           c.fragment_datagrams_completed, c.fragment_datagrams_expired, r.fragment_datagrams_active,
+                           r.fragments_held_now);
     if (r.export_enabled)
         out += fmt::format("  export    records {}, ipfix messages {}, send errors {}, events lost {}\n",
                            r.export_records, r.export_messages, r.export_send_errors, r.export_events_lost);
@@ -91,6 +99,11 @@ std::string format_summary_json(const run_report& r) {
                        "\"no_source\":{},\"mss_clamped\":{},\"mss_options_malformed\":{}}}",
                        c.icmp_errors_relayed_in, c.icmp_errors_relayed_out, c.icmp_errors_sent,
                        c.icmp_errors_rate_limited, c.icmp_errors_no_source, c.mss_clamped, c.mss_options_malformed);
+    out += fmt::format(",\"fragments\":{{\"forwarded\":{},\"held\":{},\"released\":{},\"datagrams\":{},"
+                       "\"completed\":{},\"expired\":{},\"active\":{},\"held_now\":{}}}",
+                       c.fragments_forwarded, c.fragments_held, c.fragments_released, c.fragment_datagrams,
+                       c.fragment_datagrams_completed, c.fragment_datagrams_expired, r.fragment_datagrams_active,
+                       r.fragments_held_now);
     out += ",\"drops\":{";
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         out += fmt::format("{}\"{}\":{}", i ? "," : "", stats::drop_reason_names[i], c.drops[i]);

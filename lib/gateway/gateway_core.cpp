@@ -54,7 +54,8 @@ gateway_core::gateway_core(const settings& s)
       reporter_(s.flow_export, s.pool.addresses.size(), counters_),
       mappings_created_(s.pool.addresses.size(), 0),
       inspector_(s.inspect, s.max_flows),
-      icmp_budget_(s.icmp.errors_per_second, s.icmp.burst) {}
+      icmp_budget_(s.icmp.errors_per_second, s.icmp.burst),
+      fragments_(s.fragments, counters_) {}
 
 bool gateway_core::is_own_address(const net::ip_address& a) const noexcept {
     for (const auto& own : settings_.inside.addresses)
@@ -68,6 +69,8 @@ bool gateway_core::is_own_address(const net::ip_address& a) const noexcept {
 // port's MAC, is not for the gateway itself, and may be forwarded one more hop.
 drop_reason gateway_core::admit(side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept {
     if (const drop_reason r = net::parse_frame(frame, view); r != no_drop) return r;
+    if (view.is_fragment() && !fragments_.enabled()) [[unlikely]]
+        return view.family == net::ip_family::v4 ? drop_reason::ipv4_fragment : drop_reason::ipv6_fragment;
     const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
     if (!settings_.accept_any_dst_mac && std::memcmp(frame.data(), port.mac.bytes.data(), 6) != 0)
         return drop_reason::l2_dst_not_local;
@@ -145,18 +148,20 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
         if (erasures_ != erasures_at_lookup) idx = table_.lookup(keys[j], dir);
         if (views[j].icmp_error) [[unlikely]]
             verdicts[i] = relay_icmp_error(from, frames[i], views[j], idx, now);
+        else if (views[j].is_fragment()) [[unlikely]]
+            verdicts[i] = fragment(dir, frames[i], views[j], keys[j], idx, now, reply_len[i]);
         else if (dir == flow::direction::outbound)
             verdicts[i] = outbound(frames[i], views[j], keys[j], idx, now, reply_len[i]);
         else
             verdicts[i] = inbound(frames[i], views[j], idx, now, reply_len[i]);
-        if (verdicts[i] == no_drop) continue;
+        if (verdicts[i] == no_drop || verdicts[i] == stats::held) continue;
         counters_.count_drop(verdicts[i]);
         if (reporter_.enabled() && is_refused_attempt(verdicts[i])) reporter_.denied(views[j], verdicts[i], now);
     }
 }
 
 drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
-                                   uint32_t idx, uint32_t now, uint16_t& reply_len) noexcept {
+                                   uint32_t& idx, uint32_t now, uint16_t& reply_len) noexcept {
     if (view.l3_length > settings_.outside.mtu) [[unlikely]]
         return check_mtu(side::inside, frame, view, now);
     if (idx != flow::flow_table::npos && flow::is_expired(table_.at(idx), now)) {
@@ -172,6 +177,7 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
     flow::flow_record& rec = table_.at(idx);
     if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
     if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::outbound, reply_len);
+    if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]] return drop_reason::fragment_inspected;
     if (rec.flags & flow::flow_flags::inspect) {
         if (const drop_reason r = inspect_segment(rec, idx, frame, view, now, reply_len); r != no_drop) return r;
     }
@@ -187,7 +193,7 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
     return emit(side::outside, frame, view);
 }
 
-drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t idx, uint32_t now,
+drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t& idx, uint32_t now,
                                   uint16_t& reply_len) noexcept {
     if (idx == flow::flow_table::npos) return drop_reason::inbound_unsolicited;
     if (flow::is_expired(table_.at(idx), now)) {
@@ -199,6 +205,7 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     flow::flow_record& rec = table_.at(idx);
     if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
     if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::inbound, reply_len);
+    if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]] return drop_reason::fragment_inspected;
     if (const drop_reason r = track(rec, flow::direction::inbound, view, now); r != no_drop) return r;
     if (rec.flags & flow::flow_flags::inspected) { // the flag, not the side array: no extra cache line per packet
         if (view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn))
@@ -212,6 +219,103 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     account(rec, idx, flow::direction::inbound, view, now);
     if (rec.is_v4()) net::set_ipv4_destination(frame, view, rec.inside, rec.inside_port);
     return emit(side::inside, frame, view);
+}
+
+// Fragments are forwarded as fragments, never reassembled. The first one
+// (offset 0, with the L4 header) goes through the flow path like a whole
+// datagram; the tracker then knows the datagram's flow and the later ones are
+// translated like it (IPv4: the address and the header checksum only; the L4
+// checksum, updated in the first fragment, covers the whole datagram). Later
+// fragments that come first are held and sent from the outbox once the first
+// one passed. Every fragment is first checked against the datagram's ranges.
+[[gnu::noinline]] drop_reason gateway_core::fragment(flow::direction dir, std::span<uint8_t> frame,
+                                                     net::packet_view& view, const flow::flow_key& key, uint32_t idx,
+                                                     uint32_t now, uint16_t& reply_len) noexcept {
+    const fragment_key fk{view.src, view.dst, view.frag_id,
+                          view.family == net::ip_family::v4 ? view.proto : uint8_t{0}, dir};
+    uint32_t entry = fragment_tracker::npos;
+    const bool more = (view.fragment & net::fragment_more) != 0;
+    if (const drop_reason r = fragments_.accept(fk, view.frag_offset, view.frag_length, more, now, entry); r != no_drop)
+        return r;
+    if (!view.is_later_fragment()) {
+        const drop_reason r = dir == flow::direction::outbound ? outbound(frame, view, key, idx, now, reply_len)
+                                                               : inbound(frame, view, idx, now, reply_len);
+        if (r != no_drop) {
+            fragments_.drop(entry); // a datagram without its first fragment is of no use to anyone
+            return r;
+        }
+        ++counters_.fragments_forwarded;
+        fragments_.forward(entry, idx);
+        release_held(entry, idx, dir, now);
+        fragments_.finish_if_complete(entry);
+        return no_drop;
+    }
+    if (fragments_.state(entry) == datagram_state::waiting) {
+        if (fragments_.hold(entry, frame)) return stats::held;
+        fragments_.drop(entry); // it cannot be completed any more
+        return drop_reason::fragment_hold_full;
+    }
+    const drop_reason r = follow_flow(fragments_.flow(entry), dir, frame, view, now);
+    if (r != no_drop) {
+        fragments_.drop(entry);
+        return r;
+    }
+    ++counters_.fragments_forwarded;
+    fragments_.finish_if_complete(entry);
+    return no_drop;
+}
+
+// A flow whose packets are read (hostname still pending, or DLP): its
+// fragments would pass with their payload unread, so they are dropped.
+bool gateway_core::fragments_uninspectable(const flow::flow_record& rec) const noexcept {
+    if (rec.flags & flow::flow_flags::inspect) return true;
+    return (rec.flags & flow::flow_flags::inspected) && policy_ != nullptr && policy_->dlp;
+}
+
+// A later fragment of a datagram whose first fragment passed as part of flow
+// idx: the flow must still be the same (records are reused), then it is
+// translated like the first fragment and accounted to the flow.
+drop_reason gateway_core::follow_flow(uint32_t idx, flow::direction dir, std::span<uint8_t> frame,
+                                      net::packet_view& view, uint32_t now) noexcept {
+    flow::flow_record& rec = table_.at(idx);
+    const bool out = dir == flow::direction::outbound;
+    const bool same = out ? rec.inside == view.src && rec.remote == view.dst
+                          : rec.remote == view.src &&
+                                view.dst == (rec.is_v4() ? net::ip_address::from_v4(rec.public_addr) : rec.inside);
+    if (!rec.is_live() || !same || flow::is_expired(rec, now)) return drop_reason::fragment_no_flow;
+    if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
+    if (rec.flags & flow::flow_flags::cut) return drop_reason::policy_cut;
+    if (fragments_uninspectable(rec)) return drop_reason::fragment_inspected;
+    account(rec, idx, dir, view, now);
+    if (rec.is_v4()) {
+        if (out) net::set_ipv4_source(frame, view, net::ip_address::from_v4(rec.public_addr), rec.public_port);
+        else net::set_ipv4_destination(frame, view, rec.inside, rec.inside_port);
+    }
+    return emit(out ? side::outside : side::inside, frame, view);
+}
+
+// The fragments that came before their first fragment: translated copies go
+// out from the outbox.
+void gateway_core::release_held(uint32_t entry, uint32_t idx, flow::direction dir, uint32_t now) noexcept {
+    const side to = dir == flow::direction::outbound ? side::outside : side::inside;
+    fragments_.release(entry, [&](std::span<const uint8_t> held) {
+        const std::span<uint8_t> slot = outbox_.prepare();
+        if (slot.size() < held.size()) {
+            counters_.count_drop(drop_reason::outbox_full);
+            return;
+        }
+        std::memcpy(slot.data(), held.data(), held.size());
+        const std::span<uint8_t> f = slot.first(held.size());
+        net::packet_view v;
+        drop_reason r = net::parse_frame(f, v); // it parsed when it came: it parses again
+        if (r == no_drop) r = follow_flow(idx, dir, f, v, now);
+        if (r != no_drop) {
+            counters_.count_drop(r);
+            return;
+        }
+        outbox_.commit(to, held.size());
+        ++counters_.fragments_released;
+    });
 }
 
 // Slow path: a packet from inside that belongs to no flow. Only connection
@@ -616,6 +720,7 @@ void gateway_core::expire(uint32_t now, uint32_t budget) noexcept {
     });
     if (reporting) reporter_.tick(now);
     erasures_ += n;
+    fragments_.expire(now, budget);
 }
 
 void gateway_core::report_remaining(uint32_t now) noexcept {
@@ -639,6 +744,8 @@ void gateway_core::snapshot(stats::live_stats& out) const noexcept {
     out.counters = counters_;
     out.flows_active = table_.size();
     out.pool_size = nat_.pool_size();
+    out.fragment_datagrams_active = fragments_.active();
+    out.fragments_held_now = fragments_.held();
     for (uint32_t p = 0; p < nat_.pool_size() && p < stats::max_pool_addresses; ++p)
         out.pool[p] = {nat_.mappings_in_use(p), mappings_created_[p], nat_.exhausted(p)};
 }

@@ -1,7 +1,9 @@
 // One worker's packet logic, free of DPDK: parse, classify, track, translate,
 // rewrite. The dataplane hands it bursts of frames that arrived on one side and
 // gets back, per frame, either stats::no_drop (the frame was rewritten in place
-// and goes out of the other side) or the reason it was dropped (already counted).
+// and goes out of the other side), stats::held (a fragment the gateway copied,
+// sent later from its outbox; the caller frees the frame) or the reason it was
+// dropped (already counted).
 //
 // One instance per worker lcore; nothing in it is shared, nothing on the packet
 // path allocates, locks, logs or throws.
@@ -15,6 +17,7 @@
 #include "flow/flow_table.hpp"
 #include "gateway/flow_query.hpp"
 #include "gateway/flow_reporter.hpp"
+#include "gateway/fragment_tracker.hpp"
 #include "gateway/inspector.hpp"
 #include "gateway/outbox.hpp"
 #include "gateway/settings.hpp"
@@ -83,6 +86,7 @@ public:
     const stats::worker_counters& counters() const noexcept { return counters_; }
     const flow::flow_table& flows() const noexcept { return table_; }
     const inspector& inspection() const noexcept { return inspector_; }
+    const fragment_tracker& fragments() const noexcept { return fragments_; }
     // Advances a control-plane flow query by `budget` table slots (see flow_query.hpp).
     bool step_query(flow_query& q, uint32_t budget, uint32_t now) const noexcept {
         return q.step(table_, budget, now, &inspector_);
@@ -125,9 +129,17 @@ private:
                                   uint16_t& reply_len) noexcept;
     stats::drop_reason admit(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept;
     stats::drop_reason outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
-                                uint32_t idx, uint32_t now, uint16_t& reply_len) noexcept;
-    stats::drop_reason inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t idx, uint32_t now,
+                                uint32_t& idx, uint32_t now, uint16_t& reply_len) noexcept;
+    stats::drop_reason inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t& idx, uint32_t now,
                                uint16_t& reply_len) noexcept;
+    // Fragments (fragment_tracker.hpp): the first one finds its flow like a
+    // whole datagram, the later ones follow it.
+    stats::drop_reason fragment(flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
+                                const flow::flow_key& key, uint32_t idx, uint32_t now, uint16_t& reply_len) noexcept;
+    stats::drop_reason follow_flow(uint32_t idx, flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
+                                   uint32_t now) noexcept;
+    void release_held(uint32_t entry, uint32_t idx, flow::direction dir, uint32_t now) noexcept;
+    bool fragments_uninspectable(const flow::flow_record& rec) const noexcept;
     stats::drop_reason create_flow(std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now,
                                    uint32_t& idx) noexcept;
     stats::drop_reason track(flow::flow_record& rec, flow::direction dir, const net::packet_view& view,
@@ -163,6 +175,7 @@ private:
     inspector inspector_;
     outbox outbox_{outbox_frames};
     base::token_bucket icmp_budget_;  // the gateway's own ICMP errors
+    fragment_tracker fragments_;
     uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
     uint16_t reply_len_[max_burst] = {};
     uint64_t erasures_ = 0; // bumps whenever a record is removed (invalidates burst lookups)

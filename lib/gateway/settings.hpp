@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "flow/timeouts.hpp"
+#include "gateway/fragment_tracker.hpp"
 #include "gateway/inspector.hpp"
 #include "net/ip_address.hpp"
 
@@ -51,6 +52,7 @@ struct settings {
     inspect_settings inspect;        // hostname inspection (TLS SNI, HTTP Host) bounds
     icmp_settings icmp;
     uint16_t mss_clamp = 0;          // TCP MSS limit on SYNs (IPv4; IPv6 gets 20 less); 0: off
+    fragment_settings fragments;     // fragments of tracked flows (fragment_tracker.hpp)
 };
 
 } // namespace egress::gateway

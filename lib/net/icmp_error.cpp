@@ -103,6 +103,7 @@ void set_quoted_endpoint(std::span<uint8_t> frame, packet_view& view, quoted_sid
 
 bool icmp_error_forbidden(std::span<const uint8_t> frame, const packet_view& view) noexcept {
     if (view.icmp_error) return true;
+    if (view.is_later_fragment()) return true; // RFC 1812 4.3.2.7: only about a first fragment
     if (frame.empty() || (frame[0] & 0x01) != 0) return true; // group MAC (broadcast or multicast)
     if (view.family == ip_family::v4) {
         const uint32_t dst = view.dst.v4();

@@ -17,6 +17,8 @@ constexpr uint8_t ipv4_option_eol = 0;
 constexpr uint8_t ipv4_option_nop = 1;
 constexpr uint16_t ipv4_more_fragments_and_offset = 0x3fff;
 constexpr uint16_t ipv4_dont_fragment = 0x4000;
+constexpr uint16_t ipv4_more_fragments = 0x2000;
+constexpr uint16_t ipv4_offset_mask = 0x1fff;
 
 constexpr uint8_t ipv6_hop_by_hop = 0;
 constexpr uint8_t ipv6_routing = 43;
@@ -67,10 +69,12 @@ drop_reason parse_ipv4(const byte_cursor& c, packet_view& out, byte_cursor& l4) 
     byte_cursor h = c;
     uint8_t version_ihl = 0;
     uint16_t total_length = 0;
+    uint16_t identification = 0;
     uint16_t fragment = 0;
     uint32_t src = 0;
     uint32_t dst = 0;
-    const bool complete = h.read_u8(version_ihl) && h.skip(1) && h.read_be16(total_length) && h.skip(2) &&
+    const bool complete = h.read_u8(version_ihl) && h.skip(1) && h.read_be16(total_length) &&
+                          h.read_be16(identification) &&
                           h.read_be16(fragment) && h.read_u8(out.ttl) && h.read_u8(out.proto) && h.skip(2) &&
                           h.read_be32(src) && h.read_be32(dst);
     if (!complete) return drop_reason::ipv4_truncated;
@@ -88,7 +92,19 @@ drop_reason parse_ipv4(const byte_cursor& c, packet_view& out, byte_cursor& l4) 
         return drop_reason::ipv4_bad_options;
     }
     datagram.skip(header_length - ipv4_min_header);
-    if ((fragment & ipv4_more_fragments_and_offset) != 0) return drop_reason::ipv4_fragment;
+    if ((fragment & ipv4_more_fragments_and_offset) != 0) {
+        // A fragment: non-empty, a multiple of 8 bytes unless it is the last,
+        // and not reaching past the largest possible datagram.
+        const std::size_t data_length = total_length - header_length;
+        const std::size_t offset = static_cast<std::size_t>(fragment & ipv4_offset_mask) * 8;
+        const bool more = (fragment & ipv4_more_fragments) != 0;
+        if (data_length == 0 || (more && data_length % 8 != 0) || header_length + offset + data_length > 0xffff)
+            return drop_reason::ipv4_bad_fragment;
+        out.fragment = static_cast<uint8_t>(fragment_present | (more ? fragment_more : 0));
+        out.frag_offset = static_cast<uint16_t>(offset);
+        out.frag_length = static_cast<uint16_t>(data_length);
+        out.frag_id = identification;
+    }
     out.dont_fragment = (fragment & ipv4_dont_fragment) != 0;
 
     out.family = ip_family::v4;
@@ -109,6 +125,28 @@ bool is_ipv6_extension(uint8_t next_header) noexcept {
     return next_header == ipv6_hop_by_hop || next_header == ipv6_routing || next_header == ipv6_destination_options;
 }
 
+// The IPv6 Fragment header at the front of `payload` (RFC 8200 4.5); leaves
+// `payload` after it and next_header at the header that follows. An atomic
+// fragment (offset 0, M clear: RFC 6946) is treated as a whole datagram.
+drop_reason parse_ipv6_fragment(byte_cursor& payload, packet_view& out, uint8_t& next_header) noexcept {
+    uint16_t offset_flags = 0;
+    uint32_t identification = 0;
+    if (!payload.read_u8(next_header) || !payload.skip(1) || !payload.read_be16(offset_flags) ||
+        !payload.read_be32(identification))
+        return drop_reason::ipv6_bad_fragment;
+    const std::size_t offset = offset_flags & 0xfff8u;
+    const bool more = (offset_flags & 1u) != 0;
+    if (offset == 0 && !more) return stats::no_drop;
+    const std::size_t data_length = payload.remaining();
+    if (data_length == 0 || (more && data_length % 8 != 0) || offset + data_length > 0xffff)
+        return drop_reason::ipv6_bad_fragment;
+    out.fragment = static_cast<uint8_t>(fragment_present | (more ? fragment_more : 0));
+    out.frag_offset = static_cast<uint16_t>(offset);
+    out.frag_length = static_cast<uint16_t>(data_length);
+    out.frag_id = identification;
+    return stats::no_drop;
+}
+
 // IPv6 header and extension chain at the front of `c`; on success `l4` spans the
 // upper-layer bytes of the datagram.
 drop_reason parse_ipv6(const byte_cursor& c, packet_view& out, byte_cursor& l4) noexcept {
@@ -126,21 +164,35 @@ drop_reason parse_ipv6(const byte_cursor& c, packet_view& out, byte_cursor& l4) 
     if (!c.has(total_length) || total_length > 0xffff) return drop_reason::ipv6_bad_length;
 
     byte_cursor payload(h.peek(payload_length));
-    for (std::size_t count = 1; is_ipv6_extension(next_header); ++count) {
+    bool fragment_seen = false;
+    for (std::size_t count = 1; is_ipv6_extension(next_header) || next_header == ipv6_fragment_header; ++count) {
         if (count > max_ipv6_ext_headers) return drop_reason::ipv6_ext_chain_too_long;
         if (next_header == ipv6_hop_by_hop && count != 1) return drop_reason::ipv6_ext_header_malformed;
+        if (next_header == ipv6_fragment_header) {
+            if (fragment_seen) return drop_reason::ipv6_bad_fragment; // one Fragment header per packet
+            fragment_seen = true;
+            if (const drop_reason r = parse_ipv6_fragment(payload, out, next_header); r != stats::no_drop) return r;
+            if (out.is_later_fragment()) break; // no header chain in this fragment, just data
+            continue;
+        }
         uint8_t units = 0; // header length in 8-octet units, not counting the first 8
         if (!payload.read_u8(next_header) || !payload.read_u8(units) || !payload.skip(std::size_t{units} * 8 + 6)) {
-            return drop_reason::ipv6_ext_header_malformed;
+            // A first fragment must carry the whole header chain (RFC 7112).
+            return out.is_fragment() ? drop_reason::fragment_tiny_first : drop_reason::ipv6_ext_header_malformed;
         }
     }
-    if (next_header == ipv6_fragment_header) return drop_reason::ipv6_fragment;
 
     out.family = ip_family::v6;
     out.proto = next_header;
     out.src = ip_address::from_v6_bytes(src.data());
     out.dst = ip_address::from_v6_bytes(dst.data());
     if (src[0] == 0xff || !ipv6_unicast_like(out.src) || !ipv6_unicast_like(out.dst)) return drop_reason::bad_address;
+    if (out.is_later_fragment()) { // the upper layer is in the first fragment only
+        out.l3_length = static_cast<uint16_t>(total_length);
+        out.l4_offset = static_cast<uint16_t>(out.l3_offset + ipv6_header + payload.offset());
+        out.l4_length = static_cast<uint16_t>(payload.remaining());
+        return stats::no_drop;
+    }
     if (next_header != proto_tcp && next_header != proto_udp && next_header != proto_icmpv6) {
         return drop_reason::l4_proto_unsupported;
     }
@@ -155,24 +207,28 @@ drop_reason parse_tcp(byte_cursor c, packet_view& out) noexcept {
     uint8_t data_offset = 0;
     const bool complete = c.read_be16(out.src_port) && c.read_be16(out.dst_port) && c.skip(8) &&
                           c.read_u8(data_offset) && c.read_u8(out.tcp_flags) && c.skip(6);
-    if (!complete) return drop_reason::tcp_truncated;
+    // A first fragment must hold the whole TCP header, options included (RFC 1858).
+    if (!complete) return out.is_fragment() ? drop_reason::fragment_tiny_first : drop_reason::tcp_truncated;
     const std::size_t header_length = (std::size_t{data_offset} >> 4) * 4;
-    if (header_length < tcp_min_header || header_length > out.l4_length) return drop_reason::tcp_bad_offset;
+    if (header_length < tcp_min_header) return drop_reason::tcp_bad_offset;
+    if (header_length > out.l4_length)
+        return out.is_fragment() ? drop_reason::fragment_tiny_first : drop_reason::tcp_bad_offset;
     return stats::no_drop;
 }
 
 drop_reason parse_udp(byte_cursor c, packet_view& out) noexcept {
     uint16_t length = 0;
     if (!c.read_be16(out.src_port) || !c.read_be16(out.dst_port) || !c.read_be16(length) || !c.skip(2)) {
-        return drop_reason::udp_truncated;
+        return out.is_fragment() ? drop_reason::fragment_tiny_first : drop_reason::udp_truncated;
     }
-    if (length < udp_header || length > out.l4_length) return drop_reason::udp_bad_length;
+    // A first fragment carries only the start of the datagram its length covers.
+    const bool fits = out.is_fragment() ? length > out.l4_length : length <= out.l4_length;
+    if (length < udp_header || !fits) return drop_reason::udp_bad_length;
     return stats::no_drop;
 }
 
 constexpr std::size_t icmp_header = 8;
 constexpr std::size_t quoted_l4_minimum = 8;
-constexpr uint16_t ipv4_fragment_offset_mask = 0x1fff;
 
 bool is_icmp_error(bool v4, uint8_t type) noexcept {
     if (v4) return type == icmp_dest_unreachable || type == icmp_time_exceeded || type == icmp_parameter_problem;
@@ -212,7 +268,7 @@ bool parse_quoted_ipv4(byte_cursor q, quoted_packet& out, byte_cursor& l4) noexc
     byte_cursor options(std::span<const uint8_t>{});
     if (!q.sub(header_length - ipv4_min_header, options) || !ipv4_options_valid(options)) return false;
     q.skip(header_length - ipv4_min_header);
-    if ((fragment & ipv4_fragment_offset_mask) != 0) return false; // a later fragment: no ports to match
+    if ((fragment & ipv4_offset_mask) != 0) return false; // a later fragment: no ports to match
     out.src = ip_address::from_v4(src);
     out.dst = ip_address::from_v4(dst);
     const std::size_t l4_length = total_length - header_length;
@@ -288,7 +344,7 @@ drop_reason parse_icmp(byte_cursor c, packet_view& out) noexcept {
     uint16_t identifier = 0;
     if (!c.read_u8(out.icmp_type) || !c.read_u8(out.icmp_code) || !c.skip(2) || !c.read_be16(identifier) ||
         !c.skip(2)) {
-        return drop_reason::icmp_truncated;
+        return out.is_fragment() ? drop_reason::fragment_tiny_first : drop_reason::icmp_truncated;
     }
     const bool v4 = out.proto == proto_icmp;
     if (place_echo_identifier(v4, out.icmp_type, identifier, out.src_port, out.dst_port)) return stats::no_drop;
@@ -316,6 +372,7 @@ stats::drop_reason parse_frame(std::span<const uint8_t> frame, packet_view& out)
         return drop_reason::ethertype_unsupported;
     }
     if (r != stats::no_drop) return r;
+    if (out.is_later_fragment()) return stats::no_drop; // its L4 header is in the first fragment
 
     switch (out.proto) {
     case proto_tcp: return parse_tcp(l4, out);

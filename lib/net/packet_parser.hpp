@@ -11,10 +11,17 @@
 //    0x8100 tag. vlan_tci is the innermost tag's TCI.
 //  * IPv4: version 4, IHL >= 5, valid header checksum, IHL*4 <= total length <=
 //    bytes present, well-formed options (EOL, NOP, or type/length with length >= 2
-//    inside the header), not a fragment (MF clear and offset 0).
+//    inside the header).
 //  * IPv6: version 6, payload length present in the frame (and 40 + payload length
-//    <= 65535), up to 8 extension headers among hop-by-hop (first only), routing and
-//    destination options; fragments are rejected.
+//    <= 65535), up to 8 extension headers among hop-by-hop (first only), routing,
+//    destination options and one Fragment header.
+//  * Fragments (see packet_view::fragment): the data is non-empty, a multiple of
+//    8 bytes unless it is the last fragment, and ends within 65535 bytes
+//    (else ipv4_bad_fragment / ipv6_bad_fragment). A first fragment must hold
+//    the whole header chain and L4 header (RFC 1858, RFC 7112), else
+//    fragment_tiny_first; a UDP first fragment's length field must reach past
+//    it. A later fragment is accepted without L4 parsing. An IPv6 atomic
+//    fragment (offset 0, M clear) is a whole datagram (RFC 6946).
 //  * Addresses: the source is not multicast, limited broadcast, unspecified or (for
 //    IPv6) IPv4-mapped; the destination is not unspecified or (for IPv6) IPv4-mapped.
 //  * L4: TCP (data offset 5..l4_length/4), UDP (8 <= length field <= l4_length),

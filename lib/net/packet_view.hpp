@@ -60,6 +60,10 @@ struct quoted_packet {
     uint16_t dst_port = 0;
 };
 
+// Bits of packet_view::fragment.
+inline constexpr uint8_t fragment_present = 0x01; // part of a fragmented datagram (IPv4 MF/offset, IPv6 Fragment header)
+inline constexpr uint8_t fragment_more = 0x02;    // more fragments follow (IPv4 MF, IPv6 M)
+
 struct packet_view {
     uint16_t l3_offset = 0;      // IPv4/IPv6 header
     uint16_t l4_offset = 0;      // TCP/UDP/ICMP header (after IPv4 options / IPv6 extension headers)
@@ -88,6 +92,21 @@ struct packet_view {
     // the quoted tuple, mirrored (the quote is a packet going the other way).
     bool icmp_error = false;
     quoted_packet quoted{};
+    // Fragments (fragment != 0). A first fragment (offset 0) is parsed like a
+    // whole datagram: its L4 header is complete (ports, flags), but l4_length
+    // covers only the bytes of this fragment. A later fragment has no L4
+    // header: ports, tcp_flags and icmp_type are 0, l4_offset/l4_length span
+    // its fragment data and, for IPv6, proto is the Fragment header's next
+    // header. frag_offset/frag_length are the fragment's byte range in the
+    // fragmentable part of the original datagram (IPv4: its payload; IPv6:
+    // what follows the Fragment header).
+    uint8_t fragment = 0;        // fragment_present | fragment_more
+    uint16_t frag_offset = 0;
+    uint16_t frag_length = 0;
+    uint32_t frag_id = 0;        // IPv4 identification / IPv6 fragment identification
+
+    bool is_fragment() const noexcept { return fragment != 0; }
+    bool is_later_fragment() const noexcept { return fragment != 0 && frag_offset != 0; }
 };
 
 } // namespace egress::net

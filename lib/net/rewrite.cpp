@@ -44,6 +44,9 @@ constexpr std::size_t l4_bytes_needed(uint8_t proto) noexcept {
 }
 
 bool view_fits_ipv4(std::span<const uint8_t> frame, const packet_view& view) noexcept {
+    if (view.is_later_fragment()) // the IP header only
+        return view.family == ip_family::v4 && view.l4_offset >= view.l3_offset + ipv4_min_header &&
+               view.l4_offset <= frame.size();
     const std::size_t needed = l4_bytes_needed(view.proto);
     return view.family == ip_family::v4 && needed != 0 && view.l4_offset >= view.l3_offset + ipv4_min_header &&
            view.l4_length >= needed && std::size_t{view.l4_offset} + needed <= frame.size();
@@ -67,6 +70,7 @@ void rewrite_ipv4_endpoint(std::span<uint8_t> frame, packet_view& view, side whi
     store_be16(frame, header_checksum_at,
                checksum_update32(load_be16(frame, header_checksum_at), old_address, address));
     (source ? view.src : view.dst) = new_address;
+    if (view.is_later_fragment()) return; // the ports and L4 checksum are in the first fragment
 
     uint16_t& view_port = source ? view.src_port : view.dst_port;
     switch (view.proto) {

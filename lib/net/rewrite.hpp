@@ -24,6 +24,9 @@ namespace egress::net {
 // header checksum and the L4 checksum: TCP/UDP include the pseudo-header; a UDP
 // checksum of 0 ("none") stays 0 and a computed 0 is written as 0xffff; ICMP has
 // no pseudo-header. `new_src` must be an IPv4 (mapped) address.
+// On a later fragment (no L4 header: packet_view::is_later_fragment) only the
+// address and the IPv4 header checksum change: the L4 checksum, in the first
+// fragment, is updated there for the whole datagram.
 void set_ipv4_source(std::span<uint8_t> frame, packet_view& view, const ip_address& new_src,
                      uint16_t new_src_port) noexcept;
 

@@ -45,6 +45,12 @@ struct alignas(64) worker_counters {
     uint64_t icmp_errors_no_source = 0;   // own errors not sent: no own address of the family on that side
     uint64_t mss_clamped = 0;             // SYN / SYN-ACK segments whose MSS option was lowered
     uint64_t mss_options_malformed = 0;   // SYNs whose options could not be walked (passed untouched)
+    uint64_t fragments_forwarded = 0;    // fragments translated and sent on at once
+    uint64_t fragments_held = 0;         // fragments copied to wait for their datagram's first fragment
+    uint64_t fragments_released = 0;     // held fragments sent on once the first fragment passed
+    uint64_t fragment_datagrams = 0;           // fragmented datagrams tracked
+    uint64_t fragment_datagrams_completed = 0; // ... whose every byte passed
+    uint64_t fragment_datagrams_expired = 0;   // ... that timed out incomplete (or dropped)
 
     void count_drop(drop_reason r) noexcept { ++drops[static_cast<std::size_t>(r)]; }
     port_counters& port(side s) noexcept { return ports[static_cast<std::size_t>(s)]; }
@@ -78,6 +84,12 @@ struct alignas(64) worker_counters {
         icmp_errors_no_source += o.icmp_errors_no_source;
         mss_clamped += o.mss_clamped;
         mss_options_malformed += o.mss_options_malformed;
+        fragments_forwarded += o.fragments_forwarded;
+        fragments_held += o.fragments_held;
+        fragments_released += o.fragments_released;
+        fragment_datagrams += o.fragment_datagrams;
+        fragment_datagrams_completed += o.fragment_datagrams_completed;
+        fragment_datagrams_expired += o.fragment_datagrams_expired;
         return *this;
     }
 };

@@ -65,7 +65,20 @@ namespace egress::stats {
     X(icmp_quote_malformed, "icmp_quote_malformed")                     \
     X(icmp_error_no_flow, "icmp_error_no_flow")                         \
     X(mtu_exceeded, "mtu_exceeded")                                     \
-    X(mtu_exceeded_no_df, "mtu_exceeded_no_df")
+    X(mtu_exceeded_no_df, "mtu_exceeded_no_df")                         \
+    X(ipv4_bad_fragment, "ipv4_bad_fragment")                           \
+    X(ipv6_bad_fragment, "ipv6_bad_fragment")                           \
+    X(fragment_tiny_first, "fragment_tiny_first")                       \
+    X(fragment_overlap, "fragment_overlap")                             \
+    X(fragment_duplicate, "fragment_duplicate")                         \
+    X(fragment_bad_end, "fragment_bad_end")                             \
+    X(fragment_too_many, "fragment_too_many")                           \
+    X(fragment_table_full, "fragment_table_full")                       \
+    X(fragment_hold_full, "fragment_hold_full")                         \
+    X(fragment_timeout, "fragment_timeout")                             \
+    X(fragment_datagram_dropped, "fragment_datagram_dropped")           \
+    X(fragment_no_flow, "fragment_no_flow")                             \
+    X(fragment_inspected, "fragment_inspected")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,
@@ -76,6 +89,10 @@ enum class drop_reason : uint8_t {
 
 // "Not dropped": parsers and the pipeline return this when the packet goes on.
 inline constexpr drop_reason no_drop = drop_reason::count_;
+// Not dropped either, and not forwarded now: the gateway kept a copy of the
+// frame (a fragment waiting for its datagram's first fragment, sent later
+// from its outbox). The caller frees the buffer; nothing is counted as a drop.
+inline constexpr drop_reason held = static_cast<drop_reason>(static_cast<uint8_t>(drop_reason::count_) + 1);
 
 inline constexpr std::size_t drop_reason_count = static_cast<std::size_t>(drop_reason::count_);
 
@@ -86,7 +103,9 @@ inline constexpr std::array<std::string_view, drop_reason_count> drop_reason_nam
 };
 
 constexpr std::string_view name_of(drop_reason r) noexcept {
-    return r == no_drop ? std::string_view{"none"} : drop_reason_names[static_cast<std::size_t>(r)];
+    if (r == no_drop) return "none";
+    if (r == held) return "held";
+    return drop_reason_names[static_cast<std::size_t>(r)];
 }
 
 } // namespace egress::stats

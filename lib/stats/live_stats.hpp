@@ -22,6 +22,8 @@ struct live_stats {
     worker_counters counters;
     uint64_t flows_active = 0;
     uint64_t pool_size = 0;
+    uint64_t fragment_datagrams_active = 0; // fragmented datagrams tracked now
+    uint64_t fragments_held_now = 0;        // fragments waiting for their first fragment now
     std::array<pool_address_live, max_pool_addresses> pool{};
 };
 

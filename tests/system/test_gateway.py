@@ -172,8 +172,9 @@ class malformed(unittest.TestCase):
                                                  type=0x0806)) + bytes(28),
             "tcp_truncated": bytes(eth / IP(src=CLIENT, dst=SERVER, proto=6) / Raw(bytes(TCP(sport=1, dport=2))[:10])),
             "ipv4_bad_length": good[:14 + 20 + 10],  # the IP header claims 40 bytes, 30 arrive
-            "ipv4_fragment": bytes(eth / IP(src=CLIENT, dst=SERVER, flags="MF") / UDP(sport=1, dport=2) / b"x"),
-            "ipv6_fragment": bytes(eth / IPv6(src="fd00::5", dst="2001:db8::9", nh=44) / Raw(bytes(8))),
+            "ipv4_bad_fragment": bytes(eth / IP(src=CLIENT, dst=SERVER, flags="MF") / UDP(sport=1, dport=2) / b"x"),
+            "ipv6_bad_fragment": bytes(eth / IPv6(src="fd00::5", dst="2001:db8::9", nh=44) / Raw(bytes(4))),
+            "fragment_tiny_first": bytes(eth / IP(src=CLIENT, dst=SERVER, flags="MF", proto=6) / Raw(bytes(8))),
             "udp_bad_length": bytes(eth / IP(src=CLIENT, dst=SERVER) / UDP(sport=1, dport=2, len=200) / b"x"),
             "ttl_expired": bytes(eth / IP(src=CLIENT, dst=SERVER, ttl=1) / UDP(sport=1, dport=2)),
             "l4_proto_unsupported": bytes(eth / IP(src=CLIENT, dst=SERVER, proto=47) / Raw(bytes(8))),

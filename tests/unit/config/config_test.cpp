@@ -565,6 +565,39 @@ TEST(config, control_events_and_inspect_sections) {
     EXPECT_FALSE(d.gateway.inspect.fail_closed);
 }
 
+TEST(config, fragments_section) {
+    std::string text(minimal);
+    text += "\n[fragments]\nmax_datagrams = 100\ntimeout_ms = 500\nmax_fragments_per_datagram = 8\n"
+            "max_held_bytes = 65536\n";
+    const egressd_config c = valid(text);
+    EXPECT_EQ(c.gateway.fragments.max_datagrams, 100u);
+    EXPECT_EQ(c.gateway.fragments.timeout_ms, 500u);
+    EXPECT_EQ(c.gateway.fragments.max_fragments_per_datagram, 8u);
+    EXPECT_EQ(c.gateway.fragments.max_held_bytes, 65536u);
+    const egressd_config d = valid(minimal);
+    EXPECT_EQ(d.gateway.fragments.max_datagrams, 4096u);
+    EXPECT_EQ(d.gateway.fragments.timeout_ms, 2000u);
+    EXPECT_EQ(d.gateway.fragments.max_fragments_per_datagram, 64u);
+    EXPECT_EQ(d.gateway.fragments.max_held_bytes, 4194304u);
+    std::string off(minimal);
+    off += "\n[fragments]\nmax_datagrams = 0\n";
+    EXPECT_EQ(valid(off).gateway.fragments.max_datagrams, 0u);
+}
+
+TEST(config_errors, fragments_values) {
+    std::string text(minimal);
+    text += "\n[fragments]\nmax_datagrams = -1\ntimeout_ms = 5\nmax_fragments_per_datagram = 1\n"
+            "max_held_bytes = \"4M\"\nmax_held = 1\n";
+    EXPECT_EQ(errors_of(text),
+              (std::vector<std::string>{
+                  "t.toml:18:17: fragments.max_datagrams: expected an integer in 0..16777216, got -1",
+                  "t.toml:19:14: fragments.timeout_ms: expected an integer in 10..60000, got 5",
+                  "t.toml:20:30: fragments.max_fragments_per_datagram: expected an integer in 2..1024, got 1",
+                  "t.toml:21:18: fragments.max_held_bytes: expected an integer in 0..17179869184, got a string",
+                  "t.toml:22:1: fragments.max_held: unknown key",
+              }));
+}
+
 TEST(config_errors, control_events_and_inspect_values) {
     std::string text(minimal);
     text += "\n[control]\nsocket = \"/" + std::string(120, 'x') + "\"\n[events]\nring_size = 1\n"

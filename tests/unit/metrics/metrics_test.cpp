@@ -195,6 +195,32 @@ TEST(Prometheus, PolicyDecisionsPerRuleAndActionReloadsAndBlocks) {
         EXPECT_TRUE(has_line(text, line)) << line;
 }
 
+TEST(Prometheus, FragmentCountersAndGauges) {
+    run_report r = small_report();
+    r.counters.fragments_forwarded = 11;
+    r.counters.fragments_held = 4;
+    r.counters.fragments_released = 3;
+    r.counters.fragment_datagrams = 6;
+    r.counters.fragment_datagrams_completed = 5;
+    r.counters.fragment_datagrams_expired = 1;
+    r.counters.count_drop(stats::drop_reason::fragment_overlap);
+    r.fragment_datagrams_active = 2;
+    r.fragments_held_now = 1;
+    const auto text = format_prometheus(r, small_extra());
+    for (const char* line : {
+             "egress_fragments_total{result=\"forwarded\"} 11",
+             "egress_fragments_total{result=\"held\"} 4",
+             "egress_fragments_total{result=\"released\"} 3",
+             "egress_fragment_datagrams_total{result=\"tracked\"} 6",
+             "egress_fragment_datagrams_total{result=\"completed\"} 5",
+             "egress_fragment_datagrams_total{result=\"expired\"} 1",
+             "egress_fragment_datagrams_active 2",
+             "egress_fragments_held 1",
+             "egress_drops_total{reason=\"fragment_overlap\"} 1",
+         })
+        EXPECT_TRUE(has_line(text, line)) << line;
+}
+
 TEST(Prometheus, HelpAndTypeForEveryFamily) {
     const auto text = format_prometheus(small_report(), small_extra());
     const std::vector<std::pair<std::string, std::string>> families = {
@@ -237,6 +263,10 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
         {"egress_tcp_mss_clamped_total", "counter"},
         {"egress_tcp_mss_options_malformed_total", "counter"},
         {"egress_inspect_unchecked_total", "counter"},
+        {"egress_fragments_total", "counter"},
+        {"egress_fragment_datagrams_total", "counter"},
+        {"egress_fragment_datagrams_active", "gauge"},
+        {"egress_fragments_held", "gauge"},
         {"egress_start_time_seconds", "gauge"},
         {"egress_build_info", "gauge"},
     };

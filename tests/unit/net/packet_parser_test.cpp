@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fragmenter.hpp"
 #include "packet_builder.hpp"
 
 namespace egress::test {
@@ -44,6 +45,10 @@ void expect_view_eq(const packet_view& actual, const packet_view& expected) {
     EXPECT_EQ(actual.dst.to_string(), expected.dst.to_string());
     EXPECT_EQ(actual.src_port, expected.src_port);
     EXPECT_EQ(actual.dst_port, expected.dst_port);
+    EXPECT_EQ(actual.fragment, expected.fragment);
+    EXPECT_EQ(actual.frag_offset, expected.frag_offset);
+    EXPECT_EQ(actual.frag_length, expected.frag_length);
+    EXPECT_EQ(actual.frag_id, expected.frag_id);
 }
 
 // A copy of `frame` changed by `edit`.
@@ -166,6 +171,42 @@ std::vector<parse_case> accepted_cases() {
          stats::no_drop,
          packet_view{.l3_offset = 14, .l4_offset = 118, .l3_length = 112, .l4_length = 8, .family = v6_family,
                      .proto = 17, .ttl = 64, .src = v6_src, .dst = v6_dst, .src_port = 7, .dst_port = 8}},
+        // Fragments: 48 bytes of UDP split 16 + 32.
+        {"ipv4_first_fragment", fragment_ipv4(v4().udp(7, 8).payload_size(40).build(), {16}, 0x77)[0], stats::no_drop,
+         packet_view{.l3_offset = 14, .l4_offset = 34, .l3_length = 36, .l4_length = 16, .proto = 17, .ttl = 64,
+                     .src = v4_src, .dst = v4_dst, .src_port = 7, .dst_port = 8,
+                     .fragment = net::fragment_present | net::fragment_more, .frag_offset = 0, .frag_length = 16,
+                     .frag_id = 0x77}},
+        {"ipv4_later_fragment_has_no_ports", fragment_ipv4(v4().udp(7, 8).payload_size(40).build(), {16}, 0x77)[1],
+         stats::no_drop,
+         packet_view{.l3_offset = 14, .l4_offset = 34, .l3_length = 52, .l4_length = 32, .proto = 17, .ttl = 64,
+                     .src = v4_src, .dst = v4_dst, .fragment = net::fragment_present, .frag_offset = 16,
+                     .frag_length = 32, .frag_id = 0x77}},
+        {"ipv4_tcp_first_fragment_with_whole_header",
+         fragment_ipv4(v4().tcp(1, 2, net::tcp_ack).payload_size(40).build(), {24}, 9)[0], stats::no_drop,
+         packet_view{.l3_offset = 14, .l4_offset = 34, .l3_length = 44, .l4_length = 24, .proto = 6, .ttl = 64,
+                     .tcp_flags = net::tcp_ack, .src = v4_src, .dst = v4_dst, .src_port = 1, .dst_port = 2,
+                     .fragment = net::fragment_present | net::fragment_more, .frag_length = 24, .frag_id = 9}},
+        {"ipv6_first_fragment", fragment_ipv6(v6().udp(7, 8).payload_size(40).build(), {16}, 0x01020304)[0],
+         stats::no_drop,
+         packet_view{.l3_offset = 14, .l4_offset = 62, .l3_length = 64, .l4_length = 16, .family = v6_family,
+                     .proto = 17, .ttl = 64, .src = v6_src, .dst = v6_dst, .src_port = 7, .dst_port = 8,
+                     .fragment = net::fragment_present | net::fragment_more, .frag_offset = 0, .frag_length = 16,
+                     .frag_id = 0x01020304}},
+        {"ipv6_later_fragment_has_no_ports", fragment_ipv6(v6().udp(7, 8).payload_size(40).build(), {16}, 0x01020304)[1],
+         stats::no_drop,
+         packet_view{.l3_offset = 14, .l4_offset = 62, .l3_length = 80, .l4_length = 32, .family = v6_family,
+                     .proto = 17, .ttl = 64, .src = v6_src, .dst = v6_dst, .fragment = net::fragment_present,
+                     .frag_offset = 16, .frag_length = 32, .frag_id = 0x01020304}},
+        {"ipv6_first_fragment_chain_after_fragment_header",
+         fragment_ipv6(v6().ipv6_ext(ipv6_destination_options).udp(7, 8).payload_size(40).build(), {24}, 5)[0],
+         stats::no_drop,
+         packet_view{.l3_offset = 14, .l4_offset = 70, .l3_length = 72, .l4_length = 16, .family = v6_family,
+                     .proto = 17, .ttl = 64, .src = v6_src, .dst = v6_dst, .src_port = 7, .dst_port = 8,
+                     .fragment = net::fragment_present | net::fragment_more, .frag_length = 24, .frag_id = 5}},
+        {"ipv6_atomic_fragment_is_a_whole_datagram", v6().ipv6_ext(ipv6_fragment).udp(7, 8).build(), stats::no_drop,
+         packet_view{.l3_offset = 14, .l4_offset = 62, .l3_length = 56, .l4_length = 8, .family = v6_family,
+                     .proto = 17, .ttl = 64, .src = v6_src, .dst = v6_dst, .src_port = 7, .dst_port = 8}},
     };
 }
 
@@ -216,9 +257,23 @@ std::vector<parse_case> dropped_cases() {
              drop_reason::ipv4_bad_options),
         drop("ipv4_option_missing_length", v4().ipv4_options({1, 1, 1, 0x94}).udp(1, 2).build(),
              drop_reason::ipv4_bad_options),
-        drop("ipv4_more_fragments", v4().ipv4_fragment_field(0x2000).udp(1, 2).build(), drop_reason::ipv4_fragment),
-        drop("ipv4_fragment_offset", v4().ipv4_fragment_field(0x0010).udp(1, 2).build(), drop_reason::ipv4_fragment),
-        drop("ipv4_last_fragment", v4().ipv4_fragment_field(0x4001).udp(1, 2).build(), drop_reason::ipv4_fragment),
+        drop("ipv4_fragment_not_multiple_of_8", fragment_ipv4(v4().udp(7, 8).payload_size(40).build(), {12}, 1)[0],
+             drop_reason::ipv4_bad_fragment),
+        drop("ipv4_fragment_empty", v4().ipv4_fragment_field(0x2001).l4_raw(17, {}).build(),
+             drop_reason::ipv4_bad_fragment),
+        drop("ipv4_fragment_past_65535",
+             v4_edit(fragment_ipv4(v4().udp(7, 8).payload_size(40).build(), {16}, 1)[1],
+                     [](bytes& f) { put16(f, l3 + 6, 0x1fff); }),
+             drop_reason::ipv4_bad_fragment),
+        drop("ipv4_tiny_first_fragment_tcp", fragment_ipv4(v4().tcp(1, 2).payload_size(40).build(), {8}, 1)[0],
+             drop_reason::fragment_tiny_first),
+        drop("ipv4_tiny_first_fragment_tcp_options",
+             fragment_ipv4(v4().tcp(1, 2).tcp_options(bytes(12, 1)).payload_size(40).build(), {24}, 1)[0],
+             drop_reason::fragment_tiny_first),
+        drop("ipv4_first_fragment_udp_length_within_it",
+             with(fragment_ipv4(v4().udp(7, 8).payload_size(40).build(), {16}, 1)[0],
+                  [](bytes& f) { put16(f, l3 + 24, 16); }),
+             drop_reason::udp_bad_length),
         drop("ipv4_gre_unsupported", v4().l4_raw(47, bytes(8, 0)).build(), drop_reason::l4_proto_unsupported),
         drop("ipv4_icmpv6_proto_unsupported", v4().l4_raw(58, {128, 0, 0, 0, 0, 1, 0, 1}).build(),
              drop_reason::l4_proto_unsupported),
@@ -236,9 +291,16 @@ std::vector<parse_case> dropped_cases() {
         drop("ipv6_hop_by_hop_not_first", v6().ipv6_ext(ipv6_destination_options).ipv6_ext(ipv6_hop_by_hop).udp(7, 8).build(),
              drop_reason::ipv6_ext_header_malformed),
         drop("ipv6_nine_ext_headers", nine_ext, drop_reason::ipv6_ext_chain_too_long),
-        drop("ipv6_fragment_header", v6().ipv6_ext(ipv6_fragment).udp(7, 8).build(), drop_reason::ipv6_fragment),
-        drop("ipv6_fragment_after_hbh", v6().ipv6_ext(ipv6_hop_by_hop).ipv6_ext(ipv6_fragment).udp(7, 8).build(),
-             drop_reason::ipv6_fragment),
+        drop("ipv6_fragment_header_cut_short", v6().l4_raw(44, {17, 0, 0, 1}).build(), drop_reason::ipv6_bad_fragment),
+        drop("ipv6_two_fragment_headers", v6().ipv6_ext(ipv6_fragment).ipv6_ext(ipv6_fragment).udp(7, 8).build(),
+             drop_reason::ipv6_bad_fragment),
+        drop("ipv6_fragment_not_multiple_of_8", fragment_ipv6(v6().udp(7, 8).payload_size(40).build(), {12}, 1)[0],
+             drop_reason::ipv6_bad_fragment),
+        drop("ipv6_tiny_first_fragment_chain_cut",
+             fragment_ipv6(v6().ipv6_ext(ipv6_destination_options, 2).udp(7, 8).payload_size(16).build(), {16}, 1)[0],
+             drop_reason::fragment_tiny_first),
+        drop("ipv6_tiny_first_fragment_tcp", fragment_ipv6(v6().tcp(1, 2).payload_size(40).build(), {16}, 1)[0],
+             drop_reason::fragment_tiny_first),
         drop("ipv6_no_next_header", v6().payload_size(8).build(), drop_reason::l4_proto_unsupported),
         drop("ipv6_esp_unsupported", v6().l4_raw(50, bytes(16, 0)).build(), drop_reason::l4_proto_unsupported),
         drop("ipv6_ext_then_esp_unsupported", v6().ipv6_ext(ipv6_destination_options).l4_raw(50, bytes(16, 0)).build(),
@@ -306,10 +368,11 @@ TEST(parser_table, covers_every_parser_drop_reason) {
         drop_reason::ethertype_unsupported, drop_reason::ipv4_truncated,
         drop_reason::ipv4_bad_header,       drop_reason::ipv4_bad_checksum,
         drop_reason::ipv4_bad_length,       drop_reason::ipv4_bad_options,
-        drop_reason::ipv4_fragment,         drop_reason::ipv6_truncated,
+        drop_reason::ipv4_bad_fragment,     drop_reason::ipv6_truncated,
         drop_reason::ipv6_bad_header,       drop_reason::ipv6_bad_length,
         drop_reason::ipv6_ext_header_malformed, drop_reason::ipv6_ext_chain_too_long,
-        drop_reason::ipv6_fragment,         drop_reason::l4_proto_unsupported,
+        drop_reason::ipv6_bad_fragment,     drop_reason::l4_proto_unsupported,
+        drop_reason::fragment_tiny_first,
         drop_reason::tcp_truncated,         drop_reason::tcp_bad_offset,
         drop_reason::udp_truncated,         drop_reason::udp_bad_length,
         drop_reason::icmp_truncated,        drop_reason::icmp_type_unsupported,

@@ -7,6 +7,7 @@
 
 #include "net/checksum.hpp"
 #include "net/packet_parser.hpp"
+#include "fragmenter.hpp"
 #include "packet_builder.hpp"
 
 namespace egress::test {
@@ -34,6 +35,26 @@ void expect_view_consistent(const parsed& p) {
     EXPECT_EQ(again.src_port, p.view.src_port);
     EXPECT_EQ(again.dst_port, p.view.dst_port);
     EXPECT_EQ(again.ttl, p.view.ttl);
+}
+
+// A datagram translated fragment by fragment equals the translated datagram
+// fragmented: the first fragment carries the whole L4 checksum update, the
+// later ones only change the address (and their header checksum).
+TEST(rewrite, fragments_translate_like_their_datagram) {
+    const auto original = fragment_ipv4(
+        frame_builder().ipv4("10.0.0.5", "198.51.100.7").udp(40000, 53).payload_size(100).build(), {48, 32}, 0x4242);
+    const auto expected = fragment_ipv4(
+        frame_builder().ipv4("203.0.113.10", "198.51.100.7").udp(1025, 53).payload_size(100).build(), {48, 32}, 0x4242);
+    ASSERT_EQ(original.size(), 3u);
+    for (std::size_t k = 0; k < original.size(); ++k) {
+        bytes f = original[k];
+        packet_view view;
+        ASSERT_EQ(net::parse_frame(f, view), stats::no_drop);
+        net::set_ipv4_source(f, view, ip("203.0.113.10"), 1025);
+        EXPECT_EQ(f, expected[k]) << "fragment " << k;
+        EXPECT_EQ(view.src_port, k == 0 ? 1025 : 0);
+    }
+    EXPECT_TRUE(reassemble(expected).checksum_ok());
 }
 
 TEST(rewrite, tcp_source_translation_matches_a_frame_built_that_way) {
