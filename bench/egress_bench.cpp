@@ -68,8 +68,10 @@ frame udp_frame(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport) {
 
 gateway::settings bench_settings(uint32_t max_flows) {
     gateway::settings s;
-    s.inside = {inside_mac, inside_hop, {}};
-    s.outside = {outside_mac, outside_hop, {}};
+    s.inside.mac = inside_mac;
+    s.inside.next_hop_mac = inside_hop;
+    s.outside.mac = outside_mac;
+    s.outside.next_hop_mac = outside_hop;
     s.pool = {{net::ip_address::from_v4(0xCB00710A), net::ip_address::from_v4(0xCB00710B)}, 1024, 65535};
     s.max_flows = max_flows;
     return s;
