@@ -48,6 +48,12 @@ std::string format_summary(const run_report& r) {
     if (r.export_enabled)
         out += fmt::format("  export    records {}, ipfix messages {}, send errors {}, events lost {}\n",
                            r.export_records, r.export_messages, r.export_send_errors, r.export_events_lost);
+    if (c.neighbor_requests_sent + c.neighbor_replies_sent + c.neighbor_announcements_sent + c.echo_replies_sent != 0)
+        out += fmt::format("  neighbors requests {} replies {} announcements {} resolved {} learned {}, frames "
+                           "held {} released {}; echo replies {}\n",
+                           c.neighbor_requests_sent, c.neighbor_replies_sent, c.neighbor_announcements_sent,
+                           c.neighbor_resolved, c.neighbor_learned, c.neighbor_frames_queued,
+                           c.neighbor_frames_released, c.echo_replies_sent);
     out += fmt::format("  drops total {}\n", total_drops(c));
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         if (c.drops[i] != 0) out += fmt::format("    {:<28} {}\n", stats::drop_reason_names[i], c.drops[i]);
@@ -80,6 +86,12 @@ std::string format_summary_json(const run_report& r) {
                        "\"events_queued\":{},\"events_lost\":{}}}",
                        r.export_enabled, r.export_records, r.export_messages, r.export_send_errors, c.events_queued,
                        r.export_events_lost);
+    out += fmt::format(",\"neighbors\":{{\"requests_sent\":{},\"replies_sent\":{},\"announcements_sent\":{},"
+                       "\"resolved\":{},\"learned\":{},\"frames_queued\":{},\"frames_released\":{},"
+                       "\"echo_replies_sent\":{}}}",
+                       c.neighbor_requests_sent, c.neighbor_replies_sent, c.neighbor_announcements_sent,
+                       c.neighbor_resolved, c.neighbor_learned, c.neighbor_frames_queued, c.neighbor_frames_released,
+                       c.echo_replies_sent);
     out += ",\"drops\":{";
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         out += fmt::format("{}\"{}\":{}", i ? "," : "", stats::drop_reason_names[i], c.drops[i]);
