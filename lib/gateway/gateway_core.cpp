@@ -496,7 +496,7 @@ drop_reason gateway_core::reset_both_ways(flow::flow_record& rec, std::span<uint
         int8_t grown = 0;
         // Held (consumed) when the next hop is not resolved yet: sent from its queue.
         if (emit(to, f, fv, now, outbox::headroom, grown) == no_drop)
-            outbox_.commit(to, static_cast<std::size_t>(static_cast<int>(n) + grown), static_cast<std::size_t>(std::max(0, int{grown})));
+            outbox_.commit(to, static_cast<std::size_t>(static_cast<int>(n) + grown), grown);
     }
     // The frame is still as it arrived (not yet translated): its reply comes
     // from the address the sender used (the public one, for a server).

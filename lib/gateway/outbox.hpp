@@ -35,9 +35,10 @@ public:
         return {data_.data() + std::size_t{count_} * slot_bytes + headroom, max_frame};
     }
     // Queues the frame written into the last prepare()d span: `length` bytes
-    // starting `front` bytes before it (0..headroom).
-    void commit(stats::side to, std::size_t length, std::size_t front = 0) noexcept {
-        entries_[count_++] = {to, static_cast<uint16_t>(length), static_cast<uint8_t>(headroom - front)};
+    // starting `front` bytes before it (-headroom..headroom; negative: after
+    // its start, when the frame's header shrank).
+    void commit(stats::side to, std::size_t length, int front = 0) noexcept {
+        entries_[count_++] = {to, static_cast<uint16_t>(length), static_cast<uint8_t>(int{headroom} - front)};
     }
 
     struct frame {
