@@ -156,9 +156,28 @@ struct located_address {
     std::string key; // "nat.pool[1]"
     std::string text;
     position at;
+    uint8_t prefix_length = 0; // families::with_prefix: 32 / 128 when the text has none
 };
 
-enum class families { any, v4_only };
+// any: IPv4 or IPv6; v4_only; with_prefix: either, optionally "/length".
+enum class families { any, v4_only, with_prefix };
+
+// "10.0.0.1/24", "fd00::1/64" or a bare address (the whole address: /32, /128).
+std::optional<std::pair<net::ip_address, uint8_t>> parse_prefixed(std::string_view text) {
+    const std::size_t slash = text.find('/');
+    const auto address = net::ip_address::parse(text.substr(0, slash));
+    if (!address) return std::nullopt;
+    const unsigned max = address->is_v4() ? 32 : 128;
+    if (slash == std::string_view::npos) return std::make_pair(*address, static_cast<uint8_t>(max));
+    const std::string_view digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3 || !std::all_of(digits.begin(), digits.end(), [](char c) {
+            return c >= '0' && c <= '9';
+        }))
+        return std::nullopt;
+    const unsigned length = static_cast<unsigned>(std::stoul(std::string(digits)));
+    if (length > max) return std::nullopt;
+    return std::make_pair(*address, static_cast<uint8_t>(length));
+}
 
 // Reads the keys of one table. Each getter names a key (which makes it known),
 // leaves the default in place when the key is absent, reports a problem and
@@ -170,6 +189,8 @@ public:
         : ctx_(ctx), name_(std::move(name)), tbl_(tbl) {}
 
     std::string path(std::string_view key) const { return fmt::format("{}.{}", name_, key); }
+    const std::string& name() const { return name_; }
+    context& ctx() { return ctx_; }
 
     const toml::node* find(std::string_view key, bool required) {
         known_.push_back(key);
@@ -300,7 +321,10 @@ public:
                           std::size_t min_count, std::size_t max_count, bool required) {
         const toml::node* n = find(key, required);
         if (n == nullptr) return !required;
-        const std::string_view element = fam == families::v4_only ? "an IPv4 address" : "an IPv4 or IPv6 address";
+        const std::string_view element =
+            fam == families::v4_only       ? "an IPv4 address"
+            : fam == families::with_prefix ? R"(an IPv4 or IPv6 address with an optional prefix length like "10.0.0.1/24")"
+                                           : "an IPv4 or IPv6 address";
         const std::string_view plural = fam == families::v4_only ? "IPv4 addresses" : "IP addresses";
         const auto* array = n->as_array();
         if (array == nullptr) {
@@ -322,7 +346,10 @@ public:
                 ok = false;
                 continue;
             }
-            const auto address = net::ip_address::parse(v->get());
+            const auto prefixed = fam == families::with_prefix ? parse_prefixed(v->get()) : std::nullopt;
+            const auto address = fam == families::with_prefix
+                                     ? (prefixed ? std::optional(prefixed->first) : std::nullopt)
+                                     : net::ip_address::parse(v->get());
             if (!address || (fam == families::v4_only && !address->is_v4())) {
                 wrong(e, std::move(element_key), element, quote(v->get()));
                 ok = false;
@@ -336,7 +363,8 @@ public:
                 ok = false;
                 continue;
             }
-            out.push_back(located_address{*address, std::move(element_key), v->get(), e.source().begin});
+            out.push_back(located_address{*address, std::move(element_key), v->get(), e.source().begin,
+                                          prefixed ? prefixed->second : uint8_t{0}});
         }
         return ok;
     }
@@ -394,6 +422,7 @@ constexpr table_spec top_level_tables[] = {
     {"control", false}, {"events", false}, {"inspect", false}, {"icmp", false}, {"tcp", false},
     {"fragments", false},
     {"policy", false}, {"dlp", false}, // validated and compiled by controlplane/policy_loader.cpp
+    {"neighbors", false},
 };
 
 struct side_result {
@@ -401,19 +430,99 @@ struct side_result {
     std::vector<located_address> addresses;
 };
 
+constexpr string_rule ip_rule{"an IPv4 or IPv6 address",
+                               [](std::string_view s) { return net::ip_address::parse(s).has_value(); }};
+
+// next_hop: at most one router per family, on one of the side's on-link
+// prefixes, not one of the side's own addresses.
+void check_next_hops(table_reader& r, const std::vector<located_address>& hops, gateway::side_settings& side) {
+    for (std::size_t i = 0; i < hops.size(); ++i) {
+        const located_address& h = hops[i];
+        const auto same_family = std::find_if(hops.begin(), hops.begin() + static_cast<std::ptrdiff_t>(i),
+                                              [&](const located_address& o) { return o.address.is_v4() == h.address.is_v4(); });
+        if (same_family != hops.begin() + static_cast<std::ptrdiff_t>(i)) {
+            r.ctx().error(h.at, h.key,
+                          fmt::format("expected at most one next hop per family, got {} (also {} is {})",
+                                      quote(h.text), same_family->key, h.address.is_v4() ? "IPv4" : "IPv6"));
+            continue;
+        }
+        if (std::find(side.addresses.begin(), side.addresses.end(), h.address) != side.addresses.end()) {
+            r.ctx().error(h.at, h.key,
+                          fmt::format("expected a router, not one of {}, got {}", r.path("addresses"), quote(h.text)));
+            continue;
+        }
+        if (std::none_of(side.on_link.begin(), side.on_link.end(),
+                         [&](const gateway::interface_prefix& p) { return p.contains(h.address); })) {
+            r.ctx().error(h.at, h.key,
+                          fmt::format("expected an address on the prefix of one of {} (e.g. \"10.0.0.1/24\"), got {}",
+                                      r.path("addresses"), quote(h.text)));
+            continue;
+        }
+        (h.address.is_v4() ? side.next_hop_v4 : side.next_hop_v6) = h.address;
+    }
+}
+
+// [[inside.neighbor]] / [[outside.neighbor]]: static neighbour entries.
+void read_neighbors(table_reader& r, gateway::side_settings& side) {
+    const toml::node* n = r.find("neighbor", false);
+    if (n == nullptr) return;
+    const auto* array = n->as_array();
+    const std::string expected = fmt::format("an array of tables ([[{}]])", r.path("neighbor"));
+    if (array == nullptr || !array->is_array_of_tables()) {
+        r.wrong(*n, r.path("neighbor"), expected, type_phrase(*n));
+        return;
+    }
+    std::vector<std::pair<net::ip_address, std::string>> seen;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const toml::table* t = array->get(i)->as_table();
+        table_reader e(r.ctx(), fmt::format("{}[{}]", r.path("neighbor"), i), t);
+        std::string address_text;
+        const bool address_ok = e.get_string("address", address_text, ip_rule, true);
+        std::optional<net::mac_address> mac;
+        const bool mac_ok = e.get_mac("mac", mac, true);
+        e.finish();
+        if (!address_ok || !mac_ok || address_text.empty() || !mac) continue;
+        const net::ip_address a = *net::ip_address::parse(address_text);
+        const position at = t->get("address")->source().begin;
+        const auto first = std::find_if(seen.begin(), seen.end(), [&](const auto& p) { return p.first == a; });
+        if (first != seen.end()) {
+            r.ctx().error(at, e.path("address"),
+                          fmt::format("expected a distinct address, got {} again (first at {})", quote(address_text),
+                                      first->second));
+            continue;
+        }
+        if (std::find(side.addresses.begin(), side.addresses.end(), a) != side.addresses.end()) {
+            r.ctx().error(at, e.path("address"),
+                          fmt::format("expected a neighbour, not one of {}, got {}", r.path("addresses"),
+                                      quote(address_text)));
+            continue;
+        }
+        seen.emplace_back(a, e.path("address"));
+        side.neighbors.push_back({a, *mac});
+    }
+}
+
 side_result read_side(table_reader& r, port_settings& port, gateway::side_settings& side) {
     side_result result;
     result.device_ok = r.get_string("device", port.device, device_rule, true);
     r.get_mac("mac", port.mac);
-    r.get_mac("next_hop_mac", side.next_hop_mac, true);
-    r.get_address_list("addresses", result.addresses, families::any, 1, 16, true);
+    r.get_mac("next_hop_mac", side.next_hop_mac);
+    r.get_address_list("addresses", result.addresses, families::with_prefix, 1, 16, true);
+    side.addresses.clear();
+    side.on_link.clear();
+    for (const auto& a : result.addresses) {
+        side.addresses.push_back(a.address);
+        side.on_link.push_back({a.address, static_cast<uint8_t>(a.prefix_length)});
+    }
+    std::vector<located_address> hops;
+    if (r.get_address_list("next_hop", hops, families::any, 1, 2, false)) check_next_hops(r, hops, side);
+    r.get_uint("vlan", side.vlan, 1, 4094);
+    read_neighbors(r, side);
     r.get_uint("rx_descriptors", port.rx_descriptors, 1, 32768);
     r.get_uint("tx_descriptors", port.tx_descriptors, 1, 32768);
     r.get_uint("mtu", side.mtu, 1280, 9000);
     r.finish();
     side.mac = port.mac.value_or(net::mac_address{});
-    side.addresses.clear();
-    for (const auto& a : result.addresses) side.addresses.push_back(a.address);
     return result;
 }
 
@@ -609,6 +718,19 @@ load_result load_document(const toml::table& root, context& ctx) {
     fragments.get_uint("max_fragments_per_datagram", fr.max_fragments_per_datagram, 2, 1024);
     fragments.get_uint("max_held_bytes", fr.max_held_bytes, 0, 17'179'869'184ull);
     fragments.finish();
+
+    // [neighbors]
+    table_reader neighbors(ctx, "neighbors", table("neighbors"));
+    gateway::neighbor_settings& nb = cfg.gateway.neighbors;
+    neighbors.get_uint("max_entries", nb.max_entries, 1, 1'048'576);
+    neighbors.get_seconds("reachable_s", nb.reachable_ms);
+    neighbors.get_seconds("stale_s", nb.stale_ms);
+    neighbors.get_uint("retries", nb.retries, 1, 10);
+    neighbors.get_uint("retry_ms", nb.retry_ms, 10, 60'000);
+    neighbors.get_uint("queue_per_entry", nb.queue_per_entry, 0, 64);
+    neighbors.get_uint("queue_total", nb.queue_total, 0, 65'536);
+    neighbors.get_uint("echo_replies_per_s", cfg.gateway.echo_replies_per_s, 0, 1'000'000);
+    neighbors.finish();
 
     // [events]
     table_reader events(ctx, "events", table("events"));

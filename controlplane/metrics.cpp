@@ -187,6 +187,14 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     sample(out, "egress_fragment_datagrams_total", {{"result", "expired"}}, c.fragment_datagrams_expired);
     one_sample(out, "egress_fragment_datagrams_active", "gauge", "Fragmented datagrams tracked now.", r.fragment_datagrams_active);
     one_sample(out, "egress_fragments_held", "gauge", "Fragments waiting for their datagram's first fragment now.", r.fragments_held_now);
+    one_sample(out, "egress_neighbor_requests_sent_total", "counter", "ARP requests and neighbour solicitations sent (retries and probes included).", c.neighbor_requests_sent);
+    one_sample(out, "egress_neighbor_replies_sent_total", "counter", "ARP replies and solicited neighbour advertisements sent for the gateway's addresses.", c.neighbor_replies_sent);
+    one_sample(out, "egress_neighbor_announcements_sent_total", "counter", "Gratuitous ARP and unsolicited neighbour advertisements sent at start.", c.neighbor_announcements_sent);
+    one_sample(out, "egress_neighbor_resolved_total", "counter", "Next hops resolved.", c.neighbor_resolved);
+    one_sample(out, "egress_neighbor_learned_total", "counter", "Neighbour entries created from requests addressed to the gateway.", c.neighbor_learned);
+    one_sample(out, "egress_neighbor_frames_queued_total", "counter", "Frames held while their next hop was resolved.", c.neighbor_frames_queued);
+    one_sample(out, "egress_neighbor_frames_released_total", "counter", "Held frames sent once their next hop was resolved.", c.neighbor_frames_released);
+    one_sample(out, "egress_echo_replies_sent_total", "counter", "ICMP and ICMPv6 echo replies sent from the gateway's own addresses.", c.echo_replies_sent);
 
     one_sample(out, "egress_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.", x.start_time_seconds);
     family(out, "egress_build_info", "gauge", "Build information; the value is always 1.");

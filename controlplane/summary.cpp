@@ -63,6 +63,12 @@ std::string format_summary(const run_report& r) {
                            c.icmp_errors_relayed_in, c.icmp_errors_relayed_out, c.icmp_errors_sent,
                            c.icmp_errors_rate_limited, c.icmp_errors_no_source, c.mss_clamped,
                            c.mss_options_malformed);
+    if (c.neighbor_requests_sent + c.neighbor_replies_sent + c.neighbor_announcements_sent + c.echo_replies_sent != 0)
+        out += fmt::format("  neighbors requests {} replies {} announcements {} resolved {} learned {}, frames "
+                           "held {} released {}; echo replies {}\n",
+                           c.neighbor_requests_sent, c.neighbor_replies_sent, c.neighbor_announcements_sent,
+                           c.neighbor_resolved, c.neighbor_learned, c.neighbor_frames_queued,
+                           c.neighbor_frames_released, c.echo_replies_sent);
     out += fmt::format("  drops total {}\n", total_drops(c));
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         if (c.drops[i] != 0) out += fmt::format("    {:<28} {}\n", stats::drop_reason_names[i], c.drops[i]);
@@ -104,6 +110,12 @@ std::string format_summary_json(const run_report& r) {
                        c.fragments_forwarded, c.fragments_held, c.fragments_released, c.fragment_datagrams,
                        c.fragment_datagrams_completed, c.fragment_datagrams_expired, r.fragment_datagrams_active,
                        r.fragments_held_now);
+    out += fmt::format(",\"neighbors\":{{\"requests_sent\":{},\"replies_sent\":{},\"announcements_sent\":{},"
+                       "\"resolved\":{},\"learned\":{},\"frames_queued\":{},\"frames_released\":{},"
+                       "\"echo_replies_sent\":{}}}",
+                       c.neighbor_requests_sent, c.neighbor_replies_sent, c.neighbor_announcements_sent,
+                       c.neighbor_resolved, c.neighbor_learned, c.neighbor_frames_queued, c.neighbor_frames_released,
+                       c.echo_replies_sent);
     out += ",\"drops\":{";
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         out += fmt::format("{}\"{}\":{}", i ? "," : "", stats::drop_reason_names[i], c.drops[i]);

@@ -46,6 +46,12 @@ int stats_cb(const char*, const char*, rte_tel_data* d) {
     add(d, "icmp_errors_sent", c.icmp_errors_sent);
     add(d, "icmp_errors_rate_limited", c.icmp_errors_rate_limited);
     add(d, "mss_clamped", c.mss_clamped);
+    add(d, "neighbor_requests_sent", c.neighbor_requests_sent);
+    add(d, "neighbor_replies_sent", c.neighbor_replies_sent);
+    add(d, "neighbor_resolved", c.neighbor_resolved);
+    add(d, "neighbor_frames_queued", c.neighbor_frames_queued);
+    add(d, "neighbor_frames_released", c.neighbor_frames_released);
+    add(d, "echo_replies_sent", c.echo_replies_sent);
     return 0;
 }
 

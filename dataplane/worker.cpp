@@ -15,6 +15,8 @@ using stats::side;
 
 constexpr side other(side s) noexcept { return s == side::inside ? side::outside : side::inside; }
 constexpr std::size_t idx(side s) noexcept { return static_cast<std::size_t>(s); }
+// Headroom every received frame must have for gateway_core to push a VLAN tag.
+constexpr uint16_t frame_headroom = 8;
 
 // Frames waiting to leave one port; flushed when full and once per loop.
 struct tx_queue {
@@ -24,7 +26,9 @@ struct tx_queue {
 
 class worker {
 public:
-    explicit worker(worker_context& ctx) noexcept : ctx_(ctx), counters_(ctx.core->counters()) {}
+    explicit worker(worker_context& ctx) noexcept : ctx_(ctx), counters_(ctx.core->counters()) {
+        ctx_.core->set_frame_headroom(frame_headroom);
+    }
 
     void run() noexcept {
         if (ctx_.policy != nullptr) ctx_.policy->reader_online(0);
@@ -176,11 +180,18 @@ private:
                 rte_pktmbuf_free(m);
                 continue;
             }
+            if (rte_pktmbuf_headroom(m) < frame_headroom) { // never with DPDK's default mbufs
+                counters_.count_drop(stats::drop_reason::vlan_no_headroom);
+                rte_pktmbuf_free(m);
+                continue;
+            }
             kept[k] = m;
             frames[k++] = {rte_pktmbuf_mtod(m, uint8_t*), m->data_len};
         }
         ctx_.core->process_burst(from, frames, k, now, verdicts);
         for (uint16_t i = 0; i < k; ++i) {
+            // Dropped, or consumed by the gateway (ARP, neighbour discovery, an
+            // echo it answered, a copy held for next-hop resolution): freed.
             if (verdicts[i] != stats::no_drop) {
                 if (const uint16_t len = ctx_.core->reply_length(i); len != 0) {
                     // Rewritten into a reply (TCP reset): back out of the arrival side.
@@ -191,6 +202,12 @@ private:
                 }
                 rte_pktmbuf_free(kept[i]);
                 continue;
+            }
+            // A VLAN tag pushed (the frame grew into the headroom) or popped.
+            if (const int front = ctx_.core->front_adjust(i); front > 0) {
+                rte_pktmbuf_prepend(kept[i], static_cast<uint16_t>(front));
+            } else if (front < 0) {
+                rte_pktmbuf_adj(kept[i], static_cast<uint16_t>(-front));
             }
             enqueue(other(from), kept[i]);
         }

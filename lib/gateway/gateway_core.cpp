@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "flow/tcp_state.hpp"
+#include "net/checksum.hpp"
+#include "net/l2.hpp"
 #include "net/packet_parser.hpp"
 #include "net/rewrite.hpp"
 #include "net/tcp_reset.hpp"
@@ -35,6 +37,20 @@ constexpr bool is_refused_attempt(drop_reason r) noexcept {
     return r == drop_reason::inbound_unsolicited || r == drop_reason::flow_table_full ||
            r == drop_reason::nat_ports_exhausted || r == drop_reason::nat_no_ipv4_pool ||
            r == drop_reason::policy_denied || r == drop_reason::policy_blocked;
+}
+
+// A side accepts untagged frames when it has no VLAN (and priority-tagged ones,
+// VID 0), and frames with exactly its one tag when it has one.
+constexpr bool vlan_matches(const side_settings& port, std::size_t l3_offset, uint16_t tci) noexcept {
+    if (l3_offset == net::ethernet_header) return port.vlan == 0;
+    return l3_offset == net::ethernet_header + net::vlan_tag && (tci & net::vlan_vid_mask) == port.vlan;
+}
+
+// Parser verdicts behind which a frame for the gateway itself may hide: ARP
+// (not IP), neighbour discovery (ICMPv6 but not echo), an echo to an own address.
+constexpr bool may_be_local(drop_reason r) noexcept {
+    return r == drop_reason::ethertype_unsupported || r == drop_reason::icmp_type_unsupported ||
+           r == drop_reason::local_delivery_unsupported;
 }
 
 uint32_t idle_timeout(const flow::flow_record& r, const flow::timeouts& t) noexcept {
@@ -72,6 +88,7 @@ drop_reason gateway_core::admit(side from, std::span<const uint8_t> frame, net::
     if (view.is_fragment() && !fragments_.enabled()) [[unlikely]]
         return view.family == net::ip_family::v4 ? drop_reason::ipv4_fragment : drop_reason::ipv6_fragment;
     const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
+    if (!vlan_matches(port, view.l3_offset, view.vlan_tci)) return drop_reason::vlan_mismatch;
     if (!settings_.accept_any_dst_mac && std::memcmp(frame.data(), port.mac.bytes.data(), 6) != 0)
         return drop_reason::l2_dst_not_local;
     if (is_own_address(view.dst)) return drop_reason::local_delivery_unsupported;
@@ -82,17 +99,96 @@ drop_reason gateway_core::admit(side from, std::span<const uint8_t> frame, net::
 void gateway_core::process_burst(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
                                  drop_reason* verdicts) noexcept {
     outbox_.clear();
+    if (!started_) start_up();
     for (uint16_t done = 0; done < n; done += lookup_chunk) {
         const uint16_t k = static_cast<uint16_t>(n - done < lookup_chunk ? n - done : lookup_chunk);
-        process_chunk(from, frames + done, k, now, verdicts + done, reply_len_ + done);
+        process_chunk(from, frames + done, k, now, verdicts + done, reply_len_ + done, front_ + done);
     }
+}
+
+// Once, on the first call: the neighbours learn where the gateway is.
+void gateway_core::start_up() noexcept {
+    started_ = true;
+    resolver_.announce();
+}
+
+// Slow path: a frame the IP path refused that may be for the gateway itself.
+// Returns consumed, or the drop reason (the parser's when it is not ours).
+[[gnu::noinline]] drop_reason gateway_core::local_frame(side from, std::span<uint8_t> frame,
+                                                         const net::packet_view& view, drop_reason parsed,
+                                                         uint32_t now) noexcept {
+    if (parsed == drop_reason::local_delivery_unsupported) return echo_reply(from, frame, view, now);
+    net::l2_header l2;
+    if (!net::read_l2_header(frame, l2)) return parsed;
+    const bool arp = parsed == drop_reason::ethertype_unsupported && l2.ethertype == net::ethertype_arp;
+    const bool nd = parsed == drop_reason::icmp_type_unsupported && l2.ethertype == net::ethertype_ipv6;
+    if (!arp && !nd) return parsed;
+    const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
+    if (!vlan_matches(port, l2.l3_offset, l2.outer_tci)) return drop_reason::vlan_mismatch;
+    return arp ? resolver_.on_arp(from, frame, l2, now) : resolver_.on_nd(from, frame, l2, now);
+}
+
+// An ICMP / ICMPv6 echo request to one of the gateway's addresses: answered
+// (from that address, back to the MAC it came from, on the side it came in),
+// at most echo_replies_per_s per second. Anything else to the gateway is
+// dropped as local_delivery_unsupported.
+drop_reason gateway_core::echo_reply(side from, std::span<const uint8_t> frame, const net::packet_view& view,
+                                     uint32_t now) noexcept {
+    const bool v4 = view.family == net::ip_family::v4;
+    if (view.icmp_type != (v4 ? net::icmp_echo_request : net::icmpv6_echo_request) ||
+        view.proto != (v4 ? net::proto_icmp : net::proto_icmpv6))
+        return drop_reason::local_delivery_unsupported;
+    if (now / 1000 != echo_second_ || echo_tokens_ == 0) {
+        if (now / 1000 == echo_second_) return drop_reason::echo_rate_limited;
+        echo_second_ = now / 1000;
+        echo_tokens_ = settings_.echo_replies_per_s;
+        if (echo_tokens_ == 0) return drop_reason::echo_rate_limited;
+    }
+    const std::span<uint8_t> out = outbox_.prepare();
+    if (out.empty()) return drop_reason::outbox_full;
+    const std::size_t end = std::size_t{view.l3_offset} + view.l3_length;
+    if (end > out.size() || end > frame.size()) return drop_reason::local_delivery_unsupported; // too big to answer
+    std::memcpy(out.data(), frame.data(), end);
+    const std::span<uint8_t> reply = out.first(end);
+    const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
+    const net::mac_address back = reply_mac(from, frame);
+    net::set_macs(reply, port.mac, back);
+    const std::size_t l3 = view.l3_offset;
+    // Swap the addresses (neither pseudo-header sum nor the IPv4 header sum
+    // changes), fresh TTL, echo reply type; checksums computed in full.
+    const std::size_t at = v4 ? l3 + 12 : l3 + 8;
+    const std::size_t len = v4 ? 4 : 16;
+    uint8_t tmp[16];
+    std::memcpy(tmp, &reply[at], len);
+    std::memcpy(&reply[at], &reply[at + len], len);
+    std::memcpy(&reply[at + len], tmp, len);
+    reply[v4 ? l3 + 8 : l3 + 7] = 64;
+    reply[view.l4_offset] = v4 ? net::icmp_echo_reply : net::icmpv6_echo_reply;
+    net::packet_view rv = view;
+    std::swap(rv.src, rv.dst);
+    net::recompute_checksums(reply, rv);
+    --echo_tokens_;
+    outbox_.commit(from, end);
+    ++counters_.echo_replies_sent;
+    return stats::consumed;
+}
+
+// Where a reply to a frame that came in on `back` goes: the static next hop,
+// else the frame's own source MAC.
+net::mac_address gateway_core::reply_mac(side back, std::span<const uint8_t> frame) const noexcept {
+    const side_settings& port = back == side::inside ? settings_.inside : settings_.outside;
+    if (port.next_hop_mac) return *port.next_hop_mac;
+    net::mac_address m;
+    if (frame.size() >= 12) std::memcpy(m.bytes.data(), frame.data() + 6, 6);
+    return m;
 }
 
 // At most lookup_chunk frames: small enough that the per-packet scratch below
 // stays in L1 and costs little to set up.
 void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
-                                 drop_reason* verdicts, uint16_t* reply_len) noexcept {
+                                 drop_reason* verdicts, uint16_t* reply_len, int8_t* front) noexcept {
     std::fill_n(reply_len, n, uint16_t{0});
+    std::fill_n(front, n, int8_t{0});
     net::packet_view views[lookup_chunk];
     flow::flow_key keys[lookup_chunk];
     flow::direction dirs[lookup_chunk] = {};
@@ -105,6 +201,7 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
     for (uint16_t i = 0; i < n; ++i) {
         verdicts[i] = admit(from, frames[i], views[m]);
         if (verdicts[i] != no_drop) {
+            if (may_be_local(verdicts[i])) verdicts[i] = local_frame(from, frames[i], views[m], verdicts[i], now);
             counters_.count_drop(verdicts[i]);
             // Time exceeded goes to inside senders only (traceroute from inside);
             // the gateway does not answer probes from outside.
@@ -147,21 +244,21 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
         uint32_t idx = found[j];
         if (erasures_ != erasures_at_lookup) idx = table_.lookup(keys[j], dir);
         if (views[j].icmp_error) [[unlikely]]
-            verdicts[i] = relay_icmp_error(from, frames[i], views[j], idx, now);
+            verdicts[i] = relay_icmp_error(from, frames[i], views[j], idx, now, front[i]);
         else if (views[j].is_fragment()) [[unlikely]]
-            verdicts[i] = fragment(dir, frames[i], views[j], keys[j], idx, now, reply_len[i]);
+            verdicts[i] = fragment(dir, frames[i], views[j], keys[j], idx, now, reply_len[i], front[i]);
         else if (dir == flow::direction::outbound)
-            verdicts[i] = outbound(frames[i], views[j], keys[j], idx, now, reply_len[i]);
+            verdicts[i] = outbound(frames[i], views[j], keys[j], idx, now, reply_len[i], front[i]);
         else
-            verdicts[i] = inbound(frames[i], views[j], idx, now, reply_len[i]);
-        if (verdicts[i] == no_drop || verdicts[i] == stats::held) continue;
+            verdicts[i] = inbound(frames[i], views[j], idx, now, reply_len[i], front[i]);
+        if (verdicts[i] == no_drop || verdicts[i] == stats::consumed) continue;
         counters_.count_drop(verdicts[i]);
         if (reporter_.enabled() && is_refused_attempt(verdicts[i])) reporter_.denied(views[j], verdicts[i], now);
     }
 }
 
 drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
-                                   uint32_t& idx, uint32_t now, uint16_t& reply_len) noexcept {
+                                   uint32_t& idx, uint32_t now, uint16_t& reply_len, int8_t& front) noexcept {
     if (view.l3_length > settings_.outside.mtu) [[unlikely]]
         return check_mtu(side::inside, frame, view, now);
     if (idx != flow::flow_table::npos && flow::is_expired(table_.at(idx), now)) {
@@ -190,11 +287,11 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
     account(rec, idx, flow::direction::outbound, view, now);
     if (rec.is_v4())
         net::set_ipv4_source(frame, view, net::ip_address::from_v4(rec.public_addr), rec.public_port);
-    return emit(side::outside, frame, view);
+    return emit(side::outside, frame, view, now, frame_headroom_, front);
 }
 
 drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t& idx, uint32_t now,
-                                  uint16_t& reply_len) noexcept {
+                                  uint16_t& reply_len, int8_t& front) noexcept {
     if (idx == flow::flow_table::npos) return drop_reason::inbound_unsolicited;
     if (flow::is_expired(table_.at(idx), now)) {
         retire(idx, now);
@@ -218,7 +315,7 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     }
     account(rec, idx, flow::direction::inbound, view, now);
     if (rec.is_v4()) net::set_ipv4_destination(frame, view, rec.inside, rec.inside_port);
-    return emit(side::inside, frame, view);
+    return emit(side::inside, frame, view, now, frame_headroom_, front);
 }
 
 // Fragments are forwarded as fragments, never reassembled. The first one
@@ -230,7 +327,7 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
 // one passed. Every fragment is first checked against the datagram's ranges.
 [[gnu::noinline]] drop_reason gateway_core::fragment(flow::direction dir, std::span<uint8_t> frame,
                                                      net::packet_view& view, const flow::flow_key& key, uint32_t idx,
-                                                     uint32_t now, uint16_t& reply_len) noexcept {
+                                                     uint32_t now, uint16_t& reply_len, int8_t& front) noexcept {
     const fragment_key fk{view.src, view.dst, view.frag_id,
                           view.family == net::ip_family::v4 ? view.proto : uint8_t{0}, dir};
     uint32_t entry = fragment_tracker::npos;
@@ -238,8 +335,8 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     if (const drop_reason r = fragments_.accept(fk, view.frag_offset, view.frag_length, more, now, entry); r != no_drop)
         return r;
     if (!view.is_later_fragment()) {
-        const drop_reason r = dir == flow::direction::outbound ? outbound(frame, view, key, idx, now, reply_len)
-                                                               : inbound(frame, view, idx, now, reply_len);
+        const drop_reason r = dir == flow::direction::outbound ? outbound(frame, view, key, idx, now, reply_len, front)
+                                                               : inbound(frame, view, idx, now, reply_len, front);
         if (r != no_drop) {
             fragments_.drop(entry); // a datagram without its first fragment is of no use to anyone
             return r;
@@ -251,11 +348,11 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
         return no_drop;
     }
     if (fragments_.state(entry) == datagram_state::waiting) {
-        if (fragments_.hold(entry, frame)) return stats::held;
+        if (fragments_.hold(entry, frame)) return stats::consumed;
         fragments_.drop(entry); // it cannot be completed any more
         return drop_reason::fragment_hold_full;
     }
-    const drop_reason r = follow_flow(fragments_.flow(entry), dir, frame, view, now);
+    const drop_reason r = follow_flow(fragments_.flow(entry), dir, frame, view, now, frame_headroom_, front);
     if (r != no_drop) {
         fragments_.drop(entry);
         return r;
@@ -276,7 +373,8 @@ bool gateway_core::fragments_uninspectable(const flow::flow_record& rec) const n
 // idx: the flow must still be the same (records are reused), then it is
 // translated like the first fragment and accounted to the flow.
 drop_reason gateway_core::follow_flow(uint32_t idx, flow::direction dir, std::span<uint8_t> frame,
-                                      net::packet_view& view, uint32_t now) noexcept {
+                                      net::packet_view& view, uint32_t now, std::size_t headroom,
+                                      int8_t& front) noexcept {
     flow::flow_record& rec = table_.at(idx);
     const bool out = dir == flow::direction::outbound;
     const bool same = out ? rec.inside == view.src && rec.remote == view.dst
@@ -291,11 +389,11 @@ drop_reason gateway_core::follow_flow(uint32_t idx, flow::direction dir, std::sp
         if (out) net::set_ipv4_source(frame, view, net::ip_address::from_v4(rec.public_addr), rec.public_port);
         else net::set_ipv4_destination(frame, view, rec.inside, rec.inside_port);
     }
-    return emit(out ? side::outside : side::inside, frame, view);
+    return emit(out ? side::outside : side::inside, frame, view, now, headroom, front);
 }
 
 // The fragments that came before their first fragment: translated copies go
-// out from the outbox.
+// out from the outbox (or wait in a neighbour queue like any frame).
 void gateway_core::release_held(uint32_t entry, uint32_t idx, flow::direction dir, uint32_t now) noexcept {
     const side to = dir == flow::direction::outbound ? side::outside : side::inside;
     fragments_.release(entry, [&](std::span<const uint8_t> held) {
@@ -307,14 +405,15 @@ void gateway_core::release_held(uint32_t entry, uint32_t idx, flow::direction di
         std::memcpy(slot.data(), held.data(), held.size());
         const std::span<uint8_t> f = slot.first(held.size());
         net::packet_view v;
+        int8_t grown = 0;
         drop_reason r = net::parse_frame(f, v); // it parsed when it came: it parses again
-        if (r == no_drop) r = follow_flow(idx, dir, f, v, now);
-        if (r != no_drop) {
+        if (r == no_drop) r = follow_flow(idx, dir, f, v, now, outbox::headroom, grown);
+        if (r == no_drop) outbox_.commit(to, static_cast<std::size_t>(static_cast<int>(held.size()) + grown), grown);
+        if (r == no_drop || r == stats::consumed) {
+            ++counters_.fragments_released;
+        } else {
             counters_.count_drop(r);
-            return;
         }
-        outbox_.commit(to, held.size());
-        ++counters_.fragments_released;
     });
 }
 
@@ -522,12 +621,16 @@ drop_reason gateway_core::reset_both_ways(flow::flow_record& rec, std::span<uint
             else net::set_ipv4_destination(f, fv, rec.inside, rec.inside_port);
         }
         const side to = out ? side::outside : side::inside;
-        if (emit(to, f, fv) == no_drop) outbox_.commit(to, n);
+        int8_t grown = 0;
+        // Held (consumed) when the next hop is not resolved yet: sent from its queue.
+        if (emit(to, f, fv, now, outbox::headroom, grown) == no_drop)
+            outbox_.commit(to, static_cast<std::size_t>(static_cast<int>(n) + grown), grown);
     }
     // The frame is still as it arrived (not yet translated): its reply comes
     // from the address the sender used (the public one, for a server).
+    const side from = out ? side::inside : side::outside;
     const side_settings& back = out ? settings_.inside : settings_.outside;
-    reply_len = static_cast<uint16_t>(net::make_tcp_reset_reply(frame, view, back.mac, back.next_hop_mac));
+    reply_len = static_cast<uint16_t>(net::make_tcp_reset_reply(frame, view, back.mac, reply_mac(from, frame)));
     return why;
 }
 
@@ -621,7 +724,7 @@ drop_reason gateway_core::cut_packet(std::span<uint8_t> frame, const net::packet
                                      uint16_t& reply_len) noexcept {
     if (dir == flow::direction::outbound && view.proto == net::proto_tcp && !(view.tcp_flags & net::tcp_rst))
         reply_len = static_cast<uint16_t>(
-            net::make_tcp_reset_reply(frame, view, settings_.inside.mac, settings_.inside.next_hop_mac));
+            net::make_tcp_reset_reply(frame, view, settings_.inside.mac, reply_mac(side::inside, frame)));
     return drop_reason::policy_cut;
 }
 
@@ -642,12 +745,38 @@ drop_reason gateway_core::track(flow::flow_record& rec, flow::direction dir, con
     return no_drop;
 }
 
-drop_reason gateway_core::emit(side to, std::span<uint8_t> frame, net::packet_view& view) noexcept {
+drop_reason gateway_core::emit(side to, std::span<uint8_t> frame, net::packet_view& view, uint32_t now,
+                               std::size_t headroom, int8_t& front) noexcept {
     if (const drop_reason r = net::decrement_hop_limit(frame, view); r != no_drop) return r;
     if (settings_.mss_clamp != 0 && view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn)) [[unlikely]]
         clamp_mss(frame, view);
     const side_settings& port = to == side::inside ? settings_.inside : settings_.outside;
-    net::set_macs(frame, port.mac, port.next_hop_mac);
+    const net::mac_address* dst = port.next_hop_mac ? &*port.next_hop_mac : nullptr;
+    uint32_t wait = neighbor_table::npos;
+    if (dst == nullptr) {
+        drop_reason why = no_drop;
+        dst = resolver_.lookup(to, view.dst, now, why, wait);
+        if (why != no_drop) return why;
+    }
+    static constexpr net::mac_address unresolved{};
+    const net::mac_address& next = dst != nullptr ? *dst : unresolved;
+    std::span<uint8_t> out = frame;
+    const std::size_t l3_out = net::ethernet_header + (port.vlan != 0 ? net::vlan_tag : 0);
+    if (view.l3_offset == l3_out) { // same layout: MACs (and the VID) in place
+        net::set_macs(frame, port.mac, next);
+        if (port.vlan != 0) {
+            frame[14] = static_cast<uint8_t>(port.vlan >> 8);
+            frame[15] = static_cast<uint8_t>(port.vlan);
+        }
+    } else { // a tag pushed or popped: the L2 header is rewritten in front of L3
+        const std::span<uint8_t> buffer(frame.data() - headroom, frame.size() + headroom);
+        const std::size_t start =
+            net::write_l2_header(buffer, headroom, frame.size(), view.l3_offset, port.mac, next, port.vlan);
+        if (start == net::npos_l2) return drop_reason::vlan_no_headroom;
+        front = static_cast<int8_t>(static_cast<int>(headroom) - static_cast<int>(start));
+        out = buffer.subspan(start);
+    }
+    if (dst == nullptr) return resolver_.hold(to, wait, out, now);
     return no_drop;
 }
 
@@ -712,6 +841,8 @@ void gateway_core::retire(uint32_t idx, uint32_t) noexcept {
 // re-checked: the generation byte cannot wrap around unseen).
 void gateway_core::expire(uint32_t now, uint32_t budget) noexcept {
     outbox_.clear();
+    if (!started_) start_up();
+    resolver_.tick(now, budget);
     const auto on_expired_cb = [this](uint32_t idx, const flow::flow_record& rec) { on_expired(idx, rec); };
     const bool reporting = reporter_.enabled();
     const uint32_t n = table_.sweep(now, budget, on_expired_cb, [this, now, reporting](uint32_t idx, flow::flow_record& rec) {

@@ -1,9 +1,11 @@
 // One worker's packet logic, free of DPDK: parse, classify, track, translate,
 // rewrite. The dataplane hands it bursts of frames that arrived on one side and
 // gets back, per frame, either stats::no_drop (the frame was rewritten in place
-// and goes out of the other side), stats::held (a fragment the gateway copied,
-// sent later from its outbox; the caller frees the frame) or the reason it was
-// dropped (already counted).
+// and goes out of the other side, possibly starting earlier or later: see
+// front_adjust), stats::consumed (the gateway took it: ARP / neighbour
+// discovery, an echo to its own address, a frame held until its next hop is
+// resolved, a fragment copied until its datagram's first fragment passed; the
+// caller frees it) or the reason it was dropped (already counted).
 //
 // One instance per worker lcore; nothing in it is shared, nothing on the packet
 // path allocates, locks, logs or throws.
@@ -19,6 +21,7 @@
 #include "gateway/flow_reporter.hpp"
 #include "gateway/fragment_tracker.hpp"
 #include "gateway/inspector.hpp"
+#include "gateway/neighbor_resolver.hpp"
 #include "gateway/outbox.hpp"
 #include "gateway/settings.hpp"
 #include "nat/port_allocator.hpp"
@@ -44,6 +47,14 @@ struct pool_address_usage {
 class gateway_core {
 public:
     explicit gateway_core(const settings& s);
+    gateway_core(const gateway_core&) = delete; // the resolver refers to members
+    gateway_core& operator=(const gateway_core&) = delete;
+
+    // Frames handed to process_burst have at least `bytes` (0..8) writable bytes
+    // in front of frames[i].data(), within the same buffer (mbuf headroom). A
+    // frame leaving a VLAN side that arrived untagged grows by 4 bytes into it;
+    // without headroom such frames are dropped (vlan_no_headroom).
+    void set_frame_headroom(std::size_t bytes) noexcept { frame_headroom_ = bytes; }
 
     // Frames that arrived on `from` (at most max_burst). verdicts[i] is no_drop
     // when frames[i] was rewritten and must leave through the other side.
@@ -53,6 +64,10 @@ public:
     // into a reply of that many bytes that goes back out of the side it came in
     // (a TCP reset cutting a flow the current policy denies).
     uint16_t reply_length(uint16_t i) const noexcept { return reply_len_[i]; }
+    // After process_burst, for a forwarded frame i: how many bytes earlier (> 0:
+    // a VLAN tag pushed, into the headroom) or later (< 0: tags popped) than
+    // frames[i].data() it now starts; its end does not move.
+    int front_adjust(uint16_t i) const noexcept { return front_[i]; }
     // Frames built by the last process_burst or expire call besides the burst's
     // own (resets towards the far end of a cut flow, ...): the caller sends
     // them before its next call, which starts with an empty box.
@@ -87,6 +102,7 @@ public:
     const flow::flow_table& flows() const noexcept { return table_; }
     const inspector& inspection() const noexcept { return inspector_; }
     const fragment_tracker& fragments() const noexcept { return fragments_; }
+    const neighbor_resolver& neighbors() const noexcept { return resolver_; }
     // Advances a control-plane flow query by `budget` table slots (see flow_query.hpp).
     bool step_query(flow_query& q, uint32_t budget, uint32_t now) const noexcept {
         return q.step(table_, budget, now, &inspector_);
@@ -105,7 +121,13 @@ public:
 
 private:
     void process_chunk(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
-                       stats::drop_reason* verdicts, uint16_t* reply_len) noexcept;
+                       stats::drop_reason* verdicts, uint16_t* reply_len, int8_t* front) noexcept;
+    stats::drop_reason local_frame(stats::side from, std::span<uint8_t> frame, const net::packet_view& view,
+                                   stats::drop_reason parsed, uint32_t now) noexcept;
+    stats::drop_reason echo_reply(stats::side from, std::span<const uint8_t> frame, const net::packet_view& view,
+                                  uint32_t now) noexcept;
+    void start_up() noexcept;
+    net::mac_address reply_mac(stats::side back, std::span<const uint8_t> frame) const noexcept;
     // A flow admitted under another policy snapshot: decide it again.
     void recheck(flow::flow_record& rec, uint32_t idx, uint32_t now) noexcept;
     policy::query query_of(const flow::flow_record& rec, uint32_t idx) const noexcept;
@@ -129,15 +151,16 @@ private:
                                   uint16_t& reply_len) noexcept;
     stats::drop_reason admit(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept;
     stats::drop_reason outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
-                                uint32_t& idx, uint32_t now, uint16_t& reply_len) noexcept;
+                                uint32_t& idx, uint32_t now, uint16_t& reply_len, int8_t& front) noexcept;
     stats::drop_reason inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t& idx, uint32_t now,
-                               uint16_t& reply_len) noexcept;
+                               uint16_t& reply_len, int8_t& front) noexcept;
     // Fragments (fragment_tracker.hpp): the first one finds its flow like a
     // whole datagram, the later ones follow it.
     stats::drop_reason fragment(flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
-                                const flow::flow_key& key, uint32_t idx, uint32_t now, uint16_t& reply_len) noexcept;
+                                const flow::flow_key& key, uint32_t idx, uint32_t now, uint16_t& reply_len,
+                                int8_t& front) noexcept;
     stats::drop_reason follow_flow(uint32_t idx, flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
-                                   uint32_t now) noexcept;
+                                   uint32_t now, std::size_t headroom, int8_t& front) noexcept;
     void release_held(uint32_t entry, uint32_t idx, flow::direction dir, uint32_t now) noexcept;
     bool fragments_uninspectable(const flow::flow_record& rec) const noexcept;
     stats::drop_reason create_flow(std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now,
@@ -151,12 +174,16 @@ private:
     uint32_t last_packet_time(const flow::flow_record& rec) const noexcept;
     void account(flow::flow_record& rec, uint32_t idx, flow::direction dir, const net::packet_view& view,
                  uint32_t now) noexcept;
-    stats::drop_reason emit(stats::side to, std::span<uint8_t> frame, net::packet_view& view) noexcept;
+    // Last step of every forwarded frame: hop limit, next hop (static, resolved,
+    // or held: consumed), Ethernet header and the side's VLAN tag. `headroom`
+    // bytes before frame.data() may be written; `front` gets how many were.
+    stats::drop_reason emit(stats::side to, std::span<uint8_t> frame, net::packet_view& view, uint32_t now,
+                            std::size_t headroom, int8_t& front) noexcept;
     bool is_own_address(const net::ip_address& a) const noexcept;
     // ICMP (gateway_icmp.cpp): relaying errors that quote a flow, the gateway's
     // own errors, the MTU check and MSS clamping.
     stats::drop_reason relay_icmp_error(stats::side from, std::span<uint8_t> frame, net::packet_view& view,
-                                        uint32_t idx, uint32_t now) noexcept;
+                                        uint32_t idx, uint32_t now, int8_t& front) noexcept;
     stats::drop_reason check_mtu(stats::side from, std::span<const uint8_t> frame, const net::packet_view& view,
                                  uint32_t now) noexcept;
     enum class own_error : uint8_t { time_exceeded, too_big };
@@ -176,8 +203,14 @@ private:
     outbox outbox_{outbox_frames};
     base::token_bucket icmp_budget_;  // the gateway's own ICMP errors
     fragment_tracker fragments_;
+    neighbor_resolver resolver_{settings_, outbox_, counters_};
+    bool started_ = false;          // announcements sent (first process_burst / expire)
+    std::size_t frame_headroom_ = 0;
+    uint32_t echo_tokens_ = 0;      // echo replies left in the current second
+    uint32_t echo_second_ = 0;      // the flow-clock second they are for
     uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
     uint16_t reply_len_[max_burst] = {};
+    int8_t front_[max_burst] = {};
     uint64_t erasures_ = 0; // bumps whenever a record is removed (invalidates burst lookups)
 };
 

@@ -25,7 +25,7 @@ using stats::side;
 // source (whichever inside node reports it) and the quote's destination become
 // the public address:port. IPv6 errors are forwarded unchanged.
 drop_reason gateway_core::relay_icmp_error(side from, std::span<uint8_t> frame, net::packet_view& view, uint32_t idx,
-                                           uint32_t now) noexcept {
+                                           uint32_t now, int8_t& front) noexcept {
     // An error goes to the sender of the packet it quotes; one addressed
     // elsewhere is about no flow of its addressee.
     if (idx == flow::flow_table::npos || view.dst != view.quoted.src || flow::is_expired(table_.at(idx), now))
@@ -43,7 +43,7 @@ drop_reason gateway_core::relay_icmp_error(side from, std::span<uint8_t> frame, 
             net::set_quoted_endpoint(frame, view, net::quoted_side::destination, public_addr, rec.public_port);
         }
     }
-    const drop_reason r = emit(from_outside ? side::inside : side::outside, frame, view);
+    const drop_reason r = emit(from_outside ? side::inside : side::outside, frame, view, now, frame_headroom_, front);
     if (r == no_drop) ++(from_outside ? counters_.icmp_errors_relayed_in : counters_.icmp_errors_relayed_out);
     return r;
 }
@@ -98,7 +98,7 @@ drop_reason gateway_core::check_mtu(side from, std::span<const uint8_t> frame, c
     }
     spec.source = *source;
     spec.src_mac = port.mac;
-    spec.dst_mac = port.next_hop_mac;
+    spec.dst_mac = reply_mac(back, frame);
     const std::span<uint8_t> out = outbox_.prepare();
     if (out.empty()) {
         counters_.count_drop(drop_reason::outbox_full);

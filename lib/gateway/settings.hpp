@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "flow/timeouts.hpp"
@@ -13,11 +14,32 @@
 
 namespace egress::gateway {
 
+// An address of the gateway with the length of its on-link prefix
+// ("10.0.0.1/24": hosts in 10.0.0.0/24 are reached directly on this side).
+struct interface_prefix {
+    net::ip_address address;
+    uint8_t length = 0; // bits of the family: 0..32 for IPv4, 0..128 for IPv6
+    bool contains(const net::ip_address& a) const noexcept;
+};
+
+struct static_neighbor {
+    net::ip_address address;
+    net::mac_address mac;
+};
+
 struct side_settings {
-    net::mac_address mac;              // this port's own MAC (frames are sent from it)
-    net::mac_address next_hop_mac;     // static next hop on this side
-    std::vector<net::ip_address> addresses; // the gateway's own addresses on this side
-    uint16_t mtu = 1500;               // IP MTU of this side's link: larger packets do not leave by it
+    net::mac_address mac;                       // this port's own MAC (frames are sent from it)
+    std::optional<net::mac_address> next_hop_mac; // static next hop: every frame leaving goes to it (no resolution)
+    std::vector<net::ip_address> addresses;     // the gateway's own addresses on this side
+    // On-link prefixes (one per address; an address without one covers only itself).
+    std::vector<interface_prefix> on_link;
+    // The router beyond which off-link destinations lie, per family. A family
+    // without one treats every destination as on-link (resolved directly).
+    std::optional<net::ip_address> next_hop_v4;
+    std::optional<net::ip_address> next_hop_v6;
+    std::vector<static_neighbor> neighbors;     // fixed entries of the neighbour cache
+    uint16_t vlan = 0;                          // 802.1Q VID 1..4094 of this side; 0 = untagged
+    uint16_t mtu = 1500;                        // IP MTU of this side's link: larger packets do not leave by it
 };
 
 // The gateway's own ICMP errors (time exceeded, fragmentation needed, packet too
@@ -25,6 +47,17 @@ struct side_settings {
 struct icmp_settings {
     uint32_t errors_per_second = 100; // 0: never send one
     uint32_t burst = 50;
+};
+
+// The neighbour cache (ARP / IPv6 neighbour discovery), per side, per worker.
+struct neighbor_settings {
+    uint32_t max_entries = 1024;      // dynamic entries per side
+    uint32_t reachable_ms = 30'000;   // a confirmation counts this long; then the entry is stale
+    uint32_t stale_ms = 600'000;      // a stale entry unused this long is removed
+    uint8_t retries = 3;              // requests per resolution (and per probe of a stale entry)
+    uint32_t retry_ms = 1'000;        // between them
+    uint16_t queue_per_entry = 8;     // frames held per unresolved next hop
+    uint32_t queue_total = 256;       // frames held in all
 };
 
 struct nat_pool_settings {
@@ -53,6 +86,8 @@ struct settings {
     icmp_settings icmp;
     uint16_t mss_clamp = 0;          // TCP MSS limit on SYNs (IPv4; IPv6 gets 20 less); 0: off
     fragment_settings fragments;     // fragments of tracked flows (fragment_tracker.hpp)
+    neighbor_settings neighbors;     // ARP / neighbour discovery cache bounds and timers
+    uint32_t echo_replies_per_s = 100; // ICMP echo replies from the gateway's own addresses; 0 = none
 };
 
 } // namespace egress::gateway

@@ -52,7 +52,20 @@ struct alignas(64) worker_counters {
     uint64_t fragment_datagrams_completed = 0; // ... whose every byte passed
     uint64_t fragment_datagrams_expired = 0;   // ... that timed out incomplete (or dropped)
 
-    void count_drop(drop_reason r) noexcept { ++drops[static_cast<std::size_t>(r)]; }
+    // Neighbour resolution and the gateway's own replies (lib/gateway/neighbor_resolver).
+    uint64_t neighbor_requests_sent = 0;      // ARP requests and neighbour solicitations (incl. retries, probes)
+    uint64_t neighbor_replies_sent = 0;       // ARP replies and solicited neighbour advertisements
+    uint64_t neighbor_announcements_sent = 0; // gratuitous ARP and unsolicited advertisements at start
+    uint64_t neighbor_resolved = 0;           // next hops resolved (incomplete -> reachable)
+    uint64_t neighbor_learned = 0;            // entries created from a request addressed to the gateway
+    uint64_t neighbor_frames_queued = 0;      // frames held while their next hop was resolved
+    uint64_t neighbor_frames_released = 0;    // held frames sent once it was
+    uint64_t echo_replies_sent = 0;           // ICMP / ICMPv6 echo replies from the gateway's own addresses
+
+    // `consumed` (a frame the gateway took itself) is not a drop: not counted here.
+    void count_drop(drop_reason r) noexcept {
+        if (r < drop_reason::count_) ++drops[static_cast<std::size_t>(r)];
+    }
     port_counters& port(side s) noexcept { return ports[static_cast<std::size_t>(s)]; }
     const port_counters& port(side s) const noexcept { return ports[static_cast<std::size_t>(s)]; }
 
@@ -90,6 +103,14 @@ struct alignas(64) worker_counters {
         fragment_datagrams += o.fragment_datagrams;
         fragment_datagrams_completed += o.fragment_datagrams_completed;
         fragment_datagrams_expired += o.fragment_datagrams_expired;
+        neighbor_requests_sent += o.neighbor_requests_sent;
+        neighbor_replies_sent += o.neighbor_replies_sent;
+        neighbor_announcements_sent += o.neighbor_announcements_sent;
+        neighbor_resolved += o.neighbor_resolved;
+        neighbor_learned += o.neighbor_learned;
+        neighbor_frames_queued += o.neighbor_frames_queued;
+        neighbor_frames_released += o.neighbor_frames_released;
+        echo_replies_sent += o.echo_replies_sent;
         return *this;
     }
 };

@@ -78,21 +78,39 @@ namespace egress::stats {
     X(fragment_timeout, "fragment_timeout")                             \
     X(fragment_datagram_dropped, "fragment_datagram_dropped")           \
     X(fragment_no_flow, "fragment_no_flow")                             \
-    X(fragment_inspected, "fragment_inspected")
+    X(fragment_inspected, "fragment_inspected")                         \
+    X(vlan_mismatch, "vlan_mismatch")                                   \
+    X(arp_truncated, "arp_truncated")                                   \
+    X(arp_unsupported, "arp_unsupported")                               \
+    X(arp_bad_sender, "arp_bad_sender")                                 \
+    X(arp_not_for_us, "arp_not_for_us")                                 \
+    X(ndp_bad_hop_limit, "ndp_bad_hop_limit")                           \
+    X(ndp_bad_checksum, "ndp_bad_checksum")                             \
+    X(ndp_malformed, "ndp_malformed")                                   \
+    X(ndp_not_for_us, "ndp_not_for_us")                                 \
+    X(neighbor_queue_full, "neighbor_queue_full")                       \
+    X(neighbor_unresolved, "neighbor_unresolved")                       \
+    X(neighbor_table_full, "neighbor_table_full")                       \
+    X(neighbor_no_source, "neighbor_no_source")                         \
+    X(vlan_no_headroom, "vlan_no_headroom")                             \
+    X(echo_rate_limited, "echo_rate_limited")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,
     EGRESS_DROP_REASONS(EGRESS_X)
 #undef EGRESS_X
-    count_ // not a reason: the number of reasons
+    count_, // not a reason: the number of reasons
+    consumed_ // not a reason either: see `consumed`
 };
 
 // "Not dropped": parsers and the pipeline return this when the packet goes on.
 inline constexpr drop_reason no_drop = drop_reason::count_;
-// Not dropped either, and not forwarded now: the gateway kept a copy of the
-// frame (a fragment waiting for its datagram's first fragment, sent later
-// from its outbox). The caller frees the buffer; nothing is counted as a drop.
-inline constexpr drop_reason held = static_cast<drop_reason>(static_cast<uint8_t>(drop_reason::count_) + 1);
+// "Consumed": the gateway took the frame itself and it is neither forwarded now
+// nor dropped: ARP / neighbour discovery addressed to it, an echo request it
+// answered, a frame copied into the queue of a next hop being resolved, a
+// fragment copied to wait for its datagram's first fragment. The caller frees
+// the frame and counts nothing (the gateway counted what it did).
+inline constexpr drop_reason consumed = drop_reason::consumed_;
 
 inline constexpr std::size_t drop_reason_count = static_cast<std::size_t>(drop_reason::count_);
 
@@ -103,9 +121,9 @@ inline constexpr std::array<std::string_view, drop_reason_count> drop_reason_nam
 };
 
 constexpr std::string_view name_of(drop_reason r) noexcept {
-    if (r == no_drop) return "none";
-    if (r == held) return "held";
-    return drop_reason_names[static_cast<std::size_t>(r)];
+    return r == no_drop    ? std::string_view{"none"}
+           : r == consumed ? std::string_view{"consumed"}
+                           : drop_reason_names[static_cast<std::size_t>(r)];
 }
 
 } // namespace egress::stats

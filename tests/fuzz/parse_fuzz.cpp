@@ -5,6 +5,8 @@
 // corpus/parse: IPv4 and IPv6, first and later) also go through a small
 // fragment_tracker that lives across inputs, so ranges, holds, releases and
 // expiry meet arbitrary sequences.
+// Frames it refuses go through the L2, ARP and neighbour-discovery parsers
+// (the gateway's own-traffic path), which must not read past the frame.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -13,6 +15,9 @@
 
 #include "gateway/fragment_tracker.hpp"
 #include "net/icmp_error.hpp"
+#include "net/arp.hpp"
+#include "net/l2.hpp"
+#include "net/ndp.hpp"
 #include "net/packet_parser.hpp"
 #include "net/rewrite.hpp"
 #include "net/tcp_mss.hpp"
@@ -51,7 +56,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     using namespace egress;
     const std::span<const uint8_t> frame(data, size);
     net::packet_view view;
-    if (net::parse_frame(frame, view) != stats::no_drop) return 0;
+    if (net::parse_frame(frame, view) != stats::no_drop) {
+        net::l2_header l2;
+        if (!net::read_l2_header(frame, l2)) return 0;
+        net::arp_message arp;
+        net::nd_message nd;
+        if (l2.ethertype == net::ethertype_arp) (void)net::parse_arp(frame, l2.l3_offset, arp);
+        if (l2.ethertype == net::ethertype_ipv6) (void)net::parse_nd(frame, l2.l3_offset, nd);
+        return 0;
+    }
     const net::packet_view original = view;
     if (view.is_fragment()) track_fragment(frame, view);
 

@@ -169,7 +169,9 @@ class malformed(unittest.TestCase):
             "l2_truncated": good[:13],
             "ipv4_truncated": good[:14 + 19],
             "ethertype_unsupported": bytes(Ether(src=traffic.INSIDE_NEXT_HOP_MAC, dst=traffic.GW_INSIDE_MAC,
-                                                 type=0x0806)) + bytes(28),
+                                                 type=0x88cc)) + bytes(28),  # LLDP
+            "arp_unsupported": bytes(Ether(src=traffic.INSIDE_NEXT_HOP_MAC, dst=traffic.GW_INSIDE_MAC,
+                                           type=0x0806)) + bytes(28),  # hardware type 0
             "tcp_truncated": bytes(eth / IP(src=CLIENT, dst=SERVER, proto=6) / Raw(bytes(TCP(sport=1, dport=2))[:10])),
             "ipv4_bad_length": good[:14 + 20 + 10],  # the IP header claims 40 bytes, 30 arrive
             "ipv4_bad_fragment": bytes(eth / IP(src=CLIENT, dst=SERVER, flags="MF") / UDP(sport=1, dport=2) / b"x"),

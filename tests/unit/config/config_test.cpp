@@ -262,7 +262,6 @@ TEST(config_errors, unknown_key_with_suggestion) {
     std::string text(minimal);
     text.replace(text.find("next_hop_mac = \"02:00:00:00:01:01\""), 12, "nexthop_mac");
     EXPECT_EQ(errors_of(text), (std::vector<std::string>{
-                                   "t.toml:4:1: inside.next_hop_mac: required key missing",
                                    "t.toml:6:1: inside.nexthop_mac: unknown key (did you mean next_hop_mac?)",
                                }));
 }
@@ -339,8 +338,10 @@ TEST(config_errors, bad_ip_address) {
     text.replace(text.find("[\"192.0.2.1\"]"), 13, "[\"192.0.2.1\", 7]");
     EXPECT_EQ(errors_of(text),
               (std::vector<std::string>{
-                  "t.toml:7:14: inside.addresses[0]: expected an IPv4 or IPv6 address, got \"10.0.0.256\"",
-                  "t.toml:12:27: outside.addresses[1]: expected an IPv4 or IPv6 address, got an integer",
+                  "t.toml:7:14: inside.addresses[0]: expected an IPv4 or IPv6 address with an optional prefix "
+                  "length like \"10.0.0.1/24\", got \"10.0.0.256\"",
+                  "t.toml:12:27: outside.addresses[1]: expected an IPv4 or IPv6 address with an optional prefix "
+                  "length like \"10.0.0.1/24\", got an integer",
               }));
 }
 
@@ -655,3 +656,187 @@ TEST(config_errors, mtu_icmp_and_tcp_values) {
 
 } // namespace
 } // namespace egress::config
+
+// ---------------------------------------------------------------------------
+// Neighbour resolution, on-link prefixes, next hops, VLANs
+
+namespace {
+
+// Both sides resolve their next hops: no next_hop_mac.
+constexpr std::string_view resolving = R"([eal]
+vdevs = ["net_pcap0,iface=a", "net_pcap1,iface=b"]
+
+[inside]
+device = "net_pcap0"
+addresses = ["10.0.0.1/24", "fd00:0:0:1::1/64"]
+vlan = 100
+
+[[inside.neighbor]]
+address = "10.0.0.7"
+mac = "02:00:00:00:01:07"
+
+[[inside.neighbor]]
+address = "fd00:0:0:1::7"
+mac = "02:00:00:00:01:08"
+
+[outside]
+device = "net_pcap1"
+addresses = ["192.0.2.1/24", "2001:db8::1/64"]
+next_hop = ["192.0.2.254", "2001:db8::fe"]
+
+[nat]
+pool = ["203.0.113.10"]
+
+[neighbors]
+max_entries = 64
+reachable_s = 10
+stale_s = 120
+retries = 5
+retry_ms = 250
+queue_per_entry = 4
+queue_total = 32
+echo_replies_per_s = 7
+)";
+
+} // namespace
+
+TEST(config_neighbors, resolving_sides_prefixes_next_hops_static_neighbors_vlan) {
+    const egressd_config c = valid(resolving);
+    const auto& in = c.gateway.inside;
+    const auto& out = c.gateway.outside;
+    EXPECT_FALSE(in.next_hop_mac.has_value());
+    EXPECT_FALSE(out.next_hop_mac.has_value());
+    EXPECT_EQ(in.addresses, (std::vector<ip_address>{ip("10.0.0.1"), ip("fd00:0:0:1::1")}));
+    ASSERT_EQ(in.on_link.size(), 2u);
+    EXPECT_EQ(in.on_link[0].address, ip("10.0.0.1"));
+    EXPECT_EQ(in.on_link[0].length, 24);
+    EXPECT_EQ(in.on_link[1].length, 64);
+    EXPECT_TRUE(in.on_link[0].contains(ip("10.0.0.200")));
+    EXPECT_FALSE(in.on_link[0].contains(ip("10.0.1.1")));
+    EXPECT_FALSE(in.on_link[0].contains(ip("fd00:0:0:1::5")));
+    EXPECT_TRUE(in.on_link[1].contains(ip("fd00:0:0:1:ffff::5")));
+    EXPECT_FALSE(in.on_link[1].contains(ip("fd00:0:0:2::5")));
+    EXPECT_EQ(in.vlan, 100);
+    EXPECT_EQ(out.vlan, 0);
+    EXPECT_FALSE(in.next_hop_v4.has_value());
+    EXPECT_FALSE(in.next_hop_v6.has_value());
+    EXPECT_EQ(out.next_hop_v4, ip("192.0.2.254"));
+    EXPECT_EQ(out.next_hop_v6, ip("2001:db8::fe"));
+    ASSERT_EQ(in.neighbors.size(), 2u);
+    EXPECT_EQ(in.neighbors[0].address, ip("10.0.0.7"));
+    EXPECT_EQ(in.neighbors[0].mac, mac("02:00:00:00:01:07"));
+    EXPECT_EQ(in.neighbors[1].address, ip("fd00:0:0:1::7"));
+    EXPECT_TRUE(out.neighbors.empty());
+    const auto& nb = c.gateway.neighbors;
+    EXPECT_EQ(nb.max_entries, 64u);
+    EXPECT_EQ(nb.reachable_ms, 10'000u);
+    EXPECT_EQ(nb.stale_ms, 120'000u);
+    EXPECT_EQ(nb.retries, 5);
+    EXPECT_EQ(nb.retry_ms, 250u);
+    EXPECT_EQ(nb.queue_per_entry, 4);
+    EXPECT_EQ(nb.queue_total, 32u);
+    EXPECT_EQ(c.gateway.echo_replies_per_s, 7u);
+}
+
+TEST(config_neighbors, defaults_and_bare_addresses_cover_only_themselves) {
+    const egressd_config c = valid(minimal);
+    EXPECT_EQ(c.gateway.inside.next_hop_mac, mac("02:00:00:00:01:01"));
+    ASSERT_EQ(c.gateway.inside.on_link.size(), 2u);
+    EXPECT_EQ(c.gateway.inside.on_link[0].length, 32);
+    EXPECT_EQ(c.gateway.inside.on_link[1].length, 128);
+    EXPECT_TRUE(c.gateway.inside.on_link[0].contains(ip("10.0.0.1")));
+    EXPECT_FALSE(c.gateway.inside.on_link[0].contains(ip("10.0.0.2")));
+    EXPECT_EQ(c.gateway.inside.vlan, 0);
+    const auto& nb = c.gateway.neighbors;
+    EXPECT_EQ(nb.max_entries, 1024u);
+    EXPECT_EQ(nb.reachable_ms, 30'000u);
+    EXPECT_EQ(nb.stale_ms, 600'000u);
+    EXPECT_EQ(nb.retries, 3);
+    EXPECT_EQ(nb.retry_ms, 1000u);
+    EXPECT_EQ(nb.queue_per_entry, 8);
+    EXPECT_EQ(nb.queue_total, 256u);
+    EXPECT_EQ(c.gateway.echo_replies_per_s, 100u);
+}
+
+TEST(config_neighbors, bad_prefixes_next_hops_vlans) {
+    std::string text(resolving);
+    text.replace(text.find("\"10.0.0.1/24\""), 13, "\"10.0.0.1/33\"");
+    text.replace(text.find("\"fd00:0:0:1::1/64\""), 18, "\"fd00:0:0:1::1/\"");
+    text.replace(text.find("vlan = 100"), 10, "vlan = 4095");
+    text.replace(text.find("next_hop = [\"192.0.2.254\", \"2001:db8::fe\"]"), 42,
+                 "next_hop = [\"198.51.100.1\", \"2001:db8::1\", \"192.0.2.9\"]");
+    EXPECT_EQ(errors_of(text),
+              (std::vector<std::string>{
+                  "t.toml:6:14: inside.addresses[0]: expected an IPv4 or IPv6 address with an optional prefix "
+                  "length like \"10.0.0.1/24\", got \"10.0.0.1/33\"",
+                  "t.toml:6:29: inside.addresses[1]: expected an IPv4 or IPv6 address with an optional prefix "
+                  "length like \"10.0.0.1/24\", got \"fd00:0:0:1::1/\"",
+                  "t.toml:7:8: inside.vlan: expected an integer in 1..4094, got 4095",
+                  "t.toml:20:12: outside.next_hop: expected 1..2 IP addresses, got 3 addresses",
+              }));
+    std::string hops(resolving);
+    hops.replace(hops.find("next_hop = [\"192.0.2.254\", \"2001:db8::fe\"]"), 42,
+                 "next_hop = [\"198.51.100.1\", \"2001:db8::1\"]");
+    EXPECT_EQ(errors_of(hops),
+              (std::vector<std::string>{
+                  "t.toml:20:13: outside.next_hop[0]: expected an address on the prefix of one of "
+                  "outside.addresses (e.g. \"10.0.0.1/24\"), got \"198.51.100.1\"",
+                  "t.toml:20:29: outside.next_hop[1]: expected a router, not one of outside.addresses, got "
+                  "\"2001:db8::1\"",
+              }));
+    std::string twice(resolving);
+    twice.replace(twice.find("next_hop = [\"192.0.2.254\", \"2001:db8::fe\"]"), 42,
+                  "next_hop = [\"192.0.2.254\", \"192.0.2.253\"]");
+    EXPECT_EQ(errors_of(twice), (std::vector<std::string>{
+                                    "t.toml:20:28: outside.next_hop[1]: expected at most one next hop per family, "
+                                    "got \"192.0.2.253\" (also outside.next_hop[0] is IPv4)",
+                                }));
+}
+
+TEST(config_neighbors, bad_static_neighbors) {
+    std::string text(resolving);
+    text.replace(text.find("address = \"fd00:0:0:1::7\""), 25, "address = \"10.0.0.7\"");
+    text.replace(text.find("mac = \"02:00:00:00:01:08\""), 25, "mac = \"ff:ff:ff:ff:ff:ff\"\ncolor = 1");
+    text.insert(text.find("[outside]"), "[[inside.neighbor]]\naddress = \"10.0.0.1\"\nmac = \"02:00:00:00:01:09\"\n\n"
+                                        "[[inside.neighbor]]\nmac = \"02:00:00:00:01:0a\"\n\n");
+    EXPECT_EQ(errors_of(text),
+              (std::vector<std::string>{
+                  "t.toml:15:7: inside.neighbor[1].mac: expected a unicast, non-zero MAC address, got "
+                  "\"ff:ff:ff:ff:ff:ff\"",
+                  "t.toml:16:1: inside.neighbor[1].color: unknown key",
+                  "t.toml:19:11: inside.neighbor[2].address: expected a neighbour, not one of inside.addresses, got "
+                  "\"10.0.0.1\"",
+                  "t.toml:22:1: inside.neighbor[3].address: required key missing",
+              }));
+    std::string dup(resolving);
+    dup.replace(dup.find("address = \"fd00:0:0:1::7\""), 25, "address = \"10.0.0.7\"");
+    EXPECT_EQ(errors_of(dup), (std::vector<std::string>{
+                                  "t.toml:14:11: inside.neighbor[1].address: expected a distinct address, got "
+                                  "\"10.0.0.7\" again (first at inside.neighbor[0].address)",
+                              }));
+    std::string inline_table(minimal);
+    inline_table.insert(inline_table.find("[outside]"), "neighbor = 5\n");
+    EXPECT_EQ(errors_of(inline_table), (std::vector<std::string>{
+                                           "t.toml:9:12: inside.neighbor: expected an array of tables "
+                                           "([[inside.neighbor]]), got an integer",
+                                       }));
+}
+
+TEST(config_neighbors, bad_neighbor_bounds) {
+    std::string text(resolving);
+    text.replace(text.find("max_entries = 64"), 16, "max_entries = 0");
+    text.replace(text.find("retries = 5"), 11, "retries = 11");
+    text.replace(text.find("retry_ms = 250"), 14, "retry_ms = 5");
+    text.replace(text.find("queue_per_entry = 4"), 19, "queue_per_entry = 65");
+    text.replace(text.find("reachable_s = 10"), 16, "reachable_s = 0");
+    text += "stal_s = 3\n";
+    EXPECT_EQ(errors_of(text),
+              (std::vector<std::string>{
+                  "t.toml:26:15: neighbors.max_entries: expected an integer in 1..1048576, got 0",
+                  "t.toml:27:15: neighbors.reachable_s: expected an integer number of seconds >= 1, got 0",
+                  "t.toml:29:11: neighbors.retries: expected an integer in 1..10, got 11",
+                  "t.toml:30:12: neighbors.retry_ms: expected an integer in 10..60000, got 5",
+                  "t.toml:31:19: neighbors.queue_per_entry: expected an integer in 0..64, got 65",
+                  "t.toml:34:1: neighbors.stal_s: unknown key (did you mean stale_s?)",
+              }));
+}

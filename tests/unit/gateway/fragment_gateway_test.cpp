@@ -126,10 +126,10 @@ TEST_F(fragment_test, ipv4_later_fragments_first_are_held_then_released_translat
     const auto in = fragment_ipv4(udp_out(), sizes, id4);
     const auto expected = fragment_ipv4(udp_out_translated(), sizes, id4);
     result r = pass(side::inside, in[2]);
-    EXPECT_EQ(r.verdict, stats::held);
+    EXPECT_EQ(r.verdict, stats::consumed);
     EXPECT_TRUE(r.out.empty());
     r = pass(side::inside, in[1]);
-    EXPECT_EQ(r.verdict, stats::held);
+    EXPECT_EQ(r.verdict, stats::consumed);
     EXPECT_EQ(core->fragments().held(), 2u);
     r = pass(side::inside, in[0]);
     ASSERT_EQ(r.verdict, no_drop);
@@ -150,7 +150,7 @@ TEST_F(fragment_test, ipv4_inbound_reply_fragments_follow_the_flow_in_any_order)
     ASSERT_EQ(pass(side::inside, udp_out()).verdict, no_drop); // the flow, unfragmented
     const auto in = fragment_ipv4(udp_reply(), sizes, 0x0707);
     const auto expected = fragment_ipv4(udp_reply_translated(), sizes, 0x0707);
-    EXPECT_EQ(pass(side::outside, in[1]).verdict, stats::held);
+    EXPECT_EQ(pass(side::outside, in[1]).verdict, stats::consumed);
     result r = pass(side::outside, in[0]);
     ASSERT_EQ(r.verdict, no_drop);
     EXPECT_EQ(r.out, (std::vector<bytes>{expected[0], expected[1]}));
@@ -166,7 +166,7 @@ TEST_F(fragment_test, ipv4_inbound_reply_fragments_follow_the_flow_in_any_order)
 
 TEST_F(fragment_test, inbound_fragments_of_no_flow_are_dropped_and_create_nothing) {
     const auto in = fragment_ipv4(udp_reply(), sizes, 0x0808);
-    EXPECT_EQ(pass(side::outside, in[2]).verdict, stats::held);
+    EXPECT_EQ(pass(side::outside, in[2]).verdict, stats::consumed);
     EXPECT_EQ(pass(side::outside, in[0]).verdict, drop_reason::inbound_unsolicited);
     EXPECT_EQ(drops(drop_reason::fragment_datagram_dropped), 1u); // the held one
     EXPECT_EQ(pass(side::outside, in[1]).verdict, drop_reason::fragment_datagram_dropped);
@@ -198,8 +198,8 @@ TEST_F(fragment_test, duplicate_fragment_is_dropped_and_the_datagram_goes_on) {
 
 TEST_F(fragment_test, held_fragments_time_out) {
     const auto in = fragment_ipv4(udp_out(), sizes, id4);
-    EXPECT_EQ(pass(side::inside, in[1], 1000).verdict, stats::held);
-    EXPECT_EQ(pass(side::inside, in[2], 1500).verdict, stats::held);
+    EXPECT_EQ(pass(side::inside, in[1], 1000).verdict, stats::consumed);
+    EXPECT_EQ(pass(side::inside, in[2], 1500).verdict, stats::consumed);
     core->expire(2999, 4096); // default timeout 2000 ms from the first fragment seen
     EXPECT_EQ(core->fragments().held(), 2u);
     core->expire(3000, 4096);
@@ -228,7 +228,7 @@ TEST_F(fragment_test, bounds_table_full_and_hold_full) {
     make(s);
     const auto a = fragment_ipv4(udp_out(), sizes, 1);
     const auto b = fragment_ipv4(udp_out(), sizes, 2);
-    EXPECT_EQ(pass(side::inside, a[1]).verdict, stats::held);
+    EXPECT_EQ(pass(side::inside, a[1]).verdict, stats::consumed);
     EXPECT_EQ(pass(side::inside, b[1]).verdict, drop_reason::fragment_table_full);
     EXPECT_EQ(pass(side::inside, a[2]).verdict, drop_reason::fragment_hold_full); // the one slot is taken
     EXPECT_EQ(drops(drop_reason::fragment_datagram_dropped), 1u);                 // a[1], freed with it
@@ -252,7 +252,7 @@ TEST_F(fragment_test, ipv6_fragments_both_ways_exact_bytes) {
                                .udp(40000, 53).payload_size(100).build();
     const auto in = fragment_ipv6(out, sizes, id6);
     const auto expected = fragment_ipv6(out_seen, sizes, id6);
-    EXPECT_EQ(pass(side::inside, in[2]).verdict, stats::held);
+    EXPECT_EQ(pass(side::inside, in[2]).verdict, stats::consumed);
     result r = pass(side::inside, in[0]);
     ASSERT_EQ(r.verdict, no_drop);
     EXPECT_EQ(r.out, (std::vector<bytes>{expected[0], expected[2]}));

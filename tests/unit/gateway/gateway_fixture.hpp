@@ -16,8 +16,12 @@ inline const auto outside_hop = test::mac("02:00:00:00:02:01");
 // one public address 203.0.113.10.
 inline settings make_settings(uint32_t max_flows = 1024, uint16_t port_min = 1024, uint16_t port_max = 65535) {
     settings s;
-    s.inside = {inside_mac, inside_hop, {test::ip("10.0.0.1"), test::ip("fd00:0:0:1::1")}};
-    s.outside = {outside_mac, outside_hop, {test::ip("192.0.2.1"), test::ip("2001:db8::1")}};
+    s.inside.mac = inside_mac;
+    s.inside.next_hop_mac = inside_hop;
+    s.inside.addresses = {test::ip("10.0.0.1"), test::ip("fd00:0:0:1::1")};
+    s.outside.mac = outside_mac;
+    s.outside.next_hop_mac = outside_hop;
+    s.outside.addresses = {test::ip("192.0.2.1"), test::ip("2001:db8::1")};
     s.pool = {{test::ip("203.0.113.10")}, port_min, port_max};
     s.max_flows = max_flows;
     return s;

@@ -37,4 +37,25 @@ TEST(outbox, a_prepared_frame_is_not_queued_without_commit) {
     EXPECT_FALSE(box.prepare().empty());
 }
 
+TEST(outbox, a_frame_may_grow_into_the_headroom_or_start_later) {
+    outbox box(2);
+    auto a = box.prepare();
+    // A header grown by 4 bytes: written from 4 bytes before the span.
+    std::span<uint8_t> grown(a.data() - 4, 64);
+    for (std::size_t i = 0; i < grown.size(); ++i) grown[i] = static_cast<uint8_t>(i);
+    box.commit(side::inside, 64, 4);
+    auto b = box.prepare();
+    for (std::size_t i = 0; i < 64; ++i) b[i] = static_cast<uint8_t>(100 + i);
+    box.commit(side::outside, 60, -4); // a header shrunk by 4: starts 4 bytes in
+    ASSERT_EQ(box.size(), 2u);
+    EXPECT_EQ(box[0].bytes.data(), a.data() - 4);
+    EXPECT_EQ(box[0].bytes.size(), 64u);
+    EXPECT_EQ(box[0].bytes[0], 0);
+    EXPECT_EQ(box[0].bytes[63], 63);
+    EXPECT_EQ(box[1].bytes.data(), b.data() + 4);
+    EXPECT_EQ(box[1].bytes.size(), 60u);
+    EXPECT_EQ(box[1].bytes[0], 104);
+    EXPECT_EQ(outbox::headroom, 8u);
+}
+
 } // namespace

@@ -1,0 +1,576 @@
+// Next-hop resolution through gateway_core: the neighbour table on its own,
+// ARP and neighbour discovery answered and used, frames held until their next
+// hop resolves (within bounds), retries and timeouts on the flow clock, static
+// neighbours, VLAN push / pop, echo replies. Expected frames come from the
+// test frame_builder or from a gateway with the same next hop configured
+// statically, never from the code under test.
+#include <gtest/gtest.h>
+
+#include "gateway/gateway_core.hpp"
+#include "gateway/neighbor_table.hpp"
+#include "gateway_fixture.hpp"
+#include "net/arp.hpp"
+#include "net/ndp.hpp"
+
+namespace egress::gateway {
+namespace {
+
+using stats::consumed;
+using stats::drop_reason;
+using stats::no_drop;
+using stats::side;
+using test::bytes;
+using test::frame_builder;
+using test::ip;
+using test::mac;
+
+using namespace testing_network;
+
+const auto router_mac = mac("02:00:00:00:02:01");
+const auto host_mac = mac("02:00:00:00:01:05");
+const auto bcast = net::broadcast_mac;
+
+// ---------------------------------------------------------------------------
+// The table
+
+TEST(neighbor_table, insert_find_erase_keep_every_chain_reachable) {
+    neighbor_table t(16); // 32 slots
+    std::vector<net::ip_address> in;
+    for (uint32_t i = 0; i < 16; ++i) {
+        const auto a = net::ip_address::from_v4(0x0a000000u + i * 7);
+        const uint32_t slot = t.insert(a);
+        ASSERT_NE(slot, neighbor_table::npos);
+        t.at(slot).state = neighbor_state::reachable;
+        in.push_back(a);
+    }
+    EXPECT_EQ(t.size(), 16u);
+    EXPECT_EQ(t.insert(ip("10.9.9.9")), neighbor_table::npos); // max_entries reached
+    // Remove every other one; the rest stay findable (backward shift, no tombstones).
+    for (std::size_t i = 0; i < in.size(); i += 2) t.erase(t.find(in[i]));
+    EXPECT_EQ(t.size(), 8u);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (i % 2 == 0) {
+            EXPECT_EQ(t.find(in[i]), neighbor_table::npos) << i;
+        } else {
+            ASSERT_NE(t.find(in[i]), neighbor_table::npos) << i;
+            EXPECT_EQ(t.at(t.find(in[i])).address, in[i]);
+        }
+    }
+    uint32_t used = 0;
+    for (uint32_t s = 0; s < t.slot_count(); ++s) used += t.at(s).state != neighbor_state::free;
+    EXPECT_EQ(used, 8u);
+}
+
+// ---------------------------------------------------------------------------
+// Through the gateway
+
+// Both sides resolve: inside 10.0.0.1/24 and fd00:0:0:1::1/64 (hosts on-link),
+// outside 192.0.2.1/24 and 2001:db8::1/64 with routers .254 and ::fe.
+settings resolving_settings() {
+    settings s = make_settings();
+    s.inside.next_hop_mac.reset();
+    s.outside.next_hop_mac.reset();
+    s.inside.on_link = {{ip("10.0.0.1"), 24}, {ip("fd00:0:0:1::1"), 64}};
+    s.outside.on_link = {{ip("192.0.2.1"), 24}, {ip("2001:db8::1"), 64}};
+    s.outside.next_hop_v4 = ip("192.0.2.254");
+    s.outside.next_hop_v6 = ip("2001:db8::fe");
+    s.neighbors.retries = 3;
+    s.neighbors.retry_ms = 1000;
+    s.neighbors.reachable_ms = 30'000;
+    s.neighbors.stale_ms = 600'000;
+    s.neighbors.queue_per_entry = 3;
+    s.neighbors.queue_total = 4;
+    return s;
+}
+
+bytes arp(const net::mac_address& eth_src, const net::mac_address& eth_dst, uint16_t op,
+          const net::mac_address& sha, std::string_view spa, const net::mac_address& tha, std::string_view tpa,
+          uint16_t vid = 0) {
+    bytes body = {0, 1, 8, 0, 6, 4, 0, static_cast<uint8_t>(op)};
+    body.insert(body.end(), sha.bytes.begin(), sha.bytes.end());
+    const auto s = ip(spa);
+    body.insert(body.end(), s.bytes.begin() + 12, s.bytes.end());
+    body.insert(body.end(), tha.bytes.begin(), tha.bytes.end());
+    const auto t = ip(tpa);
+    body.insert(body.end(), t.bytes.begin() + 12, t.bytes.end());
+    frame_builder b;
+    b.eth(eth_src, eth_dst);
+    if (vid != 0) b.vlan(vid);
+    return b.ethertype(net::ethertype_arp).payload(body).pad_to(60).build();
+}
+
+bytes nd(const net::mac_address& eth_src, const net::mac_address& eth_dst, std::string_view src, std::string_view dst,
+         uint8_t type, std::string_view target, uint8_t option_type, const net::mac_address& lladdr,
+         uint32_t flags = 0, uint8_t hop_limit = 255, uint16_t vid = 0) {
+    const auto t = ip(target);
+    bytes body(t.bytes.begin(), t.bytes.end());
+    if (option_type != 0) {
+        body.push_back(option_type);
+        body.push_back(1);
+        body.insert(body.end(), lladdr.bytes.begin(), lladdr.bytes.end());
+    }
+    frame_builder b;
+    b.eth(eth_src, eth_dst);
+    if (vid != 0) b.vlan(vid);
+    return b.ipv6(src, dst).ttl(hop_limit).icmp(type, 0, flags).payload(body).build();
+}
+
+bytes syn(uint16_t sport) {
+    return from_inside().ipv4("10.0.0.5", "198.51.100.7").ttl(64).tcp(sport, 443, net::tcp_syn).build();
+}
+
+class neighbor_gateway : public ::testing::Test {
+protected:
+    void make(settings s) {
+        cfg = s;
+        core = std::make_unique<gateway_core>(s);
+    }
+    void SetUp() override { make(resolving_settings()); }
+
+    drop_reason push(side from, bytes& frame, uint32_t now) { return core->process(from, frame, now); }
+    // What the last call put into the outbox.
+    std::vector<std::pair<side, bytes>> built() const {
+        std::vector<std::pair<side, bytes>> out;
+        const outbox& box = core->built_frames();
+        for (uint32_t i = 0; i < box.size(); ++i) out.emplace_back(box[i].to, bytes(box[i].bytes.begin(), box[i].bytes.end()));
+        return out;
+    }
+    uint64_t drops(drop_reason r) const { return core->counters().drops[static_cast<std::size_t>(r)]; }
+    const neighbor_entry* entry(side s, std::string_view a) const {
+        const neighbor_table& t = core->neighbors().table(s);
+        const uint32_t slot = t.find(ip(a));
+        return slot == neighbor_table::npos ? nullptr : &t.at(slot);
+    }
+    // The frame a gateway with the same router configured statically sends for `frame`.
+    bytes statically(side from, bytes frame, const net::mac_address& hop) {
+        settings s = cfg;
+        (from == side::inside ? s.outside : s.inside).next_hop_mac = hop;
+        s.inside.vlan = s.outside.vlan = 0; // untagged frames in and out
+        gateway_core other(s);
+        EXPECT_EQ(other.process(from, frame, 0), no_drop);
+        return frame;
+    }
+    void start() {
+        core->expire(0, 0); // the first call sends the announcements
+    }
+
+    settings cfg;
+    std::unique_ptr<gateway_core> core;
+};
+
+TEST_F(neighbor_gateway, announces_every_own_address_once_at_start) {
+    core->expire(0, 64);
+    const auto a = built();
+    ASSERT_EQ(a.size(), 5u);
+    // Inside: gratuitous ARP for 10.0.0.1, unsolicited NA for fd00:0:0:1::1.
+    EXPECT_EQ(a[0].first, side::inside);
+    EXPECT_EQ(a[0].second, arp(inside_mac, bcast, 1, inside_mac, "10.0.0.1", net::mac_address{}, "10.0.0.1"));
+    EXPECT_EQ(a[1].first, side::inside);
+    EXPECT_EQ(a[1].second, nd(inside_mac, mac("33:33:00:00:00:01"), "fd00:0:0:1::1", "ff02::1",
+                              net::icmpv6_neighbor_advertisement, "fd00:0:0:1::1", 2, inside_mac, 0xa0000000u));
+    // Outside: its addresses and the NAT pool address.
+    EXPECT_EQ(a[2].second, arp(outside_mac, bcast, 1, outside_mac, "192.0.2.1", net::mac_address{}, "192.0.2.1"));
+    EXPECT_EQ(a[4].first, side::outside);
+    EXPECT_EQ(a[4].second, arp(outside_mac, bcast, 1, outside_mac, "203.0.113.10", net::mac_address{}, "203.0.113.10"));
+    EXPECT_EQ(core->counters().neighbor_announcements_sent, 5u);
+    core->expire(1, 64);
+    EXPECT_TRUE(built().empty());
+}
+
+TEST_F(neighbor_gateway, a_side_with_a_static_next_hop_announces_nothing_but_still_answers) {
+    make(make_settings());
+    core->expire(0, 64);
+    EXPECT_TRUE(built().empty());
+    bytes req = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
+    EXPECT_EQ(push(side::inside, req, 0), consumed);
+    ASSERT_EQ(built().size(), 1u);
+    EXPECT_EQ(built()[0].second, arp(inside_mac, host_mac, 2, inside_mac, "10.0.0.1", host_mac, "10.0.0.5"));
+}
+
+TEST_F(neighbor_gateway, arp_requests_for_own_addresses_are_answered_and_the_sender_learned) {
+    start();
+    bytes req = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
+    EXPECT_EQ(push(side::inside, req, 5), consumed);
+    const auto out = built();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].first, side::inside);
+    EXPECT_EQ(out[0].second, arp(inside_mac, host_mac, 2, inside_mac, "10.0.0.1", host_mac, "10.0.0.5"));
+    const neighbor_entry* e = entry(side::inside, "10.0.0.5");
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->state, neighbor_state::stale);
+    EXPECT_EQ(e->mac, host_mac);
+    EXPECT_EQ(core->counters().neighbor_replies_sent, 1u);
+    EXPECT_EQ(core->counters().neighbor_learned, 1u);
+    // The pool address is answered on the outside, not on the inside.
+    bytes pool = arp(router_mac, bcast, 1, router_mac, "192.0.2.254", net::mac_address{}, "203.0.113.10");
+    EXPECT_EQ(push(side::outside, pool, 6), consumed);
+    ASSERT_EQ(built().size(), 1u);
+    EXPECT_EQ(built()[0].second,
+              arp(outside_mac, router_mac, 2, outside_mac, "203.0.113.10", router_mac, "192.0.2.254"));
+    // A sender the gateway does not know asking for an address it does not
+    // have here (192.0.2.1 is an outside address).
+    bytes wrong_side = arp(mac("02:00:00:00:01:07"), bcast, 1, mac("02:00:00:00:01:07"), "10.0.0.7",
+                           net::mac_address{}, "192.0.2.1");
+    EXPECT_EQ(push(side::inside, wrong_side, 7), drop_reason::arp_not_for_us);
+    bytes other = arp(mac("02:00:00:00:01:06"), bcast, 1, mac("02:00:00:00:01:06"), "10.0.0.6",
+                      net::mac_address{}, "10.0.0.9");
+    EXPECT_EQ(push(side::inside, other, 8), drop_reason::arp_not_for_us);
+    EXPECT_EQ(drops(drop_reason::arp_not_for_us), 2u);
+    EXPECT_EQ(entry(side::inside, "10.0.0.6"), nullptr);
+    bytes unicast_elsewhere = arp(host_mac, mac("02:00:00:00:01:99"), 1, host_mac, "10.0.0.5", net::mac_address{},
+                                  "10.0.0.1");
+    EXPECT_EQ(push(side::inside, unicast_elsewhere, 9), drop_reason::l2_dst_not_local);
+    bytes bad = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
+    bad[14 + 1] = 6; // hardware type 6
+    EXPECT_EQ(push(side::inside, bad, 10), drop_reason::arp_unsupported);
+    EXPECT_EQ(drops(drop_reason::arp_unsupported), 1u);
+}
+
+TEST_F(neighbor_gateway, a_frame_waits_for_its_router_and_leaves_once_resolved) {
+    start();
+    bytes first = syn(40000);
+    const bytes original = first;
+    EXPECT_EQ(push(side::inside, first, 100), consumed);
+    auto out = built();
+    ASSERT_EQ(out.size(), 1u); // the request, broadcast on the outside
+    EXPECT_EQ(out[0].first, side::outside);
+    EXPECT_EQ(out[0].second, arp(outside_mac, bcast, 1, outside_mac, "192.0.2.1", net::mac_address{}, "192.0.2.254"));
+    EXPECT_EQ(core->counters().neighbor_frames_queued, 1u);
+    EXPECT_EQ(core->counters().neighbor_requests_sent, 1u);
+    ASSERT_NE(entry(side::outside, "192.0.2.254"), nullptr);
+    EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::incomplete);
+    EXPECT_EQ(core->neighbors().frames_held(), 1u);
+
+    // The reply releases the held SYN: exactly what a static next hop gives.
+    bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
+    EXPECT_EQ(push(side::outside, reply, 150), consumed);
+    out = built();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].first, side::outside);
+    EXPECT_EQ(out[0].second, statically(side::inside, original, router_mac));
+    EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::reachable);
+    EXPECT_EQ(core->counters().neighbor_resolved, 1u);
+    EXPECT_EQ(core->counters().neighbor_frames_released, 1u);
+    EXPECT_EQ(core->neighbors().frames_held(), 0u);
+
+    // Later frames go straight through, to the router's MAC.
+    bytes next = syn(40001);
+    EXPECT_EQ(push(side::inside, next, 200), no_drop);
+    EXPECT_EQ(next, statically(side::inside, syn(40001), router_mac));
+    EXPECT_TRUE(built().empty());
+}
+
+TEST_F(neighbor_gateway, held_frames_are_bounded_per_entry_and_in_all) {
+    start();
+    for (uint16_t p = 0; p < 3; ++p) {
+        bytes f = syn(static_cast<uint16_t>(41000 + p));
+        EXPECT_EQ(push(side::inside, f, 10), consumed) << p;
+    }
+    bytes fourth = syn(41003);
+    EXPECT_EQ(push(side::inside, fourth, 10), drop_reason::neighbor_queue_full); // queue_per_entry = 3
+    // Towards the IPv6 router: one more fits in queue_total = 4, then none.
+    bytes v6a = from_inside().ipv6("fd00:0:0:1::5", "2001:db8:9::7").ttl(64).tcp(42000, 443, net::tcp_syn).build();
+    EXPECT_EQ(push(side::inside, v6a, 11), consumed);
+    const auto out = built();
+    bytes v6b = from_inside().ipv6("fd00:0:0:1::5", "2001:db8:9::7").ttl(64).tcp(42001, 443, net::tcp_syn).build();
+    EXPECT_EQ(push(side::inside, v6b, 11), drop_reason::neighbor_queue_full);
+    EXPECT_EQ(drops(drop_reason::neighbor_queue_full), 2u);
+    EXPECT_EQ(core->counters().neighbor_frames_queued, 4u);
+    EXPECT_EQ(core->neighbors().frames_held(), 4u);
+    // The NS went to the router's solicited-node group.
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].second, nd(outside_mac, mac("33:33:ff:00:00:fe"), "2001:db8::1", "ff02::1:ff00:fe",
+                                net::icmpv6_neighbor_solicitation, "2001:db8::fe", 1, outside_mac));
+}
+
+TEST_F(neighbor_gateway, unanswered_requests_are_retried_then_the_held_frames_dropped) {
+    start();
+    bytes f = syn(40000);
+    ASSERT_EQ(push(side::inside, f, 0), consumed);
+    core->expire(999, 1u << 20);
+    EXPECT_TRUE(built().empty()); // not due yet
+    core->expire(1000, 1u << 20);
+    ASSERT_EQ(built().size(), 1u); // second request
+    core->expire(2000, 1u << 20);
+    ASSERT_EQ(built().size(), 1u); // third
+    EXPECT_EQ(core->counters().neighbor_requests_sent, 3u);
+    EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::incomplete);
+    core->expire(3000, 1u << 20); // retries (3) used up: given up
+    EXPECT_TRUE(built().empty());
+    EXPECT_EQ(entry(side::outside, "192.0.2.254"), nullptr);
+    EXPECT_EQ(drops(drop_reason::neighbor_unresolved), 1u);
+    EXPECT_EQ(core->neighbors().frames_held(), 0u);
+    // The next frame starts over.
+    bytes again = syn(40001);
+    EXPECT_EQ(push(side::inside, again, 3001), consumed);
+    EXPECT_EQ(core->counters().neighbor_requests_sent, 4u);
+}
+
+TEST_F(neighbor_gateway, a_stale_entry_is_probed_on_use_and_removed_when_silent) {
+    start();
+    bytes f = syn(40000);
+    ASSERT_EQ(push(side::inside, f, 0), consumed);
+    bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
+    ASSERT_EQ(push(side::outside, reply, 10), consumed);
+    core->expire(30'009, 1u << 20);
+    EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::reachable);
+    core->expire(30'010, 1u << 20);
+    EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::stale);
+    // Used while stale: forwarded at once, and a unicast probe goes to the old MAC.
+    bytes g = syn(40001);
+    EXPECT_EQ(push(side::inside, g, 31'000), no_drop);
+    auto out = built();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].second, arp(outside_mac, router_mac, 1, outside_mac, "192.0.2.1", net::mac_address{}, "192.0.2.254"));
+    EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::probe);
+    core->expire(32'000, 1u << 20);
+    core->expire(33'000, 1u << 20);
+    EXPECT_EQ(core->counters().neighbor_requests_sent, 4u); // 1 resolution + 3 probes
+    core->expire(34'000, 1u << 20);
+    EXPECT_EQ(entry(side::outside, "192.0.2.254"), nullptr);
+    EXPECT_EQ(drops(drop_reason::neighbor_unresolved), 0u); // nothing was held
+}
+
+TEST_F(neighbor_gateway, an_answered_probe_makes_the_entry_reachable_again) {
+    start();
+    bytes f = syn(40000);
+    ASSERT_EQ(push(side::inside, f, 0), consumed);
+    bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
+    ASSERT_EQ(push(side::outside, reply, 0), consumed);
+    bytes g = syn(40001);
+    EXPECT_EQ(push(side::inside, g, 40'000), no_drop);
+    EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::probe);
+    bytes again = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
+    ASSERT_EQ(push(side::outside, again, 40'100), consumed);
+    EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::reachable);
+    EXPECT_EQ(entry(side::outside, "192.0.2.254")->confirmed_ms, 40'100u);
+}
+
+TEST_F(neighbor_gateway, stale_entries_unused_for_stale_ms_are_removed) {
+    start();
+    bytes req = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
+    ASSERT_EQ(push(side::inside, req, 0), consumed);
+    core->expire(599'999, 1u << 20);
+    EXPECT_NE(entry(side::inside, "10.0.0.5"), nullptr);
+    core->expire(600'000, 1u << 20);
+    EXPECT_EQ(entry(side::inside, "10.0.0.5"), nullptr);
+}
+
+TEST_F(neighbor_gateway, neighbour_solicitations_are_answered_and_advertisements_resolve) {
+    start();
+    bytes ns = nd(host_mac, mac("33:33:ff:00:00:01"), "fe80::5", "ff02::1:ff00:1", net::icmpv6_neighbor_solicitation,
+                  "fd00:0:0:1::1", 1, host_mac);
+    EXPECT_EQ(push(side::inside, ns, 0), consumed);
+    auto out = built();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].first, side::inside);
+    EXPECT_EQ(out[0].second, nd(inside_mac, host_mac, "fd00:0:0:1::1", "fe80::5", net::icmpv6_neighbor_advertisement,
+                                "fd00:0:0:1::1", 2, inside_mac, 0xe0000000u));
+    ASSERT_NE(entry(side::inside, "fe80::5"), nullptr);
+    EXPECT_EQ(entry(side::inside, "fe80::5")->mac, host_mac);
+    // Hop limit other than 255: ignored (RFC 4861 7.1.1), counted.
+    bytes forwarded = nd(host_mac, mac("33:33:ff:00:00:01"), "fe80::5", "ff02::1:ff00:1",
+                         net::icmpv6_neighbor_solicitation, "fd00:0:0:1::1", 1, host_mac, 0, 254);
+    EXPECT_EQ(push(side::inside, forwarded, 1), drop_reason::ndp_bad_hop_limit);
+    // A solicitation for an address that is not ours.
+    // A solicitation for an address that is not ours: to a group the gateway
+    // is not in, or (unusually) to its own MAC.
+    bytes other = nd(host_mac, mac("33:33:ff:00:00:09"), "fe80::5", "ff02::1:ff00:9",
+                     net::icmpv6_neighbor_solicitation, "fd00:0:0:1::9", 1, host_mac);
+    EXPECT_EQ(push(side::inside, other, 2), drop_reason::l2_dst_not_local);
+    bytes other_unicast = nd(host_mac, inside_mac, "fe80::5", "fd00:0:0:1::9", net::icmpv6_neighbor_solicitation,
+                             "fd00:0:0:1::9", 1, host_mac);
+    EXPECT_EQ(push(side::inside, other_unicast, 2), drop_reason::ndp_not_for_us);
+    // Resolution of the IPv6 router: NS out, NA in, the held frame leaves.
+    bytes v6 = from_inside().ipv6("fd00:0:0:1::5", "2001:db8:9::7").ttl(64).tcp(42000, 443, net::tcp_syn).build();
+    const bytes original = v6;
+    ASSERT_EQ(push(side::inside, v6, 3), consumed);
+    bytes na = nd(router_mac, outside_mac, "2001:db8::fe", "2001:db8::1", net::icmpv6_neighbor_advertisement,
+                  "2001:db8::fe", 2, router_mac, 0xe0000000u);
+    EXPECT_EQ(push(side::outside, na, 4), consumed);
+    out = built();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].second, statically(side::inside, original, router_mac));
+    EXPECT_EQ(entry(side::outside, "2001:db8::fe")->state, neighbor_state::reachable);
+    // An advertisement nobody asked for: dropped, counted.
+    bytes stray = nd(router_mac, outside_mac, "2001:db8::77", "2001:db8::1", net::icmpv6_neighbor_advertisement,
+                     "2001:db8::77", 2, router_mac, 0x20000000u);
+    EXPECT_EQ(push(side::outside, stray, 5), drop_reason::ndp_not_for_us);
+}
+
+TEST_F(neighbor_gateway, replies_to_inside_hosts_resolve_the_host_itself) {
+    start();
+    bytes req = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
+    ASSERT_EQ(push(side::inside, req, 0), consumed);
+    // The inside host was learned from its request; its SYN was forwarded after
+    // resolving the router; the SYN-ACK goes to the host's MAC.
+    bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
+    bytes f = syn(40000);
+    ASSERT_EQ(push(side::inside, f, 1), consumed);
+    ASSERT_EQ(push(side::outside, reply, 2), consumed);
+    const bytes out_syn = built().at(0).second;
+    const uint16_t public_port = test::be16(out_syn, 14 + 20);
+    bytes synack = frame_builder()
+                       .eth(router_mac, outside_mac)
+                       .ipv4("198.51.100.7", "203.0.113.10")
+                       .ttl(64)
+                       .tcp(443, public_port, net::tcp_syn | net::tcp_ack)
+                       .build();
+    EXPECT_EQ(push(side::outside, synack, 3), no_drop);
+    EXPECT_EQ(bytes(synack.begin(), synack.begin() + 12),
+              (bytes{0x02, 0, 0, 0, 0x01, 0x05, 0x02, 0, 0, 0, 0x01, 0xfe}));
+}
+
+TEST_F(neighbor_gateway, static_neighbors_are_used_without_resolution) {
+    settings s = resolving_settings();
+    s.outside.neighbors = {{ip("192.0.2.254"), router_mac}};
+    make(s);
+    start();
+    bytes f = syn(40000);
+    EXPECT_EQ(push(side::inside, f, 0), no_drop);
+    EXPECT_EQ(f, statically(side::inside, syn(40000), router_mac));
+    EXPECT_TRUE(built().empty());
+    EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::fixed);
+    // A reply claiming another MAC does not move a static entry.
+    bytes spoof = arp(host_mac, outside_mac, 2, host_mac, "192.0.2.254", outside_mac, "192.0.2.1");
+    EXPECT_EQ(push(side::outside, spoof, 1), consumed);
+    EXPECT_EQ(entry(side::outside, "192.0.2.254")->mac, router_mac);
+}
+
+TEST_F(neighbor_gateway, a_full_table_refuses_new_next_hops) {
+    settings s = resolving_settings();
+    s.neighbors.max_entries = 1;
+    s.outside.next_hop_v4.reset(); // every destination on-link: one entry each
+    make(s);
+    start();
+    bytes a = syn(40000);
+    EXPECT_EQ(push(side::inside, a, 0), consumed);
+    bytes b = from_inside().ipv4("10.0.0.5", "198.51.100.8").ttl(64).tcp(40001, 443, net::tcp_syn).build();
+    EXPECT_EQ(push(side::inside, b, 0), drop_reason::neighbor_table_full);
+    EXPECT_EQ(drops(drop_reason::neighbor_table_full), 1u);
+}
+
+// ---------------------------------------------------------------------------
+// VLAN
+
+TEST_F(neighbor_gateway, vlan_tags_are_checked_popped_and_pushed) {
+    settings s = make_settings(); // static next hops: the VLAN logic alone
+    s.inside.vlan = 100;
+    make(s);
+    core->set_frame_headroom(8);
+    // Inside (VLAN 100) -> outside (untagged): the tag is popped.
+    bytes in = from_inside().vlan(100).ipv4("10.0.0.5", "198.51.100.7").ttl(64).tcp(40000, 443, net::tcp_syn).build();
+    ASSERT_EQ(push(side::inside, in, 0), no_drop);
+    ASSERT_EQ(core->front_adjust(0), -4);
+    const bytes popped(in.begin() + 4, in.end());
+    const bytes untagged_expected = statically(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").ttl(64).tcp(40000, 443, net::tcp_syn).build(), outside_hop);
+    // (the same translation as a gateway without VLANs gives an untagged SYN)
+    EXPECT_EQ(popped, untagged_expected);
+    const uint16_t public_port = test::be16(popped, 14 + 20);
+    // Outside (untagged) -> inside (VLAN 100): a tag is pushed into the headroom.
+    bytes reply = from_outside().ipv4("198.51.100.7", "203.0.113.10").ttl(64).tcp(443, public_port, net::tcp_syn | net::tcp_ack).build();
+    bytes buffer(8, 0);
+    buffer.insert(buffer.end(), reply.begin(), reply.end());
+    std::span<uint8_t> frame(buffer.data() + 8, reply.size());
+    stats::drop_reason v;
+    core->process_burst(side::outside, &frame, 1, 1, &v);
+    ASSERT_EQ(v, no_drop);
+    ASSERT_EQ(core->front_adjust(0), 4);
+    const bytes pushed(buffer.begin() + 4, buffer.end());
+    const bytes expected = frame_builder()
+                               .eth(outside_mac, inside_mac) // placeholder MACs, checked below
+                               .vlan(100)
+                               .ipv4("198.51.100.7", "10.0.0.5")
+                               .ttl(63)
+                               .tcp(443, 40000, net::tcp_syn | net::tcp_ack)
+                               .build();
+    EXPECT_EQ(bytes(pushed.begin(), pushed.begin() + 18),
+              (bytes{0x02, 0, 0, 0, 0x01, 0x01, 0x02, 0, 0, 0, 0x01, 0xfe, 0x81, 0x00, 0x00, 100, 0x08, 0x00}));
+    EXPECT_EQ(bytes(pushed.begin() + 18, pushed.end()), bytes(expected.begin() + 18, expected.end()));
+    // Wrong or missing tags are dropped on either side.
+    bytes untagged = from_inside().ipv4("10.0.0.5", "198.51.100.7").ttl(64).udp(1, 2).build();
+    EXPECT_EQ(push(side::inside, untagged, 2), drop_reason::vlan_mismatch);
+    bytes other_vid = from_inside().vlan(200).ipv4("10.0.0.5", "198.51.100.7").ttl(64).udp(1, 2).build();
+    EXPECT_EQ(push(side::inside, other_vid, 2), drop_reason::vlan_mismatch);
+    bytes tagged_outside = from_outside().vlan(100).ipv4("198.51.100.7", "203.0.113.10").ttl(64).udp(1, 2).build();
+    EXPECT_EQ(push(side::outside, tagged_outside, 2), drop_reason::vlan_mismatch);
+    EXPECT_EQ(drops(drop_reason::vlan_mismatch), 3u);
+    // A priority tag (VID 0) on the untagged side is accepted (and popped).
+    bytes priority = from_outside().vlan(0x6000).ipv4("198.51.100.7", "203.0.113.10").ttl(64).udp(1, 2).build();
+    EXPECT_EQ(push(side::outside, priority, 2), drop_reason::inbound_unsolicited);
+    // Without headroom a tag cannot be pushed.
+    core->set_frame_headroom(0);
+    bytes again = from_outside().ipv4("198.51.100.7", "203.0.113.10").ttl(64)
+                      .tcp(443, public_port, net::tcp_syn | net::tcp_ack).build(); // a retransmitted SYN-ACK
+    EXPECT_EQ(push(side::outside, again, 3), drop_reason::vlan_no_headroom);
+}
+
+TEST_F(neighbor_gateway, arp_and_resolution_on_a_vlan_side_are_tagged) {
+    settings s = resolving_settings();
+    s.outside.vlan = 7;
+    make(s);
+    core->expire(0, 64);
+    const auto a = built();
+    ASSERT_EQ(a.size(), 5u);
+    EXPECT_EQ(a[2].second,
+              arp(outside_mac, bcast, 1, outside_mac, "192.0.2.1", net::mac_address{}, "192.0.2.1", 7));
+    bytes f = syn(40000);
+    const bytes original = f;
+    core->set_frame_headroom(8);
+    ASSERT_EQ(push(side::inside, f, 1), consumed);
+    EXPECT_EQ(built().at(0).second,
+              arp(outside_mac, bcast, 1, outside_mac, "192.0.2.1", net::mac_address{}, "192.0.2.254", 7));
+    bytes untagged_reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
+    EXPECT_EQ(push(side::outside, untagged_reply, 2), drop_reason::vlan_mismatch);
+    bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1", 7);
+    EXPECT_EQ(push(side::outside, reply, 2), consumed);
+    const auto out = built();
+    ASSERT_EQ(out.size(), 1u);
+    // The held SYN leaves tagged: the untagged static translation with a tag inserted.
+    const bytes plain = statically(side::inside, original, router_mac);
+    bytes tagged(plain.begin(), plain.begin() + 12);
+    const bytes tag = {0x81, 0x00, 0x00, 0x07};
+    tagged.insert(tagged.end(), tag.begin(), tag.end());
+    tagged.insert(tagged.end(), plain.begin() + 12, plain.end());
+    EXPECT_EQ(out[0].second, tagged);
+}
+
+// ---------------------------------------------------------------------------
+// Echo to the gateway's own addresses
+
+TEST_F(neighbor_gateway, echo_requests_to_own_addresses_are_answered_within_the_rate) {
+    settings s = resolving_settings();
+    s.echo_replies_per_s = 2;
+    make(s);
+    start();
+    const auto ping = [](uint16_t seq) {
+        return frame_builder().eth(host_mac, inside_mac).ipv4("10.0.0.5", "10.0.0.1").ttl(64).ip_id(77)
+            .echo_request(9, seq).payload("health").build();
+    };
+    bytes p1 = ping(1);
+    EXPECT_EQ(push(side::inside, p1, 1000), consumed);
+    auto out = built();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].first, side::inside);
+    EXPECT_EQ(out[0].second, frame_builder().eth(inside_mac, host_mac).ipv4("10.0.0.1", "10.0.0.5").ttl(64).ip_id(77)
+                                 .echo_reply(9, 1).payload("health").build());
+    bytes p2 = ping(2);
+    EXPECT_EQ(push(side::inside, p2, 1500), consumed);
+    bytes p3 = ping(3);
+    EXPECT_EQ(push(side::inside, p3, 1999), drop_reason::echo_rate_limited);
+    bytes p4 = ping(4);
+    EXPECT_EQ(push(side::inside, p4, 2000), consumed); // a new second
+    EXPECT_EQ(core->counters().echo_replies_sent, 3u);
+    EXPECT_EQ(drops(drop_reason::echo_rate_limited), 1u);
+    // IPv6, and anything that is not an echo request stays unsupported.
+    bytes p6 = frame_builder().eth(router_mac, outside_mac).ipv6("2001:db8::fe", "2001:db8::1").ttl(64)
+                   .echo_request(5, 1).payload("v6").build();
+    EXPECT_EQ(push(side::outside, p6, 2001), consumed);
+    EXPECT_EQ(built().at(0).second, frame_builder().eth(outside_mac, router_mac).ipv6("2001:db8::1", "2001:db8::fe")
+                                        .ttl(64).echo_reply(5, 1).payload("v6").build());
+    bytes udp = frame_builder().eth(host_mac, inside_mac).ipv4("10.0.0.5", "10.0.0.1").ttl(64).udp(5, 53).build();
+    EXPECT_EQ(push(side::inside, udp, 2002), drop_reason::local_delivery_unsupported);
+}
+
+} // namespace
+} // namespace egress::gateway
