@@ -12,6 +12,8 @@
 
 namespace egress::gateway {
 
+class steering;
+
 struct side_settings {
     net::mac_address mac;              // this port's own MAC (frames are sent from it)
     net::mac_address next_hop_mac;     // static next hop on this side
@@ -41,6 +43,12 @@ struct settings {
     bool accept_any_dst_mac = false; // promiscuous: do not drop frames for other MACs
     export_settings flow_export;
     inspect_settings inspect;        // hostname inspection (TLS SNI, HTTP Host) bounds
+    // Several workers (steering.hpp): this worker's index (picks its Hyperscan
+    // scratch and DLP scanner in the policy) and the steering every worker shares
+    // (null: one worker). Without RSS, pool.port_min/max are already this worker's
+    // slice; with RSS the whole range, and steering->accepts() filters the ports.
+    uint16_t worker = 0;
+    const steering* steer = nullptr;
 };
 
 } // namespace egress::gateway

@@ -60,7 +60,9 @@ namespace egress::stats {
     X(inspect_exhausted, "inspect_exhausted")                           \
     X(mbuf_exhausted, "mbuf_exhausted")                                 \
     X(dlp_blocked, "dlp_blocked")                                       \
-    X(dlp_out_of_order, "dlp_out_of_order")
+    X(dlp_out_of_order, "dlp_out_of_order")                             \
+    X(handoff_full, "handoff_full")                                     \
+    X(handoff_shutdown, "handoff_shutdown")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,
