@@ -467,6 +467,7 @@ int run(const options& opts, egress::config::egressd_config cfg,
         stats::add_worker(final_stats, one);
     }
     controlplane::run_report report = controlplane::make_run_report(frame, final_stats);
+    for (const auto& core : cores) report.workers.push_back(controlplane::make_worker_report(core->counters()));
     add_export_stats(report, exporter.get());
     fmt::print("{}", controlplane::format_summary(report));
     const controlplane::policy_status p = control.policy->status();
