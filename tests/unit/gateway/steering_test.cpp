@@ -185,3 +185,71 @@ TEST(steering, what_it_cannot_place_stays_where_it_arrived) {
 
 } // namespace
 } // namespace egress::gateway
+
+#include "gateway/gateway_core.hpp"
+#include "net/packet_parser.hpp"
+
+namespace egress::gateway {
+namespace {
+
+using namespace testing_network;
+
+// gateway_core of worker w with the steering: the public ports it hands out
+// are ones whose replies come back to w.
+std::vector<uint16_t> public_ports(const steering& st, unsigned w, settings s, int flows) {
+    s.worker = static_cast<uint16_t>(w);
+    s.steer = &st;
+    gateway_core core(s);
+    std::vector<uint16_t> out;
+    for (int i = 0; i < flows; ++i) {
+        auto f = from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(static_cast<uint16_t>(30000 + i), 443).build();
+        EXPECT_EQ(core.process(stats::side::inside, f, 0), stats::no_drop);
+        net::packet_view v;
+        EXPECT_EQ(net::parse_frame(f, v), stats::no_drop);
+        out.push_back(v.src_port);
+        // The reply's owner, by the same rule the workers steer with, is w.
+        const auto reply = from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, v.src_port).build();
+        EXPECT_EQ(st.owner(stats::side::outside, reply), w);
+    }
+    return out;
+}
+
+TEST(steered_nat, with_rss_a_worker_only_takes_ports_whose_reply_hashes_to_it) {
+    steering_settings ss;
+    ss.workers = 4;
+    ss.rss = true;
+    const steering st(ss);
+    for (unsigned w = 0; w < 4; ++w) {
+        const auto ports = public_ports(st, w, make_settings(), 64);
+        // Preserved where the inside port already hashes to w (unless an earlier
+        // flow's probe took it), else probed; never one port twice.
+        for (std::size_t i = 0; i < ports.size(); ++i) {
+            const auto inside_port = static_cast<uint16_t>(30000 + i);
+            const bool earlier = std::find(ports.begin(), ports.begin() + static_cast<long>(i), inside_port) !=
+                                 ports.begin() + static_cast<long>(i);
+            if (!earlier && st.accepts(w, 6, test::ip("198.51.100.7").v4(), 443, test::ip("203.0.113.10").v4(),
+                                       inside_port)) {
+                EXPECT_EQ(ports[i], inside_port);
+            }
+        }
+        EXPECT_EQ(std::set<uint16_t>(ports.begin(), ports.end()).size(), ports.size());
+    }
+}
+
+TEST(steered_nat, without_rss_a_worker_allocates_from_its_slice) {
+    steering_settings ss;
+    ss.workers = 3;
+    const steering st(ss);
+    for (unsigned w = 0; w < 3; ++w) {
+        settings s = make_settings();
+        s.pool.port_min = st.slice(w).min;
+        s.pool.port_max = st.slice(w).max;
+        for (uint16_t p : public_ports(st, w, s, 16)) {
+            EXPECT_GE(p, st.slice(w).min);
+            EXPECT_LE(p, st.slice(w).max);
+        }
+    }
+}
+
+} // namespace
+} // namespace egress::gateway
