@@ -257,6 +257,58 @@ class workers_live(unittest.TestCase):
         self.assertEqual([wk["flows_created"] for wk in r.summary["workers"]], [3, 3, 3])
 
 
+class workers_control(unittest.TestCase):
+    def test_stats_and_flow_queries_cover_every_worker(self):
+        """A running gateway with 3 workers: egressctl stats sums them, flows and
+        nat see every worker's flows, each once."""
+        import signal
+        import time
+        n = 3
+        directory = tempfile.mkdtemp(prefix="egressd-mc-")
+        c = traffic.conversation()
+        udp = pick_flows(n, 2, 53, 5000)
+        for client, port, w in udp:
+            c.from_inside(IP(src=client, dst=DNS) / UDP(sport=port, dport=53) / Raw(b"q#0#"))
+        c.write(os.path.join(directory, "inside.pcap"), os.path.join(directory, "outside.pcap"))
+        sock = os.path.join(directory, "ctl.sock")
+        path = os.path.join(directory, "egressd.toml")
+        with open(path, "w") as f:
+            f.write(config(directory, n, replay=False).replace("stop_when_drained = true", "stop_when_drained = false")
+                    + f'\n[control]\nsocket = "{sock}"\n')
+        proc = subprocess.Popen([harness.EGRESSD, "-c", path, "--stats-json", os.path.join(directory, "summary.json")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ctl = os.path.join(harness.HERE, "..", "..", "tools", "egressctl")
+
+        def query(*args):
+            r = subprocess.run([ctl, "-s", sock, "--json", *args], capture_output=True, text=True, timeout=30)
+            return json.loads(r.stdout) if r.returncode == 0 else None
+
+        try:
+            stats = None
+            for _ in range(200):
+                stats = os.path.exists(sock) and query("stats")
+                if stats and stats["stats"]["flows"]["active"] == len(udp):
+                    break
+                time.sleep(0.05)
+            self.assertEqual(stats["stats"]["flows"]["active"], len(udp))
+            self.assertEqual(stats["stats"]["flows"]["udp"]["created"], len(udp))
+            self.assertEqual(stats["stats"]["ports"]["inside"]["rx_packets"], len(udp))
+            self.assertEqual(stats["stats"]["ports"]["outside"]["tx_packets"], len(udp))
+            flows = query("flows")
+            self.assertEqual((flows["matched"], flows["scanned"]), (len(udp), len(udp)))
+            self.assertEqual(sorted((f["inside"], f["inside_port"]) for f in flows["flows"]),
+                             sorted((cl, pt) for cl, pt, _ in udp))
+            nat = query("nat")
+            self.assertEqual(sum(h["mappings"] for h in nat["hosts"]), len(udp))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err)
+        with open(os.path.join(directory, "summary.json")) as f:
+            summary = json.load(f)
+        self.assertEqual([w["flows_created"] for w in summary["workers"]], [2, 2, 2])
+
+
 class workers_config(unittest.TestCase):
     def test_more_workers_than_lcores_is_refused(self):
         directory = tempfile.mkdtemp(prefix="egressd-mc-")
