@@ -158,7 +158,8 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
         if (const drop_reason r = inspect_segment(rec, idx, frame, view, now, reply_len); r != no_drop) return r;
     }
     if (const drop_reason r = track(rec, flow::direction::outbound, view, now); r != no_drop) return r;
-    if ((rec.flags & flow::flow_flags::inspected) && policy_ != nullptr && policy_->scanner(settings_.worker) != nullptr) {
+    if ((rec.flags & flow::flow_flags::inspected) && policy_ != nullptr &&
+        policy_->scanner(settings_.worker) != nullptr) {
         if (const drop_reason r = dlp_segment(rec, idx, frame, view, flow::direction::outbound, now, reply_len);
             r != no_drop)
             return r;
@@ -257,7 +258,8 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     }
     idx = table_.insert(rec);
     if (idx == flow::flow_table::npos) return drop_reason::flow_table_full;
-    const bool dlp = policy_ != nullptr && policy_->scanner(settings_.worker) != nullptr && (view.proto == net::proto_tcp || view.proto == net::proto_udp);
+    const bool dlp = policy_ != nullptr && policy_->scanner(settings_.worker) != nullptr &&
+                     (view.proto == net::proto_tcp || view.proto == net::proto_udp);
     if (inspect || dlp) {
         // The decision waits for the hostname in the client's first bytes; DLP
         // keeps its stream state in the same slot.
@@ -287,7 +289,8 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
 
 // The policy question for an existing flow, with its hostname as far as known.
 policy::query gateway_core::query_of(const flow::flow_record& rec, uint32_t idx) const noexcept {
-    policy::query q{rec.inside, rec.remote, rec.proto, rec.remote_port, policy::host_state::unknown, {}, settings_.worker};
+    policy::query q{rec.inside, rec.remote, rec.proto, rec.remote_port, policy::host_state::unknown, {},
+                    settings_.worker};
     if ((rec.flags & (flow::flow_flags::inspect | flow::flow_flags::inspected)) == flow::flow_flags::inspected) {
         q.hostname = inspector_.hostname(idx);
         q.host = q.hostname.empty() ? policy::host_state::absent : policy::host_state::known;

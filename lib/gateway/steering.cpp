@@ -151,7 +151,8 @@ steering::steering(steering_settings s) : settings_(std::move(s)), table_(settin
     assert(settings_.workers >= 1);
     reta_ = settings_.reta;
     if (reta_.empty())
-        for (std::size_t i = 0; i < default_reta_size; ++i) reta_.push_back(static_cast<uint16_t>(i % settings_.workers));
+        for (std::size_t i = 0; i < default_reta_size; ++i)
+            reta_.push_back(static_cast<uint16_t>(i % settings_.workers));
     assert((reta_.size() & (reta_.size() - 1)) == 0);
 }
 

@@ -350,8 +350,9 @@ regex = 'AKIA[0-9A-Z]{16}'
     const std::string_view key = "AKIAABCDEFGHIJKLMNOP";
     const std::span<const uint8_t> payload{reinterpret_cast<const uint8_t*>(key.data()), key.size()};
     int matches = 0;
-    slot.current->scanner(0)->scan(a, inspect::dlp_direction::outbound, payload, [&](const inspect::dlp_match&) { ++matches; });
-    slot.current->scanner(2)->scan(b, inspect::dlp_direction::outbound, payload, [&](const inspect::dlp_match&) { ++matches; });
+    const auto count = [&](const inspect::dlp_match&) { ++matches; };
+    slot.current->scanner(0)->scan(a, inspect::dlp_direction::outbound, payload, count);
+    slot.current->scanner(2)->scan(b, inspect::dlp_direction::outbound, payload, count);
     EXPECT_EQ(matches, 2);
     EXPECT_EQ(control.status().dlp_matches, 2u);
     EXPECT_EQ(control.status().dlp_bytes, 2 * key.size());
