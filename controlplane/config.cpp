@@ -75,6 +75,9 @@ std::string canonical_pci(std::string_view allow_entry) {
 std::string_view vdev_name(std::string_view vdev) { return vdev.substr(0, vdev.find(',')); }
 
 // -l syntax: "0", "0-3", "0,2,4-5".
+// "0", "0-1", "0,2,4-5" (EAL -l), or with lcore-to-CPU mappings (EAL --lcores):
+// "(0-4)@(0,1)", "0@0,1@0,2@1": groups of numbers or ranges, a group in
+// parentheses may list several, "@" maps lcores to CPUs.
 bool is_core_list(std::string_view s) {
     if (s.empty()) return false;
     std::size_t i = 0;
@@ -83,11 +86,37 @@ bool is_core_list(std::string_view s) {
         while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
         return i > start && i - start <= 4;
     };
-    while (true) {
+    auto range = [&] {
         if (!number()) return false;
         if (i < s.size() && s[i] == '-') {
             ++i;
-            if (!number()) return false;
+            return number();
+        }
+        return true;
+    };
+    auto group = [&] {
+        if (i < s.size() && s[i] == '(') {
+            ++i;
+            while (true) {
+                if (!range()) return false;
+                if (i < s.size() && s[i] == ',') {
+                    ++i;
+                    continue;
+                }
+                if (i < s.size() && s[i] == ')') {
+                    ++i;
+                    return true;
+                }
+                return false;
+            }
+        }
+        return range();
+    };
+    while (true) {
+        if (!group()) return false;
+        if (i < s.size() && s[i] == '@') {
+            ++i;
+            if (!group()) return false;
         }
         if (i == s.size()) return true;
         if (s[i] != ',') return false;
@@ -114,6 +143,12 @@ struct string_rule {
 };
 
 constexpr string_rule any_string{"a string", [](std::string_view) { return true; }};
+constexpr string_rule steering_rule{R"("auto" or "software")",
+                                    [](std::string_view v) { return v == "auto" || v == "software"; }};
+constexpr string_rule rss_key_rule{"80 hexadecimal digits (a 40-byte key)", [](std::string_view v) {
+                                       return v.size() == 80 && v.find_first_not_of("0123456789abcdefABCDEF") ==
+                                                                    std::string_view::npos;
+                                   }};
 constexpr string_rule exhaustion_rule{R"("fail_open" or "fail_closed")",
                                       [](std::string_view v) { return v == "fail_open" || v == "fail_closed"; }};
 // sockaddr_un holds 108 bytes including the terminating NUL.
@@ -650,6 +685,18 @@ load_result load_document(const toml::table& root, context& ctx) {
     run.get_uint("burst_size", cfg.run.burst_size, 1, 512);
     run.get_uint("mbufs", cfg.run.mbufs, 1023, 16'777'215);
     run.get_bool("accept_any_dst_mac", cfg.gateway.accept_any_dst_mac);
+    const bool workers_ok = run.get_uint("workers", cfg.run.workers, 1, 64);
+    std::string steering = "auto";
+    run.get_string("steering", steering, steering_rule);
+    cfg.run.rss = steering == "auto";
+    std::string rss_key;
+    if (run.get_string("rss_key", rss_key, rss_key_rule) && !rss_key.empty())
+        for (std::size_t i = 0; i + 1 < rss_key.size(); i += 2)
+            cfg.run.rss_key.push_back(static_cast<uint8_t>(std::stoul(rss_key.substr(i, 2), nullptr, 16)));
+    const bool ring_ok = run.get_uint("handoff_ring_size", cfg.run.handoff_ring_size, 64, 65536);
+    if (ring_ok && (cfg.run.handoff_ring_size & (cfg.run.handoff_ring_size - 1)) != 0)
+        ctx.error(table("run")->get("handoff_ring_size")->source().begin, "run.handoff_ring_size",
+                  fmt::format("expected a power of two from 64 to 65536, got {}", cfg.run.handoff_ring_size));
     run.finish();
 
     // [export]
@@ -750,6 +797,15 @@ load_result load_document(const toml::table& root, context& ctx) {
                       fmt::format("expected a port >= nat.port_min ({}), got {}", cfg.gateway.pool.port_min,
                                   cfg.gateway.pool.port_max));
         }
+    }
+    // Each worker gets its own slice of the NAT port range and of the flow table.
+    if (workers_ok && cfg.run.workers > 1 && port_min_ok && port_max_ok &&
+        cfg.gateway.pool.port_min <= cfg.gateway.pool.port_max) {
+        const uint32_t ports = uint32_t{cfg.gateway.pool.port_max} - cfg.gateway.pool.port_min + 1;
+        if (ports < cfg.run.workers * 64u)
+            ctx.error(table("run")->get("workers")->source().begin, "run.workers",
+                      fmt::format("expected at most {} (64 NAT ports per worker: nat.port_min..port_max has {}), got {}",
+                                  ports / 64, ports, cfg.run.workers));
     }
     for (const auto& a : pool) {
         const auto clash = std::find_if(in.addresses.begin(), in.addresses.end(),

@@ -46,6 +46,10 @@ struct run_settings {
     bool replay_in_timestamp_order = false; // pcap replays: merge both ports by capture time, use it as the flow clock
     uint32_t burst_size = 32;               // 1..512
     uint32_t mbufs = 8191;                  // mbuf pool size
+    uint32_t workers = 1;                   // worker lcores, 1..64 (dataplane/worker.hpp, gateway/steering.hpp)
+    bool rss = true;                        // steering = "auto": RSS where both ports support it
+    std::vector<uint8_t> rss_key;           // 40 bytes; empty: net::default_rss_key
+    uint32_t handoff_ring_size = 1024;      // per ordered worker pair, power of two 64..65536
 };
 
 // [export]: where flow records go. Export is on when there is a collector or a

@@ -44,12 +44,34 @@ void policy_control::log(const std::string& line) {
     if (log_ != nullptr) log_->write(line);
 }
 
+void policy_control::set_workers(unsigned workers) {
+    workers_ = workers == 0 ? 1 : workers;
+    dlp_counters_.clear();
+    for (unsigned w = 0; w < workers_; ++w) dlp_counters_.push_back(std::make_shared<inspect::dlp_counters>());
+}
+
+std::vector<std::shared_ptr<inspect::dlp_scanner>> policy_control::make_scanners(const policy::compiled_policy* p,
+                                                                                 std::string& error) const {
+    std::vector<std::shared_ptr<inspect::dlp_scanner>> out;
+    if (p == nullptr || !p->dlp()) return out;
+    for (unsigned w = 0; w < workers_; ++w) {
+        auto made = policy::active_policy::make_dlp_scanner(p, dlp_streams_, dlp_counters_[w]);
+        if (!made.scanner) {
+            error = made.error;
+            return {};
+        }
+        out.push_back(std::move(made.scanner));
+    }
+    return out;
+}
+
 void policy_control::start(std::unique_ptr<const policy::compiled_policy> initial, uint64_t now_ms) {
-    auto scanner = policy::active_policy::make_dlp_scanner(initial.get(), dlp_streams_, dlp_counters_);
-    if (initial && initial->dlp() && !scanner.scanner) throw std::runtime_error("dlp: " + scanner.error);
+    std::string error;
+    auto scanners = make_scanners(initial.get(), error);
+    if (initial && initial->dlp() && scanners.empty()) throw std::runtime_error("dlp: " + error);
     {
         std::lock_guard lock(mu_);
-        scanner_ = std::move(scanner.scanner);
+        scanners_ = std::move(scanners);
         compiled_ = std::move(initial);
         counters_ = std::make_shared<policy::policy_counters>(compiled_ ? compiled_->rules().size() : 0);
         version_ = 1;
@@ -69,8 +91,10 @@ std::vector<std::pair<policy::cidr, uint64_t>> policy_control::publish_current()
     for (const auto& b : blocks_) entries.push_back(b.entry);
     auto list = entries.empty() ? nullptr : std::make_shared<const policy::block_list>(std::move(entries));
     generation_ = static_cast<uint8_t>(generation_ % 255 + 1); // 1..255, never the previous one
-    auto next = std::make_unique<policy::active_policy>(compiled_, counters_, std::move(list), generation_, version_,
-                                                         scanner_);
+    auto next = std::make_unique<policy::active_policy>(
+        compiled_, counters_, std::move(list), generation_, version_, scanners_.empty() ? nullptr : scanners_[0],
+        scanners_.size() > 1 ? std::vector(scanners_.begin() + 1, scanners_.end())
+                             : std::vector<std::shared_ptr<inspect::dlp_scanner>>{});
     const policy::active_policy* published = next.get();
     // Returns once no worker can hold the previous snapshot: its block hits are final.
     std::unique_ptr<policy::active_policy> previous = publish_(std::move(next));
@@ -120,7 +144,7 @@ reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) 
         log(format_reload_event(now_ms, trigger, false, r.version, 0, 0, r.errors));
         return r;
     };
-    auto loaded = policy::load_policy_file(path_, version() + 1);
+    auto loaded = policy::load_policy_file(path_, version() + 1, workers_);
     if (!loaded.errors.empty()) {
         std::vector<std::string> errors;
         for (const auto& e : loaded.errors) errors.push_back(e.to_string());
@@ -128,16 +152,17 @@ reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) 
     }
     std::shared_ptr<const policy::compiled_policy> next =
         loaded.present ? std::shared_ptr<const policy::compiled_policy>(std::move(loaded.policy)) : nullptr;
-    auto scanner = policy::active_policy::make_dlp_scanner(next.get(), dlp_streams_, dlp_counters_);
-    if (next && next->dlp() && !scanner.scanner) return refuse({fmt::format("{}: dlp: {}", path_, scanner.error)});
+    std::string dlp_error;
+    auto scanners = make_scanners(next.get(), dlp_error);
+    if (next && next->dlp() && scanners.empty()) return refuse({fmt::format("{}: dlp: {}", path_, dlp_error)});
     std::shared_ptr<policy::policy_counters> old_counters;
-    std::shared_ptr<inspect::dlp_scanner> old_scanner;
+    std::vector<std::shared_ptr<inspect::dlp_scanner>> old_scanners;
     {
         std::lock_guard lock(mu_);
         compiled_ = std::move(next);
         old_counters = std::exchange(counters_, std::make_shared<policy::policy_counters>(
                                                     compiled_ ? compiled_->rules().size() : 0));
-        old_scanner = std::exchange(scanner_, std::move(scanner.scanner));
+        old_scanners = std::exchange(scanners_, std::move(scanners));
         ++version_;
         loaded_unix_ms_ = now_ms;
     }
@@ -148,7 +173,7 @@ reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) 
         carried_block_total_ += policy::read_counter(old_counters->block_hits);
     }
     // Flows may still hold streams of the old scanner: it lives until they end.
-    if (old_scanner) retired_.retire(std::move(old_scanner));
+    for (auto& old : old_scanners) retired_.retire(std::move(old));
     r.ok = true;
     r.version = version();
     r.rules = compiled_ ? compiled_->rules().size() : 0;
@@ -230,13 +255,16 @@ policy_status policy_control::status() const {
     s.default_hits = policy::read_counter(counters_->default_hits);
     s.block_hits = carried_block_total_ + policy::read_counter(counters_->block_hits);
     s.dlp_patterns = compiled_ && compiled_->dlp() ? compiled_->dlp()->patterns().size() : 0;
-    const inspect::dlp_counters& d = *dlp_counters_;
-    s.dlp_bytes = d.bytes.load(std::memory_order_relaxed);
-    s.dlp_matches = d.matches.load(std::memory_order_relaxed);
-    s.dlp_validator_rejected = d.validator_rejected.load(std::memory_order_relaxed);
-    s.dlp_pool_exhausted = d.pool_exhausted.load(std::memory_order_relaxed);
-    s.dlp_depth_reached = d.depth_reached.load(std::memory_order_relaxed);
-    s.dlp_streams_held = (scanner_ ? scanner_->held_streams() : 0) + retired_.held_streams();
+    for (const auto& c : dlp_counters_) { // one per worker
+        const inspect::dlp_counters& d = *c;
+        s.dlp_bytes += d.bytes.load(std::memory_order_relaxed);
+        s.dlp_matches += d.matches.load(std::memory_order_relaxed);
+        s.dlp_validator_rejected += d.validator_rejected.load(std::memory_order_relaxed);
+        s.dlp_pool_exhausted += d.pool_exhausted.load(std::memory_order_relaxed);
+        s.dlp_depth_reached += d.depth_reached.load(std::memory_order_relaxed);
+    }
+    s.dlp_streams_held = retired_.held_streams();
+    for (const auto& sc : scanners_) s.dlp_streams_held += sc->held_streams();
     if (compiled_) {
         const auto rules = compiled_->rules();
         for (uint32_t i = 0; i < rules.size(); ++i)

@@ -87,8 +87,11 @@ public:
     void set_max_blocks(std::size_t n) noexcept { max_blocks_ = n; }
     std::size_t max_blocks() const noexcept { return max_blocks_; }
 
-    // DLP streams per scanner (the flows inspected at once); set before start().
+    // DLP streams per scanner (the flows one worker inspects at once); set before start().
     void set_dlp_streams(uint32_t streams) noexcept { dlp_streams_ = streams; }
+    // Worker threads (set before start()): each gets its own DLP scanner and
+    // counters, and reloaded policies get one hostname-matcher scratch per worker.
+    void set_workers(unsigned workers);
 
     // The policy loaded at start-up (null: no [policy]), version 1. Throws
     // std::runtime_error when its DLP scanner cannot be created.
@@ -139,8 +142,14 @@ private:
     uint64_t carried_block_total_ = 0; // emergency-block hits counted under earlier policy versions
     uint32_t dlp_streams_ = 1024;
     std::size_t max_blocks_ = default_max_blocks;
-    std::shared_ptr<inspect::dlp_counters> dlp_counters_ = std::make_shared<inspect::dlp_counters>();
-    std::shared_ptr<inspect::dlp_scanner> scanner_; // for compiled_'s DLP patterns (null: none)
+    unsigned workers_ = 1;
+    // Per worker (index = worker): DLP counters, and the scanners for compiled_'s
+    // DLP patterns (empty: none).
+    std::vector<std::shared_ptr<inspect::dlp_counters>> dlp_counters_{std::make_shared<inspect::dlp_counters>()};
+    std::vector<std::shared_ptr<inspect::dlp_scanner>> scanners_;
+    // One scanner per worker for p's DLP patterns (empty when none); error set on failure.
+    std::vector<std::shared_ptr<inspect::dlp_scanner>> make_scanners(const policy::compiled_policy* p,
+                                                                     std::string& error) const;
     inspect::dlp_retired_scanners retired_;
     std::vector<block_state> blocks_;
     const policy::active_policy* current_ = nullptr; // the published snapshot (owned by the slot)

@@ -522,10 +522,11 @@ void read_dlp(context& ctx, const toml::table& dlp, dlp_spec& spec, std::vector<
 // ---------------------------------------------------------------------------
 // The whole [policy] table
 
-policy_load_result load(const toml::table& root, context& ctx, uint64_t version) {
+policy_load_result load(const toml::table& root, context& ctx, uint64_t version, unsigned workers) {
     policy_load_result result;
     policy_spec spec;
     spec.version = version;
+    spec.workers = workers;
     const toml::node* node = root.get("policy");
     result.present = node != nullptr;
     const toml::table* policy = node != nullptr ? node->as_table() : nullptr;
@@ -631,12 +632,13 @@ policy_load_result load(const toml::table& root, context& ctx, uint64_t version)
 } // namespace
 
 
-policy_load_result load_policy(const toml::table& root, std::string_view file, uint64_t version) {
+policy_load_result load_policy(const toml::table& root, std::string_view file, uint64_t version, unsigned workers) {
     context ctx{std::string(file), {}};
-    return load(root, ctx, version);
+    return load(root, ctx, version, workers);
 }
 
-policy_load_result load_policy_string(std::string_view text, std::string_view source_name, uint64_t version) {
+policy_load_result load_policy_string(std::string_view text, std::string_view source_name, uint64_t version,
+                                      unsigned workers) {
     context ctx{std::string(source_name), {}};
     toml::table root;
     try {
@@ -647,10 +649,10 @@ policy_load_result load_policy_string(std::string_view text, std::string_view so
         result.errors = std::move(ctx.errors);
         return result;
     }
-    return load(root, ctx, version);
+    return load(root, ctx, version, workers);
 }
 
-policy_load_result load_policy_file(const std::string& path, uint64_t version) {
+policy_load_result load_policy_file(const std::string& path, uint64_t version, unsigned workers) {
     std::string text;
     toml_text::located_error error;
     if (!toml_text::read_whole_file(path, text, error)) {
@@ -658,7 +660,7 @@ policy_load_result load_policy_file(const std::string& path, uint64_t version) {
         result.errors.push_back(std::move(error));
         return result;
     }
-    return load_policy_string(text, path, version);
+    return load_policy_string(text, path, version, workers);
 }
 
 } // namespace egress::policy

@@ -39,13 +39,13 @@ struct policy_load_result {
 // Reads root["policy"] of an already-parsed config document; `file` names it in
 // errors. Without a [policy] table the result is the empty policy with the
 // default action "deny" and present == false (the caller decides what that means).
-policy_load_result load_policy(const toml::table& root, std::string_view file, uint64_t version = 1);
+policy_load_result load_policy(const toml::table& root, std::string_view file, uint64_t version = 1, unsigned workers = 1);
 
 // Parses text (a whole config document) first; a syntax error is one error with key "syntax".
-policy_load_result load_policy_string(std::string_view text, std::string_view source_name, uint64_t version = 1);
+policy_load_result load_policy_string(std::string_view text, std::string_view source_name, uint64_t version = 1, unsigned workers = 1);
 
 // Reads a file; one error with line 0 when it cannot be read ("path: cannot open: ...").
-policy_load_result load_policy_file(const std::string& path, uint64_t version = 1);
+policy_load_result load_policy_file(const std::string& path, uint64_t version = 1, unsigned workers = 1);
 
 // Every error's to_string(), one per line.
 using toml_text::format_errors;

@@ -75,6 +75,17 @@ std::string format_summary(const run_report& r) {
     return out;
 }
 
+worker_report make_worker_report(const stats::worker_counters& c) {
+    worker_report w;
+    for (std::size_t i = 0; i < 2; ++i) {
+        w.rx_packets[i] = c.ports[i].rx_packets;
+        w.tx_packets[i] = c.ports[i].tx_packets;
+    }
+    for (const uint64_t n : c.flows_created) w.flows_created += n;
+    w.drops = total_drops(c);
+    return w;
+}
+
 std::string format_summary_json(const run_report& r) {
     const auto& c = r.counters;
     std::string out = "{\"ports\":{";
@@ -119,7 +130,19 @@ std::string format_summary_json(const run_report& r) {
     out += ",\"drops\":{";
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         out += fmt::format("{}\"{}\":{}", i ? "," : "", stats::drop_reason_names[i], c.drops[i]);
-    out += fmt::format("}},\"drops_total\":{}}}\n", total_drops(c));
+    out += fmt::format("}},\"drops_total\":{}", total_drops(c));
+    if (!r.workers.empty()) {
+        out += ",\"workers\":[";
+        for (std::size_t i = 0; i < r.workers.size(); ++i) {
+            const worker_report& w = r.workers[i];
+            out += fmt::format("{}{{\"rx_inside\":{},\"rx_outside\":{},\"tx_inside\":{},\"tx_outside\":{},"
+                               "\"flows_created\":{},\"drops\":{}}}",
+                               i ? "," : "", w.rx_packets[0], w.rx_packets[1], w.tx_packets[0], w.tx_packets[1],
+                               w.flows_created, w.drops);
+        }
+        out += "]";
+    }
+    out += "}\n";
     return out;
 }
 

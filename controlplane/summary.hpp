@@ -13,6 +13,14 @@
 
 namespace egress::controlplane {
 
+// One worker's share of a run (with several workers: which one did what).
+struct worker_report {
+    uint64_t rx_packets[2] = {0, 0}; // by stats::side: packets this worker processed (its own and handed over)
+    uint64_t tx_packets[2] = {0, 0};
+    uint64_t flows_created = 0;      // all protocols
+    uint64_t drops = 0;              // all reasons
+};
+
 struct run_report {
     std::string inside_device;
     std::string outside_device;
@@ -28,7 +36,11 @@ struct run_report {
     uint64_t export_messages = 0;    // IPFIX messages sent
     uint64_t export_send_errors = 0;
     uint64_t export_events_lost = 0; // ring overflow: events never exported
+    std::vector<worker_report> workers; // end of run: per worker, in worker order (JSON "workers")
 };
+
+// A worker's share from its counters.
+worker_report make_worker_report(const stats::worker_counters& c);
 
 // What does not change during a run: devices, table size, pool addresses.
 struct report_frame {

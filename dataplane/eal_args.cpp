@@ -5,7 +5,9 @@
 namespace egress::dataplane {
 
 std::vector<std::string> make_eal_args(const config::eal_settings& eal) {
-    std::vector<std::string> args{"egressd", "-l", eal.lcores, "--log-level", eal.log_level};
+    // A list with lcore-to-CPU mappings ("(0-4)@(0,1)") is EAL's --lcores form.
+    const bool mapped = eal.lcores.find_first_of("@(") != std::string::npos;
+    std::vector<std::string> args{"egressd", mapped ? "--lcores" : "-l", eal.lcores, "--log-level", eal.log_level};
     if (eal.no_huge) args.emplace_back("--no-huge");
     args.emplace_back("-m");
     args.emplace_back(std::to_string(eal.memory_mb));

@@ -7,10 +7,10 @@
 
 namespace egress::dataplane {
 
-policy_slot::policy_slot() {
-    const size_t size = rte_rcu_qsbr_get_memsize(max_readers);
+policy_slot::policy_slot(unsigned readers) {
+    const size_t size = rte_rcu_qsbr_get_memsize(readers);
     qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("egress_policy_qsbr", size, RTE_CACHE_LINE_SIZE));
-    if (qsbr_ == nullptr || rte_rcu_qsbr_init(qsbr_, max_readers) != 0)
+    if (qsbr_ == nullptr || rte_rcu_qsbr_init(qsbr_, readers) != 0)
         throw std::runtime_error("policy: cannot set up RCU (rte_rcu_qsbr)");
 }
 

@@ -1,7 +1,7 @@
 // Where the worker finds the current policy, and how the control plane replaces
 // it without stopping traffic: an atomic pointer read once per worker loop, and
 // DPDK's quiescent-state RCU (rte_rcu_qsbr) so an old policy is freed only
-// after the worker has finished every loop that could still be using it.
+// after every worker has finished every loop that could still be using it.
 #pragma once
 
 #include <atomic>
@@ -15,9 +15,8 @@ namespace egress::dataplane {
 
 class policy_slot {
 public:
-    static constexpr unsigned max_readers = 1; // one worker today
-
-    policy_slot();
+    // One reader per worker (reader id = worker index).
+    explicit policy_slot(unsigned readers = 1);
     ~policy_slot();
     policy_slot(const policy_slot&) = delete;
     policy_slot& operator=(const policy_slot&) = delete;

@@ -1,6 +1,9 @@
 #include "port.hpp"
 
+#include <algorithm>
+#include <array>
 #include <stdexcept>
+#include <vector>
 
 #include <fmt/format.h>
 #include <rte_errno.h>
@@ -14,7 +17,8 @@ namespace {
 }
 } // namespace
 
-port_handle start_port(const config::port_settings& settings, rte_mempool* pool, bool want_rx_timestamps) {
+port_handle start_port(const config::port_settings& settings, rte_mempool* pool, bool want_rx_timestamps,
+                       const queue_plan& plan) {
     port_handle h;
     h.device = settings.device;
     if (rte_eth_dev_get_port_by_name(settings.device.c_str(), &h.id) != 0) {
@@ -33,7 +37,36 @@ port_handle start_port(const config::port_settings& settings, rte_mempool* pool,
     // time (microseconds) without advertising the offload.
     if (want_rx_timestamps && info.driver_name != nullptr && std::string_view(info.driver_name) == "net_pcap")
         h.rx_timestamps = true;
-    if (int rc = rte_eth_dev_configure(h.id, 1, 1, &conf); rc != 0) fail(h.device, "rte_eth_dev_configure", rc);
+    // One TX queue per worker (TX queues are never shared); RX queues as many as
+    // the device has, up to one per worker (the others are fed by hand-off).
+    const auto workers = static_cast<uint16_t>(plan.workers);
+    if (info.max_tx_queues < workers)
+        throw std::runtime_error(fmt::format(
+            "port {}: {} workers need {} TX queues, the device has {} (pcap vdev: one tx_pcap per worker; "
+            "af_packet: qpairs={})",
+            h.device, workers, workers, info.max_tx_queues, workers));
+    h.tx_queues = workers;
+    h.rx_queues = std::min<uint16_t>(workers, std::max<uint16_t>(1, info.max_rx_queues));
+    constexpr uint64_t rss_types = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP;
+    std::array<uint8_t, 40> key{};
+    if (plan.try_rss && workers > 1 && h.rx_queues == workers && info.reta_size >= workers &&
+        (info.flow_type_rss_offloads & rss_types) == rss_types &&
+        (info.hash_key_size == 0 || info.hash_key_size == key.size()) && plan.rss_key.size() == key.size()) {
+        std::copy(plan.rss_key.begin(), plan.rss_key.end(), key.begin());
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_key = key.data();
+        conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(key.size());
+        // What the steering computes: the 4-tuple hash of IPv4 TCP and UDP. Other
+        // IPv4 and all IPv6 traffic hashes by what the NIC likes; the worker
+        // that receives it hands it to its owner.
+        conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
+                                           (rss_types | RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_IPV6 |
+                                            RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_NONFRAG_IPV6_UDP);
+        h.rss = true;
+        h.reta_size = info.reta_size;
+    }
+    if (int rc = rte_eth_dev_configure(h.id, h.rx_queues, h.tx_queues, &conf); rc != 0)
+        fail(h.device, "rte_eth_dev_configure", rc);
 
     uint16_t rxd = settings.rx_descriptors;
     uint16_t txd = settings.tx_descriptors;
@@ -43,10 +76,12 @@ port_handle start_port(const config::port_settings& settings, rte_mempool* pool,
     const unsigned sock = socket < 0 ? 0u : static_cast<unsigned>(socket);
     rte_eth_rxconf rxconf = info.default_rxconf;
     rxconf.offloads = conf.rxmode.offloads;
-    if (int rc = rte_eth_rx_queue_setup(h.id, 0, rxd, sock, &rxconf, pool); rc != 0)
-        fail(h.device, "rte_eth_rx_queue_setup", rc);
-    if (int rc = rte_eth_tx_queue_setup(h.id, 0, txd, sock, nullptr); rc != 0)
-        fail(h.device, "rte_eth_tx_queue_setup", rc);
+    for (uint16_t q = 0; q < h.rx_queues; ++q)
+        if (int rc = rte_eth_rx_queue_setup(h.id, q, rxd, sock, &rxconf, pool); rc != 0)
+            fail(h.device, "rte_eth_rx_queue_setup", rc);
+    for (uint16_t q = 0; q < h.tx_queues; ++q)
+        if (int rc = rte_eth_tx_queue_setup(h.id, q, txd, sock, nullptr); rc != 0)
+            fail(h.device, "rte_eth_tx_queue_setup", rc);
 
     bool mac_in_software = false;
     if (settings.mac) {
@@ -74,6 +109,19 @@ port_handle start_port(const config::port_settings& settings, rte_mempool* pool,
         std::copy(std::begin(addr.addr_bytes), std::end(addr.addr_bytes), h.mac.bytes.begin());
     }
     return h;
+}
+
+void program_reta(const port_handle& port, std::span<const uint16_t> reta) {
+    if (!port.rss || reta.empty()) return;
+    std::vector<rte_eth_rss_reta_entry64> conf(static_cast<std::size_t>((port.reta_size + RTE_ETH_RETA_GROUP_SIZE - 1) /
+                                                                        RTE_ETH_RETA_GROUP_SIZE));
+    for (uint16_t i = 0; i < port.reta_size; ++i) {
+        auto& group = conf[i / RTE_ETH_RETA_GROUP_SIZE];
+        group.mask |= uint64_t{1} << (i % RTE_ETH_RETA_GROUP_SIZE);
+        group.reta[i % RTE_ETH_RETA_GROUP_SIZE] = reta[i % reta.size()];
+    }
+    if (int rc = rte_eth_dev_rss_reta_update(port.id, conf.data(), port.reta_size); rc != 0)
+        fail(port.device, "rte_eth_dev_rss_reta_update", rc);
 }
 
 void stop_port(const port_handle& port) {

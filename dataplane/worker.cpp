@@ -18,7 +18,8 @@ constexpr std::size_t idx(side s) noexcept { return static_cast<std::size_t>(s);
 // Headroom every received frame must have for gateway_core to push a VLAN tag.
 constexpr uint16_t frame_headroom = 8;
 
-// Frames waiting to leave one port; flushed when full and once per loop.
+// Frames waiting to leave one port (or for another worker's ring); flushed when
+// full and once per loop.
 struct tx_queue {
     rte_mbuf* pkts[max_burst];
     uint16_t count = 0;
@@ -31,19 +32,23 @@ public:
     }
 
     void run() noexcept {
-        if (ctx_.policy != nullptr) ctx_.policy->reader_online(0);
-        if (ctx_.replay_in_timestamp_order) {
+        if (ctx_.policy != nullptr) ctx_.policy->reader_online(ctx_.index);
+        if (ctx_.replay_in_timestamp_order && ctx_.index != 0) {
+            run_replay_handoffs();
+        } else if (ctx_.replay_in_timestamp_order) {
             run_replay();
         } else {
             run_live();
         }
+        flush_handoffs();
+        if (ctx_.group != nullptr && ctx_.index == 0) ctx_.group->replay_done.store(true, std::memory_order_release);
         flush_all();
         ctx_.core->report_remaining(last_now_); // flows still open: forced_end records
         if (ctx_.live != nullptr) {
             ctx_.core->snapshot(published_);
             ctx_.live->publish(published_);
         }
-        if (ctx_.policy != nullptr) ctx_.policy->reader_offline(0);
+        if (ctx_.policy != nullptr) ctx_.policy->reader_offline(ctx_.index);
         ctx_.finished.store(true, std::memory_order_release);
     }
 
@@ -52,8 +57,37 @@ private:
         return static_cast<uint32_t>((rte_get_tsc_cycles() - start_tsc_) / tsc_per_ms_);
     }
     bool stopping() const noexcept { return ctx_.stop->load(std::memory_order_relaxed); }
+    bool steering() const noexcept { return ctx_.steer != nullptr && ctx_.steer->workers() > 1; }
+    // Does this worker poll an RX queue of port s? Queue q belongs to worker q;
+    // in replay mode worker 0 alone reads both ports (in timestamp order).
+    bool polls(side s) const noexcept {
+        return ctx_.replay_in_timestamp_order ? ctx_.index == 0 : ctx_.index < ctx_.ports[idx(s)].rx_queues;
+    }
+    side side_of(const rte_mbuf* m) const noexcept {
+        return m->port == ctx_.ports[idx(side::inside)].id ? side::inside : side::outside;
+    }
 
-    // Live mode: poll each port, process whole bursts, clock from the TSC.
+    // Drain detection across workers: every worker must have been without input
+    // for drain_idle_ms (with one worker: this one).
+    void set_quiet(bool quiet) noexcept {
+        if (ctx_.group == nullptr) return;
+        const uint64_t bit = uint64_t{1} << ctx_.index;
+        if (quiet) {
+            ctx_.group->quiet.fetch_or(bit);
+        } else if (ctx_.group->quiet.load(std::memory_order_relaxed) & bit) {
+            ctx_.group->quiet.fetch_and(~bit);
+        }
+    }
+    bool all_quiet() const noexcept {
+        if (ctx_.group == nullptr) return true;
+        const unsigned n = ctx_.group->workers;
+        const uint64_t all = n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+        return (ctx_.group->quiet.load() & all) == all;
+    }
+
+    // Live mode: poll this worker's queue of each port, process whole bursts
+    // (handing other workers' packets over), then what other workers handed over;
+    // clock from the TSC.
     void run_live() noexcept {
         uint32_t last_rx_ms = clock_ms();
         rte_mbuf* pkts[max_burst];
@@ -64,10 +98,17 @@ private:
             ctx_.core->set_wall_clock(ctx_.start_epoch_ms + now, now);
             bool got = false;
             for (side s : {side::inside, side::outside}) {
-                const uint16_t n = rte_eth_rx_burst(ctx_.ports[idx(s)].id, 0, pkts, ctx_.burst);
+                if (!polls(s)) continue;
+                const uint16_t n = rte_eth_rx_burst(ctx_.ports[idx(s)].id, ctx_.index, pkts, ctx_.burst);
                 if (n == 0) continue;
+                if (!got) set_quiet(false);
                 got = true;
-                handle_burst(s, pkts, n, now);
+                dispatch(s, pkts, n, now);
+            }
+            flush_handoffs();
+            if (take_handoffs(pkts, now)) {
+                set_quiet(false);
+                got = true;
             }
             flush_all();
             ctx_.core->expire(now, ctx_.sweep_budget);
@@ -77,8 +118,111 @@ private:
             if (got) {
                 last_rx_ms = now;
             } else if (ctx_.stop_when_drained && now - last_rx_ms >= ctx_.drain_idle_ms) {
-                return;
+                set_quiet(true);
+                if (all_quiet()) return;
             }
+        }
+    }
+
+    // Packets received on s: this worker's go through its gateway_core now, the
+    // others are staged for their owner's ring (per-owner FIFO: a flow's packets
+    // keep their order).
+    void dispatch(side s, rte_mbuf** pkts, uint16_t n, uint32_t now) noexcept {
+        if (!steering()) {
+            handle_burst(s, pkts, n, now);
+            return;
+        }
+        rte_mbuf* mine[max_burst];
+        uint16_t k = 0;
+        for (uint16_t i = 0; i < n; ++i) {
+            rte_mbuf* m = pkts[i];
+            const uint16_t o = owner_of(s, m);
+            if (o == ctx_.index) {
+                mine[k++] = m;
+            } else {
+                stage(o, m);
+            }
+        }
+        if (k != 0) handle_burst(s, mine, k, now);
+    }
+    uint16_t owner_of(side s, const rte_mbuf* m) const noexcept {
+        const uint16_t o = ctx_.steer->owner(s, {rte_pktmbuf_mtod(m, const uint8_t*), m->data_len});
+        return o == gateway::steering::any || ctx_.to[o] == nullptr ? ctx_.index : o;
+    }
+
+    void stage(uint16_t owner, rte_mbuf* m) noexcept {
+        tx_queue& q = handoff_[owner];
+        q.pkts[q.count++] = m;
+        if (q.count == ctx_.burst) flush_handoff(owner);
+    }
+    void flush_handoff(uint16_t owner) noexcept {
+        tx_queue& q = handoff_[owner];
+        if (q.count == 0) return;
+        const unsigned sent =
+            rte_ring_sp_enqueue_burst(ctx_.to[owner], reinterpret_cast<void* const*>(q.pkts), q.count, nullptr);
+        for (unsigned i = sent; i < q.count; ++i) {
+            counters_.count_drop(stats::drop_reason::handoff_full);
+            rte_pktmbuf_free(q.pkts[i]);
+        }
+        q.count = 0;
+    }
+    void flush_handoffs() noexcept {
+        if (!steering()) return;
+        for (uint16_t w = 0; w < ctx_.steer->workers(); ++w) flush_handoff(w);
+    }
+
+    // What other workers handed over: processed in ring order, in runs of
+    // packets from the same port. True when there was any.
+    bool take_handoffs(rte_mbuf** pkts, uint32_t now) noexcept {
+        if (!steering()) return false;
+        bool got = false;
+        for (uint16_t w = 0; w < ctx_.steer->workers(); ++w) {
+            if (ctx_.from[w] == nullptr) continue;
+            const unsigned n = rte_ring_sc_dequeue_burst(ctx_.from[w], reinterpret_cast<void**>(pkts), ctx_.burst,
+                                                         nullptr);
+            if (n == 0) continue;
+            got = true;
+            for (unsigned i = 0; i < n;) {
+                const side s = side_of(pkts[i]);
+                unsigned j = i + 1;
+                while (j < n && side_of(pkts[j]) == s) ++j;
+                handle_burst(s, pkts + i, static_cast<uint16_t>(j - i), now);
+                i = j;
+            }
+        }
+        return got;
+    }
+
+    // Replay mode, workers other than 0: only what worker 0 hands over, each
+    // packet at its capture time (worker 0 published the clock's origin before
+    // handing over the first packet). Ends once worker 0 is done and the rings
+    // are empty.
+    void run_replay_handoffs() noexcept {
+        rte_mbuf* pkts[max_burst];
+        while (!stopping()) {
+            refresh_policy();
+            const bool last = ctx_.group->replay_done.load(std::memory_order_acquire);
+            bool got = false;
+            for (uint16_t w = 0; w < ctx_.steer->workers(); ++w) {
+                if (ctx_.from[w] == nullptr) continue;
+                const unsigned n = rte_ring_sc_dequeue_burst(ctx_.from[w], reinterpret_cast<void**>(pkts),
+                                                             ctx_.burst, nullptr);
+                got |= n != 0;
+                const uint64_t origin = ctx_.group->replay_origin.load(std::memory_order_acquire);
+                for (unsigned i = 0; i < n; ++i) {
+                    const uint64_t ts = timestamp_of(pkts[i]);
+                    const uint32_t now = static_cast<uint32_t>((ts - origin) / ts_units_per_ms());
+                    last_now_ = now;
+                    ctx_.core->set_wall_clock(ts / ts_units_per_ms(), now);
+                    handle_burst(side_of(pkts[i]), &pkts[i], 1, now);
+                    ctx_.core->expire(now, ctx_.sweep_budget);
+                    send_built();
+                }
+            }
+            flush_all();
+            serve_query(last_now_);
+            maybe_publish();
+            if (!got && last && ctx_.stop_when_drained) return;
         }
     }
 
@@ -119,16 +263,20 @@ private:
             if (!have_origin) {
                 origin = ts;
                 have_origin = true;
+                if (ctx_.group != nullptr) ctx_.group->replay_origin.store(origin, std::memory_order_release);
             }
             now = static_cast<uint32_t>((ts - origin) / ts_units_per_ms());
             last_now_ = now;
             ctx_.core->set_wall_clock(ts / ts_units_per_ms(), now);
-            handle_burst(s, &m, 1, now);
+            dispatch(s, &m, 1, now);
             ctx_.core->expire(now, ctx_.sweep_budget);
             send_built();
             serve_query(now);
             maybe_publish();
-            if (r.pos == r.count) flush_all();
+            if (r.pos == r.count) {
+                flush_handoffs();
+                flush_all();
+            }
         }
     }
 
@@ -136,7 +284,7 @@ private:
     // current one.
     void refresh_policy() noexcept {
         if (ctx_.policy == nullptr) return;
-        ctx_.policy->quiescent(0);
+        ctx_.policy->quiescent(ctx_.index);
         ctx_.core->use_policy(ctx_.policy->current());
     }
 
@@ -246,7 +394,7 @@ private:
         if (q.count == 0) return;
         uint64_t bytes = 0;
         for (uint16_t i = 0; i < q.count; ++i) bytes += q.pkts[i]->pkt_len;
-        const uint16_t sent = rte_eth_tx_burst(ctx_.ports[idx(s)].id, 0, q.pkts, q.count);
+        const uint16_t sent = rte_eth_tx_burst(ctx_.ports[idx(s)].id, ctx_.index, q.pkts, q.count);
         for (uint16_t i = sent; i < q.count; ++i) {
             bytes -= q.pkts[i]->pkt_len;
             counters_.count_drop(stats::drop_reason::tx_full);
@@ -264,6 +412,7 @@ private:
     worker_context& ctx_;
     stats::worker_counters& counters_;
     tx_queue tx_[2];
+    tx_queue handoff_[max_workers]; // staged for each owner's ring, flushed once per burst
     uint32_t last_now_ = 0;
     stats::live_stats published_;
     uint64_t last_publish_tsc_ = 0;

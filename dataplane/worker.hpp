@@ -1,5 +1,10 @@
-// The worker lcore: polls both ports, hands bursts to gateway_core, transmits
-// what it forwards. All of its mutable state lives in one worker_context.
+// A worker lcore: polls its RX queue of each port, keeps the packets whose flow
+// it owns (gateway/steering.hpp) and hands the others to their owner over an
+// SPSC ring, processes its own and what other workers hand it with its
+// gateway_core, transmits on its own TX queue of each port. All of its mutable
+// state lives in one worker_context; what the workers share is read-only
+// (steering) or made for exactly two of them (a hand-off ring) or atomic flags
+// (worker_group).
 #pragma once
 
 #include <atomic>
@@ -8,19 +13,42 @@
 #include "base/seqlock.hpp"
 #include "gateway/flow_query.hpp"
 #include "gateway/gateway_core.hpp"
+#include "gateway/steering.hpp"
 #include "stats/live_stats.hpp"
 #include "policy_slot.hpp"
 #include "port.hpp"
 
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 namespace egress::dataplane {
 
 inline constexpr uint16_t max_burst = 512;
+inline constexpr unsigned max_workers = 64;
+
+// What all workers of one run share: drain detection and the replay clock.
+struct worker_group {
+    unsigned workers = 1;
+    // Bit w: worker w has had no input (RX or hand-off) for drain_idle_ms.
+    std::atomic<uint64_t> quiet{0};
+    // Replay mode: worker 0 polls both ports and publishes the capture time of
+    // the first packet, the origin of every worker's flow clock.
+    std::atomic<uint64_t> replay_origin{0};
+    std::atomic<bool> replay_started{false};
+    std::atomic<bool> replay_done{false}; // worker 0 has handed off its last packet
+};
 
 struct alignas(64) worker_context {
     gateway::gateway_core* core = nullptr;
     port_handle ports[2];          // indexed by stats::side
+    uint16_t index = 0;            // this worker: policy reader id, TX queue, RX queue when the port has it
+    const gateway::steering* steer = nullptr; // null: one worker, no steering
+    worker_group* group = nullptr;
+    // Hand-off rings (rte_ring, single producer, single consumer): to[w] carries
+    // packets this worker received for worker w, from[w] those w received for
+    // this one (null for this worker itself and with one worker).
+    rte_ring* to[max_workers] = {};
+    rte_ring* from[max_workers] = {};
     rte_mempool* pool = nullptr;   // for frames the worker sends on its own (resets towards servers)
     uint16_t burst = 32;
     uint32_t sweep_budget = 64;    // flow records examined for expiry per loop
@@ -35,7 +63,7 @@ struct alignas(64) worker_context {
     // metrics endpoint); null when nobody reads them.
     base::seqlock_box<stats::live_stats>* live = nullptr;
     uint32_t publish_interval_ms = 10;
-    policy_slot* policy = nullptr; // the current policy (RCU); the worker is reader 0
+    policy_slot* policy = nullptr; // the current policy (RCU); the worker is reader `index`
     // A control-plane question about the flows (egressctl flows / nat): the worker
     // advances it by query_budget table slots per loop and clears the pointer
     // once the query is done. Only the control thread posts, only when it is null.
@@ -44,7 +72,8 @@ struct alignas(64) worker_context {
     std::atomic<bool> finished{false};       // set by the worker when it returns
 };
 
-// Runs until *ctx.stop, or (stop_when_drained) until the input is drained.
+// Runs until *ctx.stop, or (stop_when_drained) until every worker's input is
+// drained.
 // Signature fits rte_eal_remote_launch.
 int worker_main(void* ctx);
 

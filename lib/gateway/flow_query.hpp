@@ -79,6 +79,14 @@ public:
     // (ties by address).
     std::vector<host_mappings> hosts() const;
 
+    // Control side, after done, with several workers: the same query goes on over
+    // the next worker's table (results accumulate; each worker owns its flows,
+    // so no flow is counted twice).
+    void next_table() noexcept {
+        cursor_ = 0;
+        done.store(false, std::memory_order_relaxed);
+    }
+
     kind what() const noexcept { return kind_; }
     uint32_t top() const noexcept { return top_; }
     uint64_t matched = 0;        // flows that passed the filters (flows) / IPv4 flows counted (nat_hosts)

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "flow/tcp_state.hpp"
+#include "gateway/steering.hpp"
 #include "net/checksum.hpp"
 #include "net/l2.hpp"
 #include "net/packet_parser.hpp"
@@ -279,7 +280,8 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
         if (const drop_reason r = inspect_segment(rec, idx, frame, view, now, reply_len); r != no_drop) return r;
     }
     if (const drop_reason r = track(rec, flow::direction::outbound, view, now); r != no_drop) return r;
-    if ((rec.flags & flow::flow_flags::inspected) && policy_ != nullptr && policy_->dlp) {
+    if ((rec.flags & flow::flow_flags::inspected) && policy_ != nullptr &&
+        policy_->scanner(settings_.worker) != nullptr) {
         if (const drop_reason r = dlp_segment(rec, idx, frame, view, flow::direction::outbound, now, reply_len);
             r != no_drop)
             return r;
@@ -307,7 +309,7 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     if (rec.flags & flow::flow_flags::inspected) { // the flag, not the side array: no extra cache line per packet
         if (view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn))
             inspector_.set_inbound_base(idx, net::tcp_seq(frame, view));
-        if (policy_ != nullptr && policy_->dlp) {
+        if (policy_ != nullptr && policy_->scanner(settings_.worker) != nullptr) {
             if (const drop_reason r = dlp_segment(rec, idx, frame, view, flow::direction::inbound, now, reply_len);
                 r != no_drop)
                 return r;
@@ -366,7 +368,8 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
 // fragments would pass with their payload unread, so they are dropped.
 bool gateway_core::fragments_uninspectable(const flow::flow_record& rec) const noexcept {
     if (rec.flags & flow::flow_flags::inspect) return true;
-    return (rec.flags & flow::flow_flags::inspected) && policy_ != nullptr && policy_->dlp;
+    return (rec.flags & flow::flow_flags::inspected) && policy_ != nullptr &&
+           policy_->scanner(settings_.worker) != nullptr;
 }
 
 // A later fragment of a datagram whose first fragment passed as part of flow
@@ -428,7 +431,8 @@ void gateway_core::release_held(uint32_t entry, uint32_t idx, flow::direction di
     bool inspect = false;
     if (policy_ != nullptr) {
         const policy::decision d = policy_->decide(
-            policy::query{view.src, view.dst, view.proto, view.dst_port, policy::host_state::unknown, {}});
+            policy::query{view.src, view.dst, view.proto, view.dst_port, policy::host_state::unknown, {},
+                          settings_.worker});
         inspect = d.pending;
         if (d.would_deny) {
             ++counters_.policy_would_deny;
@@ -461,6 +465,11 @@ void gateway_core::release_held(uint32_t entry, uint32_t idx, flow::direction di
             return drop_reason::nat_no_ipv4_pool;
         }
         const auto taken = [&](uint32_t public_addr, uint16_t public_port) {
+            // With RSS a port is usable only if its reply hashes to this worker.
+            if (settings_.steer != nullptr &&
+                !settings_.steer->accepts(settings_.worker, view.proto, view.dst.v4(), view.dst_port, public_addr,
+                                          public_port))
+                return true;
             return table_.contains_inbound(view.proto, view.dst, view.dst_port, public_addr, public_port);
         };
         const nat::allocation a = nat_.allocate(view.proto, view.src, view.src_port, view.dst, view.dst_port, taken);
@@ -474,7 +483,8 @@ void gateway_core::release_held(uint32_t entry, uint32_t idx, flow::direction di
     }
     idx = table_.insert(rec);
     if (idx == flow::flow_table::npos) return drop_reason::flow_table_full;
-    const bool dlp = policy_ != nullptr && policy_->dlp && (view.proto == net::proto_tcp || view.proto == net::proto_udp);
+    const bool dlp = policy_ != nullptr && policy_->scanner(settings_.worker) != nullptr &&
+                     (view.proto == net::proto_tcp || view.proto == net::proto_udp);
     if (inspect || dlp) {
         // The decision waits for the hostname in the client's first bytes; DLP
         // keeps its stream state in the same slot.
@@ -504,7 +514,8 @@ void gateway_core::release_held(uint32_t entry, uint32_t idx, flow::direction di
 
 // The policy question for an existing flow, with its hostname as far as known.
 policy::query gateway_core::query_of(const flow::flow_record& rec, uint32_t idx) const noexcept {
-    policy::query q{rec.inside, rec.remote, rec.proto, rec.remote_port, policy::host_state::unknown, {}};
+    policy::query q{rec.inside, rec.remote, rec.proto, rec.remote_port, policy::host_state::unknown, {},
+                    settings_.worker};
     if ((rec.flags & (flow::flow_flags::inspect | flow::flow_flags::inspected)) == flow::flow_flags::inspected) {
         q.hostname = inspector_.hostname(idx);
         q.host = q.hostname.empty() ? policy::host_state::absent : policy::host_state::known;
@@ -655,7 +666,7 @@ drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std:
     inspect::dlp_scan_result result;
     if (view.proto == net::proto_udp) {
         const std::span<const uint8_t> payload = frame.subspan(view.l4_offset + 8, view.l4_length - 8u);
-        result = policy_->dlp->scan_datagram(*state, d, payload, sink);
+        result = policy_->scanner(settings_.worker)->scan_datagram(*state, d, payload, sink);
     } else {
         const inspect::dlp_stream_status status = state->of(d).status;
         if (status != inspect::dlp_stream_status::idle && status != inspect::dlp_stream_status::active)
@@ -667,10 +678,10 @@ drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std:
             if (ahead > 0) return drop_reason::dlp_out_of_order;
             const auto seen = static_cast<std::size_t>(-static_cast<int64_t>(ahead));
             payload = seen >= payload.size() ? std::span<const uint8_t>() : payload.subspan(seen);
-            if (!payload.empty()) result = policy_->dlp->scan(*state, d, payload, sink);
+            if (!payload.empty()) result = policy_->scanner(settings_.worker)->scan(*state, d, payload, sink);
         }
         if ((view.tcp_flags & net::tcp_fin) && ahead <= 0 && !block) {
-            const inspect::dlp_scan_result end = policy_->dlp->finish(*state, d, sink);
+            const inspect::dlp_scan_result end = policy_->scanner(settings_.worker)->finish(*state, d, sink);
             result.matches += end.matches;
         }
     }

@@ -27,6 +27,8 @@ struct static_neighbor {
     net::mac_address mac;
 };
 
+class steering;
+
 struct side_settings {
     net::mac_address mac;                       // this port's own MAC (frames are sent from it)
     std::optional<net::mac_address> next_hop_mac; // static next hop: every frame leaving goes to it (no resolution)
@@ -88,6 +90,12 @@ struct settings {
     fragment_settings fragments;     // fragments of tracked flows (fragment_tracker.hpp)
     neighbor_settings neighbors;     // ARP / neighbour discovery cache bounds and timers
     uint32_t echo_replies_per_s = 100; // ICMP echo replies from the gateway's own addresses; 0 = none
+    // Several workers (steering.hpp): this worker's index (picks its Hyperscan
+    // scratch and DLP scanner in the policy) and the steering every worker shares
+    // (null: one worker). Without RSS, pool.port_min/max are already this worker's
+    // slice; with RSS the whole range, and steering->accepts() filters the ports.
+    uint16_t worker = 0;
+    const steering* steer = nullptr;
 };
 
 } // namespace egress::gateway

@@ -11,9 +11,9 @@
 //
 // Counters: rule and default counters live in a policy_counters object shared by
 // every snapshot of the same policy version (a block change does not reset them);
-// block hits live in the block_list snapshot. The one worker that uses a
-// snapshot writes them (single writer, relaxed atomic stores); the control plane
-// reads them with relaxed loads.
+// block hits live in the block_list snapshot. The workers that use a snapshot
+// add to them (relaxed atomic adds, slow path only); the control plane reads them
+// with relaxed loads.
 #pragma once
 
 #include <atomic>
@@ -26,8 +26,9 @@
 
 namespace egress::policy {
 
-// Single-writer counter helpers (the writer is the one worker using the snapshot).
-inline void bump(uint64_t& c) noexcept { std::atomic_ref<uint64_t>(c).store(c + 1, std::memory_order_relaxed); }
+// Counter helpers (written by the workers using the snapshot, read by the control plane).
+// Several workers share a snapshot's counters: an atomic add (new flows only, never per packet).
+inline void bump(uint64_t& c) noexcept { std::atomic_ref<uint64_t>(c).fetch_add(1, std::memory_order_relaxed); }
 inline uint64_t read_counter(const uint64_t& c) noexcept {
     return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(c)).load(std::memory_order_relaxed);
 }
@@ -45,9 +46,10 @@ struct active_policy {
     // snapshot's, so flows admitted under an older snapshot are re-checked.
     active_policy(std::shared_ptr<const compiled_policy> rules, std::shared_ptr<policy_counters> counters,
                   std::shared_ptr<const block_list> blocks, uint8_t generation, uint64_t version,
-                  std::shared_ptr<inspect::dlp_scanner> dlp = nullptr)
+                  std::shared_ptr<inspect::dlp_scanner> dlp = nullptr,
+                  std::vector<std::shared_ptr<inspect::dlp_scanner>> dlp_more = {})
         : compiled(std::move(rules)), counters(std::move(counters)), blocks(std::move(blocks)),
-          dlp(std::move(dlp)), generation(generation), version(version),
+          dlp(std::move(dlp)), dlp_more(std::move(dlp_more)), generation(generation), version(version),
           block_hits(this->blocks ? this->blocks->entries().size() : 0, 0) {}
 
     // A snapshot of one compiled policy without blocks (tests); its generation
@@ -71,7 +73,13 @@ struct active_policy {
     std::shared_ptr<const compiled_policy> compiled;
     std::shared_ptr<policy_counters> counters;
     std::shared_ptr<const block_list> blocks;
-    std::shared_ptr<inspect::dlp_scanner> dlp; // the worker's DLP scanner (null: no patterns)
+    std::shared_ptr<inspect::dlp_scanner> dlp; // worker 0's DLP scanner (null: no patterns)
+    // Workers 1..N-1: one scanner each (Hyperscan scratch and streams belong to one thread).
+    std::vector<std::shared_ptr<inspect::dlp_scanner>> dlp_more;
+    inspect::dlp_scanner* scanner(unsigned worker) const noexcept {
+        if (worker == 0) return dlp.get();
+        return worker - 1 < dlp_more.size() ? dlp_more[worker - 1].get() : nullptr;
+    }
     // Flows remember the generation that admitted them (one byte, never 0);
     // a flow whose generation differs is re-checked.
     uint8_t generation;

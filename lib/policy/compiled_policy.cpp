@@ -132,7 +132,7 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
     p->dlp_fail_closed_ = spec.dlp.fail_closed;
     if (!hostname_patterns.empty()) {
         try {
-            p->matcher_ = std::make_unique<const hostname_matcher>(hostname_patterns);
+            p->matcher_ = std::make_unique<const hostname_matcher>(hostname_patterns, spec.workers);
         } catch (const std::exception& e) {
             return fail(e.what());
         }
@@ -186,7 +186,7 @@ decision compiled_policy::evaluate(const query& q) const noexcept {
             }
             // The name is matched once, on the first hostname rule reached.
             if (!host_matched) {
-                host_sets_n = matcher_->match(q.hostname, host_sets, host_overflow);
+                host_sets_n = matcher_->match(q.hostname, host_sets, host_overflow, q.worker);
                 host_matched = true;
             }
             const bool hit = std::binary_search(host_sets, host_sets + host_sets_n, c.hostname_set);

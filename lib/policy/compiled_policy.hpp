@@ -128,6 +128,7 @@ struct policy_spec {
     inspection_spec inspection;
     dlp_spec dlp;
     uint64_t version = 0; // chosen by whoever publishes it
+    unsigned workers = 1; // worker threads that evaluate it: one hostname-matcher scratch each
 };
 
 enum class host_state : uint8_t { unknown, absent, known };
@@ -135,8 +136,8 @@ enum class host_state : uint8_t { unknown, absent, known };
 struct query {
     query() = default;
     query(const net::ip_address& s, const net::ip_address& d, uint8_t p, uint16_t port,
-          host_state h = host_state::unknown, std::string_view name = {}) noexcept
-        : src(s), dst(d), proto(p), dst_port(port), host(h), hostname(name) {}
+          host_state h = host_state::unknown, std::string_view name = {}, unsigned worker = 0) noexcept
+        : src(s), dst(d), proto(p), dst_port(port), host(h), hostname(name), worker(worker) {}
 
     net::ip_address src;
     net::ip_address dst;
@@ -144,6 +145,7 @@ struct query {
     uint16_t dst_port = 0; // host order; ignored unless tcp or udp
     host_state host = host_state::unknown;
     std::string_view hostname; // host == known: the TLS SNI or HTTP Host
+    unsigned worker = 0;       // the asking worker: picks its hostname-matcher scratch
 };
 
 struct decision {

@@ -129,6 +129,10 @@ std::size_t hostname_matcher::match(std::string_view host, std::span<uint32_t> o
     overflow = false;
     host = trim_hostname(host);
     if (db_ == nullptr || host.empty()) return 0;
+    if (worker >= scratch_.size()) { // a caller bug: never share a scratch; report no match, flagged
+        overflow = true;
+        return 0;
+    }
     match_context ctx{&pattern_sets_, out};
     hs_scan(db_, host.data(), static_cast<unsigned>(host.size()), 0, scratch_[worker], on_match, &ctx);
     std::sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(ctx.n));

@@ -93,7 +93,9 @@ namespace egress::stats {
     X(neighbor_table_full, "neighbor_table_full")                       \
     X(neighbor_no_source, "neighbor_no_source")                         \
     X(vlan_no_headroom, "vlan_no_headroom")                             \
-    X(echo_rate_limited, "echo_rate_limited")
+    X(echo_rate_limited, "echo_rate_limited")                           \
+    X(handoff_full, "handoff_full")                                     \
+    X(handoff_shutdown, "handoff_shutdown")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

@@ -5,6 +5,8 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "stats/counters.hpp"
 
@@ -26,5 +28,19 @@ struct live_stats {
     uint64_t fragments_held_now = 0;        // fragments waiting for their first fragment now
     std::array<pool_address_live, max_pool_addresses> pool{};
 };
+
+// Adds one worker's published stats into a total (metrics, telemetry, summary
+// and egressctl show the sum over the workers). Every field is a 64-bit count
+// that adds up, except pool_size, the same for every worker.
+inline void add_worker(live_stats& total, const live_stats& w) noexcept {
+    static_assert(std::is_trivially_copyable_v<live_stats> && sizeof(live_stats) % sizeof(uint64_t) == 0);
+    constexpr std::size_t words = sizeof(live_stats) / sizeof(uint64_t);
+    uint64_t a[words], b[words];
+    std::memcpy(a, &total, sizeof a);
+    std::memcpy(b, &w, sizeof b);
+    for (std::size_t i = 0; i < words; ++i) a[i] += b[i];
+    std::memcpy(&total, a, sizeof a);
+    total.pool_size = w.pool_size;
+}
 
 } // namespace egress::stats

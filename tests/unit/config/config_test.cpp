@@ -840,3 +840,63 @@ TEST(config_neighbors, bad_neighbor_bounds) {
                   "t.toml:34:1: neighbors.stal_s: unknown key (did you mean stale_s?)",
               }));
 }
+
+// Several workers ([run] workers, steering, rss_key, handoff_ring_size)
+
+TEST(config_workers, defaults_and_values) {
+    const egressd_config d = valid(minimal);
+    EXPECT_EQ(d.run.workers, 1u);
+    EXPECT_TRUE(d.run.rss);
+    EXPECT_TRUE(d.run.rss_key.empty());
+    EXPECT_EQ(d.run.handoff_ring_size, 1024u);
+    std::string text(minimal);
+    text.insert(text.find("vdevs"), "lcores = \"(0-4)@(0,1)\"\n");
+    text += "\n[run]\nworkers = 4\nsteering = \"software\"\nhandoff_ring_size = 64\n"
+            "rss_key = \"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324252627\"\n";
+    const egressd_config c = valid(text);
+    EXPECT_EQ(c.eal.lcores, "(0-4)@(0,1)");
+    EXPECT_EQ(c.run.workers, 4u);
+    EXPECT_FALSE(c.run.rss);
+    EXPECT_EQ(c.run.handoff_ring_size, 64u);
+    ASSERT_EQ(c.run.rss_key.size(), 40u);
+    EXPECT_EQ(c.run.rss_key[0], 0x00);
+    EXPECT_EQ(c.run.rss_key[10], 0x0a);
+    EXPECT_EQ(c.run.rss_key[39], 0x27);
+}
+
+TEST(config_workers, lcore_mappings_are_core_lists) {
+    for (const char* ok : {"0@0,1@0,2@1", "(0-2)@0", "0,(1-3)@(0,1)", "1@(0-1)"}) {
+        std::string text(minimal);
+        text.insert(text.find("vdevs"), fmt::format("lcores = \"{}\"\n", ok));
+        EXPECT_EQ(errors_of(text), std::vector<std::string>{}) << ok;
+    }
+    for (const char* bad : {"(0-4", "0@", "@1", "(0,)@1", "0@@1"}) {
+        std::string text(minimal);
+        text.insert(text.find("vdevs"), fmt::format("lcores = \"{}\"\n", bad));
+        EXPECT_EQ(errors_of(text).size(), 1u) << bad;
+    }
+}
+
+TEST(config_workers, bad_values) {
+    std::string text(minimal);
+    text += "\n[run]\nworkers = 65\nsteering = \"rss\"\nhandoff_ring_size = 1000\nrss_key = \"6d5a\"\n";
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:18:11: run.workers: expected an integer in 1..64, got 65",
+                                   "t.toml:19:12: run.steering: expected \"auto\" or \"software\", got \"rss\"",
+                                   "t.toml:20:21: run.handoff_ring_size: expected a power of two from 64 to 65536, "
+                                   "got 1000",
+                                   "t.toml:21:11: run.rss_key: expected 80 hexadecimal digits (a 40-byte key), got "
+                                   "\"6d5a\"",
+                               }));
+}
+
+TEST(config_workers, each_worker_needs_64_nat_ports) {
+    std::string text(minimal);
+    text.insert(text.find("pool ="), "port_min = 2000\nport_max = 2191\n");
+    text += "\n[run]\nworkers = 3\n";
+    EXPECT_EQ(errors_of(text), std::vector<std::string>{});
+    text.replace(text.find("workers = 3"), 11, "workers = 4");
+    EXPECT_EQ(errors_of(text),
+              (std::vector<std::string>{"t.toml:20:11: run.workers: expected at most 3 (64 NAT ports per worker: "
+                                        "nat.port_min..port_max has 192), got 4"}));
+}

@@ -188,3 +188,39 @@ direction = "both"
 
 } // namespace
 } // namespace egress::policy
+
+namespace egress::policy {
+namespace {
+
+// Several workers: one Hyperscan scratch per worker, picked by query::worker.
+TEST(hostname_rules, each_worker_matches_with_its_own_scratch) {
+    policy_spec spec;
+    spec.default_action = verdict::deny;
+    spec.workers = 3;
+    rule_spec allow_stripe;
+    allow_stripe.name = "stripe";
+    allow_stripe.destinations = {*cidr::parse("0.0.0.0/0")};
+    allow_stripe.proto = protocol::any;
+    allow_stripe.hostnames = {"api.stripe.com"};
+    allow_stripe.action = verdict::allow;
+    spec.rules = {allow_stripe};
+    const auto p = compiled_policy::compile(spec).policy;
+    ASSERT_TRUE(p);
+    for (unsigned w = 0; w < 3; ++w) {
+        const query q{ip("10.0.0.1"), ip("198.51.100.1"), 6, 443, host_state::known, "api.stripe.com", w};
+        EXPECT_EQ(p->evaluate(q), (decision{verdict::allow, false, 0})) << w;
+    }
+    // A worker index without a scratch never borrows another's: no match.
+    const query beyond{ip("10.0.0.1"), ip("198.51.100.1"), 6, 443, host_state::known, "api.stripe.com", 3};
+    EXPECT_EQ(p->evaluate(beyond), (decision{verdict::deny, false, no_rule}));
+    const hostname_matcher m({{0, "api.stripe.com"}}, 2);
+    uint32_t out[4];
+    bool overflow = false;
+    EXPECT_EQ(m.match("api.stripe.com", out, overflow, 1), 1u);
+    EXPECT_FALSE(overflow);
+    EXPECT_EQ(m.match("api.stripe.com", out, overflow, 2), 0u);
+    EXPECT_TRUE(overflow);
+}
+
+} // namespace
+} // namespace egress::policy
