@@ -59,7 +59,9 @@ SERVER4, SERVER6 = "198.51.100.7", "2001:db8:5::7"
 FAR4, FAR6 = "198.51.100.66", "2001:db8:7::66"
 SMALL_MTU = 1280
 
-# The MACs egressd's config names: its own ports and its static next hops.
+# Fixed MACs: egressd's two ports (its config names them) and, only so that
+# captures read easily, the client's and the router's. Nobody pins a neighbour:
+# egressd and the kernels resolve each other with ARP and neighbour discovery.
 GW_INSIDE_MAC, GW_OUTSIDE_MAC = "02:00:00:00:01:fe", "02:00:00:00:02:fe"
 CLIENT_MAC, ROUTER_MAC = "02:00:00:00:01:01", "02:00:00:00:02:01"
 
@@ -159,7 +161,6 @@ def build_network():
     for (ns_a, dev_a, _), (ns_b, dev_b, _), _ in LINKS:
         sh("ip", "link", "set", dev_a, "up", ns=ns_a)
         sh("ip", "link", "set", dev_b, "up", ns=ns_b)
-    install_static_neighbours()
     for ns, dst, via in ROUTES:
         sh("ip", "-6" if ":" in via else "-4", "route", "add", dst, "via", via, ns=ns)
     # Names for the clients: `ip netns exec` mounts /etc/netns/NS/hosts on /etc/hosts.
@@ -169,18 +170,6 @@ def build_network():
             f.write("127.0.0.1 localhost\n::1 localhost\n" + HOSTS)
         with open(f"/etc/netns/{ns}/resolv.conf", "w") as f:
             f.write("# the lab has no DNS: its names are in /etc/netns/NS/hosts\nnameserver 127.0.0.1\n")
-
-
-def install_static_neighbours():
-    """The one place that pins neighbours. egressd does not answer ARP or
-    neighbour solicitations yet, so the client and the internet router get
-    permanent entries for the gateway's addresses, and conf/lab.toml names
-    their MACs as static next hops. When egressd resolves neighbours itself,
-    delete this function's body and the next_hop_mac keys of conf/lab.toml."""
-    for ns, dev, mac, addrs in ((CLI, "eth0", GW_INSIDE_MAC, (GW_INSIDE4, GW_INSIDE6)),
-                                (NET, "to-gw", GW_OUTSIDE_MAC, (GW_OUTSIDE4, GW_OUTSIDE6))):
-        for addr in addrs:
-            sh("ip", "neigh", "replace", addr, "lladdr", mac, "nud", "permanent", "dev", dev, ns=ns)
 
 
 # --------------------------------------------------------------------------

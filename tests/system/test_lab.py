@@ -76,6 +76,22 @@ class lab_end_to_end(unittest.TestCase):
             self.assertEqual(curl(name, "http://tracker.example.org/"), RESET_HTTP, name)
         self.assertEqual([e for e in access_log() if e[3] == "http" and e[2] == "tracker.example.org"], [])
 
+    def test_04_neighbours_are_resolved_not_pinned(self):
+        # Nobody configured a neighbour: the client and the internet router
+        # learnt egressd's MACs with ARP / neighbour discovery (entries the
+        # kernel made, not permanent ones), and egressd resolved them.
+        for ns, dev, mac, addrs in ((lab.CLI, "eth0", lab.GW_INSIDE_MAC, (lab.GW_INSIDE4, lab.GW_INSIDE6)),
+                                    (lab.NET, "to-gw", lab.GW_OUTSIDE_MAC, (lab.GW_OUTSIDE4, lab.GW_OUTSIDE6))):
+            for addr in addrs:
+                entry = lab.sh("ip", "neigh", "show", addr, "dev", dev, ns=ns).stdout.split()
+                self.assertIn("lladdr", entry, (ns, addr))
+                self.assertEqual(entry[entry.index("lladdr") + 1], mac, (ns, addr))
+                self.assertNotIn("PERMANENT", entry, (ns, addr))
+        # The client and the router, IPv4 and IPv6: each resolved by egressd's own
+        # request, or learnt from the request the kernel sent it first.
+        n = lab.counters()["neighbors"]
+        self.assertGreaterEqual(n["resolved"] + n["learned"], 4, n)
+
     def test_04_udp_request_and_response(self):
         self.assertEqual(lab.udp_ask(lab.SERVER4, "ping4", source_port=PORTS["udp4"]), "echo ping4")
         self.assertEqual(lab.udp_ask(lab.SERVER6, "ping6", source_port=PORTS["udp6"]), "echo ping6")
