@@ -1,26 +1,24 @@
 #include "net/checksum.hpp"
 
 #include <bit>
+#include <array>
 #include <cstring>
 
-#include <array>
+#include "net/wire.hpp"
 
 namespace egress::net {
 
 namespace {
 
-constexpr std::size_t ipv4_checksum_offset = 10; // within the IPv4 header
-constexpr std::size_t ipv4_src_offset = 12;
-constexpr std::size_t ipv6_src_offset = 8;
-constexpr std::size_t udp_length_offset = 4;
+using namespace wire;
 
 // Where the checksum sits inside the L4 header, 0 when the protocol has none we know.
 constexpr std::size_t l4_checksum_field(uint8_t proto) noexcept {
     switch (proto) {
-    case proto_tcp: return 16;
-    case proto_udp: return 6;
+    case proto_tcp: return tcp_checksum_offset;
+    case proto_udp: return udp_checksum_offset;
     case proto_icmp:
-    case proto_icmpv6: return 2;
+    case proto_icmpv6: return icmp_checksum_offset;
     default: return 0;
     }
 }
@@ -29,15 +27,6 @@ constexpr std::size_t l4_checksum_field(uint8_t proto) noexcept {
 std::span<const uint8_t> region(std::span<const uint8_t> frame, std::size_t offset, std::size_t length) noexcept {
     if (offset > frame.size() || length > frame.size() - offset) return {};
     return frame.subspan(offset, length);
-}
-
-uint16_t load_be16(std::span<const uint8_t> bytes, std::size_t offset) noexcept {
-    return static_cast<uint16_t>((bytes[offset] << 8) | bytes[offset + 1]);
-}
-
-void store_be16(std::span<uint8_t> bytes, std::size_t offset, uint16_t value) noexcept {
-    bytes[offset] = static_cast<uint8_t>(value >> 8);
-    bytes[offset + 1] = static_cast<uint8_t>(value);
 }
 
 // Sum of `bytes` with the 16-bit word at `skip` (even offset) left out.

@@ -4,31 +4,16 @@
 #include <cstring>
 
 #include "net/checksum.hpp"
+#include "net/wire.hpp"
 
 namespace egress::net {
 
 namespace {
 
-constexpr std::size_t ipv4_checksum_offset = 10;
-constexpr std::size_t ipv4_src_offset = 12;
-constexpr std::size_t ipv4_dst_offset = 16;
-constexpr std::size_t icmp_checksum_offset = 2;
-constexpr std::size_t icmp_identifier_offset = 4;
-constexpr std::size_t icmp_header = 8;
-constexpr std::size_t tcp_checksum_offset = 16;
-constexpr std::size_t udp_checksum_offset = 6;
-constexpr uint8_t ipv4_dscp_cs6 = 0xc0; // network control, as routers send their errors
+using namespace wire;
 
-uint16_t load_be16(std::span<const uint8_t> f, std::size_t at) noexcept {
-    return static_cast<uint16_t>((f[at] << 8) | f[at + 1]);
-}
-uint32_t load_be32(std::span<const uint8_t> f, std::size_t at) noexcept {
-    return (uint32_t{f[at]} << 24) | (uint32_t{f[at + 1]} << 16) | (uint32_t{f[at + 2]} << 8) | f[at + 3];
-}
-void store_be16(std::span<uint8_t> f, std::size_t at, uint16_t v) noexcept {
-    f[at] = static_cast<uint8_t>(v >> 8);
-    f[at + 1] = static_cast<uint8_t>(v);
-}
+constexpr std::size_t icmp_header = 8;
+constexpr uint8_t ipv4_dscp_cs6 = 0xc0; // network control, as routers send their errors
 
 // Writes 16-bit words inside an ICMP message and keeps its checksum in step
 // (RFC 1624). Every word the translation touches lies at an even offset from

@@ -1,37 +1,13 @@
 #include "net/rewrite.hpp"
 
 #include "net/checksum.hpp"
+#include "net/wire.hpp"
 
 namespace egress::net {
 
 namespace {
 
-constexpr std::size_t ipv4_ttl_offset = 8;
-constexpr std::size_t ipv4_checksum_offset = 10;
-constexpr std::size_t ipv4_src_offset = 12;
-constexpr std::size_t ipv4_dst_offset = 16;
-constexpr std::size_t ipv6_hop_limit_offset = 7;
-
-constexpr std::size_t tcp_checksum_offset = 16;
-constexpr std::size_t udp_checksum_offset = 6;
-constexpr std::size_t icmp_checksum_offset = 2;
-constexpr std::size_t icmp_identifier_offset = 4;
-
-
-uint16_t load_be16(std::span<const uint8_t> f, std::size_t at) noexcept {
-    return static_cast<uint16_t>((f[at] << 8) | f[at + 1]);
-}
-uint32_t load_be32(std::span<const uint8_t> f, std::size_t at) noexcept {
-    return (uint32_t{f[at]} << 24) | (uint32_t{f[at + 1]} << 16) | (uint32_t{f[at + 2]} << 8) | f[at + 3];
-}
-void store_be16(std::span<uint8_t> f, std::size_t at, uint16_t v) noexcept {
-    f[at] = static_cast<uint8_t>(v >> 8);
-    f[at + 1] = static_cast<uint8_t>(v);
-}
-void store_be32(std::span<uint8_t> f, std::size_t at, uint32_t v) noexcept {
-    store_be16(f, at, static_cast<uint16_t>(v >> 16));
-    store_be16(f, at + 2, static_cast<uint16_t>(v));
-}
+using namespace wire;
 
 // Bytes of L4 header the rewrite touches (checksum and ports/identifier).
 constexpr std::size_t l4_bytes_needed(uint8_t proto) noexcept {

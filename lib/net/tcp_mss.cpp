@@ -2,13 +2,15 @@
 
 #include "net/byte_cursor.hpp"
 #include "net/checksum.hpp"
+#include "net/wire.hpp"
 
 namespace egress::net {
 
 namespace {
 
+using namespace wire;
+
 constexpr std::size_t tcp_min_header = 20;
-constexpr std::size_t tcp_checksum_offset = 16;
 constexpr uint8_t option_eol = 0;
 constexpr uint8_t option_nop = 1;
 constexpr uint8_t option_mss = 2;
