@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+import netns  # noqa: E402 (tests/system, beside this script)
+
 egressd, config, work = sys.argv[1:4]
 tag = str(os.getpid())
 CLI, GW, SRV = f"frag-cli{tag}", f"frag-gw{tag}", f"frag-srv{tag}"
@@ -82,22 +84,13 @@ print(json.dumps({"fragments": len(frames), "received": None if got is None else
 """ % (HOP_IN, GW_IN)
 
 
-def sh(*cmd, ns=None, check=True, **kw):
-    full = (["ip", "netns", "exec", ns] if ns else []) + list(cmd)
-    return subprocess.run(full, check=check, capture_output=True, text=True, **kw)
+sh = netns.sh
 
 
 def setup():
-    for ns in (CLI, GW, SRV):
-        sh("ip", "netns", "add", ns)
-        sh("ip", "link", "set", "lo", "up", ns=ns)
-    sh("ip", "link", "add", "c0", "netns", CLI, "type", "veth", "peer", "name", "vin1", "netns", GW)
-    sh("ip", "link", "add", "s0", "netns", SRV, "type", "veth", "peer", "name", "vout1", "netns", GW)
-    for ns, dev, mac in ((CLI, "c0", HOP_IN), (SRV, "s0", HOP_OUT), (GW, "vin1", None), (GW, "vout1", None)):
-        if mac:
-            sh("ip", "link", "set", dev, "address", mac, ns=ns)
-        sh("ethtool", "-K", dev, "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off", ns=ns, check=False)
-        sh("ip", "link", "set", dev, "up", ns=ns)
+    netns.create(CLI, GW, SRV)
+    netns.link(CLI, "c0", GW, "vin1", mac_a=HOP_IN)
+    netns.link(SRV, "s0", GW, "vout1", mac_a=HOP_OUT)
     sh("ip", "addr", "add", "10.0.0.5/24", "dev", "c0", ns=CLI)
     sh("ip", "-6", "addr", "add", "fd00:0:0:1::5/64", "dev", "c0", "nodad", ns=CLI)
     sh("ip", "route", "add", "default", "via", "10.0.0.1", ns=CLI)
@@ -113,14 +106,7 @@ def setup():
 
 
 def teardown():
-    for ns in (CLI, GW, SRV):
-        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
-        for pid in pids:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    netns.destroy(CLI, GW, SRV)
 
 
 result = {}

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+import netns  # noqa: E402 (tests/system, beside this script)
+
 egressd, template, work = sys.argv[1:4]
 tag = str(os.getpid())
 CLI, GW, SRV = f"hcli{tag}", f"hgw{tag}", f"hsrv{tag}"
@@ -22,24 +24,14 @@ GW_IN, GW_OUT = "02:00:00:00:01:fe", "02:00:00:00:02:fe"
 HOP_IN, HOP_OUT = "02:00:00:00:01:01", "02:00:00:00:02:01"
 
 
-def sh(*cmd, ns=None, check=True, **kw):
-    full = (["ip", "netns", "exec", ns] if ns else []) + list(cmd)
-    return subprocess.run(full, check=check, capture_output=True, text=True, **kw)
+sh = netns.sh
 
 
 def setup():
-    for ns in (CLI, GW, SRV):
-        sh("ip", "netns", "add", ns)
-        sh("ip", "link", "set", "lo", "up", ns=ns)
+    netns.create(CLI, GW, SRV)
     # client c0 <-> vin1 (gateway inside), server s0 <-> vout1 (gateway outside)
-    sh("ip", "link", "add", "c0", "netns", CLI, "type", "veth", "peer", "name", "vin1", "netns", GW)
-    sh("ip", "link", "add", "s0", "netns", SRV, "type", "veth", "peer", "name", "vout1", "netns", GW)
-    for ns, dev, mac in ((CLI, "c0", HOP_IN), (SRV, "s0", HOP_OUT), (GW, "vin1", None), (GW, "vout1", None)):
-        if mac:
-            sh("ip", "link", "set", dev, "address", mac, ns=ns)
-        # Wire-sized segments with real checksums: no offloads on either end.
-        sh("ethtool", "-K", dev, "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off", ns=ns, check=False)
-        sh("ip", "link", "set", dev, "up", ns=ns)
+    netns.link(CLI, "c0", GW, "vin1", mac_a=HOP_IN)
+    netns.link(SRV, "s0", GW, "vout1", mac_a=HOP_OUT)
     sh("ip", "link", "set", "c0", "mtu", "400", ns=CLI)  # curl's ~520-byte ClientHello spans two segments
     sh("ip", "addr", "add", "10.0.0.5/24", "dev", "c0", ns=CLI)
     sh("ip", "route", "add", "default", "via", "10.0.0.1", ns=CLI)
@@ -50,15 +42,7 @@ def setup():
 
 
 def teardown():
-    for ns in (CLI, GW, SRV):
-        subprocess.run(["ip", "netns", "pids", ns], capture_output=True)
-        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
-        for pid in pids:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    netns.destroy(CLI, GW, SRV)
 
 
 result = {}

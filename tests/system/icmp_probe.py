@@ -28,6 +28,8 @@ import subprocess
 import sys
 import time
 
+import netns  # noqa: E402 (tests/system, beside this script)
+
 IP_MTU_DISCOVER, IP_PMTUDISC_DO, IP_RECVERR, MSG_ERRQUEUE = 10, 2, 11, 0x2000
 SERVER = "198.18.0.7"
 
@@ -103,24 +105,14 @@ GW_IN, GW_OUT = "02:00:00:00:01:fe", "02:00:00:00:02:fe"
 HOP_IN, HOP_OUT = "02:00:00:00:01:01", "02:00:00:00:02:01"
 
 
-def sh(*cmd, ns=None, check=True, **kw):
-    full = (["ip", "netns", "exec", ns] if ns else []) + list(cmd)
-    return subprocess.run(full, check=check, capture_output=True, text=True, **kw)
+sh = netns.sh
 
 
 def setup():
-    for ns in (CLI, GW, RTR, SRV):
-        sh("ip", "netns", "add", ns)
-        sh("ip", "link", "set", "lo", "up", ns=ns)
-    sh("ip", "link", "add", "c0", "netns", CLI, "type", "veth", "peer", "name", "vin1", "netns", GW)
-    sh("ip", "link", "add", "r0", "netns", RTR, "type", "veth", "peer", "name", "vout1", "netns", GW)
-    sh("ip", "link", "add", "r1", "netns", RTR, "type", "veth", "peer", "name", "s0", "netns", SRV)
-    for ns, dev, mac in ((CLI, "c0", HOP_IN), (RTR, "r0", HOP_OUT), (GW, "vin1", None), (GW, "vout1", None),
-                         (RTR, "r1", None), (SRV, "s0", None)):
-        if mac:
-            sh("ip", "link", "set", dev, "address", mac, ns=ns)
-        sh("ethtool", "-K", dev, "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off", ns=ns, check=False)
-        sh("ip", "link", "set", dev, "up", ns=ns)
+    netns.create(CLI, GW, RTR, SRV)
+    netns.link(CLI, "c0", GW, "vin1", mac_a=HOP_IN)
+    netns.link(RTR, "r0", GW, "vout1", mac_a=HOP_OUT)
+    netns.link(RTR, "r1", SRV, "s0")
     sh("ip", "addr", "add", "10.0.0.5/24", "dev", "c0", ns=CLI)
     sh("ip", "route", "add", "default", "via", "10.0.0.1", ns=CLI)
     sh("ip", "neigh", "add", "10.0.0.1", "lladdr", GW_IN, "dev", "c0", ns=CLI)
@@ -136,14 +128,7 @@ def setup():
 
 
 def teardown():
-    for ns in (CLI, GW, RTR, SRV):
-        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
-        for pid in pids:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    netns.destroy(CLI, GW, RTR, SRV)
 
 
 def client(*args):

@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+import netns  # noqa: E402 (tests/system, beside this script)
+
 egressd, work = (sys.argv[1:3] + ["", ""])[:2]
 vlan = "--vlan" in sys.argv[3:]
 tag = str(os.getpid())
@@ -87,24 +89,15 @@ print(",".join(got), flush=True)
 """
 
 
-def sh(*cmd, ns=None, check=True, **kw):
-    full = (["ip", "netns", "exec", ns] if ns else []) + list(cmd)
-    return subprocess.run(full, check=check, capture_output=True, text=True, **kw)
-
-
-def offloads_off(dev, ns):
-    sh("ethtool", "-K", dev, "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off", ns=ns, check=False)
-    sh("ethtool", "-K", dev, "rxvlan", "off", "txvlan", "off", ns=ns, check=False)
+sh = netns.sh
 
 
 def setup():
-    for ns in (CLI, GW, SRV):
-        sh("ip", "netns", "add", ns)
-        sh("ip", "link", "set", "lo", "up", ns=ns)
-    sh("ip", "link", "add", "c0", "netns", CLI, "type", "veth", "peer", "name", "vin1", "netns", GW)
-    sh("ip", "link", "add", "s0", "netns", SRV, "type", "veth", "peer", "name", "vout1", "netns", GW)
+    netns.create(CLI, GW, SRV)
+    netns.link(CLI, "c0", GW, "vin1", up=False)
+    netns.link(SRV, "s0", GW, "vout1", up=False)
     for ns, dev in ((CLI, "c0"), (SRV, "s0"), (GW, "vin1"), (GW, "vout1")):
-        offloads_off(dev, ns)
+        sh("ethtool", "-K", dev, "rxvlan", "off", "txvlan", "off", ns=ns, check=False)
         if ns == GW:  # the gateway namespace's own kernel stays silent on egressd's links
             sh("sysctl", "-w", f"net.ipv6.conf.{dev}.disable_ipv6=1", ns=ns)
         sh("ip", "link", "set", dev, "up", ns=ns)
@@ -135,14 +128,7 @@ def server_addresses():
 
 
 def teardown():
-    for ns in (CLI, GW, SRV):
-        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
-        for pid in pids:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    netns.destroy(CLI, GW, SRV)
 
 
 def neigh(ns, *args):
