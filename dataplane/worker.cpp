@@ -44,32 +44,37 @@ public:
     }
 
 private:
-    uint32_t clock_ms() const noexcept {
-        return static_cast<uint32_t>((rte_get_tsc_cycles() - start_tsc_) / tsc_per_ms_);
-    }
+    uint32_t clock_ms() const noexcept { return clock_ms(rte_get_tsc_cycles()); }
+    uint32_t clock_ms(uint64_t tsc) const noexcept { return static_cast<uint32_t>((tsc - start_tsc_) / tsc_per_ms_); }
     bool stopping() const noexcept { return ctx_.stop->load(std::memory_order_relaxed); }
 
     // Live mode: poll each port, process whole bursts, clock from the TSC.
     void run_live() noexcept {
         uint32_t last_rx_ms = clock_ms();
         rte_mbuf* pkts[max_burst];
+        uint64_t busy_tsc = 0, busy_packets = 0;
         while (!stopping()) {
+            const uint64_t loop_tsc = rte_get_tsc_cycles();
             refresh_policy();
-            const uint32_t now = clock_ms();
+            const uint32_t now = clock_ms(loop_tsc);
             last_now_ = now;
             ctx_.core->set_wall_clock(ctx_.start_epoch_ms + now, now);
-            bool got = false;
+            uint32_t got = 0;
             for (side s : {side::inside, side::outside}) {
                 const uint16_t n = rte_eth_rx_burst(ctx_.ports[idx(s)].id, 0, pkts, ctx_.burst);
                 if (n == 0) continue;
-                got = true;
+                got += n;
                 handle_burst(s, pkts, n, now);
             }
             flush_all();
             ctx_.core->expire(now, ctx_.sweep_budget);
             serve_query(now);
             maybe_publish();
-            if (got) {
+            if (got != 0) {
+                busy_tsc += rte_get_tsc_cycles() - loop_tsc;
+                busy_packets += got;
+                ctx_.busy_tsc.store(busy_tsc, std::memory_order_relaxed);
+                ctx_.busy_packets.store(busy_packets, std::memory_order_relaxed);
                 last_rx_ms = now;
             } else if (ctx_.stop_when_drained && now - last_rx_ms >= ctx_.drain_idle_ms) {
                 return;
