@@ -62,7 +62,7 @@ constexpr std::size_t idx(side s) noexcept { return static_cast<std::size_t>(s);
 
 // ---- options --------------------------------------------------------------------
 
-const std::vector<std::string> all_scenarios{"established", "new-udp", "connect", "imix-sni", "dlp", "reload"};
+const std::vector<std::string> all_scenarios{"floor", "established", "new-udp", "connect", "imix-sni", "dlp", "reload"};
 
 struct options {
     std::set<std::string> scenarios{all_scenarios.begin(), all_scenarios.end()};
@@ -74,6 +74,7 @@ struct options {
     uint32_t dlp_segments = 32;     // dlp: 1,460-byte segments per connection
     uint32_t reload_ms = 20;        // reload: interval between policy reloads
     uint32_t reload_flows = 100'000;
+    uint32_t sweep = 64;            // expiry sweep budget per worker loop (egressd: 64)
     bool json = false;
     bool smoke = false;
 };
@@ -81,8 +82,8 @@ struct options {
 const char* usage =
     "usage: egress-bench [--scenarios LIST] [--flows LIST] [--protos udp,tcp] [--seconds S]\n"
     "                    [--new-flows N] [--slots N] [--dlp-segments N] [--reload-ms MS]\n"
-    "                    [--reload-flows N] [--json] [--smoke]\n"
-    "  scenarios: established,new-udp,connect,imix-sni,dlp,reload (default: all)\n"
+    "                    [--reload-flows N] [--sweep N] [--json] [--smoke]\n"
+    "  scenarios: floor,established,new-udp,connect,imix-sni,dlp,reload (default: all)\n"
     "  --flows: established flow counts (default 1000,10000,100000,1000000,10000000)\n"
     "  --smoke: tiny sizes, short windows (the meson test)\n";
 
@@ -132,6 +133,8 @@ bool parse_options(int argc, char** argv, options& o) {
             o.reload_ms = static_cast<uint32_t>(std::stoul(value()));
         } else if (a == "--reload-flows") {
             o.reload_flows = static_cast<uint32_t>(std::stoul(value()));
+        } else if (a == "--sweep") {
+            o.sweep = static_cast<uint32_t>(std::stoul(value()));
         } else if (a == "--json") {
             o.json = true;
         } else if (a == "--smoke") {
@@ -218,6 +221,7 @@ struct workers {
     // worker loop itself.
     struct launch {
         dataplane::worker_context* ctx = nullptr;
+        bool floor = false;
         clockid_t cpu_clock{};
         std::atomic<bool> ready{false};
     };
@@ -225,13 +229,51 @@ struct workers {
         auto* l = static_cast<launch*>(arg);
         pthread_getcpuclockid(pthread_self(), &l->cpu_clock);
         l->ready.store(true, std::memory_order_release);
-        return dataplane::worker_main(l->ctx);
+        return l->floor ? io_floor_main(l->ctx) : dataplane::worker_main(l->ctx);
     }
+    // The I/O floor of this set-up (the "floor" scenario, like testpmd's macswap):
+    // what the worker lcore spends per packet on RX, touching the mbuf and the
+    // frame's first cache line (the MACs swapped), and TX to the other port,
+    // counted like the worker's busy loops. No gateway.
+    static int io_floor_main(void* arg) {
+        auto& ctx = *static_cast<dataplane::worker_context*>(arg);
+        rte_mbuf* pkts[dataplane::max_burst];
+        uint64_t busy = 0, packets = 0;
+        while (!ctx.stop->load(std::memory_order_relaxed)) {
+            const uint64_t t0 = rte_get_tsc_cycles();
+            uint32_t got = 0;
+            for (int s = 0; s < 2; ++s) {
+                const uint16_t n = rte_eth_rx_burst(ctx.ports[s].id, 0, pkts, ctx.burst);
+                if (n == 0) continue;
+                got += n;
+                for (uint16_t i = 0; i < n; ++i) {
+                    uint8_t* f = rte_pktmbuf_mtod(pkts[i], uint8_t*);
+                    uint8_t tmp[6];
+                    std::memcpy(tmp, f, 6);
+                    std::memcpy(f, f + 6, 6);
+                    std::memcpy(f + 6, tmp, 6);
+                }
+                const uint16_t sent = rte_eth_tx_burst(ctx.ports[1 - s].id, 0, pkts, n);
+                if (sent < n) rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+            }
+            if (got != 0) {
+                busy += rte_get_tsc_cycles() - t0;
+                packets += got;
+                ctx.busy_tsc.store(busy, std::memory_order_relaxed);
+                ctx.busy_packets.store(packets, std::memory_order_relaxed);
+            }
+        }
+        ctx.finished.store(true);
+        return 0;
+    }
+    bool floor = false; // start io_floor_main instead of the worker
 
     std::atomic<bool> stop{false};
     std::vector<std::unique_ptr<dataplane::worker_context>> ctx;
     std::vector<std::unique_ptr<launch>> launches;
     std::vector<unsigned> lcores;
+
+    uint32_t sweep_budget = 64;
 
     void start(const testbed& tb, gateway::gateway_core& core, dataplane::policy_slot* policy) {
         auto c = std::make_unique<dataplane::worker_context>();
@@ -240,6 +282,7 @@ struct workers {
         c->ports[1] = tb.ports[1].handle;
         c->pool = tb.pool;
         c->burst = 32;
+        c->sweep_budget = sweep_budget;
         c->policy = policy;
         c->stop = &stop;
         c->start_epoch_ms = controlplane::unix_ms_now();
@@ -247,6 +290,7 @@ struct workers {
         if (lcore >= RTE_MAX_LCORE) throw std::runtime_error("egress-bench needs two lcores (-l 0-1)");
         auto l = std::make_unique<launch>();
         l->ctx = c.get();
+        l->floor = floor;
         if (rte_eal_remote_launch(run_worker, l.get(), lcore) != 0) throw std::runtime_error("cannot launch the worker");
         while (!l->ready.load(std::memory_order_acquire)) std::this_thread::yield();
         lcores.push_back(lcore);
@@ -886,6 +930,7 @@ struct bench {
         auto core = std::make_unique<gateway::gateway_core>(gateway_settings(tb, n + n / 8 + 64));
         std::vector<uint8_t> frames = build_stream(tb, 0, n, proto == "udp" ? 17 : 6);
         workers w;
+        w.sweep_budget = opt.sweep;
         w.start(tb, *core, nullptr);
         if (proto == "tcp") handshake_all(w, n);
         stream_driver d(tb, w, frames.data(), min_frame, min_frame, n);
@@ -983,6 +1028,31 @@ struct bench {
         (void)w;
     }
 
+    // The I/O floor: the same 64-byte stream through a MAC-swapping loop on the
+    // worker lcore instead of the gateway (see workers::io_floor_main).
+    void floor() {
+        const uint32_t n = 10'000;
+        result r;
+        r.scenario = "floor";
+        r.variant = "macswap";
+        r.flows = n;
+        auto core = std::make_unique<gateway::gateway_core>(gateway_settings(tb, 1024));
+        std::vector<uint8_t> frames = build_stream(tb, 0, n, 17);
+        workers w;
+        w.floor = true;
+        w.start(tb, *core, nullptr);
+        stream_driver d(tb, w, frames.data(), min_frame, min_frame, n);
+        auto [a, b] = d.run_for(opt.seconds);
+        w.join();
+        close_window(r, a, b);
+        r.clocks_per_packet_p50 = d.p50;
+        r.injected = d.injected;
+        r.delivered = d.delivered;
+        r.lost = d.injected - d.delivered - d.unexpected;
+        r.unexpected = d.unexpected;
+        report_progress(r);
+    }
+
     // (2a) every packet opens a new UDP flow (one pass over new_flows distinct tuples).
     void new_udp() {
         const uint32_t n = opt.new_flows;
@@ -994,6 +1064,7 @@ struct bench {
         auto core = std::make_unique<gateway::gateway_core>(gateway_settings(tb, n + n / 8 + 64));
         std::vector<uint8_t> frames = build_stream(tb, 0, n, 17);
         workers w;
+        w.sweep_budget = opt.sweep;
         w.start(tb, *core, nullptr);
         stream_driver d(tb, w, frames.data(), min_frame, min_frame, n);
         auto [a, b] = d.run_for(1e9, n);
@@ -1020,6 +1091,7 @@ struct bench {
         r.unit = "conn";
         auto core = std::make_unique<gateway::gateway_core>(s);
         workers w;
+        w.sweep_budget = opt.sweep;
         w.start(tb, *core, policy ? policy->slot.get() : nullptr);
         conn_driver d(tb, w, conv, names, opt.slots);
         auto [a, b] = d.run(opt.smoke ? 0.1 : 0.5, opt.seconds);
@@ -1119,6 +1191,7 @@ struct bench {
         std::vector<uint8_t> frames = build_stream(tb, 0, n, 17);
         live_policy p(reload_policy(0), 1024);
         workers w;
+        w.sweep_budget = opt.sweep;
         w.start(tb, *core, p.slot.get());
         stream_driver d(tb, w, frames.data(), min_frame, min_frame, n);
         d.send_and_drain(n);
@@ -1155,6 +1228,7 @@ struct bench {
         std::FILE* out = opt.json ? stderr : stdout;
         fmt::print(out, "egress-bench: TSC {:.3f} GHz, worker on lcore 1, traffic on lcore 0 (ring PMD)\n",
                    tsc_hz() / 1e9);
+        if (opt.scenarios.count("floor")) floor();
         if (opt.scenarios.count("established"))
             for (const auto& proto : opt.protos)
                 for (uint32_t n : opt.flows) established(n, proto);

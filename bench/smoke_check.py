@@ -16,7 +16,7 @@ def main():
     doc = json.loads(proc.stdout)
     results = doc["results"]
     seen = {(r["scenario"], r["variant"]) for r in results}
-    expected = {("established", "udp 1000"), ("established", "udp 5000"), ("established", "tcp 1000"),
+    expected = {("floor", "macswap"), ("established", "udp 1000"), ("established", "udp 5000"), ("established", "tcp 1000"),
                 ("established", "tcp 5000"), ("new-udp", "20000 flows"), ("connect", "syn..fin"),
                 ("imix-sni", "13 pkt/conn"), ("dlp", "8x1460 up 16 pat"), ("reload", "udp 2000 /10ms")}
     problems = []
