@@ -340,6 +340,7 @@ struct result {
     double clocks_per_packet = 0;       // busy TSC / packets over the whole window
     double clocks_per_packet_p50 = 0;   // the median 1 ms slice (see slice_sampler)
     double clocks_per_packet_p10 = 0;   // the 10th percentile slice
+    uint32_t rx_backlog = 0;            // median frames waiting in the worker's RX rings (1 ms samples)
     double clocks_per_packet_cpu = 0;   // worker thread CPU time (TSC units) / packets over the window
     double worker_cpu_share = 0;        // CPU time the worker got / wall time of the window
     double clocks_per_unit = 0;
@@ -365,18 +366,22 @@ struct window_mark {
 // median and the 10th percentile slice bound what an undisturbed worker spends.
 struct slice_sampler {
     const workers& w;
+    const rte_ring* rx[2]; // what waits for the worker: full bursts need >= 32
     uint64_t every, next_tsc, last_busy, last_packets, last_cpu;
     std::vector<double> ratios;
-    explicit slice_sampler(const workers& wk)
-        : w(wk), every(rte_get_tsc_hz() / 1000), next_tsc(rte_get_tsc_cycles() + every), last_busy(wk.busy_tsc()),
-          last_packets(wk.busy_packets()), last_cpu(wk.cpu_ns()) {
+    std::vector<uint32_t> backlog;
+    slice_sampler(const workers& wk, const rte_ring* rx_inside, const rte_ring* rx_outside)
+        : w(wk), rx{rx_inside, rx_outside}, every(rte_get_tsc_hz() / 1000), next_tsc(rte_get_tsc_cycles() + every),
+          last_busy(wk.busy_tsc()), last_packets(wk.busy_packets()), last_cpu(wk.cpu_ns()) {
         ratios.reserve(100000);
+        backlog.reserve(100000);
     }
     void poll() {
         const uint64_t now = rte_get_tsc_cycles();
         if (now < next_tsc) return;
         next_tsc = now + every;
         const uint64_t b = w.busy_tsc(), p = w.busy_packets(), c = w.cpu_ns();
+        backlog.push_back(rte_ring_count(rx[0]) + rte_ring_count(rx[1]));
         if (p > last_packets) {
             const double busy = static_cast<double>(b - last_busy);
             const double cpu = static_cast<double>(c - last_cpu) * static_cast<double>(rte_get_tsc_hz()) / 1e9;
@@ -385,6 +390,11 @@ struct slice_sampler {
         last_busy = b;
         last_packets = p;
         last_cpu = c;
+    }
+    uint32_t median_backlog() {
+        if (backlog.empty()) return 0;
+        std::nth_element(backlog.begin(), backlog.begin() + static_cast<std::ptrdiff_t>(backlog.size() / 2), backlog.end());
+        return backlog[backlog.size() / 2];
     }
     double percentile(double q) {
         if (ratios.empty()) return 0;
@@ -540,8 +550,9 @@ struct stream_driver {
     }
     // Traffic for `seconds` (or until stop_after more packets are sent), returns the window.
     double p50 = 0, p10 = 0;
+    uint32_t backlog = 0;
     std::pair<window_mark, window_mark> run_for(double seconds, uint64_t stop_after = UINT64_MAX) {
-        slice_sampler sampler(w);
+        slice_sampler sampler(w, tb.ports[0].rx, tb.ports[1].rx);
         const window_mark a = mark();
         const uint64_t end = a.tsc + static_cast<uint64_t>(seconds * tsc_hz());
         const uint64_t limit = stop_after == UINT64_MAX ? UINT64_MAX : injected + stop_after;
@@ -557,6 +568,7 @@ struct stream_driver {
         const window_mark b = mark();
         p50 = sampler.percentile(0.5);
         p10 = sampler.percentile(0.1);
+        backlog = sampler.median_backlog();
         settle();
         return {a, b};
     }
@@ -625,6 +637,7 @@ struct conn_driver {
     uint32_t in_flight = 0;
     uint32_t hello_turn = 0;
     double p50 = 0, p10 = 0;
+    uint32_t backlog = 0;
     const std::string& corpus = egress_bench::corpus();
     std::vector<rte_mbuf*> pending[2];
 
@@ -789,7 +802,7 @@ struct conn_driver {
         start_all();
         const uint64_t t0 = rte_get_tsc_cycles();
         while (rte_get_tsc_cycles() - t0 < static_cast<uint64_t>(warmup * tsc_hz())) poll();
-        slice_sampler sampler(w);
+        slice_sampler sampler(w, tb.ports[0].rx, tb.ports[1].rx);
         const window_mark a = mark();
         const uint64_t end = a.tsc + static_cast<uint64_t>(seconds * tsc_hz());
         for (uint32_t k = 1;; ++k) {
@@ -802,6 +815,7 @@ struct conn_driver {
         const window_mark b = mark();
         p50 = sampler.percentile(0.5);
         p10 = sampler.percentile(0.1);
+        backlog = sampler.median_backlog();
         starting = false;
         uint64_t last = delivered, idle_since = rte_get_tsc_cycles();
         while (in_flight != 0) {
@@ -915,9 +929,9 @@ struct bench {
 
     void report_progress(const result& r) {
         std::FILE* out = opt.json ? stderr : stdout;
-        fmt::print(out, "{:<12} {:<16} {:>7.3f} Mpps {:>6.2f} Gbps  clk/pkt {:>5.0f} p50 {:>5.0f} p10 {:>5.0f} cpu {:>5.0f} ({:>3.0f}%)",
+        fmt::print(out, "{:<12} {:<16} {:>7.3f} Mpps {:>6.2f} Gbps  clk/pkt {:>5.0f} p50 {:>5.0f} p10 {:>5.0f} cpu {:>5.0f} ({:>3.0f}%) rxq {:>4}",
                    r.scenario, r.variant, r.mpps(), r.gbps(), r.clocks_per_packet, r.clocks_per_packet_p50,
-                   r.clocks_per_packet_p10, r.clocks_per_packet_cpu, 100 * r.worker_cpu_share);
+                   r.clocks_per_packet_p10, r.clocks_per_packet_cpu, 100 * r.worker_cpu_share, r.rx_backlog);
         if (!r.unit.empty())
             fmt::print(out, " {:>10.0f} {}/s {:>7.0f} clk/{}", r.units_per_s(), r.unit, r.clocks_per_unit, r.unit);
         if (r.table_bytes_per_flow > 0) fmt::print(out, " {:.0f} B/flow", r.table_bytes_per_flow);
@@ -953,6 +967,7 @@ struct bench {
         close_window(r, a, b);
         r.clocks_per_packet_p50 = d.p50;
         r.clocks_per_packet_p10 = d.p10;
+        r.rx_backlog = d.backlog;
         r.injected = d.injected;
         r.delivered = d.delivered;
         r.lost = d.injected - d.delivered - d.unexpected;
@@ -1059,6 +1074,7 @@ struct bench {
         close_window(r, a, b);
         r.clocks_per_packet_p50 = d.p50;
         r.clocks_per_packet_p10 = d.p10;
+        r.rx_backlog = d.backlog;
         r.injected = d.injected;
         r.delivered = d.delivered;
         r.lost = d.injected - d.delivered - d.unexpected;
@@ -1087,6 +1103,7 @@ struct bench {
         close_window(r, a, b);
         r.clocks_per_packet_p50 = d.p50;
         r.clocks_per_packet_p10 = d.p10;
+        r.rx_backlog = d.backlog;
         r.injected = d.injected;
         r.delivered = d.delivered;
         r.lost = d.injected - d.delivered - d.unexpected;
@@ -1113,6 +1130,7 @@ struct bench {
         close_window(r, a, b);
         r.clocks_per_packet_p50 = d.p50;
         r.clocks_per_packet_p10 = d.p10;
+        r.rx_backlog = d.backlog;
         r.injected = d.injected;
         r.delivered = d.delivered;
         r.resets = d.resets;
@@ -1231,6 +1249,7 @@ struct bench {
         close_window(r, a, b);
         r.clocks_per_packet_p50 = d.p50;
         r.clocks_per_packet_p10 = d.p10;
+        r.rx_backlog = d.backlog;
         r.injected = d.injected;
         r.delivered = d.delivered;
         r.lost = d.injected - d.delivered - d.unexpected;
@@ -1268,6 +1287,7 @@ nlohmann::json to_json(const result& r) {
                      {"clocks_per_packet", r.clocks_per_packet},
                      {"clocks_per_packet_p50", r.clocks_per_packet_p50},
                      {"clocks_per_packet_p10", r.clocks_per_packet_p10},
+                     {"rx_backlog", r.rx_backlog},
                      {"clocks_per_packet_cpu", r.clocks_per_packet_cpu},
                      {"worker_cpu_share", r.worker_cpu_share},
                      {"injected", r.injected},
