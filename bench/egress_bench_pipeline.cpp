@@ -12,8 +12,9 @@
 // refresh) and the packets those loops received (worker_context::busy_tsc /
 // busy_packets); the harness reads both at the start and end of a timed window.
 //
-// Scenarios (see bench/README.md): established, new-udp, connect, imix-sni, dlp,
-// reload. Output: a table, or JSON with --json.
+// Scenarios (see bench/README.md): floor (the I/O floor, no gateway),
+// established, new-udp, connect, imix-sni, dlp, reload. Output: a table on
+// stdout, or with --json the JSON document on stdout and the table on stderr.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
