@@ -53,9 +53,8 @@ public:
     }
 
 private:
-    uint32_t clock_ms() const noexcept {
-        return static_cast<uint32_t>((rte_get_tsc_cycles() - start_tsc_) / tsc_per_ms_);
-    }
+    uint32_t clock_ms() const noexcept { return clock_ms(rte_get_tsc_cycles()); }
+    uint32_t clock_ms(uint64_t tsc) const noexcept { return static_cast<uint32_t>((tsc - start_tsc_) / tsc_per_ms_); }
     bool stopping() const noexcept { return ctx_.stop->load(std::memory_order_relaxed); }
     bool steering() const noexcept { return ctx_.steer != nullptr && ctx_.steer->workers() > 1; }
     // Does this worker poll an RX queue of port s? Queue q belongs to worker q;
@@ -91,31 +90,37 @@ private:
     void run_live() noexcept {
         uint32_t last_rx_ms = clock_ms();
         rte_mbuf* pkts[max_burst];
+        uint64_t busy_tsc = 0, busy_packets = 0;
         while (!stopping()) {
+            const uint64_t loop_tsc = rte_get_tsc_cycles();
             refresh_policy();
-            const uint32_t now = clock_ms();
+            const uint32_t now = clock_ms(loop_tsc);
             last_now_ = now;
             ctx_.core->set_wall_clock(ctx_.start_epoch_ms + now, now);
-            bool got = false;
+            uint32_t got = 0;
             for (side s : {side::inside, side::outside}) {
                 if (!polls(s)) continue;
                 const uint16_t n = rte_eth_rx_burst(ctx_.ports[idx(s)].id, ctx_.index, pkts, ctx_.burst);
                 if (n == 0) continue;
-                if (!got) set_quiet(false);
-                got = true;
+                if (got == 0) set_quiet(false);
+                got += n;
                 dispatch(s, pkts, n, now);
             }
             flush_handoffs();
-            if (take_handoffs(pkts, now)) {
+            if (const uint32_t taken = take_handoffs(pkts, now); taken != 0) {
                 set_quiet(false);
-                got = true;
+                got += taken;
             }
             flush_all();
             ctx_.core->expire(now, ctx_.sweep_budget);
             send_built();
             serve_query(now);
             maybe_publish();
-            if (got) {
+            if (got != 0) {
+                busy_tsc += rte_get_tsc_cycles() - loop_tsc;
+                busy_packets += got;
+                ctx_.busy_tsc.store(busy_tsc, std::memory_order_relaxed);
+                ctx_.busy_packets.store(busy_packets, std::memory_order_relaxed);
                 last_rx_ms = now;
             } else if (ctx_.stop_when_drained && now - last_rx_ms >= ctx_.drain_idle_ms) {
                 set_quiet(true);
@@ -172,16 +177,16 @@ private:
     }
 
     // What other workers handed over: processed in ring order, in runs of
-    // packets from the same port. True when there was any.
-    bool take_handoffs(rte_mbuf** pkts, uint32_t now) noexcept {
-        if (!steering()) return false;
-        bool got = false;
+    // packets from the same port. Returns how many there were.
+    uint32_t take_handoffs(rte_mbuf** pkts, uint32_t now) noexcept {
+        if (!steering()) return 0;
+        uint32_t got = 0;
         for (uint16_t w = 0; w < ctx_.steer->workers(); ++w) {
             if (ctx_.from[w] == nullptr) continue;
             const unsigned n = rte_ring_sc_dequeue_burst(ctx_.from[w], reinterpret_cast<void**>(pkts), ctx_.burst,
                                                          nullptr);
             if (n == 0) continue;
-            got = true;
+            got += n;
             for (unsigned i = 0; i < n;) {
                 const side s = side_of(pkts[i]);
                 unsigned j = i + 1;

@@ -70,6 +70,12 @@ struct alignas(64) worker_context {
     std::atomic<gateway::flow_query*> query{nullptr};
     uint32_t query_budget = 1024;
     std::atomic<bool> finished{false};       // set by the worker when it returns
+    // Whole-path cost (read by bench/egress_bench_pipeline): TSC cycles spent in
+    // live-mode loops that received at least one packet, from the top of the loop
+    // to the end of its housekeeping, and the packets those loops received. Only
+    // the worker writes them (a relaxed store once per busy loop).
+    std::atomic<uint64_t> busy_tsc{0};
+    std::atomic<uint64_t> busy_packets{0};
 };
 
 // Runs until *ctx.stop, or (stop_when_drained) until every worker's input is

@@ -1,0 +1,124 @@
+// kc-send: the traffic of bench/kernel_compare.py. Writes 64-byte UDP frames of
+// flows 0..N-1 (bench_frames.hpp: the same flows and shape as egress-bench's
+// established scenario, each packet the next flow in turn) to an interface
+// through an AF_PACKET socket, 64 frames per sendmmsg, for a number of seconds
+// or one pass, optionally paced. Prints one JSON line: {"sent": .., "seconds": ..}.
+//
+// usage: kc-send --iface IF --dst-mac MAC --src-mac MAC --flows N
+//                (--seconds S | --once) [--pps RATE]
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_frames.hpp"
+
+namespace {
+
+bool parse_mac(const std::string& s, egress::net::mac_address& m) {
+    unsigned b[6];
+    if (std::sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) return false;
+    for (int i = 0; i < 6; ++i) m.bytes[i] = static_cast<uint8_t>(b[i]);
+    return true;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    using namespace egress_bench;
+    std::string iface;
+    egress::net::mac_address dst{}, src{};
+    uint32_t flows = 1000;
+    double seconds = 0, pps = 0;
+    bool once = false, have_dst = false, have_src = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        const char* v = i + 1 < argc ? argv[i + 1] : "";
+        if (a == "--iface") iface = v, ++i;
+        else if (a == "--dst-mac") have_dst = parse_mac(v, dst), ++i;
+        else if (a == "--src-mac") have_src = parse_mac(v, src), ++i;
+        else if (a == "--flows") flows = static_cast<uint32_t>(std::stoul(v)), ++i;
+        else if (a == "--seconds") seconds = std::stod(v), ++i;
+        else if (a == "--pps") pps = std::stod(v), ++i;
+        else if (a == "--once") once = true;
+        else {
+            std::fprintf(stderr, "kc-send: unknown argument %s\n", a.c_str());
+            return 2;
+        }
+    }
+    if (iface.empty() || !have_dst || !have_src || flows == 0 || (!once && seconds <= 0)) {
+        std::fprintf(stderr, "usage: kc-send --iface IF --dst-mac MAC --src-mac MAC --flows N (--seconds S | --once) [--pps R]\n");
+        return 2;
+    }
+    const int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+    if (fd < 0) {
+        std::perror("kc-send: socket");
+        return 1;
+    }
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = htons(ETH_P_ALL);
+    addr.sll_ifindex = static_cast<int>(if_nametoindex(iface.c_str()));
+    if (addr.sll_ifindex == 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        std::perror("kc-send: bind");
+        return 1;
+    }
+    // Do not see our own frames on receive (we never read).
+    int zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &zero, sizeof zero);
+
+    std::vector<uint8_t> blob(static_cast<std::size_t>(flows) * min_frame);
+    const uint8_t payload[18] = {};
+    for (uint32_t i = 0; i < flows; ++i)
+        build_frame(&blob[static_cast<std::size_t>(i) * min_frame], dst, src, 17, flow_src(i), flow_sport(i),
+                    flow_dst(i), 53, 0, 0, 0, payload, 18);
+
+    constexpr unsigned batch = 64;
+    iovec iov[batch];
+    mmsghdr msgs[batch];
+    std::memset(msgs, 0, sizeof msgs);
+    const auto start = std::chrono::steady_clock::now();
+    const uint64_t total = once ? flows : UINT64_MAX;
+    uint64_t sent = 0, next = 0;
+    while (sent < total) {
+        const auto now = std::chrono::steady_clock::now();
+        const double elapsed = std::chrono::duration<double>(now - start).count();
+        if (!once && elapsed >= seconds) break;
+        if (pps > 0 && static_cast<double>(sent) > elapsed * pps) {
+            std::this_thread::sleep_for(std::chrono::microseconds(50));
+            continue;
+        }
+        const unsigned n = static_cast<unsigned>(std::min<uint64_t>(batch, total - sent));
+        for (unsigned k = 0; k < n; ++k) {
+            iov[k].iov_base = &blob[next * min_frame];
+            iov[k].iov_len = min_frame;
+            msgs[k].msg_hdr.msg_iov = &iov[k];
+            msgs[k].msg_hdr.msg_iovlen = 1;
+            next = next + 1 == flows ? 0 : next + 1;
+        }
+        const int r = sendmmsg(fd, msgs, n, 0);
+        if (r < 0) {
+            if (errno == ENOBUFS || errno == EAGAIN) {
+                next = (next + flows - n % flows) % flows; // resend the same frames
+                continue;
+            }
+            std::perror("kc-send: sendmmsg");
+            return 1;
+        }
+        sent += static_cast<unsigned>(r);
+        if (static_cast<unsigned>(r) < n) next = (next + flows - (n - static_cast<unsigned>(r)) % flows) % flows;
+    }
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("{\"sent\": %llu, \"seconds\": %.6f}\n", static_cast<unsigned long long>(sent), elapsed);
+    close(fd);
+    return 0;
+}
