@@ -1,5 +1,9 @@
 #include "net/packet_parser.hpp"
 
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+
 #include "net/byte_cursor.hpp"
 #include "net/checksum.hpp"
 
@@ -318,6 +322,7 @@ bool parse_quoted_ipv6(byte_cursor q, quoted_packet& out, byte_cursor& l4) noexc
 // fragment, or a length field that contradicts the bytes is refused.
 drop_reason parse_quoted(byte_cursor q, packet_view& out) noexcept {
     quoted_packet& inner = out.quoted;
+    inner = quoted_packet{};
     inner.l3_offset = static_cast<uint16_t>(out.l4_offset + icmp_header);
     const bool v4 = out.family == ip_family::v4;
     byte_cursor l4(std::span<const uint8_t>{});
@@ -356,7 +361,11 @@ drop_reason parse_icmp(byte_cursor c, packet_view& out) noexcept {
 } // namespace
 
 stats::drop_reason parse_frame(std::span<const uint8_t> frame, packet_view& out) noexcept {
-    out = packet_view{};
+    // Every member back to its default but the quote (see packet_view::quoted):
+    // a fixed-size clear the compiler inlines, not a whole packet_view per packet.
+    static_assert(std::is_standard_layout_v<packet_view> && std::is_trivially_copyable_v<packet_view>);
+    std::memset(static_cast<void*>(&out), 0, offsetof(packet_view, quoted));
+    out.family = ip_family::v4;
     byte_cursor c(frame);
     uint16_t ethertype = 0;
     if (const auto r = parse_l2(c, out, ethertype); r != stats::no_drop) return r;

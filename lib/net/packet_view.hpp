@@ -91,7 +91,6 @@ struct packet_view {
     // describes the packet it is about. Flow lookup and multi-worker steering use
     // the quoted tuple, mirrored (the quote is a packet going the other way).
     bool icmp_error = false;
-    quoted_packet quoted{};
     // Fragments (fragment != 0). A first fragment (offset 0) is parsed like a
     // whole datagram: its L4 header is complete (ports, flags), but l4_length
     // covers only the bytes of this fragment. A later fragment has no L4
@@ -104,6 +103,11 @@ struct packet_view {
     uint16_t frag_offset = 0;
     uint16_t frag_length = 0;
     uint32_t frag_id = 0;        // IPv4 identification / IPv6 fragment identification
+
+    // Last on purpose: parse_frame resets every member before it, not this one.
+    // Only an ICMP error's parse fills it (resetting it first), and nothing
+    // reads it unless icmp_error is set.
+    quoted_packet quoted{};
 
     bool is_fragment() const noexcept { return fragment != 0; }
     bool is_later_fragment() const noexcept { return fragment != 0 && frag_offset != 0; }

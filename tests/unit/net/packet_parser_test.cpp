@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <cstddef>
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include "fragmenter.hpp"
@@ -392,6 +395,21 @@ TEST(parser, resets_the_view_between_frames) {
     EXPECT_EQ(view.tcp_flags, 0);
     EXPECT_EQ(view.src_port, 0);
     EXPECT_EQ(view.dst_port, 9);
+}
+
+// A view full of junk comes out of a parse exactly like a fresh one: every
+// member before the quote is reset (the quote is reset by an ICMP error's parse).
+TEST(parser, a_reused_view_parses_like_a_fresh_one) {
+    for (const bytes& frame : {v4().vlan(7).tcp(1, 2, net::tcp_syn).build(), v6().echo_reply(9).build(),
+                               v4().udp(5, 6).build()}) {
+        packet_view fresh;
+        packet_view reused;
+        std::memset(static_cast<void*>(&reused), 0xAB, sizeof reused);
+        ASSERT_EQ(net::parse_frame(frame, fresh), stats::no_drop);
+        ASSERT_EQ(net::parse_frame(frame, reused), stats::no_drop);
+        EXPECT_EQ(std::memcmp(&fresh, &reused, offsetof(packet_view, quoted)), 0);
+        EXPECT_FALSE(reused.icmp_error);
+    }
 }
 
 // Every proper prefix of a valid frame is dropped with the reason of the layer the
