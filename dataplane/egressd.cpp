@@ -273,6 +273,15 @@ int run(const options& opts, egress::config::egressd_config cfg,
                                                          rte_strerror(rte_errno)));
                 handoff_rings[a * workers + b] = r;
             }
+        // Marks the copies of neighbour messages workers hand each other (worker.cpp).
+        uint64_t peer_copy_flag = 0;
+        if (workers > 1) {
+            rte_mbuf_dynflag desc{};
+            std::snprintf(desc.name, sizeof desc.name, "egress_neighbor_copy");
+            const int bit = rte_mbuf_dynflag_register(&desc);
+            if (bit < 0) throw std::runtime_error(fmt::format("cannot register an mbuf flag: {}", rte_strerror(rte_errno)));
+            peer_copy_flag = uint64_t{1} << bit;
+        }
 
         for (unsigned w = 0; w < workers; ++w) {
             gateway::settings s = cfg.gateway;
@@ -298,6 +307,7 @@ int run(const options& opts, egress::config::egressd_config cfg,
             c.index = static_cast<uint16_t>(w);
             c.group = &group;
             c.steer = workers > 1 ? steering.get() : nullptr;
+            c.peer_copy_flag = peer_copy_flag;
             for (unsigned o = 0; o < workers && workers > 1; ++o) {
                 c.to[o] = handoff_rings[w * workers + o];
                 c.from[o] = handoff_rings[o * workers + w];

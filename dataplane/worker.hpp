@@ -50,6 +50,9 @@ struct alignas(64) worker_context {
     rte_ring* to[max_workers] = {};
     rte_ring* from[max_workers] = {};
     rte_mempool* pool = nullptr;   // for frames the worker sends on its own (resets towards servers)
+    // mbuf dynamic flag marking a copy of an ARP / ND frame another worker
+    // received (gateway_core::share_with_peers): learned from, not processed.
+    uint64_t peer_copy_flag = 0;
     uint16_t burst = 32;
     uint32_t sweep_budget = 64;    // flow records examined for expiry per loop
     bool stop_when_drained = false;
