@@ -201,6 +201,7 @@ int run(const options& opts, egress::config::egressd_config cfg,
         }
     } free_rings{handoff_rings};
     std::vector<std::unique_ptr<gateway::gateway_core>> cores;
+    std::vector<std::unique_ptr<gateway::fragment_steering>> fragment_steers; // per dispatching worker
     std::vector<std::unique_ptr<gateway::event_ring>> events;
     std::vector<std::unique_ptr<policy::security_ring>> security;
     std::unique_ptr<dataplane::policy_slot> policy_slot;
@@ -308,6 +309,15 @@ int run(const options& opts, egress::config::egressd_config cfg,
             c.group = &group;
             c.steer = workers > 1 ? steering.get() : nullptr;
             c.peer_copy_flag = peer_copy_flag;
+            if (workers > 1 && cfg.gateway.fragments.max_datagrams != 0) {
+                gateway::fragment_steering_settings fs;
+                fs.self = static_cast<uint16_t>(w);
+                fs.entries = cfg.gateway.fragments.max_datagrams;
+                fs.lifetime_ms = cfg.gateway.fragments.timeout_ms;
+                fs.hold_slots = dataplane::max_held_fragments;
+                fragment_steers.push_back(std::make_unique<gateway::fragment_steering>(fs));
+                c.fragments = fragment_steers.back().get();
+            }
             for (unsigned o = 0; o < workers && workers > 1; ++o) {
                 c.to[o] = handoff_rings[w * workers + o];
                 c.from[o] = handoff_rings[o * workers + w];

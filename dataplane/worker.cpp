@@ -48,6 +48,10 @@ public:
         } else {
             run_live();
         }
+        if (ctx_.fragments != nullptr)
+            ctx_.fragments->release_all([&](void* held) {
+                drop_unhandled(static_cast<rte_mbuf*>(held), stats::drop_reason::handoff_shutdown);
+            });
         flush_handoffs();
         if (ctx_.group != nullptr && ctx_.index == 0) ctx_.group->replay_done.store(true, std::memory_order_release);
         flush_all();
@@ -121,6 +125,7 @@ private:
             flush_all();
             ctx_.core->expire(now, ctx_.sweep_budget);
             send_built();
+            expire_held_fragments(now);
             serve_query(now);
             maybe_publish();
             if (got) {
@@ -142,20 +147,52 @@ private:
         }
         rte_mbuf* mine[max_burst];
         uint16_t k = 0;
-        for (uint16_t i = 0; i < n; ++i) {
-            rte_mbuf* m = pkts[i];
-            const uint16_t o = owner_of(s, m);
+        const auto route = [&](rte_mbuf* m, uint16_t o) {
+            o = o == gateway::steering::any || ctx_.to[o] == nullptr ? ctx_.index : o;
             if (o == ctx_.index) {
                 mine[k++] = m;
+                if (k == max_burst) { // held fragments released behind their first one made it more than a burst
+                    handle_burst(s, mine, k, now);
+                    k = 0;
+                }
             } else {
                 stage(o, m);
             }
+        };
+        for (uint16_t i = 0; i < n; ++i) {
+            rte_mbuf* m = pkts[i];
+            gateway::fragment_info frag;
+            const uint16_t o = ctx_.steer->owner(s, {rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, &frag);
+            if (!frag.fragment || ctx_.fragments == nullptr) [[likely]] {
+                route(m, o);
+                continue;
+            }
+            // A fragment: later ones follow their first fragment's owner (see
+            // gateway/fragment_steering.hpp); one that comes first is held here.
+            const gateway::fragment_steering::decision d = ctx_.fragments->place(frag, o, m, now);
+            if (d.owner == gateway::steering::any) continue; // held
+            route(m, d.owner);
+            if (d.release != gateway::fragment_steering::npos)
+                ctx_.fragments->release(d.release, [&](void* held) { route(static_cast<rte_mbuf*>(held), d.owner); });
         }
         if (k != 0) handle_burst(s, mine, k, now);
     }
-    uint16_t owner_of(side s, const rte_mbuf* m) const noexcept {
-        const uint16_t o = ctx_.steer->owner(s, {rte_pktmbuf_mtod(m, const uint8_t*), m->data_len});
-        return o == gateway::steering::any || ctx_.to[o] == nullptr ? ctx_.index : o;
+
+    // Fragments held for a first fragment that did not come in time: dropped
+    // (received, then counted as fragment_timeout). At shutdown, the ones
+    // still held count as handoff_shutdown.
+    void expire_held_fragments(uint32_t now) noexcept {
+        if (ctx_.fragments == nullptr || ctx_.fragments->held() == 0) return;
+        ctx_.fragments->expire(now, max_held_fragments, [&](void* held) {
+            drop_unhandled(static_cast<rte_mbuf*>(held), stats::drop_reason::fragment_timeout);
+        });
+    }
+    void drop_unhandled(rte_mbuf* m, stats::drop_reason why) noexcept {
+        stats::port_counters& rx = counters_.port(side_of(m));
+        rx.rx_packets += 1;
+        rx.rx_bytes += m->pkt_len;
+        counters_.count_drop(why);
+        rte_pktmbuf_free(m);
     }
 
     void stage(uint16_t owner, rte_mbuf* m, stats::drop_reason if_full = stats::drop_reason::handoff_full) noexcept {
@@ -317,6 +354,7 @@ private:
             dispatch(s, &m, 1, now);
             ctx_.core->expire(now, ctx_.sweep_budget);
             send_built();
+            expire_held_fragments(now);
             serve_query(now);
             maybe_publish();
             if (r.pos == r.count) {

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import traffic  # noqa: E402
 from scapy.all import (IP, IPv6, TCP, UDP, ICMP, IPerror, TCPerror, Raw, Ether, ARP, ICMPv6ND_NA, ICMPv6ND_NS,  # noqa: E402
-                       ICMPv6NDOptDstLLAddr)
+                       ICMPv6NDOptDstLLAddr, IPv6ExtHdrFragment, fragment, fragment6, defragment, defragment6)
 from scapy.utils import rdpcap  # noqa: E402
 
 POOL = "203.0.113.10"
@@ -337,6 +337,98 @@ class two_workers_resolve(unittest.TestCase, next_hop_resolution):
 
 class four_workers_resolve(unittest.TestCase, next_hop_resolution):
     def test_every_worker_resolves_its_next_hop(self):
+        self.check(4)
+
+
+class fragmented_datagrams:
+    """Fragmented UDP datagrams (IPv4 and IPv6, both ways) of flows owned by
+    every worker, all received by worker 0 (one RX queue per port): the first
+    fragment is steered by its ports, the later ones follow it to the same
+    owner (worker 0's fragment_steering), including fragments that arrive
+    before their first (held by worker 0, then sent behind it). Each owner
+    sends every fragment of its flows, in order, translated; nobody else sends
+    any."""
+
+    def check(self, n):
+        c = traffic.conversation()
+        v4 = pick_flows(n, 1, 53, 7000)
+        v6 = []
+        for w in range(n):
+            port = next(p for p in range(42000, 43000) if owner_v6(17, "fd00:0:0:1::7", p, "2001:db8:5::9", 53, n) == w)
+            v6.append(("fd00:0:0:1::7", port, w))
+        expected_out = {}  # (family, id) -> [offsets in the order the owner sends them]
+        expected_in = {}
+        datagrams = 3
+        ident = lambda k, d, back=0: 0x1000 + k * 16 + d + 8 * back  # noqa: E731
+
+        def send(frags, inside, key, expect):
+            # Datagram 1: the later fragments first (reversed), then the first.
+            arrival = frags if key[1] % 16 != 1 else frags[1:][::-1] + frags[:1]
+            for f in arrival:
+                (c.from_inside if inside else c.from_outside)(f)
+            offsets = [f.frag if key[0] == 4 else f[IPv6ExtHdrFragment].offset for f in arrival]
+            expect[key] = sorted(offsets[-1:]) + offsets[:-1] if key[1] % 16 == 1 else offsets
+
+        for d in range(datagrams):
+            for k, (client, port, w) in enumerate(v4):
+                pkt = IP(src=client, dst=DNS, id=ident(k, d)) / UDP(sport=port, dport=53) / Raw(b"q#%d#" % d + b"x" * 3000)
+                send(fragment(pkt, fragsize=1200), True, (4, ident(k, d)), expected_out)
+            for k, (client, port, w) in enumerate(v6):
+                pkt = (IPv6(src=client, dst="2001:db8:5::9") / IPv6ExtHdrFragment(id=ident(k, d)) /
+                       UDP(sport=port, dport=53) / Raw(b"q#%d#" % d + b"x" * 3000))
+                send(fragment6(pkt, 1280), True, (6, ident(k, d)), expected_out)
+            for k, (client, port, w) in enumerate(v4):
+                pkt = IP(src=DNS, dst=POOL, id=ident(k, d, 1)) / UDP(sport=53, dport=port) / Raw(b"a#%d#" % d + b"y" * 3000)
+                send(fragment(pkt, fragsize=1200), False, (4, ident(k, d, 1)), expected_in)
+            for k, (client, port, w) in enumerate(v6):
+                pkt = (IPv6(src="2001:db8:5::9", dst=client) / IPv6ExtHdrFragment(id=ident(k, d, 1)) /
+                       UDP(sport=53, dport=port) / Raw(b"a#%d#" % d + b"y" * 3000))
+                send(fragment6(pkt, 1280), False, (6, ident(k, d, 1)), expected_in)
+        r = run(c, n)
+        self.assertEqual(r.drops(), {}, r.stderr)
+
+        def fragments_of(pkts, family, ident_):
+            if family == 4:
+                return [p for p in pkts if p.haslayer(IP) and p[IP].id == ident_]
+            return [p for p in pkts if p.haslayer(IPv6ExtHdrFragment) and p[IPv6ExtHdrFragment].id == ident_]
+
+        total = 0
+        for flows, family in ((v4, 4), (v6, 6)):
+            for k, (client, port, w) in enumerate(flows):
+                for d in range(datagrams):
+                    for back, pcaps, expected in ((0, r.to_outside, expected_out), (1, r.to_inside, expected_in)):
+                        key = (family, ident(k, d, back))
+                        for o in range(n):
+                            got = fragments_of(pcaps[o], family, key[1])
+                            if o != w:
+                                self.assertEqual(got, [], (key, o))
+                                continue
+                            offsets = [f.frag if family == 4 else f[IPv6ExtHdrFragment].offset for f in got]
+                            self.assertEqual(offsets, expected[key], (key, w))
+                            total += len(got)
+                            # Translated, and whole again once reassembled.
+                            whole = (defragment if family == 4 else defragment6)(got)
+                            whole = list(whole)[0] if family == 4 else whole
+                            if family == 4:
+                                self.assertEqual(whole[IP].src if not back else whole[IP].dst, POOL if not back else client)
+                                whole = IP(bytes(whole[IP]))
+                                checked = whole[UDP].chksum
+                                del whole[UDP].chksum
+                                self.assertEqual(IP(bytes(whole))[UDP].chksum, checked, key)
+                            self.assertEqual(seq_of(whole), d, key)
+                            self.assertEqual(whole[UDP].dport if not back else whole[UDP].sport, 53)
+        frag = r.summary["fragments"]
+        self.assertEqual(frag["forwarded"], total)
+        self.assertEqual(frag["held"], 0)  # the owner saw every first fragment first
+        self.assertEqual(frag["completed"], 2 * datagrams * (len(v4) + len(v6)))
+        self.assertEqual([wk["flows_created"] for wk in r.summary["workers"]], [2] * n)
+
+
+class workers_fragments(unittest.TestCase, fragmented_datagrams):
+    def test_two_workers(self):
+        self.check(2)
+
+    def test_four_workers(self):
         self.check(4)
 
 
