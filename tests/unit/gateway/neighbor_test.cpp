@@ -704,10 +704,11 @@ TEST_F(neighbor_gateway, arp_and_resolution_on_a_vlan_side_are_tagged) {
     ASSERT_EQ(a.size(), 5u);
     EXPECT_EQ(a[2].second,
               arp(outside_mac, bcast, 1, outside_mac, "192.0.2.1", net::mac_address{}, "192.0.2.1", 7));
-    bytes f = syn(40000);
-    const bytes original = f;
+    const bytes original = syn(40000);
     core->set_frame_headroom(8);
-    ASSERT_EQ(push(side::inside, f, 1), consumed);
+    bytes buffer(8, 0); // the headroom promised: the tag is pushed in front of the frame
+    buffer.insert(buffer.end(), original.begin(), original.end());
+    ASSERT_EQ(core->process(side::inside, std::span<uint8_t>(buffer.data() + 8, original.size()), 1), consumed);
     EXPECT_EQ(built().at(0).second,
               arp(outside_mac, bcast, 1, outside_mac, "192.0.2.1", net::mac_address{}, "192.0.2.254", 7));
     bytes untagged_reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
