@@ -201,6 +201,7 @@ int run(const options& opts, egress::config::egressd_config cfg,
         }
     } free_rings{handoff_rings};
     std::vector<std::unique_ptr<gateway::gateway_core>> cores;
+    std::vector<std::unique_ptr<gateway::fragment_steering>> fragment_steers; // per dispatching worker
     std::vector<std::unique_ptr<gateway::event_ring>> events;
     std::vector<std::unique_ptr<policy::security_ring>> security;
     std::unique_ptr<dataplane::policy_slot> policy_slot;
@@ -273,6 +274,15 @@ int run(const options& opts, egress::config::egressd_config cfg,
                                                          rte_strerror(rte_errno)));
                 handoff_rings[a * workers + b] = r;
             }
+        // Marks the copies of neighbour messages workers hand each other (worker.cpp).
+        uint64_t peer_copy_flag = 0;
+        if (workers > 1) {
+            rte_mbuf_dynflag desc{};
+            std::snprintf(desc.name, sizeof desc.name, "egress_neighbor_copy");
+            const int bit = rte_mbuf_dynflag_register(&desc);
+            if (bit < 0) throw std::runtime_error(fmt::format("cannot register an mbuf flag: {}", rte_strerror(rte_errno)));
+            peer_copy_flag = uint64_t{1} << bit;
+        }
 
         for (unsigned w = 0; w < workers; ++w) {
             gateway::settings s = cfg.gateway;
@@ -298,6 +308,16 @@ int run(const options& opts, egress::config::egressd_config cfg,
             c.index = static_cast<uint16_t>(w);
             c.group = &group;
             c.steer = workers > 1 ? steering.get() : nullptr;
+            c.peer_copy_flag = peer_copy_flag;
+            if (workers > 1 && cfg.gateway.fragments.max_datagrams != 0) {
+                gateway::fragment_steering_settings fs;
+                fs.self = static_cast<uint16_t>(w);
+                fs.entries = cfg.gateway.fragments.max_datagrams;
+                fs.lifetime_ms = cfg.gateway.fragments.timeout_ms;
+                fs.hold_slots = dataplane::max_held_fragments;
+                fragment_steers.push_back(std::make_unique<gateway::fragment_steering>(fs));
+                c.fragments = fragment_steers.back().get();
+            }
             for (unsigned o = 0; o < workers && workers > 1; ++o) {
                 c.to[o] = handoff_rings[w * workers + o];
                 c.from[o] = handoff_rings[o * workers + w];

@@ -25,6 +25,14 @@ struct tx_queue {
     uint16_t count = 0;
 };
 
+// Frames staged for another worker's hand-off ring, and what each counts as
+// when the ring is full.
+struct handoff_queue {
+    rte_mbuf* pkts[max_burst];
+    stats::drop_reason if_full[max_burst];
+    uint16_t count = 0;
+};
+
 class worker {
 public:
     explicit worker(worker_context& ctx) noexcept : ctx_(ctx), counters_(ctx.core->counters()) {
@@ -40,6 +48,10 @@ public:
         } else {
             run_live();
         }
+        if (ctx_.fragments != nullptr)
+            ctx_.fragments->release_all([&](void* held) {
+                drop_unhandled(static_cast<rte_mbuf*>(held), stats::drop_reason::handoff_shutdown);
+            });
         flush_handoffs();
         if (ctx_.group != nullptr && ctx_.index == 0) ctx_.group->replay_done.store(true, std::memory_order_release);
         flush_all();
@@ -114,6 +126,7 @@ private:
             flush_all();
             ctx_.core->expire(now, ctx_.sweep_budget);
             send_built();
+            expire_held_fragments(now);
             serve_query(now);
             maybe_publish();
             if (got != 0) {
@@ -139,34 +152,67 @@ private:
         }
         rte_mbuf* mine[max_burst];
         uint16_t k = 0;
-        for (uint16_t i = 0; i < n; ++i) {
-            rte_mbuf* m = pkts[i];
-            const uint16_t o = owner_of(s, m);
+        const auto route = [&](rte_mbuf* m, uint16_t o) {
+            o = o == gateway::steering::any || ctx_.to[o] == nullptr ? ctx_.index : o;
             if (o == ctx_.index) {
                 mine[k++] = m;
+                if (k == max_burst) { // held fragments released behind their first one made it more than a burst
+                    handle_burst(s, mine, k, now);
+                    k = 0;
+                }
             } else {
                 stage(o, m);
             }
+        };
+        for (uint16_t i = 0; i < n; ++i) {
+            rte_mbuf* m = pkts[i];
+            gateway::fragment_info frag;
+            const uint16_t o = ctx_.steer->owner(s, {rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, &frag);
+            if (!frag.fragment || ctx_.fragments == nullptr) [[likely]] {
+                route(m, o);
+                continue;
+            }
+            // A fragment: later ones follow their first fragment's owner (see
+            // gateway/fragment_steering.hpp); one that comes first is held here.
+            const gateway::fragment_steering::decision d = ctx_.fragments->place(frag, o, m, now);
+            if (d.owner == gateway::steering::any) continue; // held
+            route(m, d.owner);
+            if (d.release != gateway::fragment_steering::npos)
+                ctx_.fragments->release(d.release, [&](void* held) { route(static_cast<rte_mbuf*>(held), d.owner); });
         }
         if (k != 0) handle_burst(s, mine, k, now);
     }
-    uint16_t owner_of(side s, const rte_mbuf* m) const noexcept {
-        const uint16_t o = ctx_.steer->owner(s, {rte_pktmbuf_mtod(m, const uint8_t*), m->data_len});
-        return o == gateway::steering::any || ctx_.to[o] == nullptr ? ctx_.index : o;
+
+    // Fragments held for a first fragment that did not come in time: dropped
+    // (received, then counted as fragment_timeout). At shutdown, the ones
+    // still held count as handoff_shutdown.
+    void expire_held_fragments(uint32_t now) noexcept {
+        if (ctx_.fragments == nullptr || ctx_.fragments->held() == 0) return;
+        ctx_.fragments->expire(now, max_held_fragments, [&](void* held) {
+            drop_unhandled(static_cast<rte_mbuf*>(held), stats::drop_reason::fragment_timeout);
+        });
+    }
+    void drop_unhandled(rte_mbuf* m, stats::drop_reason why) noexcept {
+        stats::port_counters& rx = counters_.port(side_of(m));
+        rx.rx_packets += 1;
+        rx.rx_bytes += m->pkt_len;
+        counters_.count_drop(why);
+        rte_pktmbuf_free(m);
     }
 
-    void stage(uint16_t owner, rte_mbuf* m) noexcept {
-        tx_queue& q = handoff_[owner];
-        q.pkts[q.count++] = m;
+    void stage(uint16_t owner, rte_mbuf* m, stats::drop_reason if_full = stats::drop_reason::handoff_full) noexcept {
+        handoff_queue& q = handoff_[owner];
+        q.pkts[q.count] = m;
+        q.if_full[q.count++] = if_full;
         if (q.count == ctx_.burst) flush_handoff(owner);
     }
     void flush_handoff(uint16_t owner) noexcept {
-        tx_queue& q = handoff_[owner];
+        handoff_queue& q = handoff_[owner];
         if (q.count == 0) return;
         const unsigned sent =
             rte_ring_sp_enqueue_burst(ctx_.to[owner], reinterpret_cast<void* const*>(q.pkts), q.count, nullptr);
         for (unsigned i = sent; i < q.count; ++i) {
-            counters_.count_drop(stats::drop_reason::handoff_full);
+            counters_.count_drop(q.if_full[i]);
             rte_pktmbuf_free(q.pkts[i]);
         }
         q.count = 0;
@@ -187,15 +233,52 @@ private:
                                                          nullptr);
             if (n == 0) continue;
             got += n;
-            for (unsigned i = 0; i < n;) {
-                const side s = side_of(pkts[i]);
-                unsigned j = i + 1;
-                while (j < n && side_of(pkts[j]) == s) ++j;
-                handle_burst(s, pkts + i, static_cast<uint16_t>(j - i), now);
-                i = j;
-            }
+            take(pkts, n, now);
         }
         return got;
+    }
+    // Handed-over frames in ring order: runs of frames from one port go through
+    // gateway_core together; a peer's neighbour copy is only learned from.
+    void take(rte_mbuf** pkts, unsigned n, uint32_t now) noexcept {
+        for (unsigned i = 0; i < n;) {
+            if (is_peer_copy(pkts[i])) {
+                learn_copy(pkts[i++], now);
+                continue;
+            }
+            const side s = side_of(pkts[i]);
+            unsigned j = i + 1;
+            while (j < n && side_of(pkts[j]) == s && !is_peer_copy(pkts[j])) ++j;
+            handle_burst(s, pkts + i, static_cast<uint16_t>(j - i), now);
+            i = j;
+        }
+    }
+
+    // Neighbour messages (ARP, ND) go to whichever worker receives them, but
+    // every worker keeps its own neighbour cache and sends its own requests:
+    // a copy of each one that maps an address goes to every other worker,
+    // marked, to learn from (gateway_core::learn_from_peer). Rare enough to
+    // copy. A copy that cannot be made or queued: neighbor_copy_lost.
+    bool is_peer_copy(const rte_mbuf* m) const noexcept {
+        return ctx_.peer_copy_flag != 0 && (m->ol_flags & ctx_.peer_copy_flag) != 0;
+    }
+    void share_with_peers(const rte_mbuf* m) noexcept {
+        for (uint16_t w = 0; w < ctx_.steer->workers(); ++w) {
+            if (ctx_.to[w] == nullptr) continue;
+            rte_mbuf* c = ctx_.pool != nullptr && ctx_.peer_copy_flag != 0
+                              ? rte_pktmbuf_copy(m, ctx_.pool, 0, UINT32_MAX)
+                              : nullptr;
+            if (c == nullptr) {
+                counters_.count_drop(stats::drop_reason::neighbor_copy_lost);
+                continue;
+            }
+            c->ol_flags |= ctx_.peer_copy_flag;
+            stage(w, c, stats::drop_reason::neighbor_copy_lost);
+        }
+    }
+    void learn_copy(rte_mbuf* m, uint32_t now) noexcept {
+        ctx_.core->learn_from_peer(side_of(m), {rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, now);
+        rte_pktmbuf_free(m);
+        send_built(); // frames held for the next hop it resolved
     }
 
     // Replay mode, workers other than 0: only what worker 0 hands over, each
@@ -219,7 +302,7 @@ private:
                     const uint32_t now = static_cast<uint32_t>((ts - origin) / ts_units_per_ms());
                     last_now_ = now;
                     ctx_.core->set_wall_clock(ts / ts_units_per_ms(), now);
-                    handle_burst(side_of(pkts[i]), &pkts[i], 1, now);
+                    take(&pkts[i], 1, now);
                     ctx_.core->expire(now, ctx_.sweep_budget);
                     send_built();
                 }
@@ -276,6 +359,7 @@ private:
             dispatch(s, &m, 1, now);
             ctx_.core->expire(now, ctx_.sweep_budget);
             send_built();
+            expire_held_fragments(now);
             serve_query(now);
             maybe_publish();
             if (r.pos == r.count) {
@@ -346,6 +430,8 @@ private:
             // Dropped, or consumed by the gateway (ARP, neighbour discovery, an
             // echo it answered, a copy held for next-hop resolution): freed.
             if (verdicts[i] != stats::no_drop) {
+                if (ctx_.core->share_with_peers(i)) [[unlikely]]
+                    share_with_peers(kept[i]);
                 if (const uint16_t len = ctx_.core->reply_length(i); len != 0) {
                     // Rewritten into a reply (TCP reset): back out of the arrival side.
                     kept[i]->data_len = len;
@@ -417,7 +503,7 @@ private:
     worker_context& ctx_;
     stats::worker_counters& counters_;
     tx_queue tx_[2];
-    tx_queue handoff_[max_workers]; // staged for each owner's ring, flushed once per burst
+    handoff_queue handoff_[max_workers]; // staged for each owner's ring, flushed once per burst
     uint32_t last_now_ = 0;
     stats::live_stats published_;
     uint64_t last_publish_tsc_ = 0;

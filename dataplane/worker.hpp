@@ -12,6 +12,7 @@
 
 #include "base/seqlock.hpp"
 #include "gateway/flow_query.hpp"
+#include "gateway/fragment_steering.hpp"
 #include "gateway/gateway_core.hpp"
 #include "gateway/steering.hpp"
 #include "stats/live_stats.hpp"
@@ -25,6 +26,9 @@ namespace egress::dataplane {
 
 inline constexpr uint16_t max_burst = 512;
 inline constexpr unsigned max_workers = 64;
+// Later fragments a dispatching worker holds until their first fragment
+// (gateway::fragment_steering hold slots).
+inline constexpr uint32_t max_held_fragments = 64;
 
 // What all workers of one run share: drain detection and the replay clock.
 struct worker_group {
@@ -50,6 +54,12 @@ struct alignas(64) worker_context {
     rte_ring* to[max_workers] = {};
     rte_ring* from[max_workers] = {};
     rte_mempool* pool = nullptr;   // for frames the worker sends on its own (resets towards servers)
+    // mbuf dynamic flag marking a copy of an ARP / ND frame another worker
+    // received (gateway_core::share_with_peers): learned from, not processed.
+    uint64_t peer_copy_flag = 0;
+    // Which owner each fragmented datagram this worker dispatches went to
+    // (null: one worker, or fragments disabled).
+    gateway::fragment_steering* fragments = nullptr;
     uint16_t burst = 32;
     uint32_t sweep_budget = 64;    // flow records examined for expiry per loop
     bool stop_when_drained = false;

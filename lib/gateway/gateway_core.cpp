@@ -103,21 +103,34 @@ void gateway_core::process_burst(side from, std::span<uint8_t>* frames, uint16_t
     if (!started_) start_up();
     for (uint16_t done = 0; done < n; done += lookup_chunk) {
         const uint16_t k = static_cast<uint16_t>(n - done < lookup_chunk ? n - done : lookup_chunk);
-        process_chunk(from, frames + done, k, now, verdicts + done, reply_len_ + done, front_ + done);
+        process_chunk(from, frames + done, k, now, verdicts + done, reply_len_ + done, front_ + done, share_ + done);
     }
 }
 
-// Once, on the first call: the neighbours learn where the gateway is.
+// Once, on the first call: the neighbours learn where the gateway is. The
+// gateway announces itself once, not once per worker: worker 0 does.
 void gateway_core::start_up() noexcept {
     started_ = true;
-    resolver_.announce();
+    if (settings_.worker == 0) resolver_.announce();
+}
+
+drop_reason gateway_core::learn_from_peer(side from, std::span<const uint8_t> frame, uint32_t now) noexcept {
+    outbox_.clear();
+    if (!started_) start_up();
+    net::l2_header l2;
+    if (!net::read_l2_header(frame, l2)) return drop_reason::l2_truncated;
+    if (l2.ethertype != net::ethertype_arp && l2.ethertype != net::ethertype_ipv6)
+        return drop_reason::ethertype_unsupported;
+    const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
+    if (!vlan_matches(port, l2.l3_offset, l2.outer_tci)) return drop_reason::vlan_mismatch;
+    return resolver_.learn_copy(from, frame, l2, now);
 }
 
 // Slow path: a frame the IP path refused that may be for the gateway itself.
 // Returns consumed, or the drop reason (the parser's when it is not ours).
 [[gnu::noinline]] drop_reason gateway_core::local_frame(side from, std::span<uint8_t> frame,
                                                          const net::packet_view& view, drop_reason parsed,
-                                                         uint32_t now) noexcept {
+                                                         uint32_t now, bool& share) noexcept {
     if (parsed == drop_reason::local_delivery_unsupported) return echo_reply(from, frame, view, now);
     net::l2_header l2;
     if (!net::read_l2_header(frame, l2)) return parsed;
@@ -126,7 +139,9 @@ void gateway_core::start_up() noexcept {
     if (!arp && !nd) return parsed;
     const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
     if (!vlan_matches(port, l2.l3_offset, l2.outer_tci)) return drop_reason::vlan_mismatch;
-    return arp ? resolver_.on_arp(from, frame, l2, now) : resolver_.on_nd(from, frame, l2, now);
+    const drop_reason r = arp ? resolver_.on_arp(from, frame, l2, now, share) : resolver_.on_nd(from, frame, l2, now, share);
+    share = share && settings_.steer != nullptr; // nobody to share with otherwise
+    return r;
 }
 
 // An ICMP / ICMPv6 echo request to one of the gateway's addresses: answered
@@ -187,9 +202,10 @@ net::mac_address gateway_core::reply_mac(side back, std::span<const uint8_t> fra
 // At most lookup_chunk frames: small enough that the per-packet scratch below
 // stays in L1 and costs little to set up.
 void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
-                                 drop_reason* verdicts, uint16_t* reply_len, int8_t* front) noexcept {
+                                 drop_reason* verdicts, uint16_t* reply_len, int8_t* front, bool* share) noexcept {
     std::fill_n(reply_len, n, uint16_t{0});
     std::fill_n(front, n, int8_t{0});
+    std::fill_n(share, n, false);
     net::packet_view views[lookup_chunk];
     flow::flow_key keys[lookup_chunk];
     flow::direction dirs[lookup_chunk] = {};
@@ -202,7 +218,8 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
     for (uint16_t i = 0; i < n; ++i) {
         verdicts[i] = admit(from, frames[i], views[m]);
         if (verdicts[i] != no_drop) {
-            if (may_be_local(verdicts[i])) verdicts[i] = local_frame(from, frames[i], views[m], verdicts[i], now);
+            if (may_be_local(verdicts[i]))
+                verdicts[i] = local_frame(from, frames[i], views[m], verdicts[i], now, share[i]);
             counters_.count_drop(verdicts[i]);
             // Time exceeded goes to inside senders only (traceroute from inside);
             // the gateway does not answer probes from outside.

@@ -68,6 +68,18 @@ public:
     // a VLAN tag pushed, into the headroom) or later (< 0: tags popped) than
     // frames[i].data() it now starts; its end does not move.
     int front_adjust(uint16_t i) const noexcept { return front_[i]; }
+    // After process_burst, with several workers (settings.steer set): true when
+    // frame i was an ARP / neighbour discovery message that maps an address to
+    // a MAC. Each worker has its own neighbour cache and sends its own
+    // requests, but the answers reach whichever worker receives them, so the
+    // caller hands every other worker a copy, for learn_from_peer.
+    bool share_with_peers(uint16_t i) const noexcept { return share_[i]; }
+    // A copy of a frame another worker received on `from` and shared
+    // (share_with_peers): the neighbour cache learns from it (and may release
+    // held frames into the outbox, see built_frames); nothing is answered,
+    // nothing is counted as received or dropped. Returns consumed, or why the
+    // copy was of no use (not counted either).
+    stats::drop_reason learn_from_peer(stats::side from, std::span<const uint8_t> frame, uint32_t now_ms) noexcept;
     // Frames built by the last process_burst or expire call besides the burst's
     // own (resets towards the far end of a cut flow, ...): the caller sends
     // them before its next call, which starts with an empty box.
@@ -121,9 +133,9 @@ public:
 
 private:
     void process_chunk(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
-                       stats::drop_reason* verdicts, uint16_t* reply_len, int8_t* front) noexcept;
+                       stats::drop_reason* verdicts, uint16_t* reply_len, int8_t* front, bool* share) noexcept;
     stats::drop_reason local_frame(stats::side from, std::span<uint8_t> frame, const net::packet_view& view,
-                                   stats::drop_reason parsed, uint32_t now) noexcept;
+                                   stats::drop_reason parsed, uint32_t now, bool& share) noexcept;
     stats::drop_reason echo_reply(stats::side from, std::span<const uint8_t> frame, const net::packet_view& view,
                                   uint32_t now) noexcept;
     void start_up() noexcept;
@@ -204,13 +216,14 @@ private:
     base::token_bucket icmp_budget_;  // the gateway's own ICMP errors
     fragment_tracker fragments_;
     neighbor_resolver resolver_{settings_, outbox_, counters_};
-    bool started_ = false;          // announcements sent (first process_burst / expire)
+    bool started_ = false;          // announcements sent (first process_burst / expire; worker 0 only)
     std::size_t frame_headroom_ = 0;
     uint32_t echo_tokens_ = 0;      // echo replies left in the current second
     uint32_t echo_second_ = 0;      // the flow-clock second they are for
     uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
     uint16_t reply_len_[max_burst] = {};
     int8_t front_[max_burst] = {};
+    bool share_[max_burst] = {};
     uint64_t erasures_ = 0; // bumps whenever a record is removed (invalidates burst lookups)
 };
 

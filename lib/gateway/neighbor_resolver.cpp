@@ -253,7 +253,25 @@ void neighbor_resolver::learn(side s, const net::ip_address& a, const net::mac_a
 }
 
 drop_reason neighbor_resolver::on_arp(side from, std::span<const uint8_t> frame, const net::l2_header& l2,
-                                      uint32_t now) noexcept {
+                                      uint32_t now, bool& share) noexcept {
+    return arp(from, frame, l2, now, false, share);
+}
+
+drop_reason neighbor_resolver::on_nd(side from, std::span<const uint8_t> frame, const net::l2_header& l2,
+                                     uint32_t now, bool& share) noexcept {
+    return nd(from, frame, l2, now, false, share);
+}
+
+drop_reason neighbor_resolver::learn_copy(side from, std::span<const uint8_t> frame, const net::l2_header& l2,
+                                          uint32_t now) noexcept {
+    bool share = false;
+    return l2.ethertype == net::ethertype_arp ? arp(from, frame, l2, now, true, share)
+                                              : nd(from, frame, l2, now, true, share);
+}
+
+drop_reason neighbor_resolver::arp(side from, std::span<const uint8_t> frame, const net::l2_header& l2, uint32_t now,
+                                   bool copy, bool& share) noexcept {
+    share = false;
     net::arp_message m;
     if (const drop_reason r = net::parse_arp(frame, l2.l3_offset, m); r != no_drop) return r;
     const side_settings& p = port(from);
@@ -265,8 +283,10 @@ drop_reason neighbor_resolver::on_arp(side from, std::span<const uint8_t> frame,
     if (m.sender_ip == 0) return for_us ? stats::consumed : drop_reason::arp_not_for_us; // a probe (RFC 5227)
     if (is_own(from, sender)) return stats::consumed; // our own announcement reflected, or a conflict
     // RFC 826: refresh what we know of the sender; remember it when it asks us.
+    share = true;
     const bool known = tables_[index(from)].find(sender) != neighbor_table::npos;
     learn(from, sender, m.sender_mac, for_us && m.op == net::arp_request, for_us && m.op == net::arp_reply, now);
+    if (copy) return stats::consumed;
     if (!for_us) return known ? stats::consumed : drop_reason::arp_not_for_us;
     if (m.op == net::arp_request) {
         const std::span<uint8_t> out = outbox_.prepare();
@@ -283,8 +303,9 @@ drop_reason neighbor_resolver::on_arp(side from, std::span<const uint8_t> frame,
     return stats::consumed;
 }
 
-drop_reason neighbor_resolver::on_nd(side from, std::span<const uint8_t> frame, const net::l2_header& l2,
-                                     uint32_t now) noexcept {
+drop_reason neighbor_resolver::nd(side from, std::span<const uint8_t> frame, const net::l2_header& l2, uint32_t now,
+                                  bool copy, bool& share) noexcept {
+    share = false;
     net::nd_message m;
     if (const drop_reason r = net::parse_nd(frame, l2.l3_offset, m); r != no_drop) return r;
     const side_settings& p = port(from);
@@ -295,13 +316,22 @@ drop_reason neighbor_resolver::on_nd(side from, std::span<const uint8_t> frame, 
     if (!to_us) return drop_reason::l2_dst_not_local;
     if (m.type == net::icmpv6_neighbor_advertisement) {
         if (is_own(from, m.target)) return stats::consumed; // our own advertisement reflected, or a conflict
-        if (tables_[index(from)].find(m.target) == neighbor_table::npos) return drop_reason::ndp_not_for_us;
+        share = m.has_lladdr;
+        const bool known = tables_[index(from)].find(m.target) != neighbor_table::npos;
         if (m.has_lladdr) learn(from, m.target, m.lladdr, false, (m.flags & net::na_solicited) != 0, now);
-        return stats::consumed;
+        if (known || copy) return stats::consumed;
+        // Not asked by this worker; with several workers, the answer to a peer's solicitation.
+        const bool peers = settings_.steer != nullptr;
+        return peers && share && (m.flags & net::na_solicited) != 0 && l2.dst == p.mac ? stats::consumed
+                                                                                         : drop_reason::ndp_not_for_us;
     }
     if (!for_us) return drop_reason::ndp_not_for_us;
     if (m.src == net::ip_address{}) return stats::consumed; // duplicate address detection: not defended
-    if (m.has_lladdr) learn(from, m.src, m.lladdr, true, false, now);
+    if (m.has_lladdr) {
+        share = true;
+        learn(from, m.src, m.lladdr, true, false, now);
+    }
+    if (copy) return stats::consumed;
     const std::span<uint8_t> out = outbox_.prepare();
     if (out.empty()) return drop_reason::outbox_full;
     // Back to the link-layer address the solicitation came from.

@@ -56,18 +56,33 @@ public:
     stats::drop_reason hold(stats::side to, uint32_t wait, std::span<const uint8_t> frame, uint32_t now) noexcept;
 
     // An ARP frame (parsed L2 header `l2`) that arrived on `from`: answered,
-    // learned from, or dropped. Returns consumed or the drop reason.
+    // learned from, or dropped. Returns consumed or the drop reason. `share`
+    // is set when the message maps an address to a MAC (it got as far as
+    // learning): with several workers each keeps its own cache, so the worker
+    // hands the other workers a copy (learn_copy) — they sent requests of their
+    // own whose answers arrive here.
     stats::drop_reason on_arp(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2,
-                              uint32_t now) noexcept;
+                              uint32_t now, bool& share) noexcept;
     // An IPv6 frame the IP parser refused as icmp_type_unsupported: a
     // neighbour solicitation / advertisement is handled (consumed or a drop
-    // reason); anything else returns icmp_type_unsupported.
+    // reason); anything else returns icmp_type_unsupported. `share` as above.
+    // With several workers (settings.steer set), a solicited advertisement
+    // unicast to this port for a target this worker does not know is consumed,
+    // not ndp_not_for_us: it answers another worker's solicitation.
     stats::drop_reason on_nd(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2,
-                             uint32_t now) noexcept;
+                             uint32_t now, bool& share) noexcept;
+    // A copy of an ARP or ND frame another worker received on `from` and
+    // handled (its on_arp / on_nd set `share`): this cache learns from it
+    // exactly as that worker's did (same entries created, refreshed,
+    // confirmed; held frames released), but nothing is answered and nothing is
+    // counted as a drop. Returns consumed, or why the copy was not used.
+    stats::drop_reason learn_copy(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2,
+                                  uint32_t now) noexcept;
 
     // Once, at start: gratuitous ARP for every own IPv4 address (and the NAT
     // pool on the outside) and an unsolicited advertisement for every own IPv6
-    // address, on each side that resolves.
+    // address, on each side that resolves. (With several workers only worker 0
+    // calls it: the announcements describe the gateway, not a worker.)
     void announce() noexcept;
     // Advances timers on up to `budget` slots (both sides together).
     void tick(uint32_t now, uint32_t budget) noexcept;
@@ -89,6 +104,11 @@ private:
     // that becomes usable sends its held frames.
     void learn(stats::side s, const net::ip_address& a, const net::mac_address& mac, bool create, bool confirm,
                uint32_t now) noexcept;
+    // The ARP / ND handling; copy: a peer worker's copy (learn only).
+    stats::drop_reason arp(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2, uint32_t now,
+                           bool copy, bool& share) noexcept;
+    stats::drop_reason nd(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2, uint32_t now,
+                          bool copy, bool& share) noexcept;
     void release(stats::side s, uint32_t slot) noexcept;
     void discard(neighbor_entry& e, stats::drop_reason why) noexcept;
     void visit(stats::side s, uint32_t slot, uint32_t now) noexcept;

@@ -35,6 +35,9 @@ struct tuple {
     uint8_t icmp_type = 0;  // ICMP / ICMPv6
     bool icmp_error = false;
     byte_cursor quoted{std::span<const uint8_t>{}}; // an ICMP error's quoted packet
+    bool fragment = false;  // not quoted: an IP fragment...
+    bool later = false;     // ... at a non-zero offset (no transport header)
+    uint32_t frag_id = 0;
 };
 
 uint32_t be32(std::span<const uint8_t> b) noexcept {
@@ -68,8 +71,8 @@ void read_transport(byte_cursor& c, tuple& t) noexcept {
 // length may exceed what was quoted; no nested errors are followed).
 bool read_v4(byte_cursor c, tuple& t, bool quoted) noexcept {
     uint8_t vihl = 0, proto = 0;
-    uint16_t total = 0, frag = 0;
-    if (!c.read_u8(vihl) || (vihl >> 4) != 4 || !c.skip(1) || !c.read_be16(total) || !c.skip(2) ||
+    uint16_t total = 0, id = 0, frag = 0;
+    if (!c.read_u8(vihl) || (vihl >> 4) != 4 || !c.skip(1) || !c.read_be16(total) || !c.read_be16(id) ||
         !c.read_be16(frag) || !c.skip(1) || !c.read_u8(proto) || !c.skip(2))
         return false;
     const std::size_t ihl = std::size_t{vihl & 0x0fu} * 4;
@@ -79,7 +82,14 @@ bool read_v4(byte_cursor c, tuple& t, bool quoted) noexcept {
     t.src = c.take(4);
     t.dst = c.take(4);
     if (t.dst.empty() || !c.skip(ihl - 20)) return false;
-    if ((frag & 0x3fff) != 0) return true; // a fragment: no transport header to go by
+    if ((frag & 0x3fff) != 0) {
+        // A fragment: only the first (offset 0) has a transport header to go by.
+        if (quoted) return true;
+        t.fragment = true;
+        t.frag_id = id;
+        t.later = (frag & 0x1fff) != 0;
+        if (t.later) return true;
+    }
     byte_cursor l4 = c;
     if (!quoted && total >= ihl && !c.sub(std::min<std::size_t>(total - ihl, c.remaining()), l4)) return false;
     if (quoted && t.proto != proto_tcp && t.proto != proto_udp && t.proto != proto_icmp) return true;
@@ -108,12 +118,24 @@ bool read_v6(byte_cursor c, tuple& t, bool quoted) noexcept {
     t.src = c.take(16);
     t.dst = c.take(16);
     if (t.dst.empty()) return false;
-    for (int i = 0; i < 8 && (next == 0 || next == 43 || next == 60); ++i) {
+    for (int i = 0; i < 8 && (next == 0 || next == 43 || next == 60 || (next == 44 && !quoted && !t.fragment));
+         ++i) {
+        if (next == 44) { // the Fragment header: next, reserved, offset and flags, identification
+            uint16_t offset = 0;
+            if (!c.read_u8(next) || !c.skip(1) || !c.read_be16(offset) || !c.read_be32(t.frag_id)) return false;
+            t.fragment = true;
+            t.later = (offset & 0xfff8) != 0;
+            if (t.later) {
+                t.proto = next;
+                return true; // only the first fragment has the rest of the chain
+            }
+            continue;
+        }
         uint8_t len = 0;
         if (!c.read_u8(next) || !c.read_u8(len) || !c.skip(std::size_t{len} * 8 + 6)) return false;
     }
     t.proto = next;
-    if (next == 44) return true; // a fragment
+    if (next == 44) return true; // a fragment (quoted, or a second Fragment header)
     if (quoted && next == proto_icmpv6) {
         uint8_t code = 0;
         if (c.read_u8(t.icmp_type) && c.read_u8(code) && c.skip(2) && (t.icmp_type == 128 || t.icmp_type == 129)) {
@@ -188,7 +210,23 @@ bool steering::accepts(unsigned worker, uint8_t proto, uint32_t remote, uint16_t
     return inbound_owner_v4(proto, remote, public_addr, remote_port, public_port) == worker;
 }
 
-uint16_t steering::owner(stats::side from, std::span<const uint8_t> frame) const noexcept {
+namespace {
+
+// The datagram key fragment_tracker uses (IPv6: protocol 0).
+void describe_fragment(const tuple& t, stats::side from, fragment_info& f) noexcept {
+    f.fragment = true;
+    f.first = !t.later;
+    f.key.src = t.v4 ? net::ip_address::from_v4_bytes(t.src.data()) : net::ip_address::from_v6_bytes(t.src.data());
+    f.key.dst = t.v4 ? net::ip_address::from_v4_bytes(t.dst.data()) : net::ip_address::from_v6_bytes(t.dst.data());
+    f.key.id = t.frag_id;
+    f.key.proto = t.v4 ? t.proto : uint8_t{0};
+    f.key.dir = from == stats::side::inside ? flow::direction::outbound : flow::direction::inbound;
+}
+
+} // namespace
+
+uint16_t steering::owner(stats::side from, std::span<const uint8_t> frame, fragment_info* frag) const noexcept {
+    if (frag != nullptr) frag->fragment = false;
     if (settings_.workers == 1) return 0;
     byte_cursor c(frame);
     uint16_t type = 0;
@@ -199,6 +237,7 @@ uint16_t steering::owner(stats::side from, std::span<const uint8_t> frame) const
     const bool inside = from == stats::side::inside;
     if (type == eth_ipv4) {
         if (!read_v4(c, t, false)) return any;
+        if (t.fragment && frag != nullptr) describe_fragment(t, from, *frag);
         if (t.icmp_error) {
             tuple q;
             if (!read_v4(t.quoted, q, true) || !q.ports) return any;
@@ -217,6 +256,7 @@ uint16_t steering::owner(stats::side from, std::span<const uint8_t> frame) const
     }
     if (type == eth_ipv6) {
         if (!read_v6(c, t, false)) return any;
+        if (t.fragment && frag != nullptr) describe_fragment(t, from, *frag);
         if (t.icmp_error) {
             tuple q;
             if (!read_v6(t.quoted, q, true) || q.v4 || !q.ports) return any;

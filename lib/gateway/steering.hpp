@@ -25,7 +25,13 @@
 //   IPv6 (not translated)  a symmetric hash of both endpoints and the protocol,
 //                          so both directions land on one worker (ICMPv6 echo:
 //                          the identifier in place of both ports);
-//   anything else          (ARP, fragments, frames that do not parse) `any`: the
+//   IP fragments           the first fragment (offset 0) carries the transport
+//                          header: owner as for the whole datagram; a later
+//                          fragment has no ports: `any` here, but owner() also
+//                          reports the datagram (fragment_info), and the
+//                          dispatching worker's fragment_steering sends it
+//                          after its first fragment;
+//   anything else          (ARP, frames that do not parse) `any`: the
 //                          receiving worker handles it.
 //
 // Port slices: [port_min, port_max] is cut into `workers` contiguous slices whose
@@ -43,6 +49,7 @@
 #include <span>
 #include <vector>
 
+#include "gateway/fragment_tracker.hpp"
 #include "net/ip_address.hpp"
 #include "net/toeplitz.hpp"
 #include "stats/counters.hpp"
@@ -66,6 +73,13 @@ struct steering_settings {
     std::vector<uint16_t> reta;   // entry -> worker; empty: 128 entries, round robin
     uint16_t port_min = 1024;     // the NAT port range, sliced per worker
     uint16_t port_max = 65535;
+};
+
+// What owner() saw of an IPv4 / IPv6 fragment.
+struct fragment_info {
+    bool fragment = false; // the frame is a fragment (the rest is set only then)
+    bool first = false;    // offset 0: it holds the transport header
+    fragment_key key;      // its datagram, as fragment_tracker keys it (direction from the side)
 };
 
 class steering {
@@ -92,7 +106,9 @@ public:
     }
 
     // The worker that owns the frame (a full Ethernet frame, VLAN tags allowed), or any.
-    uint16_t owner(stats::side from, std::span<const uint8_t> frame) const noexcept;
+    uint16_t owner(stats::side from, std::span<const uint8_t> frame) const noexcept { return owner(from, frame, nullptr); }
+    // The same; when `frag` is given and the frame is a fragment, also says so.
+    uint16_t owner(stats::side from, std::span<const uint8_t> frame, fragment_info* frag) const noexcept;
 
     // NAT: may `worker` use public_addr:public_port (host order) for a flow of
     // proto towards remote:remote_port? Without RSS always (the worker's range is

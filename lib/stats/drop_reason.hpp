@@ -95,7 +95,8 @@ namespace egress::stats {
     X(vlan_no_headroom, "vlan_no_headroom")                             \
     X(echo_rate_limited, "echo_rate_limited")                           \
     X(handoff_full, "handoff_full")                                     \
-    X(handoff_shutdown, "handoff_shutdown")
+    X(handoff_shutdown, "handoff_shutdown")                             \
+    X(neighbor_copy_lost, "neighbor_copy_lost")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

@@ -20,7 +20,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import traffic  # noqa: E402
-from scapy.all import IP, IPv6, TCP, UDP, ICMP, IPerror, TCPerror, Raw  # noqa: E402
+from scapy.all import (IP, IPv6, TCP, UDP, ICMP, IPerror, TCPerror, Raw, Ether, ARP, ICMPv6ND_NA, ICMPv6ND_NS,  # noqa: E402
+                       ICMPv6NDOptDstLLAddr, IPv6ExtHdrFragment, fragment, fragment6, defragment, defragment6)
 from scapy.utils import rdpcap  # noqa: E402
 
 POOL = "203.0.113.10"
@@ -101,12 +102,12 @@ class result:
         return {k: v for k, v in self.summary["drops"].items() if v}
 
 
-def run(conv, n, replay=True):
+def run(conv, n, replay=True, edit=lambda text: text):
     directory = tempfile.mkdtemp(prefix="egressd-mc-")
     conv.write(os.path.join(directory, "inside.pcap"), os.path.join(directory, "outside.pcap"))
     path = os.path.join(directory, "egressd.toml")
     with open(path, "w") as f:
-        f.write(config(directory, n, replay))
+        f.write(edit(config(directory, n, replay)))
     proc = subprocess.run([harness.EGRESSD, "-c", path, "--stats-json", os.path.join(directory, "summary.json")],
                           capture_output=True, text=True, timeout=240)
     if proc.returncode != 0:
@@ -237,6 +238,197 @@ class three_workers(unittest.TestCase, mixed_traffic):
 
 class four_workers(unittest.TestCase, mixed_traffic):
     def test_flows_stay_on_their_owner_in_order(self):
+        self.check(4)
+
+
+ROUTER_MAC = "02:00:00:00:02:01"
+GW_OUT_MAC = "02:00:00:00:02:fe"
+
+
+def resolving_outside(text):
+    """The outside without a static next hop: the router (192.0.2.254,
+    2001:db8::fe) is resolved by ARP / neighbour discovery."""
+    text = text.replace('next_hop_mac = "02:00:00:00:02:01"\naddresses = ["192.0.2.1", "2001:db8::1"]',
+                        'addresses = ["192.0.2.1/24", "2001:db8::1/64"]\nnext_hop = ["192.0.2.254", "2001:db8::fe"]')
+    assert "next_hop = " in text
+    return text
+
+
+class next_hop_resolution:
+    """Several workers, the outside router resolved, not configured: every
+    worker with a flow asks for the router itself (its own cache), the answers
+    all arrive at worker 0 (one RX queue), and worker 0 hands each worker a copy
+    to learn from. Every worker's held datagrams leave, in order, to the
+    router's MAC; nothing is dropped; only worker 0 announces the gateway."""
+    later = 3
+
+    def check(self, n):
+        c = traffic.conversation()
+        udp = pick_flows(n, 2, 53, 5000)
+        v6 = []  # one IPv6 UDP flow per worker
+        for w in range(n):
+            port = next(p for p in range(40000, 41000) if owner_v6(17, "fd00:0:0:1::5", p, "2001:db8:5::9", 53, n) == w)
+            v6.append(("fd00:0:0:1::5", port, w))
+        # Before the router is known: the first datagram of every flow.
+        for client, port, w in udp:
+            c.from_inside(IP(src=client, dst=DNS) / UDP(sport=port, dport=53) / Raw(b"q#0#"))
+        for client, port, w in v6:
+            c.from_inside(IPv6(src=client, dst="2001:db8:5::9") / UDP(sport=port, dport=53) / Raw(b"q#0#"))
+        # The router answers (the requests are in the output; only the answers matter here).
+        c.outside.append(c._stamp(Ether(src=ROUTER_MAC, dst=GW_OUT_MAC) / ARP(
+            op=2, hwsrc=ROUTER_MAC, psrc="192.0.2.254", hwdst=GW_OUT_MAC, pdst="192.0.2.1")))
+        c.outside.append(c._stamp(Ether(src=ROUTER_MAC, dst=GW_OUT_MAC) /
+                                  IPv6(src="2001:db8::fe", dst="2001:db8::1", hlim=255) /
+                                  ICMPv6ND_NA(tgt="2001:db8::fe", R=1, S=1, O=1) /
+                                  ICMPv6NDOptDstLLAddr(lladdr=ROUTER_MAC)))
+        for i in range(1, self.later + 1):
+            for client, port, w in udp:
+                c.from_inside(IP(src=client, dst=DNS) / UDP(sport=port, dport=53) / Raw(b"q#%d#" % i))
+                c.from_outside(IP(src=DNS, dst=POOL) / UDP(sport=53, dport=port) / Raw(b"a#%d#" % i))
+            for client, port, w in v6:
+                c.from_inside(IPv6(src=client, dst="2001:db8:5::9") / UDP(sport=port, dport=53) / Raw(b"q#%d#" % i))
+                c.from_outside(IPv6(src="2001:db8:5::9", dst=client) / UDP(sport=53, dport=port) / Raw(b"a#%d#" % i))
+        r = run(c, n, edit=resolving_outside)
+        self.assertEqual(r.drops(), {}, r.stderr)
+        flows = udp + v6
+        for w in range(n):
+            out = r.to_outside[w]
+            arps = [p for p in out if p.haslayer(ARP)]
+            ns = [p for p in out if p.haslayer(ICMPv6ND_NS)]
+            nas = [p for p in out if p.haslayer(ICMPv6ND_NA)]
+            # Its own request for each router, broadcast / to the solicited-node group.
+            requests = [(p[Ether].dst, p[ARP].op, p[ARP].psrc, p[ARP].pdst) for p in arps if p[ARP].psrc != p[ARP].pdst]
+            self.assertEqual(requests, [("ff:ff:ff:ff:ff:ff", 1, "192.0.2.1", "192.0.2.254")], w)
+            self.assertEqual([(p[Ether].dst, p[ICMPv6ND_NS].tgt) for p in ns], [("33:33:ff:00:00:fe", "2001:db8::fe")], w)
+            # Announcements (gratuitous ARP for 192.0.2.1 and the pool, an
+            # unsolicited NA for 2001:db8::1): worker 0 only.
+            gratuitous = [p[ARP].psrc for p in arps if p[ARP].psrc == p[ARP].pdst]
+            self.assertEqual(gratuitous, ["192.0.2.1", POOL] if w == 0 else [], w)
+            self.assertEqual([p[ICMPv6ND_NA].tgt for p in nas], ["2001:db8::1"] if w == 0 else [], w)
+            # Every datagram of the worker's flows, to the router, in order; none of the others'.
+            data = [p for p in out if p.haslayer(UDP)]
+            self.assertEqual({p[Ether].dst for p in data}, {ROUTER_MAC} if data else set(), w)
+            back = [p for p in r.to_inside[w] if p.haslayer(UDP)]
+            for client, port, owner in flows:
+                family = IPv6 if ":" in client else IP
+                seqs = [seq_of(p) for p in data if p.haslayer(family) and p[UDP].sport == port]
+                self.assertEqual(seqs, list(range(self.later + 1)) if owner == w else [], (client, port, w))
+                seqs = [seq_of(p) for p in back if p.haslayer(family) and p[family].dst == client and
+                        p[UDP].dport == port]
+                self.assertEqual(seqs, list(range(1, self.later + 1)) if owner == w else [], (client, port, w))
+        nb = r.summary["neighbors"]
+        self.assertEqual(nb["requests_sent"], 2 * n)  # one ARP request and one NS per worker
+        self.assertEqual(nb["resolved"], 2 * n)
+        self.assertEqual(nb["announcements_sent"], 3)
+        self.assertEqual(nb["replies_sent"], 0)
+        self.assertEqual(nb["frames_queued"], len(flows))
+        self.assertEqual(nb["frames_released"], len(flows))
+        # Worker 0 received the ARP reply and the NA (and its own flows' replies);
+        # the copies it handed over count as received nowhere.
+        rx = [self.later * sum(1 for f in flows if f[2] == w) for w in range(n)]
+        rx[0] += 2
+        self.assertEqual([wk["rx_outside"] for wk in r.summary["workers"]], rx)
+
+
+class two_workers_resolve(unittest.TestCase, next_hop_resolution):
+    def test_every_worker_resolves_its_next_hop(self):
+        self.check(2)
+
+
+class four_workers_resolve(unittest.TestCase, next_hop_resolution):
+    def test_every_worker_resolves_its_next_hop(self):
+        self.check(4)
+
+
+class fragmented_datagrams:
+    """Fragmented UDP datagrams (IPv4 and IPv6, both ways) of flows owned by
+    every worker, all received by worker 0 (one RX queue per port): the first
+    fragment is steered by its ports, the later ones follow it to the same
+    owner (worker 0's fragment_steering), including fragments that arrive
+    before their first (held by worker 0, then sent behind it). Each owner
+    sends every fragment of its flows, in order, translated; nobody else sends
+    any."""
+
+    def check(self, n):
+        c = traffic.conversation()
+        v4 = pick_flows(n, 1, 53, 7000)
+        v6 = []
+        for w in range(n):
+            port = next(p for p in range(42000, 43000) if owner_v6(17, "fd00:0:0:1::7", p, "2001:db8:5::9", 53, n) == w)
+            v6.append(("fd00:0:0:1::7", port, w))
+        expected_out = {}  # (family, id) -> [offsets in the order the owner sends them]
+        expected_in = {}
+        datagrams = 3
+        ident = lambda k, d, back=0: 0x1000 + k * 16 + d + 8 * back  # noqa: E731
+
+        def send(frags, inside, key, expect):
+            # Datagram 1: the later fragments first (reversed), then the first.
+            arrival = frags if key[1] % 16 != 1 else frags[1:][::-1] + frags[:1]
+            for f in arrival:
+                (c.from_inside if inside else c.from_outside)(f)
+            offsets = [f.frag if key[0] == 4 else f[IPv6ExtHdrFragment].offset for f in arrival]
+            expect[key] = sorted(offsets[-1:]) + offsets[:-1] if key[1] % 16 == 1 else offsets
+
+        for d in range(datagrams):
+            for k, (client, port, w) in enumerate(v4):
+                pkt = IP(src=client, dst=DNS, id=ident(k, d)) / UDP(sport=port, dport=53) / Raw(b"q#%d#" % d + b"x" * 3000)
+                send(fragment(pkt, fragsize=1200), True, (4, ident(k, d)), expected_out)
+            for k, (client, port, w) in enumerate(v6):
+                pkt = (IPv6(src=client, dst="2001:db8:5::9") / IPv6ExtHdrFragment(id=ident(k, d)) /
+                       UDP(sport=port, dport=53) / Raw(b"q#%d#" % d + b"x" * 3000))
+                send(fragment6(pkt, 1280), True, (6, ident(k, d)), expected_out)
+            for k, (client, port, w) in enumerate(v4):
+                pkt = IP(src=DNS, dst=POOL, id=ident(k, d, 1)) / UDP(sport=53, dport=port) / Raw(b"a#%d#" % d + b"y" * 3000)
+                send(fragment(pkt, fragsize=1200), False, (4, ident(k, d, 1)), expected_in)
+            for k, (client, port, w) in enumerate(v6):
+                pkt = (IPv6(src="2001:db8:5::9", dst=client) / IPv6ExtHdrFragment(id=ident(k, d, 1)) /
+                       UDP(sport=53, dport=port) / Raw(b"a#%d#" % d + b"y" * 3000))
+                send(fragment6(pkt, 1280), False, (6, ident(k, d, 1)), expected_in)
+        r = run(c, n)
+        self.assertEqual(r.drops(), {}, r.stderr)
+
+        def fragments_of(pkts, family, ident_):
+            if family == 4:
+                return [p for p in pkts if p.haslayer(IP) and p[IP].id == ident_]
+            return [p for p in pkts if p.haslayer(IPv6ExtHdrFragment) and p[IPv6ExtHdrFragment].id == ident_]
+
+        total = 0
+        for flows, family in ((v4, 4), (v6, 6)):
+            for k, (client, port, w) in enumerate(flows):
+                for d in range(datagrams):
+                    for back, pcaps, expected in ((0, r.to_outside, expected_out), (1, r.to_inside, expected_in)):
+                        key = (family, ident(k, d, back))
+                        for o in range(n):
+                            got = fragments_of(pcaps[o], family, key[1])
+                            if o != w:
+                                self.assertEqual(got, [], (key, o))
+                                continue
+                            offsets = [f.frag if family == 4 else f[IPv6ExtHdrFragment].offset for f in got]
+                            self.assertEqual(offsets, expected[key], (key, w))
+                            total += len(got)
+                            # Translated, and whole again once reassembled.
+                            whole = (defragment if family == 4 else defragment6)(got)
+                            whole = list(whole)[0] if family == 4 else whole
+                            if family == 4:
+                                self.assertEqual(whole[IP].src if not back else whole[IP].dst, POOL if not back else client)
+                                whole = IP(bytes(whole[IP]))
+                                checked = whole[UDP].chksum
+                                del whole[UDP].chksum
+                                self.assertEqual(IP(bytes(whole))[UDP].chksum, checked, key)
+                            self.assertEqual(seq_of(whole), d, key)
+                            self.assertEqual(whole[UDP].dport if not back else whole[UDP].sport, 53)
+        frag = r.summary["fragments"]
+        self.assertEqual(frag["forwarded"], total)
+        self.assertEqual(frag["held"], 0)  # the owner saw every first fragment first
+        self.assertEqual(frag["completed"], 2 * datagrams * (len(v4) + len(v6)))
+        self.assertEqual([wk["flows_created"] for wk in r.summary["workers"]], [2] * n)
+
+
+class workers_fragments(unittest.TestCase, fragmented_datagrams):
+    def test_two_workers(self):
+        self.check(2)
+
+    def test_four_workers(self):
         self.check(4)
 
 

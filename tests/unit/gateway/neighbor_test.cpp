@@ -8,6 +8,7 @@
 
 #include "gateway/gateway_core.hpp"
 #include "gateway/neighbor_table.hpp"
+#include "gateway/steering.hpp"
 #include "gateway_fixture.hpp"
 #include "net/arp.hpp"
 #include "net/ndp.hpp"
@@ -451,6 +452,195 @@ TEST_F(neighbor_gateway, a_full_table_refuses_new_next_hops) {
 }
 
 // ---------------------------------------------------------------------------
+// Several workers: each has its own cache, the answers reach whichever worker
+// receives them, and a copy teaches the others.
+
+class neighbor_workers : public ::testing::Test {
+protected:
+    void SetUp() override {
+        for (uint16_t w = 0; w < 2; ++w) {
+            settings s = resolving_settings();
+            s.worker = w;
+            s.steer = &steer;
+            cores[w] = std::make_unique<gateway_core>(s);
+            cores[w]->expire(0, 0); // start: announcements (worker 0 only)
+        }
+    }
+    std::vector<std::pair<side, bytes>> built(uint16_t w) const {
+        std::vector<std::pair<side, bytes>> out;
+        const outbox& box = cores[w]->built_frames();
+        for (uint32_t i = 0; i < box.size(); ++i) out.emplace_back(box[i].to, bytes(box[i].bytes.begin(), box[i].bytes.end()));
+        return out;
+    }
+    const neighbor_entry* entry(uint16_t w, side s, std::string_view a) const {
+        const neighbor_table& t = cores[w]->neighbors().table(s);
+        const uint32_t slot = t.find(ip(a));
+        return slot == neighbor_table::npos ? nullptr : &t.at(slot);
+    }
+    uint64_t drops(uint16_t w) const {
+        uint64_t n = 0;
+        for (uint64_t d : cores[w]->counters().drops) n += d;
+        return n;
+    }
+    // What a one-worker gateway with the router configured statically sends.
+    static bytes statically(bytes frame) {
+        settings s = resolving_settings();
+        s.outside.next_hop_mac = router_mac;
+        gateway_core other(s);
+        EXPECT_EQ(other.process(side::inside, frame, 0), no_drop);
+        return frame;
+    }
+
+    static steering_settings two_workers() {
+        steering_settings st;
+        st.workers = 2;
+        return st;
+    }
+    steering steer{two_workers()};
+    std::unique_ptr<gateway_core> cores[2];
+};
+
+TEST_F(neighbor_workers, only_worker_0_announces) {
+    settings s = resolving_settings();
+    s.steer = &steer;
+    for (uint16_t w = 0; w < 2; ++w) {
+        s.worker = w;
+        gateway_core core(s);
+        core.expire(0, 64);
+        EXPECT_EQ(core.built_frames().size(), w == 0 ? 5u : 0u) << w;
+        EXPECT_EQ(core.counters().neighbor_announcements_sent, w == 0 ? 5u : 0u) << w;
+    }
+}
+
+TEST_F(neighbor_workers, an_arp_reply_received_by_one_worker_resolves_another_workers_next_hop) {
+    // Worker 1 owns the flow: it asks for the router and holds the SYN.
+    bytes f = syn(40000);
+    const bytes original = f;
+    ASSERT_EQ(cores[1]->process(side::inside, f, 100), consumed);
+    ASSERT_EQ(built(1).size(), 1u);
+    EXPECT_EQ(built(1)[0].second, arp(outside_mac, bcast, 1, outside_mac, "192.0.2.1", net::mac_address{}, "192.0.2.254"));
+    // The reply reaches worker 0, which never asked: consumed (no drop), shared.
+    bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
+    const bytes reply_copy = reply;
+    ASSERT_EQ(cores[0]->process(side::outside, reply, 150), consumed);
+    EXPECT_TRUE(cores[0]->share_with_peers(0));
+    EXPECT_TRUE(built(0).empty());
+    EXPECT_EQ(entry(0, side::outside, "192.0.2.254"), nullptr); // a reply creates no entry
+    // Worker 1 learns from the copy: the router is reachable, the SYN leaves
+    // exactly as with a static next hop, nothing is answered or dropped.
+    EXPECT_EQ(cores[1]->learn_from_peer(side::outside, reply_copy, 151), consumed);
+    const auto out = built(1);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].first, side::outside);
+    EXPECT_EQ(out[0].second, statically(original));
+    ASSERT_NE(entry(1, side::outside, "192.0.2.254"), nullptr);
+    EXPECT_EQ(entry(1, side::outside, "192.0.2.254")->state, neighbor_state::reachable);
+    EXPECT_EQ(entry(1, side::outside, "192.0.2.254")->mac, router_mac);
+    EXPECT_EQ(cores[1]->counters().neighbor_resolved, 1u);
+    EXPECT_EQ(cores[1]->counters().neighbor_frames_released, 1u);
+    EXPECT_EQ(cores[1]->counters().neighbor_replies_sent, 0u);
+    EXPECT_EQ(cores[0]->counters().neighbor_resolved, 0u);
+    EXPECT_EQ(drops(0), 0u);
+    EXPECT_EQ(drops(1), 0u);
+    // Learning from a copy counts no received packet.
+    EXPECT_EQ(cores[1]->counters().port(side::outside).rx_packets, 0u);
+}
+
+TEST_F(neighbor_workers, a_request_copy_creates_the_senders_entry_without_a_second_answer) {
+    bytes req = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
+    const bytes copy = req;
+    ASSERT_EQ(cores[0]->process(side::inside, req, 5), consumed);
+    EXPECT_TRUE(cores[0]->share_with_peers(0));
+    ASSERT_EQ(built(0).size(), 1u); // worker 0 answers
+    EXPECT_EQ(built(0)[0].second, arp(inside_mac, host_mac, 2, inside_mac, "10.0.0.1", host_mac, "10.0.0.5"));
+    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, copy, 6), consumed);
+    EXPECT_TRUE(built(1).empty()); // worker 1 does not
+    for (uint16_t w = 0; w < 2; ++w) {
+        const neighbor_entry* e = entry(w, side::inside, "10.0.0.5");
+        ASSERT_NE(e, nullptr) << w;
+        EXPECT_EQ(e->state, neighbor_state::stale);
+        EXPECT_EQ(e->mac, host_mac);
+        EXPECT_EQ(cores[w]->counters().neighbor_learned, 1u);
+    }
+    EXPECT_EQ(cores[1]->counters().neighbor_replies_sent, 0u);
+    // A copy of an ARP frame for somebody else's address only refreshes what
+    // is known (10.0.0.5 moved), creates nothing, and counts no drop.
+    const auto moved = mac("02:00:00:00:01:55");
+    bytes other = arp(moved, bcast, 1, moved, "10.0.0.5", net::mac_address{}, "10.0.0.9");
+    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, other, 7), consumed);
+    EXPECT_EQ(entry(1, side::inside, "10.0.0.5")->mac, moved);
+    bytes stranger = arp(moved, bcast, 1, moved, "10.0.0.6", net::mac_address{}, "10.0.0.9");
+    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, stranger, 8), consumed);
+    EXPECT_EQ(entry(1, side::inside, "10.0.0.6"), nullptr);
+    EXPECT_EQ(drops(1), 0u);
+}
+
+TEST_F(neighbor_workers, a_solicited_advertisement_for_another_worker_is_consumed_and_resolves_it) {
+    bytes v6 = from_inside().ipv6("fd00:0:0:1::5", "2001:db8:9::7").ttl(64).tcp(42000, 443, net::tcp_syn).build();
+    const bytes original = v6;
+    ASSERT_EQ(cores[1]->process(side::inside, v6, 3), consumed);
+    bytes na = nd(router_mac, outside_mac, "2001:db8::fe", "2001:db8::1", net::icmpv6_neighbor_advertisement,
+                  "2001:db8::fe", 2, router_mac, 0xe0000000u);
+    const bytes copy = na;
+    EXPECT_EQ(cores[0]->process(side::outside, na, 4), consumed); // one worker: ndp_not_for_us
+    EXPECT_TRUE(cores[0]->share_with_peers(0));
+    EXPECT_EQ(cores[1]->learn_from_peer(side::outside, copy, 5), consumed);
+    const auto out = built(1);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].second, statically(original));
+    EXPECT_EQ(entry(1, side::outside, "2001:db8::fe")->state, neighbor_state::reachable);
+    // An unsolicited advertisement nobody knows is still not for us (shared all the same).
+    bytes stray = nd(router_mac, outside_mac, "2001:db8::77", "2001:db8::1", net::icmpv6_neighbor_advertisement,
+                     "2001:db8::77", 2, router_mac, 0x20000000u);
+    EXPECT_EQ(cores[0]->process(side::outside, stray, 6), drop_reason::ndp_not_for_us);
+    EXPECT_TRUE(cores[0]->share_with_peers(0));
+    // A solicitation for our address: answered by the receiving worker only,
+    // its sender learned by both.
+    bytes ns = nd(host_mac, mac("33:33:ff:00:00:01"), "fe80::5", "ff02::1:ff00:1", net::icmpv6_neighbor_solicitation,
+                  "fd00:0:0:1::1", 1, host_mac);
+    const bytes ns_copy = ns;
+    EXPECT_EQ(cores[0]->process(side::inside, ns, 7), consumed);
+    EXPECT_TRUE(cores[0]->share_with_peers(0));
+    EXPECT_EQ(built(0).size(), 1u);
+    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, ns_copy, 8), consumed);
+    EXPECT_TRUE(built(1).empty());
+    EXPECT_EQ(entry(1, side::inside, "fe80::5")->mac, host_mac);
+    EXPECT_EQ(cores[1]->counters().neighbor_replies_sent, 0u);
+    EXPECT_EQ(drops(1), 0u);
+}
+
+TEST_F(neighbor_workers, only_neighbour_messages_that_map_an_address_are_shared) {
+    // Forwarded traffic, a malformed ARP, an ARP probe, a solicitation without
+    // a link-layer address option: nothing to learn, nothing shared.
+    bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
+    ASSERT_EQ(cores[0]->process(side::outside, reply, 1), consumed);
+    bytes f = syn(40000);
+    EXPECT_EQ(cores[0]->process(side::inside, f, 2), consumed); // held, request sent
+    EXPECT_FALSE(cores[0]->share_with_peers(0));
+    bytes bad = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
+    bad[14 + 1] = 6;
+    EXPECT_EQ(cores[0]->process(side::inside, bad, 3), drop_reason::arp_unsupported);
+    EXPECT_FALSE(cores[0]->share_with_peers(0));
+    bytes probe = arp(host_mac, bcast, 1, host_mac, "0.0.0.0", net::mac_address{}, "10.0.0.1");
+    EXPECT_EQ(cores[0]->process(side::inside, probe, 4), consumed);
+    EXPECT_FALSE(cores[0]->share_with_peers(0));
+    bytes bare = nd(host_mac, inside_mac, "fe80::5", "fd00:0:0:1::1", net::icmpv6_neighbor_solicitation,
+                    "fd00:0:0:1::1", 0, host_mac);
+    EXPECT_EQ(cores[0]->process(side::inside, bare, 5), consumed);
+    EXPECT_FALSE(cores[0]->share_with_peers(0));
+    // One worker: nothing to share with.
+    gateway_core alone(resolving_settings());
+    bytes req = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
+    EXPECT_EQ(alone.process(side::inside, req, 0), consumed);
+    EXPECT_FALSE(alone.share_with_peers(0));
+    // What is not a neighbour message teaches a peer nothing and counts nothing.
+    bytes data = syn(40001);
+    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, data, 6), drop_reason::ethertype_unsupported);
+    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, bytes(10, 0), 6), drop_reason::l2_truncated);
+    EXPECT_EQ(drops(1), 0u);
+}
+
+// ---------------------------------------------------------------------------
 // VLAN
 
 TEST_F(neighbor_gateway, vlan_tags_are_checked_popped_and_pushed) {
@@ -514,10 +704,11 @@ TEST_F(neighbor_gateway, arp_and_resolution_on_a_vlan_side_are_tagged) {
     ASSERT_EQ(a.size(), 5u);
     EXPECT_EQ(a[2].second,
               arp(outside_mac, bcast, 1, outside_mac, "192.0.2.1", net::mac_address{}, "192.0.2.1", 7));
-    bytes f = syn(40000);
-    const bytes original = f;
+    const bytes original = syn(40000);
     core->set_frame_headroom(8);
-    ASSERT_EQ(push(side::inside, f, 1), consumed);
+    bytes buffer(8, 0); // the headroom promised: the tag is pushed in front of the frame
+    buffer.insert(buffer.end(), original.begin(), original.end());
+    ASSERT_EQ(core->process(side::inside, std::span<uint8_t>(buffer.data() + 8, original.size()), 1), consumed);
     EXPECT_EQ(built().at(0).second,
               arp(outside_mac, bcast, 1, outside_mac, "192.0.2.1", net::mac_address{}, "192.0.2.254", 7));
     bytes untagged_reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");

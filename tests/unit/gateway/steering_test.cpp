@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "../net/fragmenter.hpp"
 #include "gateway/steering.hpp"
 #include "gateway_fixture.hpp"
 
@@ -169,6 +170,75 @@ TEST(steering, ipv6_is_symmetric_and_spread) {
     const auto rep = from_outside().ipv6("2001:db8:5::7", "fd00:0:0:1::2").echo_reply(77).build();
     EXPECT_EQ(st.owner(side::inside, req), st.owner(side::outside, rep));
     EXPECT_NE(st.owner(side::inside, req), steering::any);
+}
+
+// A first fragment holds the ports: it goes where the whole datagram would.
+// A later one cannot be placed, but its datagram is named, with the key the
+// fragment tracker uses, the same for every fragment of the datagram.
+TEST(steering, a_first_fragment_goes_to_the_flows_owner_and_every_fragment_names_its_datagram) {
+    const steering st = make(4);
+    std::set<uint16_t> owners;
+    for (uint16_t port = 40000; port < 40016; ++port) {
+        const auto whole = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(port, 53).payload_size(100).build();
+        const auto frags = test::fragment_ipv4(whole, {48, 32}, 0x5151);
+        ASSERT_EQ(frags.size(), 3u);
+        fragment_info f;
+        EXPECT_EQ(st.owner(side::inside, whole, &f), st.owner(side::inside, whole));
+        EXPECT_FALSE(f.fragment);
+        const uint16_t o = st.owner(side::inside, frags[0], &f);
+        EXPECT_EQ(o, st.owner(side::inside, whole)) << port;
+        owners.insert(o);
+        ASSERT_TRUE(f.fragment);
+        EXPECT_TRUE(f.first);
+        const fragment_key expected{test::ip("10.0.0.5"), test::ip("198.51.100.7"), 0x5151, 17,
+                                    flow::direction::outbound};
+        EXPECT_EQ(f.key, expected);
+        for (std::size_t i : {1u, 2u}) {
+            fragment_info later;
+            EXPECT_EQ(st.owner(side::inside, frags[i], &later), steering::any);
+            ASSERT_TRUE(later.fragment);
+            EXPECT_FALSE(later.first);
+            EXPECT_EQ(later.key, expected);
+        }
+    }
+    EXPECT_EQ(owners.size(), 4u); // the flows are spread, their first fragments with them
+    // From outside: the reply's owner (the slice of the public port), inbound key.
+    const auto reply = from_outside().ipv4("198.51.100.7", "203.0.113.10").udp(53, 50000).payload_size(100).build();
+    const auto back = test::fragment_ipv4(reply, {48}, 0x0203);
+    fragment_info f;
+    EXPECT_EQ(st.owner(side::outside, back[0], &f), st.slice_owner(50000));
+    EXPECT_EQ(f.key, (fragment_key{test::ip("198.51.100.7"), test::ip("203.0.113.10"), 0x0203, 17,
+                                   flow::direction::inbound}));
+    EXPECT_EQ(st.owner(side::outside, back[1], &f), steering::any);
+    EXPECT_FALSE(f.first);
+}
+
+TEST(steering, ipv6_first_fragments_go_to_the_symmetric_owner) {
+    const steering st = make(4);
+    std::set<uint16_t> owners;
+    for (uint16_t port = 40000; port < 40016; ++port) {
+        const auto whole =
+            from_inside().ipv6("fd00:0:0:1::5", "2001:db8:5::9").udp(port, 53).payload_size(100).build();
+        const auto frags = test::fragment_ipv6(whole, {48, 32}, 0xabcdef01);
+        ASSERT_EQ(frags.size(), 3u);
+        fragment_info f;
+        const uint16_t o = st.owner(side::inside, frags[0], &f);
+        EXPECT_EQ(o, st.owner(side::inside, whole)) << port;
+        owners.insert(o);
+        ASSERT_TRUE(f.fragment);
+        EXPECT_TRUE(f.first);
+        const fragment_key expected{test::ip("fd00:0:0:1::5"), test::ip("2001:db8:5::9"), 0xabcdef01, 0,
+                                    flow::direction::outbound};
+        EXPECT_EQ(f.key, expected);
+        for (std::size_t i : {1u, 2u}) {
+            fragment_info later;
+            EXPECT_EQ(st.owner(side::inside, frags[i], &later), steering::any);
+            ASSERT_TRUE(later.fragment);
+            EXPECT_FALSE(later.first);
+            EXPECT_EQ(later.key, expected);
+        }
+    }
+    EXPECT_EQ(owners.size(), 4u);
 }
 
 TEST(steering, what_it_cannot_place_stays_where_it_arrived) {
