@@ -1185,7 +1185,7 @@ struct bench {
                                                 {side::inside, tcp_flag::fin | ack, payload_kind::none, 0},
                                                 {side::outside, ack, payload_kind::none, 0}}};
         gateway::settings s = conn_settings(4u << 20);
-        s.inspect.slots = 1u << 18;
+        s.inspect.slots = 1u << 20; // a slot per flow for its lifetime (TIME_WAIT included): none may fail open
         s.inspect.buffers = opt.slots + 64;
         s.inspect.max_bytes = 4096;
         live_policy p(sni_policy(), 1024);
