@@ -424,6 +424,21 @@ void close_window(result& r, const window_mark& a, const window_mark& b) {
         pk ? static_cast<double>(b.cpu_ns - a.cpu_ns) * tsc_hz() / 1e9 / static_cast<double>(pk) : 0;
 }
 
+// A run's window and its driver's accounting: clocks per packet, backlog,
+// frames in and out (lost: injected frames that neither came out nor were
+// unexpected).
+template <class driver>
+void close_run(result& r, const driver& d, const window_mark& a, const window_mark& b) {
+    close_window(r, a, b);
+    r.clocks_per_packet_p50 = d.p50;
+    r.clocks_per_packet_p10 = d.p10;
+    r.rx_backlog = d.backlog;
+    r.injected = d.injected;
+    r.delivered = d.delivered;
+    r.lost = d.injected - d.delivered - d.unexpected;
+    r.unexpected = d.unexpected;
+}
+
 uint64_t rss_bytes() {
     std::ifstream f("/proc/self/statm");
     uint64_t size = 0, resident = 0;
@@ -967,14 +982,7 @@ struct bench {
         d.next = 0;
         auto [a, b] = d.run_for(opt.seconds);
         w.join();
-        close_window(r, a, b);
-        r.clocks_per_packet_p50 = d.p50;
-        r.clocks_per_packet_p10 = d.p10;
-        r.rx_backlog = d.backlog;
-        r.injected = d.injected;
-        r.delivered = d.delivered;
-        r.lost = d.injected - d.delivered - d.unexpected;
-        r.unexpected = d.unexpected;
+        close_run(r, d, a, b);
         r.table_bytes_per_flow = table_bytes_per_flow(*core);
         r.rss_bytes_per_flow = static_cast<double>(grown) / n;
         collect_drops(r, *core);
@@ -1074,14 +1082,7 @@ struct bench {
         stream_driver d(tb, w, frames.data(), min_frame, min_frame, n);
         auto [a, b] = d.run_for(opt.seconds);
         w.join();
-        close_window(r, a, b);
-        r.clocks_per_packet_p50 = d.p50;
-        r.clocks_per_packet_p10 = d.p10;
-        r.rx_backlog = d.backlog;
-        r.injected = d.injected;
-        r.delivered = d.delivered;
-        r.lost = d.injected - d.delivered - d.unexpected;
-        r.unexpected = d.unexpected;
+        close_run(r, d, a, b);
         report_progress(r);
     }
 
@@ -1103,14 +1104,7 @@ struct bench {
         a.units = a.packets; // every forwarded packet is a new flow
         b.units = b.packets;
         w.join();
-        close_window(r, a, b);
-        r.clocks_per_packet_p50 = d.p50;
-        r.clocks_per_packet_p10 = d.p10;
-        r.rx_backlog = d.backlog;
-        r.injected = d.injected;
-        r.delivered = d.delivered;
-        r.lost = d.injected - d.delivered - d.unexpected;
-        r.unexpected = d.unexpected;
+        close_run(r, d, a, b);
         r.table_bytes_per_flow = table_bytes_per_flow(*core);
         collect_drops(r, *core);
         report_progress(r);
@@ -1130,14 +1124,8 @@ struct bench {
         conn_driver d(tb, w, conv, names, opt.slots);
         auto [a, b] = d.run(opt.smoke ? 0.1 : 0.5, opt.seconds);
         w.join();
-        close_window(r, a, b);
-        r.clocks_per_packet_p50 = d.p50;
-        r.clocks_per_packet_p10 = d.p10;
-        r.rx_backlog = d.backlog;
-        r.injected = d.injected;
-        r.delivered = d.delivered;
+        close_run(r, d, a, b);
         r.resets = d.resets;
-        r.unexpected = d.unexpected;
         r.lost = d.in_flight; // connections whose packet never came back
         collect_drops(r, *core);
         r.table_bytes_per_flow = table_bytes_per_flow(*core);
@@ -1249,14 +1237,8 @@ struct bench {
         done.store(true);
         control.join();
         w.join();
-        close_window(r, a, b);
-        r.clocks_per_packet_p50 = d.p50;
-        r.clocks_per_packet_p10 = d.p10;
-        r.rx_backlog = d.backlog;
-        r.injected = d.injected;
-        r.delivered = d.delivered;
-        r.lost = d.injected - d.delivered - d.unexpected;
-        r.unexpected = d.unexpected + failed;
+        close_run(r, d, a, b);
+        r.unexpected += failed;
         r.reloads = reloads;
         collect_drops(r, *core);
         report_progress(r);

@@ -1,7 +1,5 @@
 #include "gateway/fragment_steering.hpp"
 
-#include "base/hash.hpp"
-
 namespace egress::gateway {
 
 fragment_steering::fragment_steering(const fragment_steering_settings& s) : settings_(s) {
@@ -18,13 +16,7 @@ fragment_steering::fragment_steering(const fragment_steering_settings& s) : sett
     }
 }
 
-uint32_t fragment_steering::set_of(const fragment_key& k) const noexcept {
-    const uint8_t* s = k.src.bytes.data();
-    const uint8_t* d = k.dst.bytes.data();
-    uint64_t h = base::mum(base::load64(s) ^ 0x9e3779b97f4a7c15ULL, base::load64(s + 8) ^ k.id);
-    h = base::mum(h ^ base::load64(d), base::load64(d + 8) ^ (uint64_t{k.proto} << 8 | static_cast<uint8_t>(k.dir)));
-    return static_cast<uint32_t>(h ^ (h >> 32)) & set_mask_;
-}
+uint32_t fragment_steering::set_of(const fragment_key& k) const noexcept { return hash_of(k) & set_mask_; }
 
 uint32_t fragment_steering::find(const fragment_key& k, uint32_t now) const noexcept {
     const uint32_t base = set_of(k) * ways;

@@ -48,13 +48,15 @@ fragment_tracker::fragment_tracker(const fragment_settings& s, stats::worker_cou
     }
 }
 
-uint32_t fragment_tracker::bucket_of(const fragment_key& k) const noexcept {
+uint32_t hash_of(const fragment_key& k) noexcept {
     const uint8_t* s = k.src.bytes.data();
     const uint8_t* d = k.dst.bytes.data();
     uint64_t h = base::mum(base::load64(s) ^ 0x9e3779b97f4a7c15ULL, base::load64(s + 8) ^ k.id);
     h = base::mum(h ^ base::load64(d), base::load64(d + 8) ^ (uint64_t{k.proto} << 8 | static_cast<uint8_t>(k.dir)));
-    return static_cast<uint32_t>(h ^ (h >> 32)) & bucket_mask_;
+    return static_cast<uint32_t>(h ^ (h >> 32));
 }
+
+uint32_t fragment_tracker::bucket_of(const fragment_key& k) const noexcept { return hash_of(k) & bucket_mask_; }
 
 uint32_t fragment_tracker::find(const fragment_key& k, uint32_t bucket) const noexcept {
     for (uint32_t i = buckets_[bucket]; i != npos; i = entries_[i].next)

@@ -64,6 +64,9 @@ struct fragment_key {
     friend bool operator==(const fragment_key&, const fragment_key&) = default;
 };
 
+// The datagram's hash, for the tracker's buckets and the workers' fragment steering.
+uint32_t hash_of(const fragment_key& k) noexcept;
+
 enum class datagram_state : uint8_t {
     waiting,    // its first fragment has not been seen: later fragments are held
     forwarding, // the first fragment passed: later fragments follow its flow
