@@ -668,7 +668,7 @@ TEST_F(neighbor_gateway, vlan_tags_are_checked_popped_and_pushed) {
     ASSERT_EQ(core->front_adjust(0), 4);
     const bytes pushed(buffer.begin() + 4, buffer.end());
     const bytes expected = frame_builder()
-                               .eth(outside_mac, inside_mac) // placeholder MACs, checked below
+                               .eth(inside_mac, inside_hop) // from the inside port to the inside next hop
                                .vlan(100)
                                .ipv4("198.51.100.7", "10.0.0.5")
                                .ttl(63)
@@ -676,7 +676,7 @@ TEST_F(neighbor_gateway, vlan_tags_are_checked_popped_and_pushed) {
                                .build();
     EXPECT_EQ(bytes(pushed.begin(), pushed.begin() + 18),
               (bytes{0x02, 0, 0, 0, 0x01, 0x01, 0x02, 0, 0, 0, 0x01, 0xfe, 0x81, 0x00, 0x00, 100, 0x08, 0x00}));
-    EXPECT_EQ(bytes(pushed.begin() + 18, pushed.end()), bytes(expected.begin() + 18, expected.end()));
+    EXPECT_EQ(pushed, expected);
     // Wrong or missing tags are dropped on either side.
     bytes untagged = from_inside().ipv4("10.0.0.5", "198.51.100.7").ttl(64).udp(1, 2).build();
     EXPECT_EQ(push(side::inside, untagged, 2), drop_reason::vlan_mismatch);
