@@ -11,6 +11,7 @@
 #include "gateway/fragment_tracker.hpp"
 #include "gateway/inspector.hpp"
 #include "net/ip_address.hpp"
+#include "net/l2.hpp"
 
 namespace egress::gateway {
 
@@ -42,6 +43,13 @@ struct side_settings {
     std::vector<static_neighbor> neighbors;     // fixed entries of the neighbour cache
     uint16_t vlan = 0;                          // 802.1Q VID 1..4094 of this side; 0 = untagged
     uint16_t mtu = 1500;                        // IP MTU of this side's link: larger packets do not leave by it
+
+    // A side accepts untagged frames when it has no VLAN (and priority-tagged
+    // ones, VID 0), and frames with exactly its one tag when it has one.
+    constexpr bool accepts_vlan(std::size_t l3_offset, uint16_t tci) const noexcept {
+        if (l3_offset == net::ethernet_header) return vlan == 0;
+        return l3_offset == net::ethernet_header + net::vlan_tag && (tci & net::vlan_vid_mask) == vlan;
+    }
 };
 
 // The gateway's own ICMP errors (time exceeded, fragmentation needed, packet too

@@ -1,0 +1,113 @@
+// gateway_core: the gateway's own traffic — announcements at start, ARP and
+// neighbour discovery addressed to it (and learn-only copies from other
+// workers), echo requests to its addresses.
+#include "gateway/gateway_core.hpp"
+
+#include <cstring>
+
+#include "net/arp.hpp"
+#include "net/checksum.hpp"
+#include "net/l2.hpp"
+#include "net/ndp.hpp"
+#include "net/packet_parser.hpp"
+#include "net/rewrite.hpp"
+
+namespace egress::gateway {
+
+using stats::drop_reason;
+using stats::no_drop;
+using stats::side;
+
+// Once, on the first call: the neighbours learn where the gateway is. The
+// gateway announces itself once, not once per worker: worker 0 does.
+void gateway_core::start_up() noexcept {
+    started_ = true;
+    if (settings_.worker == 0) resolver_.announce();
+}
+
+drop_reason gateway_core::learn_from_peer(side from, std::span<const uint8_t> frame, uint32_t now) noexcept {
+    outbox_.clear();
+    if (!started_) start_up();
+    net::l2_header l2;
+    if (!net::read_l2_header(frame, l2)) return drop_reason::l2_truncated;
+    if (l2.ethertype != net::ethertype_arp && l2.ethertype != net::ethertype_ipv6)
+        return drop_reason::ethertype_unsupported;
+    const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
+    if (!port.accepts_vlan(l2.l3_offset, l2.outer_tci)) return drop_reason::vlan_mismatch;
+    return resolver_.learn_copy(from, frame, l2, now);
+}
+
+// Slow path: a frame the IP path refused that may be for the gateway itself.
+// Returns consumed, or the drop reason (the parser's when it is not ours).
+[[gnu::noinline]] drop_reason gateway_core::local_frame(side from, std::span<uint8_t> frame,
+                                                         const net::packet_view& view, drop_reason parsed,
+                                                         uint32_t now, bool& share) noexcept {
+    if (parsed == drop_reason::local_delivery_unsupported) return echo_reply(from, frame, view, now);
+    net::l2_header l2;
+    if (!net::read_l2_header(frame, l2)) return parsed;
+    const bool arp = parsed == drop_reason::ethertype_unsupported && l2.ethertype == net::ethertype_arp;
+    const bool nd = parsed == drop_reason::icmp_type_unsupported && l2.ethertype == net::ethertype_ipv6;
+    if (!arp && !nd) return parsed;
+    const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
+    if (!port.accepts_vlan(l2.l3_offset, l2.outer_tci)) return drop_reason::vlan_mismatch;
+    const drop_reason r = arp ? resolver_.on_arp(from, frame, l2, now, share) : resolver_.on_nd(from, frame, l2, now, share);
+    share = share && settings_.steer != nullptr; // nobody to share with otherwise
+    return r;
+}
+
+// An ICMP / ICMPv6 echo request to one of the gateway's addresses: answered
+// (from that address, back to the MAC it came from, on the side it came in),
+// at most echo_replies_per_s per second. Anything else to the gateway is
+// dropped as local_delivery_unsupported.
+drop_reason gateway_core::echo_reply(side from, std::span<const uint8_t> frame, const net::packet_view& view,
+                                     uint32_t now) noexcept {
+    const bool v4 = view.family == net::ip_family::v4;
+    if (view.icmp_type != (v4 ? net::icmp_echo_request : net::icmpv6_echo_request) ||
+        view.proto != (v4 ? net::proto_icmp : net::proto_icmpv6))
+        return drop_reason::local_delivery_unsupported;
+    if (now / 1000 != echo_second_ || echo_tokens_ == 0) {
+        if (now / 1000 == echo_second_) return drop_reason::echo_rate_limited;
+        echo_second_ = now / 1000;
+        echo_tokens_ = settings_.echo_replies_per_s;
+        if (echo_tokens_ == 0) return drop_reason::echo_rate_limited;
+    }
+    const std::span<uint8_t> out = outbox_.prepare();
+    if (out.empty()) return drop_reason::outbox_full;
+    const std::size_t end = std::size_t{view.l3_offset} + view.l3_length;
+    if (end > out.size() || end > frame.size()) return drop_reason::local_delivery_unsupported; // too big to answer
+    std::memcpy(out.data(), frame.data(), end);
+    const std::span<uint8_t> reply = out.first(end);
+    const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
+    const net::mac_address back = reply_mac(from, frame);
+    net::set_macs(reply, port.mac, back);
+    const std::size_t l3 = view.l3_offset;
+    // Swap the addresses (neither pseudo-header sum nor the IPv4 header sum
+    // changes), fresh TTL, echo reply type; checksums computed in full.
+    const std::size_t at = v4 ? l3 + 12 : l3 + 8;
+    const std::size_t len = v4 ? 4 : 16;
+    uint8_t tmp[16];
+    std::memcpy(tmp, &reply[at], len);
+    std::memcpy(&reply[at], &reply[at + len], len);
+    std::memcpy(&reply[at + len], tmp, len);
+    reply[v4 ? l3 + 8 : l3 + 7] = 64;
+    reply[view.l4_offset] = v4 ? net::icmp_echo_reply : net::icmpv6_echo_reply;
+    net::packet_view rv = view;
+    std::swap(rv.src, rv.dst);
+    net::recompute_checksums(reply, rv);
+    --echo_tokens_;
+    outbox_.commit(from, end);
+    ++counters_.echo_replies_sent;
+    return stats::consumed;
+}
+
+// Where a reply to a frame that came in on `back` goes: the static next hop,
+// else the frame's own source MAC.
+net::mac_address gateway_core::reply_mac(side back, std::span<const uint8_t> frame) const noexcept {
+    const side_settings& port = back == side::inside ? settings_.inside : settings_.outside;
+    if (port.next_hop_mac) return *port.next_hop_mac;
+    net::mac_address m;
+    if (frame.size() >= 12) std::memcpy(m.bytes.data(), frame.data() + 6, 6);
+    return m;
+}
+
+} // namespace egress::gateway

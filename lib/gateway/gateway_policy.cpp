@@ -1,0 +1,247 @@
+// gateway_core: the policy on existing flows — re-checks after a new snapshot,
+// hostname inspection, DLP, cutting flows with resets both ways, security events.
+#include "gateway/gateway_core.hpp"
+
+#include <cstring>
+
+#include "flow/tcp_state.hpp"
+#include "net/packet_parser.hpp"
+#include "net/rewrite.hpp"
+#include "net/tcp_reset.hpp"
+#include "net/tcp_segment.hpp"
+
+namespace egress::gateway {
+
+using stats::drop_reason;
+using stats::no_drop;
+using stats::side;
+
+// The policy question for an existing flow, with its hostname as far as known.
+policy::query gateway_core::query_of(const flow::flow_record& rec, uint32_t idx) const noexcept {
+    policy::query q{rec.inside, rec.remote, rec.proto, rec.remote_port, policy::host_state::unknown, {},
+                    settings_.worker};
+    if ((rec.flags & (flow::flow_flags::inspect | flow::flow_flags::inspected)) == flow::flow_flags::inspected) {
+        q.hostname = inspector_.hostname(idx);
+        q.host = q.hostname.empty() ? policy::host_state::absent : policy::host_state::known;
+    } else if ((rec.flags & flow::flow_flags::inspect) == 0) {
+        q.host = policy::host_state::absent; // admitted without inspection: no name will come
+    }
+    return q;
+}
+
+// The flow is over: it lingers only as long as a reset connection would, to
+// answer (TCP) or drop its stragglers.
+void gateway_core::cut(flow::flow_record& rec, uint32_t now) noexcept {
+    rec.flags = static_cast<uint8_t>((rec.flags | flow::flow_flags::cut) & ~flow::flow_flags::inspect);
+    rec.tcp_state = static_cast<uint8_t>(flow::tcp_state::closed);
+    rec.expires_at_ms = now + settings_.timeouts.tcp_closed_ms;
+}
+
+// Slow path, once per flow and policy snapshot.
+[[gnu::noinline]] void gateway_core::recheck(flow::flow_record& rec, uint32_t idx, uint32_t now) noexcept {
+    rec.policy_gen = policy_->generation;
+    if (rec.flags & flow::flow_flags::cut) return; // already over
+    const policy::query q = query_of(rec, idx);
+    const policy::decision d = policy_->evaluate(q);
+    if ((rec.flags & flow::flow_flags::inspect) && !d.pending) {
+        // The new policy decides this flow without its name: stop reading it.
+        rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::inspect);
+        inspector_.stop_reading(idx);
+    }
+    if (d.action != policy::verdict::deny) return; // allowed, or still waiting for its name
+    cut(rec, now);
+    ++counters_.policy_flows_cut;
+    policy_->count_block_cut(d);
+    security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::cut,
+                   d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now, q.hostname);
+}
+
+// A client segment of a flow waiting for its hostname. Segments before the
+// name is complete pass (the server cannot finish a handshake or answer a
+// request without the rest); the segment that completes it is decided here and
+// never leaves if the flow is denied.
+drop_reason gateway_core::inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                          const net::packet_view& view, uint32_t now, uint16_t& reply_len) noexcept {
+    const std::span<const uint8_t> payload = net::tcp_payload(frame, view);
+    if (payload.empty()) return no_drop;
+    const inspect_outcome o = inspector_.feed(idx, net::tcp_seq(frame, view), payload);
+    if (o == inspect_outcome::pending) return no_drop;
+    rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::inspect);
+    const policy::inspection_spec& spec = policy_->compiled->inspection();
+    const bool tls = inspector_.kind(idx) == policy::inspection_kind::tls;
+    // Outcomes the policy cannot match a name for: their own configured action.
+    policy::verdict action = policy::verdict::allow;
+    drop_reason why = no_drop;
+    switch (o) {
+    case inspect_outcome::hostname: break;
+    case inspect_outcome::pending: break;
+    case inspect_outcome::ech:
+        if (spec.ech == policy::ech_action::deny) action = policy::verdict::deny, why = drop_reason::inspect_ech;
+        else if (inspector_.hostname(idx).empty()) action = spec.no_sni, why = drop_reason::inspect_no_sni;
+        break;
+    case inspect_outcome::no_sni: action = spec.no_sni, why = drop_reason::inspect_no_sni; break;
+    case inspect_outcome::oversize: action = spec.oversize, why = drop_reason::inspect_oversize; break;
+    case inspect_outcome::not_tls: action = spec.not_tls, why = drop_reason::inspect_not_tls; break;
+    case inspect_outcome::not_http: action = spec.not_http, why = drop_reason::inspect_not_http; break;
+    case inspect_outcome::no_host: action = spec.http_no_host, why = drop_reason::inspect_no_host; break;
+    case inspect_outcome::malformed:
+        action = tls ? spec.not_tls : spec.not_http;
+        why = drop_reason::inspect_malformed;
+        break;
+    }
+    if (action == policy::verdict::deny)
+        return deny_inspected(rec, idx, frame, view, policy::decision{policy::verdict::deny}, why, now, reply_len);
+    const policy::query q = query_of(rec, idx);
+    const policy::decision d = policy_->decide(q);
+    if (d.would_deny) {
+        ++counters_.policy_would_deny;
+        security_event(policy::security_event_kind::would_deny, d, rec.inside, rec.inside_port, rec.remote,
+                       rec.remote_port, rec.proto, true, now, q.hostname);
+    }
+    if (d.action == policy::verdict::deny)
+        return deny_inspected(rec, idx, frame, view, d, drop_reason::policy_denied, now, reply_len);
+    return no_drop;
+}
+
+// A flow denied once its hostname is known: the completing segment is dropped,
+// the inside host gets a reset (built from that segment) and so does the server
+// (it has seen the SYN and the first bytes).
+drop_reason gateway_core::deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                         const net::packet_view& view, const policy::decision& d, drop_reason why,
+                                         uint32_t now, uint16_t& reply_len) noexcept {
+    security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::deny,
+                   d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, false, now,
+                   inspector_.hostname(idx));
+    return reset_both_ways(rec, frame, view, flow::direction::outbound, why, now, reply_len);
+}
+
+// Cuts a TCP flow at a segment that must not pass: the segment is dropped, its
+// sender gets a reset (built in place from it, sent back the way it came) and
+// so does the other end (a reset in the sender's name, translated like the
+// segment, from the outbox). A UDP datagram is just dropped.
+drop_reason gateway_core::reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame,
+                                          const net::packet_view& view, flow::direction dir, drop_reason why,
+                                          uint32_t now, uint16_t& reply_len) noexcept {
+    cut(rec, now);
+    if (view.proto != net::proto_tcp) return why;
+    const bool out = dir == flow::direction::outbound;
+    const std::span<uint8_t> copy = outbox_.prepare();
+    net::packet_view fv;
+    if (copy.empty()) {
+        counters_.count_drop(drop_reason::outbox_full);
+    } else if (const std::size_t n = net::make_tcp_reset_forward(frame, view, copy, fv); n != 0) {
+        std::span<uint8_t> f = copy.first(n);
+        if (rec.is_v4()) {
+            if (out) net::set_ipv4_source(f, fv, net::ip_address::from_v4(rec.public_addr), rec.public_port);
+            else net::set_ipv4_destination(f, fv, rec.inside, rec.inside_port);
+        }
+        const side to = out ? side::outside : side::inside;
+        int8_t grown = 0;
+        // Held (consumed) when the next hop is not resolved yet: sent from its queue.
+        if (emit(to, f, fv, now, outbox::headroom, grown) == no_drop)
+            outbox_.commit(to, static_cast<std::size_t>(static_cast<int>(n) + grown), grown);
+    }
+    // The frame is still as it arrived (not yet translated): its reply comes
+    // from the address the sender used (the public one, for a server).
+    const side from = out ? side::inside : side::outside;
+    const side_settings& back = out ? settings_.inside : settings_.outside;
+    reply_len = static_cast<uint16_t>(net::make_tcp_reset_reply(frame, view, back.mac, reply_mac(from, frame)));
+    return why;
+}
+
+// DLP on one packet of an inspected flow, in its direction's byte order. TCP:
+// payload is scanned exactly once, in sequence order; a retransmission of bytes
+// already scanned passes; a segment beyond a gap is dropped (dlp_out_of_order)
+// so that nothing reaches the other end unscanned: the sender retransmits the
+// missing bytes first. UDP: each datagram on its own. A match of a `block`
+// pattern cuts the flow at the segment that completes it.
+drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                      const net::packet_view& view, flow::direction dir, uint32_t now,
+                                      uint16_t& reply_len) noexcept {
+    inspect::dlp_flow_state* state = inspector_.dlp(idx);
+    const auto d = dir == flow::direction::outbound ? inspect::dlp_direction::outbound : inspect::dlp_direction::inbound;
+    bool block = false;
+    const auto sink = [&](const inspect::dlp_match& m) {
+        policy::decision none;
+        security_event(policy::security_event_kind::dlp, none, rec.inside, rec.inside_port, rec.remote,
+                       rec.remote_port, rec.proto, true, now, inspector_.hostname(idx), &m);
+        block = block || m.action == inspect::dlp_action::block;
+    };
+    inspect::dlp_scan_result result;
+    if (view.proto == net::proto_udp) {
+        const std::span<const uint8_t> payload = frame.subspan(view.l4_offset + 8, view.l4_length - 8u);
+        result = policy_->scanner(settings_.worker)->scan_datagram(*state, d, payload, sink);
+    } else {
+        const inspect::dlp_stream_status status = state->of(d).status;
+        if (status != inspect::dlp_stream_status::idle && status != inspect::dlp_stream_status::active)
+            return no_drop; // this direction is no longer inspected
+        std::span<const uint8_t> payload = net::tcp_payload(frame, view);
+        const uint32_t expected = inspector_.stream_base(idx, d) + static_cast<uint32_t>(state->of(d).offset);
+        const auto ahead = static_cast<int32_t>(net::tcp_seq(frame, view) - expected);
+        if (!payload.empty()) {
+            if (ahead > 0) return drop_reason::dlp_out_of_order;
+            const auto seen = static_cast<std::size_t>(-static_cast<int64_t>(ahead));
+            payload = seen >= payload.size() ? std::span<const uint8_t>() : payload.subspan(seen);
+            if (!payload.empty()) result = policy_->scanner(settings_.worker)->scan(*state, d, payload, sink);
+        }
+        if ((view.tcp_flags & net::tcp_fin) && ahead <= 0 && !block) {
+            const inspect::dlp_scan_result end = policy_->scanner(settings_.worker)->finish(*state, d, sink);
+            result.matches += end.matches;
+        }
+    }
+    if (result.status == inspect::dlp_scan_status::no_stream && policy_->compiled->dlp_fail_closed())
+        return reset_both_ways(rec, frame, view, dir, drop_reason::inspect_exhausted, now, reply_len);
+    if (!block) return no_drop;
+    ++counters_.dlp_blocked;
+    inspect::dlp_scanner::release(*state); // the flow is over: its streams go back now
+    return reset_both_ways(rec, frame, view, dir, drop_reason::dlp_blocked, now, reply_len);
+}
+
+// Hands one event to the security event log's ring; a full ring loses it (counted).
+void gateway_core::security_event(policy::security_event_kind kind, const policy::decision& d,
+                                  const net::ip_address& src, uint16_t src_port, const net::ip_address& dst,
+                                  uint16_t dst_port, uint8_t proto, bool existing, uint32_t now,
+                                  std::string_view hostname, const inspect::dlp_match* match) noexcept {
+    if (security_ == nullptr) return;
+    policy::security_event e;
+    e.kind = kind;
+    e.proto = proto;
+    e.existing_flow = existing;
+    e.src = src;
+    e.src_port = src_port;
+    e.dst = dst;
+    e.dst_port = dst_port;
+    e.time_unix_ms = wall_offset_ms_ + now;
+    e.policy_version = policy_->version;
+    if (d.block != policy::no_rule) e.blocked = policy_->blocks->entries()[d.block].prefix;
+    // The deciding rule, or for DLP the pattern.
+    base::set_field_text(e.rule, match != nullptr ? std::string_view(match->info().name) : policy_->rule_name(d));
+    base::set_field_text(e.hostname, hostname);
+    if (match != nullptr) {
+        e.dlp_severity = static_cast<uint8_t>(match->severity);
+        e.dlp_action = static_cast<uint8_t>(match->action);
+        e.dlp_direction = static_cast<uint8_t>(match->direction);
+        e.dlp_offset = match->start;
+        e.dlp_length = match->length();
+        e.dlp_sample = match->sample;
+    }
+    if (security_->try_push(e)) {
+        ++counters_.security_events_queued;
+    } else {
+        security_->record_overflow();
+        ++counters_.security_events_lost;
+    }
+}
+
+// A packet of a cut flow is dropped; an inside host still sending on a TCP
+// connection gets a reset back instead of silence.
+drop_reason gateway_core::cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir,
+                                     uint16_t& reply_len) noexcept {
+    if (dir == flow::direction::outbound && view.proto == net::proto_tcp && !(view.tcp_flags & net::tcp_rst))
+        reply_len = static_cast<uint16_t>(
+            net::make_tcp_reset_reply(frame, view, settings_.inside.mac, reply_mac(side::inside, frame)));
+    return drop_reason::policy_cut;
+}
+
+
+} // namespace egress::gateway
