@@ -172,6 +172,27 @@ TEST(steering, ipv6_is_symmetric_and_spread) {
     EXPECT_NE(st.owner(side::inside, req), steering::any);
 }
 
+// An inside datagram's first fragment goes where the whole datagram would and
+// names the datagram; its later fragments cannot be placed (steering::any) but
+// name the same datagram. Returns the first fragment's owner.
+uint16_t expect_first_places_later_follow(const steering& st, const test::bytes& whole,
+                                          const std::vector<test::bytes>& frags, const fragment_key& expected) {
+    fragment_info f;
+    const uint16_t o = st.owner(side::inside, frags[0], &f);
+    EXPECT_EQ(o, st.owner(side::inside, whole));
+    EXPECT_TRUE(f.fragment);
+    EXPECT_TRUE(f.first);
+    EXPECT_EQ(f.key, expected);
+    for (std::size_t i = 1; i < frags.size(); ++i) {
+        fragment_info later;
+        EXPECT_EQ(st.owner(side::inside, frags[i], &later), steering::any);
+        EXPECT_TRUE(later.fragment);
+        EXPECT_FALSE(later.first);
+        EXPECT_EQ(later.key, expected);
+    }
+    return o;
+}
+
 // A first fragment holds the ports: it goes where the whole datagram would.
 // A later one cannot be placed, but its datagram is named, with the key the
 // fragment tracker uses, the same for every fragment of the datagram.
@@ -185,21 +206,9 @@ TEST(steering, a_first_fragment_goes_to_the_flows_owner_and_every_fragment_names
         fragment_info f;
         EXPECT_EQ(st.owner(side::inside, whole, &f), st.owner(side::inside, whole));
         EXPECT_FALSE(f.fragment);
-        const uint16_t o = st.owner(side::inside, frags[0], &f);
-        EXPECT_EQ(o, st.owner(side::inside, whole)) << port;
-        owners.insert(o);
-        ASSERT_TRUE(f.fragment);
-        EXPECT_TRUE(f.first);
-        const fragment_key expected{test::ip("10.0.0.5"), test::ip("198.51.100.7"), 0x5151, 17,
-                                    flow::direction::outbound};
-        EXPECT_EQ(f.key, expected);
-        for (std::size_t i : {1u, 2u}) {
-            fragment_info later;
-            EXPECT_EQ(st.owner(side::inside, frags[i], &later), steering::any);
-            ASSERT_TRUE(later.fragment);
-            EXPECT_FALSE(later.first);
-            EXPECT_EQ(later.key, expected);
-        }
+        owners.insert(expect_first_places_later_follow(st, whole, frags,
+                                                       {test::ip("10.0.0.5"), test::ip("198.51.100.7"), 0x5151, 17,
+                                                        flow::direction::outbound}));
     }
     EXPECT_EQ(owners.size(), 4u); // the flows are spread, their first fragments with them
     // From outside: the reply's owner (the slice of the public port), inbound key.
@@ -221,22 +230,9 @@ TEST(steering, ipv6_first_fragments_go_to_the_symmetric_owner) {
             from_inside().ipv6("fd00:0:0:1::5", "2001:db8:5::9").udp(port, 53).payload_size(100).build();
         const auto frags = test::fragment_ipv6(whole, {48, 32}, 0xabcdef01);
         ASSERT_EQ(frags.size(), 3u);
-        fragment_info f;
-        const uint16_t o = st.owner(side::inside, frags[0], &f);
-        EXPECT_EQ(o, st.owner(side::inside, whole)) << port;
-        owners.insert(o);
-        ASSERT_TRUE(f.fragment);
-        EXPECT_TRUE(f.first);
-        const fragment_key expected{test::ip("fd00:0:0:1::5"), test::ip("2001:db8:5::9"), 0xabcdef01, 0,
-                                    flow::direction::outbound};
-        EXPECT_EQ(f.key, expected);
-        for (std::size_t i : {1u, 2u}) {
-            fragment_info later;
-            EXPECT_EQ(st.owner(side::inside, frags[i], &later), steering::any);
-            ASSERT_TRUE(later.fragment);
-            EXPECT_FALSE(later.first);
-            EXPECT_EQ(later.key, expected);
-        }
+        owners.insert(expect_first_places_later_follow(st, whole, frags,
+                                                       {test::ip("fd00:0:0:1::5"), test::ip("2001:db8:5::9"),
+                                                        0xabcdef01, 0, flow::direction::outbound}));
     }
     EXPECT_EQ(owners.size(), 4u);
 }
