@@ -1,4 +1,4 @@
-// Streaming DLP (lib/inspect/dlp): scan throughput per core on a payload-heavy
+// Streaming DLP (lib/dlp/dlp): scan throughput per core on a payload-heavy
 // mix, per-segment overhead for small segments, a flow's stream acquire/release,
 // datagrams, and build time.
 //
@@ -27,11 +27,11 @@
 #include <fmt/format.h>
 
 #include "dlp_corpus.hpp"
-#include "inspect/dlp.hpp"
+#include "dlp/dlp.hpp"
 
 namespace {
 
-using namespace egress::inspect;
+using namespace egress::dlp;
 
 using namespace egress_bench;
 

@@ -1,4 +1,4 @@
-// The DLP workload shared by dlp_bench (lib/inspect/dlp alone) and egress-bench
+// The DLP workload shared by dlp_bench (lib/dlp/dlp alone) and egress-bench
 // (the whole pipeline): 16 typical DLP patterns in three card-number variants and
 // an 8 MiB generated HTTP-body-like corpus (HTML listings, JSON records, base64
 // blocks) with one secret about every 128 KiB. See dlp_bench.cpp for details.
@@ -11,11 +11,11 @@
 
 #include <fmt/format.h>
 
-#include "inspect/dlp.hpp"
+#include "dlp/dlp.hpp"
 
 namespace egress_bench {
 
-using namespace egress::inspect;
+using namespace egress::dlp;
 
 enum card_variant : int { generic_card = 0, issuer_card = 1, no_card = 2 };
 

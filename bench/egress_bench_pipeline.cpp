@@ -461,7 +461,7 @@ void collect_drops(result& r, const gateway::gateway_core& core) {
 }
 
 double table_bytes_per_flow(const gateway::gateway_core& core) {
-    // The inspector keeps one 4-byte slot index per flow-table record.
+    // hostname_reassembly keeps one 4-byte slot index per flow-table record.
     return static_cast<double>(core.flow_table_bytes() + 4ull * core.flow_capacity()) /
            static_cast<double>(core.flow_capacity());
 }
@@ -919,7 +919,7 @@ depth = 0
     for (const auto& p : egress_bench::dlp_set(egress_bench::issuer_card)) {
         s += fmt::format("\n[[dlp.pattern]]\nname = \"{}\"\nregex = '{}'\naction = \"alert\"\n", p.name, p.regex);
         if (p.caseless) s += "flags = [\"caseless\"]\n";
-        if (p.validator == inspect::dlp_validator::luhn) s += "validator = \"luhn\"\n";
+        if (p.validator == dlp::dlp_validator::luhn) s += "validator = \"luhn\"\n";
     }
     return s;
 }

@@ -37,9 +37,9 @@ std::string format_security_event(const policy::security_event& e) {
         j["flow"] = e.existing_flow ? "existing" : "new";
     } else if (e.kind == policy::security_event_kind::dlp) {
         j["pattern"] = base::field_text(e.rule);
-        j["severity"] = inspect::to_string(static_cast<inspect::dlp_severity>(e.dlp_severity));
-        j["action"] = inspect::to_string(static_cast<inspect::dlp_action>(e.dlp_action));
-        j["direction"] = inspect::to_string(static_cast<inspect::dlp_direction>(e.dlp_direction));
+        j["severity"] = dlp::to_string(static_cast<dlp::dlp_severity>(e.dlp_severity));
+        j["action"] = dlp::to_string(static_cast<dlp::dlp_action>(e.dlp_action));
+        j["direction"] = dlp::to_string(static_cast<dlp::dlp_direction>(e.dlp_direction));
         j["offset"] = e.dlp_offset;
         j["length"] = e.dlp_length;
         j["sample"] = e.dlp_sample.view();

@@ -47,12 +47,12 @@ void policy_control::log(const std::string& line) {
 void policy_control::set_workers(unsigned workers) {
     workers_ = workers == 0 ? 1 : workers;
     dlp_counters_.clear();
-    for (unsigned w = 0; w < workers_; ++w) dlp_counters_.push_back(std::make_shared<inspect::dlp_counters>());
+    for (unsigned w = 0; w < workers_; ++w) dlp_counters_.push_back(std::make_shared<dlp::dlp_counters>());
 }
 
-std::vector<std::shared_ptr<inspect::dlp_scanner>> policy_control::make_scanners(const policy::compiled_policy* p,
+std::vector<std::shared_ptr<dlp::dlp_scanner>> policy_control::make_scanners(const policy::compiled_policy* p,
                                                                                  std::string& error) const {
-    std::vector<std::shared_ptr<inspect::dlp_scanner>> out;
+    std::vector<std::shared_ptr<dlp::dlp_scanner>> out;
     if (p == nullptr || !p->dlp()) return out;
     for (unsigned w = 0; w < workers_; ++w) {
         auto made = policy::active_policy::make_dlp_scanner(p, dlp_streams_, dlp_counters_[w]);
@@ -94,7 +94,7 @@ std::vector<std::pair<policy::cidr, uint64_t>> policy_control::publish_current()
     auto next = std::make_unique<policy::active_policy>(
         compiled_, counters_, std::move(list), generation_, version_, scanners_.empty() ? nullptr : scanners_[0],
         scanners_.size() > 1 ? std::vector(scanners_.begin() + 1, scanners_.end())
-                             : std::vector<std::shared_ptr<inspect::dlp_scanner>>{});
+                             : std::vector<std::shared_ptr<dlp::dlp_scanner>>{});
     const policy::active_policy* published = next.get();
     // Returns once no worker can hold the previous snapshot: its block hits are final.
     std::unique_ptr<policy::active_policy> previous = publish_(std::move(next));
@@ -156,7 +156,7 @@ reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) 
     auto scanners = make_scanners(next.get(), dlp_error);
     if (next && next->dlp() && scanners.empty()) return refuse({fmt::format("{}: dlp: {}", path_, dlp_error)});
     std::shared_ptr<policy::policy_counters> old_counters;
-    std::vector<std::shared_ptr<inspect::dlp_scanner>> old_scanners;
+    std::vector<std::shared_ptr<dlp::dlp_scanner>> old_scanners;
     {
         std::lock_guard lock(mu_);
         compiled_ = std::move(next);
@@ -256,7 +256,7 @@ policy_status policy_control::status() const {
     s.block_hits = carried_block_total_ + policy::read_counter(counters_->block_hits);
     s.dlp_patterns = compiled_ && compiled_->dlp() ? compiled_->dlp()->patterns().size() : 0;
     for (const auto& c : dlp_counters_) { // one per worker
-        const inspect::dlp_counters& d = *c;
+        const dlp::dlp_counters& d = *c;
         s.dlp_bytes += d.bytes.load(std::memory_order_relaxed);
         s.dlp_matches += d.matches.load(std::memory_order_relaxed);
         s.dlp_validator_rejected += d.validator_rejected.load(std::memory_order_relaxed);

@@ -145,12 +145,12 @@ private:
     unsigned workers_ = 1;
     // Per worker (index = worker): DLP counters, and the scanners for compiled_'s
     // DLP patterns (empty: none).
-    std::vector<std::shared_ptr<inspect::dlp_counters>> dlp_counters_{std::make_shared<inspect::dlp_counters>()};
-    std::vector<std::shared_ptr<inspect::dlp_scanner>> scanners_;
+    std::vector<std::shared_ptr<dlp::dlp_counters>> dlp_counters_{std::make_shared<dlp::dlp_counters>()};
+    std::vector<std::shared_ptr<dlp::dlp_scanner>> scanners_;
     // One scanner per worker for p's DLP patterns (empty when none); error set on failure.
-    std::vector<std::shared_ptr<inspect::dlp_scanner>> make_scanners(const policy::compiled_policy* p,
+    std::vector<std::shared_ptr<dlp::dlp_scanner>> make_scanners(const policy::compiled_policy* p,
                                                                      std::string& error) const;
-    inspect::dlp_retired_scanners retired_;
+    dlp::dlp_retired_scanners retired_;
     std::vector<block_state> blocks_;
     const policy::active_policy* current_ = nullptr; // the published snapshot (owned by the slot)
     uint64_t version_ = 0;

@@ -448,17 +448,17 @@ void read_inspection(table_reader& top, inspection_spec& spec) {
 // ---------------------------------------------------------------------------
 // [dlp] and its [[dlp.pattern]] entries
 
-constexpr std::pair<std::string_view, inspect::dlp_severity> severities[] = {
-    {"low", inspect::dlp_severity::low}, {"medium", inspect::dlp_severity::medium},
-    {"high", inspect::dlp_severity::high}, {"critical", inspect::dlp_severity::critical}};
-constexpr std::pair<std::string_view, inspect::dlp_action> dlp_actions[] = {{"alert", inspect::dlp_action::alert},
-                                                                            {"block", inspect::dlp_action::block}};
-constexpr std::pair<std::string_view, inspect::dlp_validator> validators[] = {
-    {"none", inspect::dlp_validator::none}, {"luhn", inspect::dlp_validator::luhn}};
-constexpr std::pair<std::string_view, inspect::dlp_pattern_direction> directions[] = {
-    {"outbound", inspect::dlp_pattern_direction::outbound},
-    {"inbound", inspect::dlp_pattern_direction::inbound},
-    {"both", inspect::dlp_pattern_direction::both}};
+constexpr std::pair<std::string_view, dlp::dlp_severity> severities[] = {
+    {"low", dlp::dlp_severity::low}, {"medium", dlp::dlp_severity::medium},
+    {"high", dlp::dlp_severity::high}, {"critical", dlp::dlp_severity::critical}};
+constexpr std::pair<std::string_view, dlp::dlp_action> dlp_actions[] = {{"alert", dlp::dlp_action::alert},
+                                                                            {"block", dlp::dlp_action::block}};
+constexpr std::pair<std::string_view, dlp::dlp_validator> validators[] = {
+    {"none", dlp::dlp_validator::none}, {"luhn", dlp::dlp_validator::luhn}};
+constexpr std::pair<std::string_view, dlp::dlp_pattern_direction> directions[] = {
+    {"outbound", dlp::dlp_pattern_direction::outbound},
+    {"inbound", dlp::dlp_pattern_direction::inbound},
+    {"both", dlp::dlp_pattern_direction::both}};
 constexpr std::pair<std::string_view, bool> exhaustion[] = {{"fail_open", false}, {"fail_closed", true}};
 
 struct read_pattern {
@@ -476,7 +476,7 @@ void read_dlp(context& ctx, const toml::table& dlp, dlp_spec& spec, std::vector<
     std::vector<named> names;
     for (const auto& [i, t] : tables_of(ctx, dlp, "pattern", "dlp")) {
         table_reader r(ctx, fmt::format("dlp.pattern[{}]", i), *t);
-        inspect::dlp_pattern p;
+        dlp::dlp_pattern p;
         bool ok = r.get_name("name", p.name);
         if (ok) ok = check_unique(ctx, names, "pattern", p.name, *t, r.path("name"));
         const toml::node* regex = r.find("regex", true);

@@ -48,8 +48,8 @@ inline constexpr uint8_t live = 0x04;             // record is in use (set by fl
 inline constexpr uint8_t last_fin_inbound = 0x08; // the second FIN came from outside (TCP closing)
 inline constexpr uint8_t tcp_mask = fin_out | fin_in | last_fin_inbound; // owned by tcp_advance
 inline constexpr uint8_t cut = 0x10; // a newer policy denied the flow: its packets are dropped (TCP: reset)
-inline constexpr uint8_t inspect = 0x20; // the policy waits for the flow's hostname (gateway::inspector)
-inline constexpr uint8_t inspected = 0x40; // the flow holds an inspection slot (hostname, DLP state)
+inline constexpr uint8_t awaits_hostname = 0x20; // the policy waits for the flow's hostname (gateway::hostname_reassembly)
+inline constexpr uint8_t inspection_slot = 0x40; // the flow holds a slot in hostname_reassembly (hostname, DLP state)
 } // namespace flow_flags
 
 struct alignas(64) flow_record {

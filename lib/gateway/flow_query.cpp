@@ -33,7 +33,7 @@ flow_query::flow_query(flow_query&& o) noexcept
       heap_(std::move(o.heap_)), slots_(std::move(o.slots_)) {}
 
 bool flow_query::step(const flow::flow_table& table, uint32_t budget, uint32_t now_ms,
-                      const inspector* names) noexcept {
+                      const hostname_reassembly* names) noexcept {
     const uint32_t end = table.capacity() - cursor_ < budget ? table.capacity() : cursor_ + budget;
     table.for_each_live_in(cursor_, end, [&](uint32_t idx, const flow::flow_record& r) {
         visit(idx, r, table.volume(idx), now_ms, names);
@@ -45,7 +45,7 @@ bool flow_query::step(const flow::flow_table& table, uint32_t budget, uint32_t n
 }
 
 void flow_query::visit(uint32_t idx, const flow::flow_record& r, const flow::flow_volume& v, uint32_t now_ms,
-                       const inspector* names) noexcept {
+                       const hostname_reassembly* names) noexcept {
     ++scanned;
     if (kind_ == kind::nat_hosts) {
         if (!r.is_v4()) return;

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "flow/flow_table.hpp"
-#include "gateway/inspector.hpp"
+#include "gateway/hostname_reassembly.hpp"
 #include "policy/cidr.hpp"
 
 namespace egress::gateway {
@@ -69,9 +69,9 @@ public:
 
     // Worker side: scans up to budget record slots; true once the whole table
     // has been scanned (then done is set). No allocation, no locks.
-    // names: the worker's inspector, for the flows' hostnames (may be null).
+    // names: the worker's hostname_reassembly, for the flows' hostnames (may be null).
     bool step(const flow::flow_table& table, uint32_t budget, uint32_t now_ms,
-              const inspector* names = nullptr) noexcept;
+              const hostname_reassembly* names = nullptr) noexcept;
 
     // Control side, after done: the flows, most bytes first.
     std::vector<flow_summary> flows() const;
@@ -105,7 +105,7 @@ private:
 
     flow_query(kind k, uint32_t top) : kind_(k), top_(top) {}
     void visit(uint32_t idx, const flow::flow_record& r, const flow::flow_volume& v, uint32_t now_ms,
-               const inspector* names) noexcept;
+               const hostname_reassembly* names) noexcept;
     void count_host(uint32_t address) noexcept;
 
     kind kind_;

@@ -61,7 +61,7 @@ gateway_core::gateway_core(const settings& s)
       nat_(s.pool.addresses, s.pool.port_min, s.pool.port_max),
       reporter_(s.flow_export, s.pool.addresses.size(), counters_),
       mappings_created_(s.pool.addresses.size(), 0),
-      inspector_(s.inspect, s.max_flows),
+      reassembly_(s.inspect, s.max_flows),
       icmp_budget_(s.icmp.errors_per_second, s.icmp.burst),
       fragments_(s.fragments, counters_) {}
 
@@ -193,11 +193,11 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
     if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
     if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::outbound, reply_len);
     if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]] return drop_reason::fragment_inspected;
-    if (rec.flags & flow::flow_flags::inspect) {
+    if (rec.flags & flow::flow_flags::awaits_hostname) {
         if (const drop_reason r = inspect_segment(rec, idx, frame, view, now, reply_len); r != no_drop) return r;
     }
     if (const drop_reason r = track(rec, flow::direction::outbound, view, now); r != no_drop) return r;
-    if ((rec.flags & flow::flow_flags::inspected) && policy_ != nullptr &&
+    if ((rec.flags & flow::flow_flags::inspection_slot) && policy_ != nullptr &&
         policy_->scanner(settings_.worker) != nullptr) {
         if (const drop_reason r = dlp_segment(rec, idx, frame, view, flow::direction::outbound, now, reply_len);
             r != no_drop)
@@ -223,9 +223,9 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::inbound, reply_len);
     if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]] return drop_reason::fragment_inspected;
     if (const drop_reason r = track(rec, flow::direction::inbound, view, now); r != no_drop) return r;
-    if (rec.flags & flow::flow_flags::inspected) { // the flag, not the side array: no extra cache line per packet
+    if (rec.flags & flow::flow_flags::inspection_slot) { // the flag, not the side array: no extra cache line per packet
         if (view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn))
-            inspector_.set_inbound_base(idx, net::tcp_seq(frame, view));
+            reassembly_.set_inbound_base(idx, net::tcp_seq(frame, view));
         if (policy_ != nullptr && policy_->scanner(settings_.worker) != nullptr) {
             if (const drop_reason r = dlp_segment(rec, idx, frame, view, flow::direction::inbound, now, reply_len);
                 r != no_drop)
@@ -309,9 +309,9 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
         const auto kind = inspect ? policy_->compiled->inspection_for(view.proto, view.dst_port)
                                   : policy::inspection_kind::none;
         const uint32_t seq = view.proto == net::proto_tcp ? net::tcp_seq(frame, view) : 0;
-        if (inspector_.start(idx, kind, seq)) {
-            table_.at(idx).flags |= inspect ? flow::flow_flags::inspect | flow::flow_flags::inspected
-                                            : flow::flow_flags::inspected;
+        if (reassembly_.start(idx, kind, seq)) {
+            table_.at(idx).flags |= inspect ? flow::flow_flags::awaits_hostname | flow::flow_flags::inspection_slot
+                                            : flow::flow_flags::inspection_slot;
         } else if (inspect ? settings_.inspect.fail_closed : policy_->compiled->dlp_fail_closed()) {
             table_.erase(idx);
             ++erasures_;
@@ -414,9 +414,9 @@ uint32_t gateway_core::last_packet_time(const flow::flow_record& rec) const noex
 
 flow_names gateway_core::names_of(uint32_t idx) const noexcept {
     flow_names n;
-    if ((table_.at(idx).flags & flow::flow_flags::inspected) == 0) return n;
-    const std::string_view host = inspector_.hostname(idx);
-    (inspector_.kind(idx) == policy::inspection_kind::http ? n.http_host : n.server_name) = host;
+    if ((table_.at(idx).flags & flow::flow_flags::inspection_slot) == 0) return n;
+    const std::string_view host = reassembly_.hostname(idx);
+    (reassembly_.kind(idx) == policy::inspection_kind::http ? n.http_host : n.server_name) = host;
     return n;
 }
 
@@ -428,7 +428,7 @@ void gateway_core::on_expired(uint32_t idx, const flow::flow_record& rec) noexce
         if (rec.is_v4() && settings_.flow_export.nat_session_events)
             reporter_.nat_session(rec, false, rec.expires_at_ms);
     }
-    if (rec.flags & flow::flow_flags::inspected) inspector_.finish(idx);
+    if (rec.flags & flow::flow_flags::inspection_slot) reassembly_.finish(idx);
 }
 
 void gateway_core::retire(uint32_t idx, uint32_t) noexcept {

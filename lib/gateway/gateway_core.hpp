@@ -20,7 +20,7 @@
 #include "gateway/flow_query.hpp"
 #include "gateway/flow_reporter.hpp"
 #include "gateway/fragment_tracker.hpp"
-#include "gateway/inspector.hpp"
+#include "gateway/hostname_reassembly.hpp"
 #include "gateway/neighbor_resolver.hpp"
 #include "gateway/outbox.hpp"
 #include "gateway/settings.hpp"
@@ -112,12 +112,12 @@ public:
     stats::worker_counters& counters() noexcept { return counters_; }
     const stats::worker_counters& counters() const noexcept { return counters_; }
     const flow::flow_table& flows() const noexcept { return table_; }
-    const inspector& inspection() const noexcept { return inspector_; }
+    const hostname_reassembly& inspection() const noexcept { return reassembly_; }
     const fragment_tracker& fragments() const noexcept { return fragments_; }
     const neighbor_resolver& neighbors() const noexcept { return resolver_; }
     // Advances a control-plane flow query by `budget` table slots (see flow_query.hpp).
     bool step_query(flow_query& q, uint32_t budget, uint32_t now) const noexcept {
-        return q.step(table_, budget, now, &inspector_);
+        return q.step(table_, budget, now, &reassembly_);
     }
     uint64_t flows_active() const noexcept { return table_.size(); }
     uint64_t flow_capacity() const noexcept { return table_.capacity(); }
@@ -158,7 +158,7 @@ private:
     void security_event(policy::security_event_kind kind, const policy::decision& d, const net::ip_address& src,
                         uint16_t src_port, const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
                         bool existing, uint32_t now, std::string_view hostname = {},
-                        const inspect::dlp_match* match = nullptr) noexcept;
+                        const dlp::dlp_match* match = nullptr) noexcept;
     stats::drop_reason cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir,
                                   uint16_t& reply_len) noexcept;
     stats::drop_reason admit(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept;
@@ -211,7 +211,7 @@ private:
     std::vector<uint64_t> mappings_created_; // per pool address
     policy::active_policy* policy_ = nullptr;
     policy::security_ring* security_ = nullptr;
-    inspector inspector_;
+    hostname_reassembly reassembly_;
     outbox outbox_{outbox_frames};
     base::token_bucket icmp_budget_;  // the gateway's own ICMP errors
     fragment_tracker fragments_;

@@ -59,8 +59,8 @@ using stats::side;
 // A flow whose packets are read (hostname still pending, or DLP): its
 // fragments would pass with their payload unread, so they are dropped.
 bool gateway_core::fragments_uninspectable(const flow::flow_record& rec) const noexcept {
-    if (rec.flags & flow::flow_flags::inspect) return true;
-    return (rec.flags & flow::flow_flags::inspected) && policy_ != nullptr &&
+    if (rec.flags & flow::flow_flags::awaits_hostname) return true;
+    return (rec.flags & flow::flow_flags::inspection_slot) && policy_ != nullptr &&
            policy_->scanner(settings_.worker) != nullptr;
 }
 

@@ -20,10 +20,10 @@ using stats::side;
 policy::query gateway_core::query_of(const flow::flow_record& rec, uint32_t idx) const noexcept {
     policy::query q{rec.inside, rec.remote, rec.proto, rec.remote_port, policy::host_state::unknown, {},
                     settings_.worker};
-    if ((rec.flags & (flow::flow_flags::inspect | flow::flow_flags::inspected)) == flow::flow_flags::inspected) {
-        q.hostname = inspector_.hostname(idx);
+    if ((rec.flags & (flow::flow_flags::awaits_hostname | flow::flow_flags::inspection_slot)) == flow::flow_flags::inspection_slot) {
+        q.hostname = reassembly_.hostname(idx);
         q.host = q.hostname.empty() ? policy::host_state::absent : policy::host_state::known;
-    } else if ((rec.flags & flow::flow_flags::inspect) == 0) {
+    } else if ((rec.flags & flow::flow_flags::awaits_hostname) == 0) {
         q.host = policy::host_state::absent; // admitted without inspection: no name will come
     }
     return q;
@@ -32,7 +32,7 @@ policy::query gateway_core::query_of(const flow::flow_record& rec, uint32_t idx)
 // The flow is over: it lingers only as long as a reset connection would, to
 // answer (TCP) or drop its stragglers.
 void gateway_core::cut(flow::flow_record& rec, uint32_t now) noexcept {
-    rec.flags = static_cast<uint8_t>((rec.flags | flow::flow_flags::cut) & ~flow::flow_flags::inspect);
+    rec.flags = static_cast<uint8_t>((rec.flags | flow::flow_flags::cut) & ~flow::flow_flags::awaits_hostname);
     rec.tcp_state = static_cast<uint8_t>(flow::tcp_state::closed);
     rec.expires_at_ms = now + settings_.timeouts.tcp_closed_ms;
 }
@@ -43,10 +43,10 @@ void gateway_core::cut(flow::flow_record& rec, uint32_t now) noexcept {
     if (rec.flags & flow::flow_flags::cut) return; // already over
     const policy::query q = query_of(rec, idx);
     const policy::decision d = policy_->evaluate(q);
-    if ((rec.flags & flow::flow_flags::inspect) && !d.pending) {
+    if ((rec.flags & flow::flow_flags::awaits_hostname) && !d.pending) {
         // The new policy decides this flow without its name: stop reading it.
-        rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::inspect);
-        inspector_.stop_reading(idx);
+        rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
+        reassembly_.stop_reading(idx);
     }
     if (d.action != policy::verdict::deny) return; // allowed, or still waiting for its name
     cut(rec, now);
@@ -64,11 +64,11 @@ drop_reason gateway_core::inspect_segment(flow::flow_record& rec, uint32_t idx, 
                                           const net::packet_view& view, uint32_t now, uint16_t& reply_len) noexcept {
     const std::span<const uint8_t> payload = net::tcp_payload(frame, view);
     if (payload.empty()) return no_drop;
-    const inspect_outcome o = inspector_.feed(idx, net::tcp_seq(frame, view), payload);
+    const inspect_outcome o = reassembly_.feed(idx, net::tcp_seq(frame, view), payload);
     if (o == inspect_outcome::pending) return no_drop;
-    rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::inspect);
+    rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
     const policy::inspection_spec& spec = policy_->compiled->inspection();
-    const bool tls = inspector_.kind(idx) == policy::inspection_kind::tls;
+    const bool tls = reassembly_.kind(idx) == policy::inspection_kind::tls;
     // Outcomes the policy cannot match a name for: their own configured action.
     policy::verdict action = policy::verdict::allow;
     drop_reason why = no_drop;
@@ -77,7 +77,7 @@ drop_reason gateway_core::inspect_segment(flow::flow_record& rec, uint32_t idx, 
     case inspect_outcome::pending: break;
     case inspect_outcome::ech:
         if (spec.ech == policy::ech_action::deny) action = policy::verdict::deny, why = drop_reason::inspect_ech;
-        else if (inspector_.hostname(idx).empty()) action = spec.no_sni, why = drop_reason::inspect_no_sni;
+        else if (reassembly_.hostname(idx).empty()) action = spec.no_sni, why = drop_reason::inspect_no_sni;
         break;
     case inspect_outcome::no_sni: action = spec.no_sni, why = drop_reason::inspect_no_sni; break;
     case inspect_outcome::oversize: action = spec.oversize, why = drop_reason::inspect_oversize; break;
@@ -111,7 +111,7 @@ drop_reason gateway_core::deny_inspected(flow::flow_record& rec, uint32_t idx, s
                                          uint32_t now, uint16_t& reply_len) noexcept {
     security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::deny,
                    d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, false, now,
-                   inspector_.hostname(idx));
+                   reassembly_.hostname(idx));
     return reset_both_ways(rec, frame, view, flow::direction::outbound, why, now, reply_len);
 }
 
@@ -158,25 +158,25 @@ drop_reason gateway_core::reset_both_ways(flow::flow_record& rec, std::span<uint
 drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                       const net::packet_view& view, flow::direction dir, uint32_t now,
                                       uint16_t& reply_len) noexcept {
-    inspect::dlp_flow_state* state = inspector_.dlp(idx);
-    const auto d = dir == flow::direction::outbound ? inspect::dlp_direction::outbound : inspect::dlp_direction::inbound;
+    dlp::dlp_flow_state* state = reassembly_.dlp(idx);
+    const auto d = dir == flow::direction::outbound ? dlp::dlp_direction::outbound : dlp::dlp_direction::inbound;
     bool block = false;
-    const auto sink = [&](const inspect::dlp_match& m) {
+    const auto sink = [&](const dlp::dlp_match& m) {
         policy::decision none;
         security_event(policy::security_event_kind::dlp, none, rec.inside, rec.inside_port, rec.remote,
-                       rec.remote_port, rec.proto, true, now, inspector_.hostname(idx), &m);
-        block = block || m.action == inspect::dlp_action::block;
+                       rec.remote_port, rec.proto, true, now, reassembly_.hostname(idx), &m);
+        block = block || m.action == dlp::dlp_action::block;
     };
-    inspect::dlp_scan_result result;
+    dlp::dlp_scan_result result;
     if (view.proto == net::proto_udp) {
         const std::span<const uint8_t> payload = frame.subspan(view.l4_offset + 8, view.l4_length - 8u);
         result = policy_->scanner(settings_.worker)->scan_datagram(*state, d, payload, sink);
     } else {
-        const inspect::dlp_stream_status status = state->of(d).status;
-        if (status != inspect::dlp_stream_status::idle && status != inspect::dlp_stream_status::active)
+        const dlp::dlp_stream_status status = state->of(d).status;
+        if (status != dlp::dlp_stream_status::idle && status != dlp::dlp_stream_status::active)
             return no_drop; // this direction is no longer inspected
         std::span<const uint8_t> payload = net::tcp_payload(frame, view);
-        const uint32_t expected = inspector_.stream_base(idx, d) + static_cast<uint32_t>(state->of(d).offset);
+        const uint32_t expected = reassembly_.stream_base(idx, d) + static_cast<uint32_t>(state->of(d).offset);
         const auto ahead = static_cast<int32_t>(net::tcp_seq(frame, view) - expected);
         if (!payload.empty()) {
             if (ahead > 0) return drop_reason::dlp_out_of_order;
@@ -185,15 +185,15 @@ drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std:
             if (!payload.empty()) result = policy_->scanner(settings_.worker)->scan(*state, d, payload, sink);
         }
         if ((view.tcp_flags & net::tcp_fin) && ahead <= 0 && !block) {
-            const inspect::dlp_scan_result end = policy_->scanner(settings_.worker)->finish(*state, d, sink);
+            const dlp::dlp_scan_result end = policy_->scanner(settings_.worker)->finish(*state, d, sink);
             result.matches += end.matches;
         }
     }
-    if (result.status == inspect::dlp_scan_status::no_stream && policy_->compiled->dlp_fail_closed())
+    if (result.status == dlp::dlp_scan_status::no_stream && policy_->compiled->dlp_fail_closed())
         return reset_both_ways(rec, frame, view, dir, drop_reason::inspect_exhausted, now, reply_len);
     if (!block) return no_drop;
     ++counters_.dlp_blocked;
-    inspect::dlp_scanner::release(*state); // the flow is over: its streams go back now
+    dlp::dlp_scanner::release(*state); // the flow is over: its streams go back now
     return reset_both_ways(rec, frame, view, dir, drop_reason::dlp_blocked, now, reply_len);
 }
 
@@ -201,7 +201,7 @@ drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std:
 void gateway_core::security_event(policy::security_event_kind kind, const policy::decision& d,
                                   const net::ip_address& src, uint16_t src_port, const net::ip_address& dst,
                                   uint16_t dst_port, uint8_t proto, bool existing, uint32_t now,
-                                  std::string_view hostname, const inspect::dlp_match* match) noexcept {
+                                  std::string_view hostname, const dlp::dlp_match* match) noexcept {
     if (security_ == nullptr) return;
     policy::security_event e;
     e.kind = kind;

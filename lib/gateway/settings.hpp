@@ -9,7 +9,7 @@
 
 #include "flow/timeouts.hpp"
 #include "gateway/fragment_tracker.hpp"
-#include "gateway/inspector.hpp"
+#include "gateway/hostname_reassembly.hpp"
 #include "net/ip_address.hpp"
 #include "net/l2.hpp"
 

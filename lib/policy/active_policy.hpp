@@ -46,8 +46,8 @@ struct active_policy {
     // snapshot's, so flows admitted under an older snapshot are re-checked.
     active_policy(std::shared_ptr<const compiled_policy> rules, std::shared_ptr<policy_counters> counters,
                   std::shared_ptr<const block_list> blocks, uint8_t generation, uint64_t version,
-                  std::shared_ptr<inspect::dlp_scanner> dlp = nullptr,
-                  std::vector<std::shared_ptr<inspect::dlp_scanner>> dlp_more = {})
+                  std::shared_ptr<dlp::dlp_scanner> dlp = nullptr,
+                  std::vector<std::shared_ptr<dlp::dlp_scanner>> dlp_more = {})
         : compiled(std::move(rules)), counters(std::move(counters)), blocks(std::move(blocks)),
           dlp(std::move(dlp)), dlp_more(std::move(dlp_more)), generation(generation), version(version),
           block_hits(this->blocks ? this->blocks->entries().size() : 0, 0) {}
@@ -63,20 +63,20 @@ struct active_policy {
 
     // The worker's scanner for the policy's DLP patterns (null scanner, no error,
     // when there are none). Control plane: allocates.
-    static inspect::dlp_scanner_result make_dlp_scanner(const compiled_policy* rules, uint32_t streams,
-                                                        std::shared_ptr<inspect::dlp_counters> counters) {
+    static dlp::dlp_scanner_result make_dlp_scanner(const compiled_policy* rules, uint32_t streams,
+                                                        std::shared_ptr<dlp::dlp_counters> counters) {
         if (rules == nullptr || !rules->dlp()) return {};
-        return inspect::dlp_scanner::create(rules->dlp(), inspect::dlp_scanner_config{streams, rules->dlp_depth(),
+        return dlp::dlp_scanner::create(rules->dlp(), dlp::dlp_scanner_config{streams, rules->dlp_depth(),
                                                                                       std::move(counters)});
     }
 
     std::shared_ptr<const compiled_policy> compiled;
     std::shared_ptr<policy_counters> counters;
     std::shared_ptr<const block_list> blocks;
-    std::shared_ptr<inspect::dlp_scanner> dlp; // worker 0's DLP scanner (null: no patterns)
+    std::shared_ptr<dlp::dlp_scanner> dlp; // worker 0's DLP scanner (null: no patterns)
     // Workers 1..N-1: one scanner each (Hyperscan scratch and streams belong to one thread).
-    std::vector<std::shared_ptr<inspect::dlp_scanner>> dlp_more;
-    inspect::dlp_scanner* scanner(unsigned worker) const noexcept {
+    std::vector<std::shared_ptr<dlp::dlp_scanner>> dlp_more;
+    dlp::dlp_scanner* scanner(unsigned worker) const noexcept {
         if (worker == 0) return dlp.get();
         return worker - 1 < dlp_more.size() ? dlp_more[worker - 1].get() : nullptr;
     }

@@ -121,7 +121,7 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
                                 max_class_entries));
     }
     if (!spec.dlp.patterns.empty()) {
-        inspect::dlp_build_result built = inspect::dlp_database::build(spec.dlp.patterns);
+        dlp::dlp_build_result built = dlp::dlp_database::build(spec.dlp.patterns);
         if (!built.database) {
             result.dlp_pattern = built.pattern;
             return fail(built.error);

@@ -51,7 +51,7 @@
 #include <vector>
 
 #include "net/ip_address.hpp"
-#include "inspect/dlp.hpp"
+#include "dlp/dlp.hpp"
 #include "policy/cidr.hpp"
 #include "policy/hostname_matcher.hpp"
 #include "policy/prefix_trie.hpp"
@@ -95,10 +95,10 @@ struct inspection_spec {
 
 enum class inspection_kind : uint8_t { none, tls, http, quic };
 
-// [dlp]: payload patterns (inspect/dlp.hpp) scanned on every TCP and UDP flow
+// [dlp]: payload patterns (dlp/dlp.hpp) scanned on every TCP and UDP flow
 // (while inspection slots last), in both the snapshot and its reloads.
 struct dlp_spec {
-    std::vector<inspect::dlp_pattern> patterns; // [[dlp.pattern]], in file order
+    std::vector<dlp::dlp_pattern> patterns; // [[dlp.pattern]], in file order
     uint64_t depth = 1 << 20;                   // bytes inspected per flow direction; 0: no limit
     bool fail_closed = false;                   // a flow that cannot be inspected (no stream free): refuse it
 };
@@ -187,7 +187,7 @@ public:
     inspection_kind inspection_for(uint8_t proto, uint16_t dst_port) const noexcept;
     bool has_hostname_rules() const noexcept { return matcher_ != nullptr; }
     // The DLP patterns compiled (null: none) and their settings.
-    const std::shared_ptr<const inspect::dlp_database>& dlp() const noexcept { return dlp_; }
+    const std::shared_ptr<const dlp::dlp_database>& dlp() const noexcept { return dlp_; }
     uint64_t dlp_depth() const noexcept { return dlp_depth_; }
     bool dlp_fail_closed() const noexcept { return dlp_fail_closed_; }
     verdict default_action() const noexcept { return default_action_; }
@@ -225,7 +225,7 @@ private:
     address_classifier sources_;
     inspection_spec inspection_;
     std::unique_ptr<const hostname_matcher> matcher_; // null: no rule has hostnames
-    std::shared_ptr<const inspect::dlp_database> dlp_;
+    std::shared_ptr<const dlp::dlp_database> dlp_;
     uint64_t dlp_depth_ = 0;
     bool dlp_fail_closed_ = false;
 };

@@ -13,7 +13,7 @@
 
 #include "base/fixed_text.hpp"
 #include "base/spsc_ring.hpp"
-#include "inspect/dlp.hpp"
+#include "dlp/dlp.hpp"
 #include "net/ip_address.hpp"
 #include "policy/cidr.hpp"
 
@@ -44,12 +44,12 @@ struct security_event {
     std::array<char, 253> hostname{}; // the flow's TLS SNI / HTTP Host when known (NUL-padded)
     // dlp: the pattern's name is in `rule`; where the match is in the flow's
     // byte stream of `dlp_direction` and a masked sample (never the match).
-    uint8_t dlp_severity = 0;  // inspect::dlp_severity
-    uint8_t dlp_action = 0;    // inspect::dlp_action
-    uint8_t dlp_direction = 0; // inspect::dlp_direction
+    uint8_t dlp_severity = 0;  // dlp::dlp_severity
+    uint8_t dlp_action = 0;    // dlp::dlp_action
+    uint8_t dlp_direction = 0; // dlp::dlp_direction
     uint64_t dlp_offset = 0;
     uint64_t dlp_length = 0;
-    inspect::dlp_sample dlp_sample;
+    dlp::dlp_sample dlp_sample;
 };
 
 static_assert(std::is_trivially_copyable_v<security_event>);

@@ -49,12 +49,12 @@ TEST(event_log_format, deny_names_the_rule) {
 
 TEST(event_log_format, dlp_names_the_pattern_and_masks_the_match) {
     security_event e = event(security_event_kind::dlp, "aws-access-key");
-    e.dlp_severity = static_cast<uint8_t>(inspect::dlp_severity::critical);
-    e.dlp_action = static_cast<uint8_t>(inspect::dlp_action::block);
-    e.dlp_direction = static_cast<uint8_t>(inspect::dlp_direction::outbound);
+    e.dlp_severity = static_cast<uint8_t>(dlp::dlp_severity::critical);
+    e.dlp_action = static_cast<uint8_t>(dlp::dlp_action::block);
+    e.dlp_direction = static_cast<uint8_t>(dlp::dlp_direction::outbound);
     e.dlp_offset = 310;
     e.dlp_length = 20;
-    e.dlp_sample = inspect::make_masked_sample("AKIAIOSFODNN7EXAMPLE");
+    e.dlp_sample = dlp::make_masked_sample("AKIAIOSFODNN7EXAMPLE");
     std::string_view("api.stripe.com").copy(e.hostname.data(), e.hostname.size());
     EXPECT_EQ(format_security_event(e),
               R"({"time_ms":1700000000123,"event":"dlp","policy_version":3,"pattern":"aws-access-key",)"

@@ -334,11 +334,11 @@ regex = 'AKIA[0-9A-Z]{16}'
 )");
     const reload_result r = control.reload("egressctl", 2000);
     ASSERT_TRUE(r.ok) << (r.errors.empty() ? "" : r.errors.front());
-    std::set<const inspect::dlp_scanner*> scanners;
+    std::set<const dlp::dlp_scanner*> scanners;
     for (unsigned w = 0; w < 3; ++w) {
-        const inspect::dlp_scanner* s = slot.current->scanner(w);
+        const dlp::dlp_scanner* s = slot.current->scanner(w);
         ASSERT_NE(s, nullptr) << w;
-        EXPECT_EQ(s->pool(inspect::dlp_direction::outbound).capacity(), 8u);
+        EXPECT_EQ(s->pool(dlp::dlp_direction::outbound).capacity(), 8u);
         scanners.insert(s);
         policy::query q{ip("10.0.0.5"), ip("198.51.100.7"), 6, 443, policy::host_state::known, "api.stripe.com", w};
         EXPECT_EQ(slot.current->evaluate(q).action, policy::verdict::allow) << w;
@@ -346,19 +346,19 @@ regex = 'AKIA[0-9A-Z]{16}'
     EXPECT_EQ(scanners.size(), 3u); // no two workers share one
     EXPECT_EQ(slot.current->scanner(3), nullptr);
     // Each worker counts into its own DLP counters; status() sums them.
-    inspect::dlp_flow_state a, b;
+    dlp::dlp_flow_state a, b;
     const std::string_view key = "AKIAABCDEFGHIJKLMNOP";
     const std::span<const uint8_t> payload{reinterpret_cast<const uint8_t*>(key.data()), key.size()};
     int matches = 0;
-    const auto count = [&](const inspect::dlp_match&) { ++matches; };
-    slot.current->scanner(0)->scan(a, inspect::dlp_direction::outbound, payload, count);
-    slot.current->scanner(2)->scan(b, inspect::dlp_direction::outbound, payload, count);
+    const auto count = [&](const dlp::dlp_match&) { ++matches; };
+    slot.current->scanner(0)->scan(a, dlp::dlp_direction::outbound, payload, count);
+    slot.current->scanner(2)->scan(b, dlp::dlp_direction::outbound, payload, count);
     EXPECT_EQ(matches, 2);
     EXPECT_EQ(control.status().dlp_matches, 2u);
     EXPECT_EQ(control.status().dlp_bytes, 2 * key.size());
     EXPECT_EQ(control.status().dlp_streams_held, 2u);
-    inspect::dlp_scanner::release(a);
-    inspect::dlp_scanner::release(b);
+    dlp::dlp_scanner::release(a);
+    dlp::dlp_scanner::release(b);
     EXPECT_EQ(control.status().dlp_streams_held, 0u);
 }
 

@@ -1,4 +1,4 @@
-// lib/inspect/dlp: the streaming DLP engine (Hyperscan), without EAL.
+// lib/dlp/dlp: the streaming DLP engine (Hyperscan), without EAL.
 #include <memory>
 #include <ostream>
 #include <string>
@@ -8,11 +8,11 @@
 
 #include <gtest/gtest.h>
 
-#include "inspect/dlp.hpp"
+#include "dlp/dlp.hpp"
 
 namespace {
 
-using namespace egress::inspect;
+using namespace egress::dlp;
 
 constexpr uint32_t aws = 0;
 constexpr uint32_t pem = 1;

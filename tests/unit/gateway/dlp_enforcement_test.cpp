@@ -32,15 +32,15 @@ struct dlp_flow : ::testing::Test {
     void SetUp() override {
         policy::policy_spec spec;
         spec.default_action = policy::verdict::allow;
-        inspect::dlp_pattern aws;
+        dlp::dlp_pattern aws;
         aws.name = "aws-access-key";
         aws.regex = "AKIA[0-9A-Z]{16}";
-        aws.severity = inspect::dlp_severity::critical;
-        aws.action = inspect::dlp_action::block;
-        inspect::dlp_pattern card;
+        aws.severity = dlp::dlp_severity::critical;
+        aws.action = dlp::dlp_action::block;
+        dlp::dlp_pattern card;
         card.name = "card";
         card.regex = "\\b(?:\\d[ -]?){13,19}\\b";
-        card.validator = inspect::dlp_validator::luhn;
+        card.validator = dlp::dlp_validator::luhn;
         spec.dlp.patterns = {aws, card};
         auto compiled = policy::compiled_policy::compile(spec);
         ASSERT_TRUE(compiled.policy) << compiled.error;
@@ -80,7 +80,7 @@ TEST_F(dlp_flow, a_key_split_across_segments_is_blocked_at_the_completing_segmen
     EXPECT_EQ(e[0].dlp_offset, body.find("AKIA"));
     EXPECT_EQ(e[0].dlp_length, aws_key.size());
     EXPECT_EQ(e[0].dlp_sample.view(), "AK****************LE");
-    EXPECT_EQ(e[0].dlp_action, static_cast<uint8_t>(inspect::dlp_action::block));
+    EXPECT_EQ(e[0].dlp_action, static_cast<uint8_t>(dlp::dlp_action::block));
     // The flow is over.
     EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + static_cast<uint32_t>(body.size())), drop_reason::policy_cut);
 }
@@ -107,13 +107,13 @@ TEST_F(dlp_flow, a_segment_beyond_a_gap_waits_for_the_retransmission) {
 TEST_F(dlp_flow, a_flow_keeps_its_scanner_across_a_reload) {
     const std::string body = "key=" + std::string(aws_key);
     EXPECT_EQ(out(net::tcp_ack, client_isn + 1, std::string_view(body).substr(0, 10)), no_drop);
-    std::shared_ptr<inspect::dlp_scanner> old_scanner = active->dlp; // what the retired list keeps
+    std::shared_ptr<dlp::dlp_scanner> old_scanner = active->dlp; // what the retired list keeps
     EXPECT_EQ(old_scanner->held_streams(), 1u);
     // Reload: a new snapshot with its own scanner; the old snapshot is gone.
     policy::policy_spec spec;
     spec.default_action = policy::verdict::allow;
     spec.version = 2;
-    inspect::dlp_pattern other;
+    dlp::dlp_pattern other;
     other.name = "other";
     other.regex = "nothing-like-this";
     spec.dlp.patterns = {other};
@@ -124,7 +124,7 @@ TEST_F(dlp_flow, a_flow_keeps_its_scanner_across_a_reload) {
     EXPECT_EQ(out(net::tcp_ack, client_isn + 11, std::string_view(body).substr(10)), drop_reason::dlp_blocked);
     // ...and, cut, gives its stream back at once: the old scanner can be freed.
     EXPECT_EQ(old_scanner->held_streams(), 0u);
-    inspect::dlp_retired_scanners retired;
+    dlp::dlp_retired_scanners retired;
     retired.retire(std::move(old_scanner));
     EXPECT_EQ(retired.collect(), 1u);
 }

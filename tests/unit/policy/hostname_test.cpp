@@ -165,9 +165,9 @@ direction = "both"
     EXPECT_EQ(r.spec->dlp.depth, 4096u);
     EXPECT_TRUE(r.spec->dlp.fail_closed);
     EXPECT_TRUE(r.spec->dlp.patterns[0].caseless);
-    EXPECT_EQ(r.spec->dlp.patterns[0].action, inspect::dlp_action::block);
-    EXPECT_EQ(r.spec->dlp.patterns[1].validator, inspect::dlp_validator::luhn);
-    EXPECT_EQ(r.spec->dlp.patterns[1].direction, inspect::dlp_pattern_direction::both);
+    EXPECT_EQ(r.spec->dlp.patterns[0].action, dlp::dlp_action::block);
+    EXPECT_EQ(r.spec->dlp.patterns[1].validator, dlp::dlp_validator::luhn);
+    EXPECT_EQ(r.spec->dlp.patterns[1].direction, dlp::dlp_pattern_direction::both);
     ASSERT_TRUE(r.policy->dlp());
     EXPECT_EQ(r.policy->dlp()->patterns().size(), 2u);
 

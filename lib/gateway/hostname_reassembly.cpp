@@ -1,4 +1,4 @@
-#include "gateway/inspector.hpp"
+#include "gateway/hostname_reassembly.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -23,7 +23,7 @@ std::string_view to_string(inspect_outcome o) noexcept {
     return "unknown";
 }
 
-inspector::inspector(const inspect_settings& s, uint32_t flow_capacity)
+hostname_reassembly::hostname_reassembly(const inspect_settings& s, uint32_t flow_capacity)
     : settings_(s), slot_of_(flow_capacity, none), slots_(s.slots) {
     settings_.max_bytes = (std::max<uint32_t>(s.max_bytes, 64) + 7) / 8 * 8;
     for (uint32_t i = 0; i < slots_.size(); ++i) slots_[i].next_free = i + 1 < slots_.size() ? i + 1 : none;
@@ -34,7 +34,7 @@ inspector::inspector(const inspect_settings& s, uint32_t flow_capacity)
     for (uint32_t b = s.buffers; b-- > 0;) free_buffers_.push_back(b);
 }
 
-bool inspector::start(uint32_t flow, policy::inspection_kind kind, uint32_t syn_seq) noexcept {
+bool hostname_reassembly::start(uint32_t flow, policy::inspection_kind kind, uint32_t syn_seq) noexcept {
     const bool reads_name = kind == policy::inspection_kind::tls || kind == policy::inspection_kind::http;
     if (free_slot_ == none || (reads_name && free_buffers_.empty())) return false;
     const uint32_t index = free_slot_;
@@ -46,7 +46,7 @@ bool inspector::start(uint32_t flow, policy::inspection_kind kind, uint32_t syn_
     s.kind = kind;
     s.outcome = reads_name ? inspect_outcome::pending : inspect_outcome::hostname;
     s.hostname_length = 0;
-    s.dlp = inspect::dlp_flow_state{};
+    s.dlp = dlp::dlp_flow_state{};
     s.buffer = none;
     if (reads_name) {
         s.buffer = free_buffers_.back();
@@ -59,19 +59,19 @@ bool inspector::start(uint32_t flow, policy::inspection_kind kind, uint32_t syn_
     return true;
 }
 
-void inspector::release_buffer(slot& s) noexcept {
+void hostname_reassembly::release_buffer(slot& s) noexcept {
     if (s.buffer == none) return;
     free_buffers_.push_back(s.buffer); // capacity reserved for every buffer: no allocation
     s.buffer = none;
     --buffers_in_use_;
 }
 
-void inspector::finish(uint32_t flow) noexcept {
+void hostname_reassembly::finish(uint32_t flow) noexcept {
     const uint32_t index = slot_of_[flow];
     if (index == none) return;
     slot& s = slots_[index];
     release_buffer(s);
-    inspect::dlp_scanner::release(s.dlp); // streams back to the scanner that lent them
+    dlp::dlp_scanner::release(s.dlp); // streams back to the scanner that lent them
     s.flow = none;
     s.next_free = free_slot_;
     free_slot_ = index;
@@ -79,7 +79,7 @@ void inspector::finish(uint32_t flow) noexcept {
     --slots_in_use_;
 }
 
-inspect_outcome inspector::feed(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload) noexcept {
+inspect_outcome hostname_reassembly::feed(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload) noexcept {
     const uint32_t index = slot_of_[flow];
     if (index == none) return inspect_outcome::pending;
     slot& s = slots_[index];
@@ -115,7 +115,7 @@ inspect_outcome inspector::feed(uint32_t flow, uint32_t seq, std::span<const uin
     return s.outcome;
 }
 
-void inspector::decide(slot& s, std::span<const uint8_t> stream) noexcept {
+void hostname_reassembly::decide(slot& s, std::span<const uint8_t> stream) noexcept {
     const auto set_name = [&](const char* name, std::size_t n) {
         s.hostname_length = static_cast<uint8_t>(std::min(n, s.hostname.size()));
         std::memcpy(s.hostname.data(), name, s.hostname_length);
@@ -146,23 +146,23 @@ void inspector::decide(slot& s, std::span<const uint8_t> stream) noexcept {
     s.outcome = inspect_outcome::hostname;
 }
 
-inspect_outcome inspector::outcome(uint32_t flow) const noexcept {
+inspect_outcome hostname_reassembly::outcome(uint32_t flow) const noexcept {
     const uint32_t index = slot_of_[flow];
     return index == none ? inspect_outcome::pending : slots_[index].outcome;
 }
 
-std::string_view inspector::hostname(uint32_t flow) const noexcept {
+std::string_view hostname_reassembly::hostname(uint32_t flow) const noexcept {
     const uint32_t index = slot_of_[flow];
     if (index == none) return {};
     return {slots_[index].hostname.data(), slots_[index].hostname_length};
 }
 
-policy::inspection_kind inspector::kind(uint32_t flow) const noexcept {
+policy::inspection_kind hostname_reassembly::kind(uint32_t flow) const noexcept {
     const uint32_t index = slot_of_[flow];
     return index == none ? policy::inspection_kind::none : slots_[index].kind;
 }
 
-std::size_t inspector::memory_bytes() const noexcept {
+std::size_t hostname_reassembly::memory_bytes() const noexcept {
     return slot_of_.size() * sizeof(uint32_t) + slots_.size() * sizeof(slot) + buffer_bytes_.size() +
            buffer_maps_.size() + free_buffers_.capacity() * sizeof(uint32_t);
 }

@@ -1,5 +1,5 @@
 // Streaming DLP on Hyperscan: see dlp.hpp.
-#include "inspect/dlp.hpp"
+#include "dlp/dlp.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <hs/hs.h>
 
-namespace egress::inspect {
+namespace egress::dlp {
 
 namespace {
 
@@ -637,4 +637,4 @@ uint64_t dlp_retired_scanners::held_streams() const noexcept {
     return total;
 }
 
-} // namespace egress::inspect
+} // namespace egress::dlp

@@ -50,7 +50,7 @@
 // inspected from the middle), and the caller applies fail-open or fail-closed.
 //
 // Offsets: each direction is its own byte stream; offsets count the bytes given to
-// this inspector for that direction since the flow's first (dlp_flow_state::dir
+// this scanner for that direction since the flow's first (dlp_flow_state::dir
 // [d].offset). Payload must be given in order, without overlap or gaps (the
 // caller handles retransmissions and reordering).
 //
@@ -158,7 +158,7 @@ struct hs_database;
 struct hs_scratch;
 struct hs_stream;
 
-namespace egress::inspect {
+namespace egress::dlp {
 
 enum class dlp_severity : uint8_t { low, medium, high, critical };
 enum class dlp_action : uint8_t { alert, block };
@@ -482,4 +482,4 @@ private:
     std::vector<std::shared_ptr<dlp_scanner>> retired_;
 };
 
-} // namespace egress::inspect
+} // namespace egress::dlp

@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "inspect/dlp.hpp"
+#include "dlp/dlp.hpp"
 #include "policy/compiled_policy.hpp"
 
 namespace egress::gateway {
@@ -52,11 +52,11 @@ struct inspect_settings {
     bool fail_closed = false;    // no slot or buffer free: deny the flow (true) or let it pass uninspected
 };
 
-class inspector {
+class hostname_reassembly {
 public:
     static constexpr uint32_t none = UINT32_MAX;
 
-    inspector(const inspect_settings& s, uint32_t flow_capacity);
+    hostname_reassembly(const inspect_settings& s, uint32_t flow_capacity);
 
     // A new flow (its SYN, sequence `syn_seq`; 0 for UDP) to inspect: `kind` tls
     // or http reads its name (takes a buffer too), none only holds the slot (for
@@ -64,10 +64,10 @@ public:
     bool start(uint32_t flow, policy::inspection_kind kind, uint32_t syn_seq) noexcept;
     // DLP: the flow's stream state, and the sequence number of each direction's
     // first payload byte (outbound from the SYN, inbound from the SYN-ACK).
-    inspect::dlp_flow_state* dlp(uint32_t flow) noexcept {
+    dlp::dlp_flow_state* dlp(uint32_t flow) noexcept {
         return slot_of_[flow] == none ? nullptr : &slots_[slot_of_[flow]].dlp;
     }
-    uint32_t stream_base(uint32_t flow, inspect::dlp_direction d) const noexcept {
+    uint32_t stream_base(uint32_t flow, dlp::dlp_direction d) const noexcept {
         return slots_[slot_of_[flow]].base[static_cast<std::size_t>(d)];
     }
     void set_inbound_base(uint32_t flow, uint32_t syn_ack_seq) noexcept {
@@ -104,7 +104,7 @@ private:
         inspect_outcome outcome = inspect_outcome::pending;
         uint8_t hostname_length = 0;
         std::array<char, 253> hostname{};
-        inspect::dlp_flow_state dlp; // released (streams back to their pool) when the flow ends
+        dlp::dlp_flow_state dlp; // released (streams back to their pool) when the flow ends
     };
 
     void decide(slot& s, std::span<const uint8_t> stream) noexcept;
