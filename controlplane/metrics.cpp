@@ -72,11 +72,10 @@ std::string escape_label_value(std::string_view value) {
     return out;
 }
 
-std::string format_prometheus(const run_report& r, const metrics_extra& x) {
-    const auto& c = r.counters;
-    std::string out;
-    out.reserve(8192);
+namespace {
 
+// The families of the ports' packets and bytes, drops by reason.
+void port_and_drop_metrics(std::string& out, const stats::worker_counters& c) {
     family(out, "egress_port_packets_total", "counter", "Packets received (rx) and sent (tx) per port.");
     for (std::size_t i = 0; i < stats::side_count; ++i) {
         sample(out, "egress_port_packets_total", {{"port", side_names[i]}, {"direction", "rx"}}, c.ports[i].rx_packets);
@@ -91,7 +90,11 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     family(out, "egress_drops_total", "counter", "Packets dropped, by reason.");
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         sample(out, "egress_drops_total", {{"reason", stats::drop_reason_names[i]}}, c.drops[i]);
+}
 
+// The families of the flow table.
+void flow_metrics(std::string& out, const run_report& r) {
+    const auto& c = r.counters;
     // Active per protocol = created - expired (every flow that leaves the table
     // is counted as expired); their sum is the table's size.
     family(out, "egress_flows_active", "gauge", "Flows in the flow table, by protocol.");
@@ -107,7 +110,10 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     for (std::size_t i = 0; i < stats::flow_proto_count; ++i)
         sample(out, "egress_flows_expired_total", {{"protocol", stats::flow_proto_names[i]}}, c.flows_expired[i]);
     one_sample(out, "egress_tcp_reopened_total", "counter", "TCP SYNs that reused the tuple of a flow in TIME_WAIT or closed.", c.tcp_reopened);
+}
 
+// The families of the NAT pool, per public address.
+void nat_metrics(std::string& out, const run_report& r) {
     std::vector<std::string> addresses;
     addresses.reserve(r.pool.size());
     for (const auto& a : r.pool) addresses.push_back(a.address.to_string());
@@ -121,7 +127,11 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
            "Mappings refused because no public port was free, per public address.");
     for (std::size_t i = 0; i < r.pool.size(); ++i)
         sample(out, "egress_nat_port_exhaustion_total", {{"address", addresses[i]}}, r.pool[i].exhausted);
+}
 
+// The families of flow export.
+void export_metrics(std::string& out, const run_report& r) {
+    const auto& c = r.counters;
     one_sample(out, "egress_export_records_total", "counter", "Flow records exported (IPFIX records or JSON lines).", r.export_records);
     one_sample(out, "egress_export_messages_total", "counter", "IPFIX messages sent.", r.export_messages);
     one_sample(out, "egress_export_send_errors_total", "counter", "IPFIX messages that could not be sent.", r.export_send_errors);
@@ -131,8 +141,11 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     // overflow; a live report may carry only the first, a final one both.
     sample(out, "egress_export_events_lost_total", {}, std::max(r.export_events_lost, c.events_lost));
     one_sample(out, "egress_export_events_queued_total", "counter", "Flow events handed to the exporter.", c.events_queued);
+}
 
-    const policy_status& p = x.policy;
+// The families of the policy in force and its events.
+void policy_metrics(std::string& out, const run_report& r, const policy_status& p) {
+    const auto& c = r.counters;
     family(out, "egress_policy_decisions_total", "counter",
            "New flows decided, per rule and action (report: a report-mode rule matched; rule \"default\" is the "
            "default action, \"emergency_block\" the blocks).");
@@ -155,7 +168,11 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     one_sample(out, "egress_policy_blocks_active", "gauge", "Emergency blocks in force.", p.blocks_active);
     one_sample(out, "egress_security_events_total", "counter", "Security events handed to the event log.", c.security_events_queued);
     one_sample(out, "egress_security_events_lost_total", "counter", "Security events lost because the event ring was full.", c.security_events_lost);
+}
 
+// The families of DLP, ICMP, MSS clamping, uninspected flows.
+void inspection_metrics(std::string& out, const run_report& r, const policy_status& p) {
+    const auto& c = r.counters;
     one_sample(out, "egress_dlp_patterns", "gauge", "DLP patterns in the policy in force.", p.dlp_patterns);
     one_sample(out, "egress_dlp_scanned_bytes_total", "counter", "Payload bytes scanned by DLP.", p.dlp_bytes);
     one_sample(out, "egress_dlp_matches_total", "counter", "DLP matches reported (validated).", p.dlp_matches);
@@ -174,7 +191,11 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     one_sample(out, "egress_tcp_mss_clamped_total", "counter", "SYN and SYN-ACK segments whose MSS option was lowered to tcp.mss_clamp.", c.mss_clamped);
     one_sample(out, "egress_tcp_mss_options_malformed_total", "counter", "SYN segments whose options could not be walked for MSS clamping (passed untouched).", c.mss_options_malformed);
     one_sample(out, "egress_inspect_unchecked_total", "counter", "Flows let through uninspected (hostname or DLP) because no inspection slot was free (fail open).", c.inspect_unchecked);
+}
 
+// The families of fragments, neighbours, echo replies.
+void fragment_and_neighbor_metrics(std::string& out, const run_report& r) {
+    const auto& c = r.counters;
     family(out, "egress_fragments_total", "counter",
            "Fragments of tracked flows: forwarded at once, held for their first fragment, released after it.");
     sample(out, "egress_fragments_total", {{"result", "forwarded"}}, c.fragments_forwarded);
@@ -195,6 +216,20 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     one_sample(out, "egress_neighbor_frames_queued_total", "counter", "Frames held while their next hop was resolved.", c.neighbor_frames_queued);
     one_sample(out, "egress_neighbor_frames_released_total", "counter", "Held frames sent once their next hop was resolved.", c.neighbor_frames_released);
     one_sample(out, "egress_echo_replies_sent_total", "counter", "ICMP and ICMPv6 echo replies sent from the gateway's own addresses.", c.echo_replies_sent);
+}
+
+} // namespace
+
+std::string format_prometheus(const run_report& r, const metrics_extra& x) {
+    std::string out;
+    out.reserve(8192);
+    port_and_drop_metrics(out, r.counters);
+    flow_metrics(out, r);
+    nat_metrics(out, r);
+    export_metrics(out, r);
+    policy_metrics(out, r, x.policy);
+    inspection_metrics(out, r, x.policy);
+    fragment_and_neighbor_metrics(out, r);
 
     one_sample(out, "egress_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.", x.start_time_seconds);
     family(out, "egress_build_info", "gauge", "Build information; the value is always 1.");
