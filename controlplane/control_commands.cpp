@@ -76,144 +76,157 @@ json block_json(const block_info& b) {
     return j;
 }
 
+namespace {
+
+json status_command(const control_hooks* h, const request_args&) {
+    const run_report r = h->report();
+    const policy_status p = h->policy->status();
+    json j;
+    j["version"] = h->version;
+    j["pid"] = ::getpid();
+    j["uptime_s"] = (h->now_ms() - h->start_unix_ms) / 1000;
+    j["inside"] = r.inside_device;
+    j["outside"] = r.outside_device;
+    j["flows_active"] = r.flows_active;
+    j["flow_capacity"] = r.flow_capacity;
+    j["policy_version"] = p.version;
+    j["blocks_active"] = p.blocks_active;
+    j["reloads_ok"] = p.reloads_ok;
+    j["reloads_failed"] = p.reloads_failed;
+    return j;
+}
+
+json stats_command(const control_hooks* h, const request_args&) {
+    json j;
+    j["stats"] = json::parse(format_summary_json(h->report()));
+    return j;
+}
+
+json flows_command(const control_hooks* h, const request_args& args) {
+    const auto top = static_cast<uint32_t>(args.get_uint("top", 1, gateway::flow_query::max_top, 20));
+    const auto src = optional_cidr(args, "src");
+    const auto dst = optional_cidr(args, "dst");
+    gateway::flow_query q = gateway::flow_query::top_flows(top, src, dst);
+    run(*h, q, "flows");
+    json flows = json::array();
+    for (const auto& f : q.flows()) flows.push_back(flow_json(f));
+    json j;
+    j["flows"] = std::move(flows);
+    j["matched"] = q.matched;
+    j["scanned"] = q.scanned;
+    return j;
+}
+
+json policy_command(const control_hooks* h, const request_args&) {
+    const policy_status p = h->policy->status();
+    json rules = json::array();
+    for (const auto& r : p.rules) {
+        json x;
+        x["name"] = r.name;
+        x["action"] = policy::to_string(r.action);
+        x["mode"] = policy::to_string(r.mode);
+        x["line"] = r.line;
+        x["hits"] = r.hits;
+        rules.push_back(std::move(x));
+    }
+    json j;
+    j["version"] = p.version;
+    j["loaded_unix_ms"] = p.loaded_unix_ms;
+    j["source"] = p.source;
+    j["default_action"] = policy::to_string(p.default_action);
+    j["default_hits"] = p.default_hits;
+    j["block_hits"] = p.block_hits;
+    j["would_deny"] = h->report().counters.policy_would_deny;
+    j["rules"] = std::move(rules);
+    return j;
+}
+
+json reload_command(const control_hooks* h, const request_args&) {
+    const reload_result r = h->policy->reload("egressctl", h->now_ms());
+    if (!r.ok) {
+        // The caller wants every error, not only the summary sentence.
+        json j;
+        j["ok"] = false;
+        j["error"] = fmt::format("policy reload failed ({} error(s)); keeping policy version {}", r.errors.size(),
+                                 r.version);
+        j["errors"] = r.errors;
+        return j;
+    }
+    json j;
+    j["version"] = r.version;
+    j["rules"] = r.rules;
+    j["duration_us"] = r.duration_us;
+    return j;
+}
+
+json block_command(const control_hooks* h, const request_args& args) {
+    const policy::cidr c = cidr_arg(args, "cidr");
+    const uint64_t ttl = args.get_uint("ttl", 1, policy_control::max_ttl_s, 0);
+    const auto outcome = h->policy->block(c, ttl, h->now_ms());
+    if (!outcome.block) throw request_error(fmt::format("block: {}", outcome.error));
+    json j;
+    j["block"] = block_json(*outcome.block);
+    return j;
+}
+
+json unblock_command(const control_hooks* h, const request_args& args) {
+    const policy::cidr c = cidr_arg(args, "cidr");
+    const auto removed = h->policy->unblock(c, h->now_ms());
+    if (!removed) throw request_error(fmt::format("no block for {}", c.to_string()));
+    json j;
+    j["removed"] = block_json(*removed);
+    return j;
+}
+
+json blocks_command(const control_hooks* h, const request_args&) {
+    json list = json::array();
+    for (const auto& b : h->policy->blocks()) list.push_back(block_json(b));
+    json j;
+    j["blocks"] = std::move(list);
+    return j;
+}
+
+json nat_command(const control_hooks* h, const request_args& args) {
+    const auto top = static_cast<uint32_t>(args.get_uint("top", 1, gateway::flow_query::max_top, 10));
+    const run_report r = h->report();
+    gateway::flow_query q = gateway::flow_query::nat_hosts(top);
+    run(*h, q, "nat");
+    json addresses = json::array();
+    for (const auto& p : r.pool) {
+        json a;
+        a["address"] = p.address.to_string();
+        a["mappings_active"] = p.mappings_active;
+        a["mappings_created"] = p.mappings_created;
+        a["exhausted"] = p.exhausted;
+        addresses.push_back(std::move(a));
+    }
+    json hosts = json::array();
+    for (const auto& x : q.hosts()) {
+        json e;
+        e["inside"] = x.inside.to_string();
+        e["mappings"] = x.mappings;
+        hosts.push_back(std::move(e));
+    }
+    json j;
+    j["addresses"] = std::move(addresses);
+    j["hosts"] = std::move(hosts);
+    j["hosts_total"] = q.hosts_total;
+    return j;
+}
+
+} // namespace
+
 void add_control_commands(control_server& server, const control_hooks& hooks) {
     const control_hooks* h = &hooks;
-
-    server.add("status", {}, [h](const request_args&) {
-        const run_report r = h->report();
-        const policy_status p = h->policy->status();
-        json j;
-        j["version"] = h->version;
-        j["pid"] = ::getpid();
-        j["uptime_s"] = (h->now_ms() - h->start_unix_ms) / 1000;
-        j["inside"] = r.inside_device;
-        j["outside"] = r.outside_device;
-        j["flows_active"] = r.flows_active;
-        j["flow_capacity"] = r.flow_capacity;
-        j["policy_version"] = p.version;
-        j["blocks_active"] = p.blocks_active;
-        j["reloads_ok"] = p.reloads_ok;
-        j["reloads_failed"] = p.reloads_failed;
-        return j;
-    });
-
-    server.add("stats", {}, [h](const request_args&) {
-        json j;
-        j["stats"] = json::parse(format_summary_json(h->report()));
-        return j;
-    });
-
-    server.add("flows", {"top", "src", "dst"}, [h](const request_args& args) {
-        const auto top = static_cast<uint32_t>(args.get_uint("top", 1, gateway::flow_query::max_top, 20));
-        const auto src = optional_cidr(args, "src");
-        const auto dst = optional_cidr(args, "dst");
-        gateway::flow_query q = gateway::flow_query::top_flows(top, src, dst);
-        run(*h, q, "flows");
-        json flows = json::array();
-        for (const auto& f : q.flows()) flows.push_back(flow_json(f));
-        json j;
-        j["flows"] = std::move(flows);
-        j["matched"] = q.matched;
-        j["scanned"] = q.scanned;
-        return j;
-    });
-
-    server.add("policy", {}, [h](const request_args&) {
-        const policy_status p = h->policy->status();
-        json rules = json::array();
-        for (const auto& r : p.rules) {
-            json x;
-            x["name"] = r.name;
-            x["action"] = policy::to_string(r.action);
-            x["mode"] = policy::to_string(r.mode);
-            x["line"] = r.line;
-            x["hits"] = r.hits;
-            rules.push_back(std::move(x));
-        }
-        json j;
-        j["version"] = p.version;
-        j["loaded_unix_ms"] = p.loaded_unix_ms;
-        j["source"] = p.source;
-        j["default_action"] = policy::to_string(p.default_action);
-        j["default_hits"] = p.default_hits;
-        j["block_hits"] = p.block_hits;
-        j["would_deny"] = h->report().counters.policy_would_deny;
-        j["rules"] = std::move(rules);
-        return j;
-    });
-
-    server.add("reload", {}, [h](const request_args&) {
-        const reload_result r = h->policy->reload("egressctl", h->now_ms());
-        if (!r.ok) {
-            // The caller wants every error, not only the summary sentence.
-            json j;
-            j["ok"] = false;
-            j["error"] = fmt::format("policy reload failed ({} error(s)); keeping policy version {}", r.errors.size(),
-                                     r.version);
-            j["errors"] = r.errors;
-            return j;
-        }
-        json j;
-        j["version"] = r.version;
-        j["rules"] = r.rules;
-        j["duration_us"] = r.duration_us;
-        return j;
-    });
-
-    server.add("block", {"cidr", "ttl"}, [h](const request_args& args) {
-        const policy::cidr c = cidr_arg(args, "cidr");
-        const uint64_t ttl = args.get_uint("ttl", 1, policy_control::max_ttl_s, 0);
-        const auto outcome = h->policy->block(c, ttl, h->now_ms());
-        if (!outcome.block) throw request_error(fmt::format("block: {}", outcome.error));
-        json j;
-        j["block"] = block_json(*outcome.block);
-        return j;
-    });
-
-    server.add("unblock", {"cidr"}, [h](const request_args& args) {
-        const policy::cidr c = cidr_arg(args, "cidr");
-        const auto removed = h->policy->unblock(c, h->now_ms());
-        if (!removed) throw request_error(fmt::format("no block for {}", c.to_string()));
-        json j;
-        j["removed"] = block_json(*removed);
-        return j;
-    });
-
-    server.add("blocks", {}, [h](const request_args&) {
-        json list = json::array();
-        for (const auto& b : h->policy->blocks()) list.push_back(block_json(b));
-        json j;
-        j["blocks"] = std::move(list);
-        return j;
-    });
-
-    server.add("nat", {"top"}, [h](const request_args& args) {
-        const auto top = static_cast<uint32_t>(args.get_uint("top", 1, gateway::flow_query::max_top, 10));
-        const run_report r = h->report();
-        gateway::flow_query q = gateway::flow_query::nat_hosts(top);
-        run(*h, q, "nat");
-        json addresses = json::array();
-        for (const auto& p : r.pool) {
-            json a;
-            a["address"] = p.address.to_string();
-            a["mappings_active"] = p.mappings_active;
-            a["mappings_created"] = p.mappings_created;
-            a["exhausted"] = p.exhausted;
-            addresses.push_back(std::move(a));
-        }
-        json hosts = json::array();
-        for (const auto& x : q.hosts()) {
-            json e;
-            e["inside"] = x.inside.to_string();
-            e["mappings"] = x.mappings;
-            hosts.push_back(std::move(e));
-        }
-        json j;
-        j["addresses"] = std::move(addresses);
-        j["hosts"] = std::move(hosts);
-        j["hosts_total"] = q.hosts_total;
-        return j;
-    });
+    server.add("status", {}, [h](const request_args& args) { return status_command(h, args); });
+    server.add("stats", {}, [h](const request_args& args) { return stats_command(h, args); });
+    server.add("flows", {"top", "src", "dst"}, [h](const request_args& args) { return flows_command(h, args); });
+    server.add("policy", {}, [h](const request_args& args) { return policy_command(h, args); });
+    server.add("reload", {}, [h](const request_args& args) { return reload_command(h, args); });
+    server.add("block", {"cidr", "ttl"}, [h](const request_args& args) { return block_command(h, args); });
+    server.add("unblock", {"cidr"}, [h](const request_args& args) { return unblock_command(h, args); });
+    server.add("blocks", {}, [h](const request_args& args) { return blocks_command(h, args); });
+    server.add("nat", {"top"}, [h](const request_args& args) { return nat_command(h, args); });
 }
 
 } // namespace egress::controlplane
