@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace egress::tls {
 
@@ -77,113 +78,152 @@ host_parse parse_host(std::string_view value, http_request_info& info) noexcept 
     return host_parse::ok;
 }
 
-} // namespace
+// Walks the request one step at a time; each step either moves `at` past what
+// it read (nullopt) or says how the request ends.
+struct request_reader {
+    std::span<const uint8_t> stream;
+    uint32_t max_bytes;
+    std::size_t limit;
+    std::size_t at = 0;
 
-http_request_info parse_http_request(std::span<const uint8_t> stream, uint32_t max_bytes) noexcept {
-    http_request_info info;
-    const std::size_t limit = std::min<std::size_t>(stream.size(), max_bytes);
-    const auto done = [&info](http_status s) {
-        info.status = s;
-        return info;
-    };
     // Out of bytes before a decision: too_large when the limit is what stopped us.
-    const auto out_of_bytes = [&] {
-        return done(stream.size() >= max_bytes ? http_status::too_large : http_status::need_more);
-    };
-    std::size_t i = 0;
+    http_status out_of_bytes() const noexcept {
+        return stream.size() >= max_bytes ? http_status::too_large : http_status::need_more;
+    }
+    std::optional<http_status> request_line() noexcept;
+    // One header line: `end` set on the empty line that ends the headers;
+    // otherwise the name and the value (not trimmed) are where it says.
+    std::optional<http_status> header_line(bool& end, std::size_t& name, std::size_t& name_len, std::size_t& value,
+                                           std::size_t& value_end) noexcept;
+    bool is_host(std::size_t name, std::size_t name_len) const noexcept {
+        constexpr std::string_view host_name = "host";
+        return name_len == host_name.size() &&
+               std::equal(host_name.begin(), host_name.end(), stream.begin() + static_cast<std::ptrdiff_t>(name),
+                          [](char h, uint8_t c) { return h == (c | 0x20); });
+    }
+};
 
-    // Request line: method SP target SP version line-end.
+// Request line: method SP target SP version line-end.
+std::optional<http_status> request_reader::request_line() noexcept {
+    std::size_t& i = at;
     for (; i < limit && token_char(stream[i]); ++i)
-        if (i >= max_http_method) return done(http_status::not_http);
+        if (i >= max_http_method) return http_status::not_http;
     if (i == limit) return out_of_bytes();
-    if (i == 0 || stream[i] != ' ') return done(http_status::not_http);
+    if (i == 0 || stream[i] != ' ') return http_status::not_http;
     const std::size_t target = ++i;
     for (; i < limit && stream[i] != ' '; ++i)
-        if (control(stream[i])) return done(http_status::not_http);
+        if (control(stream[i])) return http_status::not_http;
     if (i == limit) return out_of_bytes();
-    if (i == target) return done(http_status::not_http);
+    if (i == target) return http_status::not_http;
     ++i;
     constexpr std::string_view version = "HTTP/1.";
     for (const char c : version) {
         if (i == limit) return out_of_bytes();
-        if (stream[i++] != static_cast<uint8_t>(c)) return done(http_status::not_http);
+        if (stream[i++] != static_cast<uint8_t>(c)) return http_status::not_http;
     }
     if (i == limit) return out_of_bytes();
-    if (stream[i] != '0' && stream[i] != '1') return done(http_status::not_http);
+    if (stream[i] != '0' && stream[i] != '1') return http_status::not_http;
     ++i;
     if (i == limit) return out_of_bytes();
     if (stream[i] == '\r') {
         ++i;
         if (i == limit) return out_of_bytes();
     }
-    if (stream[i] != '\n') return done(http_status::not_http);
+    if (stream[i] != '\n') return http_status::not_http;
     ++i;
+    return std::nullopt;
+}
 
-    // Header lines until the empty one.
-    bool host_seen = false;
-    std::size_t host_at = 0;
-    std::size_t host_len = 0;
-    bool host_empty = true;
-    for (;;) {
+std::optional<http_status> request_reader::header_line(bool& end, std::size_t& name, std::size_t& name_len,
+                                                       std::size_t& value, std::size_t& value_end) noexcept {
+    std::size_t& i = at;
+    if (i == limit) return out_of_bytes();
+    if (stream[i] == '\r') {
+        if (i + 1 == limit) return out_of_bytes();
+        if (stream[i + 1] != '\n') return http_status::malformed;
+        i += 2;
+        end = true;
+        return std::nullopt;
+    }
+    if (stream[i] == '\n') {
+        ++i;
+        end = true;
+        return std::nullopt;
+    }
+    name = i;
+    for (; i < limit && token_char(stream[i]); ++i) {}
+    if (i == limit) return out_of_bytes();
+    if (i == name || stream[i] != ':') return http_status::malformed;
+    name_len = i - name;
+    value = ++i;
+    for (;; ++i) {
         if (i == limit) return out_of_bytes();
-        if (stream[i] == '\r') {
+        const uint8_t c = stream[i];
+        if (c == '\n') {
+            value_end = i++;
+            return std::nullopt;
+        }
+        if (c == '\r') {
             if (i + 1 == limit) return out_of_bytes();
-            if (stream[i + 1] != '\n') return done(http_status::malformed);
+            if (stream[i + 1] != '\n') return http_status::malformed;
+            value_end = i;
             i += 2;
-            break;
+            return std::nullopt;
         }
-        if (stream[i] == '\n') {
-            ++i;
-            break;
-        }
-        const std::size_t name = i;
-        for (; i < limit && token_char(stream[i]); ++i) {}
-        if (i == limit) return out_of_bytes();
-        if (i == name || stream[i] != ':') return done(http_status::malformed);
-        const std::size_t name_len = i - name;
-        std::size_t value = ++i;
-        std::size_t value_end = 0;
-        for (;; ++i) {
-            if (i == limit) return out_of_bytes();
-            const uint8_t c = stream[i];
-            if (c == '\n') {
-                value_end = i++;
-                break;
-            }
-            if (c == '\r') {
-                if (i + 1 == limit) return out_of_bytes();
-                if (stream[i + 1] != '\n') return done(http_status::malformed);
-                value_end = i;
-                i += 2;
-                break;
-            }
-            if (control(c) && c != '\t') return done(http_status::malformed);
-        }
-        constexpr std::string_view host_name = "host";
-        const bool is_host = name_len == host_name.size() &&
-                             std::equal(host_name.begin(), host_name.end(), stream.begin() + static_cast<std::ptrdiff_t>(name),
-                                        [](char h, uint8_t c) { return h == (c | 0x20); });
-        if (!is_host) continue;
+        if (control(c) && c != '\t') return http_status::malformed;
+    }
+}
+
+// The Host lines seen so far: the first is parsed, later ones must repeat it.
+struct host_lines {
+    bool seen = false;
+    bool empty = true;
+    std::size_t at = 0;
+    std::size_t len = 0;
+
+    std::optional<http_status> add(std::span<const uint8_t> stream, std::size_t value, std::size_t value_end,
+                                   http_request_info& info) noexcept {
         while (value < value_end && (stream[value] == ' ' || stream[value] == '\t')) ++value;
         while (value_end > value && (stream[value_end - 1] == ' ' || stream[value_end - 1] == '\t')) --value_end;
-        const std::size_t len = value_end - value;
-        if (host_seen) {
-            if (len != host_len || std::memcmp(stream.data() + value, stream.data() + host_at, len) != 0)
-                return done(http_status::malformed);
-            continue;
+        const std::size_t n = value_end - value;
+        if (seen) {
+            if (n != len || std::memcmp(stream.data() + value, stream.data() + at, n) != 0) return http_status::malformed;
+            return std::nullopt;
         }
-        host_seen = true;
-        host_at = value;
-        host_len = len;
-        const std::string_view text(reinterpret_cast<const char*>(stream.data() + value), len);
+        seen = true;
+        at = value;
+        len = n;
+        const std::string_view text(reinterpret_cast<const char*>(stream.data() + value), n);
         switch (parse_host(text, info)) {
-        case host_parse::ok: host_empty = false; break;
+        case host_parse::ok: empty = false; break;
         case host_parse::empty: break;
-        case host_parse::bad: return done(http_status::malformed);
+        case host_parse::bad: return http_status::malformed;
         }
+        return std::nullopt;
     }
-    info.consumed = static_cast<uint32_t>(i);
-    return done(host_empty ? http_status::host_missing : http_status::complete);
+};
+
+} // namespace
+
+http_request_info parse_http_request(std::span<const uint8_t> stream, uint32_t max_bytes) noexcept {
+    http_request_info info;
+    request_reader r{stream, max_bytes, std::min<std::size_t>(stream.size(), max_bytes)};
+    const auto done = [&info](http_status s) {
+        info.status = s;
+        return info;
+    };
+    if (const auto s = r.request_line()) return done(*s);
+    host_lines host;
+    for (;;) {
+        bool end = false;
+        std::size_t name = 0, name_len = 0, value = 0, value_end = 0;
+        if (const auto s = r.header_line(end, name, name_len, value, value_end)) return done(*s);
+        if (end) break;
+        if (!r.is_host(name, name_len)) continue;
+        if (const auto s = host.add(stream, value, value_end, info)) return done(*s);
+    }
+    info.consumed = static_cast<uint32_t>(r.at);
+    return done(host.empty ? http_status::host_missing : http_status::complete);
 }
 
 } // namespace egress::tls
