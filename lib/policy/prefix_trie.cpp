@@ -17,6 +17,8 @@ bool key_prefix_equal(const std::array<uint8_t, 16>& a, const std::array<uint8_t
     return ((a[i] ^ b[i]) & mask) == 0;
 }
 
+constexpr uint32_t child_bit = 0x8000'0000u; // expanded form: the slot holds a child node
+
 struct distinct_prefix {
     std::array<uint8_t, 16> key{};
     uint8_t len = 0;
@@ -24,32 +26,31 @@ struct distinct_prefix {
     uint32_t class_id = 0;
 };
 
-} // namespace
-
-bool prefix_trie::build(unsigned key_bytes, std::vector<entry> entries, std::size_t max_entries) {
-    key_bytes_ = key_bytes;
-    nodes_.clear();
-    runs_.clear();
-    class_offsets_.assign({0, 0}); // class 0: empty
-    class_values_.clear();
-
-    // Distinct prefixes sorted by (key, len): an ancestor sorts before its descendants.
-    std::sort(entries.begin(), entries.end(), [](const entry& a, const entry& b) {
+// Distinct prefixes sorted by (key, len): an ancestor sorts before its
+// descendants; each with its own values, ascending, once each.
+std::vector<distinct_prefix> distinct_prefixes(std::vector<prefix_trie::entry> entries) {
+    std::sort(entries.begin(), entries.end(), [](const prefix_trie::entry& a, const prefix_trie::entry& b) {
         if (a.key != b.key) return a.key < b.key;
         if (a.len != b.len) return a.len < b.len;
         return a.value < b.value;
     });
     std::vector<distinct_prefix> prefixes;
-    for (const entry& e : entries) {
+    for (const prefix_trie::entry& e : entries) {
         if (prefixes.empty() || prefixes.back().key != e.key || prefixes.back().len != e.len) {
             prefixes.push_back(distinct_prefix{e.key, e.len, {}, 0});
         }
         auto& own = prefixes.back().own;
         if (own.empty() || own.back() != e.value) own.push_back(e.value);
     }
+    return prefixes;
+}
 
-    // Class of each prefix: its ancestors' class plus its own values (stack walk
-    // over the nested intervals), deduplicated.
+// Class of each prefix: its ancestors' class plus its own values (stack walk
+// over the nested intervals), deduplicated. Classes go to offsets / values
+// (class 0, the empty one, already there); false when they would hold more
+// than max_entries values.
+bool assign_classes(std::vector<distinct_prefix>& prefixes, std::size_t max_entries, std::vector<uint32_t>& offsets,
+                    std::vector<uint32_t>& values) {
     std::map<std::vector<uint32_t>, uint32_t> class_ids;
     class_ids.emplace(std::vector<uint32_t>{}, 0);
     std::vector<std::size_t> stack;       // indexes into prefixes
@@ -66,29 +67,28 @@ bool prefix_trie::build(unsigned key_bytes, std::vector<entry> entries, std::siz
         const std::vector<uint32_t>& parent = stack_sets.empty() ? empty : stack_sets.back();
         set.reserve(parent.size() + p.own.size());
         std::set_union(parent.begin(), parent.end(), p.own.begin(), p.own.end(), std::back_inserter(set));
-        const auto [it, inserted] = class_ids.emplace(set, static_cast<uint32_t>(class_offsets_.size() - 1));
+        const auto [it, inserted] = class_ids.emplace(set, static_cast<uint32_t>(offsets.size() - 1));
         if (inserted) {
             total += set.size();
-            if (total > max_entries) {
-                class_offsets_.clear();
-                class_values_.clear();
-                return false;
-            }
-            class_values_.insert(class_values_.end(), set.begin(), set.end());
-            class_offsets_.push_back(static_cast<uint32_t>(class_values_.size()));
+            if (total > max_entries) return false;
+            values.insert(values.end(), set.begin(), set.end());
+            offsets.push_back(static_cast<uint32_t>(values.size()));
         }
         p.class_id = it->second;
         stack.push_back(i);
         stack_sets.push_back(std::move(set));
     }
+    return true;
+}
 
-    // Insert shortest first: a longer prefix then overrides the part of a shorter
-    // one it covers, and a new child node starts as a copy of the entry it replaces
-    // (leaf pushing), so every entry holds the class of its longest prefix.
+// The trie in expanded form: 256 slots per node, child_bit marks a child.
+// Shortest prefixes are inserted first: a longer prefix then overrides the
+// part of a shorter one it covers, and a new child node starts as a copy of
+// the entry it replaces (leaf pushing), so every entry holds the class of its
+// longest prefix.
+std::vector<uint32_t> expand(std::vector<distinct_prefix>& prefixes) {
     std::stable_sort(prefixes.begin(), prefixes.end(),
                      [](const distinct_prefix& a, const distinct_prefix& b) { return a.len < b.len; });
-    // Expanded form first: 256 slots per node, high bit = child.
-    constexpr uint32_t child_bit = 0x8000'0000u;
     std::vector<uint32_t> expanded;
     expanded.assign(256, 0);
     for (const distinct_prefix& p : prefixes) {
@@ -111,8 +111,29 @@ bool prefix_trie::build(unsigned key_bytes, std::vector<entry> entries, std::siz
         const unsigned first = p.key[level] & (0xffu << free_bits) & 0xffu;
         std::fill_n(expanded.begin() + node * 256u + first, 1u << free_bits, p.class_id);
     }
+    return expanded;
+}
 
-    // Compress breadth first, so that each node's children are contiguous.
+} // namespace
+
+bool prefix_trie::build(unsigned key_bytes, std::vector<entry> entries, std::size_t max_entries) {
+    key_bytes_ = key_bytes;
+    nodes_.clear();
+    runs_.clear();
+    class_offsets_.assign({0, 0}); // class 0: empty
+    class_values_.clear();
+    std::vector<distinct_prefix> prefixes = distinct_prefixes(std::move(entries));
+    if (!assign_classes(prefixes, max_entries, class_offsets_, class_values_)) {
+        class_offsets_.clear();
+        class_values_.clear();
+        return false;
+    }
+    compress(expand(prefixes));
+    return true;
+}
+
+// Compress breadth first, so that each node's children are contiguous.
+void prefix_trie::compress(const std::vector<uint32_t>& expanded) {
     std::vector<uint32_t> order{0}; // expanded node ids in compressed order
     for (std::size_t k = 0; k < order.size(); ++k) {
         const uint32_t* slots = expanded.data() + std::size_t{order[k]} * 256;
@@ -139,7 +160,6 @@ bool prefix_trie::build(unsigned key_bytes, std::vector<entry> entries, std::siz
         }
         nodes_.push_back(n);
     }
-    return true;
 }
 
 bool address_classifier::build(const std::vector<entry>& entries, std::size_t max_entries) {

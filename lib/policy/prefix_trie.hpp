@@ -85,6 +85,9 @@ public:
     }
 
 private:
+    // Turns the expanded trie (256 slots per node) into nodes_ and runs_.
+    void compress(const std::vector<uint32_t>& expanded);
+
     struct node {
         uint64_t children[4];   // slot s is a child: bit s
         uint64_t run_starts[4]; // slot s is a class slot starting a new run: bit s
