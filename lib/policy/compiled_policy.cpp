@@ -52,6 +52,26 @@ bool rule_matches(const policy_spec& spec, const rule_spec& r, const query& q) n
     });
 }
 
+// Why a rule cannot be compiled (empty: it can).
+static std::string rule_error(const policy_spec& spec, const rule_spec& r) {
+    if (r.destinations.empty()) return fmt::format("rule \"{}\": no destinations", r.name);
+    if (!r.ports.empty() && r.proto != protocol::tcp && r.proto != protocol::udp) {
+        return fmt::format("rule \"{}\": ports need protocol tcp or udp", r.name);
+    }
+    if (r.ports.size() > 65535) return fmt::format("rule \"{}\": too many port ranges", r.name);
+    for (const port_range& pr : r.ports) {
+        if (pr.lo > pr.hi) return fmt::format("rule \"{}\": port range {}-{} is empty", r.name, pr.lo, pr.hi);
+    }
+    if (!r.any_source && r.source_groups.empty()) return fmt::format("rule \"{}\": no sources", r.name);
+    for (const uint32_t g : r.source_groups) {
+        if (g >= spec.groups.size()) return fmt::format("rule \"{}\": no group {}", r.name, g);
+        if (spec.groups[g].cidrs.empty()) return fmt::format("group \"{}\": no CIDRs", spec.groups[g].name);
+    }
+    if (!r.hostnames.empty() && r.proto != protocol::tcp && r.proto != protocol::any)
+        return fmt::format("rule \"{}\": hostnames need protocol tcp or any", r.name);
+    return {};
+}
+
 compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max_class_entries) {
     compile_result result;
     auto fail = [&](std::string why) {
@@ -74,21 +94,7 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
     for (std::size_t i = 0; i < spec.rules.size(); ++i) {
         const rule_spec& r = spec.rules[i];
         const auto index = static_cast<uint32_t>(i);
-        if (r.destinations.empty()) return fail(fmt::format("rule \"{}\": no destinations", r.name));
-        if (!r.ports.empty() && r.proto != protocol::tcp && r.proto != protocol::udp) {
-            return fail(fmt::format("rule \"{}\": ports need protocol tcp or udp", r.name));
-        }
-        if (r.ports.size() > 65535) return fail(fmt::format("rule \"{}\": too many port ranges", r.name));
-        for (const port_range& pr : r.ports) {
-            if (pr.lo > pr.hi) return fail(fmt::format("rule \"{}\": port range {}-{} is empty", r.name, pr.lo, pr.hi));
-        }
-        if (!r.any_source && r.source_groups.empty()) return fail(fmt::format("rule \"{}\": no sources", r.name));
-        for (const uint32_t g : r.source_groups) {
-            if (g >= spec.groups.size()) return fail(fmt::format("rule \"{}\": no group {}", r.name, g));
-            if (spec.groups[g].cidrs.empty()) {
-                return fail(fmt::format("group \"{}\": no CIDRs", spec.groups[g].name));
-            }
-        }
+        if (std::string why = rule_error(spec, r); !why.empty()) return fail(std::move(why));
         compiled_rule c;
         c.ports_begin = static_cast<uint32_t>(p->ports_.size());
         c.ports_count = static_cast<uint16_t>(r.ports.size());
@@ -97,8 +103,6 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
         c.action = r.action;
         c.mode = r.mode;
         if (!r.hostnames.empty()) {
-            if (r.proto != protocol::tcp && r.proto != protocol::any)
-                return fail(fmt::format("rule \"{}\": hostnames need protocol tcp or any", r.name));
             c.hostname_set = hostname_sets++;
             for (const std::string& h : r.hostnames) hostname_patterns.push_back({c.hostname_set, h});
         }
