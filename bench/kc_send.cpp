@@ -31,38 +31,47 @@ bool parse_mac(const std::string& s, egress::net::mac_address& m) {
     return true;
 }
 
-} // namespace
+using namespace egress_bench;
 
-int main(int argc, char** argv) {
-    using namespace egress_bench;
+struct send_options {
     std::string iface;
     egress::net::mac_address dst{}, src{};
     uint32_t flows = 1000;
     double seconds = 0, pps = 0;
-    bool once = false, have_dst = false, have_src = false;
+    bool once = false;
+};
+
+// The command line; false (after a message) when it is not usable.
+bool parse_options(int argc, char** argv, send_options& o) {
+    bool have_dst = false, have_src = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         const char* v = i + 1 < argc ? argv[i + 1] : "";
-        if (a == "--iface") iface = v, ++i;
-        else if (a == "--dst-mac") have_dst = parse_mac(v, dst), ++i;
-        else if (a == "--src-mac") have_src = parse_mac(v, src), ++i;
-        else if (a == "--flows") flows = static_cast<uint32_t>(std::stoul(v)), ++i;
-        else if (a == "--seconds") seconds = std::stod(v), ++i;
-        else if (a == "--pps") pps = std::stod(v), ++i;
-        else if (a == "--once") once = true;
+        if (a == "--iface") o.iface = v, ++i;
+        else if (a == "--dst-mac") have_dst = parse_mac(v, o.dst), ++i;
+        else if (a == "--src-mac") have_src = parse_mac(v, o.src), ++i;
+        else if (a == "--flows") o.flows = static_cast<uint32_t>(std::stoul(v)), ++i;
+        else if (a == "--seconds") o.seconds = std::stod(v), ++i;
+        else if (a == "--pps") o.pps = std::stod(v), ++i;
+        else if (a == "--once") o.once = true;
         else {
             std::fprintf(stderr, "kc-send: unknown argument %s\n", a.c_str());
-            return 2;
+            return false;
         }
     }
-    if (iface.empty() || !have_dst || !have_src || flows == 0 || (!once && seconds <= 0)) {
+    if (o.iface.empty() || !have_dst || !have_src || o.flows == 0 || (!o.once && o.seconds <= 0)) {
         std::fprintf(stderr, "usage: kc-send --iface IF --dst-mac MAC --src-mac MAC --flows N (--seconds S | --once) [--pps R]\n");
-        return 2;
+        return false;
     }
+    return true;
+}
+
+// A raw packet socket bound to the interface, or -1 (after a message).
+int open_socket(const std::string& iface) {
     const int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
     if (fd < 0) {
         std::perror("kc-send: socket");
-        return 1;
+        return -1;
     }
     sockaddr_ll addr{};
     addr.sll_family = AF_PACKET;
@@ -70,30 +79,30 @@ int main(int argc, char** argv) {
     addr.sll_ifindex = static_cast<int>(if_nametoindex(iface.c_str()));
     if (addr.sll_ifindex == 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         std::perror("kc-send: bind");
-        return 1;
+        close(fd);
+        return -1;
     }
     // Do not see our own frames on receive (we never read).
     int zero = 0;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &zero, sizeof zero);
+    return fd;
+}
 
-    std::vector<uint8_t> blob(static_cast<std::size_t>(flows) * min_frame);
-    const uint8_t payload[18] = {};
-    for (uint32_t i = 0; i < flows; ++i)
-        build_frame(&blob[static_cast<std::size_t>(i) * min_frame], dst, src, 17, flow_src(i), flow_sport(i),
-                    flow_dst(i), 53, 0, 0, 0, payload, 18);
-
+// Sends the frames of `blob` round robin (each min_frame bytes) until the time
+// or the count is reached; returns how many were sent, or -1 on a send error.
+int64_t send_frames(int fd, std::vector<uint8_t>& blob, const send_options& o) {
+    const uint32_t flows = o.flows;
     constexpr unsigned batch = 64;
     iovec iov[batch];
     mmsghdr msgs[batch];
     std::memset(msgs, 0, sizeof msgs);
     const auto start = std::chrono::steady_clock::now();
-    const uint64_t total = once ? flows : UINT64_MAX;
+    const uint64_t total = o.once ? flows : UINT64_MAX;
     uint64_t sent = 0, next = 0;
     while (sent < total) {
-        const auto now = std::chrono::steady_clock::now();
-        const double elapsed = std::chrono::duration<double>(now - start).count();
-        if (!once && elapsed >= seconds) break;
-        if (pps > 0 && static_cast<double>(sent) > elapsed * pps) {
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (!o.once && elapsed >= o.seconds) break;
+        if (o.pps > 0 && static_cast<double>(sent) > elapsed * o.pps) {
             std::this_thread::sleep_for(std::chrono::microseconds(50));
             continue;
         }
@@ -112,11 +121,29 @@ int main(int argc, char** argv) {
                 continue;
             }
             std::perror("kc-send: sendmmsg");
-            return 1;
+            return -1;
         }
         sent += static_cast<unsigned>(r);
         if (static_cast<unsigned>(r) < n) next = (next + flows - (n - static_cast<unsigned>(r)) % flows) % flows;
     }
+    return static_cast<int64_t>(sent);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    send_options o;
+    if (!parse_options(argc, argv, o)) return 2;
+    const int fd = open_socket(o.iface);
+    if (fd < 0) return 1;
+    std::vector<uint8_t> blob(static_cast<std::size_t>(o.flows) * min_frame);
+    const uint8_t payload[18] = {};
+    for (uint32_t i = 0; i < o.flows; ++i)
+        build_frame(&blob[static_cast<std::size_t>(i) * min_frame], o.dst, o.src, 17, flow_src(i), flow_sport(i),
+                    flow_dst(i), 53, 0, 0, 0, payload, 18);
+    const auto start = std::chrono::steady_clock::now();
+    const int64_t sent = send_frames(fd, blob, o);
+    if (sent < 0) return 1;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("{\"sent\": %llu, \"seconds\": %.6f}\n", static_cast<unsigned long long>(sent), elapsed);
     close(fd);
