@@ -102,8 +102,18 @@ struct tls_flow : ::testing::Test {
 
 TEST_F(tls_flow, an_allowed_name_passes_split_at_every_byte) {
     const bytes hello = client_hello("api.stripe.com");
+    // One compiled policy (Hyperscan compiles once) and small inspection
+    // tables: each split gets a fresh gateway and snapshot, cheaply.
+    auto compiled = policy::compiled_policy::compile(hostname_spec());
+    ASSERT_TRUE(compiled.policy) << compiled.error;
+    const std::shared_ptr<const policy::compiled_policy> rules = std::move(compiled.policy);
+    s.inspect.slots = 64;
+    s.inspect.buffers = 8;
     for (std::size_t split = 1; split < hello.size(); ++split) {
-        SetUp();
+        active = std::make_unique<policy::active_policy>(rules);
+        core = std::make_unique<gateway_core>(s);
+        core->use_policy(active.get());
+        core->attach_security_events(&ring);
         handshake();
         EXPECT_EQ(send(hello, {split}), (std::vector<drop_reason>{no_drop, no_drop})) << "split at " << split;
         EXPECT_EQ(core->inspection().hostname(0), "api.stripe.com");
