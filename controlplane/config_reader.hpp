@@ -1,16 +1,11 @@
 // What config.cpp knows about the values of egressd's config beyond what every
 // table reader knows (controlplane/toml_reader.hpp): text helpers, string rules
 // (what a string value must look like, and how to say so), MAC addresses and
-// address lists. Internal to the config loaders (toml++ stays out of the public
-// config.hpp); split off so that config.cpp holds the document itself.
+// address lists. Internal to the config loaders (config.cpp, config_file.cpp;
+// toml++ stays out of the public config.hpp).
 #pragma once
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <functional>
-#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
