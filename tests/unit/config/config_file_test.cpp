@@ -121,4 +121,24 @@ TEST(config_file, a_dlp_table_alone_is_a_policy) {
     EXPECT_EQ(f.policy->default_action(), egress::policy::verdict::deny);
 }
 
+// One reader for every array of tables: an element that is not a table is
+// named by its index, the same for [[inside.neighbor]] and [[policy.group]];
+// an empty array is no entries.
+TEST(config_file, arrays_of_tables_are_checked_element_by_element_in_both_halves) {
+    std::string text = replaced(std::string(config_part), "addresses = [\"10.0.0.1\"]\n",
+                                "addresses = [\"10.0.0.1\"]\nneighbor = [{address = \"10.0.0.9\", mac = "
+                                "\"02:00:00:00:00:09\"}, 7]\n");
+    text += "\n[policy]\ngroup = [\"web\"]\nrule = []\n";
+    EXPECT_EQ(errors_of(load_config_and_policy_string(text, "f.toml")),
+              (lines{"f.toml:8:64: inside.neighbor[1]: expected a table, got an integer",
+                     "f.toml:22:10: policy.group[0]: expected a table, got a string"}));
+    const std::string empty =
+        replaced(std::string(config_part), "addresses = [\"10.0.0.1\"]\n", "addresses = [\"10.0.0.1\"]\nneighbor = []\n");
+    const config_file f = load_config_and_policy_string(empty + "\n[policy]\nrule = []\n", "f.toml");
+    ASSERT_TRUE(f.errors.empty()) << egress::config::format_errors(f.errors);
+    EXPECT_TRUE(f.config->gateway.inside.neighbors.empty());
+    ASSERT_NE(f.policy, nullptr);
+    EXPECT_TRUE(f.policy->rules().empty());
+}
+
 } // namespace
