@@ -30,6 +30,9 @@ struct side_result {
     std::vector<located_address> addresses;
 };
 
+constexpr std::pair<std::string_view, bool> steerings[] = {{"auto", true}, {"software", false}};
+constexpr std::pair<std::string_view, bool> exhaustion[] = {{"fail_open", false}, {"fail_closed", true}};
+
 constexpr string_rule ip_rule{"an IPv4 or IPv6 address",
                                [](std::string_view s) { return net::ip_address::parse(s).has_value(); }};
 
@@ -64,22 +67,13 @@ void check_next_hops(table_reader& r, const std::vector<located_address>& hops, 
 
 // [[inside.neighbor]] / [[outside.neighbor]]: static neighbour entries.
 void read_neighbors(table_reader& r, gateway::side_settings& side) {
-    const toml::node* n = r.find("neighbor", false);
-    if (n == nullptr) return;
-    const auto* array = n->as_array();
-    const std::string expected = fmt::format("an array of tables ([[{}]])", r.path("neighbor"));
-    if (array == nullptr || !array->is_array_of_tables()) {
-        r.wrong(*n, r.path("neighbor"), expected, type_phrase(*n));
-        return;
-    }
     std::vector<std::pair<net::ip_address, std::string>> seen;
-    for (std::size_t i = 0; i < array->size(); ++i) {
-        const toml::table* t = array->get(i)->as_table();
+    for (const auto& [i, t] : r.get_tables("neighbor")) {
         table_reader e(r.ctx(), fmt::format("{}[{}]", r.path("neighbor"), i), t);
         std::string address_text;
         const bool address_ok = e.get_string("address", address_text, ip_rule, true);
         std::optional<net::mac_address> mac;
-        const bool mac_ok = e.get_mac("mac", mac, true);
+        const bool mac_ok = get_mac(e, "mac", mac, true);
         e.finish();
         if (!address_ok || !mac_ok || address_text.empty() || !mac) continue;
         const net::ip_address a = *net::ip_address::parse(address_text);
@@ -105,9 +99,9 @@ void read_neighbors(table_reader& r, gateway::side_settings& side) {
 side_result read_side(table_reader& r, port_settings& port, gateway::side_settings& side) {
     side_result result;
     result.device_ok = r.get_string("device", port.device, device_rule, true);
-    r.get_mac("mac", port.mac);
-    r.get_mac("next_hop_mac", side.next_hop_mac);
-    r.get_address_list("addresses", result.addresses, families::with_prefix, 1, 16, true);
+    get_mac(r, "mac", port.mac);
+    get_mac(r, "next_hop_mac", side.next_hop_mac, false);
+    get_address_list(r, "addresses", result.addresses, families::with_prefix, 1, 16, true);
     side.addresses.clear();
     side.on_link.clear();
     for (const auto& a : result.addresses) {
@@ -115,7 +109,7 @@ side_result read_side(table_reader& r, port_settings& port, gateway::side_settin
         side.on_link.push_back({a.address, static_cast<uint8_t>(a.prefix_length)});
     }
     std::vector<located_address> hops;
-    if (r.get_address_list("next_hop", hops, families::any, 1, 2, false)) check_next_hops(r, hops, side);
+    if (get_address_list(r, "next_hop", hops, families::any, 1, 2, false)) check_next_hops(r, hops, side);
     r.get_uint("vlan", side.vlan, 1, 4094);
     read_neighbors(r, side);
     r.get_uint("rx_descriptors", port.rx_descriptors, 1, 32768);
@@ -161,271 +155,292 @@ void check_device(context& ctx, const toml::node* device_node, std::string_view 
                           names.empty() ? std::string("eal.vdevs is empty") : names, quote(device)));
 }
 
-load_result load_document(const toml::table& root, context& ctx) {
-    egressd_config cfg;
-    cfg.source_path = ctx.file;
+// Reads the config tables of one document, in file-format order: each table
+// by its own function, then the checks across tables. What the cross-field
+// checks need from the tables (which values were valid, where they were) is
+// kept in the members.
+class config_document {
+public:
+    config_document(const toml::table& document_root, context& errors)
+        : ctx(errors), root(errors, "", &document_root) {}
 
-    // Top level: only the known tables, each of them a table.
-    std::vector<std::string_view> table_names;
-    for (const auto& spec : top_level_tables) table_names.push_back(spec.name);
-    for (auto&& [k, v] : root) {
-        if (std::find(table_names.begin(), table_names.end(), k.str()) == table_names.end()) {
-            table_reader::report_unknown(ctx, std::string(k.str()), k, v, table_names);
-        }
+    egressd_config read() {
+        cfg.source_path = ctx.file;
+        // Top level: only the known tables (reported first), each of them a table.
+        for (const auto& spec : top_level_tables) root.find(spec.name, false);
+        root.finish();
+        read_eal();
+        read_sides();
+        read_nat();
+        read_flows();
+        read_run();
+        read_export();
+        read_services();
+        read_packet_path();
+        read_neighbor_settings();
+        read_events();
+        check_nat_ports();
+        check_across_tables();
+        return std::move(cfg);
     }
-    auto table = [&](std::string_view name) -> const toml::table* {
-        const toml::node* n = root.get(name);
-        const bool required =
-            std::find_if(std::begin(top_level_tables), std::end(top_level_tables), [&](const table_spec& s) {
-                return s.name == name;
-            })->required;
-        if (n == nullptr) {
-            if (required) ctx.error(whole_document, std::string(name), "required table missing");
-            return nullptr;
-        }
-        if (!n->is_table()) {
-            ctx.error(n->source().begin, std::string(name), fmt::format("expected a table, got {}", type_phrase(*n)));
-            return nullptr;
-        }
-        return n->as_table();
-    };
+
+private:
+    const toml::table* table(std::string_view name) {
+        const auto spec = std::find_if(std::begin(top_level_tables), std::end(top_level_tables),
+                                       [&](const table_spec& s) { return s.name == name; });
+        return root.get_table(name, spec->required);
+    }
 
     // [eal]
-    const toml::table* eal_table = table("eal");
-    table_reader eal(ctx, "eal", eal_table);
-    eal.get_string("lcores", cfg.eal.lcores, core_list_rule);
-    eal.get_bool("no_huge", cfg.eal.no_huge);
-    eal.get_uint("memory_mb", cfg.eal.memory_mb, 16, 1048576);
-    const bool vdevs_ok = eal.get_string_list("vdevs", cfg.eal.vdevs, vdev_rule);
-    const bool allow_ok = eal.get_string_list("allow_pci", cfg.eal.allow_pci, pci_rule);
-    eal.get_string("file_prefix", cfg.eal.file_prefix, file_prefix_rule);
-    eal.get_bool("in_memory", cfg.eal.in_memory);
-    eal.get_string("log_level", cfg.eal.log_level, log_level_rule);
-    const bool extra_ok = eal.get_string_list("extra_args", cfg.eal.extra_args, any_string);
-    eal.finish();
-    if (cfg.eal.file_prefix.empty()) cfg.eal.in_memory = true;
+    void read_eal() {
+        table_reader eal(ctx, "eal", table("eal"));
+        eal.get_string("lcores", cfg.eal.lcores, core_list_rule);
+        eal.get_bool("no_huge", cfg.eal.no_huge);
+        eal.get_uint("memory_mb", cfg.eal.memory_mb, 16, 1048576);
+        const bool vdevs_ok = eal.get_string_list("vdevs", cfg.eal.vdevs, vdev_rule);
+        const bool allow_ok = eal.get_string_list("allow_pci", cfg.eal.allow_pci, pci_rule);
+        eal.get_string("file_prefix", cfg.eal.file_prefix, file_prefix_rule);
+        eal.get_bool("in_memory", cfg.eal.in_memory);
+        eal.get_string("log_level", cfg.eal.log_level, log_level_rule);
+        const bool extra_ok = eal.get_string_list("extra_args", cfg.eal.extra_args, any_string);
+        eal.finish();
+        if (cfg.eal.file_prefix.empty()) cfg.eal.in_memory = true;
+        eal_devices_ok = vdevs_ok && allow_ok && extra_ok;
+    }
 
     // [inside], [outside]
-    const toml::table* inside_table = table("inside");
-    table_reader inside(ctx, "inside", inside_table);
-    const side_result in = read_side(inside, cfg.inside_port, cfg.gateway.inside);
-    const toml::table* outside_table = table("outside");
-    table_reader outside(ctx, "outside", outside_table);
-    const side_result out = read_side(outside, cfg.outside_port, cfg.gateway.outside);
+    void read_sides() {
+        inside_table = table("inside");
+        table_reader inside(ctx, "inside", inside_table);
+        in = read_side(inside, cfg.inside_port, cfg.gateway.inside);
+        outside_table = table("outside");
+        table_reader outside(ctx, "outside", outside_table);
+        out = read_side(outside, cfg.outside_port, cfg.gateway.outside);
+    }
 
     // [nat]
-    const toml::table* nat_table = table("nat");
-    table_reader nat(ctx, "nat", nat_table);
-    std::vector<located_address> pool;
-    // An empty pool is an IPv6-only gateway: IPv4 flows are refused (nat_no_ipv4_pool).
-    nat.get_address_list("pool", pool, families::v4_only, 0, 64, true);
-    const bool port_min_ok = nat.get_uint("port_min", cfg.gateway.pool.port_min, 1, 65535);
-    const bool port_max_ok = nat.get_uint("port_max", cfg.gateway.pool.port_max, 1, 65535);
-    nat.finish();
-    for (const auto& a : pool) cfg.gateway.pool.addresses.push_back(a.address);
+    void read_nat() {
+        nat_table = table("nat");
+        table_reader nat(ctx, "nat", nat_table);
+        // An empty pool is an IPv6-only gateway: IPv4 flows are refused (nat_no_ipv4_pool).
+        get_address_list(nat, "pool", pool, families::v4_only, 0, 64, true);
+        port_min_ok = nat.get_uint("port_min", cfg.gateway.pool.port_min, 1, 65535);
+        port_max_ok = nat.get_uint("port_max", cfg.gateway.pool.port_max, 1, 65535);
+        nat.finish();
+        for (const auto& a : pool) cfg.gateway.pool.addresses.push_back(a.address);
+    }
 
-    // [flows]
-    table_reader flows(ctx, "flows", table("flows"));
-    flows.get_uint("max_flows", cfg.gateway.max_flows, 1, 100'000'000);
-    flows.finish();
+    // [flows], [timeouts]
+    void read_flows() {
+        table_reader flows(ctx, "flows", table("flows"));
+        flows.get_uint("max_flows", cfg.gateway.max_flows, 1, 100'000'000);
+        flows.finish();
 
-    // [timeouts]
-    table_reader timeouts(ctx, "timeouts", table("timeouts"));
-    flow::timeouts& t = cfg.gateway.timeouts;
-    timeouts.get_seconds("tcp_syn_sent", t.tcp_syn_sent_ms);
-    timeouts.get_seconds("tcp_syn_received", t.tcp_syn_received_ms);
-    timeouts.get_seconds("tcp_established", t.tcp_established_ms);
-    timeouts.get_seconds("tcp_closing", t.tcp_closing_ms);
-    timeouts.get_seconds("tcp_time_wait", t.tcp_time_wait_ms);
-    timeouts.get_seconds("tcp_closed", t.tcp_closed_ms);
-    timeouts.get_seconds("udp", t.udp_ms);
-    timeouts.get_seconds("icmp", t.icmp_ms);
-    timeouts.finish();
+        table_reader timeouts(ctx, "timeouts", table("timeouts"));
+        flow::timeouts& t = cfg.gateway.timeouts;
+        timeouts.get_seconds("tcp_syn_sent", t.tcp_syn_sent_ms);
+        timeouts.get_seconds("tcp_syn_received", t.tcp_syn_received_ms);
+        timeouts.get_seconds("tcp_established", t.tcp_established_ms);
+        timeouts.get_seconds("tcp_closing", t.tcp_closing_ms);
+        timeouts.get_seconds("tcp_time_wait", t.tcp_time_wait_ms);
+        timeouts.get_seconds("tcp_closed", t.tcp_closed_ms);
+        timeouts.get_seconds("udp", t.udp_ms);
+        timeouts.get_seconds("icmp", t.icmp_ms);
+        timeouts.finish();
+    }
 
     // [run]
-    table_reader run(ctx, "run", table("run"));
-    run.get_bool("stop_when_drained", cfg.run.stop_when_drained);
-    run.get_uint("drain_idle_ms", cfg.run.drain_idle_ms, 1, 600'000);
-    run.get_bool("replay_in_timestamp_order", cfg.run.replay_in_timestamp_order);
-    run.get_uint("burst_size", cfg.run.burst_size, 1, 512);
-    run.get_uint("mbufs", cfg.run.mbufs, 1023, 16'777'215);
-    run.get_bool("accept_any_dst_mac", cfg.gateway.accept_any_dst_mac);
-    const bool workers_ok = run.get_uint("workers", cfg.run.workers, 1, 64);
-    std::string steering = "auto";
-    run.get_string("steering", steering, steering_rule);
-    cfg.run.rss = steering == "auto";
-    std::string rss_key;
-    if (run.get_string("rss_key", rss_key, rss_key_rule) && !rss_key.empty())
-        for (std::size_t i = 0; i + 1 < rss_key.size(); i += 2)
-            cfg.run.rss_key.push_back(static_cast<uint8_t>(std::stoul(rss_key.substr(i, 2), nullptr, 16)));
-    const bool ring_ok = run.get_uint("handoff_ring_size", cfg.run.handoff_ring_size, 64, 65536);
-    if (ring_ok && (cfg.run.handoff_ring_size & (cfg.run.handoff_ring_size - 1)) != 0)
-        ctx.error(table("run")->get("handoff_ring_size")->source().begin, "run.handoff_ring_size",
-                  fmt::format("expected a power of two from 64 to 65536, got {}", cfg.run.handoff_ring_size));
-    run.finish();
+    void read_run() {
+        run_table = table("run");
+        table_reader run(ctx, "run", run_table);
+        run.get_bool("stop_when_drained", cfg.run.stop_when_drained);
+        run.get_uint("drain_idle_ms", cfg.run.drain_idle_ms, 1, 600'000);
+        run.get_bool("replay_in_timestamp_order", cfg.run.replay_in_timestamp_order);
+        run.get_uint("burst_size", cfg.run.burst_size, 1, 512);
+        run.get_uint("mbufs", cfg.run.mbufs, 1023, 16'777'215);
+        run.get_bool("accept_any_dst_mac", cfg.gateway.accept_any_dst_mac);
+        workers_ok = run.get_uint("workers", cfg.run.workers, 1, 64);
+        run.get_enum("steering", cfg.run.rss, steerings);
+        std::string rss_key;
+        if (run.get_string("rss_key", rss_key, rss_key_rule) && !rss_key.empty())
+            for (std::size_t i = 0; i + 1 < rss_key.size(); i += 2)
+                cfg.run.rss_key.push_back(static_cast<uint8_t>(std::stoul(rss_key.substr(i, 2), nullptr, 16)));
+        const bool ring_ok = run.get_uint("handoff_ring_size", cfg.run.handoff_ring_size, 64, 65536);
+        if (ring_ok && (cfg.run.handoff_ring_size & (cfg.run.handoff_ring_size - 1)) != 0)
+            ctx.error(run_table->get("handoff_ring_size")->source().begin, "run.handoff_ring_size",
+                      fmt::format("expected a power of two from 64 to 65536, got {}", cfg.run.handoff_ring_size));
+        run.finish();
+    }
 
     // [export]
-    table_reader exp(ctx, "export", table("export"));
-    std::vector<std::string> collectors;
-    exp.get_string_list("collectors", collectors, collector_rule);
-    for (const auto& c : collectors)
-        if (auto e = net::endpoint::parse(c)) cfg.flow_export.collectors.push_back(*e);
-    exp.get_uint("observation_domain_id", cfg.flow_export.observation_domain_id, 0, 4'294'967'295ull);
-    uint32_t active_timeout_s = cfg.gateway.flow_export.active_timeout_ms / 1000;
-    exp.get_uint("active_timeout", active_timeout_s, 1, 86'400);
-    cfg.gateway.flow_export.active_timeout_ms = active_timeout_s * 1000;
-    exp.get_uint("template_refresh", cfg.flow_export.template_refresh_s, 1, 86'400);
-    exp.get_uint("max_message_bytes", cfg.flow_export.max_message_bytes, 512, 65'000);
-    exp.get_uint("enterprise_number", cfg.flow_export.enterprise_number, 1, 4'294'967'295ull);
-    exp.get_string("json_log", cfg.flow_export.json_log, any_string);
-    exp.get_uint("ring_size", cfg.flow_export.ring_size, 64, 16'777'216);
-    exp.get_uint("denied_flush_ms", cfg.gateway.flow_export.denied_flush_ms, 10, 60'000);
-    exp.get_bool("nat_session_events", cfg.gateway.flow_export.nat_session_events);
-    exp.finish();
-    cfg.gateway.flow_export.enabled = cfg.flow_export.enabled();
-
-    // [metrics]
-    table_reader metrics(ctx, "metrics", table("metrics"));
-    std::string listen;
-    metrics.get_string("listen", listen, listen_rule);
-    metrics.finish();
-    if (!listen.empty()) cfg.metrics.listen = net::endpoint::parse(listen);
-
-    // [control]
-    table_reader control(ctx, "control", table("control"));
-    control.get_string("socket", cfg.control.socket, socket_rule);
-    control.finish();
-
-    // [inspect]
-    table_reader inspect(ctx, "inspect", table("inspect"));
-    inspect.get_uint("slots", cfg.gateway.inspect.slots, 0, 16'777'216);
-    inspect.get_uint("buffers", cfg.gateway.inspect.buffers, 1, 1'048'576);
-    inspect.get_uint("max_bytes", cfg.gateway.inspect.max_bytes, 1024, 65536);
-    std::string exhaustion = "fail_open";
-    inspect.get_string("on_exhaustion", exhaustion, exhaustion_rule);
-    cfg.gateway.inspect.fail_closed = exhaustion == "fail_closed";
-    inspect.finish();
-
-    // [icmp]
-    table_reader icmp(ctx, "icmp", table("icmp"));
-    icmp.get_uint("errors_per_second", cfg.gateway.icmp.errors_per_second, 0, 1'000'000);
-    icmp.get_uint("burst", cfg.gateway.icmp.burst, 1, 1'000'000);
-    icmp.finish();
-
-    // [tcp]
-    const toml::table* tcp_table = table("tcp");
-    table_reader tcp(ctx, "tcp", tcp_table);
-    if (tcp.get_uint("mss_clamp", cfg.gateway.mss_clamp, 0, 8960) && cfg.gateway.mss_clamp != 0 &&
-        cfg.gateway.mss_clamp < 536) {
-        ctx.error(tcp_table->get("mss_clamp")->source().begin, "tcp.mss_clamp",
-                  fmt::format("expected 0 (off) or an integer in 536..8960, got {}", cfg.gateway.mss_clamp));
+    void read_export() {
+        table_reader exp(ctx, "export", table("export"));
+        std::vector<std::string> collectors;
+        exp.get_string_list("collectors", collectors, collector_rule);
+        for (const auto& c : collectors)
+            if (auto e = net::endpoint::parse(c)) cfg.flow_export.collectors.push_back(*e);
+        exp.get_uint("observation_domain_id", cfg.flow_export.observation_domain_id, 0, 4'294'967'295ull);
+        uint32_t active_timeout_s = cfg.gateway.flow_export.active_timeout_ms / 1000;
+        exp.get_uint("active_timeout", active_timeout_s, 1, 86'400);
+        cfg.gateway.flow_export.active_timeout_ms = active_timeout_s * 1000;
+        exp.get_uint("template_refresh", cfg.flow_export.template_refresh_s, 1, 86'400);
+        exp.get_uint("max_message_bytes", cfg.flow_export.max_message_bytes, 512, 65'000);
+        exp.get_uint("enterprise_number", cfg.flow_export.enterprise_number, 1, 4'294'967'295ull);
+        exp.get_string("json_log", cfg.flow_export.json_log, any_string);
+        exp.get_uint("ring_size", cfg.flow_export.ring_size, 64, 16'777'216);
+        exp.get_uint("denied_flush_ms", cfg.gateway.flow_export.denied_flush_ms, 10, 60'000);
+        exp.get_bool("nat_session_events", cfg.gateway.flow_export.nat_session_events);
+        exp.finish();
+        cfg.gateway.flow_export.enabled = cfg.flow_export.enabled();
     }
-    tcp.finish();
 
-    // [fragments]
-    table_reader fragments(ctx, "fragments", table("fragments"));
-    gateway::fragment_settings& fr = cfg.gateway.fragments;
-    fragments.get_uint("max_datagrams", fr.max_datagrams, 0, 16'777'216);
-    fragments.get_uint("timeout_ms", fr.timeout_ms, 10, 60'000);
-    fragments.get_uint("max_fragments_per_datagram", fr.max_fragments_per_datagram, 2, 1024);
-    fragments.get_uint("max_held_bytes", fr.max_held_bytes, 0, 17'179'869'184ull);
-    fragments.finish();
+    // [metrics], [control]
+    void read_services() {
+        table_reader metrics(ctx, "metrics", table("metrics"));
+        std::string listen;
+        metrics.get_string("listen", listen, listen_rule);
+        metrics.finish();
+        if (!listen.empty()) cfg.metrics.listen = net::endpoint::parse(listen);
+
+        table_reader control(ctx, "control", table("control"));
+        control.get_string("socket", cfg.control.socket, socket_rule);
+        control.finish();
+    }
+
+    // [inspect], [icmp], [tcp], [fragments]
+    void read_packet_path() {
+        table_reader inspect(ctx, "inspect", table("inspect"));
+        inspect.get_uint("slots", cfg.gateway.inspect.slots, 0, 16'777'216);
+        inspect.get_uint("buffers", cfg.gateway.inspect.buffers, 1, 1'048'576);
+        inspect.get_uint("max_bytes", cfg.gateway.inspect.max_bytes, 1024, 65536);
+        inspect.get_enum("on_exhaustion", cfg.gateway.inspect.fail_closed, exhaustion);
+        inspect.finish();
+
+        table_reader icmp(ctx, "icmp", table("icmp"));
+        icmp.get_uint("errors_per_second", cfg.gateway.icmp.errors_per_second, 0, 1'000'000);
+        icmp.get_uint("burst", cfg.gateway.icmp.burst, 1, 1'000'000);
+        icmp.finish();
+
+        const toml::table* tcp_table = table("tcp");
+        table_reader tcp(ctx, "tcp", tcp_table);
+        if (tcp.get_uint("mss_clamp", cfg.gateway.mss_clamp, 0, 8960) && cfg.gateway.mss_clamp != 0 &&
+            cfg.gateway.mss_clamp < 536) {
+            ctx.error(tcp_table->get("mss_clamp")->source().begin, "tcp.mss_clamp",
+                      fmt::format("expected 0 (off) or an integer in 536..8960, got {}", cfg.gateway.mss_clamp));
+        }
+        tcp.finish();
+
+        table_reader fragments(ctx, "fragments", table("fragments"));
+        gateway::fragment_settings& fr = cfg.gateway.fragments;
+        fragments.get_uint("max_datagrams", fr.max_datagrams, 0, 16'777'216);
+        fragments.get_uint("timeout_ms", fr.timeout_ms, 10, 60'000);
+        fragments.get_uint("max_fragments_per_datagram", fr.max_fragments_per_datagram, 2, 1024);
+        fragments.get_uint("max_held_bytes", fr.max_held_bytes, 0, 17'179'869'184ull);
+        fragments.finish();
+    }
 
     // [neighbors]
-    table_reader neighbors(ctx, "neighbors", table("neighbors"));
-    gateway::neighbor_settings& nb = cfg.gateway.neighbors;
-    neighbors.get_uint("max_entries", nb.max_entries, 1, 1'048'576);
-    neighbors.get_seconds("reachable_s", nb.reachable_ms);
-    neighbors.get_seconds("stale_s", nb.stale_ms);
-    neighbors.get_uint("retries", nb.retries, 1, 10);
-    neighbors.get_uint("retry_ms", nb.retry_ms, 10, 60'000);
-    neighbors.get_uint("queue_per_entry", nb.queue_per_entry, 0, 64);
-    neighbors.get_uint("queue_total", nb.queue_total, 0, 65'536);
-    neighbors.get_uint("echo_replies_per_s", cfg.gateway.echo_replies_per_s, 0, 1'000'000);
-    neighbors.finish();
+    void read_neighbor_settings() {
+        table_reader neighbors(ctx, "neighbors", table("neighbors"));
+        gateway::neighbor_settings& nb = cfg.gateway.neighbors;
+        neighbors.get_uint("max_entries", nb.max_entries, 1, 1'048'576);
+        neighbors.get_seconds("reachable_s", nb.reachable_ms);
+        neighbors.get_seconds("stale_s", nb.stale_ms);
+        neighbors.get_uint("retries", nb.retries, 1, 10);
+        neighbors.get_uint("retry_ms", nb.retry_ms, 10, 60'000);
+        neighbors.get_uint("queue_per_entry", nb.queue_per_entry, 0, 64);
+        neighbors.get_uint("queue_total", nb.queue_total, 0, 65'536);
+        neighbors.get_uint("echo_replies_per_s", cfg.gateway.echo_replies_per_s, 0, 1'000'000);
+        neighbors.finish();
+    }
 
     // [events]
-    table_reader events(ctx, "events", table("events"));
-    events.get_string("log", cfg.events.log, any_string);
-    events.get_uint("ring_size", cfg.events.ring_size, 64, 16'777'216);
-    events.finish();
+    void read_events() {
+        table_reader events(ctx, "events", table("events"));
+        events.get_string("log", cfg.events.log, any_string);
+        events.get_uint("ring_size", cfg.events.ring_size, 64, 16'777'216);
+        events.finish();
+    }
 
     // Cross-field checks, only between values that were themselves valid.
-    if (nat_table != nullptr && port_min_ok && port_max_ok &&
-        cfg.gateway.pool.port_min > cfg.gateway.pool.port_max) {
-        if (const toml::node* n = nat_table->get("port_min")) {
-            ctx.error(n->source().begin, "nat.port_min",
-                      fmt::format("expected a port <= nat.port_max ({}), got {}", cfg.gateway.pool.port_max,
-                                  cfg.gateway.pool.port_min));
-        } else {
-            ctx.error(nat_table->get("port_max")->source().begin, "nat.port_max",
-                      fmt::format("expected a port >= nat.port_min ({}), got {}", cfg.gateway.pool.port_min,
-                                  cfg.gateway.pool.port_max));
+    void check_nat_ports() {
+        const gateway::nat_pool_settings& p = cfg.gateway.pool;
+        if (nat_table != nullptr && port_min_ok && port_max_ok && p.port_min > p.port_max) {
+            if (const toml::node* n = nat_table->get("port_min")) {
+                ctx.error(n->source().begin, "nat.port_min",
+                          fmt::format("expected a port <= nat.port_max ({}), got {}", p.port_max, p.port_min));
+            } else {
+                ctx.error(nat_table->get("port_max")->source().begin, "nat.port_max",
+                          fmt::format("expected a port >= nat.port_min ({}), got {}", p.port_min, p.port_max));
+            }
         }
-    }
-    // Each worker gets its own slice of the NAT port range and of the flow table.
-    if (workers_ok && cfg.run.workers > 1 && port_min_ok && port_max_ok &&
-        cfg.gateway.pool.port_min <= cfg.gateway.pool.port_max) {
-        const uint32_t ports = uint32_t{cfg.gateway.pool.port_max} - cfg.gateway.pool.port_min + 1;
-        if (ports < cfg.run.workers * 64u)
-            ctx.error(table("run")->get("workers")->source().begin, "run.workers",
-                      fmt::format("expected at most {} (64 NAT ports per worker: nat.port_min..port_max has {}), got {}",
-                                  ports / 64, ports, cfg.run.workers));
-    }
-    for (const auto& a : pool) {
-        const auto clash = std::find_if(in.addresses.begin(), in.addresses.end(),
-                                        [&](const located_address& i) { return i.address == a.address; });
-        if (clash != in.addresses.end()) {
-            ctx.error(a.at, a.key,
-                      fmt::format("expected an address that is not one of inside.addresses, got {} (also {})",
-                                  quote(a.text), clash->key));
-        }
-    }
-    if (in.device_ok && out.device_ok && cfg.inside_port.device == cfg.outside_port.device) {
-        ctx.error(outside_table->get("device")->source().begin, "outside.device",
-                  fmt::format("expected a device other than inside.device, got {}", quote(cfg.outside_port.device)));
-    }
-    if (vdevs_ok && allow_ok && extra_ok) {
-        if (in.device_ok && inside_table != nullptr) check_device(ctx, inside_table->get("device"), "inside", cfg.eal);
-        if (out.device_ok && outside_table != nullptr) {
-            check_device(ctx, outside_table->get("device"), "outside", cfg.eal);
+        // Each worker gets its own slice of the NAT port range and of the flow table.
+        if (workers_ok && cfg.run.workers > 1 && port_min_ok && port_max_ok && p.port_min <= p.port_max) {
+            const uint32_t ports = uint32_t{p.port_max} - p.port_min + 1;
+            if (ports < cfg.run.workers * 64u)
+                ctx.error(run_table->get("workers")->source().begin, "run.workers",
+                          fmt::format("expected at most {} (64 NAT ports per worker: nat.port_min..port_max has {}), got {}",
+                                      ports / 64, ports, cfg.run.workers));
         }
     }
 
-    load_result result;
-    if (ctx.errors.empty()) {
-        result.config = std::move(cfg);
-    } else {
-        toml_text::sort_by_position(ctx.errors);
-        result.errors = std::move(ctx.errors);
+    void check_across_tables() {
+        for (const auto& a : pool) {
+            const auto clash = std::find_if(in.addresses.begin(), in.addresses.end(),
+                                            [&](const located_address& i) { return i.address == a.address; });
+            if (clash != in.addresses.end()) {
+                ctx.error(a.at, a.key,
+                          fmt::format("expected an address that is not one of inside.addresses, got {} (also {})",
+                                      quote(a.text), clash->key));
+            }
+        }
+        if (in.device_ok && out.device_ok && cfg.inside_port.device == cfg.outside_port.device) {
+            ctx.error(outside_table->get("device")->source().begin, "outside.device",
+                      fmt::format("expected a device other than inside.device, got {}", quote(cfg.outside_port.device)));
+        }
+        if (eal_devices_ok) {
+            if (in.device_ok && inside_table != nullptr) check_device(ctx, inside_table->get("device"), "inside", cfg.eal);
+            if (out.device_ok && outside_table != nullptr) {
+                check_device(ctx, outside_table->get("device"), "outside", cfg.eal);
+            }
+        }
     }
-    return result;
-}
+
+    context& ctx;
+    table_reader root;
+    egressd_config cfg;
+    bool eal_devices_ok = false;
+    const toml::table* inside_table = nullptr;
+    const toml::table* outside_table = nullptr;
+    side_result in;
+    side_result out;
+    const toml::table* nat_table = nullptr;
+    std::vector<located_address> pool;
+    bool port_min_ok = false;
+    bool port_max_ok = false;
+    const toml::table* run_table = nullptr;
+    bool workers_ok = false;
+};
 
 } // namespace
 
+egressd_config read_config(const toml::table& root, context& ctx) { return config_document(root, ctx).read(); }
 
-load_result load_config_string(std::string_view text, std::string_view source_name) {
-    context ctx{std::string(source_name), {}};
-    toml::table root;
-    try {
-        root = toml::parse(text, std::string(source_name));
-    } catch (const toml::parse_error& e) {
-        ctx.error(e.source().begin, "syntax", std::string(e.description()));
+load_result load_config(const toml_text::document& doc) {
+    if (!doc.parsed()) return load_result{std::nullopt, doc.errors};
+    context ctx{doc.file, {}};
+    egressd_config cfg = read_config(doc.root, ctx);
+    if (!ctx.errors.empty()) {
+        toml_text::sort_by_position(ctx.errors);
         return load_result{std::nullopt, std::move(ctx.errors)};
     }
-    return load_document(root, ctx);
+    return load_result{std::move(cfg), {}};
 }
 
-load_result load_config_file(const std::string& path) {
-    std::string text;
-    toml_text::located_error error;
-    if (!toml_text::read_whole_file(path, text, error)) {
-        load_result result;
-        result.errors.push_back(std::move(error));
-        return result;
-    }
-    return load_config_string(text, path);
+load_result load_config_string(std::string_view text, std::string_view source_name) {
+    return load_config(toml_text::parse_document(text, source_name));
 }
+
+load_result load_config_file(const std::string& path) { return load_config(toml_text::read_document(path)); }
 
 } // namespace egress::config

@@ -104,8 +104,9 @@ struct load_result {
     std::vector<config_error> errors;     // in source order
 };
 
-// Reads and validates a config file. A file that cannot be read yields one error
-// with line 0 ("path: cannot open: No such file or directory").
+// Reads and validates the config tables of a file (not [policy] / [dlp]: egressd
+// loads both from one parse with config_file.hpp). A file that cannot be read
+// yields one error with line 0 ("path: cannot open: No such file or directory").
 load_result load_config_file(const std::string& path);
 
 // Same, for a document already in memory; source_name is used as the file name in

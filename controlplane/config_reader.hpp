@@ -1,15 +1,11 @@
-// How config.cpp reads the TOML document: text helpers, string rules (what a
-// string value must look like, and how to say so), the error collector and the
-// per-table reader. Internal to config.cpp (toml++ stays out of the public
-// config.hpp); split off so that config.cpp holds the document itself.
+// What config.cpp knows about the values of egressd's config beyond what every
+// table reader knows (controlplane/toml_reader.hpp): text helpers, string rules
+// (what a string value must look like, and how to say so), MAC addresses and
+// address lists. Internal to the config loaders (config.cpp, config_file.cpp;
+// toml++ stays out of the public config.hpp).
 #pragma once
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <functional>
-#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,33 +14,23 @@
 
 #include <fmt/format.h>
 
-// The Debian shared library of toml++ is built with exceptions (toml::v3::ex),
-// so the default TOML_EXCEPTIONS=1 mode is used: parse() throws
-// toml::parse_error on a syntax error.
-#include <toml++/toml.h>
-
 #include "config.hpp"
+#include "toml_reader.hpp"
 #include "toml_text.hpp"
 
 namespace egress::config::reading {
 
-using position = toml::source_position;
-
-inline constexpr position whole_document{1, 1};
+using toml_text::any_string;
+using toml_text::context;
+using toml_text::position;
+using toml_text::string_rule;
+using toml_text::table_reader;
 
 // ---------------------------------------------------------------------------
 // Text helpers
 
-using toml_text::edit_distance;
 using toml_text::quote;
 using toml_text::type_phrase;
-
-// " (did you mean x?)" when a known name is within 2 edits and the edits are at
-// most a third of the typo (so "mtu" does not suggest "mac"), else "".
-inline std::string suggestion(std::string_view key, const std::vector<std::string_view>& known) {
-    const std::string_view best = toml_text::closest(key, known);
-    return best.empty() ? std::string{} : fmt::format(" (did you mean {}?)", best);
-}
 
 inline bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
@@ -145,20 +131,10 @@ inline bool is_log_level(std::string_view s) {
 // ---------------------------------------------------------------------------
 // String rules: what a string value must look like, and how to say so.
 
-struct string_rule {
-    std::string_view expected; // "expected <this>, got ..."
-    bool (*ok)(std::string_view);
-};
-
-inline constexpr string_rule any_string{"a string", [](std::string_view) { return true; }};
-inline constexpr string_rule steering_rule{R"("auto" or "software")",
-                                    [](std::string_view v) { return v == "auto" || v == "software"; }};
 inline constexpr string_rule rss_key_rule{"80 hexadecimal digits (a 40-byte key)", [](std::string_view v) {
                                        return v.size() == 80 && v.find_first_not_of("0123456789abcdefABCDEF") ==
                                                                     std::string_view::npos;
                                    }};
-inline constexpr string_rule exhaustion_rule{R"("fail_open" or "fail_closed")",
-                                      [](std::string_view v) { return v == "fail_open" || v == "fail_closed"; }};
 // sockaddr_un holds 108 bytes including the terminating NUL.
 inline constexpr string_rule socket_rule{"a socket path of at most 107 bytes, or \"\" for off",
                                   [](std::string_view v) { return v.size() <= 107 && v.find('\0') == std::string_view::npos; }};
@@ -182,16 +158,7 @@ inline constexpr string_rule device_rule{R"(a DPDK device name like "net_pcap0" 
                                   [](std::string_view s) { return !s.empty() && !has_space(s) && !is_pci_bdf(s); }};
 
 // ---------------------------------------------------------------------------
-// Error collection and per-table readers
-
-struct context {
-    std::string file;
-    std::vector<config_error> errors;
-
-    void error(const position& at, std::string key, std::string message) {
-        errors.push_back(config_error{file, at.line, at.column, std::move(key), std::move(message)});
-    }
-};
+// Addresses
 
 // An IP address with where it came from, for cross-field checks.
 struct located_address {
@@ -222,233 +189,26 @@ inline std::optional<std::pair<net::ip_address, uint8_t>> parse_prefixed(std::st
     return std::make_pair(*address, static_cast<uint8_t>(length));
 }
 
-// Reads the keys of one table. Each getter names a key (which makes it known),
-// leaves the default in place when the key is absent, reports a problem and
-// returns false when the value is unusable. finish() reports the keys nobody
-// asked for. A reader for an absent table (tbl == nullptr) reports nothing.
-class table_reader {
-public:
-    table_reader(context& ctx, std::string name, const toml::table* tbl)
-        : ctx_(ctx), name_(std::move(name)), tbl_(tbl) {}
+// A unicast, non-zero MAC address (the getters of table_reader, for a MAC).
+bool get_mac(table_reader& r, std::string_view key, std::optional<net::mac_address>& out, bool required = false);
+bool get_mac(table_reader& r, std::string_view key, net::mac_address& out, bool required);
 
-    std::string path(std::string_view key) const { return fmt::format("{}.{}", name_, key); }
-    const std::string& name() const { return name_; }
-    context& ctx() { return ctx_; }
-
-    const toml::node* find(std::string_view key, bool required) {
-        known_.push_back(key);
-        if (tbl_ == nullptr) return nullptr;
-        const toml::node* n = tbl_->get(key);
-        if (n == nullptr && required) ctx_.error(tbl_->source().begin, path(key), "required key missing");
-        return n;
-    }
-
-    void wrong(const toml::node& n, std::string key, std::string_view expected, std::string_view got) {
-        ctx_.error(n.source().begin, std::move(key), fmt::format("expected {}, got {}", expected, got));
-    }
-
-    bool get_bool(std::string_view key, bool& out) {
-        const toml::node* n = find(key, false);
-        if (n == nullptr) return true;
-        if (const auto* v = n->as_boolean()) {
-            out = v->get();
-            return true;
-        }
-        wrong(*n, path(key), "a boolean (true or false)", type_phrase(*n));
-        return false;
-    }
-
-    // An integer in min..max; `expected` replaces "an integer in min..max" when given.
-    template <typename T>
-    bool get_uint(std::string_view key, T& out, uint64_t min, uint64_t max, bool required = false) {
-        const toml::node* n = find(key, required);
-        if (n == nullptr) return !required;
-        const std::string expected = fmt::format("an integer in {}..{}", min, max);
-        const auto* v = n->as_integer();
-        if (v == nullptr) {
-            wrong(*n, path(key), expected, type_phrase(*n));
-            return false;
-        }
-        const int64_t value = v->get();
-        if (value < 0 || static_cast<uint64_t>(value) < min || static_cast<uint64_t>(value) > max) {
-            wrong(*n, path(key), expected, std::to_string(value));
-            return false;
-        }
-        out = static_cast<T>(value);
-        return true;
-    }
-
-    // Whole seconds >= 1, stored as milliseconds (so at most UINT32_MAX / 1000 s).
-    bool get_seconds(std::string_view key, uint32_t& out_ms) {
-        static constexpr int64_t max_seconds = std::numeric_limits<uint32_t>::max() / 1000;
-        const toml::node* n = find(key, false);
-        if (n == nullptr) return true;
-        const auto* v = n->as_integer();
-        if (v == nullptr) {
-            wrong(*n, path(key), "an integer number of seconds >= 1", type_phrase(*n));
-            return false;
-        }
-        const int64_t value = v->get();
-        if (value < 1) {
-            wrong(*n, path(key), "an integer number of seconds >= 1", std::to_string(value));
-            return false;
-        }
-        if (value > max_seconds) {
-            wrong(*n, path(key), fmt::format("an integer number of seconds <= {}", max_seconds), std::to_string(value));
-            return false;
-        }
-        out_ms = static_cast<uint32_t>(value * 1000);
-        return true;
-    }
-
-    bool get_string(std::string_view key, std::string& out, const string_rule& rule, bool required = false) {
-        const toml::node* n = find(key, required);
-        if (n == nullptr) return !required;
-        return check_string(*n, path(key), rule, out);
-    }
-
-    bool get_string_list(std::string_view key, std::vector<std::string>& out, const string_rule& rule) {
-        const toml::node* n = find(key, false);
-        if (n == nullptr) return true;
-        const auto* array = n->as_array();
-        if (array == nullptr) {
-            wrong(*n, path(key), "an array of strings", type_phrase(*n));
-            return false;
-        }
-        bool ok = true;
-        out.clear();
-        for (std::size_t i = 0; i < array->size(); ++i) {
-            std::string value;
-            if (check_string(*array->get(i), fmt::format("{}[{}]", path(key), i), rule, value)) {
-                out.push_back(std::move(value));
-            } else {
-                ok = false;
-            }
-        }
-        return ok;
-    }
-
-    // A unicast, non-zero MAC address.
-    bool get_mac(std::string_view key, std::optional<net::mac_address>& out, bool required = false) {
-        const toml::node* n = find(key, required);
-        if (n == nullptr) return !required;
-        static constexpr std::string_view expected = "a MAC address like 02:00:00:00:00:01";
-        const auto* v = n->as_string();
-        if (v == nullptr) {
-            wrong(*n, path(key), expected, type_phrase(*n));
-            return false;
-        }
-        const auto mac = net::mac_address::parse(v->get());
-        if (!mac) {
-            wrong(*n, path(key), expected, quote(v->get()));
-            return false;
-        }
-        if (mac->is_multicast() || *mac == net::mac_address{}) {
-            wrong(*n, path(key), "a unicast, non-zero MAC address", quote(v->get()));
-            return false;
-        }
-        out = mac;
-        return true;
-    }
-
-    bool get_mac(std::string_view key, net::mac_address& out, bool required) {
-        std::optional<net::mac_address> mac;
-        const bool ok = get_mac(key, mac, required);
-        if (mac) out = *mac;
-        return ok;
-    }
-
-    // An array of min_count..max_count distinct addresses. The valid elements are
-    // kept even when others are not, so cross-field checks can still see them.
-    bool get_address_list(std::string_view key, std::vector<located_address>& out, families fam,
-                          std::size_t min_count, std::size_t max_count, bool required) {
-        const toml::node* n = find(key, required);
-        if (n == nullptr) return !required;
-        const std::string_view element =
-            fam == families::v4_only       ? "an IPv4 address"
-            : fam == families::with_prefix ? R"(an IPv4 or IPv6 address with an optional prefix length like "10.0.0.1/24")"
-                                           : "an IPv4 or IPv6 address";
-        const std::string_view plural = fam == families::v4_only ? "IPv4 addresses" : "IP addresses";
-        const auto* array = n->as_array();
-        if (array == nullptr) {
-            wrong(*n, path(key), fmt::format("an array of {}", plural), type_phrase(*n));
-            return false;
-        }
-        bool ok = true;
-        if (array->size() < min_count || array->size() > max_count) {
-            wrong(*n, path(key), fmt::format("{}..{} {}", min_count, max_count, plural),
-                  array->empty() ? std::string("an empty array") : fmt::format("{} addresses", array->size()));
-            ok = false;
-        }
-        for (std::size_t i = 0; i < array->size(); ++i) {
-            const toml::node& e = *array->get(i);
-            std::string element_key = fmt::format("{}[{}]", path(key), i);
-            const auto* v = e.as_string();
-            if (v == nullptr) {
-                wrong(e, std::move(element_key), element, type_phrase(e));
-                ok = false;
-                continue;
-            }
-            const auto prefixed = fam == families::with_prefix ? parse_prefixed(v->get()) : std::nullopt;
-            const auto address = fam == families::with_prefix
-                                     ? (prefixed ? std::optional(prefixed->first) : std::nullopt)
-                                     : net::ip_address::parse(v->get());
-            if (!address || (fam == families::v4_only && !address->is_v4())) {
-                wrong(e, std::move(element_key), element, quote(v->get()));
-                ok = false;
-                continue;
-            }
-            const auto first = std::find_if(out.begin(), out.end(),
-                                            [&](const located_address& a) { return a.address == *address; });
-            if (first != out.end()) {
-                wrong(e, std::move(element_key), "a distinct address",
-                      fmt::format("{} again (first at {})", quote(v->get()), first->key));
-                ok = false;
-                continue;
-            }
-            out.push_back(located_address{*address, std::move(element_key), v->get(), e.source().begin,
-                                          prefixed ? prefixed->second : uint8_t{0}});
-        }
-        return ok;
-    }
-
-    // Reports every key of the table that no getter named.
-    void finish() {
-        if (tbl_ == nullptr) return;
-        for (auto&& [k, v] : *tbl_) {
-            if (std::find(known_.begin(), known_.end(), k.str()) != known_.end()) continue;
-            report_unknown(ctx_, name_ + "." + std::string(k.str()), k, v, known_);
-        }
-    }
-
-    static void report_unknown(context& ctx, std::string key, const toml::key& k, const toml::node& v,
-                               const std::vector<std::string_view>& known) {
-        const bool is_table = v.is_table();
-        // A table is reported where its [header] starts; a value where its key is.
-        const position at = is_table || !k.source().begin ? v.source().begin : k.source().begin;
-        ctx.error(at, std::move(key),
-                  fmt::format("unknown {}{}", is_table ? "table" : "key", suggestion(k.str(), known)));
-    }
-
-private:
-    bool check_string(const toml::node& n, std::string key, const string_rule& rule, std::string& out) {
-        const auto* v = n.as_string();
-        if (v == nullptr) {
-            wrong(n, std::move(key), rule.expected, type_phrase(n));
-            return false;
-        }
-        if (!rule.ok(v->get())) {
-            wrong(n, std::move(key), rule.expected, quote(v->get()));
-            return false;
-        }
-        out = v->get();
-        return true;
-    }
-
-    context& ctx_;
-    std::string name_;
-    const toml::table* tbl_;
-    std::vector<std::string_view> known_;
-};
+// An array of min_count..max_count distinct addresses. The valid elements are
+// kept even when others are not, so cross-field checks can still see them.
+bool get_address_list(table_reader& r, std::string_view key, std::vector<located_address>& out, families fam,
+                      std::size_t min_count, std::size_t max_count, bool required);
 
 } // namespace egress::config::reading
+
+namespace egress::config {
+
+// Reads the config tables of a parsed document (every table but [policy] and
+// [dlp], which controlplane/policy_loader reads from the same document) into
+// ctx's error collection, unsorted. The result is usable when no error was added.
+egressd_config read_config(const toml::table& root, toml_text::context& ctx);
+
+// The config of a parsed document, its errors in source order (the document's
+// own syntax or file error when it did not parse).
+load_result load_config(const toml_text::document& doc);
+
+} // namespace egress::config

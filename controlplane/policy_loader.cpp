@@ -1,26 +1,21 @@
 #include "policy_loader.hpp"
 
-#include "toml_text.hpp"
-
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <utility>
 
 #include <fmt/format.h>
+
+#include "toml_reader.hpp"
 
 namespace egress::policy {
 
 namespace {
 
-using position = toml::source_position;
-
-// ---------------------------------------------------------------------------
-// Text helpers (the same wording as controlplane/config.cpp)
-
 using toml_text::closest;
+using toml_text::context;
+using toml_text::position;
 using toml_text::quote;
+using toml_text::table_reader;
 using toml_text::type_phrase;
 
 // [a-z0-9_-]{1,64}
@@ -53,148 +48,59 @@ std::optional<port_range> parse_port_range(std::string_view s) {
 }
 
 // ---------------------------------------------------------------------------
-// Error collection and a reader for one table
+// The values only the policy has (the rest is read by toml_text::table_reader)
 
-struct context {
-    std::string file;
-    std::vector<policy_error> errors;
-
-    void error(const position& at, std::string key, std::string message) {
-        errors.push_back(policy_error{file, at.line, at.column, std::move(key), std::move(message)});
-    }
-    void wrong(const toml::node& n, std::string key, std::string_view expected, std::string_view got) {
-        error(n.source().begin, std::move(key), fmt::format("expected {}, got {}", expected, got));
-    }
-};
-
-class table_reader {
-public:
-    table_reader(context& ctx, std::string name, const toml::table& tbl) : ctx_(ctx), name_(std::move(name)), tbl_(tbl) {}
-
-    std::string path(std::string_view key) const { return fmt::format("{}.{}", name_, key); }
-
-    const toml::node* find(std::string_view key, bool required) {
-        known_.push_back(key);
-        const toml::node* n = tbl_.get(key);
-        if (n == nullptr && required) ctx_.error(tbl_.source().begin, path(key), "required key missing");
-        return n;
-    }
-
-    // A string that must be one of `choices`; false (after reporting) otherwise.
-    template <typename T, std::size_t N>
-    bool get_enum(std::string_view key, T& out, const std::pair<std::string_view, T> (&choices)[N], bool required) {
-        const toml::node* n = find(key, required);
-        if (n == nullptr) return !required;
-        std::string expected;
-        for (std::size_t i = 0; i < N; ++i) {
-            expected += fmt::format("{}{}", i == 0 ? "" : (i + 1 == N ? " or " : ", "), quote(choices[i].first));
-        }
-        const auto* v = n->as_string();
-        if (v == nullptr) {
-            ctx_.wrong(*n, path(key), expected, type_phrase(*n));
-            return false;
-        }
-        for (const auto& [text, value] : choices) {
-            if (v->get() == text) {
-                out = value;
-                return true;
-            }
-        }
-        ctx_.wrong(*n, path(key), expected, quote(v->get()));
+// A name matching [a-z0-9_-]{1,64}.
+bool get_name(table_reader& r, std::string_view key, std::string& out) {
+    const toml::node* n = r.find(key, true);
+    if (n == nullptr) return false;
+    static constexpr std::string_view expected = "a name of 1..64 characters a-z, 0-9, '_' or '-'";
+    const auto* v = n->as_string();
+    if (v == nullptr) {
+        r.wrong(*n, r.path(key), expected, type_phrase(*n));
         return false;
     }
+    if (!is_name(v->get())) {
+        r.wrong(*n, r.path(key), expected, quote(v->get()));
+        return false;
+    }
+    out = v->get();
+    return true;
+}
 
-    // An integer in min..max.
-    bool get_uint(std::string_view key, uint64_t& out, uint64_t min, uint64_t max) {
-        const toml::node* n = find(key, false);
-        if (n == nullptr) return true;
-        const std::string expected = fmt::format("an integer in {}..{}", min, max);
-        const auto* v = n->as_integer();
+// An array of at least one CIDR.
+bool get_cidrs(table_reader& r, std::string_view key, std::vector<cidr>& out, bool required) {
+    const toml::node* n = r.find(key, required);
+    if (n == nullptr) return !required;
+    const auto* array = n->as_array();
+    if (array == nullptr) {
+        r.wrong(*n, r.path(key), "an array of CIDRs", type_phrase(*n));
+        return false;
+    }
+    if (array->empty()) {
+        r.wrong(*n, r.path(key), "at least one CIDR", "an empty array");
+        return false;
+    }
+    bool ok = true;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const toml::node& e = *array->get(i);
+        const std::string element_key = fmt::format("{}[{}]", r.path(key), i);
+        const auto* v = e.as_string();
         if (v == nullptr) {
-            ctx_.wrong(*n, path(key), expected, type_phrase(*n));
-            return false;
+            r.wrong(e, element_key, R"(a CIDR like "10.0.0.0/8" or "2001:db8::/32")", type_phrase(e));
+            ok = false;
+            continue;
         }
-        if (v->get() < 0 || static_cast<uint64_t>(v->get()) < min || static_cast<uint64_t>(v->get()) > max) {
-            ctx_.wrong(*n, path(key), expected, std::to_string(v->get()));
-            return false;
-        }
-        out = static_cast<uint64_t>(v->get());
-        return true;
-    }
-
-    // A name matching [a-z0-9_-]{1,64}.
-    bool get_name(std::string_view key, std::string& out) {
-        const toml::node* n = find(key, true);
-        if (n == nullptr) return false;
-        static constexpr std::string_view expected = "a name of 1..64 characters a-z, 0-9, '_' or '-'";
-        const auto* v = n->as_string();
-        if (v == nullptr) {
-            ctx_.wrong(*n, path(key), expected, type_phrase(*n));
-            return false;
-        }
-        if (!is_name(v->get())) {
-            ctx_.wrong(*n, path(key), expected, quote(v->get()));
-            return false;
-        }
-        out = v->get();
-        return true;
-    }
-
-    // An array of at least one CIDR.
-    bool get_cidrs(std::string_view key, std::vector<cidr>& out, bool required) {
-        const toml::node* n = find(key, required);
-        if (n == nullptr) return !required;
-        const auto* array = n->as_array();
-        if (array == nullptr) {
-            ctx_.wrong(*n, path(key), "an array of CIDRs", type_phrase(*n));
-            return false;
-        }
-        if (array->empty()) {
-            ctx_.wrong(*n, path(key), "at least one CIDR", "an empty array");
-            return false;
-        }
-        bool ok = true;
-        for (std::size_t i = 0; i < array->size(); ++i) {
-            const toml::node& e = *array->get(i);
-            const std::string element_key = fmt::format("{}[{}]", path(key), i);
-            const auto* v = e.as_string();
-            if (v == nullptr) {
-                ctx_.wrong(e, element_key, R"(a CIDR like "10.0.0.0/8" or "2001:db8::/32")", type_phrase(e));
-                ok = false;
-                continue;
-            }
-            std::string why;
-            if (const auto c = cidr::parse(v->get(), &why)) {
-                out.push_back(*c);
-            } else {
-                ctx_.error(e.source().begin, element_key, why);
-                ok = false;
-            }
-        }
-        return ok;
-    }
-
-    // Reports every key nobody asked for.
-    void finish() {
-        for (auto&& [k, v] : tbl_) {
-            if (std::find(known_.begin(), known_.end(), k.str()) != known_.end()) continue;
-            const std::string_view near = closest(k.str(), known_);
-            const position at = v.is_table() || !k.source().begin ? v.source().begin : k.source().begin;
-            ctx_.error(at, path(k.str()),
-                       fmt::format("unknown {}{}", v.is_table() ? "table" : "key",
-                                   near.empty() ? std::string() : fmt::format(" (did you mean {}?)", near)));
+        std::string why;
+        if (const auto c = cidr::parse(v->get(), &why)) {
+            out.push_back(*c);
+        } else {
+            r.ctx().error(e.source().begin, element_key, why);
+            ok = false;
         }
     }
-
-    context& ctx() { return ctx_; }
-    const toml::table& table() const { return tbl_; }
-
-private:
-    context& ctx_;
-    std::string name_;
-    const toml::table& tbl_;
-    std::vector<std::string_view> known_;
-};
+    return ok;
+}
 
 constexpr std::pair<std::string_view, verdict> verdicts[] = {{"allow", verdict::allow}, {"deny", verdict::deny}};
 constexpr std::pair<std::string_view, rule_mode> modes[] = {{"enforce", rule_mode::enforce},
@@ -226,30 +132,6 @@ struct read_rule {
     std::size_t element = 0; // its index in policy.rule
 };
 
-// The elements of an array of tables (policy.group, policy.rule), each checked to be a table.
-std::vector<std::pair<std::size_t, const toml::table*>> tables_of(context& ctx, const toml::table& parent,
-                                                                  std::string_view key,
-                                                                  std::string_view parent_name = "policy") {
-    std::vector<std::pair<std::size_t, const toml::table*>> out;
-    const toml::node* n = parent.get(key);
-    if (n == nullptr) return out;
-    const auto* array = n->as_array();
-    if (array == nullptr) {
-        ctx.wrong(*n, fmt::format("{}.{}", parent_name, key),
-                  fmt::format("an array of tables ([[{}.{}]])", parent_name, key), type_phrase(*n));
-        return out;
-    }
-    for (std::size_t i = 0; i < array->size(); ++i) {
-        const toml::node& e = *array->get(i);
-        if (const auto* t = e.as_table()) {
-            out.emplace_back(i, t);
-        } else {
-            ctx.wrong(e, fmt::format("{}.{}[{}]", parent_name, key, i), "a table", type_phrase(e));
-        }
-    }
-    return out;
-}
-
 // A name already used: "duplicate group name "x" (first at line N)".
 bool check_unique(context& ctx, std::vector<named>& seen, std::string_view what, const std::string& name,
                   const toml::table& tbl, std::string key) {
@@ -265,8 +147,8 @@ bool check_unique(context& ctx, std::vector<named>& seen, std::string_view what,
 
 read_group read_group_table(context& ctx, std::size_t i, const toml::table& tbl, std::vector<named>& seen) {
     read_group g;
-    table_reader r(ctx, fmt::format("policy.group[{}]", i), tbl);
-    if (r.get_name("name", g.spec.name)) {
+    table_reader r(ctx, fmt::format("policy.group[{}]", i), &tbl);
+    if (get_name(r, "name", g.spec.name)) {
         if (g.spec.name == "any") {
             ctx.wrong(*tbl.get("name"), r.path("name"), R"(a name other than "any" (it means every source))",
                       quote(g.spec.name));
@@ -274,7 +156,7 @@ read_group read_group_table(context& ctx, std::size_t i, const toml::table& tbl,
             check_unique(ctx, seen, "group", g.spec.name, tbl, r.path("name"));
         }
     }
-    g.usable = r.get_cidrs("cidrs", g.spec.cidrs, true);
+    g.usable = get_cidrs(r, "cidrs", g.spec.cidrs, true);
     r.finish();
     return g;
 }
@@ -285,11 +167,11 @@ bool read_sources(table_reader& r, read_rule& rule) {
     static constexpr std::string_view expected = R"(an array of group names or ["any"])";
     const auto* array = n->as_array();
     if (array == nullptr) {
-        r.ctx().wrong(*n, r.path("sources"), expected, type_phrase(*n));
+        r.wrong(*n, r.path("sources"), expected, type_phrase(*n));
         return false;
     }
     if (array->empty()) {
-        r.ctx().wrong(*n, r.path("sources"), R"(at least one group name or "any")", "an empty array");
+        r.wrong(*n, r.path("sources"), R"(at least one group name or "any")", "an empty array");
         return false;
     }
     bool ok = true;
@@ -298,10 +180,10 @@ bool read_sources(table_reader& r, read_rule& rule) {
         const std::string key = fmt::format("{}[{}]", r.path("sources"), i);
         const auto* v = e.as_string();
         if (v == nullptr) {
-            r.ctx().wrong(e, key, R"(a group name or "any")", type_phrase(e));
+            r.wrong(e, key, R"(a group name or "any")", type_phrase(e));
             ok = false;
         } else if (v->get() == "any" && array->size() > 1) {
-            r.ctx().wrong(e, key, R"("any" alone (it already means every source))",
+            r.wrong(e, key, R"("any" alone (it already means every source))",
                           fmt::format(R"("any" among {} sources)", array->size()));
             ok = false;
         } else {
@@ -317,11 +199,11 @@ bool read_sources(table_reader& r, read_rule& rule) {
 bool read_port_array(table_reader& r, const toml::node& n, const std::string& path, std::vector<port_range>& out) {
     const auto* array = n.as_array();
     if (array == nullptr) {
-        r.ctx().wrong(n, path, "an array of ports and port ranges", type_phrase(n));
+        r.wrong(n, path, "an array of ports and port ranges", type_phrase(n));
         return false;
     }
     if (array->empty()) {
-        r.ctx().wrong(n, path, "at least one port or port range (leave ports out for every port)", "an empty array");
+        r.wrong(n, path, "at least one port or port range (leave ports out for every port)", "an empty array");
         return false;
     }
     bool ok = true;
@@ -330,7 +212,7 @@ bool read_port_array(table_reader& r, const toml::node& n, const std::string& pa
         const std::string key = fmt::format("{}[{}]", path, i);
         if (const auto* v = e.as_integer()) {
             if (v->get() < 1 || v->get() > 65535) {
-                r.ctx().wrong(e, key, port_expected, std::to_string(v->get()));
+                r.wrong(e, key, port_expected, std::to_string(v->get()));
                 ok = false;
             } else {
                 const auto p = static_cast<uint16_t>(v->get());
@@ -339,16 +221,16 @@ bool read_port_array(table_reader& r, const toml::node& n, const std::string& pa
         } else if (const auto* str = e.as_string()) {
             const auto range = parse_port_range(str->get());
             if (!range) {
-                r.ctx().wrong(e, key, port_expected, quote(str->get()));
+                r.wrong(e, key, port_expected, quote(str->get()));
                 ok = false;
             } else if (range->lo > range->hi) {
-                r.ctx().wrong(e, key, "a port range with low <= high", quote(str->get()));
+                r.wrong(e, key, "a port range with low <= high", quote(str->get()));
                 ok = false;
             } else {
                 out.push_back(*range);
             }
         } else {
-            r.ctx().wrong(e, key, port_expected, type_phrase(e));
+            r.wrong(e, key, port_expected, type_phrase(e));
             ok = false;
         }
     }
@@ -367,7 +249,7 @@ bool read_hostnames(table_reader& r, read_rule& rule, bool protocol_given) {
     }
     const auto* array = n->as_array();
     if (array == nullptr || array->empty()) {
-        r.ctx().wrong(*n, r.path("hostnames"), "an array of at least one hostname",
+        r.wrong(*n, r.path("hostnames"), "an array of at least one hostname",
                       array == nullptr ? type_phrase(*n) : std::string("an empty array"));
         return false;
     }
@@ -378,7 +260,7 @@ bool read_hostnames(table_reader& r, read_rule& rule, bool protocol_given) {
         const auto* v = e.as_string();
         std::string why;
         if (v == nullptr) {
-            r.ctx().wrong(e, key, R"(a hostname like "api.example.com" or "*.example.com")", type_phrase(e));
+            r.wrong(e, key, R"(a hostname like "api.example.com" or "*.example.com")", type_phrase(e));
             ok = false;
         } else if (auto h = normalize_hostname_pattern(v->get(), &why)) {
             rule.spec.hostnames.push_back(std::move(*h));
@@ -407,10 +289,10 @@ read_rule read_rule_table(context& ctx, std::size_t i, const toml::table& tbl, s
     rule.element = i;
     rule.at = tbl.source().begin;
     rule.spec.line = rule.at.line;
-    table_reader r(ctx, fmt::format("policy.rule[{}]", i), tbl);
-    if (r.get_name("name", rule.spec.name)) check_unique(ctx, seen, "rule", rule.spec.name, tbl, r.path("name"));
+    table_reader r(ctx, fmt::format("policy.rule[{}]", i), &tbl);
+    if (get_name(r, "name", rule.spec.name)) check_unique(ctx, seen, "rule", rule.spec.name, tbl, r.path("name"));
     bool ok = read_sources(r, rule);
-    ok = r.get_cidrs("destinations", rule.spec.destinations, true) && ok;
+    ok = get_cidrs(r, "destinations", rule.spec.destinations, true) && ok;
     const bool protocol_ok = r.get_enum("protocol", rule.spec.proto, protocols, false);
     ok = protocol_ok && ok;
     if (protocol_ok) {
@@ -466,201 +348,202 @@ struct read_pattern {
     std::size_t element = 0;
 };
 
+// flags = ["caseless", "dotall", "multiline"]: any of them, each at most once.
+bool read_dlp_flags(table_reader& r, dlp::dlp_pattern& p) {
+    const toml::node* flags = r.find("flags", false);
+    if (flags == nullptr) return true;
+    const auto* array = flags->as_array();
+    if (array == nullptr) {
+        r.wrong(*flags, r.path("flags"), R"(an array of "caseless", "dotall", "multiline")", type_phrase(*flags));
+        return false;
+    }
+    bool ok = true;
+    for (std::size_t f = 0; f < array->size(); ++f) {
+        const toml::node& e = *array->get(f);
+        const auto* v = e.as_string();
+        const std::string_view flag = v != nullptr ? std::string_view(v->get()) : std::string_view();
+        if (flag == "caseless") p.caseless = true;
+        else if (flag == "dotall") p.dotall = true;
+        else if (flag == "multiline") p.multiline = true;
+        else {
+            r.wrong(e, fmt::format("{}[{}]", r.path("flags"), f), R"("caseless", "dotall" or "multiline")",
+                    v != nullptr ? quote(v->get()) : type_phrase(e));
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+// One [[dlp.pattern]]; added to spec.patterns (its position to `where`) when valid.
+void read_dlp_pattern(context& ctx, std::size_t i, const toml::table& t, std::vector<named>& names, dlp_spec& spec,
+                      std::vector<read_pattern>& where) {
+    table_reader r(ctx, fmt::format("dlp.pattern[{}]", i), &t);
+    dlp::dlp_pattern p;
+    bool ok = get_name(r, "name", p.name);
+    if (ok) ok = check_unique(ctx, names, "pattern", p.name, t, r.path("name"));
+    const toml::node* regex = r.find("regex", true);
+    if (regex != nullptr && regex->as_string() == nullptr) {
+        r.wrong(*regex, r.path("regex"), "a regular expression (string)", type_phrase(*regex));
+        ok = false;
+    } else if (regex != nullptr) {
+        p.regex = regex->as_string()->get();
+    } else {
+        ok = false;
+    }
+    if (!read_dlp_flags(r, p)) ok = false;
+    ok = r.get_enum("severity", p.severity, severities, false) && ok;
+    ok = r.get_enum("action", p.action, dlp_actions, false) && ok;
+    ok = r.get_enum("validator", p.validator, validators, false) && ok;
+    ok = r.get_enum("direction", p.direction, directions, false) && ok;
+    r.finish();
+    if (!ok) return;
+    where.push_back(read_pattern{regex->source().begin, i});
+    spec.patterns.push_back(std::move(p));
+}
+
 // Reads [dlp]; the patterns go to spec.patterns, their positions to `where`.
 void read_dlp(context& ctx, const toml::table& dlp, dlp_spec& spec, std::vector<read_pattern>& where) {
-    table_reader top(ctx, "dlp", dlp);
+    table_reader top(ctx, "dlp", &dlp);
     top.get_uint("depth", spec.depth, 0, uint64_t{1} << 40);
     top.get_enum("on_exhaustion", spec.fail_closed, exhaustion, false);
     top.find("pattern", false);
     top.finish();
     std::vector<named> names;
-    for (const auto& [i, t] : tables_of(ctx, dlp, "pattern", "dlp")) {
-        table_reader r(ctx, fmt::format("dlp.pattern[{}]", i), *t);
-        dlp::dlp_pattern p;
-        bool ok = r.get_name("name", p.name);
-        if (ok) ok = check_unique(ctx, names, "pattern", p.name, *t, r.path("name"));
-        const toml::node* regex = r.find("regex", true);
-        if (regex != nullptr && regex->as_string() == nullptr) {
-            ctx.wrong(*regex, r.path("regex"), "a regular expression (string)", type_phrase(*regex));
-            ok = false;
-        } else if (regex != nullptr) {
-            p.regex = regex->as_string()->get();
-        } else {
-            ok = false;
-        }
-        if (const toml::node* flags = r.find("flags", false)) {
-            const auto* array = flags->as_array();
-            if (array == nullptr) {
-                ctx.wrong(*flags, r.path("flags"), R"(an array of "caseless", "dotall", "multiline")", type_phrase(*flags));
-                ok = false;
-            }
-            for (std::size_t f = 0; array != nullptr && f < array->size(); ++f) {
-                const toml::node& e = *array->get(f);
-                const auto* v = e.as_string();
-                const std::string_view flag = v != nullptr ? std::string_view(v->get()) : std::string_view();
-                if (flag == "caseless") p.caseless = true;
-                else if (flag == "dotall") p.dotall = true;
-                else if (flag == "multiline") p.multiline = true;
-                else {
-                    ctx.wrong(e, fmt::format("{}[{}]", r.path("flags"), f), R"("caseless", "dotall" or "multiline")",
-                              v != nullptr ? quote(v->get()) : type_phrase(e));
-                    ok = false;
-                }
-            }
-        }
-        ok = r.get_enum("severity", p.severity, severities, false) && ok;
-        ok = r.get_enum("action", p.action, dlp_actions, false) && ok;
-        ok = r.get_enum("validator", p.validator, validators, false) && ok;
-        ok = r.get_enum("direction", p.direction, directions, false) && ok;
-        r.finish();
-        if (!ok) continue;
-        where.push_back(read_pattern{regex->source().begin, i});
-        spec.patterns.push_back(std::move(p));
-    }
+    for (const auto& [i, t] : top.get_tables("pattern")) read_dlp_pattern(ctx, i, *t, names, spec, where);
 }
 
 // ---------------------------------------------------------------------------
 // The whole [policy] table
 
-policy_load_result load(const toml::table& root, context& ctx, uint64_t version, unsigned workers) {
-    policy_load_result result;
+// [policy] and [dlp] as read, before compiling.
+struct read_policy_tables {
     policy_spec spec;
-    spec.version = version;
-    spec.workers = workers;
-    const toml::node* node = root.get("policy");
-    result.present = node != nullptr;
-    const toml::table* policy = node != nullptr ? node->as_table() : nullptr;
-    if (node != nullptr && policy == nullptr) ctx.wrong(*node, "policy", "a table", type_phrase(*node));
-
+    const toml::table* policy = nullptr;
     std::vector<read_pattern> dlp_where;
-    if (const toml::node* dlp = root.get("dlp")) {
-        result.present = true;
-        if (const toml::table* t = dlp->as_table()) {
-            read_dlp(ctx, *t, spec.dlp, dlp_where);
-        } else {
-            ctx.wrong(*dlp, "dlp", "a table", type_phrase(*dlp));
-        }
-    }
-
     std::vector<read_group> groups;
     std::vector<read_rule> rules;
-    if (policy != nullptr) {
-        table_reader top(ctx, "policy", *policy);
-        top.get_enum("default", spec.default_action, verdicts, false);
-        read_inspection(top, spec.inspection);
-        top.find("group", false);
-        top.find("rule", false);
-        top.finish();
-        std::vector<named> group_names;
-        for (const auto& [i, t] : tables_of(ctx, *policy, "group")) {
-            groups.push_back(read_group_table(ctx, i, *t, group_names));
-        }
-        std::vector<named> rule_names;
-        for (const auto& [i, t] : tables_of(ctx, *policy, "rule")) {
-            read_rule rule = read_rule_table(ctx, i, *t, rule_names);
-            // Resolve source group names.
-            if (!rule.spec.any_source) {
-                std::vector<std::string_view> known;
-                for (const auto& g : groups) known.push_back(g.spec.name);
-                const auto* sources = t->get("sources")->as_array();
-                for (std::size_t s = 0; s < rule.source_names.size(); ++s) {
-                    const auto g = std::find_if(groups.begin(), groups.end(), [&](const read_group& rg) {
-                        return rg.spec.name == rule.source_names[s];
-                    });
-                    if (g == groups.end()) {
-                        const std::string_view near = closest(rule.source_names[s], known);
-                        const std::size_t e = rule.source_elements[s];
-                        ctx.error(sources->get(e)->source().begin, fmt::format("policy.rule[{}].sources[{}]", i, e),
-                                  fmt::format("unknown group {}{}", quote(rule.source_names[s]),
-                                              near.empty() ? std::string()
-                                                           : fmt::format(" (did you mean {}?)", quote(near))));
-                        rule.usable = false;
-                    } else if (!g->usable) {
-                        rule.usable = false; // the group's own error is reported
-                    } else {
-                        rule.spec.source_groups.push_back(static_cast<uint32_t>(g - groups.begin()));
-                    }
-                }
-            }
-            rules.push_back(std::move(rule));
+};
+
+// A rule's source group names against the groups: each must name a usable group.
+void resolve_sources(context& ctx, const toml::table& tbl, const std::vector<read_group>& groups, read_rule& rule) {
+    if (rule.spec.any_source) return;
+    std::vector<std::string_view> known;
+    for (const auto& g : groups) known.push_back(g.spec.name);
+    const auto* sources = tbl.get("sources")->as_array();
+    for (std::size_t s = 0; s < rule.source_names.size(); ++s) {
+        const auto g = std::find_if(groups.begin(), groups.end(),
+                                    [&](const read_group& rg) { return rg.spec.name == rule.source_names[s]; });
+        if (g == groups.end()) {
+            const std::string_view near = closest(rule.source_names[s], known);
+            const std::size_t e = rule.source_elements[s];
+            ctx.error(sources->get(e)->source().begin, fmt::format("policy.rule[{}].sources[{}]", rule.element, e),
+                      fmt::format("unknown group {}{}", quote(rule.source_names[s]),
+                                  near.empty() ? std::string() : fmt::format(" (did you mean {}?)", quote(near))));
+            rule.usable = false;
+        } else if (!g->usable) {
+            rule.usable = false; // the group's own error is reported
+        } else {
+            rule.spec.source_groups.push_back(static_cast<uint32_t>(g - groups.begin()));
         }
     }
+}
 
-    // Compile what is usable (so that shadowing is found even while other rules
-    // have errors), then report the rules that can never match.
-    policy_spec usable = spec;
-    std::vector<uint32_t> group_index(groups.size(), 0);
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-        if (!groups[g].usable) continue;
+void read_policy_table(context& ctx, const toml::table& policy, read_policy_tables& read) {
+    table_reader top(ctx, "policy", &policy);
+    top.get_enum("default", read.spec.default_action, verdicts, false);
+    read_inspection(top, read.spec.inspection);
+    top.find("group", false);
+    top.find("rule", false);
+    top.finish();
+    std::vector<named> group_names;
+    for (const auto& [i, t] : top.get_tables("group")) read.groups.push_back(read_group_table(ctx, i, *t, group_names));
+    std::vector<named> rule_names;
+    for (const auto& [i, t] : top.get_tables("rule")) {
+        read_rule rule = read_rule_table(ctx, i, *t, rule_names);
+        resolve_sources(ctx, *t, read.groups, rule);
+        read.rules.push_back(std::move(rule));
+    }
+}
+
+// Compiles what is usable (so that shadowing is found even while other rules
+// have errors), then reports the rules that can never match.
+policy_load_result compile_usable(context& ctx, const read_policy_tables& read) {
+    policy_spec usable = read.spec;
+    std::vector<uint32_t> group_index(read.groups.size(), 0);
+    for (std::size_t g = 0; g < read.groups.size(); ++g) {
+        if (!read.groups[g].usable) continue;
         group_index[g] = static_cast<uint32_t>(usable.groups.size());
-        usable.groups.push_back(groups[g].spec);
+        usable.groups.push_back(read.groups[g].spec);
     }
     std::vector<std::size_t> rule_index;
-    for (std::size_t r = 0; r < rules.size(); ++r) {
-        if (!rules[r].usable) continue;
-        rule_spec s = rules[r].spec;
+    for (std::size_t r = 0; r < read.rules.size(); ++r) {
+        if (!read.rules[r].usable) continue;
+        rule_spec s = read.rules[r].spec;
         for (uint32_t& g : s.source_groups) g = group_index[g];
         usable.rules.push_back(std::move(s));
         rule_index.push_back(r);
     }
     compile_result compiled = compiled_policy::compile(usable);
-    if (!compiled.policy && compiled.dlp_pattern < dlp_where.size()) {
-        const read_pattern& w = dlp_where[compiled.dlp_pattern];
+    if (!compiled.policy && compiled.dlp_pattern < read.dlp_where.size()) {
+        const read_pattern& w = read.dlp_where[compiled.dlp_pattern];
         ctx.error(w.regex_at, fmt::format("dlp.pattern[{}].regex", w.element), compiled.error);
     } else if (!compiled.policy) {
-        ctx.error(policy != nullptr ? policy->source().begin : position{1, 1}, "policy", compiled.error);
+        ctx.error(read.policy != nullptr ? read.policy->source().begin : position{1, 1}, "policy", compiled.error);
     } else {
         for (const shadowed_rule& s : find_shadowed_rules(usable, *compiled.policy)) {
-            const read_rule& b = rules[rule_index[s.rule]];
-            const read_rule& a = rules[rule_index[s.shadowed_by]];
+            const read_rule& b = read.rules[rule_index[s.rule]];
+            const read_rule& a = read.rules[rule_index[s.shadowed_by]];
             ctx.error(b.at, fmt::format("policy.rule[{}]", b.element),
                       fmt::format("rule {} can never match: shadowed by rule {} (line {})", quote(b.spec.name),
                                   quote(a.spec.name), a.spec.line));
         }
     }
-
+    policy_load_result result;
     if (ctx.errors.empty()) {
         result.spec = std::move(usable);
         result.policy = std::move(compiled.policy);
-    } else {
-        toml_text::sort_by_position(ctx.errors);
-        result.errors = std::move(ctx.errors);
     }
     return result;
 }
 
 } // namespace
 
+policy_load_result read_policy(const toml::table& root, toml_text::context& ctx, uint64_t version, unsigned workers) {
+    read_policy_tables read;
+    read.spec.version = version;
+    read.spec.workers = workers;
+    // The config loader reports the other top-level tables; this reader only
+    // names the two it reads.
+    table_reader top(ctx, "", &root);
+    read.policy = top.get_table("policy", false);
+    const bool present = root.get("policy") != nullptr || root.get("dlp") != nullptr;
+    if (const toml::table* dlp = top.get_table("dlp", false)) read_dlp(ctx, *dlp, read.spec.dlp, read.dlp_where);
+    if (read.policy != nullptr) read_policy_table(ctx, *read.policy, read);
+    policy_load_result result = compile_usable(ctx, read);
+    result.present = present;
+    return result;
+}
 
-policy_load_result load_policy(const toml::table& root, std::string_view file, uint64_t version, unsigned workers) {
-    context ctx{std::string(file), {}};
-    return load(root, ctx, version, workers);
+policy_load_result load_policy(const toml_text::document& doc, uint64_t version, unsigned workers) {
+    if (!doc.parsed()) {
+        policy_load_result result;
+        result.errors = doc.errors;
+        return result;
+    }
+    context ctx{doc.file, {}};
+    policy_load_result result = read_policy(doc.root, ctx, version, workers);
+    toml_text::sort_by_position(ctx.errors);
+    result.errors = std::move(ctx.errors);
+    return result;
 }
 
 policy_load_result load_policy_string(std::string_view text, std::string_view source_name, uint64_t version,
                                       unsigned workers) {
-    context ctx{std::string(source_name), {}};
-    toml::table root;
-    try {
-        root = toml::parse(text, std::string(source_name));
-    } catch (const toml::parse_error& e) {
-        ctx.error(e.source().begin, "syntax", std::string(e.description()));
-        policy_load_result result;
-        result.errors = std::move(ctx.errors);
-        return result;
-    }
-    return load(root, ctx, version, workers);
+    return load_policy(toml_text::parse_document(text, source_name), version, workers);
 }
 
 policy_load_result load_policy_file(const std::string& path, uint64_t version, unsigned workers) {
-    std::string text;
-    toml_text::located_error error;
-    if (!toml_text::read_whole_file(path, text, error)) {
-        policy_load_result result;
-        result.errors.push_back(std::move(error));
-        return result;
-    }
-    return load_policy_string(text, path, version, workers);
+    return load_policy(toml_text::read_document(path), version, workers);
 }
 
 } // namespace egress::policy

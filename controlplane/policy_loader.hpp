@@ -20,9 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include <toml++/toml.h>
-
 #include "located_error.hpp"
+#include "toml_reader.hpp"
 #include "policy/compiled_policy.hpp"
 
 namespace egress::policy {
@@ -36,12 +35,20 @@ struct policy_load_result {
     std::vector<policy_error> errors;              // in source order
 };
 
-// Reads root["policy"] of an already-parsed config document; `file` names it in
-// errors. Without a [policy] table the result is the empty policy with the
-// default action "deny" and present == false (the caller decides what that means).
-policy_load_result load_policy(const toml::table& root, std::string_view file, uint64_t version = 1, unsigned workers = 1);
+// Reads [policy] and [dlp] of a parsed config document. Without either table
+// the result is the empty policy with the default action "deny" and present ==
+// false (the caller decides what that means). A document that did not parse
+// yields its one error.
+policy_load_result load_policy(const toml_text::document& doc, uint64_t version = 1, unsigned workers = 1);
+
+// The same, with the errors added to ctx (unsorted; result.errors stays empty):
+// how the policy is read together with the rest of the config from one
+// document (controlplane/config_file.hpp). spec and policy are set only when
+// ctx has no errors at all, the config's included.
+policy_load_result read_policy(const toml::table& root, toml_text::context& ctx, uint64_t version, unsigned workers);
 
 // Parses text (a whole config document) first; a syntax error is one error with key "syntax".
+// Each call parses afresh (a reload reads the file as it is now).
 policy_load_result load_policy_string(std::string_view text, std::string_view source_name, uint64_t version = 1, unsigned workers = 1);
 
 // Reads a file; one error with line 0 when it cannot be read ("path: cannot open: ...").

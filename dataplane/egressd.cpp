@@ -22,6 +22,7 @@
 #include <rte_ring.h>
 
 #include "config.hpp"
+#include "config_file.hpp"
 #include "control_commands.hpp"
 #include "event_log.hpp"
 #include "policy_control.hpp"
@@ -518,16 +519,12 @@ int main(int argc, char** argv) {
         fmt::print("{}", usage);
         return 0;
     }
-    auto loaded = egress::config::load_config_file(opts.config_path);
-    // The [policy] table of the same file: validated and compiled on its own.
-    auto policy = egress::policy::load_policy_file(opts.config_path, 1, loaded.config ? loaded.config->run.workers : 1);
-    const std::size_t errors = loaded.errors.size() + (loaded.errors.empty() ? policy.errors.size() : 0);
-    if (errors != 0) {
+    // The file is parsed once; its config and its [policy] are read from that
+    // document, every error of both reported.
+    auto loaded = egress::config::load_config_and_policy_file(opts.config_path);
+    if (!loaded.errors.empty()) {
         for (const auto& e : loaded.errors) fmt::print(stderr, "{}\n", e.to_string());
-        // A file that does not parse gives the same syntax error twice: report it once.
-        if (loaded.errors.empty())
-            for (const auto& e : policy.errors) fmt::print(stderr, "{}\n", e.to_string());
-        fmt::print(stderr, "egressd: configuration {} has {} error(s)\n", opts.config_path, errors);
+        fmt::print(stderr, "egressd: configuration {} has {} error(s)\n", opts.config_path, loaded.errors.size());
         return 1;
     }
 
@@ -535,5 +532,5 @@ int main(int argc, char** argv) {
         fmt::print("egressd: configuration {} is valid\n", opts.config_path);
         return 0;
     }
-    return run(opts, std::move(*loaded.config), policy.present ? std::move(policy.policy) : nullptr);
+    return run(opts, std::move(*loaded.config), std::move(loaded.policy));
 }
