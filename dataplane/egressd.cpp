@@ -179,9 +179,10 @@ public:
             return 1;
         }
         start_services();
-        launch();
+        const bool launched = launch();
         wait_and_drain();
-        return summarize();
+        const int rc = summarize();
+        return launched ? rc : 1;
     }
 
 private:
@@ -204,7 +205,7 @@ private:
     void start_export();
     void start_metrics();
     void start_services();
-    void launch();
+    bool launch();
     void wait_and_drain();
     int summarize();
     void print_policy_summary(const egress::controlplane::run_report& report) const;
@@ -219,11 +220,11 @@ private:
     std::unique_ptr<egress::gateway::steering> steering_;
     std::unique_ptr<egress::dataplane::worker_set> workers_;
     std::unique_ptr<egress::dataplane::policy_slot> policy_slot_;
+    egress::controlplane::report_frame frame_;
+    egress::controlplane::control_hooks hooks_; // what the control socket's commands call
     control_plane control_;
     std::unique_ptr<egress::controlplane::exporter> exporter_;
     std::unique_ptr<egress::controlplane::metrics_server> metrics_;
-    egress::controlplane::report_frame frame_;
-    egress::controlplane::control_hooks hooks_;
     egress::dataplane::telemetry_source telemetry_;
     std::atomic<bool> control_done_{false};
     std::thread control_thread_;
@@ -364,7 +365,8 @@ void gateway_run::start_services() {
 
 // The control thread, then the workers; worker w on the w-th worker lcore; with
 // one lcore short, the main lcore runs worker 0 itself (until it returns).
-void gateway_run::launch() {
+// False when a worker could not be launched: the others are stopped.
+bool gateway_run::launch() {
     control_thread_ = std::thread([this] {
         while (!control_done_.load(std::memory_order_acquire)) control_.tick();
     });
@@ -377,8 +379,15 @@ void gateway_run::launch() {
                    cfg_.run.workers, in.rx_queues, out.rx_queues, in.rss ? "on" : "off", out.rss ? "on" : "off",
                    steering_->rss() ? "by reply hash" : "in per-worker slices");
     std::fflush(stdout);
-    workers_->start(egress::dataplane::worker_main);
+    try {
+        workers_->start(egress::dataplane::worker_main);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "egressd: {}\n", e.what());
+        g_stop.store(true, std::memory_order_relaxed);
+        return false;
+    }
     workers_->run_on_main();
+    return true;
 }
 
 // Until a signal or every worker drained; then what is left in the hand-off

@@ -187,31 +187,30 @@ void worker_set::start(worker_entry entry, bool main_may_run) {
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count()); // the workers' clocks start about now
     for (auto& c : contexts_) c->start_epoch_ms = start_epoch_ms;
+    if (main_runs_one_) {
+        auto l = std::make_unique<launch>(); // worker 0, for run_on_main
+        l->set = this;
+        l->entry = entry;
+        launches_.push_back(std::move(l));
+    }
     for (unsigned w = main_runs_one_ ? 1 : 0; w < size(); ++w) {
         auto l = std::make_unique<launch>();
         l->set = this;
         l->index = w;
         l->entry = entry;
         l->lcore = lcores[main_runs_one_ ? w - 1 : w];
-        l->remote = true;
         if (rte_eal_remote_launch(run_launch, l.get(), l->lcore) != 0)
             throw std::runtime_error(fmt::format("cannot launch worker {} on lcore {}", w, l->lcore));
+        l->remote = true;
         launches_.push_back(std::move(l));
-    }
-    if (main_runs_one_) {
-        auto l = std::make_unique<launch>(); // run_on_main fills in the rest
-        l->set = this;
-        l->entry = entry;
-        launches_.insert(launches_.begin(), std::move(l));
     }
     for (const auto& l : launches_)
         while (l->remote && !l->ready.load(std::memory_order_acquire)) std::this_thread::yield();
 }
 
 void worker_set::run_on_main() {
-    if (!main_runs_one_) return;
-    launch& l = *launches_.front();
-    run_launch(&l);
+    if (launches_.empty() || launches_.front()->remote) return;
+    run_launch(launches_.front().get());
 }
 
 bool worker_set::all_finished() const noexcept {

@@ -103,7 +103,8 @@ public:
 
     // Worker w on the w-th worker lcore (the main lcore excluded); with one lcore
     // short and main_may_run, worker 0 is left for run_on_main(). Returns once
-    // every launched worker is running. Throws when the lcores are too few.
+    // every launched worker is running. Throws when the lcores are too few or a
+    // launch fails (the workers already launched run until the stop flag).
     void start(worker_entry entry, bool main_may_run = true);
     bool main_runs_one() const noexcept { return main_runs_one_; }
     // Runs worker 0 on the calling (main) lcore until it returns (main_runs_one()).
@@ -127,7 +128,7 @@ private:
         unsigned index = 0;
         worker_entry entry = nullptr;
         unsigned lcore = 0;
-        bool remote = false; // launched on lcore (else worker 0 on the main lcore)
+        bool remote = false; // running on lcore (else worker 0, for the main lcore)
         clockid_t cpu_clock{};
         std::atomic<bool> ready{false};
     };
