@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,11 +32,10 @@
 #include "exporter.hpp"
 #include "metrics.hpp"
 #include "policy_loader.hpp"
-#include "gateway/gateway_core.hpp"
 #include "gateway/steering.hpp"
-#include "port.hpp"
+#include "ports_setup.hpp"
 #include "summary.hpp"
-#include "worker.hpp"
+#include "worker_set.hpp"
 
 namespace {
 
@@ -155,359 +155,290 @@ struct control_plane {
     }
 };
 
-int run(const options& opts, egress::config::egressd_config cfg,
-        std::unique_ptr<const egress::policy::compiled_policy> initial_policy) {
-    using namespace egress;
-    const uint64_t start_unix_ms = controlplane::unix_ms_now();
-    auto args = dataplane::make_eal_args(cfg.eal);
+// One run of the gateway, step by step (run()). The members are declared in
+// dependency order, so they are destroyed in reverse, after the workers stopped:
+// the services that read the workers' rings before the workers' objects, those
+// before the ports, the mbuf pool and, last, EAL.
+class gateway_run {
+public:
+    gateway_run(const options& opts, egress::config::egressd_config cfg,
+                std::unique_ptr<const egress::policy::compiled_policy> initial_policy)
+        : opts_(opts), cfg_(std::move(cfg)), initial_policy_(std::move(initial_policy)) {}
+
+    int run() {
+        if (!start_eal() || !make_pool() || !check_lcores()) return 1;
+        try {
+            start_ports();
+            start_steering();
+            make_workers();
+            make_policy_slot();
+            start_control();
+            start_export();
+            start_metrics();
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "egressd: {}\n", e.what());
+            return 1;
+        }
+        start_services();
+        const bool launched = launch();
+        wait_and_drain();
+        const int rc = summarize();
+        return launched ? rc : 1;
+    }
+
+private:
+    // The counters as the workers last published them, for metrics, telemetry
+    // and the control socket: the sum over the workers.
+    egress::controlplane::run_report live_report() const {
+        auto r = egress::controlplane::make_run_report(frame_, workers_->published_total());
+        add_export_stats(r, exporter_.get());
+        return r;
+    }
+
+    bool start_eal();
+    bool make_pool();
+    bool check_lcores() const;
+    void start_ports();
+    void start_steering();
+    void make_workers();
+    void make_policy_slot();
+    void start_control();
+    void start_export();
+    void start_metrics();
+    void start_services();
+    bool launch();
+    void wait_and_drain();
+    int summarize();
+    void print_policy_summary(const egress::controlplane::run_report& report) const;
+
+    const options& opts_;
+    egress::config::egressd_config cfg_;
+    std::unique_ptr<const egress::policy::compiled_policy> initial_policy_;
+    const uint64_t start_unix_ms_ = egress::controlplane::unix_ms_now();
+    std::optional<eal_session> eal_;
+    mempool_guard pool_;
+    egress::dataplane::gateway_ports ports_;
+    std::unique_ptr<egress::gateway::steering> steering_;
+    std::unique_ptr<egress::dataplane::worker_set> workers_;
+    std::unique_ptr<egress::dataplane::policy_slot> policy_slot_;
+    egress::controlplane::report_frame frame_;
+    egress::controlplane::control_hooks hooks_; // what the control socket's commands call
+    control_plane control_;
+    std::unique_ptr<egress::controlplane::exporter> exporter_;
+    std::unique_ptr<egress::controlplane::metrics_server> metrics_;
+    egress::dataplane::telemetry_source telemetry_;
+    std::atomic<bool> control_done_{false};
+    std::thread control_thread_;
+};
+
+bool gateway_run::start_eal() {
+    auto args = egress::dataplane::make_eal_args(cfg_.eal);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
         fmt::print(stderr, "egressd: EAL initialisation failed: {}\n", rte_strerror(rte_errno));
-        return 1;
+        return false;
     }
-    eal_session eal;
+    eal_.emplace();
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     std::signal(SIGHUP, on_reload_signal);
+    return true;
+}
 
-    mempool_guard pool{rte_pktmbuf_pool_create("egress_mbufs", cfg.run.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                               static_cast<int>(rte_socket_id()))};
-    if (pool.pool == nullptr) {
-        fmt::print(stderr, "egressd: cannot create the mbuf pool ({} mbufs): {}\n", cfg.run.mbufs,
-                   rte_strerror(rte_errno));
-        return 1;
+bool gateway_run::make_pool() {
+    pool_.pool = rte_pktmbuf_pool_create("egress_mbufs", cfg_.run.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                         static_cast<int>(rte_socket_id()));
+    if (pool_.pool != nullptr) return true;
+    fmt::print(stderr, "egressd: cannot create the mbuf pool ({} mbufs): {}\n", cfg_.run.mbufs,
+               rte_strerror(rte_errno));
+    return false;
+}
+
+bool gateway_run::check_lcores() const {
+    const unsigned workers = cfg_.run.workers;
+    if (rte_lcore_count() >= workers) return true;
+    fmt::print(stderr, "egressd: run.workers = {} needs at least {} lcores in eal.lcores, EAL has {}\n", workers,
+               workers, rte_lcore_count());
+    return false;
+}
+
+// Both ports; the gateway's own frames leave from their MACs.
+void gateway_run::start_ports() {
+    ports_ = egress::dataplane::start_gateway_ports(cfg_, pool_.pool);
+    cfg_.gateway.inside.mac = ports_.ports[0].mac;
+    cfg_.gateway.outside.mac = ports_.ports[1].mac;
+}
+
+// Which worker owns which flow, and the RETA that makes RSS agree.
+void gateway_run::start_steering() { steering_ = egress::dataplane::make_steering(cfg_, ports_); }
+
+// Every worker's gateway_core, context and rings; the frame of the summary.
+void gateway_run::make_workers() {
+    using namespace egress;
+    dataplane::worker_set_settings s;
+    s.workers = cfg_.run.workers;
+    s.gateway = cfg_.gateway;
+    s.steer = steering_.get();
+    s.ports[0] = ports_.ports[0];
+    s.ports[1] = ports_.ports[1];
+    s.timestamp_offset = ports_.timestamp_offset;
+    s.timestamp_flag = ports_.timestamp_flag;
+    s.pool = pool_.pool;
+    s.handoff_ring_size = cfg_.run.handoff_ring_size;
+    s.burst = static_cast<uint16_t>(cfg_.run.burst_size);
+    s.stop_when_drained = cfg_.run.stop_when_drained;
+    s.drain_idle_ms = cfg_.run.drain_idle_ms;
+    s.replay_in_timestamp_order = cfg_.run.replay_in_timestamp_order;
+    s.stop = &g_stop;
+    workers_ = std::make_unique<dataplane::worker_set>(s);
+    frame_ = {ports_.ports[0].device, ports_.ports[1].device, 0, 0, cfg_.gateway.pool.addresses};
+    frame_.flow_capacity = workers_->sum([](const auto&, const auto& core) { return core.flow_capacity(); });
+    frame_.flow_table_bytes = workers_->sum([](const auto&, const auto& core) { return core.flow_table_bytes(); });
+}
+
+// The policy, published through RCU (one reader per worker).
+void gateway_run::make_policy_slot() {
+    policy_slot_ = std::make_unique<egress::dataplane::policy_slot>(cfg_.run.workers);
+    workers_->attach_policy(policy_slot_.get());
+}
+
+// What changes the policy, the security event log and the control socket.
+void gateway_run::start_control() {
+    using namespace egress;
+    const unsigned workers = cfg_.run.workers;
+    if (!cfg_.events.log.empty()) {
+        control_.events = std::make_unique<controlplane::event_log>(cfg_.events.log);
+        control_.rings = workers_->attach_security_events(cfg_.events.ring_size);
     }
+    control_.policy = std::make_unique<controlplane::policy_control>(
+        opts_.config_path, [slot = policy_slot_.get()](auto next) { return slot->publish(std::move(next)); },
+        control_.events.get());
+    control_.policy->set_workers(workers);
+    control_.policy->set_dlp_streams((cfg_.gateway.inspect.slots + workers - 1) / workers);
+    control_.policy->start(std::move(initial_policy_), start_unix_ms_);
 
-    const unsigned workers = cfg.run.workers;
-    if (rte_lcore_count() < workers) {
-        fmt::print(stderr, "egressd: run.workers = {} needs at least {} lcores in eal.lcores, EAL has {}\n", workers,
-                   workers, rte_lcore_count());
-        return 1;
+    hooks_.version = EGRESSD_VERSION;
+    hooks_.start_unix_ms = start_unix_ms_;
+    hooks_.report = [this] { return live_report(); };
+    hooks_.policy = control_.policy.get();
+    hooks_.now_ms = controlplane::unix_ms_now;
+    // egressctl flows / nat: the query visits every worker's table in turn.
+    hooks_.run_query = [ws = workers_.get()](gateway::flow_query& q) { return ws->query_flows(q); };
+    if (!cfg_.control.socket.empty()) {
+        control_.server = std::make_unique<controlplane::control_server>(cfg_.control.socket);
+        controlplane::add_control_commands(*control_.server, hooks_);
     }
+}
 
-    // Declared in dependency order: destroyed in reverse, after the workers stopped.
-    // One of each per worker: context, gateway_core, event rings, published stats.
-    std::vector<std::unique_ptr<dataplane::worker_context>> ctxs;
-    for (unsigned w = 0; w < workers; ++w) ctxs.push_back(std::make_unique<dataplane::worker_context>());
-    dataplane::worker_context* const ctx = ctxs[0].get(); // ports live here; copied to the others
-    dataplane::worker_group group;
-    group.workers = workers;
-    std::unique_ptr<gateway::steering> steering;
-    std::vector<rte_ring*> handoff_rings; // [from * workers + to], null on the diagonal
-    struct rings_guard {
-        std::vector<rte_ring*>& rings;
-        ~rings_guard() {
-            for (rte_ring* r : rings) rte_ring_free(r);
-        }
-    } free_rings{handoff_rings};
-    std::vector<std::unique_ptr<gateway::gateway_core>> cores;
-    std::vector<std::unique_ptr<gateway::fragment_steering>> fragment_steers; // per dispatching worker
-    std::vector<std::unique_ptr<gateway::event_ring>> events;
-    std::vector<std::unique_ptr<policy::security_ring>> security;
-    std::unique_ptr<dataplane::policy_slot> policy_slot;
-    control_plane control;
-    std::unique_ptr<controlplane::exporter> exporter;
-    std::vector<std::unique_ptr<base::seqlock_box<stats::live_stats>>> live;
-    for (unsigned w = 0; w < workers; ++w) live.push_back(std::make_unique<base::seqlock_box<stats::live_stats>>());
-    std::unique_ptr<controlplane::metrics_server> metrics;
-    controlplane::report_frame frame;
-    controlplane::control_hooks hooks;
-    dataplane::telemetry_source telemetry;
+// Flow export: one event ring per worker, drained by the exporter thread.
+void gateway_run::start_export() {
+    if (!cfg_.flow_export.enabled()) return;
+    exporter_ = std::make_unique<egress::controlplane::exporter>(cfg_.flow_export,
+                                                                 workers_->attach_flow_events(cfg_.flow_export.ring_size));
+}
 
-    // Metrics, telemetry, the control socket and the summary show the sum over the workers.
-    const auto live_total = [&] {
-        stats::live_stats total{};
-        for (const auto& box : live) stats::add_worker(total, box->read());
-        return total;
-    };
-    const auto live_report = [&] {
-        controlplane::run_report r = controlplane::make_run_report(frame, live_total());
-        add_export_stats(r, exporter.get());
-        return r;
-    };
+// Each worker publishes its counters every 10 ms for the metrics endpoint, the
+// control socket and DPDK telemetry.
+void gateway_run::start_metrics() {
+    using namespace egress;
+    workers_->publish_counters();
+    if (!cfg_.metrics.listen) return;
+    const auto start_s = start_unix_ms_ / 1000;
+    metrics_ = std::make_unique<controlplane::metrics_server>(*cfg_.metrics.listen, [this, start_s] {
+        return controlplane::format_prometheus(
+            live_report(), controlplane::metrics_extra{start_s, EGRESSD_VERSION, control_.policy->status()});
+    });
+}
 
+void gateway_run::start_services() {
+    telemetry_ = {[this] { return live_report(); }, control_.policy.get()};
+    egress::dataplane::attach_telemetry(&telemetry_);
+    if (exporter_) exporter_->start();
+    if (metrics_) {
+        metrics_->start();
+        const auto& at = cfg_.metrics.listen->address;
+        fmt::print("egressd: metrics on http://{}{}{}:{}/metrics\n", at.is_v4() ? "" : "[", at, at.is_v4() ? "" : "]",
+                   metrics_->port());
+    }
+    if (control_.server) fmt::print("egressd: control socket {}\n", control_.server->path());
+}
+
+// The control thread, then the workers; worker w on the w-th worker lcore; with
+// one lcore short, the main lcore runs worker 0 itself (until it returns).
+// False when a worker could not be launched: the others are stopped.
+bool gateway_run::launch() {
+    control_thread_ = std::thread([this] {
+        while (!control_done_.load(std::memory_order_acquire)) control_.tick();
+    });
+    const auto& in = ports_.ports[0];
+    const auto& out = ports_.ports[1];
+    fmt::print("egressd: inside {} ({}), outside {} ({}), {} flows max, pool {} address(es)\n", in.device, in.mac,
+               out.device, out.mac, cfg_.gateway.max_flows, cfg_.gateway.pool.addresses.size());
+    if (cfg_.run.workers > 1)
+        fmt::print("egressd: {} workers; RX queues inside {} outside {}; RSS inside {} outside {}; NAT ports {}\n",
+                   cfg_.run.workers, in.rx_queues, out.rx_queues, in.rss ? "on" : "off", out.rss ? "on" : "off",
+                   steering_->rss() ? "by reply hash" : "in per-worker slices");
+    std::fflush(stdout);
     try {
-        const bool ts = cfg.run.replay_in_timestamp_order;
-        std::vector<uint8_t> key = cfg.run.rss_key;
-        if (key.empty()) key.assign(net::default_rss_key.begin(), net::default_rss_key.end());
-        const dataplane::queue_plan plan{workers, cfg.run.rss && workers > 1, key};
-        ctx->ports[0] = dataplane::start_port(cfg.inside_port, pool.pool, ts, plan);
-        ctx->ports[1] = dataplane::start_port(cfg.outside_port, pool.pool, ts, plan);
-        if (ts && !(ctx->ports[0].rx_timestamps && ctx->ports[1].rx_timestamps))
-            throw std::runtime_error("run.replay_in_timestamp_order needs devices that stamp received packets "
-                                     "(pcap vdevs do)");
-        if (ts && (ctx->ports[0].rx_queues != 1 || ctx->ports[1].rx_queues != 1))
-            throw std::runtime_error("run.replay_in_timestamp_order reads one RX queue per port (one rx_pcap each)");
-        if (ts && rte_mbuf_dyn_rx_timestamp_register(&ctx->timestamp_offset, &ctx->timestamp_flag) != 0)
-            throw std::runtime_error("cannot register the mbuf RX timestamp field");
-        cfg.gateway.inside.mac = ctx->ports[0].mac;
-        cfg.gateway.outside.mac = ctx->ports[1].mac;
-
-        // Flow steering between the workers (gateway/steering.hpp): a RETA as
-        // large as the smallest RSS port's (entry i -> worker i % workers),
-        // programmed into the RSS ports; SNAT ports chosen by hash when the
-        // outside port steers replies, else per-worker slices of the range.
-        gateway::steering_settings st;
-        st.workers = workers;
-        st.rss = ctx->ports[1].rss;
-        st.key = key;
-        st.port_min = cfg.gateway.pool.port_min;
-        st.port_max = cfg.gateway.pool.port_max;
-        uint16_t reta_size = 0;
-        for (const auto& p : ctx->ports)
-            if (p.rss && (reta_size == 0 || p.reta_size < reta_size)) reta_size = p.reta_size;
-        if (reta_size != 0 && (reta_size & (reta_size - 1)) != 0)
-            throw std::runtime_error(fmt::format("RSS: a RETA of {} entries is not a power of two", reta_size));
-        for (uint16_t i = 0; i < reta_size; ++i) st.reta.push_back(static_cast<uint16_t>(i % workers));
-        steering = std::make_unique<gateway::steering>(st);
-        for (const auto& p : ctx->ports) dataplane::program_reta(p, steering->reta());
-
-        handoff_rings.assign(std::size_t{workers} * workers, nullptr);
-        for (unsigned a = 0; a < workers && workers > 1; ++a)
-            for (unsigned b = 0; b < workers; ++b) {
-                if (a == b) continue;
-                const std::string name = fmt::format("egress_ho_{}_{}", a, b);
-                rte_ring* r = rte_ring_create(name.c_str(), cfg.run.handoff_ring_size,
-                                              static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
-                if (r == nullptr)
-                    throw std::runtime_error(fmt::format("cannot create hand-off ring {}: {}", name,
-                                                         rte_strerror(rte_errno)));
-                handoff_rings[a * workers + b] = r;
-            }
-        // Marks the copies of neighbour messages workers hand each other (worker.cpp).
-        uint64_t peer_copy_flag = 0;
-        if (workers > 1) {
-            rte_mbuf_dynflag desc{};
-            std::snprintf(desc.name, sizeof desc.name, "egress_neighbor_copy");
-            const int bit = rte_mbuf_dynflag_register(&desc);
-            if (bit < 0) throw std::runtime_error(fmt::format("cannot register an mbuf flag: {}", rte_strerror(rte_errno)));
-            peer_copy_flag = uint64_t{1} << bit;
-        }
-
-        for (unsigned w = 0; w < workers; ++w) {
-            gateway::settings s = cfg.gateway;
-            const auto share = [&](uint32_t total) { return (total + workers - 1) / workers; };
-            s.max_flows = std::max<uint32_t>(1, share(cfg.gateway.max_flows));
-            s.inspect.slots = share(cfg.gateway.inspect.slots);
-            s.inspect.buffers = std::max<uint32_t>(1, share(cfg.gateway.inspect.buffers));
-            s.worker = static_cast<uint16_t>(w);
-            if (workers > 1) {
-                s.steer = steering.get();
-                if (!steering->rss()) {
-                    const gateway::port_slice slice = steering->slice(w);
-                    s.pool.port_min = slice.min;
-                    s.pool.port_max = slice.max;
-                }
-            }
-            cores.push_back(std::make_unique<gateway::gateway_core>(s));
-            dataplane::worker_context& c = *ctxs[w];
-            c.ports[0] = ctx->ports[0];
-            c.ports[1] = ctx->ports[1];
-            c.timestamp_offset = ctx->timestamp_offset;
-            c.timestamp_flag = ctx->timestamp_flag;
-            c.index = static_cast<uint16_t>(w);
-            c.group = &group;
-            c.steer = workers > 1 ? steering.get() : nullptr;
-            c.peer_copy_flag = peer_copy_flag;
-            if (workers > 1 && cfg.gateway.fragments.max_datagrams != 0) {
-                gateway::fragment_steering_settings fs;
-                fs.self = static_cast<uint16_t>(w);
-                fs.entries = cfg.gateway.fragments.max_datagrams;
-                fs.lifetime_ms = cfg.gateway.fragments.timeout_ms;
-                fs.hold_slots = dataplane::max_held_fragments;
-                fragment_steers.push_back(std::make_unique<gateway::fragment_steering>(fs));
-                c.fragments = fragment_steers.back().get();
-            }
-            for (unsigned o = 0; o < workers && workers > 1; ++o) {
-                c.to[o] = handoff_rings[w * workers + o];
-                c.from[o] = handoff_rings[o * workers + w];
-            }
-        }
-        frame = {ctx->ports[0].device, ctx->ports[1].device, 0, 0, cfg.gateway.pool.addresses};
-        for (const auto& core : cores) {
-            frame.flow_capacity += core->flow_capacity();
-            frame.flow_table_bytes += core->flow_table_bytes();
-        }
-
-        // The policy, published through RCU (one reader per worker), and what changes it.
-        policy_slot = std::make_unique<dataplane::policy_slot>(workers);
-        if (!cfg.events.log.empty()) {
-            control.events = std::make_unique<controlplane::event_log>(cfg.events.log);
-            for (unsigned w = 0; w < workers; ++w) {
-                security.push_back(std::make_unique<policy::security_ring>(cfg.events.ring_size));
-                cores[w]->attach_security_events(security.back().get());
-                control.rings.push_back(security.back().get());
-            }
-        }
-        control.policy = std::make_unique<controlplane::policy_control>(
-            opts.config_path, [slot = policy_slot.get()](auto next) { return slot->publish(std::move(next)); },
-            control.events.get());
-        control.policy->set_workers(workers);
-        control.policy->set_dlp_streams((cfg.gateway.inspect.slots + workers - 1) / workers);
-        control.policy->start(std::move(initial_policy), start_unix_ms);
-        for (auto& c : ctxs) c->policy = policy_slot.get();
-
-        hooks.version = EGRESSD_VERSION;
-        hooks.start_unix_ms = start_unix_ms;
-        hooks.report = live_report;
-        hooks.policy = control.policy.get();
-        hooks.now_ms = controlplane::unix_ms_now;
-        // egressctl flows / nat: the query visits every worker's table in turn.
-        hooks.run_query = [&ctxs](gateway::flow_query& q) {
-            for (std::size_t w = 0; w < ctxs.size(); ++w) {
-                dataplane::worker_context* c = ctxs[w].get();
-                if (w != 0) q.next_table();
-                if (c->finished.load(std::memory_order_acquire)) return false;
-                c->query.store(&q, std::memory_order_release);
-                while (!q.done.load(std::memory_order_acquire)) {
-                    if (c->finished.load(std::memory_order_acquire)) { // it stopped mid-scan and will not look again
-                        c->query.store(nullptr, std::memory_order_release);
-                        return false;
-                    }
-                    std::this_thread::sleep_for(std::chrono::microseconds(200));
-                }
-            }
-            return true;
-        };
-        if (!cfg.control.socket.empty()) {
-            control.server = std::make_unique<controlplane::control_server>(cfg.control.socket);
-            controlplane::add_control_commands(*control.server, hooks);
-        }
-
-        // Flow export: one event ring per worker, drained by the exporter thread.
-        if (cfg.flow_export.enabled()) {
-            std::vector<gateway::event_ring*> rings;
-            for (unsigned w = 0; w < workers; ++w) {
-                events.push_back(std::make_unique<gateway::event_ring>(cfg.flow_export.ring_size));
-                cores[w]->attach_events(events.back().get());
-                rings.push_back(events.back().get());
-            }
-            exporter = std::make_unique<controlplane::exporter>(cfg.flow_export, rings);
-        }
-
-        // Each worker publishes its counters every 10 ms for the metrics endpoint,
-        // the control socket and DPDK telemetry.
-        for (unsigned w = 0; w < workers; ++w) ctxs[w]->live = live[w].get();
-        if (cfg.metrics.listen) {
-            const auto start_s = start_unix_ms / 1000;
-            metrics = std::make_unique<controlplane::metrics_server>(
-                *cfg.metrics.listen, [&live_report, &control, start_s] {
-                    return controlplane::format_prometheus(
-                        live_report(), controlplane::metrics_extra{start_s, EGRESSD_VERSION, control.policy->status()});
-                });
-        }
+        workers_->start(egress::dataplane::worker_main);
     } catch (const std::exception& e) {
         fmt::print(stderr, "egressd: {}\n", e.what());
-        return 1;
+        g_stop.store(true, std::memory_order_relaxed);
+        return false;
     }
-    telemetry = {live_report, control.policy.get()};
-    dataplane::attach_telemetry(&telemetry);
-    if (exporter) exporter->start();
-    if (metrics) {
-        metrics->start();
-        const auto& at = cfg.metrics.listen->address;
-        fmt::print("egressd: metrics on http://{}{}{}:{}/metrics\n", at.is_v4() ? "" : "[", at, at.is_v4() ? "" : "]",
-                   metrics->port());
-    }
-    if (control.server) fmt::print("egressd: control socket {}\n", control.server->path());
+    workers_->run_on_main();
+    return true;
+}
 
-    const uint64_t start_epoch_ms = controlplane::unix_ms_now(); // the workers' clocks start about now
-    for (unsigned w = 0; w < workers; ++w) {
-        dataplane::worker_context& c = *ctxs[w];
-        c.core = cores[w].get();
-        c.pool = pool.pool;
-        c.start_epoch_ms = start_epoch_ms;
-        c.burst = static_cast<uint16_t>(cfg.run.burst_size);
-        c.stop_when_drained = cfg.run.stop_when_drained;
-        c.drain_idle_ms = cfg.run.drain_idle_ms;
-        c.replay_in_timestamp_order = cfg.run.replay_in_timestamp_order;
-        c.stop = &g_stop;
-    }
-
-    std::atomic<bool> control_done{false};
-    std::thread control_thread([&] {
-        while (!control_done.load(std::memory_order_acquire)) control.tick();
-    });
-
-    fmt::print("egressd: inside {} ({}), outside {} ({}), {} flows max, pool {} address(es)\n",
-               ctx->ports[0].device, ctx->ports[0].mac, ctx->ports[1].device, ctx->ports[1].mac,
-               cfg.gateway.max_flows, cfg.gateway.pool.addresses.size());
-    if (workers > 1)
-        fmt::print("egressd: {} workers; RX queues inside {} outside {}; RSS inside {} outside {}; NAT ports {}\n",
-                   workers, ctx->ports[0].rx_queues, ctx->ports[1].rx_queues, ctx->ports[0].rss ? "on" : "off",
-                   ctx->ports[1].rss ? "on" : "off", steering->rss() ? "by reply hash" : "in per-worker slices");
-    std::fflush(stdout);
-
-    // Worker w on the w-th worker lcore; with one lcore short, the main lcore
-    // runs worker 0 itself.
-    std::vector<unsigned> lcores;
-    unsigned lc = 0;
-    RTE_LCORE_FOREACH_WORKER(lc) lcores.push_back(lc);
-    const bool main_runs_one = lcores.size() < workers;
-    for (unsigned w = main_runs_one ? 1 : 0; w < workers; ++w)
-        rte_eal_remote_launch(dataplane::worker_main, ctxs[w].get(), lcores[main_runs_one ? w - 1 : w]);
-    const auto all_finished = [&] {
-        for (const auto& c : ctxs)
-            if (!c->finished.load(std::memory_order_acquire)) return false;
-        return true;
-    };
-    if (main_runs_one) {
-        dataplane::worker_main(ctxs[0].get());
-    } else {
-        while (!g_stop.load(std::memory_order_relaxed) && !all_finished())
+// Until a signal or every worker drained; then what is left in the hand-off
+// rings, the last security events, the ports and the services.
+void gateway_run::wait_and_drain() {
+    if (!workers_->main_runs_one())
+        while (!g_stop.load(std::memory_order_relaxed) && !workers_->all_finished())
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    rte_eal_mp_wait_lcore();
+    workers_->wait();
+    workers_->drain_handoffs();
+    control_done_.store(true, std::memory_order_release);
+    control_thread_.join();
+    if (control_.events) control_.events->drain(control_.rings, egress::controlplane::unix_ms_now()); // the last events
+    egress::dataplane::attach_telemetry(nullptr);
+    egress::dataplane::stop_gateway_ports(ports_);
+    if (exporter_) exporter_->stop(); // sends what the worker queued last (forced_end records)
+    if (metrics_) metrics_->stop();
+}
 
-    // Packets still in hand-off rings (a stop signal between hand-off and
-    // processing): freed and counted against the worker they were meant for.
-    for (unsigned a = 0; a < workers; ++a)
-        for (unsigned b = 0; b < workers; ++b) {
-            rte_ring* r = handoff_rings.empty() ? nullptr : handoff_rings[a * workers + b];
-            void* m = nullptr;
-            while (r != nullptr && rte_ring_sc_dequeue(r, &m) == 0) {
-                rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
-                cores[b]->counters().count_drop(stats::drop_reason::handoff_shutdown);
-            }
-        }
+void gateway_run::print_policy_summary(const egress::controlplane::run_report& report) const {
+    const egress::controlplane::policy_status p = control_.policy->status();
+    if (!p.present) return;
+    fmt::print("  policy    version {}, reloads failed {}; new flows per rule:", p.version, p.reloads_failed);
+    for (const auto& rule : p.rules) fmt::print(" {} {};", rule.name, rule.hits);
+    fmt::print(" default {} {}; would deny (report mode) {}\n", egress::policy::to_string(p.default_action),
+               p.default_hits, report.counters.policy_would_deny);
+}
 
-    control_done.store(true, std::memory_order_release);
-    control_thread.join();
-    if (control.events) control.events->drain(control.rings, controlplane::unix_ms_now()); // the last events
-    dataplane::attach_telemetry(nullptr);
-    dataplane::stop_port(ctx->ports[0]);
-    dataplane::stop_port(ctx->ports[1]);
-    if (exporter) exporter->stop(); // sends what the worker queued last (forced_end records)
-    if (metrics) metrics->stop();
-
-    stats::live_stats final_stats{};
-    for (const auto& core : cores) {
-        stats::live_stats one;
-        core->snapshot(one);
-        stats::add_worker(final_stats, one);
-    }
-    controlplane::run_report report = controlplane::make_run_report(frame, final_stats);
-    for (const auto& core : cores) report.workers.push_back(controlplane::make_worker_report(core->counters()));
-    add_export_stats(report, exporter.get());
+// The end-of-run summary on stdout and, when asked, as JSON.
+int gateway_run::summarize() {
+    using namespace egress;
+    controlplane::run_report report = controlplane::make_run_report(frame_, workers_->final_total());
+    workers_->for_each([&](const auto&, const auto& core) {
+        report.workers.push_back(controlplane::make_worker_report(core.counters()));
+    });
+    add_export_stats(report, exporter_.get());
     fmt::print("{}", controlplane::format_summary(report));
-    const controlplane::policy_status p = control.policy->status();
-    if (p.present) {
-        fmt::print("  policy    version {}, reloads failed {}; new flows per rule:", p.version, p.reloads_failed);
-        for (const auto& rule : p.rules) fmt::print(" {} {};", rule.name, rule.hits);
-        fmt::print(" default {} {}; would deny (report mode) {}\n", policy::to_string(p.default_action),
-                   p.default_hits, report.counters.policy_would_deny);
-    }
-    int rc = 0;
-    if (!opts.stats_json_path.empty()) {
-        std::ofstream f(opts.stats_json_path);
-        f << controlplane::format_summary_json(report);
-        if (!f) {
-            fmt::print(stderr, "egressd: cannot write {}\n", opts.stats_json_path);
-            rc = 1;
-        }
-    }
-    return rc;
+    print_policy_summary(report);
+    if (opts_.stats_json_path.empty()) return 0;
+    std::ofstream f(opts_.stats_json_path);
+    f << controlplane::format_summary_json(report);
+    if (f) return 0;
+    fmt::print(stderr, "egressd: cannot write {}\n", opts_.stats_json_path);
+    return 1;
+}
+
+int run(const options& opts, egress::config::egressd_config cfg,
+        std::unique_ptr<const egress::policy::compiled_policy> initial_policy) {
+    gateway_run r(opts, std::move(cfg), std::move(initial_policy));
+    return r.run();
 }
 
 } // namespace
