@@ -1,0 +1,129 @@
+// Per-source limits (SECURITY-MODEL.md promise 6: no host starves the others).
+// Per inside source — an IPv4 address, or an IPv6 prefix of `v6_prefix` bits
+// (a /64 by default: one host picks any address of its own /64) — a worker
+// keeps:
+//   * the flows it has open (max_flows),
+//   * a token bucket of new flows (new_flows_per_s, new_flow_burst),
+//   * the flows it has open towards each destination address, each holding
+//     one public port towards it (max_per_destination).
+// A new flow over any of them is refused with the limit it hit; flows already
+// open are never touched, so a flood from one host cannot evict anyone.
+//
+// Memory, all taken at construction: `max_sources` source entries (48 B) and
+// `max_destinations` (source, destination) entries (40 B), each in an
+// open-addressing table at most 80 % full (linear probing, backward-shift
+// deletion: no tombstones). An entry lives while its source has flows open
+// (a source entry also while its bucket is refilling, so closing flows does
+// not reset a flooder's rate; sweep() forgets it once refilled). When a table is full, a new source (or pair)
+// is not tracked: the flow is admitted uncounted (`untracked`, counted by the
+// caller) — the flow table itself bounds how many flows can exist.
+//
+// Nothing here allocates, locks or logs after construction; not thread-safe
+// (one instance per worker, like the flow table).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "net/ip_address.hpp"
+
+namespace egress::flow {
+
+struct source_limit_settings {
+    uint32_t max_flows = 0;            // open flows per source; 0: no limit
+    uint32_t new_flows_per_s = 0;      // sustained new flows per second per source; 0: no limit
+    uint32_t new_flow_burst = 0;       // new flows a source may open at once (bucket size); 0: the rate
+    uint32_t max_per_destination = 0;  // open flows (public ports) per source and destination address; 0: no limit
+    uint8_t v6_prefix = 64;            // IPv6 sources are grouped by this many leading bits (1..128)
+    uint32_t max_sources = 65536;      // sources tracked at once
+    uint32_t max_destinations = 262144; // (source, destination) pairs tracked at once
+    uint32_t report_interval_ms = 10'000; // at most one refusal report per source per interval
+
+    bool any() const noexcept { return max_flows != 0 || new_flows_per_s != 0 || max_per_destination != 0; }
+};
+
+enum class source_verdict : uint8_t {
+    admitted,   // counted: call release() when the flow ends
+    untracked,  // admitted without counting (a table was full): do not call release()
+    flow_limit, // refused: the source has max_flows open
+    rate_limit, // refused: the source's new-flow bucket is empty
+    port_limit, // refused: the source has max_per_destination flows open to this destination
+};
+
+class source_limits {
+public:
+    explicit source_limits(const source_limit_settings& s);
+
+    bool enabled() const noexcept { return settings_.any(); }
+
+    // Decides a new flow from `src` to `dst`; admitted flows are counted.
+    source_verdict admit(const net::ip_address& src, const net::ip_address& dst, uint32_t now_ms) noexcept;
+    // A flow admit() counted has ended (or was not created after all).
+    void release(const net::ip_address& src, const net::ip_address& dst) noexcept;
+    // After a refusal: true at most once per report_interval_ms per source
+    // (the caller builds one event, never one per packet).
+    bool report_due(const net::ip_address& src, uint32_t now_ms) noexcept;
+    // Housekeeping: visits up to `budget` source slots and forgets sources with
+    // no flow open whose bucket has refilled (they would start afresh anyway).
+    void sweep(uint32_t now_ms, uint32_t budget) noexcept;
+
+    struct source_usage {
+        net::ip_address source; // the address, or the IPv6 prefix with host bits zero
+        uint32_t flows = 0;
+        uint64_t refused = 0;   // new flows refused since the entry was made
+    };
+    // Every tracked source (control plane: top offenders).
+    template <class F>
+    void for_each_source(F&& f) const {
+        for (const source_entry& e : sources_)
+            if (e.used) f(source_usage{e.key, e.flows, e.refused});
+    }
+    uint32_t sources_tracked() const noexcept { return source_count_; }
+    uint32_t destinations_tracked() const noexcept { return destination_count_; }
+    uint32_t flows_of(const net::ip_address& src) const noexcept;
+    std::size_t memory_bytes() const noexcept;
+
+private:
+    struct source_entry {
+        net::ip_address key;
+        uint32_t flows = 0;
+        uint32_t level = 0;          // bucket level, in thousandths of a new flow
+        uint32_t refill_ms = 0;      // when the bucket was last refilled
+        uint32_t reported_ms = 0;
+        uint32_t refused = 0;
+        bool used = false;
+        bool reported = false;       // reported_ms is meaningful
+    };
+    struct destination_entry {
+        net::ip_address source;
+        net::ip_address destination;
+        uint32_t flows = 0;
+        bool used = false;
+    };
+
+    net::ip_address source_key(const net::ip_address& a) const noexcept;
+    uint32_t find_source(const net::ip_address& key) const noexcept;
+    uint32_t find_destination(const net::ip_address& src, const net::ip_address& dst) const noexcept;
+    uint32_t add_source(const net::ip_address& key, uint32_t now_ms) noexcept;
+    uint32_t add_destination(const net::ip_address& src, const net::ip_address& dst) noexcept;
+    void erase_source(uint32_t slot) noexcept;
+    void erase_destination(uint32_t slot) noexcept;
+    void refill(source_entry& e, uint32_t now_ms) const noexcept;
+    bool take_token(source_entry& e, uint32_t now_ms) const noexcept;
+    bool bucket_full(const source_entry& e) const noexcept;
+
+    source_limit_settings settings_;
+    uint32_t burst_milli_ = 0; // bucket size in thousandths
+    std::vector<source_entry> sources_;
+    std::vector<destination_entry> destinations_;
+    uint32_t source_mask_ = 0;
+    uint32_t destination_mask_ = 0;
+    uint32_t sweep_cursor_ = 0;
+    uint32_t source_count_ = 0;
+    uint32_t destination_count_ = 0;
+};
+
+std::string_view to_string(source_verdict v) noexcept;
+
+} // namespace egress::flow
