@@ -214,4 +214,41 @@ TEST(initial_inspector, status_names) {
     EXPECT_EQ(to_string(hello_kind::ech), "ech");
 }
 
+// Real first flights of Chromium 156 (Debian 12, headless, QUIC forced on for
+// quic.example.test mapped to 127.0.0.1; captured by a UDP socket on port 443,
+// no server answering): per connection, the two datagrams of the first flight
+// (packet numbers 1, 2: the ClientHello chopped into ~20 shuffled CRYPTO frames
+// with PING and PADDING between them), three probe retransmissions (4, 6, 8:
+// the same hello chopped differently) and a CONNECTION_CLOSE (9).
+TEST(initial_inspector, real_chromium_first_flights) {
+    initial_inspector inspector(max16k);
+    for (const char* name : {"chromium-156-a", "chromium-156-b"}) {
+        const auto d = flight_of(name);
+        ASSERT_EQ(d.size(), 6u);
+        flow_fixture f;
+        EXPECT_EQ(inspector.inspect(f.flow, d[0]).status, initial_status::need_more) << name;
+        const auto r = inspector.inspect(f.flow, d[1]);
+        ASSERT_EQ(r.status, initial_status::complete) << name << ": " << to_string(r.status);
+        EXPECT_EQ(r.hello->server_name(), "quic.example.test");
+        EXPECT_EQ(r.hello->alpn_list(), "h3");
+        EXPECT_EQ(r.kind(), hello_kind::ech) << "Chromium sends a GREASE ECH extension";
+        EXPECT_TRUE(r.hello->ech_outer);
+        EXPECT_EQ(f.flow.largest_pn, 2);
+
+        // Only the retransmissions (the first two datagrams lost), then all in reverse.
+        flow_fixture g;
+        EXPECT_EQ(inspector.inspect(g.flow, d[2]).status, initial_status::need_more) << name;
+        EXPECT_EQ(inspector.inspect(g.flow, d[3]).status, initial_status::complete) << name;
+        EXPECT_EQ(g.flow.hello.server_name(), "quic.example.test");
+        flow_fixture h;
+        initial_result last;
+        for (std::size_t i = d.size(); i-- > 0;) last = inspector.inspect(h.flow, d[i]);
+        ASSERT_EQ(last.status, initial_status::complete) << name;
+        EXPECT_EQ(last.hello->server_name(), "quic.example.test");
+        // The close alone is a valid Initial without CRYPTO data.
+        flow_fixture k;
+        EXPECT_EQ(inspector.inspect(k.flow, d[5]).status, initial_status::need_more) << name;
+    }
+}
+
 } // namespace
