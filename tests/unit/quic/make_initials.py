@@ -4,7 +4,8 @@ C++ code: TLS ClientHellos by hand, Initial packet protection with
 python3-cryptography (RFC 9001 §5, RFC 9369). Writes data/<flight>.<i>.bin, one
 file per UDP payload (datagram), in the order a client sends them, and
 ../../fuzz/corpus/quic_initial/<flight>.bin in the fuzz target's input format
-(each datagram as a 2-byte big-endian length and its bytes).
+(a mode byte 0: raw datagrams; then each datagram as a 2-byte big-endian length
+and its bytes).
 
     /usr/bin/python3 tests/unit/quic/make_initials.py
 
@@ -264,7 +265,7 @@ def main():
             with open(os.path.join(DATA, f"{name}.{i}.bin"), "wb") as out:
                 out.write(d)
         with open(os.path.join(CORPUS, f"{name}.bin"), "wb") as out:
-            out.write(b"".join(u16(len(d)) + d for d in datagrams))
+            out.write(b"\x00" + b"".join(u16(len(d)) + d for d in datagrams))
         print(name, [len(d) for d in datagrams])
 
 
