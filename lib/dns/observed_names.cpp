@@ -38,8 +38,11 @@ template <class HomeOf> void erase_slot(std::vector<uint32_t>& table, std::size_
     table[hole] = none;
 }
 
+// Both operands of mum must carry entropy in all bits (a small key or the zero
+// upper half of an IPv4-mapped address would leave the low bits, which pick the
+// slot, almost constant): the constants fill them.
 uint64_t address_hash(const net::ip_address& a, uint64_t key) noexcept {
-    return base::mum(base::load64(a.bytes.data()) ^ key, base::load64(a.bytes.data() + 8) ^ k1);
+    return base::mum(base::load64(a.bytes.data()) ^ key ^ k0, base::load64(a.bytes.data() + 8) ^ k1);
 }
 
 } // namespace
@@ -80,7 +83,7 @@ uint64_t observed_names::name_hash(std::string_view name) const noexcept {
 }
 
 uint64_t observed_names::binding_hash(uint32_t scope, uint64_t nh, const net::ip_address& a) const noexcept {
-    return base::mum(nh ^ scope, k2) ^ address_hash(a, key_);
+    return base::mum(base::mum(nh ^ scope, k2) ^ address_hash(a, key_), k0);
 }
 
 uint32_t observed_names::find_scope(const net::ip_address& scope) const noexcept {

@@ -158,7 +158,12 @@ initial_status initial_inspector::read_frames(initial_flow& flow, std::span<cons
     // below 0x40, so a longer varint encoding of one is not accepted.
     while (c.read_u8(type)) {
         switch (type) {
-        case 0x00: // PADDING
+        case 0x00: { // PADDING: usually a long run (a first flight fills 1200 bytes)
+            const auto rest = c.peek(c.remaining());
+            c.skip(static_cast<std::size_t>(std::find_if(rest.begin(), rest.end(), [](uint8_t b) { return b != 0; }) -
+                                            rest.begin()));
+            break;
+        }
         case 0x01: // PING
             break;
         case 0x02:
