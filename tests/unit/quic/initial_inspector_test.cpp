@@ -206,6 +206,19 @@ TEST(initial_inspector, trailing_bytes_after_the_packet_are_ignored) {
     EXPECT_EQ(r.hello->server_name(), "example.com");
 }
 
+TEST(initial_inspector, two_initials_coalesced_in_one_datagram) {
+    const auto d = flight_of("pq-in-order");
+    bytes both = d[0];
+    both.insert(both.end(), d[1].begin(), d[1].end());
+    initial_inspector inspector(max16k);
+    flow_fixture f;
+    const auto r = inspector.inspect(f.flow, both);
+    ASSERT_EQ(r.status, initial_status::complete) << to_string(r.status);
+    EXPECT_EQ(r.hello->server_name(), "pq.example.com");
+    EXPECT_EQ(f.flow.initials, 2u);
+    EXPECT_EQ(f.flow.largest_pn, 1);
+}
+
 TEST(initial_inspector, status_names) {
     EXPECT_EQ(to_string(initial_status::need_more), "need_more");
     EXPECT_EQ(to_string(initial_status::version_negotiation), "version_negotiation");
