@@ -98,7 +98,12 @@ constexpr std::string_view flow_c =
 
 std::string flows_response(std::initializer_list<std::string_view> flows, int matched, int scanned) {
     std::string list;
-    for (const auto f : flows) list += (list.empty() ? "" : ",") + std::string(f);
+    // Appended piece by piece: `"," + std::string(f)` made GCC 12 at -O3 report a
+    // false -Wrestrict inside libstdc++ (the release build failed on it).
+    for (const auto f : flows) {
+        if (!list.empty()) list += ',';
+        list += f;
+    }
     return fmt::format(R"({{"ok":true,"flows":[{}],"matched":{},"scanned":{}}})", list, matched, scanned);
 }
 

@@ -235,9 +235,7 @@ TEST(ipfix_encoder, strings_default_to_the_event_fields) {
     const bytes m = only_record(e);
     ASSERT_EQ(m.size(), 16u + 4 + 112 + 2 + 65 + 3);
     const bytes tail(m.begin() + 16 + 4 + 112, m.end());
-    bytes expected = {0x01, 'h', 0x40};
-    expected.insert(expected.end(), 64, 's');
-    expected.insert(expected.end(), {0x02, 'r', '1'});
+    const bytes expected = append(append({0x01, 'h', 0x40}, bytes(64, 's')), {0x02, 'r', '1'});
     EXPECT_EQ(tail, expected);
 }
 
