@@ -139,12 +139,17 @@ tcp_verdict rst(tcp_state s, direction d, const tcp_segment& g, uint8_t& record_
     return {s, stats::drop_reason::tcp_rst_out_of_window};
 }
 
-// An outbound SYN: a retransmit keeps the windows, anything else restarts them.
+// An outbound SYN: a retransmit (same ISN; before the client acks anything its
+// maxack holds ISN + 1) keeps the windows, anything else restarts them. A TFO
+// client may retransmit its SYN without the data: the SYN+ACK may still ack it.
 tcp_verdict outbound_syn(tcp_state s, const tcp_segment& g, uint8_t& record_flags, tcp_window& w) noexcept {
-    const tcp_side& client = w.of(direction::outbound);
+    tcp_side& client = w.of(direction::outbound);
     const bool retransmit = (s == tcp_state::syn_sent || s == tcp_state::syn_received) && seen(client) &&
-                            !(client.flags & tcp_side_flags::ack_seen) && segment_end(g) == client.end;
-    if (retransmit) return {tcp_advance(s, direction::outbound, g.flags, record_flags).next, stats::no_drop};
+                            !(client.flags & tcp_side_flags::ack_seen) && g.seq + 1 == client.maxack;
+    if (retransmit) {
+        if (seq_after(segment_end(g), client.end)) client.end = segment_end(g);
+        return {tcp_advance(s, direction::outbound, g.flags, record_flags).next, stats::no_drop};
+    }
     w = tcp_window{};
     start_from_syn(w, direction::outbound, g);
     return {tcp_advance(tcp_state::closed, direction::outbound, g.flags, record_flags).next, stats::no_drop};

@@ -54,7 +54,7 @@
 //
 // tcp_track, on top (the drop reason in brackets):
 //   - SYN / SYN+ACK seen first in a direction start its window (tcp_window.hpp);
-//     an outbound SYN that is not a retransmit restarts both. An inbound SYN+ACK
+//     an outbound SYN that is not a retransmit (same ISN) restarts both. An inbound SYN+ACK
 //     in syn_sent must ack the SYN: ISN + 1 up to the SYN's end (TFO data may or
 //     may not be acked) [tcp_out_of_window].
 //   - RST: in syn_sent, an outbound RST always closes (the client abandons its
