@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "flow/tcp_state.hpp"
 #include "gateway/gateway_core.hpp"
 #include "ipfix/encoder.hpp"
 #include "ipfix/json_line.hpp"
@@ -236,6 +237,47 @@ void BM_gateway_established_tcp(benchmark::State& state) {
         static_cast<double>(core.flow_table_bytes()) / static_cast<double>(core.flow_capacity());
 }
 BENCHMARK(BM_gateway_established_tcp)->Arg(10'000)->Arg(1'000'000)->Unit(benchmark::kNanosecond);
+
+// The window check alone, on one established connection in cache: reading the
+// segment from the frame and tcp_track (the per-packet work window tracking adds
+// to the TCP path; the gateway benchmarks above include it with the table).
+void BM_tcp_track(benchmark::State& state) {
+    const frame f = tcp_frame(true, 0x0A000001, 40000, 0xC6336407, 443, net::tcp_ack | net::tcp_psh, 1001, 5001);
+    net::packet_view v;
+    if (net::parse_frame(std::span<const uint8_t>(f.data(), f.size()), v) != stats::no_drop)
+        state.SkipWithError("frame does not parse");
+    flow::tcp_window w{};
+    uint8_t flags = 0;
+    const flow::tcp_tracking t{};
+    flow::tcp_segment g;
+    g.seq = 1000;
+    g.window = 65535;
+    g.flags = net::tcp_syn;
+    flow::tcp_state s = flow::tcp_track(flow::tcp_state::syn_sent, flow::direction::outbound, g, flags, w, t).next;
+    g = flow::tcp_segment{};
+    g.seq = 5000;
+    g.ack = 1001;
+    g.window = 65535;
+    g.flags = net::tcp_syn | net::tcp_ack;
+    s = flow::tcp_track(s, flow::direction::inbound, g, flags, w, t).next;
+    uint64_t clocks = 0, calls = 0;
+    for (auto _ : state) {
+        const uint64_t t0 = __rdtsc();
+        for (int k = 0; k < 32; ++k) {
+            const flow::tcp_verdict r = flow::tcp_track(s, flow::direction::outbound,
+                                                        flow::read_tcp_segment(std::span<const uint8_t>(f.data(), f.size()), v),
+                                                        flags, w, t);
+            benchmark::DoNotOptimize(r);
+            s = r.next;
+        }
+        clocks += __rdtsc() - t0;
+        calls += 32;
+    }
+    if (s != flow::tcp_state::established) state.SkipWithError("not established");
+    state.SetItemsProcessed(static_cast<int64_t>(calls));
+    state.counters["clocks_per_packet"] = static_cast<double>(clocks) / static_cast<double>(calls);
+}
+BENCHMARK(BM_tcp_track);
 
 // New flows: every packet opens a flow (slow path: port allocation, insert).
 void BM_gateway_new_flow(benchmark::State& state) {

@@ -167,8 +167,8 @@ tcp_verdict peer_starts(tcp_state next, const tcp_segment& g, tcp_window& w) noe
 
 } // namespace
 
-tcp_verdict tcp_track(tcp_state s, direction d, const tcp_segment& g, uint8_t& record_flags, tcp_window& w,
-                      const tcp_tracking& t) noexcept {
+tcp_verdict tcp_track_general(tcp_state s, direction d, const tcp_segment& g, uint8_t& record_flags, tcp_window& w,
+                              const tcp_tracking& t) noexcept {
     uint8_t flags = record_flags;
     const tcp_step step = tcp_advance(s, d, g.flags, flags);
     if (!step.valid) return {s, stats::drop_reason::tcp_invalid_transition};

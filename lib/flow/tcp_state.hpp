@@ -113,11 +113,28 @@ struct tcp_verdict {
     stats::drop_reason drop; // stats::no_drop: forward the segment
 };
 
+// tcp_track for any state and segment (out of line).
+tcp_verdict tcp_track_general(tcp_state s, direction d, const tcp_segment& g, uint8_t& record_flags, tcp_window& w,
+                              const tcp_tracking& t) noexcept;
+
 // Advances state s by one segment with the sequence checks above. record_flags
 // is flow_record::flags (only flow_flags::tcp_mask bits are touched); w is the
-// flow's window state, zero for a new flow.
-tcp_verdict tcp_track(tcp_state s, direction d, const tcp_segment& g, uint8_t& record_flags, tcp_window& w,
-                      const tcp_tracking& t) noexcept;
+// flow's window state, zero for a new flow. Inline fast path for the common
+// packet, an in-window segment with ACK and no SYN/FIN/RST on an established
+// connection whose sides were both seen from their SYNs: the same outcome as
+// the general path, without its calls.
+inline tcp_verdict tcp_track(tcp_state s, direction d, const tcp_segment& g, uint8_t& record_flags, tcp_window& w,
+                             const tcp_tracking& t) noexcept {
+    constexpr uint8_t control = net::tcp_syn | net::tcp_fin | net::tcp_rst;
+    constexpr uint8_t strict_seen = tcp_side_flags::seen | tcp_side_flags::loose;
+    if (s == tcp_state::established && (g.flags & (control | net::tcp_ack)) == net::tcp_ack &&
+        (w.side[0].flags & strict_seen) == tcp_side_flags::seen &&
+        (w.side[1].flags & strict_seen) == tcp_side_flags::seen && in_window(w, d, g)) [[likely]] {
+        learn(w, d, g);
+        return {s, stats::no_drop};
+    }
+    return tcp_track_general(s, d, g, record_flags, w, t);
+}
 
 // The idle timeout for a flow in state s (fin_wait and closing share tcp_closing_ms).
 uint32_t timeout_for(tcp_state s, const timeouts& t) noexcept;

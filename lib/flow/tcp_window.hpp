@@ -35,6 +35,7 @@
 // the window costs no extra cache line.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -60,8 +61,28 @@ struct tcp_segment {
     bool sack_permitted = false;
 };
 
+// Window scale and SACK-permitted from a SYN's n option bytes at p (RFC 7323
+// §2.2, RFC 2018); malformed options stop the reading.
+void read_syn_options(const uint8_t* p, std::size_t n, tcp_segment& g) noexcept;
+
 // Reads a parsed TCP segment (net::parse_frame checked its header length).
-tcp_segment read_tcp_segment(std::span<const uint8_t> frame, const net::packet_view& v) noexcept;
+// Inline: it runs for every TCP packet.
+inline tcp_segment read_tcp_segment(std::span<const uint8_t> frame, const net::packet_view& v) noexcept {
+    const uint8_t* p = frame.data() + v.l4_offset;
+    const auto load32 = [](const uint8_t* q) {
+        return uint32_t{q[0]} << 24 | uint32_t{q[1]} << 16 | uint32_t{q[2]} << 8 | q[3];
+    };
+    tcp_segment g;
+    g.seq = load32(p + 4);
+    g.ack = load32(p + 8);
+    g.window = static_cast<uint16_t>(p[14] << 8 | p[15]);
+    g.flags = v.tcp_flags;
+    const std::size_t header = static_cast<std::size_t>(p[12] >> 4) * 4;
+    g.payload = header < v.l4_length ? static_cast<uint16_t>(v.l4_length - header) : 0;
+    if ((g.flags & net::tcp_syn) && header > 20) [[unlikely]]
+        read_syn_options(p + 20, header - 20, g);
+    return g;
+}
 
 // Bits of tcp_side::flags.
 namespace tcp_side_flags {
@@ -69,6 +90,7 @@ inline constexpr uint8_t seen = 0x01;      // the side has sent a segment the tr
 inline constexpr uint8_t ack_seen = 0x02;  // maxack holds an acknowledgement this side sent
 inline constexpr uint8_t sack_ok = 0x04;   // SACK-permitted offered on its SYN (informational)
 inline constexpr uint8_t loose = 0x08;     // learnt mid-stream: scale unknown, data checks liberal
+inline constexpr uint8_t pending_scale = 0x10; // the other side's SYN not seen yet: maxwin is in bytes
 } // namespace tcp_side_flags
 
 struct tcp_side {
@@ -97,8 +119,37 @@ constexpr uint32_t segment_end(const tcp_segment& g) noexcept {
     return g.seq + g.payload + ((g.flags & net::tcp_syn) ? 1u : 0u) + ((g.flags & net::tcp_fin) ? 1u : 0u);
 }
 
+constexpr uint8_t effective_scale(const tcp_side& s) noexcept {
+    return (s.flags & tcp_side_flags::pending_scale) || s.scale == no_window_scale ? 0 : s.scale;
+}
+
 // Largest window side s advertised, in bytes (at least 1).
-uint32_t max_window_bytes(const tcp_side& s) noexcept;
+inline uint32_t max_window_bytes(const tcp_side& s) noexcept {
+    const uint32_t bytes = uint32_t{s.maxwin} << effective_scale(s);
+    return bytes != 0 ? bytes : 1;
+}
+
+// The receiver's window in bytes. A side learnt mid-stream may scale by up to
+// 2^14, so its raw window is taken at the largest scale.
+inline uint32_t receiver_window_bytes(const tcp_side& r) noexcept {
+    if (r.flags & tcp_side_flags::loose) return (uint32_t{r.maxwin} << max_window_scale) | 1u;
+    return max_window_bytes(r);
+}
+
+// The receiver's RCV.NXT as far as the gateway saw: its highest ACK, or, before
+// it acked anything, the sender's next sequence number.
+constexpr uint32_t receiver_next(const tcp_side& s, const tcp_side& r) noexcept {
+    return (r.flags & tcp_side_flags::ack_seen) ? r.maxack : s.end;
+}
+
+// A SYN's window is never scaled (RFC 7323 §2.2): in units of 2^scale, rounded up.
+constexpr uint16_t syn_window_units(uint32_t bytes, uint8_t scale) noexcept {
+    return static_cast<uint16_t>((bytes + (1u << scale) - 1) >> scale);
+}
+
+// Linux conntrack's MAXACKWINDOW floor: an ACK may lag R.end by this much even
+// while the sender's window is smaller (the window may have shrunk).
+inline constexpr uint32_t min_ack_lag = 66000;
 
 // Sender side d (re)starts from its SYN or SYN+ACK. When the other side
 // already started from a SYN too, the window scales are settled (RFC 7323: both
@@ -111,10 +162,38 @@ void start_from_syn(tcp_window& w, direction d, const tcp_segment& g) noexcept;
 void pick_up(tcp_window& w, direction d, const tcp_segment& g) noexcept;
 
 // Is the segment inside the windows (see above)? Both sides must be seen.
-bool in_window(const tcp_window& w, direction d, const tcp_segment& g) noexcept;
+// Inline, like learn(): both run for every TCP packet.
+inline bool in_window(const tcp_window& w, direction d, const tcp_segment& g) noexcept {
+    const tcp_side& s = w.of(d);
+    const tcp_side& r = w.of(reverse(d));
+    const uint32_t rwin = receiver_window_bytes(r);
+    // An empty segment (pure ACK, window update) occupies no sequence space:
+    // like conntrack, only its ACK is checked.
+    const bool occupies = g.payload != 0 || (g.flags & (net::tcp_syn | net::tcp_fin)) != 0;
+    if (occupies) {
+        if (seq_after(g.seq, receiver_next(s, r) + rwin)) return false;
+        if (seq_before(segment_end(g), s.end - rwin)) return false;
+    }
+    if (g.flags & net::tcp_ack) {
+        const uint32_t swin = max_window_bytes(s);
+        const uint32_t lag = swin > min_ack_lag ? swin : min_ack_lag;
+        if (seq_after(g.ack, r.end) || seq_before(g.ack, r.end - lag)) return false;
+    }
+    return true;
+}
 
 // Learns from an accepted segment: end, maxack and maxwin only grow (serially).
-void learn(tcp_window& w, direction d, const tcp_segment& g) noexcept;
+inline void learn(tcp_window& w, direction d, const tcp_segment& g) noexcept {
+    tcp_side& s = w.of(d);
+    const uint32_t end = segment_end(g);
+    if (seq_after(end, s.end)) s.end = end;
+    if (g.flags & net::tcp_ack) {
+        if (!(s.flags & tcp_side_flags::ack_seen) || seq_after(g.ack, s.maxack)) s.maxack = g.ack;
+        s.flags |= tcp_side_flags::ack_seen;
+    }
+    const uint16_t units = (g.flags & net::tcp_syn) ? syn_window_units(g.window, effective_scale(s)) : g.window;
+    if (units > s.maxwin) s.maxwin = units;
+}
 
 enum class rst_fit : uint8_t { exact, in_window, outside };
 
