@@ -5,9 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <cctype>
 #include <cstring>
 #include <initializer_list>
+#include <iterator>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -36,6 +40,7 @@ constexpr drop_reason oow = drop_reason::tcp_out_of_window;
 constexpr drop_reason rst_oow = drop_reason::tcp_rst_out_of_window;
 constexpr drop_reason bad = drop_reason::tcp_invalid_transition;
 constexpr uint8_t none = no_window_scale;
+using stats::drop_reason_count;
 
 constexpr uint32_t C = 1000;    // client ISN
 constexpr uint32_t V = 500'000; // server ISN
@@ -286,6 +291,69 @@ INSTANTIATE_TEST_SUITE_P(rfc5382, tcp_track_sequences, ::testing::Range<std::siz
                              }
                              return name.substr(0, 60) + "_" + std::to_string(p.param);
                          });
+
+// Random segments against a live connection: whatever arrives, a dropped
+// segment changes nothing, and only an exact RST closes.
+TEST(tcp_track_random, drops_change_nothing_and_only_exact_rsts_close) {
+    std::mt19937 rng(5382);
+    const uint8_t flag_set[] = {A, PA, FA, R, RA, S, SA, SF, 0};
+    std::array<uint64_t, drop_reason_count + 1> verdicts{}; // by drop reason, no_drop last
+    uint64_t closed_by_rst = 0;
+    for (int round = 0; round < 2000; ++round) {
+        tcp_state s = syn_sent;
+        uint8_t flags = flow_flags::live;
+        tcp_window w{};
+        const tcp_tracking t{};
+        for (const step& x : cat({handshake(), some_data()})) {
+            tcp_segment g;
+            g.seq = x.seq;
+            g.ack = x.ack;
+            g.window = x.win;
+            g.payload = x.len;
+            g.flags = x.flags;
+            s = tcp_track(s, x.dir, g, flags, w, t).next;
+        }
+        ASSERT_EQ(s, established);
+        for (int i = 0; i < 50; ++i) {
+            tcp_segment g;
+            g.flags = flag_set[rng() % std::size(flag_set)];
+            const direction d = (rng() & 1) ? in : out;
+            const uint32_t base = d == in ? V + 1001 : C + 101;
+            g.seq = (rng() & 1) ? static_cast<uint32_t>(rng()) : base + static_cast<uint32_t>(rng() % 200'000) - 100'000;
+            g.ack = (rng() & 1) ? static_cast<uint32_t>(rng()) : (d == in ? C + 101 : V + 1001);
+            g.window = static_cast<uint16_t>(rng());
+            g.payload = static_cast<uint16_t>(rng() % 1500);
+            const tcp_window before = w;
+            const uint8_t flags_before = flags;
+            const tcp_state state_before = s;
+            const tcp_verdict v = tcp_track(s, d, g, flags, w, t);
+            if (v.drop != ok) {
+                ASSERT_EQ(std::memcmp(&before, &w, sizeof w), 0);
+                ASSERT_EQ(flags, flags_before);
+                ASSERT_EQ(v.next, state_before);
+            }
+            if ((g.flags & R) && v.next == closed && state_before != closed) {
+                const uint32_t rcv = before.of(reverse(d)).maxack;
+                ASSERT_TRUE(g.seq == rcv || g.seq == before.of(d).end) << g.seq;
+                ++closed_by_rst;
+            }
+            ++verdicts[static_cast<std::size_t>(v.drop)];
+            s = v.next;
+            if (s != established) break; // a closing or restarted connection: next round
+        }
+    }
+    // The run exercised every outcome (the seed is fixed: these are exact).
+    std::printf("forwarded %lu, tcp_out_of_window %lu, tcp_rst_out_of_window %lu, tcp_invalid_transition %lu\n",
+                static_cast<unsigned long>(verdicts[drop_reason_count]),
+                static_cast<unsigned long>(verdicts[static_cast<std::size_t>(oow)]),
+                static_cast<unsigned long>(verdicts[static_cast<std::size_t>(rst_oow)]),
+                static_cast<unsigned long>(verdicts[static_cast<std::size_t>(bad)]));
+    EXPECT_GT(verdicts[drop_reason_count], 0u);
+    EXPECT_GT(verdicts[static_cast<std::size_t>(oow)], 0u);
+    EXPECT_GT(verdicts[static_cast<std::size_t>(rst_oow)], 0u);
+    EXPECT_GT(verdicts[static_cast<std::size_t>(bad)], 0u);
+    EXPECT_EQ(closed_by_rst, 0u); // random sequence numbers never hit the exact one
+}
 
 TEST(tcp_window, syn_options_are_read) {
     // SYN with MSS, SACK-permitted, timestamps, NOP, window scale 16 (clamped to 14).
