@@ -21,6 +21,9 @@
 //       56     4  packets_out     packets inside -> outside since the last report
 //       60     4  packets_in      packets outside -> inside since the last report
 //
+// A TCP flow's window state (24 bytes, tcp_window.hpp) does not fit here: it
+// lives in the flow table's side entry with the byte counts (flow_table.hpp).
+//
 // The key fields (inside, remote, ports, public_addr/public_port, proto, family)
 // must not change while the record is in a flow_table: the table finds the index
 // slots of a record by hashing them again.

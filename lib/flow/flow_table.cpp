@@ -65,7 +65,7 @@ flow_table::flow_table(uint32_t capacity, std::pmr::memory_resource* mr, uint64_
     try {
         buckets_ = static_cast<bucket*>(mr_->allocate(sizeof(bucket) * bucket_count_, alignof(bucket)));
         try {
-            volume_ = static_cast<flow_volume*>(mr_->allocate(sizeof(flow_volume) * capacity_, alignof(flow_volume)));
+            side_ = static_cast<flow_side*>(mr_->allocate(sizeof(flow_side) * capacity_, alignof(flow_side)));
         } catch (...) {
             mr_->deallocate(buckets_, sizeof(bucket) * bucket_count_, alignof(bucket));
             throw;
@@ -77,7 +77,7 @@ flow_table::flow_table(uint32_t capacity, std::pmr::memory_resource* mr, uint64_
 
     std::uninitialized_value_construct_n(records_, capacity_);
     std::memset(static_cast<void*>(buckets_), 0, sizeof(bucket) * bucket_count_);
-    std::uninitialized_value_construct_n(volume_, capacity_);
+    std::uninitialized_value_construct_n(side_, capacity_);
     // The free list runs through the free records themselves (link in
     // expires_at_ms). Pop order 0, 1, 2, ...: a lightly used table stays dense.
     for (uint32_t i = 0; i < capacity_; ++i)
@@ -87,14 +87,14 @@ flow_table::flow_table(uint32_t capacity, std::pmr::memory_resource* mr, uint64_
 
 flow_table::~flow_table() {
     std::destroy_n(records_, capacity_);
-    mr_->deallocate(volume_, sizeof(flow_volume) * capacity_, alignof(flow_volume));
+    mr_->deallocate(side_, sizeof(flow_side) * capacity_, alignof(flow_side));
     mr_->deallocate(buckets_, sizeof(bucket) * bucket_count_, alignof(bucket));
     mr_->deallocate(records_, sizeof(flow_record) * capacity_, alignof(flow_record));
 }
 
 size_t flow_table::memory_bytes() const noexcept {
     return sizeof(flow_record) * size_t{capacity_} + sizeof(bucket) * size_t{bucket_count_} +
-           sizeof(flow_volume) * size_t{capacity_};
+           sizeof(flow_side) * size_t{capacity_};
 }
 
 // Hash of the 37 key bytes plus the direction: three 128-bit multiplies, two of
@@ -328,7 +328,7 @@ uint32_t flow_table::insert(const flow_record& r) noexcept {
         return npos;
     }
     free_head_ = next_free;
-    volume_[idx] = flow_volume{};
+    side_[idx] = flow_side{};
     ++size_;
     return idx;
 }

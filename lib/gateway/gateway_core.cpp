@@ -196,7 +196,7 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
     if (rec.flags & flow::flow_flags::awaits_hostname) {
         if (const drop_reason r = inspect_segment(rec, idx, frame, view, now, reply_len); r != no_drop) return r;
     }
-    if (const drop_reason r = track(rec, flow::direction::outbound, view, now); r != no_drop) return r;
+    if (const drop_reason r = track(rec, idx, flow::direction::outbound, frame, view, now); r != no_drop) return r;
     if ((rec.flags & flow::flow_flags::inspection_slot) && policy_ != nullptr &&
         policy_->scanner(settings_.worker) != nullptr) {
         if (const drop_reason r = dlp_segment(rec, idx, frame, view, flow::direction::outbound, now, reply_len);
@@ -222,7 +222,7 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
     if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
     if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::inbound, reply_len);
     if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]] return drop_reason::fragment_inspected;
-    if (const drop_reason r = track(rec, flow::direction::inbound, view, now); r != no_drop) return r;
+    if (const drop_reason r = track(rec, idx, flow::direction::inbound, frame, view, now); r != no_drop) return r;
     if (rec.flags & flow::flow_flags::inspection_slot) { // the flag, not the side array: no extra cache line per packet
         if (view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn))
             reassembly_.set_inbound_base(idx, net::tcp_seq(frame, view));
@@ -331,13 +331,18 @@ drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& vi
 }
 
 // Advances the flow's state by one packet and refreshes its idle timeout.
-drop_reason gateway_core::track(flow::flow_record& rec, flow::direction dir, const net::packet_view& view,
-                                uint32_t now) noexcept {
+// TCP (issue 20): the segment's sequence numbers are checked against the flow's
+// windows (table_.window(idx), in the side entry prefetched with the byte
+// counts); tcp_track names the drop (tcp_out_of_window, tcp_rst_out_of_window,
+// tcp_invalid_transition) and leaves state and windows untouched when it drops.
+drop_reason gateway_core::track(flow::flow_record& rec, uint32_t idx, flow::direction dir,
+                                std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now) noexcept {
     if (rec.proto == net::proto_tcp) {
         const auto before = static_cast<flow::tcp_state>(rec.tcp_state);
-        // A brand-new flow is already in syn_sent: its SYN is the retransmit case.
-        const flow::tcp_step step = flow::tcp_advance(before, dir, view.tcp_flags, rec.flags);
-        if (!step.valid) return drop_reason::tcp_invalid_transition;
+        // A brand-new flow is in syn_sent with a zero window: its SYN starts the window.
+        const flow::tcp_verdict step = flow::tcp_track(before, dir, flow::read_tcp_segment(frame, view), rec.flags,
+                                                       table_.window(idx), settings_.tcp);
+        if (step.drop != no_drop) return step.drop;
         if (step.next == flow::tcp_state::syn_sent &&
             (before == flow::tcp_state::time_wait || before == flow::tcp_state::closed))
             ++counters_.tcp_reopened;

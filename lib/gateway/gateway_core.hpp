@@ -177,8 +177,8 @@ private:
     bool fragments_uninspectable(const flow::flow_record& rec) const noexcept;
     stats::drop_reason create_flow(std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now,
                                    uint32_t& idx) noexcept;
-    stats::drop_reason track(flow::flow_record& rec, flow::direction dir, const net::packet_view& view,
-                             uint32_t now) noexcept;
+    stats::drop_reason track(flow::flow_record& rec, uint32_t idx, flow::direction dir, std::span<const uint8_t> frame,
+                             const net::packet_view& view, uint32_t now) noexcept;
     void retire(uint32_t idx, uint32_t now) noexcept;
     void on_expired(uint32_t idx, const flow::flow_record& rec) noexcept;
     flow_names names_of(uint32_t idx) const noexcept;

@@ -90,6 +90,7 @@ struct settings {
     nat_pool_settings pool;
     uint32_t max_flows = 1u << 20;
     flow::timeouts timeouts;
+    flow::tcp_tracking tcp; // window checks (issue 20): liberal mode for asymmetric paths
     bool accept_any_dst_mac = false; // promiscuous: do not drop frames for other MACs
     export_settings flow_export;
     inspect_settings inspect;        // hostname inspection (TLS SNI, HTTP Host) bounds

@@ -27,8 +27,9 @@ inline uint64_t hash_address(const net::ip_address& a) noexcept {
 
 } // namespace
 
-port_allocator::port_allocator(std::vector<net::ip_address> pool, uint16_t port_min, uint16_t port_max)
-    : port_min_(port_min), port_max_(port_max) {
+port_allocator::port_allocator(std::vector<net::ip_address> pool, uint16_t port_min, uint16_t port_max,
+                               mapping_mode mode)
+    : port_min_(port_min), port_max_(port_max), mode_(mode) {
     assert(port_min <= port_max);
     pool_.reserve(pool.size());
     for (const net::ip_address& a : pool) {
@@ -37,6 +38,32 @@ port_allocator::port_allocator(std::vector<net::ip_address> pool, uint16_t port_
     }
     in_use_.assign(pool_.size(), 0);
     exhausted_.assign(pool_.size(), 0);
+    if (mode_ == mapping_mode::endpoint_independent) owners_.assign(pool_.size() * std::size_t{range_size()}, {});
+}
+
+uint32_t port_allocator::endpoint_id(uint8_t proto, const net::ip_address& inside, uint16_t inside_port) const noexcept {
+    const uint64_t tail = uint64_t{inside_port} | (uint64_t{proto} << 16);
+    const uint64_t h = mum(hash_address(inside) ^ c1, tail ^ c0);
+    return static_cast<uint32_t>(h >> 32);
+}
+
+void port_allocator::claim(uint32_t pool_index, uint16_t port, uint8_t proto, const net::ip_address& inside,
+                           uint16_t inside_port) noexcept {
+    if (mode_ != mapping_mode::endpoint_independent) return;
+    port_owner& o = owner(pool_index, port);
+    o.endpoint = endpoint_id(proto, inside, inside_port);
+    ++o.flows;
+}
+
+void port_allocator::release(uint32_t pool_index, uint16_t port) noexcept {
+    if (mode_ != mapping_mode::endpoint_independent) return;
+    port_owner& o = owner(pool_index, port);
+    assert(o.flows > 0);
+    --o.flows;
+}
+
+uint32_t port_allocator::holders(uint32_t pool_index, uint16_t port) const noexcept {
+    return mode_ == mapping_mode::endpoint_independent ? owner(pool_index, port).flows : 0;
 }
 
 uint32_t port_allocator::pool_index_for(const net::ip_address& inside) const noexcept {

@@ -23,12 +23,35 @@
 //      whose free ports are all further than 1024 probes away counts as exhausted.
 // For ICMP echo the "port" is the echo identifier, drawn from the same range.
 //
+// Endpoint-independent mapping (mapping_mode::endpoint_independent, RFC 4787
+// REQ-1; issue 20): one public address:port per inside (proto, address, port)
+// for every destination, so an endpoint learnt through STUN is valid towards
+// any peer. A public port then belongs to one inside endpoint at a time: the
+// allocator keeps an owner book, one {endpoint id, flows} entry per pool
+// address and port of the range (8 bytes each: 512 KiB per pool address for a
+// full 64k range, allocated once), which the caller maintains through
+// claim() / release() as flows are created and removed. A new flow takes the
+// port its endpoint already holds if that port is usable towards this
+// destination (taken() false), else a port nobody holds, trying the inside
+// port first, then ports of the same parity (RFC 4787 REQ-3 parity, for RTP),
+// then the others. Filtering stays address-and-port-dependent: only the
+// flow table's inbound keys admit packets from outside. With several workers
+// each worker's range is its own slice and taken() still rejects ports whose
+// replies hash to another worker: towards such a destination the endpoint
+// gets another port (the mapping is then endpoint-independent per worker
+// only). Costs: up to twice the probe limit of owner-book reads per new flow.
+// Port budget: one port per inside endpoint in use, so a pool address serves
+// at most range_size() inside endpoints at once (endpoint-dependent mapping
+// serves range_size() per destination).
+//
 // Counters per pool address: mappings_in_use (maintained by the caller through
 // on_mapping_created / on_mapping_released) and exhausted (allocation failures).
 #pragma once
 
 #include <cassert>
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "net/ip_address.hpp"
@@ -41,6 +64,8 @@ struct allocation {
     uint16_t public_port = 0;
     uint32_t pool_index = 0;
 };
+
+enum class mapping_mode : uint8_t { endpoint_dependent, endpoint_independent };
 
 struct pool_address_stats {
     net::ip_address address;
@@ -55,7 +80,10 @@ public:
     // Preconditions (validated by the config loader): all pool addresses IPv4,
     // port_min <= port_max. An empty pool is allowed (an IPv6-only gateway):
     // allocate() then always fails without counting anything.
-    port_allocator(std::vector<net::ip_address> pool, uint16_t port_min, uint16_t port_max);
+    port_allocator(std::vector<net::ip_address> pool, uint16_t port_min, uint16_t port_max,
+                   mapping_mode mode = mapping_mode::endpoint_dependent);
+
+    mapping_mode mode() const noexcept { return mode_; }
 
     // The pool address (index / host-order IPv4) every flow of this inside host
     // uses. Requires a non-empty pool.
@@ -71,6 +99,15 @@ public:
     template <class Taken>
     allocation allocate(uint8_t proto, const net::ip_address& inside, uint16_t inside_port,
                         const net::ip_address& remote, uint16_t remote_port, Taken&& taken) noexcept;
+
+    // Endpoint-independent mode: a flow of (proto, inside, inside_port) now uses
+    // public port `port` of pool address pool_index / no longer does. No-ops in
+    // endpoint-dependent mode.
+    void claim(uint32_t pool_index, uint16_t port, uint8_t proto, const net::ip_address& inside,
+               uint16_t inside_port) noexcept;
+    void release(uint32_t pool_index, uint16_t port) noexcept;
+    // The number of flows holding public port `port` (endpoint-independent mode).
+    uint32_t holders(uint32_t pool_index, uint16_t port) const noexcept;
 
     void on_mapping_created(uint32_t pool_index) noexcept { ++in_use_[pool_index]; }
     void on_mapping_released(uint32_t pool_index) noexcept {
@@ -92,14 +129,36 @@ public:
     uint64_t total_exhausted() const noexcept;
 
 private:
+    struct port_owner {
+        uint32_t endpoint = 0; // endpoint_id of the holder, valid while flows != 0
+        uint32_t flows = 0;
+    };
+
     // Offset in [0, range_size()) where probing starts for this inside endpoint.
     uint32_t probe_start(uint8_t proto, const net::ip_address& inside, uint16_t inside_port) const noexcept;
+    uint32_t endpoint_id(uint8_t proto, const net::ip_address& inside, uint16_t inside_port) const noexcept;
+    port_owner& owner(uint32_t pool_index, uint16_t port) noexcept {
+        return owners_[std::size_t{pool_index} * range_size() + (port - port_min_)];
+    }
+    const port_owner& owner(uint32_t pool_index, uint16_t port) const noexcept {
+        return owners_[std::size_t{pool_index} * range_size() + (port - port_min_)];
+    }
+    template <class Taken>
+    allocation allocate_independent(uint8_t proto, const net::ip_address& inside, uint16_t inside_port,
+                                    uint32_t pi, Taken&& taken) noexcept;
+    // Calls f(port) for the endpoint's candidates in order (the inside port,
+    // then same parity, then the other), at most probe_limit() + 1 of them,
+    // until f returns true.
+    template <class F>
+    void for_each_candidate(uint8_t proto, const net::ip_address& inside, uint16_t inside_port, F&& f) const noexcept;
 
     std::vector<uint32_t> pool_; // host order
     uint16_t port_min_;
     uint16_t port_max_;
     std::vector<uint64_t> in_use_;
     std::vector<uint64_t> exhausted_;
+    mapping_mode mode_;
+    std::vector<port_owner> owners_; // endpoint-independent mode only
 };
 
 template <class Taken>
@@ -112,6 +171,8 @@ allocation port_allocator::allocate(uint8_t proto, const net::ip_address& inside
     if (pool_.empty())
         return allocation{};
     const uint32_t pi = pool_index_for(inside);
+    if (mode_ == mapping_mode::endpoint_independent) [[unlikely]]
+        return allocate_independent(proto, inside, inside_port, pi, taken);
     const uint32_t addr = pool_[pi];
     if (inside_port >= port_min_ && inside_port <= port_max_ && !taken(addr, inside_port))
         return allocation{true, addr, inside_port, pi};
@@ -124,6 +185,48 @@ allocation port_allocator::allocate(uint8_t proto, const net::ip_address& inside
         if (port != inside_port && !taken(addr, port))
             return allocation{true, addr, port, pi};
         off = (off + 1 == range) ? 0 : off + 1;
+    }
+    ++exhausted_[pi];
+    return allocation{false, addr, 0, pi};
+}
+
+template <class F>
+void port_allocator::for_each_candidate(uint8_t proto, const net::ip_address& inside, uint16_t inside_port,
+                                        F&& f) const noexcept {
+    if (inside_port >= port_min_ && inside_port <= port_max_ && f(inside_port)) return;
+    const uint32_t range = range_size();
+    uint32_t budget = probe_limit();
+    uint32_t start = probe_start(proto, inside, inside_port);
+    if (((port_min_ + start) & 1u) != (inside_port & 1u)) start = start + 1 == range ? 0 : start + 1;
+    for (uint32_t parity = 0; parity < 2 && budget > 0; ++parity) {
+        uint32_t off = parity == 0 ? start : (start + 1 == range ? 0 : start + 1);
+        for (uint32_t i = 0; i < (range + 1) / 2 && budget > 0; ++i, --budget) {
+            if (f(static_cast<uint16_t>(port_min_ + off))) return;
+            off += 2;
+            if (off >= range) off -= range;
+        }
+    }
+}
+
+template <class Taken>
+allocation port_allocator::allocate_independent(uint8_t proto, const net::ip_address& inside, uint16_t inside_port,
+                                                uint32_t pi, Taken&& taken) noexcept {
+    const uint32_t addr = pool_[pi];
+    const uint32_t who = endpoint_id(proto, inside, inside_port);
+    // First the port this endpoint already holds (its one public endpoint),
+    // then a port nobody holds.
+    for (const bool held : {true, false}) {
+        uint16_t chosen = 0;
+        bool found = false;
+        for_each_candidate(proto, inside, inside_port, [&](uint16_t port) {
+            const port_owner& o = owner(pi, port);
+            const bool usable = held ? o.flows != 0 && o.endpoint == who : o.flows == 0;
+            if (!usable || taken(addr, port)) return false;
+            chosen = port;
+            found = true;
+            return true;
+        });
+        if (found) return allocation{true, addr, chosen, pi};
     }
     ++exhausted_[pi];
     return allocation{false, addr, 0, pi};

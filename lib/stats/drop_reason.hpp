@@ -96,7 +96,9 @@ namespace egress::stats {
     X(echo_rate_limited, "echo_rate_limited")                           \
     X(handoff_full, "handoff_full")                                     \
     X(handoff_shutdown, "handoff_shutdown")                             \
-    X(neighbor_copy_lost, "neighbor_copy_lost")
+    X(neighbor_copy_lost, "neighbor_copy_lost")                         \
+    X(tcp_rst_out_of_window, "tcp_rst_out_of_window")                   \
+    X(tcp_out_of_window, "tcp_out_of_window")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

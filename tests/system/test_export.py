@@ -84,7 +84,7 @@ def conversation_with_known_flows():
     traffic.tcp_session(c, "fd00:0:0:1::5", 41000, "2001:db8:5::7", 443, close=False)
     for sport in (1111, 2222, 3333):
         c.from_outside(IP(src="198.51.100.66", dst=POOL) / TCP(sport=sport, dport=22, flags="S"))
-    c.advance(150)  # TIME_WAIT (120 s) and the UDP idle timeout (120 s) pass; ICMP (30 s) too
+    c.advance(250)  # TIME_WAIT (240 s), the UDP idle timeout (120 s) and ICMP (60 s) pass
     c.from_inside(IP(src="10.0.0.9", dst=SERVER) / UDP(sport=7000, dport=53) / b"late")  # open at shutdown
     return c
 

@@ -50,7 +50,7 @@ class outbound_tcp(unittest.TestCase):
     def test_time_wait_expires_and_the_tuple_can_be_reused(self):
         c = traffic.conversation()
         traffic.tcp_session(c, CLIENT, 40000, SERVER, 443, public=POOL, pport=40000)
-        c.advance(121)  # tcp_time_wait defaults to 120 s
+        c.advance(241)  # tcp_time_wait defaults to 240 s (RFC 7857 section 2.1)
         traffic.tcp_session(c, CLIENT, 40000, SERVER, 443, public=POOL, pport=40000)
         r = harness.run(c)
         self.assertEqual(r.drops(), {})

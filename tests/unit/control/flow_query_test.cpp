@@ -133,7 +133,7 @@ TEST_F(flow_query_test, a_summary_carries_the_flow_and_its_remaining_time) {
                   "17 10.0.0.5:5000 -> 192.0.2.200:53 public 203.0.113.10:5000 v4=true state=- flags=4 "
                   "bytes=40/128 packets=1/1 expires_in=100000",
                   "6 fd00:0:0:1::5:1000 -> 2001:db8::7:443 public 0.0.0.0:0 v4=false state=syn_sent flags=4 "
-                  "bytes=60/0 packets=1/0 expires_in=10500"}));
+                  "bytes=60/0 packets=1/0 expires_in=220500"}));
     // A flow past its timeout that the sweep has not removed yet has a negative time left.
     flow_query late = flow_query::top_flows(10, std::nullopt, std::nullopt);
     traffic.run(late, 1024, 200'000);

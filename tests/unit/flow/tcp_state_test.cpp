@@ -49,10 +49,10 @@ constexpr row transitions[] = {
     // syn_sent
     {syn_sent, live, out, S, syn_sent, true, live},
     {syn_sent, live, in, SA, syn_received, true, live},
-    {syn_sent, live, in, S, syn_sent, false, live},
+    {syn_sent, live, in, S, syn_received, true, live}, // simultaneous open
     {syn_sent, live, out, SA, syn_sent, false, live},
     {syn_sent, live, out, A, syn_sent, false, live},
-    {syn_sent, live, in, A, syn_sent, false, live},
+    {syn_sent, live, in, A, syn_sent, true, live}, // challenge ACK
     {syn_sent, live, in, FA, syn_sent, false, live},
     {syn_sent, live, out, FA, syn_sent, false, live},
     {syn_sent, live, in, R, closed, true, live},
@@ -63,17 +63,17 @@ constexpr row transitions[] = {
     {syn_received, live, out, A, established, true, live},
     {syn_received, live, out, PA, established, true, live},
     {syn_received, live, out, FA, fin_wait, true, live | fo},
-    {syn_received, live, in, A, syn_received, false, live},
-    {syn_received, live, in, FA, syn_received, false, live},
-    {syn_received, live, in, S, syn_received, false, live},
-    {syn_received, live, out, SA, syn_received, false, live},
+    {syn_received, live, in, A, syn_received, true, live}, // TFO data before the client's ACK
+    {syn_received, live, in, FA, fin_wait, true, live | fi},
+    {syn_received, live, in, S, syn_received, true, live}, // simultaneous open
+    {syn_received, live, out, SA, syn_received, true, live}, // simultaneous open
     {syn_received, live, in, RA, closed, true, live},
     // established
     {established, live, out, A, established, true, live},
     {established, live, out, PA, established, true, live},
     {established, live, in, PA, established, true, live},
     {established, live, in, SA, established, true, live},
-    {established, live, out, S, established, false, live},
+    {established, live, out, S, syn_sent, true, live}, // SYN on a live tuple
     {established, live, in, S, established, false, live},
     {established, live, out, SA, established, false, live},
     {established, live, out, FA, fin_wait, true, live | fo},
@@ -92,7 +92,7 @@ constexpr row transitions[] = {
     {fin_wait, live | fo, in, FA, closing, true, live | fo | fi | li},
     {fin_wait, live | fi, out, FA, closing, true, live | fo | fi},
     {fin_wait, live | fi, in, FA, fin_wait, true, live | fi},
-    {fin_wait, live | fo, out, S, fin_wait, false, live | fo},
+    {fin_wait, live | fo, out, S, syn_sent, true, live},
     {fin_wait, live | fo, in, SA, fin_wait, false, live | fo},
     {fin_wait, live | fo, in, R, closed, true, live | fo},
     // closing: the side that sent the first FIN acks the last one
@@ -102,7 +102,7 @@ constexpr row transitions[] = {
     {closing, live | fo | fi, out, A, closing, true, live | fo | fi},
     {closing, live | fo | fi, in, FA, closing, true, live | fo | fi},
     {closing, live | fo | fi, out, FA, closing, true, live | fo | fi},
-    {closing, live | fo | fi, out, S, closing, false, live | fo | fi},
+    {closing, live | fo | fi, out, S, syn_sent, true, live},
     {closing, live | fo | fi, out, R, closed, true, live | fo | fi},
     // time_wait
     {time_wait, live | fo | fi | li, out, S, syn_sent, true, live},
@@ -117,9 +117,12 @@ constexpr row transitions[] = {
     {closed, live | fo, out, S, syn_sent, true, live},
     {closed, live, out, R, closed, true, live},
     {closed, live, in, RA, closed, true, live},
-    {closed, live, in, A, closed, false, live},
-    {closed, live, out, A, closed, false, live},
-    {closed, live, out, FA, closed, false, live},
+    {closed, live, in, A, established, true, live}, // RFC 7857 section 2.2: traffic restores the flow
+    {closed, live, out, A, established, true, live},
+    {closed, live, out, FA, fin_wait, true, live | fo},
+    {closed, live | fo, in, A, fin_wait, true, live | fo},
+    {closed, live | fo, in, FA, closing, true, live | fo | fi | li},
+    {closed, live | fo | fi | li, out, A, time_wait, true, live | fo | fi | li},
     {closed, live, in, S, closed, false, live},
     {closed, live, in, SA, closed, false, live},
 };

@@ -107,7 +107,7 @@ TEST_F(flow_events_test, a_closed_tcp_connection_ends_as_end_of_flow_with_its_fl
     ASSERT_EQ(out(net::tcp_fin | net::tcp_ack, 3), no_drop);
     ASSERT_EQ(back(net::tcp_fin | net::tcp_ack, 4), no_drop);
     ASSERT_EQ(out(net::tcp_ack, 5), no_drop);
-    tick(5 + 120'000);
+    tick(5 + 240'000); // TIME_WAIT: 4 minutes (RFC 7857 section 2.1)
     const auto events = drain();
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].reason, flow::end_reason::end_of_flow);
@@ -125,7 +125,9 @@ TEST_F(flow_events_test, at_shutdown_closed_connections_end_as_such_and_open_flo
     };
     ASSERT_EQ(out(net::tcp_syn, 0), no_drop);
     ASSERT_EQ(back(net::tcp_syn | net::tcp_ack, 1), no_drop);
-    ASSERT_EQ(out(net::tcp_rst, 2), no_drop);
+    // The client's RST carries its SND.NXT (ISN 1000 + 1): exact, so it closes (RFC 5961).
+    ASSERT_EQ(send(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(1000, 443, net::tcp_rst).tcp_seq(1001).build(), 2),
+              no_drop);
     ASSERT_EQ(out_udp(1001, 3), no_drop);
     core->report_remaining(10);
     const auto events = drain();

@@ -94,10 +94,10 @@ TEST_F(gateway_test, tcp_connection_is_translated_both_ways_and_closes_into_time
     EXPECT_EQ(created(stats::flow_proto::tcp), 1u);
     EXPECT_EQ(core->pool_usage().at(0).mappings_active, 1u);
 
-    // TIME_WAIT (120 s by default) ends; the sweep retires the flow and its mapping.
-    core->expire(119'999, 1024);
+    // TIME_WAIT (240 s by default, RFC 7857 section 2.1) ends; the sweep retires the flow and its mapping.
+    core->expire(239'999, 1024);
     EXPECT_EQ(core->flows_active(), 1u);
-    core->expire(120'100, 1024);
+    core->expire(240'100, 1024);
     EXPECT_EQ(core->flows_active(), 0u);
     EXPECT_EQ(expired(stats::flow_proto::tcp), 1u);
     EXPECT_EQ(core->pool_usage().at(0).mappings_active, 0u);
@@ -206,9 +206,15 @@ TEST_F(gateway_test, ipv6_is_forwarded_without_translation_and_tracked) {
 
 TEST_F(gateway_test, invalid_tcp_transitions_are_dropped) {
     ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443).build()).verdict, no_drop);
-    // Data from outside before the handshake completes.
-    EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, net::tcp_ack).build()).verdict,
+    // A FIN from outside before the handshake completes.
+    EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, net::tcp_fin | net::tcp_ack).build()).verdict,
               drop_reason::tcp_invalid_transition);
+    // A SYN+ACK from the inside host, which does not accept connections.
+    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, net::tcp_syn | net::tcp_ack).build()).verdict,
+              drop_reason::tcp_invalid_transition);
+    // A bare ACK from outside is forwarded: the challenge ACK of RFC 5961 section 4 (RFC 5382 REQ-2).
+    EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, net::tcp_ack).build()).verdict,
+              no_drop);
 }
 
 TEST_F(gateway_test, packets_not_for_this_gateway_are_refused) {

@@ -90,7 +90,7 @@ TEST(policy_enforcement, a_new_version_cuts_existing_flows_it_denies_with_a_tcp_
         return std::make_pair(v, test::bytes(f.begin(), f.begin() + (core.reply_length(0) ? core.reply_length(0) : f.size())));
     };
     auto back = [&](const char* src) {
-        test::bytes f = from_outside().ipv4(src, "203.0.113.10").tcp(443, 40000, net::tcp_syn | net::tcp_ack).build();
+        test::bytes f = from_outside().ipv4(src, "203.0.113.10").tcp(443, 40000, net::tcp_syn | net::tcp_ack).tcp_seq(5000, 1001).build();
         return core.process(side::outside, f, 20);
     };
     ASSERT_EQ(out("198.51.100.7", net::tcp_syn).first, no_drop);
@@ -203,7 +203,7 @@ TEST(policy_enforcement, the_expiry_sweep_cuts_idle_flows_a_new_snapshot_denies)
     });
     std::sort(flows.begin(), flows.end());
     EXPECT_EQ(flows, (std::vector<std::string>{"192.0.2.200 open gen 2 expires 120000",
-                                               "198.51.100.7 cut gen 2 expires 11000"})); // 1000 + tcp_closed_ms
+                                               "198.51.100.7 cut gen 2 expires 241000"})); // 1000 + tcp_closed_ms
     EXPECT_EQ(core.counters().policy_flows_cut, 1u);
     EXPECT_EQ(v2.hits_of_block(0), 1u);
     test::bytes reply = from_outside().ipv4("198.51.100.7", "203.0.113.10").udp(53, 5000).build();

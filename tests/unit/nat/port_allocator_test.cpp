@@ -268,5 +268,120 @@ TEST(port_allocator, wired_to_a_flow_table) {
     EXPECT_EQ(again.public_port, freed);
 }
 
+// ---- endpoint-independent mapping (RFC 4787 REQ-1) ----
+
+constexpr auto eim = mapping_mode::endpoint_independent;
+
+// A flow as the gateway keeps it: the allocation, and the claim on its port.
+struct eim_book : inbound_book {
+    allocation open(port_allocator& pa, uint8_t proto, const ip_address& inside, uint16_t inside_port,
+                    const ip_address& remote, uint16_t remote_port) {
+        const allocation a = take(pa, proto, inside, inside_port, remote, remote_port);
+        if (a.ok) pa.claim(a.pool_index, a.public_port, proto, inside, inside_port);
+        return a;
+    }
+    void close(port_allocator& pa, const allocation& a, uint8_t proto, const ip_address& remote, uint16_t remote_port) {
+        used.erase(key{proto, remote.bytes, remote_port, a.public_addr, a.public_port});
+        pa.release(a.pool_index, a.public_port);
+        pa.on_mapping_released(a.pool_index);
+    }
+};
+
+TEST(port_allocator_eim, one_inside_socket_gets_one_public_endpoint_for_every_peer) {
+    // STUN: the client asks a STUN server, then talks to two peers from the same socket.
+    port_allocator pa(pool_of(pub1, 2), 1024, 65535, eim);
+    eim_book book;
+    const ip_address client = v4(0x0a000005);
+    const allocation stun = book.open(pa, net::proto_udp, client, 40000, v4(0x4a7d8a7f), 3478);
+    const allocation peer1 = book.open(pa, net::proto_udp, client, 40000, v4(0xcb007101), 50000);
+    const allocation peer2 = book.open(pa, net::proto_udp, client, 40000, v4(0xc6336407), 61000);
+    ASSERT_TRUE(stun.ok && peer1.ok && peer2.ok);
+    EXPECT_EQ(stun.public_port, 40000); // preserved
+    EXPECT_EQ(peer1.public_addr, stun.public_addr);
+    EXPECT_EQ(peer1.public_port, stun.public_port);
+    EXPECT_EQ(peer2.public_port, stun.public_port);
+    EXPECT_EQ(pa.holders(stun.pool_index, stun.public_port), 3u);
+}
+
+TEST(port_allocator_eim, a_public_port_belongs_to_one_inside_endpoint_at_a_time) {
+    port_allocator pa({v4(pub1)}, 1024, 65535, eim);
+    eim_book book;
+    const ip_address a = v4(0x0a000005), b = v4(0x0a000006);
+    const allocation a1 = book.open(pa, net::proto_udp, a, 40000, v4(0xcb007101), 50000);
+    // b's socket has the same port number, towards another peer: in
+    // endpoint-dependent mode it could share 40000; here it may not.
+    const allocation b1 = book.open(pa, net::proto_udp, b, 40000, v4(0xc6336407), 61000);
+    ASSERT_TRUE(a1.ok && b1.ok);
+    EXPECT_EQ(a1.public_port, 40000);
+    EXPECT_NE(b1.public_port, 40000);
+    EXPECT_EQ(b1.public_port % 2, 0); // parity of the inside port kept
+    // b keeps its own port towards a second peer.
+    const allocation b2 = book.open(pa, net::proto_udp, b, 40000, v4(0xcb007101), 50000);
+    EXPECT_EQ(b2.public_port, b1.public_port);
+    // Once a's only flow is gone, 40000 is free again: b keeps its own port while
+    // it holds it, and a new inside endpoint may take 40000.
+    book.close(pa, a1, net::proto_udp, v4(0xcb007101), 50000);
+    EXPECT_EQ(pa.holders(a1.pool_index, 40000), 0u);
+    const allocation b3 = book.open(pa, net::proto_udp, b, 40000, v4(0x08080808), 53);
+    EXPECT_EQ(b3.public_port, b1.public_port); // an existing mapping is not moved while in use
+    const allocation c1 = book.open(pa, net::proto_udp, v4(0x0a000007), 40000, v4(0x08080808), 53);
+    EXPECT_EQ(c1.public_port, 40000);
+}
+
+TEST(port_allocator_eim, odd_ports_map_to_odd_ports) {
+    port_allocator pa({v4(pub1)}, 1024, 65535, eim);
+    eim_book book;
+    ASSERT_TRUE(book.open(pa, net::proto_udp, v4(0x0a000005), 5001, v4(0xcb007101), 50000).ok);
+    for (uint32_t h = 6; h < 40; ++h) {
+        const allocation x = book.open(pa, net::proto_udp, v4(0x0a000000 + h), 5001, v4(0xcb007101), 50000);
+        ASSERT_TRUE(x.ok);
+        EXPECT_EQ(x.public_port % 2, 1) << x.public_port;
+    }
+}
+
+TEST(port_allocator_eim, ports_refused_by_the_caller_are_skipped_and_the_slice_holds) {
+    // A worker's slice of the range; the caller refuses every port whose reply
+    // would hash to another worker (here: ports divisible by 3).
+    port_allocator pa({v4(pub1)}, 20000, 20999, eim);
+    const ip_address client = v4(0x0a000005);
+    const auto rss = [](uint32_t, uint16_t port) { return port % 3 == 0; };
+    std::set<uint16_t> seen;
+    for (uint16_t s = 0; s < 200; ++s) {
+        const allocation a = pa.allocate(net::proto_tcp, client, static_cast<uint16_t>(30000 + s), v4(0xcb007101), 443, rss);
+        ASSERT_TRUE(a.ok);
+        EXPECT_GE(a.public_port, 20000);
+        EXPECT_LE(a.public_port, 20999);
+        EXPECT_NE(a.public_port % 3, 0);
+        pa.claim(a.pool_index, a.public_port, net::proto_tcp, client, static_cast<uint16_t>(30000 + s));
+        EXPECT_TRUE(seen.insert(a.public_port).second) << "two inside endpoints on one public port";
+    }
+}
+
+TEST(port_allocator_eim, a_full_range_is_exhausted_and_counted) {
+    port_allocator pa({v4(pub1)}, 1024, 1031, eim); // 8 ports
+    eim_book book;
+    for (uint16_t s = 0; s < 8; ++s)
+        ASSERT_TRUE(book.open(pa, net::proto_udp, v4(0x0a000005), static_cast<uint16_t>(7000 + s), v4(0x08080808), 53).ok);
+    // A ninth inside endpoint finds no port, even towards another destination.
+    const allocation a = book.open(pa, net::proto_udp, v4(0x0a000006), 7000, v4(0x01010101), 53);
+    EXPECT_FALSE(a.ok);
+    EXPECT_EQ(pa.exhausted(0), 1u);
+    // The first eight still reach new destinations through their own port.
+    const allocation again = book.open(pa, net::proto_udp, v4(0x0a000005), 7000, v4(0x01010101), 53);
+    EXPECT_TRUE(again.ok);
+}
+
+TEST(port_allocator_eim, endpoint_dependent_mode_keeps_sharing_ports) {
+    port_allocator pa({v4(pub1)}, 1024, 65535);
+    inbound_book book;
+    const allocation a = book.take(pa, net::proto_udp, v4(0x0a000005), 40000, v4(0xcb007101), 50000);
+    const allocation b = book.take(pa, net::proto_udp, v4(0x0a000006), 40000, v4(0xc6336407), 61000);
+    EXPECT_EQ(a.public_port, 40000);
+    EXPECT_EQ(b.public_port, 40000); // another destination: the same port may serve both
+    EXPECT_EQ(pa.mode(), mapping_mode::endpoint_dependent);
+    pa.claim(0, 40000, net::proto_udp, v4(0x0a000005), 40000); // no-ops in this mode
+    EXPECT_EQ(pa.holders(0, 40000), 0u);
+}
+
 } // namespace
 } // namespace egress::nat

@@ -162,6 +162,7 @@ public:
     frame_builder& tcp_seq(uint32_t seq, uint32_t ack = 0) {
         seq_ = seq;
         ack_ = ack;
+        ack_set_ = true;
         return *this;
     }
     frame_builder& tcp_window(uint16_t window) {
@@ -330,7 +331,10 @@ private:
             push16(l4, sport_);
             push16(l4, dport_);
             push32(l4, seq_);
-            push32(l4, ack_);
+            // Unless told otherwise a SYN+ACK acks the default SYN (seq 1000):
+            // the gateway's window tracking drops one that does not ack the SYN.
+            constexpr uint8_t syn_ack = net::tcp_syn | net::tcp_ack;
+            push32(l4, ack_set_ || (tcp_flags_ & syn_ack) != syn_ack ? ack_ : default_seq + 1);
             l4.push_back(static_cast<uint8_t>(((20 + options.size()) / 4) << 4));
             l4.push_back(tcp_flags_);
             push16(l4, window_);
@@ -437,8 +441,10 @@ private:
     uint16_t sport_ = 0;
     uint16_t dport_ = 0;
     uint8_t tcp_flags_ = 0;
-    uint32_t seq_ = 1000;
+    static constexpr uint32_t default_seq = 1000;
+    uint32_t seq_ = default_seq;
     uint32_t ack_ = 0;
+    bool ack_set_ = false;
     uint16_t window_ = 65535;
     bytes tcp_options_;
     bool udp_zero_checksum_ = false;
