@@ -405,7 +405,7 @@ private:
     void handle_burst(side from, rte_mbuf** pkts, uint16_t n, uint32_t now) noexcept {
         std::span<uint8_t> frames[max_burst];
         rte_mbuf* kept[max_burst];
-        stats::drop_reason verdicts[max_burst];
+        gateway::packet_result results[max_burst];
         stats::port_counters& rx = counters_.port(from);
         uint16_t k = 0;
         for (uint16_t i = 0; i < n; ++i) {
@@ -425,30 +425,32 @@ private:
             kept[k] = m;
             frames[k++] = {rte_pktmbuf_mtod(m, uint8_t*), m->data_len};
         }
-        ctx_.core->process_burst(from, frames, k, now, verdicts);
+        ctx_.core->process_burst(from, frames, k, now, results);
         for (uint16_t i = 0; i < k; ++i) {
-            // Dropped, or consumed by the gateway (ARP, neighbour discovery, an
-            // echo it answered, a copy held for next-hop resolution): freed.
-            if (verdicts[i] != stats::no_drop) {
-                if (ctx_.core->share_with_peers(i)) [[unlikely]]
-                    share_with_peers(kept[i]);
-                if (const uint16_t len = ctx_.core->reply_length(i); len != 0) {
-                    // Rewritten into a reply (TCP reset): back out of the arrival side.
-                    kept[i]->data_len = len;
-                    kept[i]->pkt_len = len;
-                    enqueue(from, kept[i]);
-                    continue;
+            const gateway::packet_result r = results[i];
+            if (r.share_with_peers) [[unlikely]]
+                share_with_peers(kept[i]);
+            switch (r.kind) {
+            case gateway::verdict::forward:
+                // A VLAN tag pushed (the frame grew into the headroom) or popped.
+                if (r.front_adjust > 0) {
+                    rte_pktmbuf_prepend(kept[i], static_cast<uint16_t>(r.front_adjust));
+                } else if (r.front_adjust < 0) {
+                    rte_pktmbuf_adj(kept[i], static_cast<uint16_t>(-r.front_adjust));
                 }
+                enqueue(other(from), kept[i]);
+                break;
+            case gateway::verdict::reply:
+                // Rewritten into a reply (TCP reset): back out of the arrival side.
+                kept[i]->data_len = r.reply_len;
+                kept[i]->pkt_len = r.reply_len;
+                enqueue(from, kept[i]);
+                break;
+            case gateway::verdict::drop:     // counted by the gateway
+            case gateway::verdict::consumed: // ARP, ND, an echo it answered, a copy held for its next hop
                 rte_pktmbuf_free(kept[i]);
-                continue;
+                break;
             }
-            // A VLAN tag pushed (the frame grew into the headroom) or popped.
-            if (const int front = ctx_.core->front_adjust(i); front > 0) {
-                rte_pktmbuf_prepend(kept[i], static_cast<uint16_t>(front));
-            } else if (front < 0) {
-                rte_pktmbuf_adj(kept[i], static_cast<uint16_t>(-front));
-            }
-            enqueue(other(from), kept[i]);
         }
         send_built();
     }

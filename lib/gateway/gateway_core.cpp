@@ -38,13 +38,6 @@ constexpr bool is_refused_attempt(drop_reason r) noexcept {
            r == drop_reason::policy_denied || r == drop_reason::policy_blocked;
 }
 
-// Parser verdicts behind which a frame for the gateway itself may hide: ARP
-// (not IP), neighbour discovery (ICMPv6 but not echo), an echo to an own address.
-constexpr bool may_be_local(drop_reason r) noexcept {
-    return r == drop_reason::ethertype_unsupported || r == drop_reason::icmp_type_unsupported ||
-           r == drop_reason::local_delivery_unsupported;
-}
-
 uint32_t idle_timeout(const flow::flow_record& r, const flow::timeouts& t) noexcept {
     switch (r.proto) {
     case net::proto_tcp: return flow::timeout_for(static_cast<flow::tcp_state>(r.tcp_state), t);
@@ -73,39 +66,62 @@ bool gateway_core::is_own_address(const net::ip_address& a) const noexcept {
     return false;
 }
 
+// A frame the IP parser does not take may still be for the gateway: ARP (not
+// IP at all) or neighbour discovery (ICMPv6, but not a type the IP path
+// forwards). Said here, once, so that no later step reads a refusal as maybe local.
+gateway_core::admission gateway_core::classify_refusal(std::span<const uint8_t> frame, drop_reason parsed) noexcept {
+    if (parsed != drop_reason::ethertype_unsupported && parsed != drop_reason::icmp_type_unsupported)
+        return {destination::refused, parsed};
+    net::l2_header l2;
+    if (!net::read_l2_header(frame, l2)) return {destination::refused, parsed};
+    if (parsed == drop_reason::ethertype_unsupported && l2.ethertype == net::ethertype_arp)
+        return {destination::gateway_arp, parsed};
+    if (parsed == drop_reason::icmp_type_unsupported && l2.ethertype == net::ethertype_ipv6)
+        return {destination::gateway_nd, parsed};
+    return {destination::refused, parsed};
+}
+
 // Checks that do not need the flow table: the frame parses, is addressed to this
 // port's MAC, is not for the gateway itself, and may be forwarded one more hop.
-drop_reason gateway_core::admit(side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept {
-    if (const drop_reason r = net::parse_frame(frame, view); r != no_drop) return r;
+gateway_core::admission gateway_core::admit(side from, std::span<const uint8_t> frame,
+                                            net::packet_view& view) const noexcept {
+    if (const drop_reason r = net::parse_frame(frame, view); r != no_drop) [[unlikely]]
+        return classify_refusal(frame, r);
     if (view.is_fragment() && !fragments_.enabled()) [[unlikely]]
-        return view.family == net::ip_family::v4 ? drop_reason::ipv4_fragment : drop_reason::ipv6_fragment;
+        return {destination::refused,
+                view.family == net::ip_family::v4 ? drop_reason::ipv4_fragment : drop_reason::ipv6_fragment};
     const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
-    if (!port.accepts_vlan(view.l3_offset, view.vlan_tci)) return drop_reason::vlan_mismatch;
+    if (!port.accepts_vlan(view.l3_offset, view.vlan_tci)) return {destination::refused, drop_reason::vlan_mismatch};
     if (!settings_.accept_any_dst_mac && std::memcmp(frame.data(), port.mac.bytes.data(), 6) != 0)
-        return drop_reason::l2_dst_not_local;
-    if (is_own_address(view.dst)) return drop_reason::local_delivery_unsupported;
-    if (view.ttl <= 1) return drop_reason::ttl_expired;
-    return no_drop;
+        return {destination::refused, drop_reason::l2_dst_not_local};
+    if (is_own_address(view.dst)) return {destination::gateway_ip, drop_reason::local_delivery_unsupported};
+    if (view.ttl <= 1) return {destination::refused, drop_reason::ttl_expired};
+    return {};
+}
+
+// A frame refused before the flow stages. Time exceeded goes to inside senders
+// only (traceroute from inside); the gateway does not answer probes from outside.
+packet_result gateway_core::refuse(side from, std::span<const uint8_t> frame, const net::packet_view& view,
+                                   drop_reason why, uint32_t now) noexcept {
+    if (why == drop_reason::ttl_expired && from == side::inside)
+        send_icmp_error(from, frame, view, own_error::time_exceeded, 0, now);
+    return packet_result::drop(why);
 }
 
 void gateway_core::process_burst(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
-                                 drop_reason* verdicts) noexcept {
+                                 packet_result* results) noexcept {
     outbox_.clear();
     if (!started_) start_up();
     for (uint16_t done = 0; done < n; done += lookup_chunk) {
         const uint16_t k = static_cast<uint16_t>(n - done < lookup_chunk ? n - done : lookup_chunk);
-        process_chunk(from, frames + done, k, now, verdicts + done, reply_len_ + done, front_ + done, share_ + done);
+        process_chunk(from, frames + done, k, now, results + done);
     }
 }
-
 
 // At most lookup_chunk frames: small enough that the per-packet scratch below
 // stays in L1 and costs little to set up.
 void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
-                                 drop_reason* verdicts, uint16_t* reply_len, int8_t* front, bool* share) noexcept {
-    std::fill_n(reply_len, n, uint16_t{0});
-    std::fill_n(front, n, int8_t{0});
-    std::fill_n(share, n, false);
+                                 packet_result* results) noexcept {
     net::packet_view views[lookup_chunk];
     flow::flow_key keys[lookup_chunk];
     flow::direction dirs[lookup_chunk] = {};
@@ -116,15 +132,11 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
     // 1. Parse and admit the whole burst; build the lookup keys of the survivors.
     uint16_t m = 0;
     for (uint16_t i = 0; i < n; ++i) {
-        verdicts[i] = admit(from, frames[i], views[m]);
-        if (verdicts[i] != no_drop) {
-            if (may_be_local(verdicts[i]))
-                verdicts[i] = local_frame(from, frames[i], views[m], verdicts[i], now, share[i]);
-            counters_.count_drop(verdicts[i]);
-            // Time exceeded goes to inside senders only (traceroute from inside);
-            // the gateway does not answer probes from outside.
-            if (verdicts[i] == drop_reason::ttl_expired && from == side::inside)
-                send_icmp_error(from, frames[i], views[m], own_error::time_exceeded, 0, now);
+        const admission a = admit(from, frames[i], views[m]);
+        if (a.to != destination::transit) [[unlikely]] {
+            results[i] = a.to == destination::refused ? refuse(from, frames[i], views[m], a.why, now)
+                                                      : local_frame(from, frames[i], views[m], a.to, now);
+            if (results[i].dropped()) counters_.count_drop(results[i].reason);
             continue;
         }
         const net::packet_view& v = views[m];
@@ -161,24 +173,25 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
         const uint16_t i = pos[j];
         uint32_t idx = found[j];
         if (erasures_ != erasures_at_lookup) idx = table_.lookup(keys[j], dir);
+        packet_result& r = results[i];
         if (views[j].icmp_error) [[unlikely]]
-            verdicts[i] = relay_icmp_error(from, frames[i], views[j], idx, now, front[i]);
+            r = relay_icmp_error(from, frames[i], views[j], idx, now);
         else if (views[j].is_fragment()) [[unlikely]]
-            verdicts[i] = fragment(dir, frames[i], views[j], keys[j], idx, now, reply_len[i], front[i]);
+            r = fragment(dir, frames[i], views[j], keys[j], idx, now);
         else if (dir == flow::direction::outbound)
-            verdicts[i] = outbound(frames[i], views[j], keys[j], idx, now, reply_len[i], front[i]);
+            r = outbound(frames[i], views[j], keys[j], idx, now);
         else
-            verdicts[i] = inbound(frames[i], views[j], idx, now, reply_len[i], front[i]);
-        if (verdicts[i] == no_drop || verdicts[i] == stats::consumed) continue;
-        counters_.count_drop(verdicts[i]);
-        if (reporter_.enabled() && is_refused_attempt(verdicts[i])) reporter_.denied(views[j], verdicts[i], now);
+            r = inbound(frames[i], views[j], idx, now);
+        if (!r.dropped()) continue;
+        counters_.count_drop(r.reason);
+        if (reporter_.enabled() && is_refused_attempt(r.reason)) reporter_.denied(views[j], r.reason, now);
     }
 }
 
-drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
-                                   uint32_t& idx, uint32_t now, uint16_t& reply_len, int8_t& front) noexcept {
+packet_result gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
+                                     uint32_t& idx, uint32_t now) noexcept {
     if (view.l3_length > settings_.outside.mtu) [[unlikely]]
-        return check_mtu(side::inside, frame, view, now);
+        return packet_result::drop(check_mtu(side::inside, frame, view, now));
     if (idx != flow::flow_table::npos && flow::is_expired(table_.at(idx), now)) {
         retire(idx, now); // an idle flow's tuple is reused: it starts over as a new flow
         idx = flow::flow_table::npos;
@@ -187,54 +200,57 @@ drop_reason gateway_core::outbound(std::span<uint8_t> frame, net::packet_view& v
     // burst may have created this very flow after the burst lookup ran.
     if (idx == flow::flow_table::npos) idx = table_.lookup(key, flow::direction::outbound);
     if (idx == flow::flow_table::npos) {
-        if (const drop_reason r = create_flow(frame, view, now, idx); r != no_drop) return r;
+        if (const drop_reason r = create_flow(frame, view, now, idx); r != no_drop) return packet_result::drop(r);
     }
     flow::flow_record& rec = table_.at(idx);
     if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
-    if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::outbound, reply_len);
-    if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]] return drop_reason::fragment_inspected;
+    if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::outbound);
+    if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]]
+        return packet_result::drop(drop_reason::fragment_inspected);
     if (rec.flags & flow::flow_flags::awaits_hostname) {
-        if (const drop_reason r = inspect_segment(rec, idx, frame, view, now, reply_len); r != no_drop) return r;
+        if (const packet_result r = inspect_segment(rec, idx, frame, view, now); !r.goes_on()) return r;
     }
-    if (const drop_reason r = track(rec, flow::direction::outbound, view, now); r != no_drop) return r;
+    if (const drop_reason r = track(rec, flow::direction::outbound, view, now); r != no_drop)
+        return packet_result::drop(r);
     if ((rec.flags & flow::flow_flags::inspection_slot) && policy_ != nullptr &&
         policy_->scanner(settings_.worker) != nullptr) {
-        if (const drop_reason r = dlp_segment(rec, idx, frame, view, flow::direction::outbound, now, reply_len);
-            r != no_drop)
+        if (const packet_result r = dlp_segment(rec, idx, frame, view, flow::direction::outbound, now); !r.goes_on())
             return r;
     }
     account(rec, idx, flow::direction::outbound, view, now);
     if (rec.is_v4())
         net::set_ipv4_source(frame, view, net::ip_address::from_v4(rec.public_addr), rec.public_port);
-    return emit(side::outside, frame, view, now, frame_headroom_, front);
+    return emit(side::outside, frame, view, now, frame_headroom_);
 }
 
-drop_reason gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t& idx, uint32_t now,
-                                  uint16_t& reply_len, int8_t& front) noexcept {
-    if (idx == flow::flow_table::npos) return drop_reason::inbound_unsolicited;
+packet_result gateway_core::inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t& idx,
+                                    uint32_t now) noexcept {
+    if (idx == flow::flow_table::npos) return packet_result::drop(drop_reason::inbound_unsolicited);
     if (flow::is_expired(table_.at(idx), now)) {
         retire(idx, now);
-        return drop_reason::inbound_unsolicited;
+        return packet_result::drop(drop_reason::inbound_unsolicited);
     }
     if (view.l3_length > settings_.inside.mtu) [[unlikely]]
-        return check_mtu(side::outside, frame, view, now);
+        return packet_result::drop(check_mtu(side::outside, frame, view, now));
     flow::flow_record& rec = table_.at(idx);
     if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
-    if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::inbound, reply_len);
-    if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]] return drop_reason::fragment_inspected;
-    if (const drop_reason r = track(rec, flow::direction::inbound, view, now); r != no_drop) return r;
+    if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, flow::direction::inbound);
+    if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]]
+        return packet_result::drop(drop_reason::fragment_inspected);
+    if (const drop_reason r = track(rec, flow::direction::inbound, view, now); r != no_drop)
+        return packet_result::drop(r);
     if (rec.flags & flow::flow_flags::inspection_slot) { // the flag, not the side array: no extra cache line per packet
         if (view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn))
             reassembly_.set_inbound_base(idx, net::tcp_seq(frame, view));
         if (policy_ != nullptr && policy_->scanner(settings_.worker) != nullptr) {
-            if (const drop_reason r = dlp_segment(rec, idx, frame, view, flow::direction::inbound, now, reply_len);
-                r != no_drop)
+            if (const packet_result r = dlp_segment(rec, idx, frame, view, flow::direction::inbound, now);
+                !r.goes_on())
                 return r;
         }
     }
     account(rec, idx, flow::direction::inbound, view, now);
     if (rec.is_v4()) net::set_ipv4_destination(frame, view, rec.inside, rec.inside_port);
-    return emit(side::inside, frame, view, now, frame_headroom_, front);
+    return emit(side::inside, frame, view, now, frame_headroom_);
 }
 
 
@@ -347,9 +363,9 @@ drop_reason gateway_core::track(flow::flow_record& rec, flow::direction dir, con
     return no_drop;
 }
 
-drop_reason gateway_core::emit(side to, std::span<uint8_t> frame, net::packet_view& view, uint32_t now,
-                               std::size_t headroom, int8_t& front) noexcept {
-    if (const drop_reason r = net::decrement_hop_limit(frame, view); r != no_drop) return r;
+packet_result gateway_core::emit(side to, std::span<uint8_t> frame, net::packet_view& view, uint32_t now,
+                                 std::size_t headroom) noexcept {
+    if (const drop_reason r = net::decrement_hop_limit(frame, view); r != no_drop) return packet_result::drop(r);
     if (settings_.mss_clamp != 0 && view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn)) [[unlikely]]
         clamp_mss(frame, view);
     const side_settings& port = to == side::inside ? settings_.inside : settings_.outside;
@@ -358,11 +374,12 @@ drop_reason gateway_core::emit(side to, std::span<uint8_t> frame, net::packet_vi
     if (dst == nullptr) {
         drop_reason why = no_drop;
         dst = resolver_.lookup(to, view.dst, now, why, wait);
-        if (why != no_drop) return why;
+        if (why != no_drop) return packet_result::drop(why);
     }
     static constexpr net::mac_address unresolved{};
     const net::mac_address& next = dst != nullptr ? *dst : unresolved;
     std::span<uint8_t> out = frame;
+    int8_t front = 0;
     const std::size_t l3_out = net::ethernet_header + (port.vlan != 0 ? net::vlan_tag : 0);
     if (view.l3_offset == l3_out) { // same layout: MACs (and the VID) in place
         net::set_macs(frame, port.mac, next);
@@ -374,12 +391,12 @@ drop_reason gateway_core::emit(side to, std::span<uint8_t> frame, net::packet_vi
         const std::span<uint8_t> buffer(frame.data() - headroom, frame.size() + headroom);
         const std::size_t start =
             net::write_l2_header(buffer, headroom, frame.size(), view.l3_offset, port.mac, next, port.vlan);
-        if (start == net::npos_l2) return drop_reason::vlan_no_headroom;
+        if (start == net::npos_l2) return packet_result::drop(drop_reason::vlan_no_headroom);
         front = static_cast<int8_t>(static_cast<int>(headroom) - static_cast<int>(start));
         out = buffer.subspan(start);
     }
     if (dst == nullptr) return resolver_.hold(to, wait, out, now);
-    return no_drop;
+    return packet_result::forward(front);
 }
 
 // Per-packet accounting for flow export. A flow whose byte counters approach

@@ -1,11 +1,7 @@
 // One worker's packet logic, free of DPDK: parse, classify, track, translate,
 // rewrite. The dataplane hands it bursts of frames that arrived on one side and
-// gets back, per frame, either stats::no_drop (the frame was rewritten in place
-// and goes out of the other side, possibly starting earlier or later: see
-// front_adjust), stats::consumed (the gateway took it: ARP / neighbour
-// discovery, an echo to its own address, a frame held until its next hop is
-// resolved, a fragment copied until its datagram's first fragment passed; the
-// caller frees it) or the reason it was dropped (already counted).
+// gets back one packet_result per frame (forward, drop, consumed or reply: see
+// packet_result.hpp), plus the frames the gateway built on its own (outbox).
 //
 // One instance per worker lcore; nothing in it is shared, nothing on the packet
 // path allocates, locks, logs or throws.
@@ -23,6 +19,7 @@
 #include "gateway/hostname_reassembly.hpp"
 #include "gateway/neighbor_resolver.hpp"
 #include "gateway/outbox.hpp"
+#include "gateway/packet_result.hpp"
 #include "gateway/settings.hpp"
 #include "nat/port_allocator.hpp"
 #include "policy/active_policy.hpp"
@@ -56,39 +53,30 @@ public:
     // without headroom such frames are dropped (vlan_no_headroom).
     void set_frame_headroom(std::size_t bytes) noexcept { frame_headroom_ = bytes; }
 
-    // Frames that arrived on `from` (at most max_burst). verdicts[i] is no_drop
-    // when frames[i] was rewritten and must leave through the other side.
+    // Frames that arrived on `from` (at most max_burst): results[i] says what
+    // became of frames[i]. With several workers (settings.steer set) a result
+    // may ask for the frame to be shared: it was an ARP / neighbour discovery
+    // message that maps an address to a MAC. Each worker has its own
+    // neighbour cache and sends its own requests, but the answers reach
+    // whichever worker receives them, so the caller hands every other worker a
+    // copy, for learn_from_peer.
     void process_burst(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
-                       stats::drop_reason* verdicts) noexcept;
-    // After process_burst: non-zero when dropped frame i was rewritten in place
-    // into a reply of that many bytes that goes back out of the side it came in
-    // (a TCP reset cutting a flow the current policy denies).
-    uint16_t reply_length(uint16_t i) const noexcept { return reply_len_[i]; }
-    // After process_burst, for a forwarded frame i: how many bytes earlier (> 0:
-    // a VLAN tag pushed, into the headroom) or later (< 0: tags popped) than
-    // frames[i].data() it now starts; its end does not move.
-    int front_adjust(uint16_t i) const noexcept { return front_[i]; }
-    // After process_burst, with several workers (settings.steer set): true when
-    // frame i was an ARP / neighbour discovery message that maps an address to
-    // a MAC. Each worker has its own neighbour cache and sends its own
-    // requests, but the answers reach whichever worker receives them, so the
-    // caller hands every other worker a copy, for learn_from_peer.
-    bool share_with_peers(uint16_t i) const noexcept { return share_[i]; }
+                       packet_result* results) noexcept;
     // A copy of a frame another worker received on `from` and shared
     // (share_with_peers): the neighbour cache learns from it (and may release
     // held frames into the outbox, see built_frames); nothing is answered,
-    // nothing is counted as received or dropped. Returns consumed, or why the
-    // copy was of no use (not counted either).
-    stats::drop_reason learn_from_peer(stats::side from, std::span<const uint8_t> frame, uint32_t now_ms) noexcept;
+    // nothing is counted as received or dropped. Returns consumed, or a drop
+    // saying why the copy was of no use (not counted either).
+    packet_result learn_from_peer(stats::side from, std::span<const uint8_t> frame, uint32_t now_ms) noexcept;
     // Frames built by the last process_burst or expire call besides the burst's
     // own (resets towards the far end of a cut flow, ...): the caller sends
     // them before its next call, which starts with an empty box.
     const outbox& built_frames() const noexcept { return outbox_; }
 
-    stats::drop_reason process(stats::side from, std::span<uint8_t> frame, uint32_t now_ms) noexcept {
-        stats::drop_reason v;
-        process_burst(from, &frame, 1, now_ms, &v);
-        return v;
+    packet_result process(stats::side from, std::span<uint8_t> frame, uint32_t now_ms) noexcept {
+        packet_result r;
+        process_burst(from, &frame, 1, now_ms, &r);
+        return r;
     }
 
     // Examines up to `budget` flow records: retires the expired ones and reports
@@ -132,47 +120,54 @@ public:
     void snapshot(stats::live_stats& out) const noexcept;
 
 private:
+    // What the parse and admit steps make of a frame: it goes on through the
+    // flow stages (transit), it is for the gateway itself (ARP, neighbour
+    // discovery, IP to one of its addresses), or it is refused.
+    enum class destination : uint8_t { transit, gateway_arp, gateway_nd, gateway_ip, refused };
+    struct admission {
+        destination to = destination::transit;
+        stats::drop_reason why = stats::no_drop; // refused only
+    };
+
     void process_chunk(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
-                       stats::drop_reason* verdicts, uint16_t* reply_len, int8_t* front, bool* share) noexcept;
-    stats::drop_reason local_frame(stats::side from, std::span<uint8_t> frame, const net::packet_view& view,
-                                   stats::drop_reason parsed, uint32_t now, bool& share) noexcept;
-    stats::drop_reason echo_reply(stats::side from, std::span<const uint8_t> frame, const net::packet_view& view,
-                                  uint32_t now) noexcept;
+                       packet_result* results) noexcept;
+    packet_result refuse(stats::side from, std::span<const uint8_t> frame, const net::packet_view& view,
+                         stats::drop_reason why, uint32_t now) noexcept;
+    packet_result local_frame(stats::side from, std::span<uint8_t> frame, const net::packet_view& view,
+                              destination to, uint32_t now) noexcept;
+    packet_result echo_reply(stats::side from, std::span<const uint8_t> frame, const net::packet_view& view,
+                             uint32_t now) noexcept;
     void start_up() noexcept;
     net::mac_address reply_mac(stats::side back, std::span<const uint8_t> frame) const noexcept;
     // A flow admitted under another policy snapshot: decide it again.
     void recheck(flow::flow_record& rec, uint32_t idx, uint32_t now) noexcept;
     policy::query query_of(const flow::flow_record& rec, uint32_t idx) const noexcept;
-    stats::drop_reason inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
-                                       const net::packet_view& view, uint32_t now, uint16_t& reply_len) noexcept;
-    stats::drop_reason deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
-                                      const net::packet_view& view, const policy::decision& d, stats::drop_reason why,
-                                      uint32_t now, uint16_t& reply_len) noexcept;
+    packet_result inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                  const net::packet_view& view, uint32_t now) noexcept;
+    packet_result deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                 const net::packet_view& view, const policy::decision& d, stats::drop_reason why,
+                                 uint32_t now) noexcept;
     void cut(flow::flow_record& rec, uint32_t now) noexcept;
-    stats::drop_reason dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
-                                   const net::packet_view& view, flow::direction dir, uint32_t now,
-                                   uint16_t& reply_len) noexcept;
-    stats::drop_reason reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame, const net::packet_view& view,
-                                       flow::direction dir, stats::drop_reason why, uint32_t now,
-                                       uint16_t& reply_len) noexcept;
+    packet_result dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                              const net::packet_view& view, flow::direction dir, uint32_t now) noexcept;
+    packet_result reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame, const net::packet_view& view,
+                                  flow::direction dir, stats::drop_reason why, uint32_t now) noexcept;
     void security_event(policy::security_event_kind kind, const policy::decision& d, const net::ip_address& src,
                         uint16_t src_port, const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
                         bool existing, uint32_t now, std::string_view hostname = {},
                         const dlp::dlp_match* match = nullptr) noexcept;
-    stats::drop_reason cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir,
-                                  uint16_t& reply_len) noexcept;
-    stats::drop_reason admit(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept;
-    stats::drop_reason outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
-                                uint32_t& idx, uint32_t now, uint16_t& reply_len, int8_t& front) noexcept;
-    stats::drop_reason inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t& idx, uint32_t now,
-                               uint16_t& reply_len, int8_t& front) noexcept;
+    packet_result cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir) noexcept;
+    admission admit(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept;
+    static admission classify_refusal(std::span<const uint8_t> frame, stats::drop_reason parsed) noexcept;
+    packet_result outbound(std::span<uint8_t> frame, net::packet_view& view, const flow::flow_key& key,
+                           uint32_t& idx, uint32_t now) noexcept;
+    packet_result inbound(std::span<uint8_t> frame, net::packet_view& view, uint32_t& idx, uint32_t now) noexcept;
     // Fragments (fragment_tracker.hpp): the first one finds its flow like a
     // whole datagram, the later ones follow it.
-    stats::drop_reason fragment(flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
-                                const flow::flow_key& key, uint32_t idx, uint32_t now, uint16_t& reply_len,
-                                int8_t& front) noexcept;
-    stats::drop_reason follow_flow(uint32_t idx, flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
-                                   uint32_t now, std::size_t headroom, int8_t& front) noexcept;
+    packet_result fragment(flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
+                           const flow::flow_key& key, uint32_t idx, uint32_t now) noexcept;
+    packet_result follow_flow(uint32_t idx, flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
+                              uint32_t now, std::size_t headroom) noexcept;
     void release_held(uint32_t entry, uint32_t idx, flow::direction dir, uint32_t now) noexcept;
     bool fragments_uninspectable(const flow::flow_record& rec) const noexcept;
     stats::drop_reason create_flow(std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now,
@@ -188,14 +183,14 @@ private:
                  uint32_t now) noexcept;
     // Last step of every forwarded frame: hop limit, next hop (static, resolved,
     // or held: consumed), Ethernet header and the side's VLAN tag. `headroom`
-    // bytes before frame.data() may be written; `front` gets how many were.
-    stats::drop_reason emit(stats::side to, std::span<uint8_t> frame, net::packet_view& view, uint32_t now,
-                            std::size_t headroom, int8_t& front) noexcept;
+    // bytes before frame.data() may be written; a forward result says how many were.
+    packet_result emit(stats::side to, std::span<uint8_t> frame, net::packet_view& view, uint32_t now,
+                       std::size_t headroom) noexcept;
     bool is_own_address(const net::ip_address& a) const noexcept;
     // ICMP (gateway_icmp.cpp): relaying errors that quote a flow, the gateway's
     // own errors, the MTU check and MSS clamping.
-    stats::drop_reason relay_icmp_error(stats::side from, std::span<uint8_t> frame, net::packet_view& view,
-                                        uint32_t idx, uint32_t now, int8_t& front) noexcept;
+    packet_result relay_icmp_error(stats::side from, std::span<uint8_t> frame, net::packet_view& view,
+                                   uint32_t idx, uint32_t now) noexcept;
     stats::drop_reason check_mtu(stats::side from, std::span<const uint8_t> frame, const net::packet_view& view,
                                  uint32_t now) noexcept;
     enum class own_error : uint8_t { time_exceeded, too_big };
@@ -221,9 +216,6 @@ private:
     uint32_t echo_tokens_ = 0;      // echo replies left in the current second
     uint32_t echo_second_ = 0;      // the flow-clock second they are for
     uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
-    uint16_t reply_len_[max_burst] = {};
-    int8_t front_[max_burst] = {};
-    bool share_[max_burst] = {};
     uint64_t erasures_ = 0; // bumps whenever a record is removed (invalidates burst lookups)
 };
 

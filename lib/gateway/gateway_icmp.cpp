@@ -24,14 +24,14 @@ using stats::side;
 // host. From inside the quote is an inbound packet as delivered: the outer
 // source (whichever inside node reports it) and the quote's destination become
 // the public address:port. IPv6 errors are forwarded unchanged.
-drop_reason gateway_core::relay_icmp_error(side from, std::span<uint8_t> frame, net::packet_view& view, uint32_t idx,
-                                           uint32_t now, int8_t& front) noexcept {
+packet_result gateway_core::relay_icmp_error(side from, std::span<uint8_t> frame, net::packet_view& view,
+                                             uint32_t idx, uint32_t now) noexcept {
     // An error goes to the sender of the packet it quotes; one addressed
     // elsewhere is about no flow of its addressee.
     if (idx == flow::flow_table::npos || view.dst != view.quoted.src || flow::is_expired(table_.at(idx), now))
-        return drop_reason::icmp_error_no_flow;
+        return packet_result::drop(drop_reason::icmp_error_no_flow);
     const flow::flow_record& rec = table_.at(idx);
-    if (rec.flags & flow::flow_flags::cut) return drop_reason::policy_cut;
+    if (rec.flags & flow::flow_flags::cut) return packet_result::drop(drop_reason::policy_cut);
     const bool from_outside = from == side::outside;
     if (rec.is_v4()) {
         const net::ip_address public_addr = net::ip_address::from_v4(rec.public_addr);
@@ -43,8 +43,8 @@ drop_reason gateway_core::relay_icmp_error(side from, std::span<uint8_t> frame, 
             net::set_quoted_endpoint(frame, view, net::quoted_side::destination, public_addr, rec.public_port);
         }
     }
-    const drop_reason r = emit(from_outside ? side::inside : side::outside, frame, view, now, frame_headroom_, front);
-    if (r == no_drop) ++(from_outside ? counters_.icmp_errors_relayed_in : counters_.icmp_errors_relayed_out);
+    const packet_result r = emit(from_outside ? side::inside : side::outside, frame, view, now, frame_headroom_);
+    if (r.goes_on()) ++(from_outside ? counters_.icmp_errors_relayed_in : counters_.icmp_errors_relayed_out);
     return r;
 }
 

@@ -25,33 +25,31 @@ void gateway_core::start_up() noexcept {
     if (settings_.worker == 0) resolver_.announce();
 }
 
-drop_reason gateway_core::learn_from_peer(side from, std::span<const uint8_t> frame, uint32_t now) noexcept {
+packet_result gateway_core::learn_from_peer(side from, std::span<const uint8_t> frame, uint32_t now) noexcept {
     outbox_.clear();
     if (!started_) start_up();
     net::l2_header l2;
-    if (!net::read_l2_header(frame, l2)) return drop_reason::l2_truncated;
+    if (!net::read_l2_header(frame, l2)) return packet_result::drop(drop_reason::l2_truncated);
     if (l2.ethertype != net::ethertype_arp && l2.ethertype != net::ethertype_ipv6)
-        return drop_reason::ethertype_unsupported;
+        return packet_result::drop(drop_reason::ethertype_unsupported);
     const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
-    if (!port.accepts_vlan(l2.l3_offset, l2.outer_tci)) return drop_reason::vlan_mismatch;
+    if (!port.accepts_vlan(l2.l3_offset, l2.outer_tci)) return packet_result::drop(drop_reason::vlan_mismatch);
     return resolver_.learn_copy(from, frame, l2, now);
 }
 
-// Slow path: a frame the IP path refused that may be for the gateway itself.
-// Returns consumed, or the drop reason (the parser's when it is not ours).
-[[gnu::noinline]] drop_reason gateway_core::local_frame(side from, std::span<uint8_t> frame,
-                                                         const net::packet_view& view, drop_reason parsed,
-                                                         uint32_t now, bool& share) noexcept {
-    if (parsed == drop_reason::local_delivery_unsupported) return echo_reply(from, frame, view, now);
+// Slow path: a frame for the gateway itself (admit said so): an IP packet to
+// one of its addresses, or ARP / neighbour discovery.
+[[gnu::noinline]] packet_result gateway_core::local_frame(side from, std::span<uint8_t> frame,
+                                                           const net::packet_view& view, destination to,
+                                                           uint32_t now) noexcept {
+    if (to == destination::gateway_ip) return echo_reply(from, frame, view, now);
     net::l2_header l2;
-    if (!net::read_l2_header(frame, l2)) return parsed;
-    const bool arp = parsed == drop_reason::ethertype_unsupported && l2.ethertype == net::ethertype_arp;
-    const bool nd = parsed == drop_reason::icmp_type_unsupported && l2.ethertype == net::ethertype_ipv6;
-    if (!arp && !nd) return parsed;
+    net::read_l2_header(frame, l2); // it was read once already: admit classified the frame by it
     const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
-    if (!port.accepts_vlan(l2.l3_offset, l2.outer_tci)) return drop_reason::vlan_mismatch;
-    const drop_reason r = arp ? resolver_.on_arp(from, frame, l2, now, share) : resolver_.on_nd(from, frame, l2, now, share);
-    share = share && settings_.steer != nullptr; // nobody to share with otherwise
+    if (!port.accepts_vlan(l2.l3_offset, l2.outer_tci)) return packet_result::drop(drop_reason::vlan_mismatch);
+    packet_result r = to == destination::gateway_arp ? resolver_.on_arp(from, frame, l2, now)
+                                                     : resolver_.on_nd(from, frame, l2, now);
+    r.share_with_peers = r.share_with_peers && settings_.steer != nullptr; // nobody to share with otherwise
     return r;
 }
 
@@ -59,22 +57,23 @@ drop_reason gateway_core::learn_from_peer(side from, std::span<const uint8_t> fr
 // (from that address, back to the MAC it came from, on the side it came in),
 // at most echo_replies_per_s per second. Anything else to the gateway is
 // dropped as local_delivery_unsupported.
-drop_reason gateway_core::echo_reply(side from, std::span<const uint8_t> frame, const net::packet_view& view,
-                                     uint32_t now) noexcept {
+packet_result gateway_core::echo_reply(side from, std::span<const uint8_t> frame, const net::packet_view& view,
+                                       uint32_t now) noexcept {
     const bool v4 = view.family == net::ip_family::v4;
     if (view.icmp_type != (v4 ? net::icmp_echo_request : net::icmpv6_echo_request) ||
         view.proto != (v4 ? net::proto_icmp : net::proto_icmpv6))
-        return drop_reason::local_delivery_unsupported;
+        return packet_result::drop(drop_reason::local_delivery_unsupported);
     if (now / 1000 != echo_second_ || echo_tokens_ == 0) {
-        if (now / 1000 == echo_second_) return drop_reason::echo_rate_limited;
+        if (now / 1000 == echo_second_) return packet_result::drop(drop_reason::echo_rate_limited);
         echo_second_ = now / 1000;
         echo_tokens_ = settings_.echo_replies_per_s;
-        if (echo_tokens_ == 0) return drop_reason::echo_rate_limited;
+        if (echo_tokens_ == 0) return packet_result::drop(drop_reason::echo_rate_limited);
     }
     const std::span<uint8_t> out = outbox_.prepare();
-    if (out.empty()) return drop_reason::outbox_full;
+    if (out.empty()) return packet_result::drop(drop_reason::outbox_full);
     const std::size_t end = std::size_t{view.l3_offset} + view.l3_length;
-    if (end > out.size() || end > frame.size()) return drop_reason::local_delivery_unsupported; // too big to answer
+    if (end > out.size() || end > frame.size()) // too big to answer
+        return packet_result::drop(drop_reason::local_delivery_unsupported);
     std::memcpy(out.data(), frame.data(), end);
     const std::span<uint8_t> reply = out.first(end);
     const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
@@ -97,7 +96,7 @@ drop_reason gateway_core::echo_reply(side from, std::span<const uint8_t> frame, 
     --echo_tokens_;
     outbox_.commit(from, end);
     ++counters_.echo_replies_sent;
-    return stats::consumed;
+    return packet_result::consumed();
 }
 
 // Where a reply to a frame that came in on `back` goes: the static next hop,

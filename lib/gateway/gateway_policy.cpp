@@ -60,12 +60,12 @@ void gateway_core::cut(flow::flow_record& rec, uint32_t now) noexcept {
 // name is complete pass (the server cannot finish a handshake or answer a
 // request without the rest); the segment that completes it is decided here and
 // never leaves if the flow is denied.
-drop_reason gateway_core::inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
-                                          const net::packet_view& view, uint32_t now, uint16_t& reply_len) noexcept {
+packet_result gateway_core::inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                            const net::packet_view& view, uint32_t now) noexcept {
     const std::span<const uint8_t> payload = net::tcp_payload(frame, view);
-    if (payload.empty()) return no_drop;
+    if (payload.empty()) return packet_result::forward();
     const inspect_outcome o = reassembly_.feed(idx, net::tcp_seq(frame, view), payload);
-    if (o == inspect_outcome::pending) return no_drop;
+    if (o == inspect_outcome::pending) return packet_result::forward();
     rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
     const policy::inspection_spec& spec = policy_->compiled->inspection();
     const bool tls = reassembly_.kind(idx) == policy::inspection_kind::tls;
@@ -90,7 +90,7 @@ drop_reason gateway_core::inspect_segment(flow::flow_record& rec, uint32_t idx, 
         break;
     }
     if (action == policy::verdict::deny)
-        return deny_inspected(rec, idx, frame, view, policy::decision{policy::verdict::deny}, why, now, reply_len);
+        return deny_inspected(rec, idx, frame, view, policy::decision{policy::verdict::deny}, why, now);
     const policy::query q = query_of(rec, idx);
     const policy::decision d = policy_->decide(q);
     if (d.would_deny) {
@@ -99,31 +99,31 @@ drop_reason gateway_core::inspect_segment(flow::flow_record& rec, uint32_t idx, 
                        rec.remote_port, rec.proto, true, now, q.hostname);
     }
     if (d.action == policy::verdict::deny)
-        return deny_inspected(rec, idx, frame, view, d, drop_reason::policy_denied, now, reply_len);
-    return no_drop;
+        return deny_inspected(rec, idx, frame, view, d, drop_reason::policy_denied, now);
+    return packet_result::forward();
 }
 
 // A flow denied once its hostname is known: the completing segment is dropped,
 // the inside host gets a reset (built from that segment) and so does the server
 // (it has seen the SYN and the first bytes).
-drop_reason gateway_core::deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
-                                         const net::packet_view& view, const policy::decision& d, drop_reason why,
-                                         uint32_t now, uint16_t& reply_len) noexcept {
+packet_result gateway_core::deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                           const net::packet_view& view, const policy::decision& d, drop_reason why,
+                                           uint32_t now) noexcept {
     security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::deny,
                    d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, false, now,
                    reassembly_.hostname(idx));
-    return reset_both_ways(rec, frame, view, flow::direction::outbound, why, now, reply_len);
+    return reset_both_ways(rec, frame, view, flow::direction::outbound, why, now);
 }
 
 // Cuts a TCP flow at a segment that must not pass: the segment is dropped, its
 // sender gets a reset (built in place from it, sent back the way it came) and
 // so does the other end (a reset in the sender's name, translated like the
 // segment, from the outbox). A UDP datagram is just dropped.
-drop_reason gateway_core::reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame,
-                                          const net::packet_view& view, flow::direction dir, drop_reason why,
-                                          uint32_t now, uint16_t& reply_len) noexcept {
+packet_result gateway_core::reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame,
+                                            const net::packet_view& view, flow::direction dir, drop_reason why,
+                                            uint32_t now) noexcept {
     cut(rec, now);
-    if (view.proto != net::proto_tcp) return why;
+    if (view.proto != net::proto_tcp) return packet_result::drop(why);
     const bool out = dir == flow::direction::outbound;
     const std::span<uint8_t> copy = outbox_.prepare();
     net::packet_view fv;
@@ -136,17 +136,16 @@ drop_reason gateway_core::reset_both_ways(flow::flow_record& rec, std::span<uint
             else net::set_ipv4_destination(f, fv, rec.inside, rec.inside_port);
         }
         const side to = out ? side::outside : side::inside;
-        int8_t grown = 0;
         // Held (consumed) when the next hop is not resolved yet: sent from its queue.
-        if (emit(to, f, fv, now, outbox::headroom, grown) == no_drop)
-            outbox_.commit(to, static_cast<std::size_t>(static_cast<int>(n) + grown), grown);
+        if (const packet_result r = emit(to, f, fv, now, outbox::headroom); r.goes_on())
+            outbox_.commit(to, static_cast<std::size_t>(static_cast<int>(n) + r.front_adjust), r.front_adjust);
     }
     // The frame is still as it arrived (not yet translated): its reply comes
     // from the address the sender used (the public one, for a server).
     const side from = out ? side::inside : side::outside;
     const side_settings& back = out ? settings_.inside : settings_.outside;
-    reply_len = static_cast<uint16_t>(net::make_tcp_reset_reply(frame, view, back.mac, reply_mac(from, frame)));
-    return why;
+    return packet_result::reply(
+        why, static_cast<uint16_t>(net::make_tcp_reset_reply(frame, view, back.mac, reply_mac(from, frame))));
 }
 
 // DLP on one packet of an inspected flow, in its direction's byte order. TCP:
@@ -155,9 +154,8 @@ drop_reason gateway_core::reset_both_ways(flow::flow_record& rec, std::span<uint
 // so that nothing reaches the other end unscanned: the sender retransmits the
 // missing bytes first. UDP: each datagram on its own. A match of a `block`
 // pattern cuts the flow at the segment that completes it.
-drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
-                                      const net::packet_view& view, flow::direction dir, uint32_t now,
-                                      uint16_t& reply_len) noexcept {
+packet_result gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                        const net::packet_view& view, flow::direction dir, uint32_t now) noexcept {
     dlp::dlp_flow_state* state = reassembly_.dlp(idx);
     const auto d = dir == flow::direction::outbound ? dlp::dlp_direction::outbound : dlp::dlp_direction::inbound;
     bool block = false;
@@ -174,12 +172,12 @@ drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std:
     } else {
         const dlp::dlp_stream_status status = state->of(d).status;
         if (status != dlp::dlp_stream_status::idle && status != dlp::dlp_stream_status::active)
-            return no_drop; // this direction is no longer inspected
+            return packet_result::forward(); // this direction is no longer inspected
         std::span<const uint8_t> payload = net::tcp_payload(frame, view);
         const uint32_t expected = reassembly_.stream_base(idx, d) + static_cast<uint32_t>(state->of(d).offset);
         const auto ahead = static_cast<int32_t>(net::tcp_seq(frame, view) - expected);
         if (!payload.empty()) {
-            if (ahead > 0) return drop_reason::dlp_out_of_order;
+            if (ahead > 0) return packet_result::drop(drop_reason::dlp_out_of_order);
             const auto seen = static_cast<std::size_t>(-static_cast<int64_t>(ahead));
             payload = seen >= payload.size() ? std::span<const uint8_t>() : payload.subspan(seen);
             if (!payload.empty()) result = policy_->scanner(settings_.worker)->scan(*state, d, payload, sink);
@@ -190,11 +188,11 @@ drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std:
         }
     }
     if (result.status == dlp::dlp_scan_status::no_stream && policy_->compiled->dlp_fail_closed())
-        return reset_both_ways(rec, frame, view, dir, drop_reason::inspect_exhausted, now, reply_len);
-    if (!block) return no_drop;
+        return reset_both_ways(rec, frame, view, dir, drop_reason::inspect_exhausted, now);
+    if (!block) return packet_result::forward();
     ++counters_.dlp_blocked;
     dlp::dlp_scanner::release(*state); // the flow is over: its streams go back now
-    return reset_both_ways(rec, frame, view, dir, drop_reason::dlp_blocked, now, reply_len);
+    return reset_both_ways(rec, frame, view, dir, drop_reason::dlp_blocked, now);
 }
 
 // Hands one event to the security event log's ring; a full ring loses it (counted).
@@ -235,12 +233,13 @@ void gateway_core::security_event(policy::security_event_kind kind, const policy
 
 // A packet of a cut flow is dropped; an inside host still sending on a TCP
 // connection gets a reset back instead of silence.
-drop_reason gateway_core::cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir,
-                                     uint16_t& reply_len) noexcept {
+packet_result gateway_core::cut_packet(std::span<uint8_t> frame, const net::packet_view& view,
+                                       flow::direction dir) noexcept {
     if (dir == flow::direction::outbound && view.proto == net::proto_tcp && !(view.tcp_flags & net::tcp_rst))
-        reply_len = static_cast<uint16_t>(
-            net::make_tcp_reset_reply(frame, view, settings_.inside.mac, reply_mac(side::inside, frame)));
-    return drop_reason::policy_cut;
+        return packet_result::reply(drop_reason::policy_cut,
+                                    static_cast<uint16_t>(net::make_tcp_reset_reply(
+                                        frame, view, settings_.inside.mac, reply_mac(side::inside, frame))));
+    return packet_result::drop(drop_reason::policy_cut);
 }
 
 
