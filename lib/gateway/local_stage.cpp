@@ -1,33 +1,22 @@
-// gateway_core: the gateway's own traffic — announcements at start, ARP and
-// neighbour discovery addressed to it (and learn-only copies from other
-// workers), echo requests to its addresses.
-#include "gateway/gateway_core.hpp"
+// local_stage: the gateway's own traffic (see local_stage.hpp).
+#include "gateway/local_stage.hpp"
 
 #include <cstring>
+#include <utility>
 
+#include "gateway/emit_stage.hpp"
 #include "net/arp.hpp"
 #include "net/checksum.hpp"
 #include "net/l2.hpp"
 #include "net/ndp.hpp"
-#include "net/packet_parser.hpp"
 #include "net/rewrite.hpp"
 
 namespace egress::gateway {
 
 using stats::drop_reason;
-using stats::no_drop;
 using stats::side;
 
-// Once, on the first call: the neighbours learn where the gateway is. The
-// gateway announces itself once, not once per worker: worker 0 does.
-void gateway_core::start_up() noexcept {
-    started_ = true;
-    if (settings_.worker == 0) resolver_.announce();
-}
-
-packet_result gateway_core::learn_from_peer(side from, std::span<const uint8_t> frame, uint32_t now) noexcept {
-    outbox_.clear();
-    if (!started_) start_up();
+packet_result local_stage::learn_from_peer(side from, std::span<const uint8_t> frame, uint32_t now) noexcept {
     net::l2_header l2;
     if (!net::read_l2_header(frame, l2)) return packet_result::drop(drop_reason::l2_truncated);
     if (l2.ethertype != net::ethertype_arp && l2.ethertype != net::ethertype_ipv6)
@@ -39,9 +28,8 @@ packet_result gateway_core::learn_from_peer(side from, std::span<const uint8_t> 
 
 // Slow path: a frame for the gateway itself (admit said so): an IP packet to
 // one of its addresses, or ARP / neighbour discovery.
-[[gnu::noinline]] packet_result gateway_core::local_frame(side from, std::span<uint8_t> frame,
-                                                           const net::packet_view& view, destination to,
-                                                           uint32_t now) noexcept {
+[[gnu::noinline]] packet_result local_stage::run(side from, std::span<uint8_t> frame, const net::packet_view& view,
+                                                 destination to, uint32_t now) noexcept {
     if (to == destination::gateway_ip) return echo_reply(from, frame, view, now);
     net::l2_header l2;
     net::read_l2_header(frame, l2); // it was read once already: admit classified the frame by it
@@ -57,7 +45,7 @@ packet_result gateway_core::learn_from_peer(side from, std::span<const uint8_t> 
 // (from that address, back to the MAC it came from, on the side it came in),
 // at most echo_replies_per_s per second. Anything else to the gateway is
 // dropped as local_delivery_unsupported.
-packet_result gateway_core::echo_reply(side from, std::span<const uint8_t> frame, const net::packet_view& view,
+packet_result local_stage::echo_reply(side from, std::span<const uint8_t> frame, const net::packet_view& view,
                                        uint32_t now) noexcept {
     const bool v4 = view.family == net::ip_family::v4;
     if (view.icmp_type != (v4 ? net::icmp_echo_request : net::icmpv6_echo_request) ||
@@ -77,7 +65,7 @@ packet_result gateway_core::echo_reply(side from, std::span<const uint8_t> frame
     std::memcpy(out.data(), frame.data(), end);
     const std::span<uint8_t> reply = out.first(end);
     const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
-    const net::mac_address back = reply_mac(from, frame);
+    const net::mac_address back = reply_mac(port, frame);
     net::set_macs(reply, port.mac, back);
     const std::size_t l3 = view.l3_offset;
     // Swap the addresses (neither pseudo-header sum nor the IPv4 header sum
@@ -97,16 +85,6 @@ packet_result gateway_core::echo_reply(side from, std::span<const uint8_t> frame
     outbox_.commit(from, end);
     ++counters_.echo_replies_sent;
     return packet_result::consumed();
-}
-
-// Where a reply to a frame that came in on `back` goes: the static next hop,
-// else the frame's own source MAC.
-net::mac_address gateway_core::reply_mac(side back, std::span<const uint8_t> frame) const noexcept {
-    const side_settings& port = back == side::inside ? settings_.inside : settings_.outside;
-    if (port.next_hop_mac) return *port.next_hop_mac;
-    net::mac_address m;
-    if (frame.size() >= 12) std::memcpy(m.bytes.data(), frame.data() + 6, 6);
-    return m;
 }
 
 } // namespace egress::gateway
