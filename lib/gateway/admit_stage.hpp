@@ -34,9 +34,14 @@ public:
 
     // Parses `frame` into `view` and admits it, or says where else it goes.
     admission run(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept {
+        return admit(from, frame, view, net::parse_frame(frame, view));
+    }
+    // The same for a frame the caller parsed already (`parsed`: the parser's verdict).
+    admission admit(stats::side from, std::span<const uint8_t> frame, const net::packet_view& view,
+                    stats::drop_reason parsed) const noexcept {
         using stats::drop_reason;
-        if (const drop_reason r = net::parse_frame(frame, view); r != stats::no_drop) [[unlikely]]
-            return classify_refusal(frame, r);
+        if (parsed != stats::no_drop) [[unlikely]]
+            return classify_refusal(frame, parsed);
         if (view.is_fragment() && !fragments_enabled_) [[unlikely]]
             return {destination::refused,
                     view.family == net::ip_family::v4 ? drop_reason::ipv4_fragment : drop_reason::ipv6_fragment};

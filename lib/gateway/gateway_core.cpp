@@ -51,20 +51,22 @@ gateway_core::gateway_core(const settings& s)
       flows_(settings_, counters_, reporter_, nat_, policy_, reassembly_) {}
 
 void gateway_core::process_burst(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
-                                 packet_result* results) noexcept {
+                                 packet_result* results, net::packet_view* views, const drop_reason* parsed) noexcept {
     outbox_.clear();
     local_.start_up();
     for (uint16_t done = 0; done < n; done += lookup_chunk) {
         const uint16_t k = static_cast<uint16_t>(n - done < lookup_chunk ? n - done : lookup_chunk);
-        process_chunk(from, frames + done, k, now, results + done);
+        process_chunk(from, frames + done, k, now, results + done, views != nullptr ? views + done : nullptr,
+                      parsed != nullptr ? parsed + done : nullptr);
     }
 }
 
 // At most lookup_chunk frames: small enough that the per-packet scratch below
 // stays in L1 and costs little to set up.
 void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
-                                 packet_result* results) noexcept {
-    net::packet_view views[lookup_chunk];
+                                 packet_result* results, net::packet_view* given, const drop_reason* parsed) noexcept {
+    net::packet_view own[lookup_chunk]; // the views, when the caller did not parse
+    net::packet_view* views[lookup_chunk];
     flow::flow_key keys[lookup_chunk];
     flow::direction dirs[lookup_chunk] = {};
     uint32_t found[lookup_chunk];
@@ -75,18 +77,20 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
     //    ones are done here; the others get their lookup key.
     uint16_t m = 0;
     for (uint16_t i = 0; i < n; ++i) {
-        const admission a = admit_.run(from, frames[i], views[m]);
+        net::packet_view& v = given != nullptr ? given[i] : own[m];
+        const admission a = given != nullptr ? admit_.admit(from, frames[i], v, parsed[i])
+                                             : admit_.run(from, frames[i], v);
         if (a.to != destination::transit) [[unlikely]] {
             if (a.to == destination::refused) {
-                if (a.why == drop_reason::ttl_expired) emit_.time_exceeded(from, frames[i], views[m], now);
+                if (a.why == drop_reason::ttl_expired) emit_.time_exceeded(from, frames[i], v, now);
                 results[i] = packet_result::drop(a.why);
             } else {
-                results[i] = local_.run(from, frames[i], views[m], a.to, now);
+                results[i] = local_.run(from, frames[i], v, a.to, now);
             }
             if (results[i].dropped()) counters_.count_drop(results[i].reason);
             continue;
         }
-        const net::packet_view& v = views[m];
+        views[m] = &v;
         flow::flow_key& key = keys[m]; // field by field: a temporary here costs a store-forwarding stall
         if (v.icmp_error) [[unlikely]] {
             // The quoted packet went the other way: its tuple mirrored is this
@@ -119,15 +123,16 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
         uint32_t idx = found[j];
         if (flows_.erasures() != erasures_at_lookup) idx = flows_.lookup(keys[j], dir);
         packet_result& r = results[i];
-        if (views[j].icmp_error) [[unlikely]]
-            r = relay_icmp_error(dir, frames[i], views[j], idx, now);
-        else if (views[j].is_fragment()) [[unlikely]]
-            r = fragment(dir, frames[i], views[j], keys[j], idx, now);
+        net::packet_view& v = *views[j];
+        if (v.icmp_error) [[unlikely]]
+            r = relay_icmp_error(dir, frames[i], v, idx, now);
+        else if (v.is_fragment()) [[unlikely]]
+            r = fragment(dir, frames[i], v, keys[j], idx, now);
         else
-            r = transit(dir, frames[i], views[j], keys[j], idx, now);
+            r = transit(dir, frames[i], v, keys[j], idx, now);
         if (!r.dropped()) continue;
         counters_.count_drop(r.reason);
-        if (reporter_.enabled() && is_refused_attempt(r.reason)) reporter_.denied(views[j], r.reason, now);
+        if (reporter_.enabled() && is_refused_attempt(r.reason)) reporter_.denied(v, r.reason, now);
     }
 }
 

@@ -67,7 +67,14 @@ public:
     // whichever worker receives them, so the caller hands every other worker a
     // copy, for learn_from_peer.
     void process_burst(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
-                       packet_result* results) noexcept;
+                       packet_result* results) noexcept {
+        process_burst(from, frames, n, now_ms, results, nullptr, nullptr);
+    }
+    // The same for frames the caller parsed already (to steer them): views[i]
+    // and parsed[i] are what net::parse_frame made of frames[i]; they are not
+    // parsed again, and views[i] is updated with the frame.
+    void process_burst(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
+                       packet_result* results, net::packet_view* views, const stats::drop_reason* parsed) noexcept;
     // A copy of a frame another worker received on `from` and shared
     // (share_with_peers): the neighbour cache learns from it (and may release
     // held frames into the outbox, see built_frames); nothing is answered,
@@ -127,7 +134,7 @@ public:
 
 private:
     void process_chunk(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
-                       packet_result* results) noexcept;
+                       packet_result* results, net::packet_view* views, const stats::drop_reason* parsed) noexcept;
     packet_result transit(flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
                           const flow::flow_key& key, uint32_t& idx, uint32_t now) noexcept;
     packet_result on_flow(uint32_t idx, flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
