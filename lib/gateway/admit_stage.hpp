@@ -37,8 +37,8 @@ public:
         return admit(from, frame, view, net::parse_frame(frame, view));
     }
     // The same for a frame the caller parsed already (`parsed`: the parser's verdict).
-    admission admit(stats::side from, std::span<const uint8_t> frame, const net::packet_view& view,
-                    stats::drop_reason parsed) const noexcept {
+    [[gnu::always_inline]] admission admit(stats::side from, std::span<const uint8_t> frame,
+                                           const net::packet_view& view, stats::drop_reason parsed) const noexcept {
         using stats::drop_reason;
         if (parsed != stats::no_drop) [[unlikely]]
             return classify_refusal(frame, parsed);

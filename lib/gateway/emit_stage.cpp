@@ -15,42 +15,6 @@ emit_stage::emit_stage(const settings& s, outbox& box, stats::worker_counters& c
     : settings_(s), outbox_(box), counters_(counters), resolver_(resolver),
       icmp_budget_(s.icmp.errors_per_second, s.icmp.burst) {}
 
-packet_result emit_stage::emit(side to, std::span<uint8_t> frame, net::packet_view& view, uint32_t now,
-                               std::size_t headroom) noexcept {
-    if (const drop_reason r = net::decrement_hop_limit(frame, view); r != no_drop) return packet_result::drop(r);
-    if (settings_.mss_clamp != 0 && view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn)) [[unlikely]]
-        clamp_mss(frame, view);
-    const side_settings& p = port(to);
-    const net::mac_address* dst = p.next_hop_mac ? &*p.next_hop_mac : nullptr;
-    uint32_t wait = neighbor_table::npos;
-    if (dst == nullptr) {
-        drop_reason why = no_drop;
-        dst = resolver_.lookup(to, view.dst, now, why, wait);
-        if (why != no_drop) return packet_result::drop(why);
-    }
-    static constexpr net::mac_address unresolved{};
-    const net::mac_address& next = dst != nullptr ? *dst : unresolved;
-    std::span<uint8_t> out = frame;
-    int8_t front = 0;
-    const std::size_t l3_out = net::ethernet_header + (p.vlan != 0 ? net::vlan_tag : 0);
-    if (view.l3_offset == l3_out) { // same layout: MACs (and the VID) in place
-        net::set_macs(frame, p.mac, next);
-        if (p.vlan != 0) {
-            frame[14] = static_cast<uint8_t>(p.vlan >> 8);
-            frame[15] = static_cast<uint8_t>(p.vlan);
-        }
-    } else { // a tag pushed or popped: the L2 header is rewritten in front of L3
-        const std::span<uint8_t> buffer(frame.data() - headroom, frame.size() + headroom);
-        const std::size_t start =
-            net::write_l2_header(buffer, headroom, frame.size(), view.l3_offset, p.mac, next, p.vlan);
-        if (start == net::npos_l2) return packet_result::drop(drop_reason::vlan_no_headroom);
-        front = static_cast<int8_t>(static_cast<int>(headroom) - static_cast<int>(start));
-        out = buffer.subspan(start);
-    }
-    if (dst == nullptr) return resolver_.hold(to, wait, out, now);
-    return packet_result::forward(front);
-}
-
 // IPv4 with DF and IPv6 get fragmentation needed / packet too big back (the
 // sender lowers its path MTU); IPv4 without DF is dropped: the gateway does not
 // fragment (see ARCHITECTURE.md).

@@ -17,7 +17,9 @@
 #include "gateway/outbox.hpp"
 #include "gateway/packet_result.hpp"
 #include "gateway/settings.hpp"
+#include "net/l2.hpp"
 #include "net/packet_view.hpp"
+#include "net/rewrite.hpp"
 #include "stats/counters.hpp"
 
 namespace egress::gateway {
@@ -74,5 +76,43 @@ private:
     base::token_bucket icmp_budget_; // the gateway's own ICMP errors
     std::size_t headroom_ = 0;
 };
+
+// Inline: every forwarded frame ends here. The rare parts (resolution, a held
+// frame, a VLAN tag pushed or popped, MSS clamping) are calls.
+inline packet_result emit_stage::emit(stats::side to, std::span<uint8_t> frame, net::packet_view& view, uint32_t now,
+                                      std::size_t headroom) noexcept {
+    if (const stats::drop_reason r = net::decrement_hop_limit(frame, view); r != stats::no_drop) return packet_result::drop(r);
+    if (settings_.mss_clamp != 0 && view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn)) [[unlikely]]
+        clamp_mss(frame, view);
+    const side_settings& p = port(to);
+    const net::mac_address* dst = p.next_hop_mac ? &*p.next_hop_mac : nullptr;
+    uint32_t wait = neighbor_table::npos;
+    if (dst == nullptr) {
+        stats::drop_reason why = stats::no_drop;
+        dst = resolver_.lookup(to, view.dst, now, why, wait);
+        if (why != stats::no_drop) return packet_result::drop(why);
+    }
+    static constexpr net::mac_address unresolved{};
+    const net::mac_address& next = dst != nullptr ? *dst : unresolved;
+    std::span<uint8_t> out = frame;
+    int8_t front = 0;
+    const std::size_t l3_out = net::ethernet_header + (p.vlan != 0 ? net::vlan_tag : 0);
+    if (view.l3_offset == l3_out) { // same layout: MACs (and the VID) in place
+        net::set_macs(frame, p.mac, next);
+        if (p.vlan != 0) {
+            frame[14] = static_cast<uint8_t>(p.vlan >> 8);
+            frame[15] = static_cast<uint8_t>(p.vlan);
+        }
+    } else { // a tag pushed or popped: the L2 header is rewritten in front of L3
+        const std::span<uint8_t> buffer(frame.data() - headroom, frame.size() + headroom);
+        const std::size_t start =
+            net::write_l2_header(buffer, headroom, frame.size(), view.l3_offset, p.mac, next, p.vlan);
+        if (start == net::npos_l2) return packet_result::drop(stats::drop_reason::vlan_no_headroom);
+        front = static_cast<int8_t>(static_cast<int>(headroom) - static_cast<int>(start));
+        out = buffer.subspan(start);
+    }
+    if (dst == nullptr) return resolver_.hold(to, wait, out, now);
+    return packet_result::forward(front);
+}
 
 } // namespace egress::gateway

@@ -50,6 +50,44 @@ gateway_core::gateway_core(const settings& s)
       policy_(settings_, counters_, outbox_, reassembly_, emit_),
       flows_(settings_, counters_, reporter_, nat_, policy_, reassembly_) {}
 
+// The flow stages after lookup, written once for whole datagrams, fragments
+// and released fragments: policy check, tracking, DLP, accounting, NAT, emit.
+// A later fragment has no L4 header: its flow's state and DLP do not see it.
+[[gnu::always_inline]] inline packet_result gateway_core::on_flow(uint32_t idx, flow::direction dir,
+                                                                  std::span<uint8_t> frame, net::packet_view& view,
+                                                                  uint32_t now, std::size_t headroom) noexcept {
+    flow::flow_record& rec = flows_.at(idx);
+    if (const packet_result r = policy_.check(rec, idx, dir, frame, view, now); !r.goes_on()) return r;
+    if (!view.is_later_fragment()) {
+        if (const drop_reason r = flows_.track(rec, dir, view, now); r != no_drop) return packet_result::drop(r);
+        if (const packet_result r = policy_.scan(rec, idx, dir, frame, view, now); !r.goes_on()) return r;
+    }
+    flows_.account(rec, idx, dir, view, now);
+    nat_stage::translate(rec, dir, frame, view);
+    return emit_.emit(leaving_by(dir), frame, view, now, headroom);
+}
+
+// A whole datagram (or a first fragment) in transit: its flow found or created,
+// then the flow stages. The MTU check comes where it always came: outbound
+// before the flow is looked at, inbound once the flow is known to be live.
+[[gnu::always_inline]] inline packet_result gateway_core::transit(flow::direction dir, std::span<uint8_t> frame,
+                                                                  net::packet_view& view, const flow::flow_key& key,
+                                                                  uint32_t& idx, uint32_t now) noexcept {
+    const side from = dir == flow::direction::outbound ? side::inside : side::outside;
+    const uint16_t mtu = emit_.port(leaving_by(dir)).mtu;
+    if (dir == flow::direction::outbound) {
+        if (view.l3_length > mtu) [[unlikely]]
+            return packet_result::drop(emit_.too_big(from, frame, view, now));
+        if (const drop_reason r = flows_.outbound(key, frame, view, now, idx); r != no_drop)
+            return packet_result::drop(r);
+    } else {
+        if (const drop_reason r = flows_.inbound(idx, now); r != no_drop) return packet_result::drop(r);
+        if (view.l3_length > mtu) [[unlikely]]
+            return packet_result::drop(emit_.too_big(from, frame, view, now));
+    }
+    return on_flow(idx, dir, frame, view, now, emit_.frame_headroom());
+}
+
 void gateway_core::process_burst(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
                                  packet_result* results, net::packet_view* views, const drop_reason* parsed) noexcept {
     outbox_.clear();
@@ -134,42 +172,6 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
         counters_.count_drop(r.reason);
         if (reporter_.enabled() && is_refused_attempt(r.reason)) reporter_.denied(v, r.reason, now);
     }
-}
-
-// A whole datagram (or a first fragment) in transit: its flow found or created,
-// then the flow stages. The MTU check comes where it always came: outbound
-// before the flow is looked at, inbound once the flow is known to be live.
-packet_result gateway_core::transit(flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
-                                    const flow::flow_key& key, uint32_t& idx, uint32_t now) noexcept {
-    const side from = dir == flow::direction::outbound ? side::inside : side::outside;
-    const uint16_t mtu = emit_.port(leaving_by(dir)).mtu;
-    if (dir == flow::direction::outbound) {
-        if (view.l3_length > mtu) [[unlikely]]
-            return packet_result::drop(emit_.too_big(from, frame, view, now));
-        if (const drop_reason r = flows_.outbound(key, frame, view, now, idx); r != no_drop)
-            return packet_result::drop(r);
-    } else {
-        if (const drop_reason r = flows_.inbound(idx, now); r != no_drop) return packet_result::drop(r);
-        if (view.l3_length > mtu) [[unlikely]]
-            return packet_result::drop(emit_.too_big(from, frame, view, now));
-    }
-    return on_flow(idx, dir, frame, view, now, emit_.frame_headroom());
-}
-
-// The flow stages after lookup, written once for whole datagrams, fragments
-// and released fragments: policy check, tracking, DLP, accounting, NAT, emit.
-// A later fragment has no L4 header: its flow's state and DLP do not see it.
-packet_result gateway_core::on_flow(uint32_t idx, flow::direction dir, std::span<uint8_t> frame,
-                                    net::packet_view& view, uint32_t now, std::size_t headroom) noexcept {
-    flow::flow_record& rec = flows_.at(idx);
-    if (const packet_result r = policy_.check(rec, idx, dir, frame, view, now); !r.goes_on()) return r;
-    if (!view.is_later_fragment()) {
-        if (const drop_reason r = flows_.track(rec, dir, view, now); r != no_drop) return packet_result::drop(r);
-        if (const packet_result r = policy_.scan(rec, idx, dir, frame, view, now); !r.goes_on()) return r;
-    }
-    flows_.account(rec, idx, dir, view, now);
-    nat_stage::translate(rec, dir, frame, view);
-    return emit_.emit(leaving_by(dir), frame, view, now, headroom);
 }
 
 // A fragment: the fragment stage says whether it is its datagram's first (the
