@@ -31,19 +31,19 @@ enum class verdict : uint8_t { forward, drop, consumed, reply };
 
 struct packet_result {
     verdict kind = verdict::forward;
-    stats::drop_reason reason = stats::drop_reason::count_; // drop / reply only
+    stats::drop_reason reason = stats::no_drop; // drop / reply only
     int8_t front_adjust = 0;                                // forward only
     bool share_with_peers = false;
     uint16_t reply_len = 0;                                 // reply only
 
     static constexpr packet_result forward(int8_t front = 0) noexcept {
-        return {verdict::forward, stats::drop_reason::count_, front, false, 0};
+        return {verdict::forward, stats::no_drop, front, false, 0};
     }
     static constexpr packet_result drop(stats::drop_reason why) noexcept {
         return {verdict::drop, why, 0, false, 0};
     }
     static constexpr packet_result consumed() noexcept {
-        return {verdict::consumed, stats::drop_reason::count_, 0, false, 0};
+        return {verdict::consumed, stats::no_drop, 0, false, 0};
     }
     // A drop whose frame became a reply of `length` bytes; without one (0), a plain drop.
     static constexpr packet_result reply(stats::drop_reason why, uint16_t length) noexcept {
