@@ -123,7 +123,7 @@ void BM_gateway_established(benchmark::State& state) {
     gateway::gateway_core core(state.range(1) != 0 ? resolved_settings(n + n / 8) : bench_settings(n + n / 8));
     frame work[32];
     std::span<uint8_t> spans[32];
-    stats::drop_reason verdicts[32];
+    gateway::packet_result results[32];
     for (uint32_t i = 0; i < n; ++i) {
         work[0] = pristine[i];
         core.process(stats::side::inside, std::span<uint8_t>(work[0].data(), frame_size), 0);
@@ -138,11 +138,11 @@ void BM_gateway_established(benchmark::State& state) {
             next = next + 1 == n ? 0 : next + 1;
         }
         const uint64_t t0 = __rdtsc();
-        core.process_burst(stats::side::inside, spans, 32, 1, verdicts);
+        core.process_burst(stats::side::inside, spans, 32, 1, results);
         clocks += __rdtsc() - t0;
         packets += 32;
     }
-    if (verdicts[0] != stats::no_drop) state.SkipWithError("packet dropped");
+    if (results[0].kind != gateway::verdict::forward) state.SkipWithError("packet dropped");
     state.SetItemsProcessed(static_cast<int64_t>(packets));
     state.counters["clocks_per_packet"] = static_cast<double>(clocks) / static_cast<double>(packets);
     state.counters["bytes_per_flow"] =
@@ -298,7 +298,7 @@ void BM_gateway_new_flow(benchmark::State& state) {
     uint32_t next = prefill;
     frame work[32];
     std::span<uint8_t> spans[32];
-    stats::drop_reason verdicts[32];
+    gateway::packet_result results[32];
     uint64_t clocks = 0, packets = 0;
     for (auto _ : state) {
         if (next + 32 > prefill + per_round) {
@@ -312,11 +312,11 @@ void BM_gateway_new_flow(benchmark::State& state) {
             spans[k] = std::span<uint8_t>(work[k].data(), frame_size);
         }
         const uint64_t t0 = __rdtsc();
-        core->process_burst(stats::side::inside, spans, 32, 1, verdicts);
+        core->process_burst(stats::side::inside, spans, 32, 1, results);
         clocks += __rdtsc() - t0;
         packets += 32;
     }
-    if (verdicts[0] != stats::no_drop) state.SkipWithError("new flow dropped");
+    if (results[0].kind != gateway::verdict::forward) state.SkipWithError("new flow dropped");
     state.SetItemsProcessed(static_cast<int64_t>(packets));
     state.counters["clocks_per_new_flow"] = static_cast<double>(clocks) / static_cast<double>(packets);
 }

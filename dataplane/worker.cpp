@@ -7,6 +7,8 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include "net/packet_parser.hpp"
+
 namespace egress::dataplane {
 
 namespace {
@@ -144,20 +146,27 @@ private:
 
     // Packets received on s: this worker's go through its gateway_core now, the
     // others are staged for their owner's ring (per-owner FIFO: a flow's packets
-    // keep their order).
+    // keep their order). Each frame is parsed once, here, into the slot its
+    // view takes in this worker's burst: steering reads the view, and
+    // gateway_core gets the views of this worker's frames instead of parsing
+    // them again (a frame handed to another worker is parsed again there: the
+    // view does not cross the ring).
     void dispatch(side s, rte_mbuf** pkts, uint16_t n, uint32_t now) noexcept {
         if (!steering()) {
             handle_burst(s, pkts, n, now);
             return;
         }
         rte_mbuf* mine[max_burst];
+        stats::drop_reason parsed[max_burst];
         uint16_t k = 0;
-        const auto route = [&](rte_mbuf* m, uint16_t o) {
+        // `viewed`: views_[k] and parsed[k] hold m's parse already.
+        const auto route = [&](rte_mbuf* m, uint16_t o, bool viewed) {
             o = o == gateway::steering::any || ctx_.to[o] == nullptr ? ctx_.index : o;
             if (o == ctx_.index) {
+                if (!viewed) parsed[k] = net::parse_frame({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, views_[k]);
                 mine[k++] = m;
                 if (k == max_burst) { // held fragments released behind their first one made it more than a burst
-                    handle_burst(s, mine, k, now);
+                    handle_burst(s, mine, k, now, views_, parsed);
                     k = 0;
                 }
             } else {
@@ -167,20 +176,22 @@ private:
         for (uint16_t i = 0; i < n; ++i) {
             rte_mbuf* m = pkts[i];
             gateway::fragment_info frag;
-            const uint16_t o = ctx_.steer->owner(s, {rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, &frag);
+            parsed[k] = net::parse_frame({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, views_[k]);
+            const uint16_t o = ctx_.steer->owner(s, views_[k], parsed[k], &frag);
             if (!frag.fragment || ctx_.fragments == nullptr) [[likely]] {
-                route(m, o);
+                route(m, o, true);
                 continue;
             }
             // A fragment: later ones follow their first fragment's owner (see
             // gateway/fragment_steering.hpp); one that comes first is held here.
             const gateway::fragment_steering::decision d = ctx_.fragments->place(frag, o, m, now);
             if (d.owner == gateway::steering::any) continue; // held
-            route(m, d.owner);
+            route(m, d.owner, true);
             if (d.release != gateway::fragment_steering::npos)
-                ctx_.fragments->release(d.release, [&](void* held) { route(static_cast<rte_mbuf*>(held), d.owner); });
+                ctx_.fragments->release(d.release,
+                                        [&](void* held) { route(static_cast<rte_mbuf*>(held), d.owner, false); });
         }
-        if (k != 0) handle_burst(s, mine, k, now);
+        if (k != 0) handle_burst(s, mine, k, now, views_, parsed);
     }
 
     // Fragments held for a first fragment that did not come in time: dropped
@@ -402,10 +413,13 @@ private:
     // The pcap PMD stamps microseconds... or nanoseconds; decided at start-up.
     uint64_t ts_units_per_ms() const noexcept { return ts_per_ms_; }
 
-    void handle_burst(side from, rte_mbuf** pkts, uint16_t n, uint32_t now) noexcept {
+    // views / parsed (both or neither): the frames' parse by dispatch(), kept
+    // in step with the frames that reach gateway_core.
+    void handle_burst(side from, rte_mbuf** pkts, uint16_t n, uint32_t now, net::packet_view* views = nullptr,
+                      stats::drop_reason* parsed = nullptr) noexcept {
         std::span<uint8_t> frames[max_burst];
         rte_mbuf* kept[max_burst];
-        stats::drop_reason verdicts[max_burst];
+        gateway::packet_result results[max_burst];
         stats::port_counters& rx = counters_.port(from);
         uint16_t k = 0;
         for (uint16_t i = 0; i < n; ++i) {
@@ -422,33 +436,39 @@ private:
                 rte_pktmbuf_free(m);
                 continue;
             }
+            if (views != nullptr && k != i) {
+                views[k] = views[i];
+                parsed[k] = parsed[i];
+            }
             kept[k] = m;
             frames[k++] = {rte_pktmbuf_mtod(m, uint8_t*), m->data_len};
         }
-        ctx_.core->process_burst(from, frames, k, now, verdicts);
+        ctx_.core->process_burst(from, frames, k, now, results, views, parsed);
         for (uint16_t i = 0; i < k; ++i) {
-            // Dropped, or consumed by the gateway (ARP, neighbour discovery, an
-            // echo it answered, a copy held for next-hop resolution): freed.
-            if (verdicts[i] != stats::no_drop) {
-                if (ctx_.core->share_with_peers(i)) [[unlikely]]
-                    share_with_peers(kept[i]);
-                if (const uint16_t len = ctx_.core->reply_length(i); len != 0) {
-                    // Rewritten into a reply (TCP reset): back out of the arrival side.
-                    kept[i]->data_len = len;
-                    kept[i]->pkt_len = len;
-                    enqueue(from, kept[i]);
-                    continue;
+            const gateway::packet_result r = results[i];
+            if (r.share_with_peers) [[unlikely]]
+                share_with_peers(kept[i]);
+            switch (r.kind) {
+            case gateway::verdict::forward:
+                // A VLAN tag pushed (the frame grew into the headroom) or popped.
+                if (r.front_adjust > 0) {
+                    rte_pktmbuf_prepend(kept[i], static_cast<uint16_t>(r.front_adjust));
+                } else if (r.front_adjust < 0) {
+                    rte_pktmbuf_adj(kept[i], static_cast<uint16_t>(-r.front_adjust));
                 }
+                enqueue(other(from), kept[i]);
+                break;
+            case gateway::verdict::reply:
+                // Rewritten into a reply (TCP reset): back out of the arrival side.
+                kept[i]->data_len = r.reply_len;
+                kept[i]->pkt_len = r.reply_len;
+                enqueue(from, kept[i]);
+                break;
+            case gateway::verdict::drop:     // counted by the gateway
+            case gateway::verdict::consumed: // ARP, ND, an echo it answered, a copy held for its next hop
                 rte_pktmbuf_free(kept[i]);
-                continue;
+                break;
             }
-            // A VLAN tag pushed (the frame grew into the headroom) or popped.
-            if (const int front = ctx_.core->front_adjust(i); front > 0) {
-                rte_pktmbuf_prepend(kept[i], static_cast<uint16_t>(front));
-            } else if (front < 0) {
-                rte_pktmbuf_adj(kept[i], static_cast<uint16_t>(-front));
-            }
-            enqueue(other(from), kept[i]);
         }
         send_built();
     }
@@ -502,6 +522,7 @@ private:
 
     worker_context& ctx_;
     stats::worker_counters& counters_;
+    net::packet_view views_[max_burst]; // dispatch(): this worker's frames as parsed for steering
     tx_queue tx_[2];
     handoff_queue handoff_[max_workers]; // staged for each owner's ring, flushed once per burst
     uint32_t last_now_ = 0;

@@ -137,10 +137,10 @@ const net::mac_address* neighbor_resolver::lookup(side to, const net::ip_address
     return nullptr;
 }
 
-drop_reason neighbor_resolver::hold(side to, uint32_t wait, std::span<const uint8_t> frame, uint32_t) noexcept {
+packet_result neighbor_resolver::hold(side to, uint32_t wait, std::span<const uint8_t> frame, uint32_t) noexcept {
     neighbor_entry& e = tables_[index(to)].at(wait);
     if (e.queued >= settings_.neighbors.queue_per_entry || free_head_ == no_frame || frame.size() > held_frame_bytes)
-        return drop_reason::neighbor_queue_full;
+        return packet_result::drop(drop_reason::neighbor_queue_full);
     const uint32_t i = free_head_;
     free_head_ = next_[i];
     std::memcpy(held_frame(i).data(), frame.data(), frame.size());
@@ -155,7 +155,7 @@ drop_reason neighbor_resolver::hold(side to, uint32_t wait, std::span<const uint
     ++e.queued;
     ++held_;
     ++counters_.neighbor_frames_queued;
-    return stats::consumed;
+    return packet_result::consumed();
 }
 
 // Sends the entry's held frames, as many as the outbox takes now; the rest go
@@ -252,45 +252,60 @@ void neighbor_resolver::learn(side s, const net::ip_address& a, const net::mac_a
     if (e.queue_head != no_frame) release(s, slot);
 }
 
-drop_reason neighbor_resolver::on_arp(side from, std::span<const uint8_t> frame, const net::l2_header& l2,
-                                      uint32_t now, bool& share) noexcept {
-    return arp(from, frame, l2, now, false, share);
+packet_result neighbor_resolver::on_arp(side from, std::span<const uint8_t> frame, const net::l2_header& l2,
+                                        uint32_t now) noexcept {
+    return arp(from, frame, l2, now, false);
 }
 
-drop_reason neighbor_resolver::on_nd(side from, std::span<const uint8_t> frame, const net::l2_header& l2,
-                                     uint32_t now, bool& share) noexcept {
-    return nd(from, frame, l2, now, false, share);
+packet_result neighbor_resolver::on_nd(side from, std::span<const uint8_t> frame, const net::l2_header& l2,
+                                       uint32_t now) noexcept {
+    return nd(from, frame, l2, now, false);
 }
 
-drop_reason neighbor_resolver::learn_copy(side from, std::span<const uint8_t> frame, const net::l2_header& l2,
-                                          uint32_t now) noexcept {
-    bool share = false;
-    return l2.ethertype == net::ethertype_arp ? arp(from, frame, l2, now, true, share)
-                                              : nd(from, frame, l2, now, true, share);
+packet_result neighbor_resolver::learn_copy(side from, std::span<const uint8_t> frame, const net::l2_header& l2,
+                                            uint32_t now) noexcept {
+    packet_result r = l2.ethertype == net::ethertype_arp ? arp(from, frame, l2, now, true)
+                                                         : nd(from, frame, l2, now, true);
+    r.share_with_peers = false; // a copy is learned from, never passed on
+    return r;
 }
 
-drop_reason neighbor_resolver::arp(side from, std::span<const uint8_t> frame, const net::l2_header& l2, uint32_t now,
-                                   bool copy, bool& share) noexcept {
-    share = false;
+namespace {
+
+// Consumed, and shared with the other workers when the message maps an address.
+constexpr packet_result taken(bool share) noexcept {
+    packet_result r = packet_result::consumed();
+    r.share_with_peers = share;
+    return r;
+}
+constexpr packet_result refused(drop_reason why, bool share = false) noexcept {
+    packet_result r = packet_result::drop(why);
+    r.share_with_peers = share;
+    return r;
+}
+
+} // namespace
+
+packet_result neighbor_resolver::arp(side from, std::span<const uint8_t> frame, const net::l2_header& l2,
+                                     uint32_t now, bool copy) noexcept {
     net::arp_message m;
-    if (const drop_reason r = net::parse_arp(frame, l2.l3_offset, m); r != no_drop) return r;
+    if (const drop_reason r = net::parse_arp(frame, l2.l3_offset, m); r != no_drop) return refused(r);
     const side_settings& p = port(from);
     const net::ip_address target = net::ip_address::from_v4(m.target_ip);
     const net::ip_address sender = net::ip_address::from_v4(m.sender_ip);
     const bool for_us = is_own(from, target);
     const bool to_us = l2.dst == p.mac || l2.dst == net::broadcast_mac || settings_.accept_any_dst_mac;
-    if (!to_us) return drop_reason::l2_dst_not_local;
-    if (m.sender_ip == 0) return for_us ? stats::consumed : drop_reason::arp_not_for_us; // a probe (RFC 5227)
-    if (is_own(from, sender)) return stats::consumed; // our own announcement reflected, or a conflict
+    if (!to_us) return refused(drop_reason::l2_dst_not_local);
+    if (m.sender_ip == 0) return for_us ? taken(false) : refused(drop_reason::arp_not_for_us); // a probe (RFC 5227)
+    if (is_own(from, sender)) return taken(false); // our own announcement reflected, or a conflict
     // RFC 826: refresh what we know of the sender; remember it when it asks us.
-    share = true;
     const bool known = tables_[index(from)].find(sender) != neighbor_table::npos;
     learn(from, sender, m.sender_mac, for_us && m.op == net::arp_request, for_us && m.op == net::arp_reply, now);
-    if (copy) return stats::consumed;
-    if (!for_us) return known ? stats::consumed : drop_reason::arp_not_for_us;
+    if (copy) return taken(true);
+    if (!for_us) return known ? taken(true) : refused(drop_reason::arp_not_for_us, true);
     if (m.op == net::arp_request) {
         const std::span<uint8_t> out = outbox_.prepare();
-        if (out.empty()) return drop_reason::outbox_full;
+        if (out.empty()) return refused(drop_reason::outbox_full, true);
         net::arp_message reply;
         reply.op = net::arp_reply;
         reply.sender_mac = p.mac;
@@ -300,45 +315,43 @@ drop_reason neighbor_resolver::arp(side from, std::span<const uint8_t> frame, co
         outbox_.commit(from, net::build_arp(out, p.mac, m.sender_mac, p.vlan, reply));
         ++counters_.neighbor_replies_sent;
     }
-    return stats::consumed;
+    return taken(true);
 }
 
-drop_reason neighbor_resolver::nd(side from, std::span<const uint8_t> frame, const net::l2_header& l2, uint32_t now,
-                                  bool copy, bool& share) noexcept {
-    share = false;
+packet_result neighbor_resolver::nd(side from, std::span<const uint8_t> frame, const net::l2_header& l2,
+                                    uint32_t now, bool copy) noexcept {
     net::nd_message m;
-    if (const drop_reason r = net::parse_nd(frame, l2.l3_offset, m); r != no_drop) return r;
+    if (const drop_reason r = net::parse_nd(frame, l2.l3_offset, m); r != no_drop) return refused(r);
     const side_settings& p = port(from);
     const bool for_us = is_own(from, m.target);
     const bool to_us = l2.dst == p.mac || settings_.accept_any_dst_mac ||
                        l2.dst == net::ipv6_multicast_mac(net::all_nodes) ||
                        (for_us && l2.dst == net::ipv6_multicast_mac(net::solicited_node(m.target)));
-    if (!to_us) return drop_reason::l2_dst_not_local;
+    if (!to_us) return refused(drop_reason::l2_dst_not_local);
     if (m.type == net::icmpv6_neighbor_advertisement) {
-        if (is_own(from, m.target)) return stats::consumed; // our own advertisement reflected, or a conflict
-        share = m.has_lladdr;
+        if (is_own(from, m.target)) return taken(false); // our own advertisement reflected, or a conflict
+        const bool share = m.has_lladdr;
         const bool known = tables_[index(from)].find(m.target) != neighbor_table::npos;
         if (m.has_lladdr) learn(from, m.target, m.lladdr, false, (m.flags & net::na_solicited) != 0, now);
-        if (known || copy) return stats::consumed;
+        if (known || copy) return taken(share);
         // Not asked by this worker; with several workers, the answer to a peer's solicitation.
         const bool peers = settings_.steer != nullptr;
-        return peers && share && (m.flags & net::na_solicited) != 0 && l2.dst == p.mac ? stats::consumed
-                                                                                         : drop_reason::ndp_not_for_us;
+        return peers && share && (m.flags & net::na_solicited) != 0 && l2.dst == p.mac
+                   ? taken(share)
+                   : refused(drop_reason::ndp_not_for_us, share);
     }
-    if (!for_us) return drop_reason::ndp_not_for_us;
-    if (m.src == net::ip_address{}) return stats::consumed; // duplicate address detection: not defended
-    if (m.has_lladdr) {
-        share = true;
-        learn(from, m.src, m.lladdr, true, false, now);
-    }
-    if (copy) return stats::consumed;
+    if (!for_us) return refused(drop_reason::ndp_not_for_us);
+    if (m.src == net::ip_address{}) return taken(false); // duplicate address detection: not defended
+    const bool share = m.has_lladdr;
+    if (m.has_lladdr) learn(from, m.src, m.lladdr, true, false, now);
+    if (copy) return taken(share);
     const std::span<uint8_t> out = outbox_.prepare();
-    if (out.empty()) return drop_reason::outbox_full;
+    if (out.empty()) return refused(drop_reason::outbox_full, share);
     // Back to the link-layer address the solicitation came from.
     const uint8_t flags = net::na_router | net::na_solicited | net::na_override;
     outbox_.commit(from, net::build_na(out, p.mac, l2.src, p.vlan, m.target, m.src, m.target, flags));
     ++counters_.neighbor_replies_sent;
-    return stats::consumed;
+    return taken(share);
 }
 
 void neighbor_resolver::announce() noexcept {

@@ -28,6 +28,7 @@
 
 #include "gateway/neighbor_table.hpp"
 #include "gateway/outbox.hpp"
+#include "gateway/packet_result.hpp"
 #include "gateway/settings.hpp"
 #include "net/l2.hpp"
 #include "stats/counters.hpp"
@@ -52,32 +53,34 @@ public:
     const net::mac_address* lookup(stats::side to, const net::ip_address& dst, uint32_t now, stats::drop_reason& why,
                                    uint32_t& wait) noexcept;
     // Copies `frame` (complete but for its destination MAC) into the queue of
-    // entry `wait`. consumed, or neighbor_queue_full (nothing kept).
-    stats::drop_reason hold(stats::side to, uint32_t wait, std::span<const uint8_t> frame, uint32_t now) noexcept;
+    // entry `wait`. consumed, or dropped as neighbor_queue_full (nothing kept).
+    packet_result hold(stats::side to, uint32_t wait, std::span<const uint8_t> frame, uint32_t now) noexcept;
 
     // An ARP frame (parsed L2 header `l2`) that arrived on `from`: answered,
-    // learned from, or dropped. Returns consumed or the drop reason. `share`
-    // is set when the message maps an address to a MAC (it got as far as
+    // learned from, or dropped: consumed or dropped. share_with_peers is set
+    // when the message maps an address to a MAC (it got as far as
     // learning): with several workers each keeps its own cache, so the worker
     // hands the other workers a copy (learn_copy) — they sent requests of their
     // own whose answers arrive here.
-    stats::drop_reason on_arp(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2,
-                              uint32_t now, bool& share) noexcept;
+    packet_result on_arp(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2,
+                         uint32_t now) noexcept;
     // An IPv6 frame the IP parser refused as icmp_type_unsupported: a
-    // neighbour solicitation / advertisement is handled (consumed or a drop
-    // reason); anything else returns icmp_type_unsupported. `share` as above.
+    // neighbour solicitation / advertisement is handled (consumed or
+    // dropped); anything else is dropped as icmp_type_unsupported.
+    // share_with_peers as above.
     // With several workers (settings.steer set), a solicited advertisement
     // unicast to this port for a target this worker does not know is consumed,
     // not ndp_not_for_us: it answers another worker's solicitation.
-    stats::drop_reason on_nd(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2,
-                             uint32_t now, bool& share) noexcept;
+    packet_result on_nd(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2,
+                        uint32_t now) noexcept;
     // A copy of an ARP or ND frame another worker received on `from` and
     // handled (its on_arp / on_nd set `share`): this cache learns from it
     // exactly as that worker's did (same entries created, refreshed,
     // confirmed; held frames released), but nothing is answered and nothing is
-    // counted as a drop. Returns consumed, or why the copy was not used.
-    stats::drop_reason learn_copy(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2,
-                                  uint32_t now) noexcept;
+    // counted as a drop. Returns consumed, or a drop saying why the copy was
+    // not used (not counted).
+    packet_result learn_copy(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2,
+                             uint32_t now) noexcept;
 
     // Once, at start: gratuitous ARP for every own IPv4 address (and the NAT
     // pool on the outside) and an unsolicited advertisement for every own IPv6
@@ -105,10 +108,10 @@ private:
     void learn(stats::side s, const net::ip_address& a, const net::mac_address& mac, bool create, bool confirm,
                uint32_t now) noexcept;
     // The ARP / ND handling; copy: a peer worker's copy (learn only).
-    stats::drop_reason arp(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2, uint32_t now,
-                           bool copy, bool& share) noexcept;
-    stats::drop_reason nd(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2, uint32_t now,
-                          bool copy, bool& share) noexcept;
+    packet_result arp(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2, uint32_t now,
+                      bool copy) noexcept;
+    packet_result nd(stats::side from, std::span<const uint8_t> frame, const net::l2_header& l2, uint32_t now,
+                     bool copy) noexcept;
     void release(stats::side s, uint32_t slot) noexcept;
     void discard(neighbor_entry& e, stats::drop_reason why) noexcept;
     void visit(stats::side s, uint32_t slot, uint32_t now) noexcept;

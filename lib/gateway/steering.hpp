@@ -31,8 +31,11 @@
 //                          reports the datagram (fragment_info), and the
 //                          dispatching worker's fragment_steering sends it
 //                          after its first fragment;
-//   anything else          (ARP, frames that do not parse) `any`: the
-//                          receiving worker handles it.
+//   anything else          (ARP, frames the packet parser refuses) `any`:
+//                          the receiving worker handles it.
+//
+// Frames are read by the one packet parser (net/packet_parser.hpp), with the
+// same rules as the gateway's own parse.
 //
 // Port slices: [port_min, port_max] is cut into `workers` contiguous slices whose
 // sizes differ by at most one; worker i gets slice i. Without RSS a worker's NAT
@@ -51,6 +54,7 @@
 
 #include "gateway/fragment_tracker.hpp"
 #include "net/ip_address.hpp"
+#include "net/packet_view.hpp"
 #include "net/toeplitz.hpp"
 #include "stats/counters.hpp"
 
@@ -109,6 +113,12 @@ public:
     uint16_t owner(stats::side from, std::span<const uint8_t> frame) const noexcept { return owner(from, frame, nullptr); }
     // The same; when `frag` is given and the frame is a fragment, also says so.
     uint16_t owner(stats::side from, std::span<const uint8_t> frame, fragment_info* frag) const noexcept;
+    // The same from the frame as the packet parser saw it (`parsed`: its
+    // verdict; a refused frame is `any`). The dispatching worker parses each
+    // frame once, steers by the view, and hands its own frames' views to its
+    // gateway_core, which does not parse them again.
+    uint16_t owner(stats::side from, const net::packet_view& view, stats::drop_reason parsed,
+                   fragment_info* frag) const noexcept;
 
     // NAT: may `worker` use public_addr:public_port (host order) for a flow of
     // proto towards remote:remote_port? Without RSS always (the worker's range is

@@ -62,7 +62,7 @@ struct alignas(64) worker_counters {
     uint64_t neighbor_frames_released = 0;    // held frames sent once it was
     uint64_t echo_replies_sent = 0;           // ICMP / ICMPv6 echo replies from the gateway's own addresses
 
-    // `consumed` (a frame the gateway took itself) is not a drop: not counted here.
+    // no_drop is not a reason: not counted.
     void count_drop(drop_reason r) noexcept {
         if (r < drop_reason::count_) ++drops[static_cast<std::size_t>(r)];
     }

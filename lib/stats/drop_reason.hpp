@@ -105,17 +105,12 @@ enum class drop_reason : uint8_t {
     EGRESS_DROP_REASONS(EGRESS_X)
 #undef EGRESS_X
     count_, // not a reason: the number of reasons
-    consumed_ // not a reason either: see `consumed`
 };
 
-// "Not dropped": parsers and the pipeline return this when the packet goes on.
+// "Nothing to refuse": what a parser or check returns when the packet is fine.
+// It is not a verdict: what becomes of a frame in the gateway (forwarded,
+// dropped, consumed, answered) is a gateway::packet_result.
 inline constexpr drop_reason no_drop = drop_reason::count_;
-// "Consumed": the gateway took the frame itself and it is neither forwarded now
-// nor dropped: ARP / neighbour discovery addressed to it, an echo request it
-// answered, a frame copied into the queue of a next hop being resolved, a
-// fragment copied to wait for its datagram's first fragment. The caller frees
-// the frame and counts nothing (the gateway counted what it did).
-inline constexpr drop_reason consumed = drop_reason::consumed_;
 
 inline constexpr std::size_t drop_reason_count = static_cast<std::size_t>(drop_reason::count_);
 
@@ -126,9 +121,7 @@ inline constexpr std::array<std::string_view, drop_reason_count> drop_reason_nam
 };
 
 constexpr std::string_view name_of(drop_reason r) noexcept {
-    return r == no_drop    ? std::string_view{"none"}
-           : r == consumed ? std::string_view{"consumed"}
-                           : drop_reason_names[static_cast<std::size_t>(r)];
+    return r == no_drop ? std::string_view{"none"} : drop_reason_names[static_cast<std::size_t>(r)];
 }
 
 } // namespace egress::stats

@@ -16,7 +16,7 @@ namespace egress::controlplane {
 namespace {
 
 using stats::drop_reason;
-using stats::no_drop;
+using gateway::verdict;
 using testing_util::temp_path;
 
 constexpr uint64_t start_ms = 1'800'000'000'000; // Unix epoch ms when the tests begin
@@ -63,10 +63,10 @@ protected:
     }
     // Flows A (TCP, 140 bytes), B (UDP, 40 out and 128 back) and C (IPv6 TCP, 60 bytes).
     void three_flows() {
-        ASSERT_EQ(worker().tcp_out("10.0.0.5", 40000, "198.51.100.7", 443, 100, 0), no_drop);
-        ASSERT_EQ(worker().udp_out("10.0.0.6", 5000, "192.0.2.200", 53, 12, 1000), no_drop);
-        ASSERT_EQ(worker().udp_in("192.0.2.200", 53, 5000, 100, 1500), no_drop);
-        ASSERT_EQ(worker().tcp_out("fd00:0:0:1::5", 1000, "2001:db8::7", 443, 0, 0), no_drop);
+        ASSERT_EQ(worker().tcp_out("10.0.0.5", 40000, "198.51.100.7", 443, 100, 0), verdict::forward);
+        ASSERT_EQ(worker().udp_out("10.0.0.6", 5000, "192.0.2.200", 53, 12, 1000), verdict::forward);
+        ASSERT_EQ(worker().udp_in("192.0.2.200", 53, 5000, 100, 1500), verdict::forward);
+        ASSERT_EQ(worker().tcp_out("fd00:0:0:1::5", 1000, "2001:db8::7", 443, 0, 0), verdict::forward);
         gateway_ms = 10'000;
     }
 
@@ -186,10 +186,10 @@ TEST_F(control_commands_test, without_a_running_worker_flows_and_nat_fail) {
 }
 
 TEST_F(control_commands_test, nat_hosts_with_the_most_mappings_first) {
-    for (uint16_t p = 0; p < 3; ++p) ASSERT_EQ(worker().tcp_out("10.0.0.7", 1000 + p, "198.51.100.7", 443), no_drop);
-    ASSERT_EQ(worker().tcp_out("10.0.0.6", 1000, "198.51.100.7", 443), no_drop);
-    ASSERT_EQ(worker().tcp_out("10.0.0.5", 1000, "198.51.100.7", 443), no_drop);
-    ASSERT_EQ(worker().tcp_out("fd00:0:0:1::5", 1000, "2001:db8::7", 443), no_drop);
+    for (uint16_t p = 0; p < 3; ++p) ASSERT_EQ(worker().tcp_out("10.0.0.7", 1000 + p, "198.51.100.7", 443), verdict::forward);
+    ASSERT_EQ(worker().tcp_out("10.0.0.6", 1000, "198.51.100.7", 443), verdict::forward);
+    ASSERT_EQ(worker().tcp_out("10.0.0.5", 1000, "198.51.100.7", 443), verdict::forward);
+    ASSERT_EQ(worker().tcp_out("fd00:0:0:1::5", 1000, "2001:db8::7", 443), verdict::forward);
     const std::string addresses =
         R"("addresses":[{"address":"203.0.113.10","mappings_active":5,"mappings_created":5,"exhausted":0}])";
     EXPECT_EQ(call(R"({"cmd":"nat","top":2})"),
@@ -216,7 +216,7 @@ TEST_F(control_commands_test, block_blocks_and_unblock) {
               R"({"cidr":"2001:db8::/32","created_unix_ms":1800000000000,"expires_unix_ms":null,"hits":0}]})");
     EXPECT_EQ(call(R"({"cmd":"unblock","cidr":"203.0.113.0/24"})"),
               R"({"ok":true,"removed":{"cidr":"203.0.113.0/24","created_unix_ms":1800000005000,"expires_unix_ms":1800000605000,"hits":1}})");
-    EXPECT_EQ(worker().tcp_out("10.0.0.5", 1000, "203.0.113.99", 443), no_drop);
+    EXPECT_EQ(worker().tcp_out("10.0.0.5", 1000, "203.0.113.99", 443), verdict::forward);
     EXPECT_EQ(call(R"({"cmd":"unblock","cidr":"198.51.100.0/24"})"), error("no block for 198.51.100.0/24"));
     EXPECT_EQ(call(R"({"cmd":"blocks"})"),
               R"({"ok":true,"blocks":[{"cidr":"2001:db8::/32","created_unix_ms":1800000000000,"expires_unix_ms":null,"hits":0}]})");
@@ -261,9 +261,9 @@ TEST_F(control_commands_test, policy_without_and_with_a_policy_table) {
     now_ms += 7;
     reload_with(testing_util::policy_document);
     call(R"({"cmd":"block","cidr":"203.0.113.0/24"})");
-    EXPECT_EQ(worker().tcp_out("10.0.0.5", 1000, "198.51.100.7", 443), no_drop);                    // allow-https
+    EXPECT_EQ(worker().tcp_out("10.0.0.5", 1000, "198.51.100.7", 443), verdict::forward);                    // allow-https
     EXPECT_EQ(worker().tcp_out("10.0.0.5", 1001, "198.51.100.7", 80), drop_reason::policy_denied);  // default
-    EXPECT_EQ(worker().udp_out("10.0.0.5", 1002, "198.51.100.7", 53), no_drop);                     // dns-trial
+    EXPECT_EQ(worker().udp_out("10.0.0.5", 1002, "198.51.100.7", 53), verdict::forward);                     // dns-trial
     EXPECT_EQ(worker().tcp_out("10.0.0.5", 1003, "203.0.113.1", 443), drop_reason::policy_blocked); // the block
     EXPECT_EQ(call(R"({"cmd":"policy"})"),
               R"({"ok":true,"version":2,"loaded_unix_ms":1800000000007,"source":)" + source +

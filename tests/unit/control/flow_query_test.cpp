@@ -15,7 +15,7 @@ namespace egress::gateway {
 namespace {
 
 using controlplane::testing_util::gateway_traffic;
-using stats::no_drop;
+using gateway::verdict;
 
 std::optional<policy::cidr> cidr_of(std::string_view text) { return *policy::cidr::parse(text); }
 
@@ -43,7 +43,7 @@ protected:
     // Six TCP flows from 10.0.0.5 to 198.51.100.7:443 carrying 40 + payload bytes each.
     void six_flows() {
         const std::size_t payloads[] = {300, 10, 500, 50, 400, 200};
-        for (uint16_t i = 0; i < 6; ++i) ASSERT_EQ(traffic.tcp_out("10.0.0.5", 40000 + i, "198.51.100.7", 443, payloads[i]), no_drop);
+        for (uint16_t i = 0; i < 6; ++i) ASSERT_EQ(traffic.tcp_out("10.0.0.5", 40000 + i, "198.51.100.7", 443, payloads[i]), verdict::forward);
     }
     flow_query top(uint32_t n, std::optional<policy::cidr> src = {}, std::optional<policy::cidr> dst = {},
                    uint32_t budget = 1024) {
@@ -69,7 +69,7 @@ TEST_F(flow_query_test, keeps_the_top_n_flows_by_bytes_most_first) {
 
 TEST_F(flow_query_test, small_steps_give_the_same_answer_as_one_big_step) {
     six_flows();
-    ASSERT_EQ(traffic.udp_out("10.0.0.6", 5000, "192.0.2.200", 53, 1000), no_drop);
+    ASSERT_EQ(traffic.udp_out("10.0.0.6", 5000, "192.0.2.200", 53, 1000), verdict::forward);
     const flow_query whole = top(4);
     for (const uint32_t budget : {1u, 7u, 1023u, 5000u}) {
         flow_query q = flow_query::top_flows(4, std::nullopt, std::nullopt);
@@ -93,19 +93,19 @@ TEST_F(flow_query_test, done_is_set_only_once_the_whole_table_is_scanned) {
 }
 
 TEST_F(flow_query_test, equal_bytes_are_ordered_by_inside_host_then_port) {
-    ASSERT_EQ(traffic.tcp_out("10.0.0.9", 2000, "198.51.100.7", 443), no_drop);
-    ASSERT_EQ(traffic.tcp_out("10.0.0.5", 3000, "198.51.100.7", 443), no_drop);
-    ASSERT_EQ(traffic.tcp_out("10.0.0.5", 1000, "198.51.100.8", 443), no_drop);
+    ASSERT_EQ(traffic.tcp_out("10.0.0.9", 2000, "198.51.100.7", 443), verdict::forward);
+    ASSERT_EQ(traffic.tcp_out("10.0.0.5", 3000, "198.51.100.7", 443), verdict::forward);
+    ASSERT_EQ(traffic.tcp_out("10.0.0.5", 1000, "198.51.100.8", 443), verdict::forward);
     std::vector<std::string> order;
     for (const auto& f : top(3).flows()) order.push_back(fmt::format("{}:{}", f.inside, f.inside_port));
     EXPECT_EQ(order, (std::vector<std::string>{"10.0.0.5:1000", "10.0.0.5:3000", "10.0.0.9:2000"}));
 }
 
 TEST_F(flow_query_test, filters_select_inside_and_remote_addresses) {
-    ASSERT_EQ(traffic.tcp_out("10.0.0.5", 1000, "198.51.100.7", 443, 100), no_drop);
-    ASSERT_EQ(traffic.tcp_out("10.0.0.6", 1000, "198.51.100.7", 443, 200), no_drop);
-    ASSERT_EQ(traffic.tcp_out("10.0.0.5", 1001, "192.0.2.200", 443, 300), no_drop);
-    ASSERT_EQ(traffic.tcp_out("fd00:0:0:1::5", 1000, "2001:db8::7", 443, 400), no_drop);
+    ASSERT_EQ(traffic.tcp_out("10.0.0.5", 1000, "198.51.100.7", 443, 100), verdict::forward);
+    ASSERT_EQ(traffic.tcp_out("10.0.0.6", 1000, "198.51.100.7", 443, 200), verdict::forward);
+    ASSERT_EQ(traffic.tcp_out("10.0.0.5", 1001, "192.0.2.200", 443, 300), verdict::forward);
+    ASSERT_EQ(traffic.tcp_out("fd00:0:0:1::5", 1000, "2001:db8::7", 443, 400), verdict::forward);
 
     const flow_query src = top(10, cidr_of("10.0.0.5/32"));
     EXPECT_EQ(bytes_of(src.flows()), (std::vector<uint64_t>{340, 140}));
@@ -123,9 +123,9 @@ TEST_F(flow_query_test, filters_select_inside_and_remote_addresses) {
 }
 
 TEST_F(flow_query_test, a_summary_carries_the_flow_and_its_remaining_time) {
-    ASSERT_EQ(traffic.udp_out("10.0.0.5", 5000, "192.0.2.200", 53, 12, 1000), no_drop);
-    ASSERT_EQ(traffic.udp_in("192.0.2.200", 53, 5000, 100, 1500), no_drop);
-    ASSERT_EQ(traffic.tcp_out("fd00:0:0:1::5", 1000, "2001:db8::7", 443, 0, 2000), no_drop);
+    ASSERT_EQ(traffic.udp_out("10.0.0.5", 5000, "192.0.2.200", 53, 12, 1000), verdict::forward);
+    ASSERT_EQ(traffic.udp_in("192.0.2.200", 53, 5000, 100, 1500), verdict::forward);
+    ASSERT_EQ(traffic.tcp_out("fd00:0:0:1::5", 1000, "2001:db8::7", 443, 0, 2000), verdict::forward);
     flow_query q = flow_query::top_flows(10, std::nullopt, std::nullopt);
     traffic.run(q, 64, 21'500);
     EXPECT_EQ(describe(q.flows()),
@@ -141,11 +141,11 @@ TEST_F(flow_query_test, a_summary_carries_the_flow_and_its_remaining_time) {
 }
 
 TEST_F(flow_query_test, nat_hosts_counts_mappings_per_inside_ipv4_host) {
-    for (uint16_t p = 0; p < 3; ++p) ASSERT_EQ(traffic.tcp_out("10.0.0.7", 1000 + p, "198.51.100.7", 443), no_drop);
-    ASSERT_EQ(traffic.tcp_out("10.0.0.9", 1000, "198.51.100.7", 443), no_drop);
-    ASSERT_EQ(traffic.tcp_out("10.0.0.5", 1000, "198.51.100.7", 443), no_drop);
-    ASSERT_EQ(traffic.udp_out("10.0.0.5", 1000, "198.51.100.7", 53), no_drop);
-    ASSERT_EQ(traffic.tcp_out("fd00:0:0:1::5", 1000, "2001:db8::7", 443), no_drop); // not translated
+    for (uint16_t p = 0; p < 3; ++p) ASSERT_EQ(traffic.tcp_out("10.0.0.7", 1000 + p, "198.51.100.7", 443), verdict::forward);
+    ASSERT_EQ(traffic.tcp_out("10.0.0.9", 1000, "198.51.100.7", 443), verdict::forward);
+    ASSERT_EQ(traffic.tcp_out("10.0.0.5", 1000, "198.51.100.7", 443), verdict::forward);
+    ASSERT_EQ(traffic.udp_out("10.0.0.5", 1000, "198.51.100.7", 53), verdict::forward);
+    ASSERT_EQ(traffic.tcp_out("fd00:0:0:1::5", 1000, "2001:db8::7", 443), verdict::forward); // not translated
     flow_query q = flow_query::nat_hosts(2);
     traffic.run(q, 100, 0);
     std::vector<std::string> hosts;

@@ -18,7 +18,7 @@ struct gateway_traffic {
 
     // One TCP packet from the inside host (a SYN opens the flow) with `payload`
     // bytes: the flow's bytes_out grows by the IP length (20 + 20 + payload for IPv4).
-    stats::drop_reason tcp_out(std::string_view src, uint16_t sport, std::string_view dst, uint16_t dport,
+    gateway::packet_result tcp_out(std::string_view src, uint16_t sport, std::string_view dst, uint16_t dport,
                                std::size_t payload = 0, uint32_t now = 0, uint8_t flags = net::tcp_syn) {
         auto f = gateway::testing_network::from_inside();
         if (src.find(':') == std::string_view::npos) {
@@ -29,14 +29,14 @@ struct gateway_traffic {
         return send(stats::side::inside, f.tcp(sport, dport, flags).payload_size(payload).build(), now);
     }
     // One IPv4 UDP datagram from inside (20 + 8 + payload bytes).
-    stats::drop_reason udp_out(std::string_view src, uint16_t sport, std::string_view dst, uint16_t dport,
+    gateway::packet_result udp_out(std::string_view src, uint16_t sport, std::string_view dst, uint16_t dport,
                                std::size_t payload = 0, uint32_t now = 0) {
         return send(stats::side::inside,
                     gateway::testing_network::from_inside().ipv4(src, dst).udp(sport, dport).payload_size(payload).build(),
                     now);
     }
     // One IPv4 UDP reply from outside to the public address 203.0.113.10.
-    stats::drop_reason udp_in(std::string_view remote, uint16_t rport, uint16_t public_port, std::size_t payload = 0,
+    gateway::packet_result udp_in(std::string_view remote, uint16_t rport, uint16_t public_port, std::size_t payload = 0,
                               uint32_t now = 0) {
         return send(stats::side::outside,
                     gateway::testing_network::from_outside()
@@ -56,7 +56,7 @@ struct gateway_traffic {
     }
 
 private:
-    stats::drop_reason send(stats::side from, test::bytes frame, uint32_t now) {
+    gateway::packet_result send(stats::side from, test::bytes frame, uint32_t now) {
         return core.process(from, frame, now);
     }
 };

@@ -49,11 +49,11 @@ struct dlp_flow : ::testing::Test {
         core = std::make_unique<gateway_core>(make_settings());
         core->use_policy(active.get());
         core->attach_security_events(&ring);
-        ASSERT_EQ(out(net::tcp_syn, client_isn), no_drop);
+        ASSERT_EQ(out(net::tcp_syn, client_isn), verdict::forward);
         test::bytes synack = from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, net::tcp_syn | net::tcp_ack).tcp_seq(server_isn, client_isn + 1).build();
-        ASSERT_EQ(core->process(side::outside, synack, 10), no_drop);
+        ASSERT_EQ(core->process(side::outside, synack, 10), verdict::forward);
     }
-    drop_reason out(uint8_t flags, uint32_t seq, std::string_view payload = "") {
+    packet_result out(uint8_t flags, uint32_t seq, std::string_view payload = "") {
         test::bytes f = from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, flags).tcp_seq(seq, server_isn + 1).payload(payload).build();
         return core->process(side::inside, f, 10);
     }
@@ -67,10 +67,10 @@ struct dlp_flow : ::testing::Test {
 TEST_F(dlp_flow, a_key_split_across_segments_is_blocked_at_the_completing_segment) {
     const std::string body = "POST /upload HTTP/1.1\r\nHost: x\r\n\r\nkey=" + std::string(aws_key) + "&x=1";
     const std::size_t split = body.find("AKIA") + 7; // inside the key
-    EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1, std::string_view(body).substr(0, split)), no_drop);
-    EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(split), std::string_view(body).substr(split)),
-              drop_reason::dlp_blocked);
-    EXPECT_EQ(core->reply_length(0), 14u + 20 + 20); // reset to the inside host
+    EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1, std::string_view(body).substr(0, split)), verdict::forward);
+    const packet_result blocked = out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(split), std::string_view(body).substr(split));
+    EXPECT_EQ(blocked, drop_reason::dlp_blocked);
+    EXPECT_EQ(blocked.reply_len, 14u + 20 + 20); // reset to the inside host
     EXPECT_EQ(core->built_frames().size(), 1u);    // and to the server
     EXPECT_EQ(core->counters().dlp_blocked, 1u);
     const auto e = events();
@@ -87,8 +87,8 @@ TEST_F(dlp_flow, a_key_split_across_segments_is_blocked_at_the_completing_segmen
 
 TEST_F(dlp_flow, alerts_report_and_pass_validated_matches_only) {
     const std::string a = "card 4111 1111 1111 1111 and 4111 1111 1111 1112 end";
-    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, a), no_drop);
-    EXPECT_EQ(out(net::tcp_ack | net::tcp_fin, client_isn + 1 + static_cast<uint32_t>(a.size())), no_drop);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, a), verdict::forward);
+    EXPECT_EQ(out(net::tcp_ack | net::tcp_fin, client_isn + 1 + static_cast<uint32_t>(a.size())), verdict::forward);
     const auto e = events();
     ASSERT_EQ(e.size(), 1u); // the second number fails the Luhn check
     EXPECT_EQ(std::string(e[0].rule.data()), "card");
@@ -98,15 +98,15 @@ TEST_F(dlp_flow, alerts_report_and_pass_validated_matches_only) {
 
 TEST_F(dlp_flow, a_segment_beyond_a_gap_waits_for_the_retransmission) {
     EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + 10, "later data"), drop_reason::dlp_out_of_order);
-    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, "0123456789"), no_drop);
-    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, "0123456789"), no_drop); // a retransmission passes
-    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + 10, "later data"), no_drop);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, "0123456789"), verdict::forward);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, "0123456789"), verdict::forward); // a retransmission passes
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + 10, "later data"), verdict::forward);
     EXPECT_EQ(core->counters().drops[static_cast<std::size_t>(drop_reason::dlp_out_of_order)], 1u);
 }
 
 TEST_F(dlp_flow, a_flow_keeps_its_scanner_across_a_reload) {
     const std::string body = "key=" + std::string(aws_key);
-    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, std::string_view(body).substr(0, 10)), no_drop);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, std::string_view(body).substr(0, 10)), verdict::forward);
     std::shared_ptr<dlp::dlp_scanner> old_scanner = active->dlp; // what the retired list keeps
     EXPECT_EQ(old_scanner->held_streams(), 1u);
     // Reload: a new snapshot with its own scanner; the old snapshot is gone.
@@ -131,7 +131,7 @@ TEST_F(dlp_flow, a_flow_keeps_its_scanner_across_a_reload) {
 
 TEST_F(dlp_flow, udp_datagrams_are_scanned_one_by_one) {
     test::bytes ok = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000, 53).payload("hello").build();
-    EXPECT_EQ(core->process(side::inside, ok, 0), no_drop);
+    EXPECT_EQ(core->process(side::inside, ok, 0), verdict::forward);
     test::bytes leak = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000, 53).payload("k=" + std::string(aws_key)).build();
     EXPECT_EQ(core->process(side::inside, leak, 0), drop_reason::dlp_blocked);
     EXPECT_EQ(core->built_frames().size(), 0u); // no reset for UDP

@@ -41,16 +41,16 @@ protected:
     }
     void SetUp() override { make(export_settings_for_test()); }
 
-    drop_reason send(side from, test::bytes f, uint32_t now) {
+    packet_result send(side from, test::bytes f, uint32_t now) {
         core->set_wall_clock(epoch + now, now);
         return core->process(from, f, now);
     }
-    drop_reason out_udp(uint16_t sport, uint32_t now, std::string_view payload = "12345678") {
+    packet_result out_udp(uint16_t sport, uint32_t now, std::string_view payload = "12345678") {
         return send(side::inside,
                     frame_builder().eth(inside_hop, inside_mac).ipv4("10.0.0.5", "198.51.100.7").udp(sport, 53).payload(payload).build(),
                     now);
     }
-    drop_reason in_udp(uint16_t dport, uint32_t now, std::string_view payload = "1234") {
+    packet_result in_udp(uint16_t dport, uint32_t now, std::string_view payload = "1234") {
         return send(side::outside,
                     frame_builder().eth(outside_hop, outside_mac).ipv4("198.51.100.7", "203.0.113.10").udp(53, dport).payload(payload).build(),
                     now);
@@ -70,9 +70,9 @@ protected:
 };
 
 TEST_F(flow_events_test, an_idle_flow_ends_with_its_counts_translation_and_times) {
-    ASSERT_EQ(out_udp(1000, 1'000), no_drop);
-    ASSERT_EQ(in_udp(1000, 1'500), no_drop);
-    ASSERT_EQ(out_udp(1000, 2'000), no_drop);
+    ASSERT_EQ(out_udp(1000, 1'000), verdict::forward);
+    ASSERT_EQ(in_udp(1000, 1'500), verdict::forward);
+    ASSERT_EQ(out_udp(1000, 2'000), verdict::forward);
     tick(2'000 + 120'000); // udp idle timeout
     const auto events = drain();
     ASSERT_EQ(events.size(), 1u);
@@ -101,12 +101,12 @@ TEST_F(flow_events_test, a_closed_tcp_connection_ends_as_end_of_flow_with_its_fl
     const auto back = [&](uint8_t flags, uint32_t now) {
         return send(side::outside, frame_builder().eth(outside_hop, outside_mac).ipv4("198.51.100.7", "203.0.113.10").tcp(443, 1000, flags).build(), now);
     };
-    ASSERT_EQ(out(net::tcp_syn, 0), no_drop);
-    ASSERT_EQ(back(net::tcp_syn | net::tcp_ack, 1), no_drop);
-    ASSERT_EQ(out(net::tcp_ack, 2), no_drop);
-    ASSERT_EQ(out(net::tcp_fin | net::tcp_ack, 3), no_drop);
-    ASSERT_EQ(back(net::tcp_fin | net::tcp_ack, 4), no_drop);
-    ASSERT_EQ(out(net::tcp_ack, 5), no_drop);
+    ASSERT_EQ(out(net::tcp_syn, 0), verdict::forward);
+    ASSERT_EQ(back(net::tcp_syn | net::tcp_ack, 1), verdict::forward);
+    ASSERT_EQ(out(net::tcp_ack, 2), verdict::forward);
+    ASSERT_EQ(out(net::tcp_fin | net::tcp_ack, 3), verdict::forward);
+    ASSERT_EQ(back(net::tcp_fin | net::tcp_ack, 4), verdict::forward);
+    ASSERT_EQ(out(net::tcp_ack, 5), verdict::forward);
     tick(5 + 240'000); // TIME_WAIT: 4 minutes (RFC 7857 section 2.1)
     const auto events = drain();
     ASSERT_EQ(events.size(), 1u);
@@ -123,12 +123,12 @@ TEST_F(flow_events_test, at_shutdown_closed_connections_end_as_such_and_open_flo
     const auto back = [&](uint8_t flags, uint32_t now) {
         return send(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 1000, flags).build(), now);
     };
-    ASSERT_EQ(out(net::tcp_syn, 0), no_drop);
-    ASSERT_EQ(back(net::tcp_syn | net::tcp_ack, 1), no_drop);
+    ASSERT_EQ(out(net::tcp_syn, 0), verdict::forward);
+    ASSERT_EQ(back(net::tcp_syn | net::tcp_ack, 1), verdict::forward);
     // The client's RST carries its SND.NXT (ISN 1000 + 1): exact, so it closes (RFC 5961).
     ASSERT_EQ(send(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(1000, 443, net::tcp_rst).tcp_seq(1001).build(), 2),
-              no_drop);
-    ASSERT_EQ(out_udp(1001, 3), no_drop);
+              verdict::forward);
+    ASSERT_EQ(out_udp(1001, 3), verdict::forward);
     core->report_remaining(10);
     const auto events = drain();
     ASSERT_EQ(events.size(), 2u);
@@ -140,7 +140,7 @@ TEST_F(flow_events_test, at_shutdown_closed_connections_end_as_such_and_open_flo
 TEST_F(flow_events_test, a_long_flow_is_reported_every_active_timeout_with_deltas) {
     uint64_t sent = 0;
     for (uint32_t t = 0; t <= 150'000; t += 10'000) {
-        ASSERT_EQ(out_udp(1000, t), no_drop);
+        ASSERT_EQ(out_udp(1000, t), verdict::forward);
         ++sent;
         tick(t);
     }
@@ -192,8 +192,8 @@ TEST_F(flow_events_test, refused_attempts_are_aggregated_per_source_and_destinat
 
 TEST_F(flow_events_test, port_exhaustion_is_one_nat_event_per_interval_and_counted_as_refused) {
     make(export_settings_for_test(true));
-    ASSERT_EQ(out_udp(1000, 0), no_drop);
-    ASSERT_EQ(out_udp(1001, 0), no_drop);
+    ASSERT_EQ(out_udp(1000, 0), verdict::forward);
+    ASSERT_EQ(out_udp(1001, 0), verdict::forward);
     for (int i = 0; i < 5; ++i) EXPECT_EQ(out_udp(static_cast<uint16_t>(3000 + i), 1), drop_reason::nat_ports_exhausted);
     tick(1'100);
     const auto events = drain();
@@ -216,7 +216,7 @@ TEST_F(flow_events_test, an_ipv6_only_gateway_refuses_ipv4_with_an_addresses_exh
     EXPECT_EQ(out_udp(1000, 0), drop_reason::nat_no_ipv4_pool);
     EXPECT_EQ(out_udp(1001, 1), drop_reason::nat_no_ipv4_pool);
     EXPECT_EQ(send(side::inside, frame_builder().eth(inside_hop, inside_mac).ipv6("fd00::5", "2001:db8::7").udp(1000, 53).build(), 2),
-              no_drop);
+              verdict::forward);
     tick(1'100);
     const auto events = drain();
     ASSERT_EQ(events.size(), 2u);
@@ -231,8 +231,8 @@ TEST_F(flow_events_test, an_ipv6_only_gateway_refuses_ipv4_with_an_addresses_exh
 TEST_F(flow_events_test, a_full_ring_loses_events_without_blocking_and_counts_them) {
     make(export_settings_for_test(), 4);
     for (uint16_t i = 0; i < 10; ++i)
-        ASSERT_EQ(send(side::inside, frame_builder().eth(inside_hop, inside_mac).ipv4("10.0.0.5", "198.51.100.7").udp(static_cast<uint16_t>(2000 + i), 53).build(), 0),
-                  i < 2 ? no_drop : drop_reason::nat_ports_exhausted);
+        ASSERT_EQ(outcome(send(side::inside, frame_builder().eth(inside_hop, inside_mac).ipv4("10.0.0.5", "198.51.100.7").udp(static_cast<uint16_t>(2000 + i), 53).build(), 0)),
+                  i < 2 ? outcome(verdict::forward) : outcome(drop_reason::nat_ports_exhausted));
     make(export_settings_for_test(), 4);
     for (uint16_t i = 0; i < 10; ++i)
         ASSERT_EQ(send(side::outside, frame_builder().eth(outside_hop, outside_mac).ipv4(fmt::format("198.51.100.{}", 10 + i), "203.0.113.10").udp(53, 9).build(), 0),

@@ -30,14 +30,14 @@ class fragment_test : public ::testing::Test {
 protected:
     // One frame in; what left: the frame itself (when forwarded) and the outbox.
     struct result {
-        drop_reason verdict;
+        packet_result verdict;
         std::vector<bytes> out; // the frame if forwarded, then the outbox frames
         std::vector<side> to;
     };
     result pass(side from, bytes frame, uint32_t now = 0) {
         result r;
         r.verdict = core->process(from, frame, now);
-        if (r.verdict == no_drop) {
+        if (r.verdict == gateway::verdict::forward) {
             r.out.push_back(frame);
             r.to.push_back(from == side::inside ? side::outside : side::inside);
         }
@@ -80,7 +80,7 @@ TEST_F(fragment_test, ipv4_outbound_in_order_exact_bytes_and_checksum) {
     std::vector<bytes> sent;
     for (const auto& f : in) {
         const result r = pass(side::inside, f);
-        ASSERT_EQ(r.verdict, no_drop);
+        ASSERT_EQ(r.verdict, verdict::forward);
         ASSERT_EQ(r.out.size(), 1u);
         EXPECT_EQ(r.to[0], side::outside);
         sent.push_back(r.out[0]);
@@ -103,12 +103,12 @@ TEST_F(fragment_test, ipv4_translated_port_is_in_the_first_fragment_only) {
     // port, which must be in the checksum of the whole datagram.
     ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.6", "198.51.100.7").udp(40000, 53).payload("a").build())
                   .verdict,
-              no_drop);
+              verdict::forward);
     const auto in = fragment_ipv4(udp_out(), sizes, id4);
     std::vector<bytes> sent;
     for (const auto& f : in) {
         const result r = pass(side::inside, f);
-        ASSERT_EQ(r.verdict, no_drop);
+        ASSERT_EQ(r.verdict, verdict::forward);
         sent.push_back(r.out.at(0));
     }
     const auto whole = reassemble(sent);
@@ -126,13 +126,13 @@ TEST_F(fragment_test, ipv4_later_fragments_first_are_held_then_released_translat
     const auto in = fragment_ipv4(udp_out(), sizes, id4);
     const auto expected = fragment_ipv4(udp_out_translated(), sizes, id4);
     result r = pass(side::inside, in[2]);
-    EXPECT_EQ(r.verdict, stats::consumed);
+    EXPECT_EQ(r.verdict, verdict::consumed);
     EXPECT_TRUE(r.out.empty());
     r = pass(side::inside, in[1]);
-    EXPECT_EQ(r.verdict, stats::consumed);
+    EXPECT_EQ(r.verdict, verdict::consumed);
     EXPECT_EQ(core->fragments().held(), 2u);
     r = pass(side::inside, in[0]);
-    ASSERT_EQ(r.verdict, no_drop);
+    ASSERT_EQ(r.verdict, verdict::forward);
     EXPECT_EQ(r.out, (std::vector<bytes>{expected[0], expected[2], expected[1]}));
     EXPECT_EQ(r.to, (std::vector<side>{side::outside, side::outside, side::outside}));
     EXPECT_TRUE(reassemble(r.out).checksum_ok());
@@ -147,16 +147,16 @@ TEST_F(fragment_test, ipv4_later_fragments_first_are_held_then_released_translat
 }
 
 TEST_F(fragment_test, ipv4_inbound_reply_fragments_follow_the_flow_in_any_order) {
-    ASSERT_EQ(pass(side::inside, udp_out()).verdict, no_drop); // the flow, unfragmented
+    ASSERT_EQ(pass(side::inside, udp_out()).verdict, verdict::forward); // the flow, unfragmented
     const auto in = fragment_ipv4(udp_reply(), sizes, 0x0707);
     const auto expected = fragment_ipv4(udp_reply_translated(), sizes, 0x0707);
-    EXPECT_EQ(pass(side::outside, in[1]).verdict, stats::consumed);
+    EXPECT_EQ(pass(side::outside, in[1]).verdict, verdict::consumed);
     result r = pass(side::outside, in[0]);
-    ASSERT_EQ(r.verdict, no_drop);
+    ASSERT_EQ(r.verdict, verdict::forward);
     EXPECT_EQ(r.out, (std::vector<bytes>{expected[0], expected[1]}));
     EXPECT_EQ(r.to, (std::vector<side>{side::inside, side::inside}));
     r = pass(side::outside, in[2]);
-    ASSERT_EQ(r.verdict, no_drop);
+    ASSERT_EQ(r.verdict, verdict::forward);
     EXPECT_EQ(r.out, (std::vector<bytes>{expected[2]}));
     const auto whole = reassemble({expected[0], expected[1], expected[2]});
     EXPECT_TRUE(whole.checksum_ok());
@@ -166,7 +166,7 @@ TEST_F(fragment_test, ipv4_inbound_reply_fragments_follow_the_flow_in_any_order)
 
 TEST_F(fragment_test, inbound_fragments_of_no_flow_are_dropped_and_create_nothing) {
     const auto in = fragment_ipv4(udp_reply(), sizes, 0x0808);
-    EXPECT_EQ(pass(side::outside, in[2]).verdict, stats::consumed);
+    EXPECT_EQ(pass(side::outside, in[2]).verdict, verdict::consumed);
     EXPECT_EQ(pass(side::outside, in[0]).verdict, drop_reason::inbound_unsolicited);
     EXPECT_EQ(drops(drop_reason::fragment_datagram_dropped), 1u); // the held one
     EXPECT_EQ(pass(side::outside, in[1]).verdict, drop_reason::fragment_datagram_dropped);
@@ -177,7 +177,7 @@ TEST_F(fragment_test, inbound_fragments_of_no_flow_are_dropped_and_create_nothin
 
 TEST_F(fragment_test, overlapping_fragment_drops_the_rest_of_the_datagram) {
     const auto in = fragment_ipv4(udp_out(), sizes, id4);
-    ASSERT_EQ(pass(side::inside, in[0]).verdict, no_drop);
+    ASSERT_EQ(pass(side::inside, in[0]).verdict, verdict::forward);
     // A fragment at offset 40 (overlapping the first's 0..47) rewriting its tail.
     bytes evil = fragment_ipv4(udp_out(), {40, 40}, id4)[1];
     EXPECT_EQ(pass(side::inside, evil).verdict, drop_reason::fragment_overlap);
@@ -189,17 +189,17 @@ TEST_F(fragment_test, overlapping_fragment_drops_the_rest_of_the_datagram) {
 
 TEST_F(fragment_test, duplicate_fragment_is_dropped_and_the_datagram_goes_on) {
     const auto in = fragment_ipv4(udp_out(), sizes, id4);
-    ASSERT_EQ(pass(side::inside, in[0]).verdict, no_drop);
-    ASSERT_EQ(pass(side::inside, in[1]).verdict, no_drop);
+    ASSERT_EQ(pass(side::inside, in[0]).verdict, verdict::forward);
+    ASSERT_EQ(pass(side::inside, in[1]).verdict, verdict::forward);
     EXPECT_EQ(pass(side::inside, in[1]).verdict, drop_reason::fragment_duplicate);
-    EXPECT_EQ(pass(side::inside, in[2]).verdict, no_drop);
+    EXPECT_EQ(pass(side::inside, in[2]).verdict, verdict::forward);
     EXPECT_EQ(c().fragment_datagrams_completed, 1u);
 }
 
 TEST_F(fragment_test, held_fragments_time_out) {
     const auto in = fragment_ipv4(udp_out(), sizes, id4);
-    EXPECT_EQ(pass(side::inside, in[1], 1000).verdict, stats::consumed);
-    EXPECT_EQ(pass(side::inside, in[2], 1500).verdict, stats::consumed);
+    EXPECT_EQ(pass(side::inside, in[1], 1000).verdict, verdict::consumed);
+    EXPECT_EQ(pass(side::inside, in[2], 1500).verdict, verdict::consumed);
     core->expire(2999, 4096); // default timeout 2000 ms from the first fragment seen
     EXPECT_EQ(core->fragments().held(), 2u);
     core->expire(3000, 4096);
@@ -208,7 +208,7 @@ TEST_F(fragment_test, held_fragments_time_out) {
     EXPECT_EQ(drops(drop_reason::fragment_timeout), 2u);
     EXPECT_EQ(c().fragment_datagrams_expired, 1u);
     // The first fragment, late, still passes on its own (a new datagram entry).
-    EXPECT_EQ(pass(side::inside, in[0], 3001).verdict, no_drop);
+    EXPECT_EQ(pass(side::inside, in[0], 3001).verdict, verdict::forward);
     EXPECT_EQ(c().fragment_datagrams, 2u);
 }
 
@@ -228,7 +228,7 @@ TEST_F(fragment_test, bounds_table_full_and_hold_full) {
     make(s);
     const auto a = fragment_ipv4(udp_out(), sizes, 1);
     const auto b = fragment_ipv4(udp_out(), sizes, 2);
-    EXPECT_EQ(pass(side::inside, a[1]).verdict, stats::consumed);
+    EXPECT_EQ(pass(side::inside, a[1]).verdict, verdict::consumed);
     EXPECT_EQ(pass(side::inside, b[1]).verdict, drop_reason::fragment_table_full);
     EXPECT_EQ(pass(side::inside, a[2]).verdict, drop_reason::fragment_hold_full); // the one slot is taken
     EXPECT_EQ(drops(drop_reason::fragment_datagram_dropped), 1u);                 // a[1], freed with it
@@ -243,7 +243,7 @@ TEST_F(fragment_test, disabled_fragment_handling_drops_fragments_by_family) {
     EXPECT_EQ(pass(side::inside, fragment_ipv4(udp_out(), sizes, id4)[0]).verdict, drop_reason::ipv4_fragment);
     const bytes v6 = from_inside().ipv6("fd00::5", "2001:db8::9").udp(40000, 53).payload_size(100).build();
     EXPECT_EQ(pass(side::inside, fragment_ipv6(v6, sizes, id6)[1]).verdict, drop_reason::ipv6_fragment);
-    EXPECT_EQ(pass(side::inside, udp_out()).verdict, no_drop); // whole datagrams are not affected
+    EXPECT_EQ(pass(side::inside, udp_out()).verdict, verdict::forward); // whole datagrams are not affected
 }
 
 TEST_F(fragment_test, ipv6_fragments_both_ways_exact_bytes) {
@@ -252,12 +252,12 @@ TEST_F(fragment_test, ipv6_fragments_both_ways_exact_bytes) {
                                .udp(40000, 53).payload_size(100).build();
     const auto in = fragment_ipv6(out, sizes, id6);
     const auto expected = fragment_ipv6(out_seen, sizes, id6);
-    EXPECT_EQ(pass(side::inside, in[2]).verdict, stats::consumed);
+    EXPECT_EQ(pass(side::inside, in[2]).verdict, verdict::consumed);
     result r = pass(side::inside, in[0]);
-    ASSERT_EQ(r.verdict, no_drop);
+    ASSERT_EQ(r.verdict, verdict::forward);
     EXPECT_EQ(r.out, (std::vector<bytes>{expected[0], expected[2]}));
     r = pass(side::inside, in[1]);
-    ASSERT_EQ(r.verdict, no_drop);
+    ASSERT_EQ(r.verdict, verdict::forward);
     EXPECT_EQ(r.out, (std::vector<bytes>{expected[1]}));
     EXPECT_TRUE(reassemble(expected).checksum_ok());
 
@@ -268,7 +268,7 @@ TEST_F(fragment_test, ipv6_fragments_both_ways_exact_bytes) {
     std::vector<bytes> got;
     for (const auto& f : back) {
         const result rr = pass(side::outside, f);
-        ASSERT_EQ(rr.verdict, no_drop);
+        ASSERT_EQ(rr.verdict, verdict::forward);
         got.push_back(rr.out.at(0));
     }
     EXPECT_EQ(got, fragment_ipv6(reply_seen, sizes, 77));
@@ -283,7 +283,7 @@ TEST_F(fragment_test, ipv6_fragments_both_ways_exact_bytes) {
 TEST_F(fragment_test, ipv6_overlap_drops_the_datagram) {
     const bytes out = from_inside().ipv6("fd00::5", "2001:db8::9").udp(40000, 53).payload_size(100).build();
     const auto in = fragment_ipv6(out, sizes, id6);
-    ASSERT_EQ(pass(side::inside, in[0]).verdict, no_drop);
+    ASSERT_EQ(pass(side::inside, in[0]).verdict, verdict::forward);
     EXPECT_EQ(pass(side::inside, fragment_ipv6(out, {40, 40}, id6)[1]).verdict, drop_reason::fragment_overlap);
     EXPECT_EQ(pass(side::inside, in[1]).verdict, drop_reason::fragment_datagram_dropped);
 }
@@ -293,7 +293,7 @@ TEST_F(fragment_test, icmp_echo_fragments_keep_a_valid_checksum) {
     std::vector<bytes> sent;
     for (const auto& f : fragment_ipv4(ping, {80, 80}, 9)) {
         const result r = pass(side::inside, f);
-        ASSERT_EQ(r.verdict, no_drop);
+        ASSERT_EQ(r.verdict, verdict::forward);
         sent.push_back(r.out.at(0));
     }
     const auto whole = reassemble(sent);
@@ -304,14 +304,14 @@ TEST_F(fragment_test, icmp_echo_fragments_keep_a_valid_checksum) {
 
 TEST_F(fragment_test, later_fragment_of_an_expired_flow_is_dropped) {
     const auto in = fragment_ipv4(udp_out(), sizes, id4);
-    ASSERT_EQ(pass(side::inside, in[0], 0).verdict, no_drop);
+    ASSERT_EQ(pass(side::inside, in[0], 0).verdict, verdict::forward);
     // The fragment entry lives 2 s; make the flow expire first (UDP 30 s default is longer,
     // so shorten it).
     settings s = make_settings();
     s.timeouts.udp_ms = 100;
     s.fragments.timeout_ms = 1000;
     make(s);
-    ASSERT_EQ(pass(side::inside, in[0], 0).verdict, no_drop);
+    ASSERT_EQ(pass(side::inside, in[0], 0).verdict, verdict::forward);
     EXPECT_EQ(pass(side::inside, in[1], 500).verdict, drop_reason::fragment_no_flow);
 }
 

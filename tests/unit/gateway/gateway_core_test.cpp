@@ -23,7 +23,7 @@ using namespace testing_network;
 
 // What left the gateway, decoded.
 struct sent {
-    drop_reason verdict = no_drop;
+    packet_result verdict;
     bytes frame;
     net::packet_view view;
 };
@@ -34,7 +34,7 @@ protected:
         sent s;
         s.verdict = core->process(from, frame, now);
         s.frame = frame;
-        if (s.verdict == no_drop) {
+        if (s.verdict == gateway::verdict::forward) {
             EXPECT_EQ(net::parse_frame(s.frame, s.view), no_drop);
             bytes recomputed = s.frame;
             net::recompute_checksums(recomputed, s.view);
@@ -57,7 +57,7 @@ protected:
 
 TEST_F(gateway_test, tcp_connection_is_translated_both_ways_and_closes_into_time_wait) {
     auto syn = pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").ttl(64).tcp(40000, 443, net::tcp_syn).build());
-    ASSERT_EQ(syn.verdict, no_drop);
+    ASSERT_EQ(syn.verdict, verdict::forward);
     EXPECT_EQ(syn.view.src, ip("203.0.113.10"));
     EXPECT_EQ(syn.view.src_port, 40000); // port preserved
     EXPECT_EQ(syn.view.dst, ip("198.51.100.7"));
@@ -72,17 +72,17 @@ TEST_F(gateway_test, tcp_connection_is_translated_both_ways_and_closes_into_time
         return pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, flags).payload("x").build());
     };
     auto synack = reply(net::tcp_syn | net::tcp_ack);
-    ASSERT_EQ(synack.verdict, no_drop);
+    ASSERT_EQ(synack.verdict, verdict::forward);
     EXPECT_EQ(synack.view.dst, ip("10.0.0.5"));
     EXPECT_EQ(synack.view.dst_port, 40000);
     EXPECT_EQ(synack.view.src, ip("198.51.100.7"));
     EXPECT_EQ(bytes(synack.frame.begin(), synack.frame.begin() + 6), bytes(inside_hop.bytes.begin(), inside_hop.bytes.end()));
-    EXPECT_EQ(out(net::tcp_ack).verdict, no_drop);
-    EXPECT_EQ(out(net::tcp_ack | net::tcp_psh).verdict, no_drop);
-    EXPECT_EQ(reply(net::tcp_ack | net::tcp_psh).verdict, no_drop);
-    EXPECT_EQ(out(net::tcp_fin | net::tcp_ack).verdict, no_drop);
-    EXPECT_EQ(reply(net::tcp_fin | net::tcp_ack).verdict, no_drop);
-    EXPECT_EQ(out(net::tcp_ack).verdict, no_drop);
+    EXPECT_EQ(out(net::tcp_ack).verdict, verdict::forward);
+    EXPECT_EQ(out(net::tcp_ack | net::tcp_psh).verdict, verdict::forward);
+    EXPECT_EQ(reply(net::tcp_ack | net::tcp_psh).verdict, verdict::forward);
+    EXPECT_EQ(out(net::tcp_fin | net::tcp_ack).verdict, verdict::forward);
+    EXPECT_EQ(reply(net::tcp_fin | net::tcp_ack).verdict, verdict::forward);
+    EXPECT_EQ(out(net::tcp_ack).verdict, verdict::forward);
 
     ASSERT_EQ(core->flows_active(), 1u);
     const auto k = flow::flow_key{ip("10.0.0.5"), ip("198.51.100.7"), 40000, 443, net::proto_tcp};
@@ -127,8 +127,8 @@ TEST_F(gateway_test, only_connection_openers_create_flows) {
 TEST_F(gateway_test, two_inside_hosts_to_one_destination_get_distinct_mappings) {
     auto a = pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443).build());
     auto b = pass(side::inside, from_inside().ipv4("10.0.0.6", "198.51.100.7").tcp(40000, 443).build());
-    ASSERT_EQ(a.verdict, no_drop);
-    ASSERT_EQ(b.verdict, no_drop);
+    ASSERT_EQ(a.verdict, verdict::forward);
+    ASSERT_EQ(b.verdict, verdict::forward);
     EXPECT_EQ(a.view.src, b.view.src); // one pool address
     EXPECT_NE(a.view.src_port, b.view.src_port);
     // Replies reach the right host.
@@ -143,7 +143,7 @@ TEST_F(gateway_test, two_inside_hosts_to_one_destination_get_distinct_mappings) 
 }
 
 TEST_F(gateway_test, a_mapping_is_not_reused_for_the_same_destination_before_the_flow_expires) {
-    ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000, 53).build()).verdict, no_drop);
+    ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000, 53).build()).verdict, verdict::forward);
     auto b = pass(side::inside, from_inside().ipv4("10.0.0.6", "198.51.100.7").udp(5000, 53).build(), 60'000);
     EXPECT_NE(b.view.src_port, 5000);
     core->expire(200'000, 1024); // both UDP flows idle for more than 120 s
@@ -155,11 +155,11 @@ TEST_F(gateway_test, a_mapping_is_not_reused_for_the_same_destination_before_the
 TEST_F(gateway_test, port_exhaustion_drops_the_new_flow_and_counts_it_per_address) {
     make(make_settings(1024, 1000, 1001));
     for (uint16_t sport : {1000, 1001})
-        ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(sport, 53).build()).verdict, no_drop);
+        ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(sport, 53).build()).verdict, verdict::forward);
     EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(2000, 53).build()).verdict,
               drop_reason::nat_ports_exhausted);
     // Another destination still has both ports.
-    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.8").udp(2000, 53).build()).verdict, no_drop);
+    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.8").udp(2000, 53).build()).verdict, verdict::forward);
     EXPECT_EQ(drops(drop_reason::nat_ports_exhausted), 1u);
     EXPECT_EQ(core->pool_usage().at(0).exhausted, 1u);
     EXPECT_EQ(core->pool_usage().at(0).mappings_active, 3u);
@@ -168,23 +168,23 @@ TEST_F(gateway_test, port_exhaustion_drops_the_new_flow_and_counts_it_per_addres
 TEST_F(gateway_test, a_full_flow_table_drops_new_flows_and_keeps_the_live_ones) {
     make(make_settings(4));
     for (uint16_t sport = 1; sport <= 4; ++sport)
-        ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000 + sport, 53).build()).verdict, no_drop);
+        ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000 + sport, 53).build()).verdict, verdict::forward);
     EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(6000, 53).build()).verdict,
               drop_reason::flow_table_full);
     for (uint16_t sport = 1; sport <= 4; ++sport)
-        EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").udp(53, 5000 + sport).build()).verdict, no_drop);
+        EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").udp(53, 5000 + sport).build()).verdict, verdict::forward);
     EXPECT_EQ(drops(drop_reason::flow_table_full), 1u);
 }
 
 TEST_F(gateway_test, icmp_echo_identifier_is_translated_and_restored) {
     auto a = pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").echo_request(4242).build());
     auto b = pass(side::inside, from_inside().ipv4("10.0.0.6", "198.51.100.7").echo_request(4242).build());
-    ASSERT_EQ(a.verdict, no_drop);
-    ASSERT_EQ(b.verdict, no_drop);
+    ASSERT_EQ(a.verdict, verdict::forward);
+    ASSERT_EQ(b.verdict, verdict::forward);
     EXPECT_EQ(a.view.src_port, 4242);
     EXPECT_NE(b.view.src_port, 4242);
     auto rb = pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").echo_reply(b.view.src_port).build());
-    ASSERT_EQ(rb.verdict, no_drop);
+    ASSERT_EQ(rb.verdict, verdict::forward);
     EXPECT_EQ(rb.view.dst, ip("10.0.0.6"));
     EXPECT_EQ(rb.view.dst_port, 4242);
     EXPECT_EQ(created(stats::flow_proto::icmp), 2u);
@@ -192,12 +192,12 @@ TEST_F(gateway_test, icmp_echo_identifier_is_translated_and_restored) {
 
 TEST_F(gateway_test, ipv6_is_forwarded_without_translation_and_tracked) {
     auto syn = pass(side::inside, from_inside().ipv6("fd00:0:0:1::5", "2001:db8:5::7").ttl(64).tcp(40000, 443).build());
-    ASSERT_EQ(syn.verdict, no_drop);
+    ASSERT_EQ(syn.verdict, verdict::forward);
     EXPECT_EQ(syn.view.src, ip("fd00:0:0:1::5"));
     EXPECT_EQ(syn.view.src_port, 40000);
     EXPECT_EQ(syn.view.ttl, 63);
     auto synack = pass(side::outside, from_outside().ipv6("2001:db8:5::7", "fd00:0:0:1::5").tcp(443, 40000, net::tcp_syn | net::tcp_ack).build());
-    ASSERT_EQ(synack.verdict, no_drop);
+    ASSERT_EQ(synack.verdict, verdict::forward);
     EXPECT_EQ(synack.view.dst, ip("fd00:0:0:1::5"));
     EXPECT_EQ(pass(side::outside, from_outside().ipv6("2001:db8:5::8", "fd00:0:0:1::5").tcp(443, 40000, net::tcp_syn | net::tcp_ack).build()).verdict,
               drop_reason::inbound_unsolicited);
@@ -205,7 +205,7 @@ TEST_F(gateway_test, ipv6_is_forwarded_without_translation_and_tracked) {
 }
 
 TEST_F(gateway_test, invalid_tcp_transitions_are_dropped) {
-    ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443).build()).verdict, no_drop);
+    ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443).build()).verdict, verdict::forward);
     // A FIN from outside before the handshake completes.
     EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, net::tcp_fin | net::tcp_ack).build()).verdict,
               drop_reason::tcp_invalid_transition);
@@ -231,9 +231,9 @@ TEST_F(gateway_test, a_burst_with_a_new_flow_and_its_followers_creates_one_flow)
     bytes f1 = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000, 53).build();
     bytes f2 = f1, f3 = f1;
     std::span<uint8_t> frames[3] = {f1, f2, f3};
-    drop_reason verdicts[3];
-    core->process_burst(side::inside, frames, 3, 0, verdicts);
-    for (auto v : verdicts) EXPECT_EQ(v, no_drop);
+    packet_result results[3];
+    core->process_burst(side::inside, frames, 3, 0, results);
+    for (auto r : results) EXPECT_EQ(r, verdict::forward);
     EXPECT_EQ(created(stats::flow_proto::udp), 1u);
     EXPECT_EQ(core->flows_active(), 1u);
 }

@@ -2,8 +2,42 @@
 // for a small gateway, and frame builders addressed to each port.
 #pragma once
 
+#include <ostream>
+
 #include "../net/packet_builder.hpp"
+#include "gateway/packet_result.hpp"
 #include "gateway/settings.hpp"
+
+namespace egress::gateway {
+
+// gtest prints a result as its verdict, with its reason and reply length
+// when dropped, its front adjustment when forwarded.
+inline void PrintTo(const packet_result& r, std::ostream* os) {
+    *os << name_of(r.kind);
+    if (r.dropped()) *os << " (" << stats::name_of(r.reason) << ")";
+    if (r.kind == verdict::reply) *os << " reply_len=" << r.reply_len;
+    if (r.kind == verdict::forward && r.front_adjust != 0) *os << " front_adjust=" << int{r.front_adjust};
+    if (r.share_with_peers) *os << " shared";
+}
+
+// What a test expects of a frame, as a value: forwarded, consumed, or dropped
+// for a reason (with or without a reply), so that sequences of results compare
+// as vectors.
+struct outcome {
+    verdict kind = verdict::forward;
+    stats::drop_reason reason = stats::no_drop;
+    outcome(verdict v) : kind(v) {} // NOLINT(google-explicit-constructor): written as expectations
+    outcome(stats::drop_reason why) : kind(verdict::drop), reason(why) {} // NOLINT
+    outcome(const packet_result& r) // NOLINT
+        : kind(r.dropped() ? verdict::drop : r.kind), reason(r.dropped() ? r.reason : stats::no_drop) {}
+    bool operator==(const outcome&) const = default;
+};
+inline void PrintTo(const outcome& o, std::ostream* os) {
+    *os << name_of(o.kind);
+    if (o.kind == verdict::drop) *os << " (" << stats::name_of(o.reason) << ")";
+}
+
+} // namespace egress::gateway
 
 namespace egress::gateway::testing_network {
 

@@ -73,22 +73,22 @@ struct tls_flow : ::testing::Test {
         core->use_policy(active.get());
         core->attach_security_events(&ring);
     }
-    drop_reason out(uint8_t flags, uint32_t seq, const bytes& payload = {}, bytes* result = nullptr) {
+    packet_result out(uint8_t flags, uint32_t seq, const bytes& payload = {}, bytes* result = nullptr) {
         test::bytes f = from_inside().ipv4("10.0.0.5", dst).tcp(40000, port, flags).tcp_seq(seq, server_isn + 1).payload(payload).build();
-        const drop_reason v = core->process(side::inside, f, 10);
-        if (result != nullptr) *result = bytes(f.begin(), f.begin() + (core->reply_length(0) ? core->reply_length(0) : f.size()));
+        const packet_result v = core->process(side::inside, f, 10);
+        if (result != nullptr) *result = bytes(f.begin(), f.begin() + (v.reply_len ? v.reply_len : f.size()));
         return v;
     }
     void handshake() {
-        ASSERT_EQ(out(net::tcp_syn, client_isn), no_drop);
+        ASSERT_EQ(out(net::tcp_syn, client_isn), verdict::forward);
         test::bytes synack = from_outside().ipv4(dst, "203.0.113.10").tcp(port, 40000, net::tcp_syn | net::tcp_ack).tcp_seq(server_isn, client_isn + 1).build();
-        ASSERT_EQ(core->process(side::outside, synack, 10), no_drop);
-        ASSERT_EQ(out(net::tcp_ack, client_isn + 1), no_drop);
+        ASSERT_EQ(core->process(side::outside, synack, 10), verdict::forward);
+        ASSERT_EQ(out(net::tcp_ack, client_isn + 1), verdict::forward);
     }
     // Sends stream as segments cut at the given offsets; returns each verdict.
-    std::vector<drop_reason> send(const bytes& stream, std::vector<std::size_t> cuts) {
+    std::vector<outcome> send(const bytes& stream, std::vector<std::size_t> cuts) {
         cuts.push_back(stream.size());
-        std::vector<drop_reason> v;
+        std::vector<outcome> v;
         std::size_t at = 0;
         for (const std::size_t c : cuts) {
             v.push_back(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(at),
@@ -115,7 +115,7 @@ TEST_F(tls_flow, an_allowed_name_passes_split_at_every_byte) {
         core->use_policy(active.get());
         core->attach_security_events(&ring);
         handshake();
-        EXPECT_EQ(send(hello, {split}), (std::vector<drop_reason>{no_drop, no_drop})) << "split at " << split;
+        EXPECT_EQ(send(hello, {split}), (std::vector<outcome>{verdict::forward, verdict::forward})) << "split at " << split;
         EXPECT_EQ(core->inspection().hostname(0), "api.stripe.com");
         EXPECT_EQ(active->hits(0), 1u);
     }
@@ -131,7 +131,7 @@ TEST_F(tls_flow, flow_records_carry_the_name) {
     port = 80; // a second flow from the same client port
     handshake();
     const std::string req = "GET / HTTP/1.1\r\nHost: x.github.com\r\n\r\n";
-    ASSERT_EQ(send(bytes(req.begin(), req.end()), {}), std::vector<drop_reason>{no_drop});
+    ASSERT_EQ(send(bytes(req.begin(), req.end()), {}), std::vector<outcome>{verdict::forward});
     core->report_remaining(20);
     std::vector<flow::flow_event> e(8);
     e.resize(events.pop_burst(e.data(), e.size()));
@@ -149,16 +149,16 @@ TEST_F(tls_flow, one_byte_per_segment_and_out_of_order) {
     std::vector<std::size_t> every;
     for (std::size_t i = 1; i < hello.size(); ++i) every.push_back(i);
     const auto v = send(hello, every);
-    EXPECT_EQ(std::count(v.begin(), v.end(), no_drop), static_cast<long>(hello.size()));
+    EXPECT_EQ(std::count(v.begin(), v.end(), verdict::forward), static_cast<long>(hello.size()));
     EXPECT_EQ(active->hits(0), 1u);
 
     // Second half first: the first half completes it.
     SetUp();
     handshake();
     const std::size_t half = hello.size() / 2;
-    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + static_cast<uint32_t>(half), bytes(hello.begin() + static_cast<std::ptrdiff_t>(half), hello.end())), no_drop);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + static_cast<uint32_t>(half), bytes(hello.begin() + static_cast<std::ptrdiff_t>(half), hello.end())), verdict::forward);
     EXPECT_EQ(active->hits(0), 0u); // not decided yet
-    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, bytes(hello.begin(), hello.begin() + static_cast<std::ptrdiff_t>(half))), no_drop);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, bytes(hello.begin(), hello.begin() + static_cast<std::ptrdiff_t>(half))), verdict::forward);
     EXPECT_EQ(active->hits(0), 1u);
 }
 
@@ -166,7 +166,7 @@ TEST_F(tls_flow, a_denied_name_never_completes_the_hello_and_both_ends_get_a_res
     const bytes hello = client_hello("github.com.evil.net");
     handshake();
     const std::size_t half = hello.size() / 2;
-    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, bytes(hello.begin(), hello.begin() + static_cast<std::ptrdiff_t>(half))), no_drop);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, bytes(hello.begin(), hello.begin() + static_cast<std::ptrdiff_t>(half))), verdict::forward);
     bytes reply;
     EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(half),
                   bytes(hello.begin() + static_cast<std::ptrdiff_t>(half), hello.end()), &reply),
@@ -224,7 +224,7 @@ TEST_F(tls_flow, names_that_cannot_be_matched_take_their_configured_action) {
         spec.inspection.ech = policy::ech_action::deny;
         use(spec);
         handshake();
-        EXPECT_EQ(send(r.stream, {}), std::vector<drop_reason>{r.denied}) << r.what;
+        EXPECT_EQ(send(r.stream, {}), std::vector<outcome>{r.denied}) << r.what;
         EXPECT_EQ(core->built_frames().size(), 1u) << r.what;
         // Allowed instead: the hostname rules cannot match, the default decides.
         spec.inspection = policy::inspection_spec{};
@@ -232,7 +232,7 @@ TEST_F(tls_flow, names_that_cannot_be_matched_take_their_configured_action) {
         spec.default_action = policy::verdict::allow;
         use(spec);
         handshake();
-        EXPECT_EQ(send(r.stream, {}), std::vector<drop_reason>{no_drop}) << r.what;
+        EXPECT_EQ(send(r.stream, {}), std::vector<outcome>{verdict::forward}) << r.what;
     }
 }
 
@@ -246,27 +246,27 @@ TEST_F(tls_flow, a_hello_over_the_bound_is_oversize) {
     const bytes hello = tls::test::records(big.message());
     // The record and handshake lengths already say it will not fit: the first
     // segment is refused, the rest of the (cut) flow is dropped.
-    EXPECT_EQ(send(hello, {700}), (std::vector<drop_reason>{drop_reason::inspect_oversize, drop_reason::policy_cut}));
+    EXPECT_EQ(send(hello, {700}), (std::vector<outcome>{drop_reason::inspect_oversize, drop_reason::policy_cut}));
     // Without a length header saying so, the bound is hit when the bytes arrive.
     const std::string endless = "GET / HTTP/1.1\r\nX-Pad: " + std::string(2000, 'a');
     port = 80;
     use(hostname_spec());
     handshake();
     EXPECT_EQ(send(bytes(endless.begin(), endless.end()), {500}),
-              (std::vector<drop_reason>{no_drop, drop_reason::inspect_oversize}));
+              (std::vector<outcome>{verdict::forward, drop_reason::inspect_oversize}));
 }
 
 TEST_F(tls_flow, http_host_decides_cleartext_requests) {
     port = 80;
     handshake();
     const std::string req = "GET / HTTP/1.1\r\nUser-Agent: t\r\nHost: API.Stripe.com:80\r\n\r\n";
-    EXPECT_EQ(send(bytes(req.begin(), req.end()), {10, 30}), (std::vector<drop_reason>{no_drop, no_drop, no_drop}));
+    EXPECT_EQ(send(bytes(req.begin(), req.end()), {10, 30}), (std::vector<outcome>{verdict::forward, verdict::forward, verdict::forward}));
     EXPECT_EQ(core->inspection().hostname(0), "API.Stripe.com");
     SetUp();
     port = 80;
     handshake();
     const std::string no_host = "GET / HTTP/1.0\r\n\r\n";
-    EXPECT_EQ(send(bytes(no_host.begin(), no_host.end()), {}), std::vector<drop_reason>{drop_reason::inspect_no_host});
+    EXPECT_EQ(send(bytes(no_host.begin(), no_host.end()), {}), std::vector<outcome>{drop_reason::inspect_no_host});
 }
 
 TEST_F(tls_flow, quic_is_denied_where_a_hostname_rule_would_decide) {
@@ -276,13 +276,13 @@ TEST_F(tls_flow, quic_is_denied_where_a_hostname_rule_would_decide) {
     test::bytes quic = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(50000, 443).payload("q").build();
     EXPECT_EQ(core->process(side::inside, quic, 0), drop_reason::policy_quic);
     test::bytes dns = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(50000, 53).payload("q").build();
-    EXPECT_EQ(core->process(side::inside, dns, 0), no_drop); // no hostname rule in the way
+    EXPECT_EQ(core->process(side::inside, dns, 0), verdict::forward); // no hostname rule in the way
     policy::policy_spec spec = any_protocol;
     spec.inspection.quic = policy::verdict::allow;
     spec.default_action = policy::verdict::allow;
     use(spec);
     test::bytes again = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(50001, 443).payload("q").build();
-    EXPECT_EQ(core->process(side::inside, again, 0), no_drop);
+    EXPECT_EQ(core->process(side::inside, again, 0), verdict::forward);
 }
 
 TEST_F(tls_flow, a_reload_to_no_policy_releases_waiting_flows) {
@@ -291,7 +291,7 @@ TEST_F(tls_flow, a_reload_to_no_policy_releases_waiting_flows) {
     policy::active_policy none(nullptr, std::make_shared<policy::policy_counters>(0), nullptr, 2, 2);
     core->use_policy(&none);
     EXPECT_EQ(core->inspection().buffers_in_use(), 1u);
-    EXPECT_EQ(send(client_hello("evil.example"), {}), std::vector<drop_reason>{no_drop});
+    EXPECT_EQ(send(client_hello("evil.example"), {}), std::vector<outcome>{verdict::forward});
     EXPECT_EQ(core->inspection().buffers_in_use(), 0u); // no longer read: its buffer went back
 }
 
@@ -309,7 +309,7 @@ TEST_F(tls_flow, no_free_inspection_slot_fails_open_or_closed_as_configured) {
     s.inspect.slots = 1;
     use(hostname_spec());
     handshake(); // holds the only slot
-    EXPECT_EQ(second_syn(), no_drop); // fail open: passes uninspected, counted
+    EXPECT_EQ(second_syn(), verdict::forward); // fail open: passes uninspected, counted
     EXPECT_EQ(core->counters().inspect_unchecked, 1u);
     s.inspect.fail_closed = true;
     use(hostname_spec());

@@ -32,7 +32,7 @@ protected:
     void make(settings s) { core = std::make_unique<gateway_core>(s); }
     void SetUp() override { make(make_settings()); }
 
-    drop_reason run(side from, bytes& frame, uint32_t now = 0) { return core->process(from, frame, now); }
+    packet_result run(side from, bytes& frame, uint32_t now = 0) { return core->process(from, frame, now); }
     uint64_t drops(drop_reason r) const { return core->counters().drops[static_cast<std::size_t>(r)]; }
     const stats::worker_counters& c() const { return core->counters(); }
     std::vector<bytes> built(side to) const {
@@ -46,7 +46,7 @@ protected:
     // The TCP connection 10.0.0.5:40000 -> 198.51.100.7:443, SNAT 203.0.113.10:40000.
     void open_tcp(uint32_t now = 0) {
         bytes syn = from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, net::tcp_syn).build();
-        ASSERT_EQ(run(side::inside, syn, now), no_drop);
+        ASSERT_EQ(run(side::inside, syn, now), verdict::forward);
     }
     const flow::flow_record& tcp_record() const {
         const flow::flow_key k{ip("10.0.0.5"), ip("198.51.100.7"), 40000, 443, net::proto_tcp};
@@ -68,7 +68,7 @@ TEST_F(icmp_gateway, frag_needed_from_outside_reaches_the_inside_host_translated
     const uint32_t expires = tcp_record().expires_at_ms;
     bytes error = from_outside().ipv4("192.0.2.254", "203.0.113.10").ttl(250).icmp(3, 4, 1400)
                       .payload(datagram(segment("203.0.113.10"), 548)).build();
-    EXPECT_EQ(run(side::outside, error, 5000), no_drop);
+    EXPECT_EQ(run(side::outside, error, 5000), verdict::forward);
     const bytes expected = frame_builder().eth(inside_mac, inside_hop).ipv4("192.0.2.254", "10.0.0.5").ttl(249)
                                .icmp(3, 4, 1400).payload(datagram(segment("10.0.0.5"), 548)).build();
     EXPECT_EQ(error, expected);
@@ -107,7 +107,7 @@ TEST_F(icmp_gateway, errors_quoting_no_flow_are_dropped_and_never_create_one) {
 
 TEST_F(icmp_gateway, time_exceeded_about_a_ping_gets_the_inside_identifier_back) {
     bytes ping = from_inside().ipv4("10.0.0.5", "198.51.100.7").echo_request(7, 1).build();
-    ASSERT_EQ(run(side::inside, ping), no_drop);
+    ASSERT_EQ(run(side::inside, ping), verdict::forward);
     net::packet_view sent; // the identifier the request left with
 
     ASSERT_EQ(net::parse_frame(ping, sent), no_drop);
@@ -115,19 +115,19 @@ TEST_F(icmp_gateway, time_exceeded_about_a_ping_gets_the_inside_identifier_back)
         return datagram(frame_builder().ipv4(src, "198.51.100.7").ttl(1).echo_request(id, 1).build());
     };
     bytes error = from_outside().ipv4("192.0.2.254", "203.0.113.10").icmp(11, 0).payload(quote("203.0.113.10", sent.src_port)).build();
-    EXPECT_EQ(run(side::outside, error), no_drop);
+    EXPECT_EQ(run(side::outside, error), verdict::forward);
     EXPECT_EQ(error, frame_builder().eth(inside_mac, inside_hop).ipv4("192.0.2.254", "10.0.0.5").ttl(63).icmp(11, 0)
                          .payload(quote("10.0.0.5", 7)).build());
 }
 
 TEST_F(icmp_gateway, port_unreachable_from_inside_goes_out_in_the_public_name) {
     bytes query = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000, 53).payload_size(20).build();
-    ASSERT_EQ(run(side::inside, query), no_drop);
+    ASSERT_EQ(run(side::inside, query), verdict::forward);
     const auto reply = [](std::string_view dst) {
         return datagram(frame_builder().ipv4("198.51.100.7", dst).ttl(63).udp(53, 5000).payload_size(60).build());
     };
     bytes error = from_inside().ipv4("10.0.0.5", "198.51.100.7").icmp(3, 3).payload(reply("10.0.0.5")).build();
-    EXPECT_EQ(run(side::inside, error), no_drop);
+    EXPECT_EQ(run(side::inside, error), verdict::forward);
     EXPECT_EQ(error, frame_builder().eth(outside_mac, outside_hop).ipv4("203.0.113.10", "198.51.100.7").ttl(63).icmp(3, 3)
                          .payload(reply("203.0.113.10")).build());
     EXPECT_EQ(c().icmp_errors_relayed_out, 1u);
@@ -135,14 +135,14 @@ TEST_F(icmp_gateway, port_unreachable_from_inside_goes_out_in_the_public_name) {
 
 TEST_F(icmp_gateway, ipv6_errors_pass_unchanged_only_for_tracked_flows) {
     bytes syn = from_inside().ipv6("fd00::5", "2001:db8:1::7").tcp(40000, 443, net::tcp_syn).build();
-    ASSERT_EQ(run(side::inside, syn), no_drop);
+    ASSERT_EQ(run(side::inside, syn), verdict::forward);
     const auto error_about = [](uint16_t sport) {
         const bytes quoted = frame_builder().ipv6("fd00::5", "2001:db8:1::7").tcp(sport, 443, net::tcp_ack).payload_size(1400).build();
         return from_outside().ipv6("2001:db8::fe", "fd00::5").ttl(64).icmp(2, 0, 1280).payload(datagram(quoted, 1232)).build();
     };
     bytes error = error_about(40000);
     bytes expected = error;
-    EXPECT_EQ(run(side::outside, error), no_drop);
+    EXPECT_EQ(run(side::outside, error), verdict::forward);
     expected[14 + 7] = 63; // hop limit
     std::copy(inside_hop.bytes.begin(), inside_hop.bytes.end(), expected.begin());
     std::copy(inside_mac.bytes.begin(), inside_mac.bytes.end(), expected.begin() + 6);
@@ -153,11 +153,11 @@ TEST_F(icmp_gateway, ipv6_errors_pass_unchanged_only_for_tracked_flows) {
 
 TEST_F(icmp_gateway, ipv6_error_from_inside_about_a_reply_passes_unchanged) {
     bytes query = from_inside().ipv6("fd00::5", "2001:db8:1::7").udp(5000, 53).build();
-    ASSERT_EQ(run(side::inside, query), no_drop);
+    ASSERT_EQ(run(side::inside, query), verdict::forward);
     const bytes reply = frame_builder().ipv6("2001:db8:1::7", "fd00::5").udp(53, 5000).payload_size(30).build();
     bytes error = from_inside().ipv6("fd00::5", "2001:db8:1::7").ttl(64).icmp(1, 4).payload(datagram(reply)).build();
     bytes expected = error;
-    EXPECT_EQ(run(side::inside, error), no_drop);
+    EXPECT_EQ(run(side::inside, error), verdict::forward);
     expected[14 + 7] = 63;
     std::copy(outside_hop.bytes.begin(), outside_hop.bytes.end(), expected.begin());
     std::copy(outside_mac.bytes.begin(), outside_mac.bytes.end(), expected.begin() + 6);
@@ -241,9 +241,9 @@ TEST_F(icmp_gateway, oversize_packets_get_frag_needed_or_packet_too_big_quoting_
                                           .ipv4_fragment_field(0).ttl(64).icmp(3, 4, 1400).payload(datagram(big, 548)).build());
     // Exactly the MTU passes (once the handshake is done).
     bytes synack = from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, net::tcp_syn | net::tcp_ack).build();
-    ASSERT_EQ(run(side::outside, synack), no_drop);
+    ASSERT_EQ(run(side::outside, synack), verdict::forward);
     bytes fits = from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, net::tcp_ack).payload_size(1360).build();
-    EXPECT_EQ(run(side::inside, fits), no_drop);
+    EXPECT_EQ(run(side::inside, fits), verdict::forward);
     // Without DF: dropped, no error.
     bytes no_df = from_inside().ipv4("10.0.0.5", "198.51.100.7").ipv4_fragment_field(0).udp(1, 2).payload_size(1400).build();
     EXPECT_EQ(run(side::inside, no_df), drop_reason::mtu_exceeded_no_df);
@@ -287,10 +287,10 @@ TEST_F(icmp_gateway, mss_clamp_lowers_syn_and_syn_ack_both_ways) {
     make(s);
     for (const bool v6 : {false, true}) {
         bytes syn = syn_with_mss(v6, true, 1460);
-        ASSERT_EQ(run(side::inside, syn), no_drop);
+        ASSERT_EQ(run(side::inside, syn), verdict::forward);
         EXPECT_EQ(mss_of(syn), v6 ? 1340 : 1360);
         bytes synack = syn_with_mss(v6, false, 8960, net::tcp_syn | net::tcp_ack);
-        ASSERT_EQ(run(side::outside, synack), no_drop);
+        ASSERT_EQ(run(side::outside, synack), verdict::forward);
         EXPECT_EQ(mss_of(synack), v6 ? 1340 : 1360);
         // The checksums still hold: compare with a full recomputation.
         for (bytes* f : {&syn, &synack}) {
@@ -302,7 +302,7 @@ TEST_F(icmp_gateway, mss_clamp_lowers_syn_and_syn_ack_both_ways) {
     EXPECT_EQ(c().mss_clamped, 4u);
     // A smaller MSS is left as it is (MSS first here: its value is bytes 22..23 of the header).
     bytes small = from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40002, 443, net::tcp_syn).tcp_options({2, 4, 4, 0xb0}).build();
-    ASSERT_EQ(run(side::inside, small), no_drop);
+    ASSERT_EQ(run(side::inside, small), verdict::forward);
     EXPECT_EQ(test::be16(small, 14 + 20 + 22), 1200);
     EXPECT_EQ(c().mss_clamped, 4u);
 }

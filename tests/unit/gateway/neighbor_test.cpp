@@ -16,7 +16,6 @@
 namespace egress::gateway {
 namespace {
 
-using stats::consumed;
 using stats::drop_reason;
 using stats::no_drop;
 using stats::side;
@@ -128,7 +127,7 @@ protected:
     }
     void SetUp() override { make(resolving_settings()); }
 
-    drop_reason push(side from, bytes& frame, uint32_t now) { return core->process(from, frame, now); }
+    packet_result push(side from, bytes& frame, uint32_t now) { return core->process(from, frame, now); }
     // What the last call put into the outbox.
     std::vector<std::pair<side, bytes>> built() const {
         std::vector<std::pair<side, bytes>> out;
@@ -148,7 +147,7 @@ protected:
         (from == side::inside ? s.outside : s.inside).next_hop_mac = hop;
         s.inside.vlan = s.outside.vlan = 0; // untagged frames in and out
         gateway_core other(s);
-        EXPECT_EQ(other.process(from, frame, 0), no_drop);
+        EXPECT_EQ(other.process(from, frame, 0), verdict::forward);
         return frame;
     }
     void start() {
@@ -183,7 +182,7 @@ TEST_F(neighbor_gateway, a_side_with_a_static_next_hop_announces_nothing_but_sti
     core->expire(0, 64);
     EXPECT_TRUE(built().empty());
     bytes req = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
-    EXPECT_EQ(push(side::inside, req, 0), consumed);
+    EXPECT_EQ(push(side::inside, req, 0), verdict::consumed);
     ASSERT_EQ(built().size(), 1u);
     EXPECT_EQ(built()[0].second, arp(inside_mac, host_mac, 2, inside_mac, "10.0.0.1", host_mac, "10.0.0.5"));
 }
@@ -191,7 +190,7 @@ TEST_F(neighbor_gateway, a_side_with_a_static_next_hop_announces_nothing_but_sti
 TEST_F(neighbor_gateway, arp_requests_for_own_addresses_are_answered_and_the_sender_learned) {
     start();
     bytes req = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
-    EXPECT_EQ(push(side::inside, req, 5), consumed);
+    EXPECT_EQ(push(side::inside, req, 5), verdict::consumed);
     const auto out = built();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].first, side::inside);
@@ -204,7 +203,7 @@ TEST_F(neighbor_gateway, arp_requests_for_own_addresses_are_answered_and_the_sen
     EXPECT_EQ(core->counters().neighbor_learned, 1u);
     // The pool address is answered on the outside, not on the inside.
     bytes pool = arp(router_mac, bcast, 1, router_mac, "192.0.2.254", net::mac_address{}, "203.0.113.10");
-    EXPECT_EQ(push(side::outside, pool, 6), consumed);
+    EXPECT_EQ(push(side::outside, pool, 6), verdict::consumed);
     ASSERT_EQ(built().size(), 1u);
     EXPECT_EQ(built()[0].second,
               arp(outside_mac, router_mac, 2, outside_mac, "203.0.113.10", router_mac, "192.0.2.254"));
@@ -231,7 +230,7 @@ TEST_F(neighbor_gateway, a_frame_waits_for_its_router_and_leaves_once_resolved) 
     start();
     bytes first = syn(40000);
     const bytes original = first;
-    EXPECT_EQ(push(side::inside, first, 100), consumed);
+    EXPECT_EQ(push(side::inside, first, 100), verdict::consumed);
     auto out = built();
     ASSERT_EQ(out.size(), 1u); // the request, broadcast on the outside
     EXPECT_EQ(out[0].first, side::outside);
@@ -244,7 +243,7 @@ TEST_F(neighbor_gateway, a_frame_waits_for_its_router_and_leaves_once_resolved) 
 
     // The reply releases the held SYN: exactly what a static next hop gives.
     bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
-    EXPECT_EQ(push(side::outside, reply, 150), consumed);
+    EXPECT_EQ(push(side::outside, reply, 150), verdict::consumed);
     out = built();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].first, side::outside);
@@ -256,7 +255,7 @@ TEST_F(neighbor_gateway, a_frame_waits_for_its_router_and_leaves_once_resolved) 
 
     // Later frames go straight through, to the router's MAC.
     bytes next = syn(40001);
-    EXPECT_EQ(push(side::inside, next, 200), no_drop);
+    EXPECT_EQ(push(side::inside, next, 200), verdict::forward);
     EXPECT_EQ(next, statically(side::inside, syn(40001), router_mac));
     EXPECT_TRUE(built().empty());
 }
@@ -265,13 +264,13 @@ TEST_F(neighbor_gateway, held_frames_are_bounded_per_entry_and_in_all) {
     start();
     for (uint16_t p = 0; p < 3; ++p) {
         bytes f = syn(static_cast<uint16_t>(41000 + p));
-        EXPECT_EQ(push(side::inside, f, 10), consumed) << p;
+        EXPECT_EQ(push(side::inside, f, 10), verdict::consumed) << p;
     }
     bytes fourth = syn(41003);
     EXPECT_EQ(push(side::inside, fourth, 10), drop_reason::neighbor_queue_full); // queue_per_entry = 3
     // Towards the IPv6 router: one more fits in queue_total = 4, then none.
     bytes v6a = from_inside().ipv6("fd00:0:0:1::5", "2001:db8:9::7").ttl(64).tcp(42000, 443, net::tcp_syn).build();
-    EXPECT_EQ(push(side::inside, v6a, 11), consumed);
+    EXPECT_EQ(push(side::inside, v6a, 11), verdict::consumed);
     const auto out = built();
     bytes v6b = from_inside().ipv6("fd00:0:0:1::5", "2001:db8:9::7").ttl(64).tcp(42001, 443, net::tcp_syn).build();
     EXPECT_EQ(push(side::inside, v6b, 11), drop_reason::neighbor_queue_full);
@@ -287,7 +286,7 @@ TEST_F(neighbor_gateway, held_frames_are_bounded_per_entry_and_in_all) {
 TEST_F(neighbor_gateway, unanswered_requests_are_retried_then_the_held_frames_dropped) {
     start();
     bytes f = syn(40000);
-    ASSERT_EQ(push(side::inside, f, 0), consumed);
+    ASSERT_EQ(push(side::inside, f, 0), verdict::consumed);
     core->expire(999, 1u << 20);
     EXPECT_TRUE(built().empty()); // not due yet
     core->expire(1000, 1u << 20);
@@ -303,23 +302,23 @@ TEST_F(neighbor_gateway, unanswered_requests_are_retried_then_the_held_frames_dr
     EXPECT_EQ(core->neighbors().frames_held(), 0u);
     // The next frame starts over.
     bytes again = syn(40001);
-    EXPECT_EQ(push(side::inside, again, 3001), consumed);
+    EXPECT_EQ(push(side::inside, again, 3001), verdict::consumed);
     EXPECT_EQ(core->counters().neighbor_requests_sent, 4u);
 }
 
 TEST_F(neighbor_gateway, a_stale_entry_is_probed_on_use_and_removed_when_silent) {
     start();
     bytes f = syn(40000);
-    ASSERT_EQ(push(side::inside, f, 0), consumed);
+    ASSERT_EQ(push(side::inside, f, 0), verdict::consumed);
     bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
-    ASSERT_EQ(push(side::outside, reply, 10), consumed);
+    ASSERT_EQ(push(side::outside, reply, 10), verdict::consumed);
     core->expire(30'009, 1u << 20);
     EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::reachable);
     core->expire(30'010, 1u << 20);
     EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::stale);
     // Used while stale: forwarded at once, and a unicast probe goes to the old MAC.
     bytes g = syn(40001);
-    EXPECT_EQ(push(side::inside, g, 31'000), no_drop);
+    EXPECT_EQ(push(side::inside, g, 31'000), verdict::forward);
     auto out = built();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].second, arp(outside_mac, router_mac, 1, outside_mac, "192.0.2.1", net::mac_address{}, "192.0.2.254"));
@@ -335,14 +334,14 @@ TEST_F(neighbor_gateway, a_stale_entry_is_probed_on_use_and_removed_when_silent)
 TEST_F(neighbor_gateway, an_answered_probe_makes_the_entry_reachable_again) {
     start();
     bytes f = syn(40000);
-    ASSERT_EQ(push(side::inside, f, 0), consumed);
+    ASSERT_EQ(push(side::inside, f, 0), verdict::consumed);
     bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
-    ASSERT_EQ(push(side::outside, reply, 0), consumed);
+    ASSERT_EQ(push(side::outside, reply, 0), verdict::consumed);
     bytes g = syn(40001);
-    EXPECT_EQ(push(side::inside, g, 40'000), no_drop);
+    EXPECT_EQ(push(side::inside, g, 40'000), verdict::forward);
     EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::probe);
     bytes again = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
-    ASSERT_EQ(push(side::outside, again, 40'100), consumed);
+    ASSERT_EQ(push(side::outside, again, 40'100), verdict::consumed);
     EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::reachable);
     EXPECT_EQ(entry(side::outside, "192.0.2.254")->confirmed_ms, 40'100u);
 }
@@ -350,7 +349,7 @@ TEST_F(neighbor_gateway, an_answered_probe_makes_the_entry_reachable_again) {
 TEST_F(neighbor_gateway, stale_entries_unused_for_stale_ms_are_removed) {
     start();
     bytes req = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
-    ASSERT_EQ(push(side::inside, req, 0), consumed);
+    ASSERT_EQ(push(side::inside, req, 0), verdict::consumed);
     core->expire(599'999, 1u << 20);
     EXPECT_NE(entry(side::inside, "10.0.0.5"), nullptr);
     core->expire(600'000, 1u << 20);
@@ -361,7 +360,7 @@ TEST_F(neighbor_gateway, neighbour_solicitations_are_answered_and_advertisements
     start();
     bytes ns = nd(host_mac, mac("33:33:ff:00:00:01"), "fe80::5", "ff02::1:ff00:1", net::icmpv6_neighbor_solicitation,
                   "fd00:0:0:1::1", 1, host_mac);
-    EXPECT_EQ(push(side::inside, ns, 0), consumed);
+    EXPECT_EQ(push(side::inside, ns, 0), verdict::consumed);
     auto out = built();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].first, side::inside);
@@ -385,10 +384,10 @@ TEST_F(neighbor_gateway, neighbour_solicitations_are_answered_and_advertisements
     // Resolution of the IPv6 router: NS out, NA in, the held frame leaves.
     bytes v6 = from_inside().ipv6("fd00:0:0:1::5", "2001:db8:9::7").ttl(64).tcp(42000, 443, net::tcp_syn).build();
     const bytes original = v6;
-    ASSERT_EQ(push(side::inside, v6, 3), consumed);
+    ASSERT_EQ(push(side::inside, v6, 3), verdict::consumed);
     bytes na = nd(router_mac, outside_mac, "2001:db8::fe", "2001:db8::1", net::icmpv6_neighbor_advertisement,
                   "2001:db8::fe", 2, router_mac, 0xe0000000u);
-    EXPECT_EQ(push(side::outside, na, 4), consumed);
+    EXPECT_EQ(push(side::outside, na, 4), verdict::consumed);
     out = built();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].second, statically(side::inside, original, router_mac));
@@ -402,13 +401,13 @@ TEST_F(neighbor_gateway, neighbour_solicitations_are_answered_and_advertisements
 TEST_F(neighbor_gateway, replies_to_inside_hosts_resolve_the_host_itself) {
     start();
     bytes req = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
-    ASSERT_EQ(push(side::inside, req, 0), consumed);
+    ASSERT_EQ(push(side::inside, req, 0), verdict::consumed);
     // The inside host was learned from its request; its SYN was forwarded after
     // resolving the router; the SYN-ACK goes to the host's MAC.
     bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
     bytes f = syn(40000);
-    ASSERT_EQ(push(side::inside, f, 1), consumed);
-    ASSERT_EQ(push(side::outside, reply, 2), consumed);
+    ASSERT_EQ(push(side::inside, f, 1), verdict::consumed);
+    ASSERT_EQ(push(side::outside, reply, 2), verdict::consumed);
     const bytes out_syn = built().at(0).second;
     const uint16_t public_port = test::be16(out_syn, 14 + 20);
     bytes synack = frame_builder()
@@ -417,7 +416,7 @@ TEST_F(neighbor_gateway, replies_to_inside_hosts_resolve_the_host_itself) {
                        .ttl(64)
                        .tcp(443, public_port, net::tcp_syn | net::tcp_ack)
                        .build();
-    EXPECT_EQ(push(side::outside, synack, 3), no_drop);
+    EXPECT_EQ(push(side::outside, synack, 3), verdict::forward);
     EXPECT_EQ(bytes(synack.begin(), synack.begin() + 12),
               (bytes{0x02, 0, 0, 0, 0x01, 0x05, 0x02, 0, 0, 0, 0x01, 0xfe}));
 }
@@ -428,13 +427,13 @@ TEST_F(neighbor_gateway, static_neighbors_are_used_without_resolution) {
     make(s);
     start();
     bytes f = syn(40000);
-    EXPECT_EQ(push(side::inside, f, 0), no_drop);
+    EXPECT_EQ(push(side::inside, f, 0), verdict::forward);
     EXPECT_EQ(f, statically(side::inside, syn(40000), router_mac));
     EXPECT_TRUE(built().empty());
     EXPECT_EQ(entry(side::outside, "192.0.2.254")->state, neighbor_state::fixed);
     // A reply claiming another MAC does not move a static entry.
     bytes spoof = arp(host_mac, outside_mac, 2, host_mac, "192.0.2.254", outside_mac, "192.0.2.1");
-    EXPECT_EQ(push(side::outside, spoof, 1), consumed);
+    EXPECT_EQ(push(side::outside, spoof, 1), verdict::consumed);
     EXPECT_EQ(entry(side::outside, "192.0.2.254")->mac, router_mac);
 }
 
@@ -445,7 +444,7 @@ TEST_F(neighbor_gateway, a_full_table_refuses_new_next_hops) {
     make(s);
     start();
     bytes a = syn(40000);
-    EXPECT_EQ(push(side::inside, a, 0), consumed);
+    EXPECT_EQ(push(side::inside, a, 0), verdict::consumed);
     bytes b = from_inside().ipv4("10.0.0.5", "198.51.100.8").ttl(64).tcp(40001, 443, net::tcp_syn).build();
     EXPECT_EQ(push(side::inside, b, 0), drop_reason::neighbor_table_full);
     EXPECT_EQ(drops(drop_reason::neighbor_table_full), 1u);
@@ -487,7 +486,7 @@ protected:
         settings s = resolving_settings();
         s.outside.next_hop_mac = router_mac;
         gateway_core other(s);
-        EXPECT_EQ(other.process(side::inside, frame, 0), no_drop);
+        EXPECT_EQ(other.process(side::inside, frame, 0), verdict::forward);
         return frame;
     }
 
@@ -516,19 +515,22 @@ TEST_F(neighbor_workers, an_arp_reply_received_by_one_worker_resolves_another_wo
     // Worker 1 owns the flow: it asks for the router and holds the SYN.
     bytes f = syn(40000);
     const bytes original = f;
-    ASSERT_EQ(cores[1]->process(side::inside, f, 100), consumed);
+    ASSERT_EQ(cores[1]->process(side::inside, f, 100), verdict::consumed);
     ASSERT_EQ(built(1).size(), 1u);
     EXPECT_EQ(built(1)[0].second, arp(outside_mac, bcast, 1, outside_mac, "192.0.2.1", net::mac_address{}, "192.0.2.254"));
     // The reply reaches worker 0, which never asked: consumed (no drop), shared.
     bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
     const bytes reply_copy = reply;
-    ASSERT_EQ(cores[0]->process(side::outside, reply, 150), consumed);
-    EXPECT_TRUE(cores[0]->share_with_peers(0));
+    {
+        const packet_result r = cores[0]->process(side::outside, reply, 150);
+        ASSERT_EQ(r, verdict::consumed);
+        EXPECT_TRUE(r.share_with_peers);
+    }
     EXPECT_TRUE(built(0).empty());
     EXPECT_EQ(entry(0, side::outside, "192.0.2.254"), nullptr); // a reply creates no entry
     // Worker 1 learns from the copy: the router is reachable, the SYN leaves
     // exactly as with a static next hop, nothing is answered or dropped.
-    EXPECT_EQ(cores[1]->learn_from_peer(side::outside, reply_copy, 151), consumed);
+    EXPECT_EQ(cores[1]->learn_from_peer(side::outside, reply_copy, 151), verdict::consumed);
     const auto out = built(1);
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].first, side::outside);
@@ -549,11 +551,14 @@ TEST_F(neighbor_workers, an_arp_reply_received_by_one_worker_resolves_another_wo
 TEST_F(neighbor_workers, a_request_copy_creates_the_senders_entry_without_a_second_answer) {
     bytes req = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
     const bytes copy = req;
-    ASSERT_EQ(cores[0]->process(side::inside, req, 5), consumed);
-    EXPECT_TRUE(cores[0]->share_with_peers(0));
+    {
+        const packet_result r = cores[0]->process(side::inside, req, 5);
+        ASSERT_EQ(r, verdict::consumed);
+        EXPECT_TRUE(r.share_with_peers);
+    }
     ASSERT_EQ(built(0).size(), 1u); // worker 0 answers
     EXPECT_EQ(built(0)[0].second, arp(inside_mac, host_mac, 2, inside_mac, "10.0.0.1", host_mac, "10.0.0.5"));
-    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, copy, 6), consumed);
+    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, copy, 6), verdict::consumed);
     EXPECT_TRUE(built(1).empty()); // worker 1 does not
     for (uint16_t w = 0; w < 2; ++w) {
         const neighbor_entry* e = entry(w, side::inside, "10.0.0.5");
@@ -567,10 +572,10 @@ TEST_F(neighbor_workers, a_request_copy_creates_the_senders_entry_without_a_seco
     // is known (10.0.0.5 moved), creates nothing, and counts no drop.
     const auto moved = mac("02:00:00:00:01:55");
     bytes other = arp(moved, bcast, 1, moved, "10.0.0.5", net::mac_address{}, "10.0.0.9");
-    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, other, 7), consumed);
+    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, other, 7), verdict::consumed);
     EXPECT_EQ(entry(1, side::inside, "10.0.0.5")->mac, moved);
     bytes stranger = arp(moved, bcast, 1, moved, "10.0.0.6", net::mac_address{}, "10.0.0.9");
-    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, stranger, 8), consumed);
+    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, stranger, 8), verdict::consumed);
     EXPECT_EQ(entry(1, side::inside, "10.0.0.6"), nullptr);
     EXPECT_EQ(drops(1), 0u);
 }
@@ -578,13 +583,16 @@ TEST_F(neighbor_workers, a_request_copy_creates_the_senders_entry_without_a_seco
 TEST_F(neighbor_workers, a_solicited_advertisement_for_another_worker_is_consumed_and_resolves_it) {
     bytes v6 = from_inside().ipv6("fd00:0:0:1::5", "2001:db8:9::7").ttl(64).tcp(42000, 443, net::tcp_syn).build();
     const bytes original = v6;
-    ASSERT_EQ(cores[1]->process(side::inside, v6, 3), consumed);
+    ASSERT_EQ(cores[1]->process(side::inside, v6, 3), verdict::consumed);
     bytes na = nd(router_mac, outside_mac, "2001:db8::fe", "2001:db8::1", net::icmpv6_neighbor_advertisement,
                   "2001:db8::fe", 2, router_mac, 0xe0000000u);
     const bytes copy = na;
-    EXPECT_EQ(cores[0]->process(side::outside, na, 4), consumed); // one worker: ndp_not_for_us
-    EXPECT_TRUE(cores[0]->share_with_peers(0));
-    EXPECT_EQ(cores[1]->learn_from_peer(side::outside, copy, 5), consumed);
+    {
+        const packet_result r = cores[0]->process(side::outside, na, 4); // one worker: ndp_not_for_us
+        EXPECT_EQ(r, verdict::consumed);
+        EXPECT_TRUE(r.share_with_peers);
+    }
+    EXPECT_EQ(cores[1]->learn_from_peer(side::outside, copy, 5), verdict::consumed);
     const auto out = built(1);
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].second, statically(original));
@@ -592,17 +600,23 @@ TEST_F(neighbor_workers, a_solicited_advertisement_for_another_worker_is_consume
     // An unsolicited advertisement nobody knows is still not for us (shared all the same).
     bytes stray = nd(router_mac, outside_mac, "2001:db8::77", "2001:db8::1", net::icmpv6_neighbor_advertisement,
                      "2001:db8::77", 2, router_mac, 0x20000000u);
-    EXPECT_EQ(cores[0]->process(side::outside, stray, 6), drop_reason::ndp_not_for_us);
-    EXPECT_TRUE(cores[0]->share_with_peers(0));
+    {
+        const packet_result r = cores[0]->process(side::outside, stray, 6);
+        EXPECT_EQ(r, drop_reason::ndp_not_for_us);
+        EXPECT_TRUE(r.share_with_peers);
+    }
     // A solicitation for our address: answered by the receiving worker only,
     // its sender learned by both.
     bytes ns = nd(host_mac, mac("33:33:ff:00:00:01"), "fe80::5", "ff02::1:ff00:1", net::icmpv6_neighbor_solicitation,
                   "fd00:0:0:1::1", 1, host_mac);
     const bytes ns_copy = ns;
-    EXPECT_EQ(cores[0]->process(side::inside, ns, 7), consumed);
-    EXPECT_TRUE(cores[0]->share_with_peers(0));
+    {
+        const packet_result r = cores[0]->process(side::inside, ns, 7);
+        EXPECT_EQ(r, verdict::consumed);
+        EXPECT_TRUE(r.share_with_peers);
+    }
     EXPECT_EQ(built(0).size(), 1u);
-    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, ns_copy, 8), consumed);
+    EXPECT_EQ(cores[1]->learn_from_peer(side::inside, ns_copy, 8), verdict::consumed);
     EXPECT_TRUE(built(1).empty());
     EXPECT_EQ(entry(1, side::inside, "fe80::5")->mac, host_mac);
     EXPECT_EQ(cores[1]->counters().neighbor_replies_sent, 0u);
@@ -613,26 +627,41 @@ TEST_F(neighbor_workers, only_neighbour_messages_that_map_an_address_are_shared)
     // Forwarded traffic, a malformed ARP, an ARP probe, a solicitation without
     // a link-layer address option: nothing to learn, nothing shared.
     bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
-    ASSERT_EQ(cores[0]->process(side::outside, reply, 1), consumed);
+    ASSERT_EQ(cores[0]->process(side::outside, reply, 1), verdict::consumed);
     bytes f = syn(40000);
-    EXPECT_EQ(cores[0]->process(side::inside, f, 2), consumed); // held, request sent
-    EXPECT_FALSE(cores[0]->share_with_peers(0));
+    {
+        const packet_result r = cores[0]->process(side::inside, f, 2); // held, request sent
+        EXPECT_EQ(r, verdict::consumed);
+        EXPECT_FALSE(r.share_with_peers);
+    }
     bytes bad = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
     bad[14 + 1] = 6;
-    EXPECT_EQ(cores[0]->process(side::inside, bad, 3), drop_reason::arp_unsupported);
-    EXPECT_FALSE(cores[0]->share_with_peers(0));
+    {
+        const packet_result r = cores[0]->process(side::inside, bad, 3);
+        EXPECT_EQ(r, drop_reason::arp_unsupported);
+        EXPECT_FALSE(r.share_with_peers);
+    }
     bytes probe = arp(host_mac, bcast, 1, host_mac, "0.0.0.0", net::mac_address{}, "10.0.0.1");
-    EXPECT_EQ(cores[0]->process(side::inside, probe, 4), consumed);
-    EXPECT_FALSE(cores[0]->share_with_peers(0));
+    {
+        const packet_result r = cores[0]->process(side::inside, probe, 4);
+        EXPECT_EQ(r, verdict::consumed);
+        EXPECT_FALSE(r.share_with_peers);
+    }
     bytes bare = nd(host_mac, inside_mac, "fe80::5", "fd00:0:0:1::1", net::icmpv6_neighbor_solicitation,
                     "fd00:0:0:1::1", 0, host_mac);
-    EXPECT_EQ(cores[0]->process(side::inside, bare, 5), consumed);
-    EXPECT_FALSE(cores[0]->share_with_peers(0));
+    {
+        const packet_result r = cores[0]->process(side::inside, bare, 5);
+        EXPECT_EQ(r, verdict::consumed);
+        EXPECT_FALSE(r.share_with_peers);
+    }
     // One worker: nothing to share with.
     gateway_core alone(resolving_settings());
     bytes req = arp(host_mac, bcast, 1, host_mac, "10.0.0.5", net::mac_address{}, "10.0.0.1");
-    EXPECT_EQ(alone.process(side::inside, req, 0), consumed);
-    EXPECT_FALSE(alone.share_with_peers(0));
+    {
+        const packet_result r = alone.process(side::inside, req, 0);
+        EXPECT_EQ(r, verdict::consumed);
+        EXPECT_FALSE(r.share_with_peers);
+    }
     // What is not a neighbour message teaches a peer nothing and counts nothing.
     bytes data = syn(40001);
     EXPECT_EQ(cores[1]->learn_from_peer(side::inside, data, 6), drop_reason::ethertype_unsupported);
@@ -650,8 +679,9 @@ TEST_F(neighbor_gateway, vlan_tags_are_checked_popped_and_pushed) {
     core->set_frame_headroom(8);
     // Inside (VLAN 100) -> outside (untagged): the tag is popped.
     bytes in = from_inside().vlan(100).ipv4("10.0.0.5", "198.51.100.7").ttl(64).tcp(40000, 443, net::tcp_syn).build();
-    ASSERT_EQ(push(side::inside, in, 0), no_drop);
-    ASSERT_EQ(core->front_adjust(0), -4);
+    const packet_result popped_result = push(side::inside, in, 0);
+    ASSERT_EQ(popped_result, verdict::forward);
+    ASSERT_EQ(popped_result.front_adjust, -4);
     const bytes popped(in.begin() + 4, in.end());
     const bytes untagged_expected = statically(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").ttl(64).tcp(40000, 443, net::tcp_syn).build(), outside_hop);
     // (the same translation as a gateway without VLANs gives an untagged SYN)
@@ -662,10 +692,10 @@ TEST_F(neighbor_gateway, vlan_tags_are_checked_popped_and_pushed) {
     bytes buffer(8, 0);
     buffer.insert(buffer.end(), reply.begin(), reply.end());
     std::span<uint8_t> frame(buffer.data() + 8, reply.size());
-    stats::drop_reason v;
+    packet_result v;
     core->process_burst(side::outside, &frame, 1, 1, &v);
-    ASSERT_EQ(v, no_drop);
-    ASSERT_EQ(core->front_adjust(0), 4);
+    ASSERT_EQ(v, verdict::forward);
+    ASSERT_EQ(v.front_adjust, 4);
     const bytes pushed(buffer.begin() + 4, buffer.end());
     const bytes expected = frame_builder()
                                .eth(inside_mac, inside_hop) // from the inside port to the inside next hop
@@ -708,13 +738,13 @@ TEST_F(neighbor_gateway, arp_and_resolution_on_a_vlan_side_are_tagged) {
     core->set_frame_headroom(8);
     bytes buffer(8, 0); // the headroom promised: the tag is pushed in front of the frame
     buffer.insert(buffer.end(), original.begin(), original.end());
-    ASSERT_EQ(core->process(side::inside, std::span<uint8_t>(buffer.data() + 8, original.size()), 1), consumed);
+    ASSERT_EQ(core->process(side::inside, std::span<uint8_t>(buffer.data() + 8, original.size()), 1), verdict::consumed);
     EXPECT_EQ(built().at(0).second,
               arp(outside_mac, bcast, 1, outside_mac, "192.0.2.1", net::mac_address{}, "192.0.2.254", 7));
     bytes untagged_reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1");
     EXPECT_EQ(push(side::outside, untagged_reply, 2), drop_reason::vlan_mismatch);
     bytes reply = arp(router_mac, outside_mac, 2, router_mac, "192.0.2.254", outside_mac, "192.0.2.1", 7);
-    EXPECT_EQ(push(side::outside, reply, 2), consumed);
+    EXPECT_EQ(push(side::outside, reply, 2), verdict::consumed);
     const auto out = built();
     ASSERT_EQ(out.size(), 1u);
     // The held SYN leaves tagged: the untagged static translation with a tag inserted.
@@ -739,24 +769,24 @@ TEST_F(neighbor_gateway, echo_requests_to_own_addresses_are_answered_within_the_
             .echo_request(9, seq).payload("health").build();
     };
     bytes p1 = ping(1);
-    EXPECT_EQ(push(side::inside, p1, 1000), consumed);
+    EXPECT_EQ(push(side::inside, p1, 1000), verdict::consumed);
     auto out = built();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].first, side::inside);
     EXPECT_EQ(out[0].second, frame_builder().eth(inside_mac, host_mac).ipv4("10.0.0.1", "10.0.0.5").ttl(64).ip_id(77)
                                  .echo_reply(9, 1).payload("health").build());
     bytes p2 = ping(2);
-    EXPECT_EQ(push(side::inside, p2, 1500), consumed);
+    EXPECT_EQ(push(side::inside, p2, 1500), verdict::consumed);
     bytes p3 = ping(3);
     EXPECT_EQ(push(side::inside, p3, 1999), drop_reason::echo_rate_limited);
     bytes p4 = ping(4);
-    EXPECT_EQ(push(side::inside, p4, 2000), consumed); // a new second
+    EXPECT_EQ(push(side::inside, p4, 2000), verdict::consumed); // a new second
     EXPECT_EQ(core->counters().echo_replies_sent, 3u);
     EXPECT_EQ(drops(drop_reason::echo_rate_limited), 1u);
     // IPv6, and anything that is not an echo request stays unsupported.
     bytes p6 = frame_builder().eth(router_mac, outside_mac).ipv6("2001:db8::fe", "2001:db8::1").ttl(64)
                    .echo_request(5, 1).payload("v6").build();
-    EXPECT_EQ(push(side::outside, p6, 2001), consumed);
+    EXPECT_EQ(push(side::outside, p6, 2001), verdict::consumed);
     EXPECT_EQ(built().at(0).second, frame_builder().eth(outside_mac, router_mac).ipv6("2001:db8::1", "2001:db8::fe")
                                         .ttl(64).echo_reply(5, 1).payload("v6").build());
     bytes udp = frame_builder().eth(host_mac, inside_mac).ipv4("10.0.0.5", "10.0.0.1").ttl(64).udp(5, 53).build();

@@ -53,11 +53,11 @@ TEST(policy_enforcement, new_flows_are_decided_by_the_first_matching_rule) {
         test::bytes f = from_inside().ipv4(src, dst).tcp(40000, port, net::tcp_syn).build();
         return core.process(side::inside, f, 0);
     };
-    EXPECT_EQ(tcp("10.0.0.5", "198.51.100.7", 443), no_drop);               // rule "https"
+    EXPECT_EQ(tcp("10.0.0.5", "198.51.100.7", 443), verdict::forward);               // rule "https"
     EXPECT_EQ(tcp("10.0.0.5", "198.51.100.7", 80), drop_reason::policy_denied);  // default deny
     EXPECT_EQ(tcp("10.0.0.9", "198.51.100.7", 443), drop_reason::policy_denied); // not in group "web"
     test::bytes udp = from_inside().ipv4("10.0.0.9", "203.0.113.99").udp(5000, 53).build();
-    EXPECT_EQ(core.process(side::inside, udp, 0), no_drop); // report mode: would deny, passes
+    EXPECT_EQ(core.process(side::inside, udp, 0), verdict::forward); // report mode: would deny, passes
     EXPECT_EQ(core.counters().policy_would_deny, 1u);
     EXPECT_EQ(core.counters().drops[static_cast<std::size_t>(drop_reason::policy_denied)], 2u);
     EXPECT_EQ(active.counters->rule_hits, (std::vector<uint64_t>{1, 1}));
@@ -65,7 +65,7 @@ TEST(policy_enforcement, new_flows_are_decided_by_the_first_matching_rule) {
     EXPECT_EQ(core.flows_active(), 2u);
     // Packets of an allowed flow are not evaluated again.
     test::bytes ack = from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, net::tcp_syn).build();
-    EXPECT_EQ(core.process(side::inside, ack, 1), no_drop);
+    EXPECT_EQ(core.process(side::inside, ack, 1), verdict::forward);
     EXPECT_EQ(active.hits(0), 1u);
 
     // A new version applies to new flows from the next packet on.
@@ -73,7 +73,7 @@ TEST(policy_enforcement, new_flows_are_decided_by_the_first_matching_rule) {
     allow_all.default_action = policy::verdict::allow;
     policy::active_policy v2(policy::compiled_policy::compile(allow_all).policy);
     core.use_policy(&v2);
-    EXPECT_EQ(tcp("10.0.0.5", "198.51.100.7", 80), no_drop);
+    EXPECT_EQ(tcp("10.0.0.5", "198.51.100.7", 80), verdict::forward);
     EXPECT_EQ(v2.defaults(), 1u);
 }
 
@@ -86,15 +86,15 @@ TEST(policy_enforcement, a_new_version_cuts_existing_flows_it_denies_with_a_tcp_
     core.use_policy(&v1);
     auto out = [&](const char* dst, uint8_t flags, std::string_view payload = "") {
         test::bytes f = from_inside().ipv4("10.0.0.5", dst).tcp(40000, 443, flags).tcp_seq(1000, 5001).payload(payload).build();
-        const drop_reason v = core.process(side::inside, f, 10);
-        return std::make_pair(v, test::bytes(f.begin(), f.begin() + (core.reply_length(0) ? core.reply_length(0) : f.size())));
+        const packet_result v = core.process(side::inside, f, 10);
+        return std::make_pair(v, test::bytes(f.begin(), f.begin() + (v.reply_len ? v.reply_len : f.size())));
     };
     auto back = [&](const char* src) {
         test::bytes f = from_outside().ipv4(src, "203.0.113.10").tcp(443, 40000, net::tcp_syn | net::tcp_ack).tcp_seq(5000, 1001).build();
         return core.process(side::outside, f, 20);
     };
-    ASSERT_EQ(out("198.51.100.7", net::tcp_syn).first, no_drop);
-    ASSERT_EQ(out("198.51.100.8", net::tcp_syn).first, no_drop);
+    ASSERT_EQ(out("198.51.100.7", net::tcp_syn).first, verdict::forward);
+    ASSERT_EQ(out("198.51.100.8", net::tcp_syn).first, verdict::forward);
 
     // Version 2 denies 198.51.100.7 only.
     policy::policy_spec v2spec = allow_all;
@@ -125,8 +125,8 @@ TEST(policy_enforcement, a_new_version_cuts_existing_flows_it_denies_with_a_tcp_
     EXPECT_EQ(test::bytes(reset.begin(), reset.begin() + 6), test::bytes(inside_hop.bytes.begin(), inside_hop.bytes.end()));
 
     EXPECT_EQ(back("198.51.100.7"), drop_reason::policy_cut);  // the reply direction is dropped too
-    EXPECT_EQ(back("198.51.100.8"), no_drop);                   // allowed flows continue untouched
-    EXPECT_EQ(out("198.51.100.8", net::tcp_ack).first, no_drop);
+    EXPECT_EQ(back("198.51.100.8"), verdict::forward);                   // allowed flows continue untouched
+    EXPECT_EQ(out("198.51.100.8", net::tcp_ack).first, verdict::forward);
     EXPECT_EQ(core.counters().policy_flows_cut, 1u);
     EXPECT_EQ(core.counters().drops[static_cast<std::size_t>(drop_reason::policy_cut)], 2u);
 }
@@ -134,7 +134,7 @@ TEST(policy_enforcement, a_new_version_cuts_existing_flows_it_denies_with_a_tcp_
 TEST(policy_enforcement, without_a_policy_every_outbound_flow_is_allowed) {
     gateway_core core(make_settings());
     test::bytes f = from_inside().ipv4("10.0.0.9", "192.0.2.200").tcp(1, 2, net::tcp_syn).build();
-    EXPECT_EQ(core.process(side::inside, f, 0), no_drop);
+    EXPECT_EQ(core.process(side::inside, f, 0), verdict::forward);
     EXPECT_EQ(core.counters().drops[static_cast<std::size_t>(drop_reason::policy_denied)], 0u);
 }
 
@@ -155,10 +155,10 @@ TEST(policy_enforcement, a_block_denies_new_flows_and_cuts_existing_ones_with_a_
     core.use_policy(&v1);
     auto out = [&](const char* dst, uint16_t sport, uint8_t flags, std::string_view payload = "") {
         test::bytes f = from_inside().ipv4("10.0.0.5", dst).tcp(sport, 443, flags).tcp_seq(1000, 5001).payload(payload).build();
-        const drop_reason v = core.process(side::inside, f, 10);
-        return std::make_pair(v, test::bytes(f.begin(), f.begin() + (core.reply_length(0) ? core.reply_length(0) : f.size())));
+        const packet_result v = core.process(side::inside, f, 10);
+        return std::make_pair(v, test::bytes(f.begin(), f.begin() + (v.reply_len ? v.reply_len : f.size())));
     };
-    ASSERT_EQ(out("198.51.100.7", 40000, net::tcp_syn).first, no_drop);
+    ASSERT_EQ(out("198.51.100.7", 40000, net::tcp_syn).first, verdict::forward);
 
     policy::active_policy v2 = with_blocks(nullptr, {"198.51.100.0/24"}, 2, 1);
     core.use_policy(&v2);
@@ -190,7 +190,7 @@ TEST(policy_enforcement, the_expiry_sweep_cuts_idle_flows_a_new_snapshot_denies)
     core.use_policy(&v1);
     for (const char* dst : {"198.51.100.7", "192.0.2.200"}) {
         test::bytes f = from_inside().ipv4("10.0.0.5", dst).udp(5000, 53).build();
-        ASSERT_EQ(core.process(side::inside, f, 0), no_drop);
+        ASSERT_EQ(core.process(side::inside, f, 0), verdict::forward);
     }
     policy::active_policy v2 = with_blocks(nullptr, {"198.51.100.7/32"}, 2, 1);
     core.use_policy(&v2);
@@ -247,10 +247,10 @@ TEST(policy_enforcement, security_events_describe_every_denial_cut_and_block) {
     EXPECT_EQ(tcp("198.51.100.7", 443, 1000), drop_reason::policy_denied);
     EXPECT_EQ(tcp("192.0.2.50", 80, 1001), drop_reason::policy_denied);
     test::bytes dns = from_inside().ipv4("10.0.0.6", "192.0.2.53").udp(5353, 53).build();
-    EXPECT_EQ(core.process(side::inside, dns, 1002), no_drop);
+    EXPECT_EQ(core.process(side::inside, dns, 1002), verdict::forward);
     EXPECT_EQ(tcp("203.0.113.5", 443, 1003), drop_reason::policy_blocked);
-    EXPECT_EQ(tcp("192.0.2.60", 443, 1004), no_drop);
-    EXPECT_EQ(tcp("192.0.2.61", 443, 1005), no_drop);
+    EXPECT_EQ(tcp("192.0.2.60", 443, 1004), verdict::forward);
+    EXPECT_EQ(tcp("192.0.2.61", 443, 1005), verdict::forward);
 
     // A new snapshot blocks 192.0.2.60 and no longer allows TCP 443 (default deny).
     spec.rules = {no7, audit};

@@ -1,6 +1,5 @@
-// gateway_core: the policy on existing flows — re-checks after a new snapshot,
-// hostname inspection, DLP, cutting flows with resets both ways, security events.
-#include "gateway/gateway_core.hpp"
+// flow_policy_stage: see flow_policy_stage.hpp.
+#include "gateway/flow_policy_stage.hpp"
 
 #include <cstring>
 
@@ -9,6 +8,7 @@
 #include "net/rewrite.hpp"
 #include "net/tcp_reset.hpp"
 #include "net/tcp_segment.hpp"
+#include "gateway/nat_stage.hpp"
 
 namespace egress::gateway {
 
@@ -17,7 +17,7 @@ using stats::no_drop;
 using stats::side;
 
 // The policy question for an existing flow, with its hostname as far as known.
-policy::query gateway_core::query_of(const flow::flow_record& rec, uint32_t idx) const noexcept {
+policy::query flow_policy_stage::query_of(const flow::flow_record& rec, uint32_t idx) const noexcept {
     policy::query q{rec.inside, rec.remote, rec.proto, rec.remote_port, policy::host_state::unknown, {},
                     settings_.worker};
     if ((rec.flags & (flow::flow_flags::awaits_hostname | flow::flow_flags::inspection_slot)) == flow::flow_flags::inspection_slot) {
@@ -31,14 +31,68 @@ policy::query gateway_core::query_of(const flow::flow_record& rec, uint32_t idx)
 
 // The flow is over: it lingers only as long as a reset connection would, to
 // answer (TCP) or drop its stragglers.
-void gateway_core::cut(flow::flow_record& rec, uint32_t now) noexcept {
+void flow_policy_stage::cut(flow::flow_record& rec, uint32_t now) noexcept {
     rec.flags = static_cast<uint8_t>((rec.flags | flow::flow_flags::cut) & ~flow::flow_flags::awaits_hostname);
     rec.tcp_state = static_cast<uint8_t>(flow::tcp_state::closed);
     rec.expires_at_ms = now + settings_.timeouts.tcp_closed_ms;
 }
 
+// A decision that would deny under the policy's enforce mode, taken in report
+// mode: counted and reported, the packet passes.
+void flow_policy_stage::note_would_deny(const policy::decision& d, const net::ip_address& src, uint16_t src_port,
+                                        const net::ip_address& dst, uint16_t dst_port, uint8_t proto, bool existing,
+                                        uint32_t now, std::string_view hostname) noexcept {
+    if (!d.would_deny) return;
+    ++counters_.policy_would_deny;
+    security_event(policy::security_event_kind::would_deny, d, src, src_port, dst, dst_port, proto, existing, now,
+                   hostname);
+}
+
+// Slow path, once per new flow.
+[[gnu::noinline]] drop_reason flow_policy_stage::decide_new(const net::packet_view& view, uint32_t now,
+                                                            bool& inspect) noexcept {
+    inspect = false;
+    if (policy_ == nullptr) return no_drop;
+    const policy::decision d = policy_->decide(policy::query{view.src, view.dst, view.proto, view.dst_port,
+                                                             policy::host_state::unknown, {}, settings_.worker});
+    inspect = d.pending;
+    note_would_deny(d, view.src, view.src_port, view.dst, view.dst_port, view.proto, false, now);
+    if (d.action != policy::verdict::deny) return no_drop;
+    const bool blocked = d.block != policy::no_rule;
+    security_event(blocked ? policy::security_event_kind::block : policy::security_event_kind::deny, d, view.src,
+                   view.src_port, view.dst, view.dst_port, view.proto, false, now);
+    return blocked ? drop_reason::policy_blocked : d.quic ? drop_reason::policy_quic : drop_reason::policy_denied;
+}
+
+// The decision waits for the hostname in the client's first bytes; DLP keeps
+// its stream state in the same slot.
+drop_reason flow_policy_stage::start_inspection(flow::flow_record& rec, uint32_t idx, std::span<const uint8_t> frame,
+                                                const net::packet_view& view, bool inspect) noexcept {
+    const bool dlp = dlp_on() && (view.proto == net::proto_tcp || view.proto == net::proto_udp);
+    if (!inspect && !dlp) return no_drop;
+    const auto kind =
+        inspect ? policy_->compiled->inspection_for(view.proto, view.dst_port) : policy::inspection_kind::none;
+    const uint32_t seq = view.proto == net::proto_tcp ? net::tcp_seq(frame, view) : 0;
+    if (reassembly_.start(idx, kind, seq)) {
+        rec.flags |= inspect ? flow::flow_flags::awaits_hostname | flow::flow_flags::inspection_slot
+                             : flow::flow_flags::inspection_slot;
+        return no_drop;
+    }
+    if (inspect ? settings_.inspect.fail_closed : policy_->compiled->dlp_fail_closed())
+        return drop_reason::inspect_exhausted;
+    ++counters_.inspect_unchecked; // fail open: the flow passes uninspected
+    return no_drop;
+}
+
+// A flow whose packets are read (hostname still pending, or DLP): its
+// fragments would pass with their payload unread, so they are dropped.
+bool flow_policy_stage::fragments_uninspectable(const flow::flow_record& rec) const noexcept {
+    if (rec.flags & flow::flow_flags::awaits_hostname) return true;
+    return (rec.flags & flow::flow_flags::inspection_slot) && dlp_on();
+}
+
 // Slow path, once per flow and policy snapshot.
-[[gnu::noinline]] void gateway_core::recheck(flow::flow_record& rec, uint32_t idx, uint32_t now) noexcept {
+[[gnu::noinline]] void flow_policy_stage::recheck(flow::flow_record& rec, uint32_t idx, uint32_t now) noexcept {
     rec.policy_gen = policy_->generation;
     if (rec.flags & flow::flow_flags::cut) return; // already over
     const policy::query q = query_of(rec, idx);
@@ -60,12 +114,12 @@ void gateway_core::cut(flow::flow_record& rec, uint32_t now) noexcept {
 // name is complete pass (the server cannot finish a handshake or answer a
 // request without the rest); the segment that completes it is decided here and
 // never leaves if the flow is denied.
-drop_reason gateway_core::inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
-                                          const net::packet_view& view, uint32_t now, uint16_t& reply_len) noexcept {
+packet_result flow_policy_stage::inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                            const net::packet_view& view, uint32_t now) noexcept {
     const std::span<const uint8_t> payload = net::tcp_payload(frame, view);
-    if (payload.empty()) return no_drop;
+    if (payload.empty()) return packet_result::forward();
     const inspect_outcome o = reassembly_.feed(idx, net::tcp_seq(frame, view), payload);
-    if (o == inspect_outcome::pending) return no_drop;
+    if (o == inspect_outcome::pending) return packet_result::forward();
     rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
     const policy::inspection_spec& spec = policy_->compiled->inspection();
     const bool tls = reassembly_.kind(idx) == policy::inspection_kind::tls;
@@ -90,40 +144,36 @@ drop_reason gateway_core::inspect_segment(flow::flow_record& rec, uint32_t idx, 
         break;
     }
     if (action == policy::verdict::deny)
-        return deny_inspected(rec, idx, frame, view, policy::decision{policy::verdict::deny}, why, now, reply_len);
+        return deny_inspected(rec, idx, frame, view, policy::decision{policy::verdict::deny}, why, now);
     const policy::query q = query_of(rec, idx);
     const policy::decision d = policy_->decide(q);
-    if (d.would_deny) {
-        ++counters_.policy_would_deny;
-        security_event(policy::security_event_kind::would_deny, d, rec.inside, rec.inside_port, rec.remote,
-                       rec.remote_port, rec.proto, true, now, q.hostname);
-    }
+    note_would_deny(d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now, q.hostname);
     if (d.action == policy::verdict::deny)
-        return deny_inspected(rec, idx, frame, view, d, drop_reason::policy_denied, now, reply_len);
-    return no_drop;
+        return deny_inspected(rec, idx, frame, view, d, drop_reason::policy_denied, now);
+    return packet_result::forward();
 }
 
 // A flow denied once its hostname is known: the completing segment is dropped,
 // the inside host gets a reset (built from that segment) and so does the server
 // (it has seen the SYN and the first bytes).
-drop_reason gateway_core::deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
-                                         const net::packet_view& view, const policy::decision& d, drop_reason why,
-                                         uint32_t now, uint16_t& reply_len) noexcept {
+packet_result flow_policy_stage::deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                           const net::packet_view& view, const policy::decision& d, drop_reason why,
+                                           uint32_t now) noexcept {
     security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::deny,
                    d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, false, now,
                    reassembly_.hostname(idx));
-    return reset_both_ways(rec, frame, view, flow::direction::outbound, why, now, reply_len);
+    return reset_both_ways(rec, frame, view, flow::direction::outbound, why, now);
 }
 
 // Cuts a TCP flow at a segment that must not pass: the segment is dropped, its
 // sender gets a reset (built in place from it, sent back the way it came) and
 // so does the other end (a reset in the sender's name, translated like the
 // segment, from the outbox). A UDP datagram is just dropped.
-drop_reason gateway_core::reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame,
-                                          const net::packet_view& view, flow::direction dir, drop_reason why,
-                                          uint32_t now, uint16_t& reply_len) noexcept {
+packet_result flow_policy_stage::reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame,
+                                            const net::packet_view& view, flow::direction dir, drop_reason why,
+                                            uint32_t now) noexcept {
     cut(rec, now);
-    if (view.proto != net::proto_tcp) return why;
+    if (view.proto != net::proto_tcp) return packet_result::drop(why);
     const bool out = dir == flow::direction::outbound;
     const std::span<uint8_t> copy = outbox_.prepare();
     net::packet_view fv;
@@ -131,22 +181,17 @@ drop_reason gateway_core::reset_both_ways(flow::flow_record& rec, std::span<uint
         counters_.count_drop(drop_reason::outbox_full);
     } else if (const std::size_t n = net::make_tcp_reset_forward(frame, view, copy, fv); n != 0) {
         std::span<uint8_t> f = copy.first(n);
-        if (rec.is_v4()) {
-            if (out) net::set_ipv4_source(f, fv, net::ip_address::from_v4(rec.public_addr), rec.public_port);
-            else net::set_ipv4_destination(f, fv, rec.inside, rec.inside_port);
-        }
+        nat_stage::translate(rec, dir, f, fv);
         const side to = out ? side::outside : side::inside;
-        int8_t grown = 0;
         // Held (consumed) when the next hop is not resolved yet: sent from its queue.
-        if (emit(to, f, fv, now, outbox::headroom, grown) == no_drop)
-            outbox_.commit(to, static_cast<std::size_t>(static_cast<int>(n) + grown), grown);
+        if (const packet_result r = emit_.emit(to, f, fv, now, outbox::headroom); r.goes_on())
+            outbox_.commit(to, static_cast<std::size_t>(static_cast<int>(n) + r.front_adjust), r.front_adjust);
     }
     // The frame is still as it arrived (not yet translated): its reply comes
     // from the address the sender used (the public one, for a server).
-    const side from = out ? side::inside : side::outside;
     const side_settings& back = out ? settings_.inside : settings_.outside;
-    reply_len = static_cast<uint16_t>(net::make_tcp_reset_reply(frame, view, back.mac, reply_mac(from, frame)));
-    return why;
+    return packet_result::reply(
+        why, static_cast<uint16_t>(net::make_tcp_reset_reply(frame, view, back.mac, reply_mac(back, frame))));
 }
 
 // DLP on one packet of an inspected flow, in its direction's byte order. TCP:
@@ -155,9 +200,8 @@ drop_reason gateway_core::reset_both_ways(flow::flow_record& rec, std::span<uint
 // so that nothing reaches the other end unscanned: the sender retransmits the
 // missing bytes first. UDP: each datagram on its own. A match of a `block`
 // pattern cuts the flow at the segment that completes it.
-drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
-                                      const net::packet_view& view, flow::direction dir, uint32_t now,
-                                      uint16_t& reply_len) noexcept {
+packet_result flow_policy_stage::dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                        const net::packet_view& view, flow::direction dir, uint32_t now) noexcept {
     dlp::dlp_flow_state* state = reassembly_.dlp(idx);
     const auto d = dir == flow::direction::outbound ? dlp::dlp_direction::outbound : dlp::dlp_direction::inbound;
     bool block = false;
@@ -174,12 +218,12 @@ drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std:
     } else {
         const dlp::dlp_stream_status status = state->of(d).status;
         if (status != dlp::dlp_stream_status::idle && status != dlp::dlp_stream_status::active)
-            return no_drop; // this direction is no longer inspected
+            return packet_result::forward(); // this direction is no longer inspected
         std::span<const uint8_t> payload = net::tcp_payload(frame, view);
         const uint32_t expected = reassembly_.stream_base(idx, d) + static_cast<uint32_t>(state->of(d).offset);
         const auto ahead = static_cast<int32_t>(net::tcp_seq(frame, view) - expected);
         if (!payload.empty()) {
-            if (ahead > 0) return drop_reason::dlp_out_of_order;
+            if (ahead > 0) return packet_result::drop(drop_reason::dlp_out_of_order);
             const auto seen = static_cast<std::size_t>(-static_cast<int64_t>(ahead));
             payload = seen >= payload.size() ? std::span<const uint8_t>() : payload.subspan(seen);
             if (!payload.empty()) result = policy_->scanner(settings_.worker)->scan(*state, d, payload, sink);
@@ -190,15 +234,15 @@ drop_reason gateway_core::dlp_segment(flow::flow_record& rec, uint32_t idx, std:
         }
     }
     if (result.status == dlp::dlp_scan_status::no_stream && policy_->compiled->dlp_fail_closed())
-        return reset_both_ways(rec, frame, view, dir, drop_reason::inspect_exhausted, now, reply_len);
-    if (!block) return no_drop;
+        return reset_both_ways(rec, frame, view, dir, drop_reason::inspect_exhausted, now);
+    if (!block) return packet_result::forward();
     ++counters_.dlp_blocked;
     dlp::dlp_scanner::release(*state); // the flow is over: its streams go back now
-    return reset_both_ways(rec, frame, view, dir, drop_reason::dlp_blocked, now, reply_len);
+    return reset_both_ways(rec, frame, view, dir, drop_reason::dlp_blocked, now);
 }
 
 // Hands one event to the security event log's ring; a full ring loses it (counted).
-void gateway_core::security_event(policy::security_event_kind kind, const policy::decision& d,
+void flow_policy_stage::security_event(policy::security_event_kind kind, const policy::decision& d,
                                   const net::ip_address& src, uint16_t src_port, const net::ip_address& dst,
                                   uint16_t dst_port, uint8_t proto, bool existing, uint32_t now,
                                   std::string_view hostname, const dlp::dlp_match* match) noexcept {
@@ -234,13 +278,16 @@ void gateway_core::security_event(policy::security_event_kind kind, const policy
 }
 
 // A packet of a cut flow is dropped; an inside host still sending on a TCP
-// connection gets a reset back instead of silence.
-drop_reason gateway_core::cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir,
-                                     uint16_t& reply_len) noexcept {
-    if (dir == flow::direction::outbound && view.proto == net::proto_tcp && !(view.tcp_flags & net::tcp_rst))
-        reply_len = static_cast<uint16_t>(
-            net::make_tcp_reset_reply(frame, view, settings_.inside.mac, reply_mac(side::inside, frame)));
-    return drop_reason::policy_cut;
+// connection gets a reset back instead of silence (not for a later fragment:
+// it has no TCP header to answer).
+packet_result flow_policy_stage::cut_packet(std::span<uint8_t> frame, const net::packet_view& view,
+                                            flow::direction dir) noexcept {
+    if (dir == flow::direction::outbound && view.proto == net::proto_tcp && !view.is_later_fragment() &&
+        !(view.tcp_flags & net::tcp_rst))
+        return packet_result::reply(drop_reason::policy_cut,
+                                    static_cast<uint16_t>(net::make_tcp_reset_reply(
+                                        frame, view, settings_.inside.mac, reply_mac(settings_.inside, frame))));
+    return packet_result::drop(drop_reason::policy_cut);
 }
 
 

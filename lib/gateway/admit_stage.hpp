@@ -1,0 +1,87 @@
+// Stages 1 and 2 of the packet path: parse, then admit. The frame is parsed
+// once (net::parse_frame) and said to be one of three things, here and nowhere
+// later: transit (it goes on to the flow stages), for the gateway itself (ARP,
+// neighbour discovery, IP to one of its addresses: local_stage), or refused
+// (a drop reason). Admission needs no flow table: the port's VLAN and MAC, the
+// gateway's own addresses, the TTL.
+//
+// Inline: it runs for every frame, and its checks are a few compares.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+#include "gateway/settings.hpp"
+#include "net/l2.hpp"
+#include "net/packet_parser.hpp"
+#include "net/packet_view.hpp"
+#include "stats/counters.hpp"
+
+namespace egress::gateway {
+
+enum class destination : uint8_t { transit, gateway_arp, gateway_nd, gateway_ip, refused };
+
+struct admission {
+    destination to = destination::transit;
+    stats::drop_reason why = stats::no_drop; // refused only
+};
+
+class admit_stage {
+public:
+    admit_stage(const settings& s, bool fragments_enabled) noexcept
+        : settings_(s), fragments_enabled_(fragments_enabled) {}
+
+    // Parses `frame` into `view` and admits it, or says where else it goes.
+    admission run(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept {
+        return admit(from, frame, view, net::parse_frame(frame, view));
+    }
+    // The same for a frame the caller parsed already (`parsed`: the parser's verdict).
+    [[gnu::always_inline]] admission admit(stats::side from, std::span<const uint8_t> frame,
+                                           const net::packet_view& view, stats::drop_reason parsed) const noexcept {
+        using stats::drop_reason;
+        if (parsed != stats::no_drop) [[unlikely]]
+            return classify_refusal(frame, parsed);
+        if (view.is_fragment() && !fragments_enabled_) [[unlikely]]
+            return {destination::refused,
+                    view.family == net::ip_family::v4 ? drop_reason::ipv4_fragment : drop_reason::ipv6_fragment};
+        const side_settings& port = from == stats::side::inside ? settings_.inside : settings_.outside;
+        if (!port.accepts_vlan(view.l3_offset, view.vlan_tci)) return {destination::refused, drop_reason::vlan_mismatch};
+        if (!settings_.accept_any_dst_mac && std::memcmp(frame.data(), port.mac.bytes.data(), 6) != 0)
+            return {destination::refused, drop_reason::l2_dst_not_local};
+        if (is_own_address(view.dst)) return {destination::gateway_ip, drop_reason::local_delivery_unsupported};
+        if (view.ttl <= 1) return {destination::refused, drop_reason::ttl_expired};
+        return {};
+    }
+
+    bool is_own_address(const net::ip_address& a) const noexcept {
+        for (const auto& own : settings_.inside.addresses)
+            if (own == a) return true;
+        for (const auto& own : settings_.outside.addresses)
+            if (own == a) return true;
+        return false;
+    }
+
+private:
+    // A frame the IP parser does not take may still be for the gateway: ARP
+    // (not IP at all) or neighbour discovery (ICMPv6, but not a type the IP path
+    // forwards). Said here, once, so that no later stage reads a refusal as
+    // "maybe local".
+    static admission classify_refusal(std::span<const uint8_t> frame, stats::drop_reason parsed) noexcept {
+        using stats::drop_reason;
+        if (parsed != drop_reason::ethertype_unsupported && parsed != drop_reason::icmp_type_unsupported)
+            return {destination::refused, parsed};
+        net::l2_header l2;
+        if (!net::read_l2_header(frame, l2)) return {destination::refused, parsed};
+        if (parsed == drop_reason::ethertype_unsupported && l2.ethertype == net::ethertype_arp)
+            return {destination::gateway_arp, parsed};
+        if (parsed == drop_reason::icmp_type_unsupported && l2.ethertype == net::ethertype_ipv6)
+            return {destination::gateway_nd, parsed};
+        return {destination::refused, parsed};
+    }
+
+    const settings& settings_;
+    bool fragments_enabled_;
+};
+
+} // namespace egress::gateway

@@ -1,0 +1,114 @@
+// Flow policy: the stage between flow lookup and NAT that decides whether a
+// flow's packet may pass. A new flow is decided once (deny / block / would
+// deny; whether its hostname must be read first; whether DLP scans it). An
+// existing flow is decided again after a policy reload (a denied flow is cut:
+// its packets are dropped, an inside TCP sender gets a reset), waits for its
+// hostname (the segment that completes it is decided; a denied flow is reset
+// both ways), and has its payload scanned by DLP in each direction's byte
+// order. Security events (denials, would-deny, cuts, blocks, DLP matches) go
+// to the control plane's ring.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "flow/flow_record.hpp"
+#include "gateway/emit_stage.hpp"
+#include "gateway/hostname_reassembly.hpp"
+#include "gateway/outbox.hpp"
+#include "gateway/packet_result.hpp"
+#include "gateway/settings.hpp"
+#include "net/packet_view.hpp"
+#include "net/tcp_segment.hpp"
+#include "policy/active_policy.hpp"
+#include "policy/security_event.hpp"
+#include "stats/counters.hpp"
+
+namespace egress::gateway {
+
+class flow_policy_stage {
+public:
+    flow_policy_stage(const settings& s, stats::worker_counters& counters, outbox& box,
+                      hostname_reassembly& reassembly, emit_stage& emit) noexcept
+        : settings_(s), counters_(counters), outbox_(box), reassembly_(reassembly), emit_(emit) {}
+
+    // See gateway_core::use_policy / attach_security_events / set_wall_clock.
+    void use_policy(policy::active_policy* p) noexcept { policy_ = p; }
+    void attach_security_events(policy::security_ring* ring) noexcept { security_ = ring; }
+    void set_wall_offset(uint64_t offset_ms) noexcept { wall_offset_ms_ = offset_ms; }
+
+    // A new outbound flow: no_drop when it may start (`inspect`: its decision
+    // waits for its hostname), else why not (the event is sent).
+    stats::drop_reason decide_new(const net::packet_view& view, uint32_t now, bool& inspect) noexcept;
+    // The new flow's record exists: it gets an inspection slot when its
+    // hostname is to be read or DLP scans it. inspect_exhausted when no slot
+    // is left and the policy fails closed (the caller removes the record).
+    stats::drop_reason start_inspection(flow::flow_record& rec, uint32_t idx, std::span<const uint8_t> frame,
+                                        const net::packet_view& view, bool inspect) noexcept;
+
+    // Before the flow's state advances: re-check after a reload, a cut flow's
+    // packets, fragments of a flow whose payload is read, the hostname hold.
+    packet_result check(flow::flow_record& rec, uint32_t idx, flow::direction dir, std::span<uint8_t> frame,
+                        const net::packet_view& view, uint32_t now) noexcept {
+        recheck_if_stale(rec, idx, now);
+        if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, dir);
+        if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]]
+            return packet_result::drop(stats::drop_reason::fragment_inspected);
+        if (dir == flow::direction::outbound && (rec.flags & flow::flow_flags::awaits_hostname))
+            return inspect_segment(rec, idx, frame, view, now);
+        return packet_result::forward();
+    }
+    // After the flow's state advanced: DLP (and the server's initial sequence
+    // number, where DLP's inbound stream starts).
+    packet_result scan(flow::flow_record& rec, uint32_t idx, flow::direction dir, std::span<uint8_t> frame,
+                       const net::packet_view& view, uint32_t now) noexcept {
+        // The flag, not the side array: no extra cache line per packet.
+        if ((rec.flags & flow::flow_flags::inspection_slot) == 0) return packet_result::forward();
+        if (dir == flow::direction::inbound && view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn))
+            reassembly_.set_inbound_base(idx, net::tcp_seq(frame, view));
+        if (!dlp_on()) return packet_result::forward();
+        return dlp_segment(rec, idx, frame, view, dir, now);
+    }
+    // A flow admitted under another policy snapshot is decided again (also
+    // from the sweep, for idle flows).
+    void recheck_if_stale(flow::flow_record& rec, uint32_t idx, uint32_t now) noexcept {
+        if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
+    }
+    uint8_t generation() const noexcept { return policy_ != nullptr ? policy_->generation : 0; }
+
+private:
+    bool dlp_on() const noexcept { return policy_ != nullptr && policy_->scanner(settings_.worker) != nullptr; }
+    bool fragments_uninspectable(const flow::flow_record& rec) const noexcept;
+    void recheck(flow::flow_record& rec, uint32_t idx, uint32_t now) noexcept;
+    policy::query query_of(const flow::flow_record& rec, uint32_t idx) const noexcept;
+    void note_would_deny(const policy::decision& d, const net::ip_address& src, uint16_t src_port,
+                         const net::ip_address& dst, uint16_t dst_port, uint8_t proto, bool existing, uint32_t now,
+                         std::string_view hostname = {}) noexcept;
+    packet_result inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                  const net::packet_view& view, uint32_t now) noexcept;
+    packet_result deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                 const net::packet_view& view, const policy::decision& d, stats::drop_reason why,
+                                 uint32_t now) noexcept;
+    void cut(flow::flow_record& rec, uint32_t now) noexcept;
+    packet_result dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                              const net::packet_view& view, flow::direction dir, uint32_t now) noexcept;
+    packet_result reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame, const net::packet_view& view,
+                                  flow::direction dir, stats::drop_reason why, uint32_t now) noexcept;
+    void security_event(policy::security_event_kind kind, const policy::decision& d, const net::ip_address& src,
+                        uint16_t src_port, const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
+                        bool existing, uint32_t now, std::string_view hostname = {},
+                        const dlp::dlp_match* match = nullptr) noexcept;
+    packet_result cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir) noexcept;
+
+    const settings& settings_;
+    stats::worker_counters& counters_;
+    outbox& outbox_;
+    hostname_reassembly& reassembly_;
+    emit_stage& emit_;
+    policy::active_policy* policy_ = nullptr;
+    policy::security_ring* security_ = nullptr;
+    uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
+};
+
+} // namespace egress::gateway

@@ -1,0 +1,195 @@
+#include "gateway/flow_stage.hpp"
+
+#include "flow/tcp_state.hpp"
+
+namespace egress::gateway {
+
+using stats::drop_reason;
+using stats::no_drop;
+
+namespace {
+
+constexpr stats::flow_proto proto_class(uint8_t proto) noexcept {
+    switch (proto) {
+    case net::proto_tcp: return stats::flow_proto::tcp;
+    case net::proto_udp: return stats::flow_proto::udp;
+    default: return stats::flow_proto::icmp;
+    }
+}
+
+constexpr bool is_echo_request(const net::packet_view& v) noexcept {
+    return (v.proto == net::proto_icmp && v.icmp_type == net::icmp_echo_request) ||
+           (v.proto == net::proto_icmpv6 && v.icmp_type == net::icmpv6_echo_request);
+}
+
+uint32_t idle_timeout(const flow::flow_record& r, const flow::timeouts& t) noexcept {
+    switch (r.proto) {
+    case net::proto_tcp: return flow::timeout_for(static_cast<flow::tcp_state>(r.tcp_state), t);
+    case net::proto_udp: return t.udp_ms;
+    default: return t.icmp_ms;
+    }
+}
+
+} // namespace
+
+flow_stage::flow_stage(const settings& s, stats::worker_counters& counters, flow_reporter& reporter, nat_stage& nat,
+                       flow_policy_stage& policy, hostname_reassembly& reassembly)
+    : settings_(s),
+      counters_(counters),
+      reporter_(reporter),
+      nat_(nat),
+      policy_(policy),
+      reassembly_(reassembly),
+      table_(s.max_flows) {}
+
+// Slow path: a packet from inside that belongs to no flow. Only connection
+// openers create flows; the policy decides; IPv4 flows get their public
+// address:port from NAT.
+[[gnu::noinline]] drop_reason flow_stage::create(std::span<const uint8_t> frame, const net::packet_view& view,
+                                                 uint32_t now, uint32_t& idx) noexcept {
+    if (view.proto == net::proto_tcp && !flow::tcp_opens_flow(flow::direction::outbound, view.tcp_flags))
+        return drop_reason::tcp_new_not_syn;
+    if ((view.proto == net::proto_icmp || view.proto == net::proto_icmpv6) && !is_echo_request(view))
+        return drop_reason::icmp_new_not_request;
+    bool inspect = false;
+    if (const drop_reason r = policy_.decide_new(view, now, inspect); r != no_drop) return r;
+    if (table_.size() == table_.capacity()) return drop_reason::flow_table_full;
+
+    flow::flow_record rec;
+    rec.inside = view.src;
+    rec.remote = view.dst;
+    rec.inside_port = view.src_port;
+    rec.remote_port = view.dst_port;
+    rec.proto = view.proto;
+    rec.family = static_cast<uint8_t>(view.family);
+    rec.tcp_state = static_cast<uint8_t>(flow::tcp_state::syn_sent);
+    rec.report_start_ms = now;
+    rec.policy_gen = policy_.generation();
+    uint32_t pool = 0;
+    if (const drop_reason r = nat_.map(rec, view, table_, now, pool); r != no_drop) return r;
+    idx = table_.insert(rec);
+    if (idx == npos) return drop_reason::flow_table_full;
+    if (const drop_reason r = policy_.start_inspection(table_.at(idx), idx, frame, view, inspect); r != no_drop) {
+        table_.erase(idx);
+        ++erasures_;
+        return r;
+    }
+    if (view.family == net::ip_family::v4) {
+        nat_.mapped(pool);
+        if (reporter_.enabled() && settings_.flow_export.nat_session_events)
+            reporter_.nat_session(table_.at(idx), true, now);
+    }
+    ++counters_.flows_created[static_cast<std::size_t>(proto_class(view.proto))];
+    return no_drop;
+}
+
+// Advances the flow's state by one packet and refreshes its idle timeout.
+// TCP: the segment's sequence numbers are checked against the flow's windows
+// (table_.window(idx), in the side entry prefetched with the byte counts);
+// tcp_track names the drop (tcp_out_of_window, tcp_rst_out_of_window,
+// tcp_invalid_transition) and leaves state and windows untouched when it drops.
+drop_reason flow_stage::track(flow::flow_record& rec, uint32_t idx, flow::direction dir,
+                              std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now) noexcept {
+    if (rec.proto == net::proto_tcp) {
+        const auto before = static_cast<flow::tcp_state>(rec.tcp_state);
+        // A brand-new flow is in syn_sent with a zero window: its SYN starts the window.
+        const flow::tcp_verdict step = flow::tcp_track(before, dir, flow::read_tcp_segment(frame, view), rec.flags,
+                                                       table_.window(idx), settings_.tcp);
+        if (step.drop != no_drop) return step.drop;
+        if (step.next == flow::tcp_state::syn_sent &&
+            (before == flow::tcp_state::time_wait || before == flow::tcp_state::closed))
+            ++counters_.tcp_reopened;
+        rec.tcp_state = static_cast<uint8_t>(step.next);
+    }
+    rec.expires_at_ms = now + idle_timeout(rec, settings_.timeouts);
+    return no_drop;
+}
+
+// Per-packet accounting for flow export. A flow whose byte counters approach
+// 32 bits is reported early (its deltas restart), so counts never wrap.
+void flow_stage::account(flow::flow_record& rec, uint32_t idx, flow::direction dir, const net::packet_view& view,
+                         uint32_t now) noexcept {
+    flow::flow_volume& vol = table_.volume(idx);
+    rec.tcp_flags_seen |= view.tcp_flags;
+    if (dir == flow::direction::outbound) {
+        rec.packets_out += 1;
+        vol.bytes_out += view.l3_length;
+    } else {
+        rec.packets_in += 1;
+        vol.bytes_in += view.l3_length;
+    }
+    constexpr uint32_t report_before = 0xF000'0000u;
+    if ((vol.bytes_out | vol.bytes_in) >= report_before && reporter_.enabled()) reporter_.flow_update(rec, vol, now);
+}
+
+// Why a flow that reached its idle timeout ended: TCP that closed (FIN both ways
+// or RST) ended by itself; anything else went idle.
+flow::end_reason flow_stage::natural_end(const flow::flow_record& rec) noexcept {
+    const auto state = static_cast<flow::tcp_state>(rec.tcp_state);
+    const bool closed = rec.proto == net::proto_tcp &&
+                        (state == flow::tcp_state::time_wait || state == flow::tcp_state::closed);
+    return closed ? flow::end_reason::end_of_flow : flow::end_reason::idle_timeout;
+}
+
+uint32_t flow_stage::last_packet_time(const flow::flow_record& rec) const noexcept {
+    return rec.expires_at_ms - idle_timeout(rec, settings_.timeouts);
+}
+
+flow_names flow_stage::names_of(uint32_t idx) const noexcept {
+    flow_names n;
+    if ((table_.at(idx).flags & flow::flow_flags::inspection_slot) == 0) return n;
+    const std::string_view host = reassembly_.hostname(idx);
+    (reassembly_.kind(idx) == policy::inspection_kind::http ? n.http_host : n.server_name) = host;
+    return n;
+}
+
+void flow_stage::on_expired(uint32_t idx, const flow::flow_record& rec) noexcept {
+    nat_.released(rec);
+    ++counters_.flows_expired[static_cast<std::size_t>(proto_class(rec.proto))];
+    if (reporter_.enabled()) {
+        reporter_.flow_end(rec, table_.volume(idx), natural_end(rec), last_packet_time(rec), names_of(idx));
+        if (rec.is_v4() && settings_.flow_export.nat_session_events)
+            reporter_.nat_session(rec, false, rec.expires_at_ms);
+    }
+    if (rec.flags & flow::flow_flags::inspection_slot) reassembly_.finish(idx);
+}
+
+void flow_stage::retire(uint32_t idx) noexcept {
+    on_expired(idx, table_.at(idx));
+    table_.erase(idx);
+    ++erasures_;
+}
+
+// The sweep also re-checks idle flows against a newer policy snapshot, so a flow
+// is cut by a reload or a block even before its next packet (and a flow stays
+// idle through at most one sweep round, not 255 publications, before it is
+// re-checked: the generation byte cannot wrap around unseen).
+void flow_stage::expire(uint32_t now, uint32_t budget) noexcept {
+    const auto on_expired_cb = [this](uint32_t idx, const flow::flow_record& rec) { on_expired(idx, rec); };
+    const bool reporting = reporter_.enabled();
+    const uint32_t n = table_.sweep(now, budget, on_expired_cb, [this, now, reporting](uint32_t idx, flow::flow_record& rec) {
+        policy_.recheck_if_stale(rec, idx, now);
+        if (reporting && reporter_.is_due(rec, now)) reporter_.flow_update(rec, table_.volume(idx), now);
+    });
+    if (reporting) reporter_.tick(now);
+    erasures_ += n;
+}
+
+void flow_stage::report_remaining(uint32_t now) noexcept {
+    if (!reporter_.enabled()) return;
+    reporter_.set_patient(true);
+    // Flows already past their timeout (not yet swept) and TCP connections that
+    // closed (waiting out TIME_WAIT) end for their own reason; the others are
+    // cut by the shutdown.
+    table_.for_each_live([this, now](uint32_t idx, const flow::flow_record& rec) {
+        const flow::end_reason natural = natural_end(rec);
+        const flow::end_reason why = flow::is_expired(rec, now) || natural == flow::end_reason::end_of_flow
+                                         ? natural
+                                         : flow::end_reason::forced_end;
+        reporter_.flow_end(rec, table_.volume(idx), why, last_packet_time(rec), names_of(idx));
+    });
+    reporter_.flush_all(now);
+    reporter_.set_patient(false);
+}
+
+} // namespace egress::gateway

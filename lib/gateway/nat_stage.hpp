@@ -1,0 +1,75 @@
+// NAT translate: the stage that rewrites a flow's packets for the side they
+// leave by, and that gives a new IPv4 flow its public address:port. IPv6
+// flows pass untranslated. Translation by direction is written once, here:
+// outbound the inside source becomes the public address:port, inbound the
+// public destination becomes the inside host's address:port.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "flow/flow_record.hpp"
+#include "flow/flow_table.hpp"
+#include "gateway/flow_reporter.hpp"
+#include "gateway/settings.hpp"
+#include "nat/port_allocator.hpp"
+#include "net/packet_view.hpp"
+#include "net/rewrite.hpp"
+#include "stats/drop_reason.hpp"
+#include "stats/live_stats.hpp"
+
+namespace egress::gateway {
+
+struct pool_address_usage {
+    net::ip_address address;
+    uint64_t mappings_active = 0;
+    uint64_t mappings_created = 0;
+    uint64_t exhausted = 0;
+};
+
+class nat_stage {
+public:
+    nat_stage(const settings& s, flow_reporter& reporter);
+
+    // A packet of flow `rec` going `dir`, rewritten in place (checksums updated).
+    static void translate(const flow::flow_record& rec, flow::direction dir, std::span<uint8_t> frame,
+                          net::packet_view& view) noexcept {
+        if (!rec.is_v4()) return;
+        if (dir == flow::direction::outbound)
+            net::set_ipv4_source(frame, view, net::ip_address::from_v4(rec.public_addr), rec.public_port);
+        else
+            net::set_ipv4_destination(frame, view, rec.inside, rec.inside_port);
+    }
+    // An ICMP error about flow `rec` that arrived going `dir`: its outer header
+    // and the packet it quotes (see gateway_core::relay_icmp_error).
+    static void translate_error(const flow::flow_record& rec, flow::direction dir, std::span<uint8_t> frame,
+                                net::packet_view& view) noexcept;
+
+    // A new flow from inside (rec filled in from the packet): its public
+    // address:port, for IPv4; the pool index in `pool`. A port is usable only
+    // when no live flow replies through it and, with several workers, its
+    // reply is steered to this one.
+    stats::drop_reason map(flow::flow_record& rec, const net::packet_view& view, const flow::flow_table& table,
+                           uint32_t now, uint32_t& pool) noexcept;
+    // The mapping of map() is in use (the flow was created) / ends.
+    void mapped(uint32_t pool) noexcept {
+        nat_.on_mapping_created(pool);
+        ++mappings_created_[pool];
+    }
+    void released(const flow::flow_record& rec) noexcept {
+        if (rec.is_v4()) nat_.on_mapping_released(nat_.pool_index_for(rec.inside)); // paired pooling
+    }
+
+    uint32_t pool_size() const noexcept { return nat_.pool_size(); }
+    void snapshot(stats::live_stats& out) const noexcept;
+    std::vector<pool_address_usage> pool_usage() const;
+
+private:
+    const settings& settings_;
+    flow_reporter& reporter_;
+    nat::port_allocator nat_;
+    std::vector<uint64_t> mappings_created_; // per pool address
+};
+
+} // namespace egress::gateway

@@ -1,0 +1,77 @@
+// What became of one received frame: the one answer gateway_core gives per
+// frame, written by the stage that decided and read once by the worker.
+//
+//   forward   rewritten in place; leaves through the other side, starting
+//             front_adjust bytes earlier (> 0: a VLAN tag pushed into the
+//             headroom) or later (< 0: tags popped) than it arrived.
+//   drop      dropped for `reason` (already counted); the caller frees it.
+//   consumed  the gateway took it: ARP / neighbour discovery addressed to it,
+//             an echo it answered, a copy held until its next hop is resolved,
+//             a fragment copied until its datagram's first fragment passed.
+//             Nothing to count; the caller frees it.
+//   reply     dropped for `reason` (counted), and the frame was rewritten in
+//             place into a reply of reply_len bytes (a TCP reset cutting a
+//             flow the policy denies) that goes back out of the arrival side.
+//
+// share_with_peers (drop or consumed, several workers only): the frame was an
+// ARP / ND message that maps an address to a MAC; every other worker gets a
+// copy to learn from (gateway_core::learn_from_peer). Frames the gateway built
+// on its own (outbox.hpp) are not part of any frame's result.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+#include "stats/drop_reason.hpp"
+
+namespace egress::gateway {
+
+enum class verdict : uint8_t { forward, drop, consumed, reply };
+
+struct packet_result {
+    verdict kind = verdict::forward;
+    stats::drop_reason reason = stats::no_drop; // drop / reply only
+    int8_t front_adjust = 0;                                // forward only
+    bool share_with_peers = false;
+    uint16_t reply_len = 0;                                 // reply only
+
+    static constexpr packet_result forward(int8_t front = 0) noexcept {
+        return {verdict::forward, stats::no_drop, front, false, 0};
+    }
+    static constexpr packet_result drop(stats::drop_reason why) noexcept {
+        return {verdict::drop, why, 0, false, 0};
+    }
+    static constexpr packet_result consumed() noexcept {
+        return {verdict::consumed, stats::no_drop, 0, false, 0};
+    }
+    // A drop whose frame became a reply of `length` bytes; without one (0), a plain drop.
+    static constexpr packet_result reply(stats::drop_reason why, uint16_t length) noexcept {
+        return {length != 0 ? verdict::reply : verdict::drop, why, 0, false, length};
+    }
+
+    // Within the pipeline: the frame goes on to the next stage.
+    constexpr bool goes_on() const noexcept { return kind == verdict::forward; }
+    // Dropped (with or without a reply): `reason` is set and was counted.
+    constexpr bool dropped() const noexcept { return kind == verdict::drop || kind == verdict::reply; }
+};
+
+static_assert(std::is_trivially_copyable_v<packet_result> && sizeof(packet_result) <= 8);
+
+// A result is its verdict; a dropped one (with or without reply) is also its reason.
+constexpr bool operator==(const packet_result& r, verdict v) noexcept { return r.kind == v; }
+constexpr bool operator==(const packet_result& r, stats::drop_reason why) noexcept {
+    return r.dropped() && r.reason == why;
+}
+
+constexpr std::string_view name_of(verdict v) noexcept {
+    switch (v) {
+    case verdict::forward: return "forward";
+    case verdict::drop: return "drop";
+    case verdict::consumed: return "consumed";
+    case verdict::reply: return "reply";
+    }
+    return "?";
+}
+
+} // namespace egress::gateway
