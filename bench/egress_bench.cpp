@@ -201,7 +201,7 @@ void BM_gateway_established_tcp(benchmark::State& state) {
     std::vector<frame> pristine(n);
     frame work[32];
     std::span<uint8_t> spans[32];
-    stats::drop_reason verdicts[32];
+    gateway::packet_result verdicts[32];
     for (uint32_t i = 0; i < n; ++i) {
         const uint32_t src = 0x0A000000u + (i >> 6), dst = 0xC6336400u + (i % 251);
         const auto sport = static_cast<uint16_t>(1024 + (i & 63));
@@ -230,7 +230,7 @@ void BM_gateway_established_tcp(benchmark::State& state) {
         clocks += __rdtsc() - t0;
         packets += 32;
     }
-    if (verdicts[0] != stats::no_drop) state.SkipWithError("packet dropped");
+    if (verdicts[0].kind != gateway::verdict::forward) state.SkipWithError("packet dropped");
     state.SetItemsProcessed(static_cast<int64_t>(packets));
     state.counters["clocks_per_packet"] = static_cast<double>(clocks) / static_cast<double>(packets);
     state.counters["bytes_per_flow"] =

@@ -58,10 +58,11 @@ struct packet_result {
 
 static_assert(std::is_trivially_copyable_v<packet_result> && sizeof(packet_result) <= 8);
 
-// A result is its verdict; a dropped one (with or without reply) is also its reason.
+// A result is its verdict; a dropped one (with or without reply) is also its
+// reason, and a forwarded one is the parsers' "nothing refused" (no_drop).
 constexpr bool operator==(const packet_result& r, verdict v) noexcept { return r.kind == v; }
 constexpr bool operator==(const packet_result& r, stats::drop_reason why) noexcept {
-    return r.dropped() && r.reason == why;
+    return why == stats::no_drop ? r.kind == verdict::forward : r.dropped() && r.reason == why;
 }
 
 constexpr std::string_view name_of(verdict v) noexcept {

@@ -27,7 +27,9 @@ struct outcome {
     verdict kind = verdict::forward;
     stats::drop_reason reason = stats::no_drop;
     outcome(verdict v) : kind(v) {} // NOLINT(google-explicit-constructor): written as expectations
-    outcome(stats::drop_reason why) : kind(verdict::drop), reason(why) {} // NOLINT
+    // no_drop (the parsers' "nothing refused") reads as forwarded.
+    outcome(stats::drop_reason why) // NOLINT
+        : kind(why == stats::no_drop ? verdict::forward : verdict::drop), reason(why) {}
     outcome(const packet_result& r) // NOLINT
         : kind(r.dropped() ? verdict::drop : r.kind), reason(r.dropped() ? r.reason : stats::no_drop) {}
     bool operator==(const outcome&) const = default;

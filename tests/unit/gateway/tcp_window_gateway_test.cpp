@@ -16,7 +16,6 @@ namespace {
 
 using namespace testing_network;
 using stats::drop_reason;
-using stats::no_drop;
 using stats::side;
 using test::bytes;
 
@@ -30,12 +29,12 @@ struct tcp_gateway : ::testing::Test {
     void make(settings s) { core = std::make_unique<gateway_core>(s); }
     void SetUp() override { make(make_settings()); }
 
-    drop_reason out(uint16_t port, uint8_t flags, uint32_t seq, uint32_t ack, std::string_view payload = "",
+    outcome out(uint16_t port, uint8_t flags, uint32_t seq, uint32_t ack, std::string_view payload = "",
                     uint32_t now = 0) {
         bytes f = from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(port, 443, flags).tcp_seq(seq, ack).payload(payload).build();
         return core->process(side::inside, f, now);
     }
-    drop_reason back(uint16_t public_port, uint8_t flags, uint32_t seq, uint32_t ack, std::string_view payload = "",
+    outcome back(uint16_t public_port, uint8_t flags, uint32_t seq, uint32_t ack, std::string_view payload = "",
                      uint32_t now = 0) {
         bytes f = inbound_frame(public_port, flags, seq, ack, payload);
         return core->process(side::outside, f, now);
@@ -56,13 +55,13 @@ struct tcp_gateway : ::testing::Test {
 
     // Handshake and a little data both ways; returns the flow's public port.
     uint16_t established(uint16_t port) {
-        EXPECT_EQ(out(port, net::tcp_syn, client_isn, 0), no_drop);
+        EXPECT_EQ(out(port, net::tcp_syn, client_isn, 0), verdict::forward);
         const uint16_t pub = record(port).public_port;
-        EXPECT_EQ(back(pub, net::tcp_syn | net::tcp_ack, server_isn, client_isn + 1), no_drop);
-        EXPECT_EQ(out(port, net::tcp_ack, client_isn + 1, server_isn + 1), no_drop);
-        EXPECT_EQ(out(port, net::tcp_ack | net::tcp_psh, client_isn + 1, server_isn + 1, "hello"), no_drop);
-        EXPECT_EQ(back(pub, net::tcp_ack | net::tcp_psh, server_isn + 1, client_next, "0123456789"), no_drop);
-        EXPECT_EQ(out(port, net::tcp_ack, client_next, server_next), no_drop);
+        EXPECT_EQ(back(pub, net::tcp_syn | net::tcp_ack, server_isn, client_isn + 1), verdict::forward);
+        EXPECT_EQ(out(port, net::tcp_ack, client_isn + 1, server_isn + 1), verdict::forward);
+        EXPECT_EQ(out(port, net::tcp_ack | net::tcp_psh, client_isn + 1, server_isn + 1, "hello"), verdict::forward);
+        EXPECT_EQ(back(pub, net::tcp_ack | net::tcp_psh, server_isn + 1, client_next, "0123456789"), verdict::forward);
+        EXPECT_EQ(out(port, net::tcp_ack, client_next, server_next), verdict::forward);
         EXPECT_EQ(state(port), flow::tcp_state::established);
         return pub;
     }
@@ -96,11 +95,11 @@ TEST_F(tcp_gateway, a_spoofed_rst_flood_loses_no_connection) {
         }
         std::array<std::span<uint8_t>, burst> spans;
         for (uint16_t i = 0; i < burst; ++i) spans[i] = frames[i];
-        std::array<drop_reason, burst> verdicts{};
+        std::array<packet_result, burst> verdicts{};
         core->process_burst(side::outside, spans.data(), burst, 1000 + sent / burst, verdicts.data());
-        for (const drop_reason v : verdicts) {
-            if (v == no_drop) ++forwarded;
-            else EXPECT_EQ(v, drop_reason::tcp_rst_out_of_window);
+        for (const packet_result& v : verdicts) {
+            if (v == verdict::forward) ++forwarded;
+            else EXPECT_EQ(outcome(v), outcome(drop_reason::tcp_rst_out_of_window));
         }
     }
     EXPECT_EQ(forwarded, expected_in_window);
@@ -110,19 +109,19 @@ TEST_F(tcp_gateway, a_spoofed_rst_flood_loses_no_connection) {
         const auto port = static_cast<uint16_t>(40000 + c);
         EXPECT_EQ(state(port), flow::tcp_state::established) << port;
         // The connections still carry data both ways.
-        EXPECT_EQ(out(port, net::tcp_ack | net::tcp_psh, client_next, server_next, "more", 5000), no_drop);
-        EXPECT_EQ(back(public_ports[c], net::tcp_ack, server_next, client_next + 4, "", 5000), no_drop);
+        EXPECT_EQ(out(port, net::tcp_ack | net::tcp_psh, client_next, server_next, "more", 5000), verdict::forward);
+        EXPECT_EQ(back(public_ports[c], net::tcp_ack, server_next, client_next + 4, "", 5000), verdict::forward);
     }
 }
 
 TEST_F(tcp_gateway, an_exact_rst_closes_and_later_traffic_restores_the_flow) {
     const uint16_t pub = established(40000);
-    EXPECT_EQ(back(pub, net::tcp_rst, server_next, 0, "", 1000), no_drop);
+    EXPECT_EQ(back(pub, net::tcp_rst, server_next, 0, "", 1000), verdict::forward);
     EXPECT_EQ(state(40000), flow::tcp_state::closed);
     EXPECT_EQ(record(40000).expires_at_ms, 1000u + 240'000); // RFC 7857 section 2.2
     EXPECT_EQ(core->flows_active(), 1u);
     // RFC 7857 section 2.2: the session is kept, and traffic brings it back.
-    EXPECT_EQ(out(40000, net::tcp_ack | net::tcp_psh, client_next, server_next, "again", 2000), no_drop);
+    EXPECT_EQ(out(40000, net::tcp_ack | net::tcp_psh, client_next, server_next, "again", 2000), verdict::forward);
     EXPECT_EQ(state(40000), flow::tcp_state::established);
     EXPECT_EQ(record(40000).expires_at_ms, 2000u + 7'440'000);
 }
@@ -133,7 +132,7 @@ TEST_F(tcp_gateway, data_far_outside_the_window_is_dropped_and_counted) {
               drop_reason::tcp_out_of_window);
     EXPECT_EQ(out(40000, net::tcp_ack, client_next, server_next + 1'000'000), drop_reason::tcp_out_of_window);
     EXPECT_EQ(drops(drop_reason::tcp_out_of_window), 2u);
-    EXPECT_EQ(back(pub, net::tcp_ack | net::tcp_psh, server_next, client_next, "real"), no_drop);
+    EXPECT_EQ(back(pub, net::tcp_ack | net::tcp_psh, server_next, client_next, "real"), verdict::forward);
 }
 
 TEST_F(tcp_gateway, liberal_tracking_forwards_data_outside_the_window_but_not_rsts) {
@@ -141,7 +140,7 @@ TEST_F(tcp_gateway, liberal_tracking_forwards_data_outside_the_window_but_not_rs
     s.tcp.liberal = true;
     make(s);
     const uint16_t pub = established(40000);
-    EXPECT_EQ(back(pub, net::tcp_ack | net::tcp_psh, server_next + 1'000'000, client_next, "asymmetric"), no_drop);
+    EXPECT_EQ(back(pub, net::tcp_ack | net::tcp_psh, server_next + 1'000'000, client_next, "asymmetric"), verdict::forward);
     EXPECT_EQ(back(pub, net::tcp_rst, server_next + 1'000'010, 0), drop_reason::tcp_rst_out_of_window);
     EXPECT_EQ(state(40000), flow::tcp_state::established);
 }
@@ -149,14 +148,14 @@ TEST_F(tcp_gateway, liberal_tracking_forwards_data_outside_the_window_but_not_rs
 TEST_F(tcp_gateway, a_challenge_ack_to_a_syn_reaches_the_client_which_resets_and_retries) {
     // RFC 5961 section 4 / RFC 5382 REQ-2: the server still holds an old
     // connection on this 4-tuple and answers the SYN with an ACK.
-    ASSERT_EQ(out(40000, net::tcp_syn, client_isn, 0), no_drop);
+    ASSERT_EQ(out(40000, net::tcp_syn, client_isn, 0), verdict::forward);
     const uint16_t pub = record(40000).public_port;
-    EXPECT_EQ(back(pub, net::tcp_ack, 777'777, 123'456), no_drop);
-    EXPECT_EQ(out(40000, net::tcp_rst, 123'456, 0), no_drop);
+    EXPECT_EQ(back(pub, net::tcp_ack, 777'777, 123'456), verdict::forward);
+    EXPECT_EQ(out(40000, net::tcp_rst, 123'456, 0), verdict::forward);
     EXPECT_EQ(state(40000), flow::tcp_state::closed);
-    EXPECT_EQ(out(40000, net::tcp_syn, client_isn + 7, 0, "", 1000), no_drop);
-    EXPECT_EQ(back(pub, net::tcp_syn | net::tcp_ack, server_isn, client_isn + 8, "", 1000), no_drop);
-    EXPECT_EQ(out(40000, net::tcp_ack, client_isn + 8, server_isn + 1, "", 1000), no_drop);
+    EXPECT_EQ(out(40000, net::tcp_syn, client_isn + 7, 0, "", 1000), verdict::forward);
+    EXPECT_EQ(back(pub, net::tcp_syn | net::tcp_ack, server_isn, client_isn + 8, "", 1000), verdict::forward);
+    EXPECT_EQ(out(40000, net::tcp_ack, client_isn + 8, server_isn + 1, "", 1000), verdict::forward);
     EXPECT_EQ(state(40000), flow::tcp_state::established);
     EXPECT_EQ(core->counters().tcp_reopened, 1u);
 }
