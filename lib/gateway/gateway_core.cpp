@@ -57,7 +57,7 @@ uint32_t idle_timeout(const flow::flow_record& r, const flow::timeouts& t) noexc
 
 gateway_core::gateway_core(const settings& s)
     : settings_(s),
-      table_(s.max_flows),
+      table_(s.max_flows, s.table_memory != nullptr ? s.table_memory : std::pmr::new_delete_resource()),
       nat_(s.pool.addresses, s.pool.port_min, s.pool.port_max),
       reporter_(s.flow_export, s.pool.addresses.size(), counters_),
       mappings_created_(s.pool.addresses.size(), 0),
