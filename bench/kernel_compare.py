@@ -35,8 +35,11 @@ gateway, was the limit. egressd uses hugepages when they are reserved
 (tools/hugepages reserve) and 4 KiB pages otherwise; the first line says which.
 
 Usage (root): bench/kernel_compare.py [--flows 1000,100000,1000000] [--seconds 5] [--runs 3]
-              [--gateways kernel,af_xdp,af_packet] [--egressd build/dataplane/egressd]
-              [--kc-send build/bench/kc-send] [--json]
+              [--gateways kernel,af_xdp,af_packet] [--nice -20] [--af-xdp-args busy_budget=0]
+              [--egressd build/dataplane/egressd] [--kc-send build/bench/kc-send] [--json]
+--nice only orders tasks within this session's autogroup: with
+sched_autogroup_enabled = 1 other sessions' tasks still share CPU 1 with the
+worker (bench/README.md).
 """
 import argparse
 import json
