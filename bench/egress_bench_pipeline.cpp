@@ -36,6 +36,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "base/page_memory.hpp"
 #include "bench_frames.hpp"
 #include "event_log.hpp"
 #include "gateway/gateway_core.hpp"
@@ -414,8 +415,18 @@ int main(int argc, char** argv) {
         return 2;
     }
     const std::string prefix = fmt::format("egress-bench-{}", ::getpid());
-    std::vector<std::string> args{"egress-bench", "-l", "0-1", "--no-huge", "-m", "1024", "--no-shconf",
-                                  "--file-prefix", prefix, "--no-pci", "--log-level", "error"};
+    // Hugepages where 1 GiB of them are free and mounted (tools/hugepages
+    // reserve), as egressd's "auto"; else --no-huge (EAL refuses --in-memory with it).
+    const auto pages = egress::base::read_hugepage_status();
+    const bool huge = pages.mounted && pages.free_bytes() >= (uint64_t{1} << 30);
+    std::vector<std::string> args{"egress-bench", "-l", "0-1", "-m", "1024", "--no-pci", "--log-level", "error"};
+    if (huge) {
+        args.emplace_back("--in-memory");
+    } else {
+        args.insert(args.end(), {"--no-huge", "--no-shconf", "--file-prefix", prefix});
+    }
+    fmt::print(stderr, "egress-bench: memory: {} for mbufs; flow tables in {}\n", huge ? "hugepages" : "--no-huge",
+               huge ? "hugepages" : "madvise(MADV_HUGEPAGE) memory");
     std::vector<char*> argv_eal;
     for (auto& a : args) argv_eal.push_back(a.data());
     if (rte_eal_init(static_cast<int>(argv_eal.size()), argv_eal.data()) < 0) {

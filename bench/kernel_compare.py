@@ -11,24 +11,42 @@ kc-send (bench/kc_send.cpp, pinned to CPU 0) writes 64-byte UDP frames of N flow
 scenario) into src0 with an AF_PACKET socket. The gateway namespace forwards them
 out of gwout with the source translated to 203.0.113.10/.11; the far side counts
 what arrives (dst0's rx_packets; nothing listens, the frames are dropped after
-the count). Two gateways, the same traffic:
+the count). The gateways, the same traffic:
 
-  kernel   ip_forward + conntrack + nftables masquerade (postrouting, oif gwout)
-  egressd  the real binary on af_packet vdevs bound to gwin and gwout, worker
-           lcore 1 (CPU 1), no IP configuration in the namespace
+  kernel     ip_forward + conntrack + nftables masquerade (postrouting, oif gwout)
+  af_xdp     the real egressd on net_af_xdp vdevs bound to gwin and gwout (XDP
+             program and AF_XDP socket per port; the default way to run egressd
+             on a Linux interface), worker lcore 1 (CPU 1), no IP configuration
+  af_packet  the same egressd on net_af_packet vdevs: the slow fallback (a copy
+             into a packet socket ring per frame)
+For both egressd modes "ring drops" is what gwin received (its rx_packets)
+that never reached egressd (the summary's inside rx_packets): what the kernel
+dropped on the way to egressd's receive ring (the packet socket ring or the
+XSK ring full; the veth counts the XDP redirects that failed as rx drops).
 
 In both, receive processing for gwin is steered to CPU 1 (RPS), so the gateway's
 work runs on CPU 1 and the sender on CPU 0. Each run: one paced pass that creates
 every flow, then a timed window at full sender speed; the forwarded rate is
-(dst0 rx_packets after - before) / window.
+(dst0 rx_packets after - before) / window. With --runs N every gateway is
+measured N times at each flow count (interleaved) and the medians printed;
+"sender" is what kc-send put on the wire in the window: where a gateway forwards
+nearly all of it (the "limit" column says "sender"), the sender, not the
+gateway, was the limit. egressd uses hugepages when they are reserved
+(tools/hugepages reserve) and 4 KiB pages otherwise; the first line says which.
 
-Usage (root): bench/kernel_compare.py [--flows 1000,100000] [--seconds 5]
+Usage (root): bench/kernel_compare.py [--flows 1000,100000,1000000] [--seconds 5] [--runs 3]
+              [--gateways kernel,af_xdp,af_packet] [--nice -20] [--af-xdp-args busy_budget=0]
               [--egressd build/dataplane/egressd] [--kc-send build/bench/kc-send] [--json]
+--nice only orders tasks within this session's autogroup: with
+sched_autogroup_enabled = 1 other sessions' tasks still share CPU 1 with the
+worker (bench/README.md).
 """
 import argparse
 import json
 import os
+import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,8 +89,15 @@ def rx_packets():
     return int(sh("cat", "/sys/class/net/dst0/statistics/rx_packets", ns=NS_DST).stdout)
 
 
+def nice(args):
+    """On a machine shared with other work: the sender and egressd's worker at a
+    higher priority than it (the kernel gateway's receive processing runs in
+    softirq context, ahead of every task, already)."""
+    return ["nice", "-n", str(args.nice)] if args.nice else []
+
+
 def send(args, flows, once=False, pps=0, seconds=0):
-    cmd = ["taskset", "-c", "0", args.kc_send, "--iface", "src0", "--dst-mac", MAC["gwin"], "--src-mac",
+    cmd = nice(args) + ["taskset", "-c", "0", args.kc_send, "--iface", "src0", "--dst-mac", MAC["gwin"], "--src-mac",
            MAC["src0"], "--flows", str(flows)]
     cmd += ["--once"] if once else ["--seconds", str(seconds)]
     if pps:
@@ -128,19 +153,19 @@ def kernel_gateway(flows):
 EGRESSD_CONFIG = """
 [eal]
 lcores = "0-1"
-no_huge = true
+hugepages = "auto"
 memory_mb = 512
 in_memory = true
 log_level = "error"
-vdevs = ["net_af_packet0,iface=gwin,framecnt=4096", "net_af_packet1,iface=gwout,framecnt=4096"]
+vdevs = ["{vdev0}", "{vdev1}"]
 
 [inside]
-device = "net_af_packet0"
+device = "{dev0}"
 next_hop_mac = "{src0}"
 addresses = ["10.0.0.1"]
 
 [outside]
-device = "net_af_packet1"
+device = "{dev1}"
 next_hop_mac = "{dst0}"
 addresses = ["192.0.2.1"]
 
@@ -155,14 +180,31 @@ stop_when_drained = false
 """
 
 
-def egressd_gateway(args, flows, directory):
+VDEVS = {
+    # One queue per port, the XDP program in the veth's native mode (veth has
+    # no zero-copy: frames are copied once into the UMEM).
+    "af_xdp": ("net_af_xdp{i},iface={iface},start_queue=0,queue_count=1", "net_af_xdp{i}"),
+    "af_packet": ("net_af_packet{i},iface={iface},framecnt=4096", "net_af_packet{i}"),
+}
+
+
+def egressd_gateway(args, driver, flows, directory):
+    vdev, dev = VDEVS[driver]
+    if driver == "af_xdp" and args.af_xdp_args:
+        vdev += "," + args.af_xdp_args
     config = os.path.join(directory, "egressd.toml")
     with open(config, "w") as f:
-        f.write(EGRESSD_CONFIG.format(src0=MAC["src0"], dst0=MAC["dst0"], max_flows=max(2 * flows, 4096)))
+        f.write(EGRESSD_CONFIG.format(src0=MAC["src0"], dst0=MAC["dst0"], max_flows=max(2 * flows, 4096),
+                                      vdev0=vdev.format(i=0, iface="gwin"), vdev1=vdev.format(i=1, iface="gwout"),
+                                      dev0=dev.format(i=0), dev1=dev.format(i=1)))
     summary = os.path.join(directory, "summary.json")
-    proc = subprocess.Popen(["ip", "netns", "exec", NS_GW, args.egressd, "-c", config, "--stats-json", summary],
+    proc = subprocess.Popen(["ip", "netns", "exec", NS_GW] + nice(args) + [args.egressd, "-c", config,
+                                                                            "--stats-json", summary],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    memory = ""
     for line in proc.stdout:
+        if line.startswith("egressd: memory:"):
+            memory = line.strip()
         if line.startswith("egressd: inside"):
             break
     else:
@@ -173,47 +215,130 @@ def egressd_gateway(args, flows, directory):
         proc.communicate(timeout=60)
         with open(summary) as f:
             return json.load(f)
-    return stop
+    return stop, memory
+
+
+def gwin_rx_packets():
+    return int(sh("cat", "/sys/class/net/gwin/statistics/rx_packets", ns=NS_GW).stdout)
+
+
+def run_egressd(args, driver, flows):
+    with tempfile.TemporaryDirectory(prefix="bench-kc-") as d:
+        stop, memory = egressd_gateway(args, driver, flows, d)
+        try:
+            arrived = gwin_rx_packets()
+            e = measure(args, flows)
+            arrived = gwin_rx_packets() - arrived
+        finally:
+            summary = stop()
+    e["memory"] = memory
+    e["flows_created"] = summary["flows"]["udp"]["created"]
+    e["drops"] = {n: v for n, v in summary.get("drops", {}).items() if v}
+    # Frames gwin received that never reached egressd: dropped by the kernel
+    # between the interface and egressd's receive ring (ring full, backlog).
+    e["ring_drops"] = arrived - summary["ports"]["inside"]["rx_packets"]
+    return e
+
+
+def run_kernel(args, flows):
+    undo = kernel_gateway(flows)
+    try:
+        k = measure(args, flows)
+        k["conntrack_entries"] = int(sh("cat", "/proc/sys/net/netfilter/nf_conntrack_count", ns=NS_GW).stdout)
+    finally:
+        undo()
+    return k
+
+
+def conditions():
+    """CPU, page size, hugepages and load: the line every result is printed under."""
+    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    info = {l.split(":")[0]: l.split(":")[1].strip() for l in open("/proc/meminfo") if ":" in l}
+    return {"cpu": model, "cpus": os.cpu_count(), "page_bytes": os.sysconf("SC_PAGE_SIZE"),
+            "hugepages_total": int(info.get("HugePages_Total", "0")), "hugepage_size": info.get("Hugepagesize", "?"),
+            "loadavg": open("/proc/loadavg").read().split()[:3], "kernel": os.uname().release}
+
+
+def median_of(runs, key):
+    values = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def summarize(flows, per_gateway):
+    """Medians over the runs of each gateway at one flow count."""
+    row = {"flows": flows}
+    for g, runs in per_gateway.items():
+        row[g] = {"mpps": median_of(runs, "mpps"), "sender_mpps": median_of(runs, "sender_mpps"),
+                  "runs": runs}
+        if g != "kernel":
+            row[g]["ring_drops"] = median_of(runs, "ring_drops")
+    k = row.get("kernel", {}).get("mpps")
+    for g in ("af_xdp", "af_packet"):
+        if g in row and k:
+            row[g]["ratio"] = row[g]["mpps"] / k
+    return row
+
+
+def print_row(row):
+    parts = [f"{row['flows']:>9} flows"]
+    for g in ("kernel", "af_xdp", "af_packet"):
+        if g not in row:
+            continue
+        r = row[g]
+        # The sender limits a gateway that forwarded >= 95 % of what was sent.
+        limit = "sender" if r["sender_mpps"] and r["mpps"] >= 0.95 * r["sender_mpps"] else "gateway"
+        text = f"{g} {r['mpps']:.3f} Mpps (sender {r['sender_mpps']:.3f}, limit {limit})"
+        if "ratio" in r:
+            text += f" {r['ratio']:.2f}x kernel"
+        if r.get("ring_drops") is not None:
+            text += f" ring drops {r['ring_drops']:.0f}"
+        parts.append(text)
+    print("  ".join(parts), flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--flows", default="1000,100000")
+    ap.add_argument("--flows", default="1000,100000,1000000")
     ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--gateways", default="kernel,af_xdp")
+    ap.add_argument("--af-xdp-args", dest="af_xdp_args", default="",
+                    help="more net_af_xdp devargs, e.g. busy_budget=0 (no preferred busy polling)")
     ap.add_argument("--egressd", default=os.path.join(BUILD, "dataplane", "egressd"))
     ap.add_argument("--kc-send", dest="kc_send", default=os.path.join(BUILD, "bench", "kc-send"))
+    ap.add_argument("--nice", type=int, default=0, help="run kc-send and egressd at this nice value (e.g. -10)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("kernel_compare.py: needs root (network namespaces, nftables)")
+    gateways = args.gateways.split(",")
+    unknown = [g for g in gateways if g not in ("kernel", "af_xdp", "af_packet")]
+    if unknown:
+        sys.exit(f"kernel_compare.py: unknown gateway(s) {unknown}: kernel, af_xdp, af_packet")
+    env = conditions()
+    if not args.json:
+        print(f"# {env['cpu']} ({env['cpus']} CPUs), kernel {env['kernel']}, {env['page_bytes']} B pages, "
+              f"{env['hugepages_total']} hugepages of {env['hugepage_size']} reserved, load {' '.join(env['loadavg'])}; "
+              f"median of {args.runs} run(s), {args.seconds:g} s windows, nice {args.nice}", flush=True)
     results = []
     setup()
     try:
         for flows in [int(x) for x in args.flows.split(",")]:
-            undo = kernel_gateway(flows)
-            try:
-                k = measure(args, flows)
-                k["conntrack_entries"] = int(sh("cat", "/proc/sys/net/netfilter/nf_conntrack_count", ns=NS_GW).stdout)
-            finally:
-                undo()
-            with tempfile.TemporaryDirectory(prefix="bench-kc-") as d:
-                stop = egressd_gateway(args, flows, d)
-                try:
-                    e = measure(args, flows)
-                finally:
-                    summary = stop()
-                e["flows_created"] = summary["flows"]["udp"]["created"]
-                e["drops"] = {n: v for n, v in summary.get("drops", {}).items() if v}
-            results.append({"flows": flows, "kernel": k, "egressd": e,
-                            "ratio": e["mpps"] / k["mpps"] if k["mpps"] else None})
+            per_gateway = {g: [] for g in gateways}
+            for _ in range(args.runs):
+                for g in gateways:
+                    per_gateway[g].append(run_kernel(args, flows) if g == "kernel" else run_egressd(args, g, flows))
+            results.append(summarize(flows, per_gateway))
             if not args.json:
-                print(f"{flows:>9} flows  kernel {k['mpps']:.3f} Mpps (sender {k['sender_mpps']:.3f})  "
-                      f"egressd {e['mpps']:.3f} Mpps (sender {e['sender_mpps']:.3f})  "
-                      f"egressd/kernel {results[-1]['ratio']:.2f}", flush=True)
+                print_row(results[-1])
     finally:
         teardown()
-    if args.json:
-        print(json.dumps(results, indent=1))
+    if not args.json:
+        memory = {r[g]["runs"][0]["memory"] for r in results for g in gateways if g != "kernel"}
+        for m in sorted(memory):
+            print(f"# {m}")
+    else:
+        print(json.dumps({"conditions": env, "results": results}, indent=1))
 
 
 if __name__ == "__main__":

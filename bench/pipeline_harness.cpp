@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -106,6 +107,7 @@ pipeline_workers::pipeline_workers(const testbed& tb, const gateway::settings& s
           w.burst = 32;
           w.sweep_budget = sweep_budget;
           w.stop = &stop_;
+          w.tables_in_hugepages = rte_eal_has_hugepages() != 0;
           return w;
       }()) {
     set_.attach_policy(policy);

@@ -195,7 +195,12 @@ private:
     void read_eal() {
         table_reader eal(ctx, "eal", table("eal"));
         eal.get_string("lcores", cfg.eal.lcores, core_list_rule);
-        eal.get_bool("no_huge", cfg.eal.no_huge);
+        bool no_huge = false;
+        if (eal.table() != nullptr && eal.table()->contains("no_huge") && eal.get_bool("no_huge", no_huge))
+            cfg.eal.hugepages = no_huge ? hugepages_mode::off : hugepages_mode::on;
+        static constexpr std::pair<std::string_view, hugepages_mode> hugepages_choices[] = {
+            {"auto", hugepages_mode::automatic}, {"on", hugepages_mode::on}, {"off", hugepages_mode::off}};
+        eal.get_enum("hugepages", cfg.eal.hugepages, hugepages_choices);
         eal.get_uint("memory_mb", cfg.eal.memory_mb, 16, 1048576);
         const bool vdevs_ok = eal.get_string_list("vdevs", cfg.eal.vdevs, vdev_rule);
         const bool allow_ok = eal.get_string_list("allow_pci", cfg.eal.allow_pci, pci_rule);

@@ -19,9 +19,15 @@
 namespace egress::config {
 
 // [eal]: how the DPDK environment abstraction layer is started.
+enum class hugepages_mode : uint8_t { automatic, on, off };
+
 struct eal_settings {
     std::string lcores = "0";            // -l core list: "0", "0-1", "0,2"
-    bool no_huge = true;                 // --no-huge (anonymous memory, no hugepage setup needed)
+    // Hugepages for DPDK's memory (the mbufs) and the flow tables: "auto" uses them
+    // when enough are reserved (memory_mb) and hugetlbfs is mounted, else runs with
+    // --no-huge; "on" always (EAL fails without them); "off" never. The older key
+    // no_huge = true / false means "off" / "on".
+    hugepages_mode hugepages = hugepages_mode::automatic;
     uint32_t memory_mb = 512;            // -m
     std::vector<std::string> vdevs;      // one --vdev each, e.g. "net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap"
     std::vector<std::string> allow_pci;  // one -a each, e.g. "0000:03:00.0"; empty: --no-pci

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -197,6 +198,7 @@ private:
 
     bool start_eal();
     bool make_pool();
+    void say_memory() const;
     bool check_lcores() const;
     void start_ports();
     void start_steering();
@@ -215,6 +217,7 @@ private:
     egress::config::egressd_config cfg_;
     std::unique_ptr<const egress::policy::compiled_policy> initial_policy_;
     const uint64_t start_unix_ms_ = egress::controlplane::unix_ms_now();
+    egress::dataplane::memory_choice memory_;
     std::optional<eal_session> eal_;
     mempool_guard pool_;
     egress::dataplane::gateway_ports ports_;
@@ -231,8 +234,10 @@ private:
     std::thread control_thread_;
 };
 
+// Hugepages when the config and the machine allow (eal_args.hpp: choose_memory).
 bool gateway_run::start_eal() {
-    auto args = egress::dataplane::make_eal_args(cfg_.eal);
+    memory_ = egress::dataplane::choose_memory(cfg_.eal, egress::base::read_hugepage_status());
+    auto args = egress::dataplane::make_eal_args(cfg_.eal, memory_.hugepages);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
@@ -291,10 +296,30 @@ void gateway_run::make_workers() {
     s.drain_idle_ms = cfg_.run.drain_idle_ms;
     s.replay_in_timestamp_order = cfg_.run.replay_in_timestamp_order;
     s.stop = &g_stop;
+    s.tables_in_hugepages = rte_eal_has_hugepages() != 0;
     workers_ = std::make_unique<dataplane::worker_set>(s);
+    say_memory();
     frame_ = {ports_.ports[0].device, ports_.ports[1].device, 0, 0, cfg_.gateway.pool.addresses};
     frame_.flow_capacity = workers_->sum([](const auto&, const auto& core) { return core.flow_capacity(); });
     frame_.flow_table_bytes = workers_->sum([](const auto&, const auto& core) { return core.flow_table_bytes(); });
+}
+
+// Which pages the mbufs (EAL's memory) and the flow tables got, and why.
+void gateway_run::say_memory() const {
+    using egress::base::describe_bytes;
+    const auto& t = workers_->table_memory();
+    std::vector<std::string> parts;
+    if (t.hugetlb_bytes() != 0) parts.push_back(describe_bytes(t.hugetlb_bytes()) + " in hugepages");
+    if (t.advised_bytes() != 0)
+        parts.push_back(describe_bytes(t.advised_bytes()) + " in madvise(MADV_HUGEPAGE) memory" +
+                        (t.tried_hugetlb() ? " (too few hugepages left)" : ""));
+    if (t.small_bytes() != 0) parts.push_back(describe_bytes(t.small_bytes()) + " in 4 KiB pages");
+    const std::string tables = fmt::format("{}", fmt::join(parts, ", "));
+    if (rte_eal_has_hugepages() != 0)
+        fmt::print("egressd: memory: hugepages ({}) for mbufs; flow tables: {}\n", memory_.reason, tables);
+    else
+        fmt::print("egressd: memory: --no-huge ({}): 4 KiB pages for mbufs; flow tables: {}\n", memory_.reason,
+                   tables);
 }
 
 // The policy, published through RCU (one reader per worker).

@@ -22,7 +22,7 @@ worker_set::ring_owner::~ring_owner() {
     for (rte_ring* r : rings) rte_ring_free(r);
 }
 
-worker_set::worker_set(const worker_set_settings& s) : settings_(s) {
+worker_set::worker_set(const worker_set_settings& s) : settings_(s), table_memory_(s.tables_in_hugepages) {
     const unsigned n = s.workers;
     if (n == 0 || n > max_workers) throw std::runtime_error(fmt::format("{} workers: 1 to {} are possible", n, max_workers));
     if (n > 1 && s.steer == nullptr) throw std::logic_error("several workers need a steering");
@@ -66,7 +66,7 @@ void worker_set::register_peer_copy_flag() {
 // Worker w's share of the gateway: the flow table and the inspection bounds
 // divided among the workers (rounded up), its index, the shared steering and,
 // when replies are not steered by RSS, its slice of the NAT port range.
-gateway::settings worker_set::core_settings(unsigned w) const {
+gateway::settings worker_set::core_settings(unsigned w) {
     const unsigned n = settings_.workers;
     const gateway::settings& all = settings_.gateway;
     const auto share = [n](uint32_t total) { return (total + n - 1) / n; };
@@ -75,6 +75,7 @@ gateway::settings worker_set::core_settings(unsigned w) const {
     s.inspect.slots = share(all.inspect.slots);
     s.inspect.buffers = std::max<uint32_t>(1, share(all.inspect.buffers));
     s.worker = static_cast<uint16_t>(w);
+    if (s.table_memory == nullptr) s.table_memory = &table_memory_;
     if (n > 1) {
         s.steer = settings_.steer;
         if (!settings_.steer->rss()) {

@@ -16,6 +16,7 @@
 
 #include <time.h>
 
+#include "base/page_memory.hpp"
 #include "base/seqlock.hpp"
 #include "gateway/flow_query.hpp"
 #include "gateway/fragment_steering.hpp"
@@ -51,6 +52,9 @@ struct worker_set_settings {
     uint32_t drain_idle_ms = 200;
     bool replay_in_timestamp_order = false;
     const std::atomic<bool>* stop = nullptr;   // the workers return once it is set
+    // The flow tables in reserved hugepages (else madvise(MADV_HUGEPAGE) memory):
+    // where EAL itself runs on hugepages (rte_eal_has_hugepages()).
+    bool tables_in_hugepages = false;
 };
 
 // What runs on a worker's lcore, given its worker_context (dataplane::worker_main
@@ -119,6 +123,8 @@ public:
     // egressctl flows / nat (control thread): the query visits every worker's
     // table in turn. False when a worker stopped before it was done.
     bool query_flows(gateway::flow_query& q) const;
+    // Where the workers' flow tables are (which pages, how many bytes).
+    const base::page_resource& table_memory() const noexcept { return table_memory_; }
     // CPU time the launched workers' threads have had so far (ns).
     uint64_t cpu_ns() const noexcept;
 
@@ -138,12 +144,13 @@ private:
         ~ring_owner();
     };
     static int run_launch(void* arg);
-    gateway::settings core_settings(unsigned w) const;
+    gateway::settings core_settings(unsigned w);
     void make_handoff_rings();
     void register_peer_copy_flag();
     void make_worker(unsigned w);
 
     worker_set_settings settings_;
+    base::page_resource table_memory_; // before cores_: outlives the tables in it
     worker_group group_;
     uint64_t peer_copy_flag_ = 0;
     ring_owner handoff_;

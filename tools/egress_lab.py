@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The egressd lab: real clients and servers in network namespaces, egressd
-between them on af_packet vdevs. `tools/lab up|down|status|demo` is the command
+between them on AF_XDP vdevs (net_af_xdp). `tools/lab up|down|status|demo` is the command
 line; tests/system/test_lab.py drives the same functions.
 
     egl-cli                egl-gw                 egl-net ("the internet")

@@ -40,7 +40,7 @@ flow_stage::flow_stage(const settings& s, stats::worker_counters& counters, flow
       nat_(nat),
       policy_(policy),
       reassembly_(reassembly),
-      table_(s.max_flows) {}
+      table_(s.max_flows, s.table_memory != nullptr ? s.table_memory : std::pmr::new_delete_resource()) {}
 
 // Slow path: a packet from inside that belongs to no flow. Only connection
 // openers create flows; the policy decides; IPv4 flows get their public

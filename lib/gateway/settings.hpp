@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory_resource>
 #include <optional>
 #include <vector>
 
@@ -105,6 +106,9 @@ struct settings {
     // slice; with RSS the whole range, and steering->accepts() filters the ports.
     uint16_t worker = 0;
     const steering* steer = nullptr;
+    // Where the flow table's arrays come from (base/page_memory.hpp: hugepages);
+    // null: new/delete. Owned by whoever builds the gateway, outlives it.
+    std::pmr::memory_resource* table_memory = nullptr;
 };
 
 } // namespace egress::gateway

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """End to end through the lab (tools/egress_lab.py, what `tools/lab` runs): real
 curl, nginx, a UDP responder, a host behind a 1280-byte link and nfcapd, with
-egressd on af_packet vdevs between them. The tests run in order (test_01 ...
+egressd on AF_XDP vdevs (net_af_xdp) between them. The tests run in order (test_01 ...
 test_10) against one lab: traffic first, then the collector's records, then
 `down` with egressd still running."""
 import os

@@ -12,6 +12,7 @@ namespace {
 using egress::config::config_error;
 using egress::config::egressd_config;
 using egress::config::load_config_file;
+using egress::config::hugepages_mode;
 using egress::config::load_config_string;
 using egress::config::load_result;
 using egress::net::ip_address;
@@ -61,7 +62,7 @@ TEST(config, minimal_document_takes_the_defaults) {
     EXPECT_EQ(c.source_path, "t.toml");
 
     EXPECT_EQ(c.eal.lcores, "0");
-    EXPECT_TRUE(c.eal.no_huge);
+    EXPECT_EQ(c.eal.hugepages, hugepages_mode::automatic);
     EXPECT_EQ(c.eal.memory_mb, 512u);
     EXPECT_EQ(c.eal.vdevs, (std::vector<std::string>{"net_pcap0,iface=a", "net_pcap1,iface=b"}));
     EXPECT_TRUE(c.eal.allow_pci.empty());
@@ -160,7 +161,7 @@ mbufs = 65535
 accept_any_dst_mac = true
 )");
     EXPECT_EQ(c.eal.lcores, "0-1");
-    EXPECT_FALSE(c.eal.no_huge);
+    EXPECT_EQ(c.eal.hugepages, hugepages_mode::on);
     EXPECT_EQ(c.eal.memory_mb, 2048u);
     EXPECT_TRUE(c.eal.vdevs.empty());
     EXPECT_EQ(c.eal.allow_pci, (std::vector<std::string>{"0000:03:00.0", "03:00.1,txq_inline=128"}));
@@ -211,6 +212,31 @@ TEST(config, empty_file_prefix_means_in_memory) {
     const egressd_config c = valid(text);
     EXPECT_EQ(c.eal.file_prefix, "");
     EXPECT_TRUE(c.eal.in_memory);
+}
+
+// Hugepages by default where they are reserved; no_huge is the older spelling of
+// "off" / "on"; hugepages, when both are given, decides.
+TEST(config, hugepages_modes) {
+    const auto mode_of = [](std::string_view keys) {
+        std::string text(minimal);
+        text.insert(text.find("vdevs"), keys);
+        return valid(text).eal.hugepages;
+    };
+    EXPECT_EQ(mode_of(""), hugepages_mode::automatic);
+    EXPECT_EQ(mode_of("hugepages = \"auto\"\n"), hugepages_mode::automatic);
+    EXPECT_EQ(mode_of("hugepages = \"on\"\n"), hugepages_mode::on);
+    EXPECT_EQ(mode_of("hugepages = \"off\"\n"), hugepages_mode::off);
+    EXPECT_EQ(mode_of("no_huge = true\n"), hugepages_mode::off);
+    EXPECT_EQ(mode_of("no_huge = false\n"), hugepages_mode::on);
+    EXPECT_EQ(mode_of("no_huge = true\nhugepages = \"auto\"\n"), hugepages_mode::automatic);
+}
+
+TEST(config_errors, hugepages_mode_is_one_of_three) {
+    std::string text(minimal);
+    text.insert(text.find("vdevs"), "hugepages = \"yes\"\n");
+    EXPECT_EQ(errors_of(text), (std::vector<std::string>{
+                                   "t.toml:2:13: eal.hugepages: expected \"auto\", \"on\" or \"off\", got \"yes\"",
+                               }));
 }
 
 TEST(config, reference_config_loads) {
