@@ -6,6 +6,7 @@
 
 #include "flow/tcp_state.hpp"
 #include "net/packet_view.hpp"
+#include "policy_explain.hpp"
 
 namespace egress::controlplane {
 
@@ -159,6 +160,13 @@ json reload_command(const control_hooks* h, const request_args&) {
     return j;
 }
 
+json explain_command(const control_hooks* h, const request_args& args) {
+    const policy::explain_query q = explain_query_of(args);
+    const policy::active_policy* p = h->policy->current();
+    if (p == nullptr) throw request_error("explain: no policy published yet");
+    return explanation_json(*p, q, h->policy->path());
+}
+
 json block_command(const control_hooks* h, const request_args& args) {
     const policy::cidr c = cidr_arg(args, "cidr");
     const uint64_t ttl = args.get_uint("ttl", 1, policy_control::max_ttl_s, 0);
@@ -223,6 +231,8 @@ void add_control_commands(control_server& server, const control_hooks& hooks) {
     server.add("flows", {"top", "src", "dst"}, [h](const request_args& args) { return flows_command(h, args); });
     server.add("policy", {}, [h](const request_args& args) { return policy_command(h, args); });
     server.add("reload", {}, [h](const request_args& args) { return reload_command(h, args); });
+    server.add("explain", {"src", "dst", "proto", "port", "sni", "host"},
+               [h](const request_args& args) { return explain_command(h, args); });
     server.add("block", {"cidr", "ttl"}, [h](const request_args& args) { return block_command(h, args); });
     server.add("unblock", {"cidr"}, [h](const request_args& args) { return unblock_command(h, args); });
     server.add("blocks", {}, [h](const request_args& args) { return blocks_command(h, args); });

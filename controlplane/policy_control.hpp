@@ -118,6 +118,10 @@ public:
 
     std::vector<block_info> blocks() const;
     policy_status status() const;
+    // The snapshot in force (null before start()). Control thread only: only it
+    // publishes, so the snapshot lives at least until its next call.
+    const policy::active_policy* current() const noexcept { return current_; }
+    const std::string& path() const noexcept { return path_; }
     uint64_t version() const;
 
 private:

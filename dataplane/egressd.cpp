@@ -31,6 +31,7 @@
 #include "eal_args.hpp"
 #include "exporter.hpp"
 #include "metrics.hpp"
+#include "policy_explain.hpp"
 #include "policy_loader.hpp"
 #include "gateway/steering.hpp"
 #include "ports_setup.hpp"
@@ -60,9 +61,11 @@ void print_reload(const egress::controlplane::reload_result& r) {
 constexpr const char* usage =
     "usage: egressd -c FILE.toml [--stats-json PATH]\n"
     "       egressd --check-config FILE.toml\n"
+    "       egressd --explain FILE.toml --src ADDR --dst ADDR [--proto P] [--port N] [--sni NAME | --host NAME]\n"
     "\n"
     "  -c, --config FILE     run the gateway with this configuration\n"
     "  --check-config FILE   validate FILE and exit (0 when valid, 1 otherwise)\n"
+    "  --explain FILE ...    what FILE's [policy] decides for one connection, and why\n"
     "  --stats-json PATH     also write the end-of-run summary as JSON to PATH\n"
     "  -h, --help            this text\n";
 
@@ -444,6 +447,8 @@ int run(const options& opts, egress::config::egressd_config cfg,
 } // namespace
 
 int main(int argc, char** argv) {
+    // Offline, without EAL: the policy's answer for one connection.
+    if (argc >= 2 && std::string_view(argv[1]) == "--explain") return egress::controlplane::explain_offline(argc - 2, argv + 2);
     options opts;
     if (!parse_options(argc, argv, opts)) return 2;
     if (opts.help) {

@@ -249,6 +249,30 @@ class EgressctlTest(unittest.TestCase):
                    "/etc/egressd/egressd.toml:12:10: action: expected \"allow\" or \"deny\", got \"alow\"\n"
                    "/etc/egressd/egressd.toml:20:7: cidr: \"10.0.0.0/33\" is not a CIDR\n", 1)
 
+    def test_explain(self):
+        lines = ["10.0.0.5 -> 203.0.113.80 tcp/443 name \"api.stripe.com\" (policy version 2)",
+                 "decision: allow by rule \"stripe\" (/etc/egressd.toml:16)"]
+        self.check(ok(action="allow", lines=lines),
+                   ["explain", "--src", "10.0.0.5", "--dst", "203.0.113.80", "--port", "443", "--sni",
+                    "api.stripe.com"],
+                   '{"cmd":"explain","src":"10.0.0.5","dst":"203.0.113.80","port":443,"sni":"api.stripe.com"}',
+                   "".join(line + "\n" for line in lines))
+
+    def test_explain_udp_with_host_and_error(self):
+        self.check({"ok": False, "error": "explain: src and dst: one address family"},
+                   ["explain", "--src", "10.0.0.5", "--dst", "2001:db8::1", "--proto", "udp", "--port", "53",
+                    "--host", ""],
+                   '{"cmd":"explain","src":"10.0.0.5","dst":"2001:db8::1","proto":"udp","port":53,"host":""}',
+                   "", "egressctl: explain: src and dst: one address family\n", 1)
+
+    def test_explain_needs_src_and_dst_and_one_name(self):
+        for args in (["explain", "--dst", "192.0.2.1"], ["explain", "--src", "10.0.0.5", "--dst", "192.0.2.1",
+                                                          "--sni", "a", "--host", "b"]):
+            p = self.run_tool(*args)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertEqual(p.stdout, "")
+        self.assertEqual(self.server.requests, [])
+
     def test_block_with_ttl(self):
         self.check(BLOCK, ["block", "203.0.113.0/24", "--ttl", "600"],
                    '{"cmd":"block","cidr":"203.0.113.0/24","ttl":600}',

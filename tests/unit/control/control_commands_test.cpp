@@ -104,7 +104,7 @@ std::string flows_response(std::initializer_list<std::string_view> flows, int ma
 
 TEST_F(control_commands_test, unknown_commands_and_arguments) {
     EXPECT_EQ(call(R"({"cmd":"help"})"),
-              error(R"(cmd: expected one of block, blocks, flows, nat, policy, reload, stats, status or unblock, got "help")"));
+              error(R"(cmd: expected one of block, blocks, explain, flows, nat, policy, reload, stats, status or unblock, got "help")"));
     EXPECT_EQ(call(R"({"cmd":"status","verbose":1})"), error(R"(status: unknown argument "verbose" (it takes none))"));
     EXPECT_EQ(call(R"({"cmd":"flows","limit":1})"), error(R"(flows: unknown argument "limit" (expected top, src or dst))"));
     EXPECT_EQ(call(R"({"cmd":"block","cidr":"10.0.0.0/8","tll":5})"),
