@@ -196,6 +196,22 @@ reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) 
     return r;
 }
 
+dry_run_result policy_control::dry_run(const std::string& path) const {
+    dry_run_result r;
+    const std::string& file = path.empty() ? path_ : path;
+    auto loaded = policy::load_policy_file(file, version() + 1, workers_);
+    for (const auto& e : loaded.errors) r.errors.push_back(e.to_string());
+    if (!r.errors.empty()) return r;
+    std::shared_ptr<const policy::compiled_policy> next =
+        loaded.present ? std::shared_ptr<const policy::compiled_policy>(std::move(loaded.policy)) : nullptr;
+    r.version = version() + 1;
+    r.rules = next ? next->rules().size() : 0;
+    r.diff = diff_policies(compiled_.get(), next.get());
+    r.candidate = std::make_unique<policy::active_policy>(
+        next, std::make_shared<policy::policy_counters>(r.rules), current_ ? current_->blocks : nullptr, 1, r.version);
+    return r;
+}
+
 policy_control::block_outcome policy_control::block(const policy::cidr& prefix, uint64_t ttl_s, uint64_t now_ms) {
     if (ttl_s > max_ttl_s) return {std::nullopt, fmt::format("ttl: expected at most {} seconds, got {}", max_ttl_s, ttl_s)};
     const uint64_t expires = ttl_s == 0 ? 0 : now_ms + ttl_s * 1000;

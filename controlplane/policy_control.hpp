@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "event_log.hpp"
+#include "policy_dry_run.hpp"
 #include "policy/active_policy.hpp"
 
 namespace egress::controlplane {
@@ -72,6 +73,17 @@ struct reload_result {
     std::vector<std::string> errors; // file:line:col: key: ...
 };
 
+// What a reload of a file would do (reload --dry-run), nothing applied.
+struct dry_run_result {
+    std::vector<std::string> errors; // as reload_result::errors; then nothing else is set
+    uint64_t version = 0;            // the version the reload would make active
+    std::size_t rules = 0;
+    policy_diff diff;                // against the policy in force
+    // The snapshot the reload would publish (the emergency blocks in force
+    // included), for evaluating live flows; never published.
+    std::unique_ptr<policy::active_policy> candidate;
+};
+
 class policy_control {
 public:
     static constexpr std::size_t default_max_blocks = 10000;
@@ -100,6 +112,10 @@ public:
 
     // Re-reads the [policy] of the file; on any error keeps the running policy.
     reload_result reload(std::string_view trigger, uint64_t now_ms);
+    // Reads the [policy] of path (empty: the config file) as reload() would and
+    // compares it with the policy in force; publishes and counts nothing.
+    // Control thread only.
+    dry_run_result dry_run(const std::string& path = {}) const;
 
     // Blocks every destination in prefix (ttl_s 0: until unblocked); blocking a
     // CIDR already blocked sets its new expiry. Returns the entry, or the reason it

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace egress::policy {
 
@@ -67,6 +68,21 @@ bool rule_matches(const policy_spec& spec, const rule_spec& r, const query& q) n
     });
 }
 
+// rule_info::definition.
+static std::string rule_definition(const policy_spec& spec, const rule_spec& r) {
+    std::vector<std::string> sources;
+    if (r.any_source) sources.push_back("any");
+    for (const uint32_t g : r.source_groups)
+        if (g < spec.groups.size()) sources.push_back(fmt::format("{}({})", spec.groups[g].name, fmt::join(spec.groups[g].cidrs, " ")));
+    std::vector<std::string> ports;
+    for (const port_range& pr : r.ports) ports.push_back(pr.lo == pr.hi ? fmt::format("{}", pr.lo) : fmt::format("{}-{}", pr.lo, pr.hi));
+    return fmt::format("sources={} destinations={} protocol={} ports={} hostnames={} action={} mode={}",
+                       fmt::join(sources, ","), fmt::join(r.destinations, ","), to_string(r.proto),
+                       ports.empty() ? "any" : fmt::format("{}", fmt::join(ports, ",")),
+                       r.hostnames.empty() ? "-" : fmt::format("{}", fmt::join(r.hostnames, ",")), to_string(r.action),
+                       to_string(r.mode));
+}
+
 // Why a rule cannot be compiled (empty: it can).
 static std::string rule_error(const policy_spec& spec, const rule_spec& r) {
     if (r.destinations.empty()) return fmt::format("rule \"{}\": no destinations", r.name);
@@ -123,7 +139,7 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
         }
         p->ports_.insert(p->ports_.end(), r.ports.begin(), r.ports.end());
         p->rules_.push_back(c);
-        p->infos_.push_back(rule_info{r.name, r.action, r.mode, r.line});
+        p->infos_.push_back(rule_info{r.name, r.action, r.mode, r.line, rule_definition(spec, r)});
         for (const cidr& d : r.destinations) destinations.push_back({d, index});
         if (!r.any_source) {
             for (const uint32_t g : r.source_groups) {

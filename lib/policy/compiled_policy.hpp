@@ -178,6 +178,10 @@ struct rule_info {
     verdict action = verdict::deny;
     rule_mode mode = rule_mode::enforce;
     uint32_t line = 0;
+    // What the rule says, in one canonical line (sources resolved to their
+    // CIDRs): two versions of a rule differ exactly when these do (reload
+    // --dry-run's "changed").
+    std::string definition;
 };
 
 // Does rule r match q's five-tuple (protocol, ports, destinations, sources)? The
