@@ -268,7 +268,10 @@ class control_socket(unittest.TestCase):
                              'destinations = ["0.0.0.0/0"]\naction = "allow"\n')
         r = self.gw.ctl("reload")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout, r"^policy version 2 active \(3 rules\) after [0-9]+ us\n$")
+        self.assertRegex(r.stdout, r"^policy version 2 active \(3 rules\) after [0-9]+ us\n"
+                                   r"added: \"ntp\" \(line [0-9]+\)\n"
+                                   r"rules: 1 added, 0 removed, 0 changed, 2 unchanged\n"
+                                   r"live flows it would cut: 0 of [0-9]+\n$")
         p = self.gw.ctl_json("policy")
         self.assertEqual((p["version"], [(x["name"], x["hits"]) for x in p["rules"]]),
                          (2, [("dns", 0), ("web", 0), ("ntp", 0)]))

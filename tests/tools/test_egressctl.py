@@ -236,6 +236,26 @@ class EgressctlTest(unittest.TestCase):
         self.check(ok(version=4, rules=12, duration_us=850), ["reload"], '{"cmd":"reload"}',
                    "policy version 4 active (12 rules) after 850 us\n")
 
+    def test_reload_dry_run(self):
+        lines = ["added: \"ntp\" (line 11)", "rules: 1 added, 0 removed, 0 changed, 2 unchanged",
+                 "live flows it would cut: 0 of 7"]
+        self.check(ok(dry_run=True, version=5, rules=3, lines=lines), ["reload", "--dry-run"],
+                   '{"cmd":"reload","dry_run":true}',
+                   "dry run: policy version 5 would be active (3 rules); nothing applied\n" +
+                   "".join(line + "\n" for line in lines))
+
+    def test_reload_dry_run_of_another_file(self):
+        self.check(ok(dry_run=True, version=5, rules=0, lines=[]), ["reload", "--dry-run", "--file", "/etc/new.toml"],
+                   '{"cmd":"reload","dry_run":true,"file":"/etc/new.toml"}',
+                   "dry run: policy version 5 would be active (0 rules); nothing applied\n")
+        self.server.requests.clear()
+        self.check(None, ["reload", "--file", "/etc/new.toml"], None, "",
+                   "egressctl: reload: --file needs --dry-run\n", 2)
+
+    def test_reload_applied_shows_the_changes(self):
+        self.check(ok(version=4, rules=12, duration_us=850, lines=["live flows it would cut: 2 of 9"]), ["reload"],
+                   '{"cmd":"reload"}', "policy version 4 active (12 rules) after 850 us\nlive flows it would cut: 2 of 9\n")
+
     def test_reload_failed(self):
         self.check(RELOAD_FAILED, ["reload"], '{"cmd":"reload"}', "",
                    "egressctl: reload failed: 2 errors, policy version 3 stays active\n"
