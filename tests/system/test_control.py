@@ -274,7 +274,7 @@ class control_socket(unittest.TestCase):
                                    r"live flows it would cut: 0 of [0-9]+\n$")
         p = self.gw.ctl_json("policy")
         self.assertEqual((p["version"], [(x["name"], x["hits"]) for x in p["rules"]]),
-                         (2, [("dns", 0), ("web", 0), ("ntp", 0)]))
+                         (2, [("dns", 3), ("web", 1), ("ntp", 0)]))  # counts continue across reloads
         s = self.gw.ctl_json("status")
         self.assertEqual((s["reloads_ok"], s["reloads_failed"], s["policy_version"]), (1, 1, 2))
         reloads = [without(e, "time_ms", "duration_us") for e in self.gw.event_lines() if e["event"] == "reload"]
@@ -287,7 +287,8 @@ class control_socket(unittest.TestCase):
         for sample in ['egress_policy_version 2', 'egress_policy_reloads_total{result="success"} 1',
                        'egress_policy_reloads_total{result="failure"} 1',
                        'egress_policy_decisions_total{rule="ntp",action="allow"} 0',
-                       'egress_policy_decisions_total{rule="default",action="deny"} 0']:
+                       'egress_policy_decisions_total{rule="dns",action="allow"} 3',
+                       'egress_policy_decisions_total{rule="default",action="deny"} 1']:
             self.assertIn(sample + "\n", metrics)
 
     def metrics(self):
