@@ -1,7 +1,15 @@
 #include "policy_dry_run.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <map>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -71,6 +79,67 @@ cut_estimate estimate_cuts(const policy::active_policy& next, const std::vector<
                      [](const auto& a, const auto& b) { return a.second > b.second; });
     if (c.top_destinations.size() > 5) c.top_destinations.resize(5);
     return c;
+}
+
+namespace {
+
+// One request line to the control socket, one response line back (10 s at most,
+// as egressctl). Empty on failure, with why set.
+std::string ask(const std::string& socket_path, const std::string& request, std::string& why) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path.size() >= sizeof addr.sun_path) {
+        why = "socket path too long";
+        return {};
+    }
+    std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        why = fmt::format("cannot connect to {}: {}", socket_path, std::strerror(errno));
+        if (fd >= 0) ::close(fd);
+        return {};
+    }
+    const std::string line = request + "\n";
+    std::string in;
+    bool sent = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
+    for (int waited_ms = 0; sent && in.find('\n') == std::string::npos && waited_ms < 10'000; waited_ms += 100) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        char buf[65536];
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        in.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    if (in.find('\n') == std::string::npos) {
+        why = fmt::format("no response from {}", socket_path);
+        return {};
+    }
+    return in.substr(0, in.find('\n'));
+}
+
+} // namespace
+
+int dry_run_against(const std::string& file, const std::string& socket_path) {
+    std::error_code ec;
+    const std::string absolute = std::filesystem::absolute(file, ec).string();
+    const json request{{"cmd", "reload"}, {"dry_run", true}, {"file", ec ? file : absolute}};
+    std::string why;
+    const std::string line = ask(socket_path, request.dump(), why);
+    if (line.empty()) {
+        fmt::print(stderr, "egressd: {}\n", why);
+        return 3;
+    }
+    const json r = json::parse(line, nullptr, false);
+    if (!r.is_object() || r.value("ok", false) != true) {
+        fmt::print(stderr, "egressd: {}\n", r.is_object() ? r.value("error", std::string("refused")) : "bad response");
+        if (r.is_object() && r.contains("errors"))
+            for (const auto& e : r["errors"]) fmt::print(stderr, "{}\n", e.get<std::string>());
+        return 1;
+    }
+    fmt::print("reload of {} against the running policy (version {}):\n", file, r.value("version", 0u) - 1);
+    for (const auto& l : r["lines"]) fmt::print("{}\n", l.get<std::string>());
+    return 0;
 }
 
 json diff_json(const policy_diff& d, std::vector<std::string>& lines) {

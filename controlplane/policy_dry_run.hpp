@@ -56,6 +56,12 @@ policy::query query_of(const gateway::flow_summary& f, unsigned worker);
 cut_estimate estimate_cuts(const policy::active_policy& next, const std::vector<gateway::flow_summary>& flows,
                            uint64_t live);
 
+// egressd --check-config FILE --against SOCKET: asks the egressd serving the
+// control socket for reload --dry-run of FILE (its absolute path) and prints the
+// answer's lines. Returns the exit code: 0 answered, 1 refused (FILE's errors
+// printed), 3 no answer (as egressctl).
+int dry_run_against(const std::string& file, const std::string& socket_path);
+
 json diff_json(const policy_diff& d, std::vector<std::string>& lines);
 json cuts_json(const cut_estimate& c, std::vector<std::string>& lines);
 

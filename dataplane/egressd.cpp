@@ -60,11 +60,13 @@ void print_reload(const egress::controlplane::reload_result& r) {
 
 constexpr const char* usage =
     "usage: egressd -c FILE.toml [--stats-json PATH]\n"
-    "       egressd --check-config FILE.toml\n"
+    "       egressd --check-config FILE.toml [--against SOCKET]\n"
     "       egressd --explain FILE.toml --src ADDR --dst ADDR [--proto P] [--port N] [--sni NAME | --host NAME]\n"
     "\n"
     "  -c, --config FILE     run the gateway with this configuration\n"
     "  --check-config FILE   validate FILE and exit (0 when valid, 1 otherwise)\n"
+    "  --against SOCKET      with --check-config: also ask the egressd on this control socket what\n"
+    "                        reloading FILE's [policy] would change (reload --dry-run)\n"
     "  --explain FILE ...    what FILE's [policy] decides for one connection, and why\n"
     "  --stats-json PATH     also write the end-of-run summary as JSON to PATH\n"
     "  -h, --help            this text\n";
@@ -72,6 +74,7 @@ constexpr const char* usage =
 struct options {
     std::string config_path;
     std::string stats_json_path;
+    std::string against_socket;
     bool check_only = false;
     bool help = false;
 };
@@ -94,6 +97,8 @@ bool parse_options(int argc, char** argv, options& o) {
             if (i + 1 < argc && argv[i + 1][0] != '-' && !value(o.config_path)) return false;
         } else if (a == "--stats-json") {
             if (!value(o.stats_json_path)) return false;
+        } else if (a == "--against") {
+            if (!value(o.against_socket)) return false;
         } else if (a == "-h" || a == "--help") {
             o.help = true;
             return true;
@@ -466,6 +471,8 @@ int main(int argc, char** argv) {
 
     if (opts.check_only) {
         fmt::print("egressd: configuration {} is valid\n", opts.config_path);
+        if (!opts.against_socket.empty())
+            return egress::controlplane::dry_run_against(opts.config_path, opts.against_socket);
         return 0;
     }
     return run(opts, std::move(*loaded.config), std::move(loaded.policy));

@@ -255,6 +255,24 @@ class control_socket(unittest.TestCase):
             {"event": "block_removed", "block": "198.51.100.53/32", "hits": 1},
         ])
 
+    def test_check_config_against_the_running_gateway_applies_nothing(self):
+        new = os.path.join(os.path.dirname(self.gw.config), "new.toml")
+        text = self.gw.base + POLICY.replace('name = "web"', 'name = "web2"', 1) + (
+            '\n[[policy.rule]]\nname = "ntp"\nprotocol = "udp"\nports = [123]\n'
+            'destinations = ["0.0.0.0/0"]\naction = "allow"\n')
+        with open(new, "w") as f:
+            f.write(text)
+        r = subprocess.run([harness.EGRESSD, "--check-config", new, "--against", self.gw.socket],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ntp = next(i for i, l in enumerate(text.splitlines(), 1) if l == 'name = "ntp"') - 1
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[:2], [f"egressd: configuration {new} is valid",
+                                     f"reload of {new} against the running policy (version 1):"])
+        self.assertIn(f'added: "ntp" (line {ntp})', lines)
+        self.assertRegex(lines[-1], r"^live flows it would cut: [0-9]+ of [0-9]+$")
+        self.assertEqual(self.gw.ctl_json("status")["policy_version"], 1)
+
     def test_reload_from_egressctl_keeps_the_running_policy_on_errors(self):
         self.gw.write_policy(POLICY.replace('action = "allow"', 'action = "alow"', 1))
         r = self.gw.ctl("reload")
