@@ -200,6 +200,7 @@ private:
     egress::controlplane::run_report live_report() const {
         auto r = egress::controlplane::make_run_report(frame_, workers_->published_total());
         add_export_stats(r, exporter_.get());
+        egress::dataplane::add_device_losses(r, ports_.ports[0].id, ports_.ports[1].id);
         return r;
     }
 
@@ -226,6 +227,8 @@ private:
     std::optional<eal_session> eal_;
     mempool_guard pool_;
     egress::dataplane::gateway_ports ports_;
+    // The devices' receive losses, read just before the ports stop (summary).
+    egress::controlplane::run_report final_losses_;
     std::unique_ptr<egress::gateway::steering> steering_;
     std::unique_ptr<egress::dataplane::worker_set> workers_;
     std::unique_ptr<egress::dataplane::policy_slot> policy_slot_;
@@ -411,6 +414,7 @@ void gateway_run::wait_and_drain() {
     control_thread_.join();
     if (control_.events) control_.events->drain(control_.rings, egress::controlplane::unix_ms_now()); // the last events
     egress::dataplane::attach_telemetry(nullptr);
+    egress::dataplane::add_device_losses(final_losses_, ports_.ports[0].id, ports_.ports[1].id);
     egress::dataplane::stop_gateway_ports(ports_);
     if (exporter_) exporter_->stop(); // sends what the worker queued last (forced_end records)
     if (metrics_) metrics_->stop();
@@ -429,6 +433,7 @@ void gateway_run::print_policy_summary(const egress::controlplane::run_report& r
 int gateway_run::summarize() {
     using namespace egress;
     controlplane::run_report report = controlplane::make_run_report(frame_, workers_->final_total());
+    std::copy(std::begin(final_losses_.rx_losses), std::end(final_losses_.rx_losses), std::begin(report.rx_losses));
     workers_->for_each([&](const auto&, const auto& core) {
         report.workers.push_back(controlplane::make_worker_report(core.counters()));
     });

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <string>
 
+#include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
 #include "stats/drop_reason.hpp"
@@ -30,6 +31,10 @@ int stats_cb(const char*, const char*, rte_tel_data* d) {
     add(d, "outside_rx_bytes", c.ports[1].rx_bytes);
     add(d, "outside_tx_packets", c.ports[1].tx_packets);
     add(d, "outside_tx_bytes", c.ports[1].tx_bytes);
+    add(d, "inside_rx_missed", r.rx_losses[0].missed);
+    add(d, "inside_rx_nombuf", r.rx_losses[0].nombuf);
+    add(d, "outside_rx_missed", r.rx_losses[1].missed);
+    add(d, "outside_rx_nombuf", r.rx_losses[1].nombuf);
     uint64_t drops = 0;
     for (uint64_t n : c.drops) drops += n;
     add(d, "drops", drops);
@@ -83,6 +88,15 @@ int policy_cb(const char*, const char*, rte_tel_data* d) {
 }
 
 } // namespace
+
+void add_device_losses(controlplane::run_report& r, uint16_t inside_port, uint16_t outside_port) {
+    const uint16_t ids[stats::side_count] = {inside_port, outside_port};
+    for (std::size_t i = 0; i < stats::side_count; ++i) {
+        rte_eth_stats s{};
+        if (rte_eth_stats_get(ids[i], &s) != 0) continue;
+        r.rx_losses[i] = {s.imissed, s.rx_nombuf, s.ierrors};
+    }
+}
 
 void attach_telemetry(const telemetry_source* source) {
     static std::once_flag registered;

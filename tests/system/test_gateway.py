@@ -45,6 +45,9 @@ class outbound_tcp(unittest.TestCase):
         self.assertEqual(s["ports"]["outside"]["tx_packets"], 5)
         self.assertEqual(s["ports"]["outside"]["rx_packets"], 3)
         self.assertEqual(s["ports"]["inside"]["tx_packets"], 3)
+        # The devices' receive losses (pcap: none), read from the ports before they stop.
+        for port in ("inside", "outside"):
+            self.assertEqual([s["ports"][port][k] for k in ("rx_missed", "rx_nombuf", "rx_errors")], [0, 0, 0])
         self.assertEqual(s["nat"], [{"address": POOL, "mappings_active": 1, "mappings_created": 1, "exhausted": 0}])
 
     def test_time_wait_expires_and_the_tuple_can_be_reused(self):
