@@ -305,7 +305,7 @@ private:
         std::string listen;
         metrics.get_string("listen", listen, listen_rule);
         metrics.finish();
-        if (!listen.empty()) cfg.metrics.listen = net::endpoint::parse(listen);
+        if (!listen.empty()) cfg.metrics.listen = listen_endpoint(listen);
 
         table_reader control(ctx, "control", table("control"));
         control.get_string("socket", cfg.control.socket, socket_rule);

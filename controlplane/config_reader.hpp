@@ -138,8 +138,18 @@ inline constexpr string_rule rss_key_rule{"80 hexadecimal digits (a 40-byte key)
 // sockaddr_un holds 108 bytes including the terminating NUL.
 inline constexpr string_rule socket_rule{"a socket path of at most 107 bytes, or \"\" for off",
                                   [](std::string_view v) { return v.size() <= 107 && v.find('\0') == std::string_view::npos; }};
+// A listening address: an endpoint as net::endpoint::parse reads it, or one with
+// port 0, which asks the kernel for any free port (the metrics server prints the
+// port it got). A collector needs a real port, so endpoint::parse refuses 0.
+inline std::optional<net::endpoint> listen_endpoint(std::string_view s) {
+    const auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || s.substr(colon + 1) != "0") return net::endpoint::parse(s);
+    auto e = net::endpoint::parse(std::string(s.substr(0, colon)) + ":1");
+    if (e) e->port = 0;
+    return e;
+}
 inline constexpr string_rule listen_rule{R"(an address and port like "127.0.0.1:9469" or "[::1]:9469", or "" for off)",
-                                  [](std::string_view s) { return s.empty() || net::endpoint::parse(s).has_value(); }};
+                                  [](std::string_view s) { return s.empty() || listen_endpoint(s).has_value(); }};
 inline constexpr string_rule collector_rule{R"(a collector address like "192.0.2.9:4739" or "[2001:db8::9]:4739")",
                                      [](std::string_view s) { return net::endpoint::parse(s).has_value(); }};
 inline constexpr string_rule core_list_rule{R"(a core list like "0", "0-1" or "0,2")", is_core_list};

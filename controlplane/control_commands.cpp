@@ -6,6 +6,7 @@
 
 #include "flow/tcp_state.hpp"
 #include "net/packet_view.hpp"
+#include "policy_explain.hpp"
 
 namespace egress::controlplane {
 
@@ -141,22 +142,64 @@ json policy_command(const control_hooks* h, const request_args&) {
     return j;
 }
 
-json reload_command(const control_hooks* h, const request_args&) {
-    const reload_result r = h->policy->reload("egressctl", h->now_ms());
-    if (!r.ok) {
-        // The caller wants every error, not only the summary sentence.
-        json j;
-        j["ok"] = false;
-        j["error"] = fmt::format("policy reload failed ({} error(s)); keeping policy version {}", r.errors.size(),
-                                 r.version);
-        j["errors"] = r.errors;
-        return j;
+// The live flows the candidate would cut (null when no worker can answer).
+json flows_cut_json(const control_hooks* h, const policy::active_policy& candidate, std::vector<std::string>& lines) {
+    gateway::flow_query q = gateway::flow_query::top_flows(gateway::flow_query::max_top, std::nullopt, std::nullopt);
+    if (!h->run_query || !h->run_query(q)) {
+        lines.push_back("live flows: not known (the packet worker is not running)");
+        return json();
+    }
+    return cuts_json(estimate_cuts(candidate, q.flows(), q.scanned), lines);
+}
+
+json reload_failed(const std::vector<std::string>& errors, uint64_t version) {
+    // The caller wants every error, not only the summary sentence.
+    json j;
+    j["ok"] = false;
+    j["error"] = fmt::format("policy reload failed ({} error(s)); keeping policy version {}", errors.size(), version);
+    j["errors"] = errors;
+    return j;
+}
+
+// reload, and reload with dry_run: the changes (and the live flows cut) are
+// worked out before anything is applied; a dry run stops there. file (dry run
+// only): another file to compare instead of the config file.
+json reload_command(const control_hooks* h, const request_args& args) {
+    const bool dry = args.get_bool("dry_run", false);
+    const auto file = args.get_string("file");
+    if (file && !dry) throw request_error("reload: file: only with dry_run");
+    const dry_run_result d = h->policy->dry_run(file.value_or(""));
+    if (!d.errors.empty() && dry) return reload_failed(d.errors, h->policy->version());
+    std::vector<std::string> lines;
+    json changes;
+    json flows;
+    if (d.errors.empty()) {
+        changes = diff_json(d.diff, lines);
+        flows = flows_cut_json(h, *d.candidate, lines);
     }
     json j;
-    j["version"] = r.version;
-    j["rules"] = r.rules;
-    j["duration_us"] = r.duration_us;
+    if (dry) {
+        j["dry_run"] = true;
+        j["version"] = d.version;
+        j["rules"] = d.rules;
+    } else {
+        const reload_result r = h->policy->reload("egressctl", h->now_ms());
+        if (!r.ok) return reload_failed(r.errors, r.version);
+        j["version"] = r.version;
+        j["rules"] = r.rules;
+        j["duration_us"] = r.duration_us;
+    }
+    j["changes"] = std::move(changes);
+    j["flows"] = std::move(flows);
+    j["lines"] = std::move(lines);
     return j;
+}
+
+json explain_command(const control_hooks* h, const request_args& args) {
+    const policy::explain_query q = explain_query_of(args);
+    const policy::active_policy* p = h->policy->current();
+    if (p == nullptr) throw request_error("explain: no policy published yet");
+    return explanation_json(*p, q, h->policy->path());
 }
 
 json block_command(const control_hooks* h, const request_args& args) {
@@ -222,7 +265,9 @@ void add_control_commands(control_server& server, const control_hooks& hooks) {
     server.add("stats", {}, [h](const request_args& args) { return stats_command(h, args); });
     server.add("flows", {"top", "src", "dst"}, [h](const request_args& args) { return flows_command(h, args); });
     server.add("policy", {}, [h](const request_args& args) { return policy_command(h, args); });
-    server.add("reload", {}, [h](const request_args& args) { return reload_command(h, args); });
+    server.add("reload", {"dry_run", "file"}, [h](const request_args& args) { return reload_command(h, args); });
+    server.add("explain", {"src", "dst", "proto", "port", "sni", "host"},
+               [h](const request_args& args) { return explain_command(h, args); });
     server.add("block", {"cidr", "ttl"}, [h](const request_args& args) { return block_command(h, args); });
     server.add("unblock", {"cidr"}, [h](const request_args& args) { return unblock_command(h, args); });
     server.add("blocks", {}, [h](const request_args& args) { return blocks_command(h, args); });

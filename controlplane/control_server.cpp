@@ -73,6 +73,13 @@ uint64_t request_args::get_uint(std::string_view key, uint64_t min, uint64_t max
     return v->get<uint64_t>();
 }
 
+bool request_args::get_bool(std::string_view key, bool fallback) const {
+    const json* v = find(key);
+    if (v == nullptr) return fallback;
+    if (!v->is_boolean()) fail(key, "true or false");
+    return v->get<bool>();
+}
+
 std::optional<std::string> request_args::get_string(std::string_view key) const {
     const json* v = find(key);
     if (v == nullptr) return std::nullopt;

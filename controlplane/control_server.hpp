@@ -36,6 +36,7 @@ public:
     request_args(std::string cmd, const json& req) : cmd_(std::move(cmd)), req_(req) {}
     uint64_t get_uint(std::string_view key, uint64_t min, uint64_t max, uint64_t fallback) const;
     std::optional<std::string> get_string(std::string_view key) const;
+    bool get_bool(std::string_view key, bool fallback) const;
     [[noreturn]] void fail(std::string_view key, std::string_view expected) const;
     const std::string& cmd() const noexcept { return cmd_; }
 

@@ -92,6 +92,21 @@ void port_and_drop_metrics(std::string& out, const stats::worker_counters& c) {
         sample(out, "egress_drops_total", {{"reason", stats::drop_reason_names[i]}}, c.drops[i]);
 }
 
+// The devices' receive-side losses (before egressd saw the frames).
+void device_loss_metrics(std::string& out, const run_report& r) {
+    family(out, "egress_port_rx_missed_total", "counter",
+           "Frames the device dropped because its receive ring was full (imissed), per port.");
+    for (std::size_t i = 0; i < stats::side_count; ++i)
+        sample(out, "egress_port_rx_missed_total", {{"port", side_names[i]}}, r.rx_losses[i].missed);
+    family(out, "egress_port_rx_nombuf_total", "counter",
+           "Frames the device could not receive for want of an mbuf (rx_nombuf), per port.");
+    for (std::size_t i = 0; i < stats::side_count; ++i)
+        sample(out, "egress_port_rx_nombuf_total", {{"port", side_names[i]}}, r.rx_losses[i].nombuf);
+    family(out, "egress_port_rx_errors_total", "counter", "Erroneous frames the device received (ierrors), per port.");
+    for (std::size_t i = 0; i < stats::side_count; ++i)
+        sample(out, "egress_port_rx_errors_total", {{"port", side_names[i]}}, r.rx_losses[i].errors);
+}
+
 // The families of the flow table.
 void flow_metrics(std::string& out, const run_report& r) {
     const auto& c = r.counters;
@@ -224,6 +239,7 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     std::string out;
     out.reserve(8192);
     port_and_drop_metrics(out, r.counters);
+    device_loss_metrics(out, r);
     flow_metrics(out, r);
     nat_metrics(out, r);
     export_metrics(out, r);

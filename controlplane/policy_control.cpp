@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <stdexcept>
 #include <utility>
 
@@ -74,6 +75,7 @@ void policy_control::start(std::unique_ptr<const policy::compiled_policy> initia
         scanners_ = std::move(scanners);
         compiled_ = std::move(initial);
         counters_ = std::make_shared<policy::policy_counters>(compiled_ ? compiled_->rules().size() : 0);
+        carried_rules_.assign(compiled_ ? compiled_->rules().size() : 0, 0);
         version_ = 1;
         loaded_unix_ms_ = now_ms;
         last_success_unix_ms_ = now_ms;
@@ -155,13 +157,19 @@ reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) 
     std::string dlp_error;
     auto scanners = make_scanners(next.get(), dlp_error);
     if (next && next->dlp() && scanners.empty()) return refuse({fmt::format("{}: dlp: {}", path_, dlp_error)});
+    std::shared_ptr<const policy::compiled_policy> old_compiled;
     std::shared_ptr<policy::policy_counters> old_counters;
+    std::vector<uint64_t> old_carried_rules;
+    uint64_t old_carried_default = 0;
     std::vector<std::shared_ptr<dlp::dlp_scanner>> old_scanners;
     {
         std::lock_guard lock(mu_);
-        compiled_ = std::move(next);
+        old_compiled = std::exchange(compiled_, std::move(next));
         old_counters = std::exchange(counters_, std::make_shared<policy::policy_counters>(
                                                     compiled_ ? compiled_->rules().size() : 0));
+        old_carried_rules = carried_rules_;
+        old_carried_default = carried_default_;
+        begin_counting(old_compiled.get(), std::move(old_counters), old_carried_rules, old_carried_default);
         old_scanners = std::exchange(scanners_, std::move(scanners));
         ++version_;
         loaded_unix_ms_ = now_ms;
@@ -170,7 +178,7 @@ reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) 
     {
         // No worker can count on the old version's counters any more.
         std::lock_guard lock(mu_);
-        carried_block_total_ += policy::read_counter(old_counters->block_hits);
+        end_counting(old_compiled.get(), old_carried_rules, old_carried_default);
     }
     // Flows may still hold streams of the old scanner: it lives until they end.
     for (auto& old : old_scanners) retired_.retire(std::move(old));
@@ -185,6 +193,22 @@ reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) 
         last_success_unix_ms_ = now_ms;
     }
     log(format_reload_event(now_ms, trigger, true, r.version, r.rules, r.duration_us, {}));
+    return r;
+}
+
+dry_run_result policy_control::dry_run(const std::string& path) const {
+    dry_run_result r;
+    const std::string& file = path.empty() ? path_ : path;
+    auto loaded = policy::load_policy_file(file, version() + 1, workers_);
+    for (const auto& e : loaded.errors) r.errors.push_back(e.to_string());
+    if (!r.errors.empty()) return r;
+    std::shared_ptr<const policy::compiled_policy> next =
+        loaded.present ? std::shared_ptr<const policy::compiled_policy>(std::move(loaded.policy)) : nullptr;
+    r.version = version() + 1;
+    r.rules = next ? next->rules().size() : 0;
+    r.diff = diff_policies(compiled_.get(), next.get());
+    r.candidate = std::make_unique<policy::active_policy>(
+        next, std::make_shared<policy::policy_counters>(r.rules), current_ ? current_->blocks : nullptr, 1, r.version);
     return r;
 }
 
@@ -252,8 +276,9 @@ policy_status policy_control::status() const {
     s.loaded_unix_ms = loaded_unix_ms_;
     s.source = path_;
     s.default_action = compiled_ ? compiled_->default_action() : policy::verdict::allow;
-    s.default_hits = policy::read_counter(counters_->default_hits);
-    s.block_hits = carried_block_total_ + policy::read_counter(counters_->block_hits);
+    s.default_hits = default_total();
+    s.block_hits = carried_block_total_ + policy::read_counter(counters_->block_hits) +
+                   (retiring_ ? policy::read_counter(retiring_->block_hits) : 0);
     s.dlp_patterns = compiled_ && compiled_->dlp() ? compiled_->dlp()->patterns().size() : 0;
     for (const auto& c : dlp_counters_) { // one per worker
         const dlp::dlp_counters& d = *c;
@@ -268,14 +293,97 @@ policy_status policy_control::status() const {
     if (compiled_) {
         const auto rules = compiled_->rules();
         for (uint32_t i = 0; i < rules.size(); ++i)
-            s.rules.push_back({rules[i].name, rules[i].action, rules[i].mode, rules[i].line,
-                               policy::read_counter(counters_->rule_hits[i])});
+            s.rules.push_back({rules[i].name, rules[i].action, rules[i].mode, rules[i].line, rule_total(i)});
     }
     s.blocks_active = blocks_.size();
     s.reloads_ok = reloads_ok_;
     s.reloads_failed = reloads_failed_;
     s.last_reload_success_unix_ms = last_success_unix_ms_;
     return s;
+}
+
+std::string policy_control::series_key(std::string_view rule, policy::verdict action, policy::rule_mode mode) {
+    // The label values of the series; the action label comes first and has no ':',
+    // so no two series share a key whatever their names hold.
+    const std::string_view label = mode == policy::rule_mode::report ? "report" : policy::to_string(action);
+    return fmt::format("{}:{}", label, rule);
+}
+
+std::string policy_control::default_key(policy::verdict action) {
+    return series_key("default", action, policy::rule_mode::enforce);
+}
+
+void policy_control::begin_counting(const policy::compiled_policy* old,
+                                    std::shared_ptr<policy::policy_counters> old_counters,
+                                    const std::vector<uint64_t>& old_carried_rules, uint64_t old_carried_default) {
+    std::map<std::string, uint32_t> old_index; // series key -> index in old->rules()
+    if (old != nullptr) {
+        const auto rules = old->rules();
+        for (uint32_t j = 0; j < rules.size(); ++j) old_index.emplace(series_key(rules[j].name, rules[j].action, rules[j].mode), j);
+    }
+    const std::size_t n = compiled_ ? compiled_->rules().size() : 0;
+    carried_rules_.assign(n, 0);
+    retiring_map_.assign(n, policy::no_rule);
+    for (uint32_t i = 0; i < n; ++i) {
+        const auto& rule = compiled_->rules()[i];
+        const std::string key = series_key(rule.name, rule.action, rule.mode);
+        if (const auto j = old_index.find(key); j != old_index.end()) {
+            retiring_map_[i] = j->second;
+            carried_rules_[i] = old_carried_rules[j->second];
+        } else if (const auto t = retired_totals_.find(key); t != retired_totals_.end()) {
+            carried_rules_[i] = t->second;
+        }
+    }
+    retiring_default_ = old != nullptr && compiled_ && old->default_action() == compiled_->default_action();
+    carried_default_ = 0;
+    if (retiring_default_) {
+        carried_default_ = old_carried_default;
+    } else if (compiled_) {
+        const auto t = retired_totals_.find(default_key(compiled_->default_action()));
+        if (t != retired_totals_.end()) carried_default_ = t->second;
+    }
+    retiring_ = std::move(old_counters);
+}
+
+void policy_control::end_counting(const policy::compiled_policy* old, const std::vector<uint64_t>& old_carried_rules,
+                                  uint64_t old_carried_default) {
+    std::vector<bool> kept(old != nullptr ? old->rules().size() : 0, false);
+    for (std::size_t i = 0; i < retiring_map_.size(); ++i) {
+        if (retiring_map_[i] == policy::no_rule) continue;
+        kept[retiring_map_[i]] = true;
+        carried_rules_[i] += policy::read_counter(retiring_->rule_hits[retiring_map_[i]]);
+    }
+    const uint64_t old_default = policy::read_counter(retiring_->default_hits);
+    if (retiring_default_) carried_default_ += old_default;
+    if (old != nullptr) {
+        const auto rules = old->rules();
+        for (uint32_t j = 0; j < rules.size(); ++j)
+            if (!kept[j])
+                retired_totals_[series_key(rules[j].name, rules[j].action, rules[j].mode)] =
+                    old_carried_rules[j] + policy::read_counter(retiring_->rule_hits[j]);
+        if (!retiring_default_) retired_totals_[default_key(old->default_action())] = old_carried_default + old_default;
+    }
+    // Live series are counted in carried_rules_ / carried_default_, not here.
+    if (compiled_) {
+        for (const auto& rule : compiled_->rules()) retired_totals_.erase(series_key(rule.name, rule.action, rule.mode));
+        retired_totals_.erase(default_key(compiled_->default_action()));
+    }
+    carried_block_total_ += policy::read_counter(retiring_->block_hits);
+    retiring_.reset();
+    retiring_map_.clear();
+    retiring_default_ = false;
+}
+
+uint64_t policy_control::rule_total(uint32_t rule) const {
+    uint64_t total = carried_rules_[rule] + policy::read_counter(counters_->rule_hits[rule]);
+    if (retiring_ && retiring_map_[rule] != policy::no_rule)
+        total += policy::read_counter(retiring_->rule_hits[retiring_map_[rule]]);
+    return total;
+}
+
+uint64_t policy_control::default_total() const {
+    return carried_default_ + policy::read_counter(counters_->default_hits) +
+           (retiring_ && retiring_default_ ? policy::read_counter(retiring_->default_hits) : 0);
 }
 
 uint64_t policy_control::version() const {

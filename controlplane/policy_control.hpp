@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "event_log.hpp"
+#include "policy_dry_run.hpp"
 #include "policy/active_policy.hpp"
 
 namespace egress::controlplane {
@@ -71,6 +73,17 @@ struct reload_result {
     std::vector<std::string> errors; // file:line:col: key: ...
 };
 
+// What a reload of a file would do (reload --dry-run), nothing applied.
+struct dry_run_result {
+    std::vector<std::string> errors; // as reload_result::errors; then nothing else is set
+    uint64_t version = 0;            // the version the reload would make active
+    std::size_t rules = 0;
+    policy_diff diff;                // against the policy in force
+    // The snapshot the reload would publish (the emergency blocks in force
+    // included), for evaluating live flows; never published.
+    std::unique_ptr<policy::active_policy> candidate;
+};
+
 class policy_control {
 public:
     static constexpr std::size_t default_max_blocks = 10000;
@@ -99,6 +112,10 @@ public:
 
     // Re-reads the [policy] of the file; on any error keeps the running policy.
     reload_result reload(std::string_view trigger, uint64_t now_ms);
+    // Reads the [policy] of path (empty: the config file) as reload() would and
+    // compares it with the policy in force; publishes and counts nothing.
+    // Control thread only.
+    dry_run_result dry_run(const std::string& path = {}) const;
 
     // Blocks every destination in prefix (ttl_s 0: until unblocked); blocking a
     // CIDR already blocked sets its new expiry. Returns the entry, or the reason it
@@ -117,6 +134,10 @@ public:
 
     std::vector<block_info> blocks() const;
     policy_status status() const;
+    // The snapshot in force (null before start()). Control thread only: only it
+    // publishes, so the snapshot lives at least until its next call.
+    const policy::active_policy* current() const noexcept { return current_; }
+    const std::string& path() const noexcept { return path_; }
     uint64_t version() const;
 
 private:
@@ -131,6 +152,24 @@ private:
     std::vector<block_info> remove_blocks(Pred pred);
     void log(const std::string& line);
 
+    // Counters that survive reloads. A series is a rule name with its action
+    // label (as egress_policy_decisions_total shows it: allow, deny, report; the
+    // default action under "default"); a reloaded policy continues the total of
+    // every series it keeps, a removed series stops, and one that comes back later
+    // continues from where it stopped. So a counter goes down only on restart.
+    static std::string series_key(std::string_view rule, policy::verdict action, policy::rule_mode mode);
+    static std::string default_key(policy::verdict action);
+    // Opens the series of compiled_ (under mu_), counting on from old's: carried_
+    // and retiring_ are set for the grace period of the reload.
+    void begin_counting(const policy::compiled_policy* old, std::shared_ptr<policy::policy_counters> old_counters,
+                        const std::vector<uint64_t>& old_carried_rules, uint64_t old_carried_default);
+    // After the grace period (under mu_): old's counts are final; they move into
+    // carried_ (kept series) or retired_totals_ (series that stop).
+    void end_counting(const policy::compiled_policy* old, const std::vector<uint64_t>& old_carried_rules,
+                      uint64_t old_carried_default);
+    uint64_t rule_total(uint32_t rule) const;   // under mu_
+    uint64_t default_total() const;              // under mu_
+
     std::string path_;
     publisher publish_;
     event_log* log_;
@@ -140,6 +179,18 @@ private:
     std::shared_ptr<const policy::compiled_policy> compiled_;
     std::shared_ptr<policy::policy_counters> counters_;
     uint64_t carried_block_total_ = 0; // emergency-block hits counted under earlier policy versions
+    // What earlier versions counted in the series of compiled_'s rules (index as
+    // in compiled_->rules()) and of its default action.
+    std::vector<uint64_t> carried_rules_;
+    uint64_t carried_default_ = 0;
+    // During a reload's grace period the workers may still count on the previous
+    // version's counters: status() adds them in (retiring_map_[i]: the previous
+    // index of rule i's series, or no_rule), so no total ever goes down.
+    std::shared_ptr<policy::policy_counters> retiring_;
+    std::vector<uint32_t> retiring_map_;
+    bool retiring_default_ = false; // the default series is the same in both versions
+    // Final totals of the series no published version has (removed rules).
+    std::map<std::string, uint64_t> retired_totals_;
     uint32_t dlp_streams_ = 1024;
     std::size_t max_blocks_ = default_max_blocks;
     unsigned workers_ = 1;

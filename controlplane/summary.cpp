@@ -37,6 +37,10 @@ std::string format_summary(const run_report& r) {
         const auto& p = c.ports[i];
         out += fmt::format("  port {:<7} {:<12} rx {} pkts {} bytes, tx {} pkts {} bytes\n", ports[i].first,
                            *ports[i].second, p.rx_packets, p.rx_bytes, p.tx_packets, p.tx_bytes);
+        // Only when there were any: losses before egressd, so in no drop reason.
+        if (const auto& l = r.rx_losses[i]; l.any())
+            out += fmt::format("  port {:<7} lost on receive by the device: missed (RX ring full) {}, no mbuf {}, "
+                               "errors {}\n", ports[i].first, l.missed, l.nombuf, l.errors);
     }
     out += "  flows     ";
     for (std::size_t i = 0; i < stats::flow_proto_count; ++i)
@@ -94,8 +98,10 @@ std::string format_summary_json(const run_report& r) {
     for (std::size_t i = 0; i < 2; ++i) {
         const auto& p = c.ports[i];
         out += fmt::format(
-            "{}\"{}\":{{\"device\":\"{}\",\"rx_packets\":{},\"rx_bytes\":{},\"tx_packets\":{},\"tx_bytes\":{}}}",
-            i ? "," : "", names[i], *devices[i], p.rx_packets, p.rx_bytes, p.tx_packets, p.tx_bytes);
+            "{}\"{}\":{{\"device\":\"{}\",\"rx_packets\":{},\"rx_bytes\":{},\"tx_packets\":{},\"tx_bytes\":{},"
+            "\"rx_missed\":{},\"rx_nombuf\":{},\"rx_errors\":{}}}",
+            i ? "," : "", names[i], *devices[i], p.rx_packets, p.rx_bytes, p.tx_packets, p.tx_bytes,
+            r.rx_losses[i].missed, r.rx_losses[i].nombuf, r.rx_losses[i].errors);
     }
     out += "},\"flows\":{";
     for (std::size_t i = 0; i < stats::flow_proto_count; ++i)

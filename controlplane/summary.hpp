@@ -21,6 +21,16 @@ struct worker_report {
     uint64_t drops = 0;              // all reasons
 };
 
+// Frames a device lost on receive before egressd saw them (rte_eth_stats:
+// imissed — the RX ring was full —, rx_nombuf — no mbuf to receive into —,
+// ierrors), so in no drop reason.
+struct device_rx_losses {
+    uint64_t missed = 0;
+    uint64_t nombuf = 0;
+    uint64_t errors = 0;
+    bool any() const noexcept { return missed != 0 || nombuf != 0 || errors != 0; }
+};
+
 struct run_report {
     std::string inside_device;
     std::string outside_device;
@@ -37,6 +47,7 @@ struct run_report {
     uint64_t export_send_errors = 0;
     uint64_t export_events_lost = 0; // ring overflow: events never exported
     std::vector<worker_report> workers; // end of run: per worker, in worker order (JSON "workers")
+    device_rx_losses rx_losses[stats::side_count]; // per port, read from the devices
 };
 
 // A worker's share from its counters.

@@ -32,6 +32,7 @@
 #include "eal_args.hpp"
 #include "exporter.hpp"
 #include "metrics.hpp"
+#include "policy_explain.hpp"
 #include "policy_loader.hpp"
 #include "gateway/steering.hpp"
 #include "ports_setup.hpp"
@@ -60,16 +61,21 @@ void print_reload(const egress::controlplane::reload_result& r) {
 
 constexpr const char* usage =
     "usage: egressd -c FILE.toml [--stats-json PATH]\n"
-    "       egressd --check-config FILE.toml\n"
+    "       egressd --check-config FILE.toml [--against SOCKET]\n"
+    "       egressd --explain FILE.toml --src ADDR --dst ADDR [--proto P] [--port N] [--sni NAME | --host NAME]\n"
     "\n"
     "  -c, --config FILE     run the gateway with this configuration\n"
     "  --check-config FILE   validate FILE and exit (0 when valid, 1 otherwise)\n"
+    "  --against SOCKET      with --check-config: also ask the egressd on this control socket what\n"
+    "                        reloading FILE's [policy] would change (reload --dry-run)\n"
+    "  --explain FILE ...    what FILE's [policy] decides for one connection, and why\n"
     "  --stats-json PATH     also write the end-of-run summary as JSON to PATH\n"
     "  -h, --help            this text\n";
 
 struct options {
     std::string config_path;
     std::string stats_json_path;
+    std::string against_socket;
     bool check_only = false;
     bool help = false;
 };
@@ -92,6 +98,8 @@ bool parse_options(int argc, char** argv, options& o) {
             if (i + 1 < argc && argv[i + 1][0] != '-' && !value(o.config_path)) return false;
         } else if (a == "--stats-json") {
             if (!value(o.stats_json_path)) return false;
+        } else if (a == "--against") {
+            if (!value(o.against_socket)) return false;
         } else if (a == "-h" || a == "--help") {
             o.help = true;
             return true;
@@ -193,6 +201,7 @@ private:
     egress::controlplane::run_report live_report() const {
         auto r = egress::controlplane::make_run_report(frame_, workers_->published_total());
         add_export_stats(r, exporter_.get());
+        egress::dataplane::add_device_losses(r, ports_.ports[0].id, ports_.ports[1].id);
         return r;
     }
 
@@ -221,6 +230,8 @@ private:
     std::optional<eal_session> eal_;
     mempool_guard pool_;
     egress::dataplane::gateway_ports ports_;
+    // The devices' receive losses, read just before the ports stop (summary).
+    egress::controlplane::run_report final_losses_;
     std::unique_ptr<egress::gateway::steering> steering_;
     std::unique_ptr<egress::dataplane::worker_set> workers_;
     std::unique_ptr<egress::dataplane::policy_slot> policy_slot_;
@@ -428,6 +439,7 @@ void gateway_run::wait_and_drain() {
     control_thread_.join();
     if (control_.events) control_.events->drain(control_.rings, egress::controlplane::unix_ms_now()); // the last events
     egress::dataplane::attach_telemetry(nullptr);
+    egress::dataplane::add_device_losses(final_losses_, ports_.ports[0].id, ports_.ports[1].id);
     egress::dataplane::stop_gateway_ports(ports_);
     if (exporter_) exporter_->stop(); // sends what the worker queued last (forced_end records)
     if (metrics_) metrics_->stop();
@@ -446,6 +458,7 @@ void gateway_run::print_policy_summary(const egress::controlplane::run_report& r
 int gateway_run::summarize() {
     using namespace egress;
     controlplane::run_report report = controlplane::make_run_report(frame_, workers_->final_total());
+    std::copy(std::begin(final_losses_.rx_losses), std::end(final_losses_.rx_losses), std::begin(report.rx_losses));
     workers_->for_each([&](const auto&, const auto& core) {
         report.workers.push_back(controlplane::make_worker_report(core.counters()));
     });
@@ -469,6 +482,8 @@ int run(const options& opts, egress::config::egressd_config cfg,
 } // namespace
 
 int main(int argc, char** argv) {
+    // Offline, without EAL: the policy's answer for one connection.
+    if (argc >= 2 && std::string_view(argv[1]) == "--explain") return egress::controlplane::explain_offline(argc - 2, argv + 2);
     options opts;
     if (!parse_options(argc, argv, opts)) return 2;
     if (opts.help) {
@@ -486,6 +501,8 @@ int main(int argc, char** argv) {
 
     if (opts.check_only) {
         fmt::print("egressd: configuration {} is valid\n", opts.config_path);
+        if (!opts.against_socket.empty())
+            return egress::controlplane::dry_run_against(opts.config_path, opts.against_socket);
         return 0;
     }
     return run(opts, std::move(*loaded.config), std::move(loaded.policy));

@@ -1,8 +1,19 @@
 #include "telemetry.hpp"
 
+#include <cstdlib>
+#include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 
+#include <dirent.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <rte_dev.h>
+#include <rte_devargs.h>
+#include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
 #include "stats/drop_reason.hpp"
@@ -30,6 +41,10 @@ int stats_cb(const char*, const char*, rte_tel_data* d) {
     add(d, "outside_rx_bytes", c.ports[1].rx_bytes);
     add(d, "outside_tx_packets", c.ports[1].tx_packets);
     add(d, "outside_tx_bytes", c.ports[1].tx_bytes);
+    add(d, "inside_rx_missed", r.rx_losses[0].missed);
+    add(d, "inside_rx_nombuf", r.rx_losses[0].nombuf);
+    add(d, "outside_rx_missed", r.rx_losses[1].missed);
+    add(d, "outside_rx_nombuf", r.rx_losses[1].nombuf);
     uint64_t drops = 0;
     for (uint64_t n : c.drops) drops += n;
     add(d, "drops", drops);
@@ -83,6 +98,65 @@ int policy_cb(const char*, const char*, rte_tel_data* d) {
 }
 
 } // namespace
+
+namespace {
+
+// The interface an af_packet port reads ("iface=NAME" of its devargs), or 0.
+unsigned af_packet_ifindex(uint16_t port) {
+    rte_eth_dev_info info{};
+    if (rte_eth_dev_info_get(port, &info) != 0 || info.driver_name == nullptr ||
+        std::string_view(info.driver_name) != "net_af_packet" || info.device == nullptr)
+        return 0;
+    const rte_devargs* args = rte_dev_devargs(info.device);
+    if (args == nullptr || args->args == nullptr) return 0;
+    const std::string_view a = args->args;
+    const auto at = a.find("iface=");
+    if (at == std::string_view::npos) return 0;
+    const std::string name(a.substr(at + 6, a.find(',', at) == std::string_view::npos ? std::string_view::npos
+                                                                                     : a.find(',', at) - at - 6));
+    return ::if_nametoindex(name.c_str());
+}
+
+// af_packet: the kernel counts the frames its receive ring had no room for
+// (PACKET_STATISTICS tp_drops) per socket. DPDK 22.11's PMD neither reads nor
+// reports them, and a read clears them, so egressd is their only reader and
+// keeps the running sum per interface. The PMD's sockets are found among the
+// process's descriptors (AF_PACKET, bound to the interface).
+uint64_t af_packet_ring_drops(unsigned ifindex) {
+    static std::mutex mu;
+    static std::map<unsigned, uint64_t> total;
+    std::lock_guard lock(mu);
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (const dirent* e = ::readdir(d)) {
+            const int fd = std::atoi(e->d_name);
+            int domain = 0;
+            socklen_t len = sizeof domain;
+            if (fd <= 2 || ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_PACKET) continue;
+            sockaddr_ll sll{};
+            socklen_t sll_len = sizeof sll;
+            if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sll), &sll_len) != 0) continue;
+            tpacket_stats st{};
+            socklen_t st_len = sizeof st;
+            if (::getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &st_len) != 0) continue;
+            total[static_cast<unsigned>(sll.sll_ifindex)] += st.tp_drops;
+        }
+        ::closedir(d);
+    }
+    return total[ifindex];
+}
+
+} // namespace
+
+void add_device_losses(controlplane::run_report& r, uint16_t inside_port, uint16_t outside_port) {
+    const uint16_t ids[stats::side_count] = {inside_port, outside_port};
+    for (std::size_t i = 0; i < stats::side_count; ++i) {
+        rte_eth_stats s{};
+        if (rte_eth_stats_get(ids[i], &s) != 0) continue;
+        r.rx_losses[i] = {s.imissed, s.rx_nombuf, s.ierrors};
+        if (const unsigned ifindex = af_packet_ifindex(ids[i]); ifindex != 0)
+            r.rx_losses[i].missed += af_packet_ring_drops(ifindex);
+    }
+}
 
 void attach_telemetry(const telemetry_source* source) {
     static std::once_flag registered;

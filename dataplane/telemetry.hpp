@@ -19,6 +19,13 @@ struct telemetry_source {
     const controlplane::policy_control* policy = nullptr;
 };
 
+// The devices' receive-side losses (rte_eth_stats_get: imissed, rx_nombuf,
+// ierrors) into r.rx_losses, indexed by side; for an af_packet port, missed also
+// counts the kernel ring's drops (PACKET_STATISTICS), which its PMD does not
+// report. Any thread (as DPDK's own /ethdev/stats telemetry reads them). A port
+// whose stats cannot be read keeps 0.
+void add_device_losses(controlplane::run_report& r, uint16_t inside_port, uint16_t outside_port);
+
 // Registers the commands (once per process) and points them at source; with
 // null they answer with an error. Call with null before source is destroyed.
 void attach_telemetry(const telemetry_source* source);

@@ -32,7 +32,8 @@ constexpr std::array ipv4_flow_fields{
     std_field(ie::flow_end_milliseconds, 8),
     std_field(ie::flow_end_reason, 1),
     std_field(ie::firewall_event, 1),
-    std_field(ie::nat_event, 1),
+    // No natEvent: a flow record is neither a NAT44 session create nor a delete
+    // (those are template 258's), and 0 is reserved (collectors show "INVALID").
     std_field(ie::tcp_control_bits, 2),
     std_field(ie::ingress_interface, 4),
     std_field(ie::egress_interface, 4),
@@ -128,13 +129,13 @@ constexpr std::size_t fixed_data_size(std::span<const field_spec> fields) noexce
     return n;
 }
 
-static_assert(fixed_data_size(ipv4_flow_fields) == 112);
+static_assert(fixed_data_size(ipv4_flow_fields) == 111);
 static_assert(fixed_data_size(ipv6_flow_fields) == 129);
 static_assert(fixed_data_size(nat_event_fields) == 28);
 static_assert(fixed_data_size(ipv4_denied_fields) == 40);
 static_assert(fixed_data_size(ipv6_denied_fields) == 64);
 static_assert(fixed_data_size(exporter_statistics_fields) == 20);
-static_assert(template_record_size(ipv4_flow_fields) == 116);
+static_assert(template_record_size(ipv4_flow_fields) == 112);
 constexpr std::size_t options_template_record_size = template_record_size(exporter_statistics_fields, 6);
 static_assert(options_template_record_size == 18);
 // Any template record, and any data record with empty strings, fits an empty message.

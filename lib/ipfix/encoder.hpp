@@ -19,8 +19,8 @@
 // Templates (fixed ids; every IE id, type and length checked against the IANA
 // "IPFIX Information Elements" registry; "E" = enterprise-specific, see below):
 //
-//   256 ipv4_flow — flow_end and flow_update of an IPv4 (NAT44) flow. 26 fields,
-//   112 fixed octets + 3 variable-length strings:
+//   256 ipv4_flow — flow_end and flow_update of an IPv4 (NAT44) flow. 25 fields,
+//   111 fixed octets + 3 variable-length strings:
 //     sourceIPv4Address            8    4   inside host as it sent
 //     destinationIPv4Address      12    4   remote peer
 //     sourceTransportPort          7    2
@@ -40,7 +40,6 @@
 //     flowEndMilliseconds        153    8
 //     flowEndReason              136    1   flow::end_reason (IANA values)
 //     firewallEvent              233    1   flow::firewall_event (IANA values)
-//     natEvent                   230    1   flow::nat_event_type (IANA values)
 //     tcpControlBits               6    2   unsigned16 (RFC 7125), both directions ORed
 //     ingressInterface            10    4   port role: 0 inside, 1 outside
 //     egressInterface             14    4
@@ -49,8 +48,8 @@
 //     E policyRuleName             2  var   string, PEN settings.enterprise_number
 //
 //   257 ipv6_flow — the same for an IPv6 flow (egress-only, not translated): the
-//   ipv4_flow fields without postNATSourceIPv4Address, postNAPTSourceTransportPort
-//   and natEvent, with sourceIPv6Address (27, 16) and destinationIPv6Address
+//   ipv4_flow fields without postNATSourceIPv4Address and postNAPTSourceTransportPort,
+//   with sourceIPv6Address (27, 16) and destinationIPv6Address
 //   (28, 16) in place of the IPv4 addresses. 23 fields, 129 fixed octets + strings.
 //
 //   258 nat_event — RFC 8158 NAT44 session create/delete and ports exhausted.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace egress::policy {
 
@@ -29,6 +30,21 @@ std::string_view to_string(verdict v) noexcept { return v == verdict::allow ? "a
 
 std::string_view to_string(rule_mode m) noexcept { return m == rule_mode::enforce ? "enforce" : "report"; }
 
+std::string_view to_string(rule_skip s) noexcept {
+    switch (s) {
+    case rule_skip::not_reached: return "not reached (an earlier rule decided)";
+    case rule_skip::destination: return "destination not in its destinations";
+    case rule_skip::protocol: return "other protocol";
+    case rule_skip::port: return "port not listed";
+    case rule_skip::source: return "source not in its source groups";
+    case rule_skip::name_absent: return "hostname rule; the flow has no name";
+    case rule_skip::name_unread: return "hostname rule; no name is read on this protocol and port";
+    case rule_skip::quic_allowed: return "hostname rule; QUIC (inspection.quic = allow) passes over it";
+    case rule_skip::hostname: return "hostname not among its hostnames";
+    }
+    return "?";
+}
+
 std::string_view to_string(protocol p) noexcept {
     switch (p) {
     case protocol::any: return "any";
@@ -50,6 +66,21 @@ bool rule_matches(const policy_spec& spec, const rule_spec& r, const query& q) n
         const auto& cidrs = spec.groups[g].cidrs;
         return std::any_of(cidrs.begin(), cidrs.end(), [&](const cidr& c) { return c.contains(q.src); });
     });
+}
+
+// rule_info::definition.
+static std::string rule_definition(const policy_spec& spec, const rule_spec& r) {
+    std::vector<std::string> sources;
+    if (r.any_source) sources.push_back("any");
+    for (const uint32_t g : r.source_groups)
+        if (g < spec.groups.size()) sources.push_back(fmt::format("{}({})", spec.groups[g].name, fmt::join(spec.groups[g].cidrs, " ")));
+    std::vector<std::string> ports;
+    for (const port_range& pr : r.ports) ports.push_back(pr.lo == pr.hi ? fmt::format("{}", pr.lo) : fmt::format("{}-{}", pr.lo, pr.hi));
+    return fmt::format("sources={} destinations={} protocol={} ports={} hostnames={} action={} mode={}",
+                       fmt::join(sources, ","), fmt::join(r.destinations, ","), to_string(r.proto),
+                       ports.empty() ? "any" : fmt::format("{}", fmt::join(ports, ",")),
+                       r.hostnames.empty() ? "-" : fmt::format("{}", fmt::join(r.hostnames, ",")), to_string(r.action),
+                       to_string(r.mode));
 }
 
 // Why a rule cannot be compiled (empty: it can).
@@ -108,7 +139,7 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
         }
         p->ports_.insert(p->ports_.end(), r.ports.begin(), r.ports.end());
         p->rules_.push_back(c);
-        p->infos_.push_back(rule_info{r.name, r.action, r.mode, r.line});
+        p->infos_.push_back(rule_info{r.name, r.action, r.mode, r.line, rule_definition(spec, r)});
         for (const cidr& d : r.destinations) destinations.push_back({d, index});
         if (!r.any_source) {
             for (const uint32_t g : r.source_groups) {
@@ -156,7 +187,25 @@ inspection_kind compiled_policy::inspection_for(uint8_t proto, uint16_t dst_port
     return inspection_kind::none;
 }
 
-decision compiled_policy::evaluate(const query& q) const noexcept {
+decision compiled_policy::evaluate(const query& q) const noexcept { return walk<false>(q, nullptr, nullptr); }
+
+decision compiled_policy::evaluate(const query& q, std::span<rule_skip> skipped, uint32_t& stopped_at) const noexcept {
+    return walk<true>(q, skipped.data(), &stopped_at);
+}
+
+unsigned compiled_policy::control_worker() const noexcept { return matcher_ ? matcher_->control_scratch() : 0; }
+
+// evaluate(); with traced, each rule passed over is written to skipped[r] and
+// the rule the walk stops at to *stopped_at (compiled out of the packet path).
+template <bool traced>
+decision compiled_policy::walk(const query& q, rule_skip* skipped, uint32_t* stopped_at) const noexcept {
+    const auto skip = [&](uint32_t r, rule_skip why) {
+        if constexpr (traced) skipped[r] = why;
+    };
+    const auto stop = [&](uint32_t r, decision d) {
+        if constexpr (traced) *stopped_at = r;
+        return d;
+    };
     const std::span<const uint32_t> dst = destinations_.lookup(q.dst);
     const std::span<const uint32_t> src = sources_.lookup(q.src);
     const uint32_t* s = src.data();
@@ -167,25 +216,38 @@ decision compiled_policy::evaluate(const query& q) const noexcept {
     bool host_overflow = false;
     for (const uint32_t r : dst) {
         const compiled_rule& c = rules_[r];
-        if (!protocol_matches(c.proto, q.proto)) continue;
-        if (!ports_match({ports_.data() + c.ports_begin, c.ports_count}, q.dst_port)) continue;
+        if (!protocol_matches(c.proto, q.proto)) {
+            skip(r, rule_skip::protocol);
+            continue;
+        }
+        if (!ports_match({ports_.data() + c.ports_begin, c.ports_count}, q.dst_port)) {
+            skip(r, rule_skip::port);
+            continue;
+        }
         if (!c.any_source) {
             // Both lists ascend: move the source cursor forward to r. A binary
             // search, not a step at a time: the source list of a big group can be
             // long while the destination candidates are few.
             s = std::lower_bound(s, s_end, r);
-            if (s == s_end || *s != r) continue;
+            if (s == s_end || *s != r) {
+                skip(r, rule_skip::source);
+                continue;
+            }
         }
         if (c.hostname_set != no_hostname_set) {
-            if (q.host == host_state::absent) continue;
+            if (q.host == host_state::absent) {
+                skip(r, rule_skip::name_absent);
+                continue;
+            }
             if (q.host == host_state::unknown) {
                 switch (inspection_for(q.proto, q.dst_port)) {
                 case inspection_kind::tls:
-                case inspection_kind::http: return decision{verdict::allow, false, no_rule, no_rule, true, false};
+                case inspection_kind::http: return stop(r, decision{verdict::allow, false, no_rule, no_rule, true, false});
                 case inspection_kind::quic:
-                    if (inspection_.quic == verdict::deny) return decision{verdict::deny, false, r, no_rule, false, true};
+                    if (inspection_.quic == verdict::deny) return stop(r, decision{verdict::deny, false, r, no_rule, false, true});
+                    skip(r, rule_skip::quic_allowed);
                     continue;
-                case inspection_kind::none: continue;
+                case inspection_kind::none: skip(r, rule_skip::name_unread); continue;
                 }
             }
             // The name is matched once, on the first hostname rule reached.
@@ -194,12 +256,15 @@ decision compiled_policy::evaluate(const query& q) const noexcept {
                 host_matched = true;
             }
             const bool hit = std::binary_search(host_sets, host_sets + host_sets_n, c.hostname_set);
-            if (!hit) continue;
+            if (!hit) {
+                skip(r, rule_skip::hostname);
+                continue;
+            }
         }
-        if (c.mode == rule_mode::report) return decision{verdict::allow, c.action == verdict::deny, r};
-        return decision{c.action, false, r};
+        if (c.mode == rule_mode::report) return stop(r, decision{verdict::allow, c.action == verdict::deny, r});
+        return stop(r, decision{c.action, false, r});
     }
-    return decision{default_action_, false, no_rule};
+    return stop(no_rule, decision{default_action_, false, no_rule});
 }
 
 std::size_t compiled_policy::memory_bytes() const noexcept {

@@ -158,11 +158,30 @@ struct decision {
     friend bool operator==(const decision&, const decision&) = default;
 };
 
+// Why a rule did not decide a query (compiled_policy::evaluate with a trace,
+// policy/explain.hpp): in the order evaluate() tests them.
+enum class rule_skip : uint8_t {
+    not_reached,   // an earlier rule decided (or evaluation stopped before it)
+    destination,   // the destination address is in none of its destinations
+    protocol,      // another protocol
+    port,          // a port it does not list
+    source,        // the source address is in none of its source groups
+    name_absent,   // a hostname rule, and the flow has no name (looked for, none sent)
+    name_unread,   // a hostname rule, and no name is read on this protocol and port
+    quic_allowed,  // a hostname rule, UDP to a TLS port (QUIC), and inspection.quic is allow
+    hostname,      // a hostname rule none of whose patterns matches the name
+};
+std::string_view to_string(rule_skip s) noexcept;
+
 struct rule_info {
     std::string name;
     verdict action = verdict::deny;
     rule_mode mode = rule_mode::enforce;
     uint32_t line = 0;
+    // What the rule says, in one canonical line (sources resolved to their
+    // CIDRs): two versions of a rule differ exactly when these do (reload
+    // --dry-run's "changed").
+    std::string definition;
 };
 
 // Does rule r match q's five-tuple (protocol, ports, destinations, sources)? The
@@ -181,6 +200,15 @@ public:
                                   std::size_t max_class_entries = default_max_class_entries);
 
     decision evaluate(const query& q) const noexcept;
+    // The same walk as evaluate(), which also records why each rule it passes
+    // over did not decide (skipped[r], sized rules().size(); the rules it never
+    // looks at keep what the caller put there) and the rule it stopped at
+    // (stopped_at: the deciding rule, the hostname rule that made the decision
+    // pending, or no_rule when the default decided). For explain (control plane).
+    decision evaluate(const query& q, std::span<rule_skip> skipped, uint32_t& stopped_at) const noexcept;
+    // The hostname-matcher scratch reserved for the control plane (explain): a
+    // query's worker index that no packet worker uses.
+    unsigned control_worker() const noexcept;
 
     uint64_t version() const noexcept { return version_; }
     const inspection_spec& inspection() const noexcept { return inspection_; }
@@ -215,6 +243,8 @@ private:
     };
 
     compiled_policy() = default;
+    template <bool traced>
+    decision walk(const query& q, rule_skip* skipped, uint32_t* stopped_at) const noexcept;
 
     uint64_t version_ = 0;
     verdict default_action_ = verdict::deny;

@@ -109,7 +109,8 @@ hostname_matcher::hostname_matcher(const std::vector<pattern>& patterns, unsigne
         hs_free_compile_error(error);
         throw std::runtime_error(message);
     }
-    scratch_.resize(std::max(1u, workers), nullptr);
+    // One per worker, plus the control plane's (explain: control_scratch()).
+    scratch_.resize(std::max(1u, workers) + 1, nullptr);
     for (auto& s : scratch_) {
         if (hs_alloc_scratch(db_, &s) != HS_SUCCESS) {
             for (auto& t : scratch_) hs_free_scratch(t);

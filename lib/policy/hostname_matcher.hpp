@@ -16,7 +16,8 @@
 //
 // Each pattern belongs to a set (one per rule); match() returns the ids of the
 // sets with at least one matching pattern. The scratch space Hyperscan needs is
-// allocated when the matcher is built (control plane), one per worker; match()
+// allocated when the matcher is built (control plane), one per worker and one
+// for the control plane's explain; match()
 // does not allocate.
 #pragma once
 
@@ -62,6 +63,8 @@ public:
     std::size_t match(std::string_view host, std::span<uint32_t> out, bool& overflow, unsigned worker = 0) const noexcept;
 
     std::size_t pattern_count() const noexcept { return pattern_sets_.size(); }
+    // The scratch index of the control plane (explain), past the workers'.
+    unsigned control_scratch() const noexcept { return static_cast<unsigned>(scratch_.size() - 1); }
     std::size_t memory_bytes() const noexcept;
 
 private:

@@ -255,6 +255,24 @@ class control_socket(unittest.TestCase):
             {"event": "block_removed", "block": "198.51.100.53/32", "hits": 1},
         ])
 
+    def test_check_config_against_the_running_gateway_applies_nothing(self):
+        new = os.path.join(os.path.dirname(self.gw.config), "new.toml")
+        text = self.gw.base + POLICY.replace('name = "web"', 'name = "web2"', 1) + (
+            '\n[[policy.rule]]\nname = "ntp"\nprotocol = "udp"\nports = [123]\n'
+            'destinations = ["0.0.0.0/0"]\naction = "allow"\n')
+        with open(new, "w") as f:
+            f.write(text)
+        r = subprocess.run([harness.EGRESSD, "--check-config", new, "--against", self.gw.socket],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ntp = next(i for i, l in enumerate(text.splitlines(), 1) if l == 'name = "ntp"') - 1
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[:2], [f"egressd: configuration {new} is valid",
+                                     f"reload of {new} against the running policy (version 1):"])
+        self.assertIn(f'added: "ntp" (line {ntp})', lines)
+        self.assertRegex(lines[-1], r"^live flows it would cut: [0-9]+ of [0-9]+$")
+        self.assertEqual(self.gw.ctl_json("status")["policy_version"], 1)
+
     def test_reload_from_egressctl_keeps_the_running_policy_on_errors(self):
         self.gw.write_policy(POLICY.replace('action = "allow"', 'action = "alow"', 1))
         r = self.gw.ctl("reload")
@@ -268,10 +286,13 @@ class control_socket(unittest.TestCase):
                              'destinations = ["0.0.0.0/0"]\naction = "allow"\n')
         r = self.gw.ctl("reload")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout, r"^policy version 2 active \(3 rules\) after [0-9]+ us\n$")
+        self.assertRegex(r.stdout, r"^policy version 2 active \(3 rules\) after [0-9]+ us\n"
+                                   r"added: \"ntp\" \(line [0-9]+\)\n"
+                                   r"rules: 1 added, 0 removed, 0 changed, 2 unchanged\n"
+                                   r"live flows it would cut: 0 of [0-9]+\n$")
         p = self.gw.ctl_json("policy")
         self.assertEqual((p["version"], [(x["name"], x["hits"]) for x in p["rules"]]),
-                         (2, [("dns", 0), ("web", 0), ("ntp", 0)]))
+                         (2, [("dns", 3), ("web", 1), ("ntp", 0)]))  # counts continue across reloads
         s = self.gw.ctl_json("status")
         self.assertEqual((s["reloads_ok"], s["reloads_failed"], s["policy_version"]), (1, 1, 2))
         reloads = [without(e, "time_ms", "duration_us") for e in self.gw.event_lines() if e["event"] == "reload"]
@@ -284,7 +305,8 @@ class control_socket(unittest.TestCase):
         for sample in ['egress_policy_version 2', 'egress_policy_reloads_total{result="success"} 1',
                        'egress_policy_reloads_total{result="failure"} 1',
                        'egress_policy_decisions_total{rule="ntp",action="allow"} 0',
-                       'egress_policy_decisions_total{rule="default",action="deny"} 0']:
+                       'egress_policy_decisions_total{rule="dns",action="allow"} 3',
+                       'egress_policy_decisions_total{rule="default",action="deny"} 1']:
             self.assertIn(sample + "\n", metrics)
 
     def metrics(self):
@@ -318,7 +340,7 @@ class control_socket(unittest.TestCase):
         self.assertEqual(answers["/egressd/drops"]["policy_denied"], 1)
 
     def test_malformed_requests_get_clear_errors_and_harm_nothing(self):
-        commands = "block, blocks, flows, nat, policy, reload, stats, status or unblock"
+        commands = "block, blocks, explain, flows, nat, policy, reload, stats, status or unblock"
         answers = self.gw.raw(b"garbage\n", b"[1, 2]\n", b'{"cmd": "nope"}\n', b'{"top": 3}\n',
                               b'{"cmd": "flows", "top": "x"}\n', b'{"cmd": "flows", "top": -1}\n',
                               b'{"cmd": "status", "verbose": true}\n', b'{"cmd": "flows", "sort": 1}\n',

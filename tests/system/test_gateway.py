@@ -45,6 +45,9 @@ class outbound_tcp(unittest.TestCase):
         self.assertEqual(s["ports"]["outside"]["tx_packets"], 5)
         self.assertEqual(s["ports"]["outside"]["rx_packets"], 3)
         self.assertEqual(s["ports"]["inside"]["tx_packets"], 3)
+        # The devices' receive losses (pcap: none), read from the ports before they stop.
+        for port in ("inside", "outside"):
+            self.assertEqual([s["ports"][port][k] for k in ("rx_missed", "rx_nombuf", "rx_errors")], [0, 0, 0])
         self.assertEqual(s["nat"], [{"address": POOL, "mappings_active": 1, "mappings_created": 1, "exhausted": 0}])
 
     def test_time_wait_expires_and_the_tuple_can_be_reused(self):
@@ -425,6 +428,38 @@ class af_packet(unittest.TestCase):
         self.assertIn("tcp created 1", result["summary"])
 
 
+class af_packet_ring_losses(unittest.TestCase):
+    """Frames the af_packet kernel ring had no room for (PACKET_STATISTICS, which
+    the PMD does not report) are counted as the port's rx_missed."""
+
+    def test_every_frame_sent_is_received_or_counted_missed(self):
+        import re
+        ns = f"egressd-ring-{os.getpid()}"
+        cleanup = harness.veth_namespace(ns)
+        try:
+            d = tempfile.mkdtemp(prefix="egressd-system-")
+            path = os.path.join(d, "afp.toml")
+            with open(path, "w") as f:
+                f.write(harness.af_packet_config(d).replace(
+                    '"net_af_packet0,iface=vin1"', '"net_af_packet0,iface=vin1,framecnt=16,blocksz=4096,framesz=2048"'))
+            probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ring_loss_probe.py")
+            proc = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", probe, harness.EGRESSD, path],
+                                  capture_output=True, text=True, timeout=120)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+        finally:
+            cleanup()
+        self.assertEqual(result["returncode"], 0, result["stderr"])
+        summary = result["summary"]
+        rx = int(re.search(r"port inside +\S+ +rx ([0-9]+) pkts", summary).group(1))
+        lost = re.search(r"port inside +lost on receive by the device: missed \(RX ring full\) ([0-9]+)", summary)
+        self.assertIsNotNone(lost, summary)  # 16 frames of ring cannot take a burst of this size
+        missed = int(lost.group(1))
+        # The kernel adds a few frames of its own (IPv6 neighbour discovery on the veth).
+        self.assertGreaterEqual(rx + missed, result["sent"], summary)
+        self.assertLessEqual(rx + missed, result["sent"] + 100, summary)
+
+
 class reload_under_traffic(unittest.TestCase):
     def test_a_hundred_reloads_lose_no_allowed_packet(self):
         cleanup = harness.veth_namespace(f"egressd-reload-{os.getpid()}")
@@ -459,6 +494,13 @@ class reload_under_traffic(unittest.TestCase):
         self.assertEqual(result["returncode"], 0, result["stderr"])
         self.assertEqual(len(result["reload_us"]), 101, result["summary"])
         self.assertGreaterEqual(result["sent"], 3000)
+        # Every frame sent reached egressd or is counted as lost in the device (the
+        # af_packet kernel ring's drops, PACKET_STATISTICS, as rx_missed).
+        import re
+        rx = int(re.search(r"port inside +\S+ +rx ([0-9]+) pkts", result["summary"]).group(1))
+        lost = re.search(r"port inside +lost on receive by the device: missed \(RX ring full\) ([0-9]+)", result["summary"])
+        self.assertGreaterEqual(rx + (int(lost.group(1)) if lost else 0),
+                                result["sent"] + result["new_flow_sent"] + result["cut_probes"], result["summary"])
         # Through 100 reloads that keep the stream allowed, not one packet is lost.
         self.assertEqual(result["received"], result["sent"], result["summary"] + result["capture"])
         # The 101st reload denies the stream: its flow is cut (every later packet

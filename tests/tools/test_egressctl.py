@@ -236,6 +236,26 @@ class EgressctlTest(unittest.TestCase):
         self.check(ok(version=4, rules=12, duration_us=850), ["reload"], '{"cmd":"reload"}',
                    "policy version 4 active (12 rules) after 850 us\n")
 
+    def test_reload_dry_run(self):
+        lines = ["added: \"ntp\" (line 11)", "rules: 1 added, 0 removed, 0 changed, 2 unchanged",
+                 "live flows it would cut: 0 of 7"]
+        self.check(ok(dry_run=True, version=5, rules=3, lines=lines), ["reload", "--dry-run"],
+                   '{"cmd":"reload","dry_run":true}',
+                   "dry run: policy version 5 would be active (3 rules); nothing applied\n" +
+                   "".join(line + "\n" for line in lines))
+
+    def test_reload_dry_run_of_another_file(self):
+        self.check(ok(dry_run=True, version=5, rules=0, lines=[]), ["reload", "--dry-run", "--file", "/etc/new.toml"],
+                   '{"cmd":"reload","dry_run":true,"file":"/etc/new.toml"}',
+                   "dry run: policy version 5 would be active (0 rules); nothing applied\n")
+        self.server.requests.clear()
+        self.check(None, ["reload", "--file", "/etc/new.toml"], None, "",
+                   "egressctl: reload: --file needs --dry-run\n", 2)
+
+    def test_reload_applied_shows_the_changes(self):
+        self.check(ok(version=4, rules=12, duration_us=850, lines=["live flows it would cut: 2 of 9"]), ["reload"],
+                   '{"cmd":"reload"}', "policy version 4 active (12 rules) after 850 us\nlive flows it would cut: 2 of 9\n")
+
     def test_reload_failed(self):
         self.check(RELOAD_FAILED, ["reload"], '{"cmd":"reload"}', "",
                    "egressctl: reload failed: 2 errors, policy version 3 stays active\n"
@@ -248,6 +268,30 @@ class EgressctlTest(unittest.TestCase):
                    "egressctl: reload failed: 2 errors, policy version 3 stays active\n"
                    "/etc/egressd/egressd.toml:12:10: action: expected \"allow\" or \"deny\", got \"alow\"\n"
                    "/etc/egressd/egressd.toml:20:7: cidr: \"10.0.0.0/33\" is not a CIDR\n", 1)
+
+    def test_explain(self):
+        lines = ["10.0.0.5 -> 203.0.113.80 tcp/443 name \"api.stripe.com\" (policy version 2)",
+                 "decision: allow by rule \"stripe\" (/etc/egressd.toml:16)"]
+        self.check(ok(action="allow", lines=lines),
+                   ["explain", "--src", "10.0.0.5", "--dst", "203.0.113.80", "--port", "443", "--sni",
+                    "api.stripe.com"],
+                   '{"cmd":"explain","src":"10.0.0.5","dst":"203.0.113.80","port":443,"sni":"api.stripe.com"}',
+                   "".join(line + "\n" for line in lines))
+
+    def test_explain_udp_with_host_and_error(self):
+        self.check({"ok": False, "error": "explain: src and dst: one address family"},
+                   ["explain", "--src", "10.0.0.5", "--dst", "2001:db8::1", "--proto", "udp", "--port", "53",
+                    "--host", ""],
+                   '{"cmd":"explain","src":"10.0.0.5","dst":"2001:db8::1","proto":"udp","port":53,"host":""}',
+                   "", "egressctl: explain: src and dst: one address family\n", 1)
+
+    def test_explain_needs_src_and_dst_and_one_name(self):
+        for args in (["explain", "--dst", "192.0.2.1"], ["explain", "--src", "10.0.0.5", "--dst", "192.0.2.1",
+                                                          "--sni", "a", "--host", "b"]):
+            p = self.run_tool(*args)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertEqual(p.stdout, "")
+        self.assertEqual(self.server.requests, [])
 
     def test_block_with_ttl(self):
         self.check(BLOCK, ["block", "203.0.113.0/24", "--ttl", "600"],

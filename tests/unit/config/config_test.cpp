@@ -551,6 +551,19 @@ TEST(config, export_and_metrics_sections) {
     EXPECT_EQ(c.metrics.listen->port, 9469);
 }
 
+TEST(config, metrics_listen_port_0_picks_a_free_port) {
+    for (const auto& [listen, address] : {std::pair{"127.0.0.1:0", "127.0.0.1"}, std::pair{"[::1]:0", "::1"}}) {
+        const egressd_config c = valid(std::string(minimal) + "\n[metrics]\nlisten = \"" + listen + "\"\n");
+        ASSERT_TRUE(c.metrics.listen.has_value()) << listen;
+        EXPECT_EQ(c.metrics.listen->address, net::ip_address::parse(address)) << listen;
+        EXPECT_EQ(c.metrics.listen->port, 0) << listen;
+    }
+    // Only a single 0 is port 0; a collector still needs a real port.
+    for (const char* listen : {"127.0.0.1:00", "127.0.0.1:", "[::1:0", "::1:0", "localhost:0"})
+        EXPECT_EQ(errors_of(std::string(minimal) + "\n[metrics]\nlisten = \"" + listen + "\"\n").size(), 1u) << listen;
+    EXPECT_EQ(errors_of(std::string(minimal) + "\n[export]\ncollectors = [\"127.0.0.1:0\"]\n").size(), 1u);
+}
+
 TEST(config, export_and_metrics_are_off_by_default) {
     const egressd_config c = valid(minimal);
     EXPECT_FALSE(c.flow_export.enabled());

@@ -109,7 +109,7 @@ std::string flows_response(std::initializer_list<std::string_view> flows, int ma
 
 TEST_F(control_commands_test, unknown_commands_and_arguments) {
     EXPECT_EQ(call(R"({"cmd":"help"})"),
-              error(R"(cmd: expected one of block, blocks, flows, nat, policy, reload, stats, status or unblock, got "help")"));
+              error(R"(cmd: expected one of block, blocks, explain, flows, nat, policy, reload, stats, status or unblock, got "help")"));
     EXPECT_EQ(call(R"({"cmd":"status","verbose":1})"), error(R"(status: unknown argument "verbose" (it takes none))"));
     EXPECT_EQ(call(R"({"cmd":"flows","limit":1})"), error(R"(flows: unknown argument "limit" (expected top, src or dst))"));
     EXPECT_EQ(call(R"({"cmd":"block","cidr":"10.0.0.0/8","tll":5})"),
@@ -287,10 +287,94 @@ TEST_F(control_commands_test, a_reload_reports_the_new_version) {
     const std::string response = call(R"({"cmd":"reload"})");
     EXPECT_TRUE(response.starts_with(R"({"ok":true,"version":2,"rules":2,"duration_us":)")) << response;
     const json r = json::parse(response);
-    EXPECT_EQ(r.size(), 4u);
+    EXPECT_EQ(r.size(), 7u); // and changes, flows, lines (dry_run_test)
     EXPECT_TRUE(r["duration_us"].is_number_unsigned());
     EXPECT_EQ(policy.version(), 2u);
     EXPECT_EQ(slot.current->version, 2u);
+}
+
+// A second policy for the dry run: allow-https now only to 198.51.100.0/24,
+// dns-trial removed, ntp added.
+constexpr std::string_view narrower_policy = R"([policy]
+default = "deny"
+
+[[policy.rule]]
+name = "allow-https"
+destinations = ["198.51.100.0/24"]
+protocol = "tcp"
+ports = [443]
+action = "allow"
+
+[[policy.rule]]
+name = "ntp"
+destinations = ["0.0.0.0/0"]
+protocol = "udp"
+ports = [123]
+action = "allow"
+)";
+
+TEST_F(control_commands_test, a_dry_run_names_the_changes_and_the_flows_the_reload_then_cuts) {
+    reload_with(testing_util::policy_document);
+    // Five HTTPS flows: three to 192.0.2.0/24 (two to .201), two to 198.51.100.0/24.
+    ASSERT_EQ(worker().tcp_out("10.0.0.5", 2001, "192.0.2.201", 443), no_drop);
+    ASSERT_EQ(worker().tcp_out("10.0.0.5", 2002, "192.0.2.201", 443), no_drop);
+    ASSERT_EQ(worker().tcp_out("10.0.0.6", 2003, "192.0.2.202", 443), no_drop);
+    ASSERT_EQ(worker().tcp_out("10.0.0.5", 2004, "198.51.100.7", 443), no_drop);
+    ASSERT_EQ(worker().tcp_out("10.0.0.5", 2005, "198.51.100.8", 443), no_drop);
+    testing_util::write_file(config.path, narrower_policy);
+    const json d = json::parse(call(R"({"cmd":"reload","dry_run":true})"));
+    EXPECT_EQ(d["ok"], true);
+    EXPECT_EQ(d["dry_run"], true);
+    EXPECT_EQ(d["version"], 3);
+    EXPECT_EQ(d["changes"]["added"], json::parse(R"([{"name":"ntp","line":11}])"));
+    EXPECT_EQ(d["changes"]["removed"], json::parse(R"(["dns-trial"])"));
+    ASSERT_EQ(d["changes"]["changed"].size(), 1u);
+    EXPECT_EQ(d["changes"]["changed"][0]["after"],
+              "sources=any destinations=198.51.100.0/24 protocol=tcp ports=443 hostnames=- action=allow mode=enforce");
+    EXPECT_EQ(d["flows"], json::parse(R"({"live":5,"examined":5,"would_cut":3,"complete":true,)"
+                                      R"("top_destinations":[{"remote":"192.0.2.201","flows":2},{"remote":"192.0.2.202","flows":1}]})"));
+    EXPECT_EQ(d["lines"].get<std::vector<std::string>>(), (std::vector<std::string>{
+        "added: \"ntp\" (line 11)",
+        "removed: \"dns-trial\"",
+        "changed: \"allow-https\" (line 4)",
+        "  was: sources=any destinations=0.0.0.0/0,::/0 protocol=tcp ports=443 hostnames=- action=allow mode=enforce",
+        "  now: sources=any destinations=198.51.100.0/24 protocol=tcp ports=443 hostnames=- action=allow mode=enforce",
+        "rules: 1 added, 1 removed, 1 changed, 0 unchanged",
+        "live flows it would cut: 3 of 5",
+        "  192.0.2.201 2",
+        "  192.0.2.202 1"}));
+    // Nothing was applied.
+    EXPECT_EQ(policy.version(), 2u);
+    EXPECT_EQ(slot.generations.size(), 2u);
+    EXPECT_EQ(policy.status().reloads_ok, 1u);
+
+    // The reload: the same summary, and the workers then cut exactly those flows.
+    const json r = json::parse(call(R"({"cmd":"reload"})"));
+    EXPECT_EQ(r["version"], 3);
+    EXPECT_EQ(r["changes"], d["changes"]);
+    EXPECT_EQ(r["flows"], d["flows"]);
+    EXPECT_EQ(r["lines"], d["lines"]);
+    worker().core.expire(10, 1u << 20); // the sweep re-checks every flow under the new snapshot
+    EXPECT_EQ(traffic.core.counters().policy_flows_cut, 3u);
+}
+
+TEST_F(control_commands_test, a_dry_run_with_errors_or_another_file) {
+    testing_util::write_file(config.path, testing_util::broken_policy_document);
+    const json d = json::parse(call(R"({"cmd":"reload","dry_run":true})"));
+    EXPECT_EQ(d["ok"], false);
+    EXPECT_EQ(d["errors"].size(), 2u);
+    EXPECT_EQ(policy.status().reloads_failed, 0u); // a dry run counts nothing
+    temp_path other{"other.toml"};
+    testing_util::write_file(other.path, testing_util::policy_document);
+    const json o = json::parse(call(json{{"cmd", "reload"}, {"dry_run", true}, {"file", other.path}}.dump()));
+    EXPECT_EQ(o["changes"]["added"].size(), 2u);
+    EXPECT_EQ(o["changes"]["default"], json::parse(R"({"before":"allow","after":"deny"})"));
+    EXPECT_EQ(call(json{{"cmd", "reload"}, {"file", other.path}}.dump()), error("reload: file: only with dry_run"));
+    EXPECT_EQ(call(R"({"cmd":"reload","dry_run":1})"), error("reload: dry_run: expected true or false, got 1"));
+    worker_running = false;
+    const json n = json::parse(call(json{{"cmd", "reload"}, {"dry_run", true}, {"file", other.path}}.dump()));
+    EXPECT_EQ(n["flows"], nullptr);
+    EXPECT_EQ(n["lines"].back(), "live flows: not known (the packet worker is not running)");
 }
 
 } // namespace

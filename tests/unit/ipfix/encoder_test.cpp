@@ -25,9 +25,9 @@ bytes append(bytes a, const bytes& b) {
 
 // The template set the builder sends: all five templates, PEN 32473 (0x7ed9).
 const bytes template_set = {
-    0x00, 0x02, 0x01, 0x68, // set id 2 (Template Set), length 360
-    // --- template 256 ipv4_flow, 26 fields ---
-    0x01, 0x00, 0x00, 0x1a, // template id 256, field count 26
+    0x00, 0x02, 0x01, 0x64, // set id 2 (Template Set), length 356
+    // --- template 256 ipv4_flow, 25 fields ---
+    0x01, 0x00, 0x00, 0x19, // template id 256, field count 25
     0x00, 0x08, 0x00, 0x04, // sourceIPv4Address (8), 4
     0x00, 0x0c, 0x00, 0x04, // destinationIPv4Address (12), 4
     0x00, 0x07, 0x00, 0x02, // sourceTransportPort (7), 2
@@ -47,7 +47,6 @@ const bytes template_set = {
     0x00, 0x99, 0x00, 0x08, // flowEndMilliseconds (153), 8
     0x00, 0x88, 0x00, 0x01, // flowEndReason (136), 1
     0x00, 0xe9, 0x00, 0x01, // firewallEvent (233), 1
-    0x00, 0xe6, 0x00, 0x01, // natEvent (230), 1
     0x00, 0x06, 0x00, 0x02, // tcpControlBits (6), 2
     0x00, 0x0a, 0x00, 0x04, // ingressInterface (10), 4
     0x00, 0x0e, 0x00, 0x04, // egressInterface (14), 4
@@ -160,7 +159,7 @@ TEST(ipfix_encoder, the_template_message_is_the_header_and_both_template_sets) {
     b.add_templates();
     const auto msgs = b.take_messages(export_s);
     ASSERT_EQ(msgs.size(), 1u);
-    EXPECT_EQ(msgs[0], append(append(header(16 + 360 + 22, 0), template_set), options_template_set));
+    EXPECT_EQ(msgs[0], append(append(header(16 + 356 + 22, 0), template_set), options_template_set));
 }
 
 TEST(ipfix_encoder, exporter_statistics_record) {
@@ -186,16 +185,16 @@ TEST(ipfix_encoder, the_enterprise_number_comes_from_the_settings) {
     b.add_templates();
     const bytes m = b.take_messages(0).at(0);
     // The first enterprise field of template 256 sits after the header (16), the
-    // set header (4), the template header (4) and 24 plain fields (96).
-    const bytes tls(m.begin() + 120, m.begin() + 128);
+    // set header (4), the template header (4) and 23 plain fields (92).
+    const bytes tls(m.begin() + 116, m.begin() + 124);
     EXPECT_EQ(tls, (bytes{0x80, 0x01, 0xff, 0xff, 0x12, 0x34, 0x56, 0x78}));
 }
 
 TEST(ipfix_encoder, ipv4_flow_record_with_strings_of_0_5_and_300_octets) {
     const std::string rule(300, 'r');
     const flow_strings text{"", "x.org", rule};
-    bytes expected = append(header(16 + 4 + 422, 0), {
-        0x01, 0x00, 0x01, 0xaa,             // data set 256, length 426
+    bytes expected = append(header(16 + 4 + 421, 0), {
+        0x01, 0x00, 0x01, 0xa9,             // data set 256, length 425
         0x0a, 0x00, 0x00, 0x02,             // sourceIPv4Address 10.0.0.2
         0xc0, 0x00, 0x02, 0x07,             // destinationIPv4Address 192.0.2.7
         0x9c, 0x40,                         // sourceTransportPort 40000
@@ -214,8 +213,7 @@ TEST(ipfix_encoder, ipv4_flow_record_with_strings_of_0_5_and_300_octets) {
         0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00, // flowStartMilliseconds 1700000000000
         0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x71, 0xc4, // flowEndMilliseconds 1700000002500
         0x03,                               // flowEndReason end of flow
-        0x02,                               // firewallEvent flow deleted
-        0x00,                               // natEvent none
+        0x02,                               // firewallEvent flow deleted (no natEvent: see encoder.cpp)
         0x00, 0x1b,                         // tcpControlBits FIN SYN PSH ACK
         0x00, 0x00, 0x00, 0x00,             // ingressInterface 0 (inside)
         0x00, 0x00, 0x00, 0x01,             // egressInterface 1 (outside)
@@ -233,8 +231,8 @@ TEST(ipfix_encoder, strings_default_to_the_event_fields) {
     set_text(e.server_name, std::string(64, 's')); // full field, no NUL
     set_text(e.rule, "r1");
     const bytes m = only_record(e);
-    ASSERT_EQ(m.size(), 16u + 4 + 112 + 2 + 65 + 3);
-    const bytes tail(m.begin() + 16 + 4 + 112, m.end());
+    ASSERT_EQ(m.size(), 16u + 4 + 111 + 2 + 65 + 3);
+    const bytes tail(m.begin() + 16 + 4 + 111, m.end());
     const bytes expected = append(append({0x01, 'h', 0x40}, bytes(64, 's')), {0x02, 'r', '1'});
     EXPECT_EQ(tail, expected);
 }

@@ -97,6 +97,30 @@ TEST(Prometheus, PortFamiliesExactly) {
     EXPECT_EQ(text.back(), '\n');
 }
 
+TEST(Prometheus, DeviceReceiveLossesPerPort) {
+    run_report r = small_report();
+    r.rx_losses[0] = {812, 3, 1};
+    const auto text = format_prometheus(r, small_extra());
+    for (std::string_view line : {
+             "# TYPE egress_port_rx_missed_total counter",
+             "egress_port_rx_missed_total{port=\"inside\"} 812",
+             "egress_port_rx_missed_total{port=\"outside\"} 0",
+             "egress_port_rx_nombuf_total{port=\"inside\"} 3",
+             "egress_port_rx_nombuf_total{port=\"outside\"} 0",
+             "egress_port_rx_errors_total{port=\"inside\"} 1",
+             "egress_port_rx_errors_total{port=\"outside\"} 0",
+         })
+        EXPECT_TRUE(has_line(text, line)) << line;
+    // The summary says so only for a port that lost frames; the JSON always has the counts.
+    const std::string summary = format_summary(r);
+    EXPECT_NE(summary.find("  port inside  lost on receive by the device: missed (RX ring full) 812, no mbuf 3, errors 1\n"),
+              std::string::npos) << summary;
+    EXPECT_EQ(summary.find("port outside lost on receive"), std::string::npos) << summary;
+    const std::string json = format_summary_json(r);
+    EXPECT_NE(json.find("\"rx_missed\":812,\"rx_nombuf\":3,\"rx_errors\":1}"), std::string::npos) << json;
+    EXPECT_NE(json.find("\"rx_missed\":0,\"rx_nombuf\":0,\"rx_errors\":0}"), std::string::npos) << json;
+}
+
 TEST(Prometheus, SampleLines) {
     const auto text = format_prometheus(small_report(), small_extra());
     for (std::string_view line : {
@@ -226,6 +250,9 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
     const std::vector<std::pair<std::string, std::string>> families = {
         {"egress_port_packets_total", "counter"},
         {"egress_port_bytes_total", "counter"},
+        {"egress_port_rx_missed_total", "counter"},
+        {"egress_port_rx_nombuf_total", "counter"},
+        {"egress_port_rx_errors_total", "counter"},
         {"egress_drops_total", "counter"},
         {"egress_flows_active", "gauge"},
         {"egress_flow_capacity", "gauge"},

@@ -210,15 +210,20 @@ TEST(hostname_rules, each_worker_matches_with_its_own_scratch) {
         const query q{ip("10.0.0.1"), ip("198.51.100.1"), 6, 443, host_state::known, "api.stripe.com", w};
         EXPECT_EQ(p->evaluate(q), (decision{verdict::allow, false, 0})) << w;
     }
+    // The control plane's scratch (explain) comes after the workers'.
+    ASSERT_EQ(p->control_worker(), 3u);
+    const query control{ip("10.0.0.1"), ip("198.51.100.1"), 6, 443, host_state::known, "api.stripe.com", 3};
+    EXPECT_EQ(p->evaluate(control), (decision{verdict::allow, false, 0}));
     // A worker index without a scratch never borrows another's: no match.
-    const query beyond{ip("10.0.0.1"), ip("198.51.100.1"), 6, 443, host_state::known, "api.stripe.com", 3};
+    const query beyond{ip("10.0.0.1"), ip("198.51.100.1"), 6, 443, host_state::known, "api.stripe.com", 4};
     EXPECT_EQ(p->evaluate(beyond), (decision{verdict::deny, false, no_rule}));
     const hostname_matcher m({{0, "api.stripe.com"}}, 2);
+    EXPECT_EQ(m.control_scratch(), 2u);
     uint32_t out[4];
     bool overflow = false;
-    EXPECT_EQ(m.match("api.stripe.com", out, overflow, 1), 1u);
+    EXPECT_EQ(m.match("api.stripe.com", out, overflow, 2), 1u);
     EXPECT_FALSE(overflow);
-    EXPECT_EQ(m.match("api.stripe.com", out, overflow, 2), 0u);
+    EXPECT_EQ(m.match("api.stripe.com", out, overflow, 3), 0u);
     EXPECT_TRUE(overflow);
 }
 
