@@ -316,11 +316,11 @@ action = "allow"
 TEST_F(control_commands_test, a_dry_run_names_the_changes_and_the_flows_the_reload_then_cuts) {
     reload_with(testing_util::policy_document);
     // Five HTTPS flows: three to 192.0.2.0/24 (two to .201), two to 198.51.100.0/24.
-    ASSERT_EQ(worker().tcp_out("10.0.0.5", 2001, "192.0.2.201", 443), no_drop);
-    ASSERT_EQ(worker().tcp_out("10.0.0.5", 2002, "192.0.2.201", 443), no_drop);
-    ASSERT_EQ(worker().tcp_out("10.0.0.6", 2003, "192.0.2.202", 443), no_drop);
-    ASSERT_EQ(worker().tcp_out("10.0.0.5", 2004, "198.51.100.7", 443), no_drop);
-    ASSERT_EQ(worker().tcp_out("10.0.0.5", 2005, "198.51.100.8", 443), no_drop);
+    ASSERT_EQ(worker().tcp_out("10.0.0.5", 2001, "192.0.2.201", 443), gateway::verdict::forward);
+    ASSERT_EQ(worker().tcp_out("10.0.0.5", 2002, "192.0.2.201", 443), gateway::verdict::forward);
+    ASSERT_EQ(worker().tcp_out("10.0.0.6", 2003, "192.0.2.202", 443), gateway::verdict::forward);
+    ASSERT_EQ(worker().tcp_out("10.0.0.5", 2004, "198.51.100.7", 443), gateway::verdict::forward);
+    ASSERT_EQ(worker().tcp_out("10.0.0.5", 2005, "198.51.100.8", 443), gateway::verdict::forward);
     testing_util::write_file(config.path, narrower_policy);
     const json d = json::parse(call(R"({"cmd":"reload","dry_run":true})"));
     EXPECT_EQ(d["ok"], true);
