@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <vector>
 
 #include "gateway/settings.hpp"
 #include "net/l2.hpp"
 #include "net/packet_parser.hpp"
 #include "net/packet_view.hpp"
+#include "net/special_address.hpp"
 #include "stats/counters.hpp"
 
 namespace egress::gateway {
@@ -49,6 +51,8 @@ public:
         if (!port.accepts_vlan(view.l3_offset, view.vlan_tci)) return {destination::refused, drop_reason::vlan_mismatch};
         if (!settings_.accept_any_dst_mac && std::memcmp(frame.data(), port.mac.bytes.data(), 6) != 0)
             return {destination::refused, drop_reason::l2_dst_not_local};
+        if (const drop_reason r = special_address_reason(view); r != stats::no_drop) [[unlikely]]
+            return {destination::refused, r};
         if (is_own_address(view.dst)) return {destination::gateway_ip, drop_reason::local_delivery_unsupported};
         if (view.ttl <= 1) return {destination::refused, drop_reason::ttl_expired};
         return {};
@@ -62,7 +66,48 @@ public:
         return false;
     }
 
+    // Special-purpose addresses never cross (SECURITY-MODEL.md promise 5): a
+    // source or destination of a class net/special_address.hpp names, or the
+    // broadcast address of one of either side's on-link IPv4 prefixes (/30 or
+    // shorter), is refused under the reason of its class, before the frame
+    // can create state or be translated. (ARP and neighbour discovery, which
+    // use link-local and multicast addresses, never get here: the parser
+    // refuses them and classify_refusal sends them to the gateway.)
+    stats::drop_reason special_address_reason(const net::packet_view& view) const noexcept {
+        net::special_address c = net::classify_special(view.src, view.family);
+        if (c == net::special_address::none) c = net::classify_special(view.dst, view.family);
+        if (c == net::special_address::none && view.family == net::ip_family::v4 && is_subnet_broadcast(view.dst))
+            c = net::special_address::broadcast;
+        return reason_of(c);
+    }
+
 private:
+    bool is_subnet_broadcast(const net::ip_address& a) const noexcept {
+        const auto broadcast_of = [&a](const std::vector<interface_prefix>& prefixes) {
+            for (const interface_prefix& p : prefixes) {
+                if (!p.address.is_v4() || p.length > 30 || !p.contains(a)) continue;
+                const uint32_t host_bits = p.length == 0 ? ~0u : (1u << (32 - p.length)) - 1;
+                if ((a.v4() & host_bits) == host_bits) return true;
+            }
+            return false;
+        };
+        return broadcast_of(settings_.inside.on_link) || broadcast_of(settings_.outside.on_link);
+    }
+    static constexpr stats::drop_reason reason_of(net::special_address c) noexcept {
+        using stats::drop_reason;
+        switch (c) {
+        case net::special_address::none: return stats::no_drop;
+        case net::special_address::unspecified: return drop_reason::special_unspecified;
+        case net::special_address::loopback: return drop_reason::special_loopback;
+        case net::special_address::link_local: return drop_reason::special_link_local;
+        case net::special_address::multicast: return drop_reason::special_multicast;
+        case net::special_address::broadcast: return drop_reason::special_broadcast;
+        case net::special_address::reserved: return drop_reason::special_reserved;
+        case net::special_address::v4_mapped: return drop_reason::special_v4_mapped;
+        }
+        return stats::no_drop;
+    }
+
     // A frame the IP parser does not take may still be for the gateway: ARP
     // (not IP at all) or neighbour discovery (ICMPv6, but not a type the IP path
     // forwards). Said here, once, so that no later stage reads a refusal as

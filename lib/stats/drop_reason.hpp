@@ -98,7 +98,14 @@ namespace egress::stats {
     X(handoff_shutdown, "handoff_shutdown")                             \
     X(neighbor_copy_lost, "neighbor_copy_lost")                         \
     X(tcp_rst_out_of_window, "tcp_rst_out_of_window")                   \
-    X(tcp_out_of_window, "tcp_out_of_window")
+    X(tcp_out_of_window, "tcp_out_of_window")                           \
+    X(special_unspecified, "special_unspecified")                       \
+    X(special_loopback, "special_loopback")                             \
+    X(special_link_local, "special_link_local")                         \
+    X(special_multicast, "special_multicast")                           \
+    X(special_broadcast, "special_broadcast")                           \
+    X(special_reserved, "special_reserved")                             \
+    X(special_v4_mapped, "special_v4_mapped")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

@@ -2,8 +2,9 @@
 // of frame bursts, with a policy (hostname rules, DLP), hostname inspection,
 // fragments, ICMP, neighbour resolution and VLANs chosen by the input's first
 // byte. After every burst it checks what must hold whatever arrives:
-//   * every frame of the burst got exactly one result, and each drop was
-//     counted under its reason (the reason's counter grew at least as much);
+//   * every frame of the burst got exactly one result (forward, drop, consumed
+//     or reply), and each drop was counted under its reason (the reason's
+//     counter grew at least as much);
 //   * every frame that leaves parses again, and none that leaves by the
 //     outside port carries a special-purpose address (net/special_address.hpp);
 //   * every frame the gateway built itself (outbox) is a whole Ethernet frame;
@@ -143,22 +144,29 @@ void run_burst(gateway::gateway_core& core, stats::side from, std::vector<std::s
                uint32_t now) {
     const auto n = static_cast<uint16_t>(frames.size());
     const stats::worker_counters before = core.counters();
-    stats::drop_reason verdicts[gateway::max_burst];
+    gateway::packet_result results[gateway::max_burst];
     std::vector<std::span<uint8_t>> arrived = frames;
-    core.process_burst(from, frames.data(), n, now, verdicts);
+    core.process_burst(from, frames.data(), n, now, results);
     uint64_t dropped[stats::drop_reason_count] = {};
     const stats::side other = from == stats::side::inside ? stats::side::outside : stats::side::inside;
     for (uint16_t i = 0; i < n; ++i) {
-        const stats::drop_reason v = verdicts[i];
-        if (v == stats::no_drop) {
-            const int front = core.front_adjust(i);
-            std::span<const uint8_t> out(arrived[i].data() - front, arrived[i].size() + static_cast<std::size_t>(front));
-            check_leaving(other, out);
-        } else if (v != stats::consumed) {
-            if (static_cast<std::size_t>(v) >= stats::drop_reason_count) violated("a verdict that is no reason");
-            ++dropped[static_cast<std::size_t>(v)];
-            if (const uint16_t reply = core.reply_length(i); reply != 0)
-                check_leaving(from, std::span<const uint8_t>(arrived[i].data(), reply));
+        const gateway::packet_result& r = results[i];
+        switch (r.kind) {
+        case gateway::verdict::forward: {
+            const int front = r.front_adjust;
+            check_leaving(other, std::span<const uint8_t>(arrived[i].data() - front,
+                                                          arrived[i].size() + static_cast<std::size_t>(front)));
+            break;
+        }
+        case gateway::verdict::reply:
+            check_leaving(from, std::span<const uint8_t>(arrived[i].data(), r.reply_len));
+            [[fallthrough]];
+        case gateway::verdict::drop:
+            if (static_cast<std::size_t>(r.reason) >= stats::drop_reason_count) violated("a drop without a reason");
+            ++dropped[static_cast<std::size_t>(r.reason)];
+            break;
+        case gateway::verdict::consumed: break;
+        default: violated("a result that is no verdict");
         }
     }
     for (std::size_t r = 0; r < stats::drop_reason_count; ++r)

@@ -187,10 +187,11 @@ TEST_F(icmp_gateway, ttl_1_from_inside_gets_time_exceeded_from_the_gateway) {
 }
 
 TEST_F(icmp_gateway, never_answers_errors_broadcasts_or_multicasts) {
+    // Refused as special-purpose destinations before the TTL is looked at.
     bytes bcast = from_inside().ipv4("10.0.0.5", "255.255.255.255").ttl(1).udp(68, 67).build();
-    EXPECT_EQ(run(side::inside, bcast), drop_reason::ttl_expired);
+    EXPECT_EQ(run(side::inside, bcast), drop_reason::special_broadcast);
     bytes mcast = from_inside().ipv4("10.0.0.5", "239.1.1.1").ttl(1).udp(1, 2).build();
-    EXPECT_EQ(run(side::inside, mcast), drop_reason::ttl_expired);
+    EXPECT_EQ(run(side::inside, mcast), drop_reason::special_multicast);
     bytes error = from_inside().ipv4("10.0.0.5", "198.51.100.7").ttl(1).icmp(3, 3)
                       .payload(datagram(frame_builder().ipv4("198.51.100.7", "10.0.0.5").udp(1, 2).build())).build();
     EXPECT_EQ(run(side::inside, error), drop_reason::ttl_expired);

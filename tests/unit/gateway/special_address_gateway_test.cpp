@@ -1,0 +1,84 @@
+// Special-purpose addresses never cross (SECURITY-MODEL.md promise 5), as rows
+// through gateway_core: {description, side, frame, expected reason}. Each row
+// runs on a fresh gateway and must leave nothing behind: no flow, no mapping,
+// no frame built, exactly one drop under its reason.
+#include <gtest/gtest.h>
+
+#include "gateway/gateway_core.hpp"
+#include "gateway_fixture.hpp"
+
+namespace egress::gateway {
+namespace {
+
+using stats::drop_reason;
+using stats::side;
+using test::bytes;
+using test::ip;
+
+using namespace testing_network;
+
+struct row {
+    const char* description;
+    side from;
+    bool v6;
+    const char* src;
+    const char* dst;
+    drop_reason expected;
+};
+
+const row rows[] = {
+    {"limited broadcast", side::inside, false, "10.0.0.5", "255.255.255.255", drop_reason::special_broadcast},
+    {"the inside prefix's broadcast", side::inside, false, "10.0.0.5", "10.0.0.255", drop_reason::special_broadcast},
+    {"mDNS multicast", side::inside, false, "10.0.0.5", "224.0.0.251", drop_reason::special_multicast},
+    {"loopback destination", side::inside, false, "10.0.0.5", "127.0.0.1", drop_reason::special_loopback},
+    {"class E", side::inside, false, "10.0.0.5", "240.0.0.1", drop_reason::special_reserved},
+    {"this network", side::inside, false, "10.0.0.5", "0.1.2.3", drop_reason::special_unspecified},
+    {"cloud metadata (link-local)", side::inside, false, "10.0.0.5", "169.254.169.254", drop_reason::special_link_local},
+    {"loopback source", side::inside, false, "127.0.0.1", "198.51.100.7", drop_reason::special_loopback},
+    {"all-nodes multicast", side::inside, true, "fd00:0:0:1::5", "ff02::1", drop_reason::special_multicast},
+    {"global multicast", side::inside, true, "fd00:0:0:1::5", "ff0e::1", drop_reason::special_multicast},
+    {"IPv6 loopback destination", side::inside, true, "fd00:0:0:1::5", "::1", drop_reason::special_loopback},
+    {"IPv6 link-local destination", side::inside, true, "fd00:0:0:1::5", "fe80::1", drop_reason::special_link_local},
+    {"IPv6 link-local source", side::inside, true, "fe80::5", "2001:db8:5::8", drop_reason::special_link_local},
+    {"IPv6 loopback source", side::inside, true, "::1", "2001:db8:5::8", drop_reason::special_loopback},
+    // The parser already refuses these as malformed headers (bad_address).
+    {"IPv4-mapped destination", side::inside, true, "fd00:0:0:1::5", "::ffff:198.51.100.7", drop_reason::bad_address},
+    {"spoofed loopback source from outside", side::outside, false, "127.0.0.1", "203.0.113.10", drop_reason::special_loopback},
+    {"multicast source from outside", side::outside, false, "224.0.0.1", "203.0.113.10", drop_reason::bad_address},
+    {"IPv6 unspecified source from outside", side::outside, true, "::", "fd00:0:0:1::5", drop_reason::bad_address},
+    {"link-local source from outside", side::outside, false, "169.254.1.1", "203.0.113.10", drop_reason::special_link_local},
+};
+
+TEST(special_addresses, never_cross_either_way) {
+    for (const row& r : rows) {
+        settings s = make_settings();
+        s.inside.on_link = {{ip("10.0.0.0"), 24}};
+        gateway_core core(s);
+        test::frame_builder b = r.from == side::inside ? from_inside() : from_outside();
+        if (r.v6) b.ipv6(r.src, r.dst); else b.ipv4(r.src, r.dst);
+        bytes frame = b.udp(5353, 53).payload("x").build();
+        EXPECT_EQ(outcome(core.process(r.from, frame, 0)), outcome(r.expected)) << r.description;
+        const auto& drops = core.counters().drops;
+        uint64_t total = 0;
+        for (const uint64_t d : drops) total += d;
+        EXPECT_EQ(drops[static_cast<std::size_t>(r.expected)], 1u) << r.description;
+        EXPECT_EQ(total, 1u) << r.description;
+        EXPECT_EQ(core.flows_active(), 0u) << r.description;
+        EXPECT_EQ(core.built_frames().size(), 0u) << r.description;
+    }
+}
+
+TEST(special_addresses, ordinary_addresses_still_pass) {
+    settings s = make_settings();
+    s.inside.on_link = {{ip("10.0.0.0"), 24}};
+    gateway_core core(s);
+    bytes v4 = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5353, 53).payload("x").build();
+    EXPECT_EQ(outcome(core.process(side::inside, v4, 0)), outcome(verdict::forward));
+    bytes v6 = from_inside().ipv6("fd00:0:0:1::5", "2001:db8:5::8").udp(5353, 53).payload("x").build();
+    EXPECT_EQ(outcome(core.process(side::inside, v6, 0)), outcome(verdict::forward));
+    bytes host_254 = from_inside().ipv4("10.0.0.5", "10.0.0.254").udp(5353, 53).payload("x").build();
+    EXPECT_EQ(outcome(core.process(side::inside, host_254, 0)), outcome(verdict::forward)); // not the broadcast
+}
+
+} // namespace
+} // namespace egress::gateway
