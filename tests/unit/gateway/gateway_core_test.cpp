@@ -103,26 +103,8 @@ TEST_F(gateway_test, tcp_connection_is_translated_both_ways_and_closes_into_time
     EXPECT_EQ(core->pool_usage().at(0).mappings_active, 0u);
 }
 
-TEST_F(gateway_test, unsolicited_inbound_packets_are_dropped_and_counted) {
-    EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, net::tcp_syn).build()).verdict,
-              drop_reason::inbound_unsolicited);
-    EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").udp(53, 5353).build()).verdict,
-              drop_reason::inbound_unsolicited);
-    EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").echo_request(7).build()).verdict,
-              drop_reason::inbound_unsolicited);
-    EXPECT_EQ(pass(side::outside, from_outside().ipv6("2001:db8:5::7", "fd00:0:0:1::5").tcp(443, 40000, net::tcp_syn).build()).verdict,
-              drop_reason::inbound_unsolicited);
-    EXPECT_EQ(drops(drop_reason::inbound_unsolicited), 4u);
-    EXPECT_EQ(core->flows_active(), 0u);
-}
-
-TEST_F(gateway_test, only_connection_openers_create_flows) {
-    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, net::tcp_ack).build()).verdict,
-              drop_reason::tcp_new_not_syn);
-    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").echo_reply(9).build()).verdict,
-              drop_reason::icmp_new_not_request);
-    EXPECT_EQ(core->flows_active(), 0u);
-}
+// Unsolicited inbound packets and non-opening first packets: rows of
+// gateway_table_test.cpp.
 
 TEST_F(gateway_test, two_inside_hosts_to_one_destination_get_distinct_mappings) {
     auto a = pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443).build());
