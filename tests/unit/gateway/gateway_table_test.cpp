@@ -110,7 +110,9 @@ TEST(gateway_table, every_row) {
                 EXPECT_EQ(left, *s.leaves) << r.description << ", frame " << i;
             }
         }
-        if (r.flows_after >= 0) EXPECT_EQ(core.flows_active(), static_cast<uint64_t>(r.flows_after)) << r.description;
+        if (r.flows_after >= 0) {
+            EXPECT_EQ(core.flows_active(), static_cast<uint64_t>(r.flows_after)) << r.description;
+        }
         std::vector<uint64_t> expected(stats::drop_reason_count, 0);
         for (const auto& [why, n] : r.drops) expected[static_cast<std::size_t>(why)] = n;
         for (std::size_t k = 0; k < stats::drop_reason_count; ++k)
