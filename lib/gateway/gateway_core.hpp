@@ -121,6 +121,7 @@ public:
         return q.step(flows_.table(), budget, now, &reassembly_);
     }
     uint64_t flows_active() const noexcept { return flows_.table().size(); }
+    const flow::source_limits& source_limits() const noexcept { return flows_.limits(); }
     uint64_t flow_capacity() const noexcept { return flows_.table().capacity(); }
     uint64_t flow_table_bytes() const noexcept { return flows_.table().memory_bytes(); }
     std::vector<pool_address_usage> pool_usage() const { return nat_.pool_usage(); }
