@@ -23,6 +23,7 @@ constexpr table_spec top_level_tables[] = {
     {"fragments", false},
     {"policy", false}, {"dlp", false}, // validated and compiled by controlplane/policy_loader.cpp
     {"neighbors", false},
+    {"limits", false},
 };
 
 struct side_result {
@@ -179,6 +180,7 @@ public:
         read_packet_path();
         read_neighbor_settings();
         read_events();
+        read_limits();
         check_nat_ports();
         check_across_tables();
         return std::move(cfg);
@@ -365,6 +367,20 @@ private:
         events.get_string("log", cfg.events.log, any_string);
         events.get_uint("ring_size", cfg.events.ring_size, 64, 16'777'216);
         events.finish();
+    }
+
+    // [limits]: per inside source (flow::source_limits); 0 turns a limit off.
+    void read_limits() {
+        table_reader limits(ctx, "limits", table("limits"));
+        flow::source_limit_settings& l = cfg.gateway.limits;
+        limits.get_uint("max_flows_per_source", l.max_flows, 0, 16'777'216);
+        limits.get_uint("new_flows_per_second", l.new_flows_per_s, 0, 1'000'000);
+        limits.get_uint("new_flow_burst", l.new_flow_burst, 0, 1'000'000);
+        limits.get_uint("max_flows_per_destination", l.max_per_destination, 0, 65'536);
+        limits.get_uint("ipv6_prefix", l.v6_prefix, 1, 128);
+        limits.get_uint("max_sources", l.max_sources, 1, 16'777'216);
+        limits.get_uint("report_interval_ms", l.report_interval_ms, 100, 3'600'000);
+        limits.finish();
     }
 
     // Cross-field checks, only between values that were themselves valid.

@@ -257,6 +257,26 @@ json nat_command(const control_hooks* h, const request_args& args) {
     return j;
 }
 
+// [limits]: the inside hosts refused most, then those with most flows counted
+// (summed over the workers); the event log names each refusal's limit.
+json sources_command(const control_hooks* h, const request_args& args) {
+    const auto top = static_cast<uint32_t>(args.get_uint("top", 1, gateway::flow_query::max_top, 10));
+    gateway::flow_query q = gateway::flow_query::sources(top);
+    run(*h, q, "sources");
+    json sources = json::array();
+    for (const auto& s : q.offenders()) {
+        json e;
+        e["source"] = s.source.to_string();
+        e["flows"] = s.flows;
+        e["refused"] = s.refused;
+        sources.push_back(std::move(e));
+    }
+    json j;
+    j["sources"] = std::move(sources);
+    j["sources_total"] = q.hosts_total;
+    return j;
+}
+
 } // namespace
 
 void add_control_commands(control_server& server, const control_hooks& hooks) {
@@ -272,6 +292,7 @@ void add_control_commands(control_server& server, const control_hooks& hooks) {
     server.add("unblock", {"cidr"}, [h](const request_args& args) { return unblock_command(h, args); });
     server.add("blocks", {}, [h](const request_args& args) { return blocks_command(h, args); });
     server.add("nat", {"top"}, [h](const request_args& args) { return nat_command(h, args); });
+    server.add("sources", {"top"}, [h](const request_args& args) { return sources_command(h, args); });
 }
 
 } // namespace egress::controlplane

@@ -43,6 +43,8 @@ std::string format_security_event(const policy::security_event& e) {
         j["offset"] = e.dlp_offset;
         j["length"] = e.dlp_length;
         j["sample"] = e.dlp_sample.view();
+    } else if (e.kind == policy::security_event_kind::source_limit) {
+        j["limit"] = base::field_text(e.rule);
     } else {
         const std::string_view rule = base::field_text(e.rule);
         j["rule"] = rule.empty() ? std::string_view("default") : rule;

@@ -233,6 +233,15 @@ void fragment_and_neighbor_metrics(std::string& out, const run_report& r) {
     one_sample(out, "egress_echo_replies_sent_total", "counter", "ICMP and ICMPv6 echo replies sent from the gateway's own addresses.", c.echo_replies_sent);
 }
 
+// [limits]: refusals are drops (egress_drops_total, reason source_*); no
+// per-host label (unbounded cardinality): hosts are listed by the event log.
+void source_limit_metrics(std::string& out, const run_report& r) {
+    const auto& c = r.counters;
+    one_sample(out, "egress_sources_tracked", "gauge", "Inside hosts the [limits] tables count now (entries summed over workers).", r.sources_tracked);
+    one_sample(out, "egress_source_untracked_total", "counter", "New flows admitted without a [limits] count because the source tables were full.", c.source_untracked);
+    one_sample(out, "egress_source_limit_reports_total", "counter", "source_limit security events built (at most one per host per report interval).", c.source_limit_reports);
+}
+
 } // namespace
 
 std::string format_prometheus(const run_report& r, const metrics_extra& x) {
@@ -246,6 +255,7 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     policy_metrics(out, r, x.policy);
     inspection_metrics(out, r, x.policy);
     fragment_and_neighbor_metrics(out, r);
+    source_limit_metrics(out, r);
 
     one_sample(out, "egress_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.", x.start_time_seconds);
     family(out, "egress_build_info", "gauge", "Build information; the value is always 1.");

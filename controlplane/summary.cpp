@@ -20,6 +20,7 @@ run_report make_run_report(const report_frame& frame, const stats::live_stats& l
     r.flows_active = live.flows_active;
     r.fragment_datagrams_active = live.fragment_datagrams_active;
     r.fragments_held_now = live.fragments_held_now;
+    r.sources_tracked = live.sources_tracked;
     r.flow_capacity = frame.flow_capacity;
     r.flow_table_bytes = frame.flow_table_bytes;
     for (std::size_t i = 0; i < frame.pool.size() && i < live.pool.size(); ++i)

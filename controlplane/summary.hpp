@@ -38,6 +38,7 @@ struct run_report {
     uint64_t flows_active = 0;
     uint64_t fragment_datagrams_active = 0; // fragmented datagrams tracked now
     uint64_t fragments_held_now = 0;        // fragments waiting for their first fragment now
+    uint64_t sources_tracked = 0;           // [limits] source entries now (summed over workers)
     uint64_t flow_capacity = 0;
     uint64_t flow_table_bytes = 0;
     std::vector<gateway::pool_address_usage> pool;

@@ -74,6 +74,13 @@ gateway::settings worker_set::core_settings(unsigned w) {
     s.max_flows = std::max<uint32_t>(1, share(all.max_flows));
     s.inspect.slots = share(all.inspect.slots);
     s.inspect.buffers = std::max<uint32_t>(1, share(all.inspect.buffers));
+    // [limits]: a host's flows spread over the workers (RSS or steering by
+    // tuple), so each worker holds its share of every per-source limit (0
+    // stays off); every worker may see every source: max_sources is not split.
+    s.limits.max_flows = share(all.limits.max_flows);
+    s.limits.new_flows_per_s = share(all.limits.new_flows_per_s);
+    s.limits.new_flow_burst = share(all.limits.new_flow_burst);
+    s.limits.max_per_destination = share(all.limits.max_per_destination);
     s.worker = static_cast<uint16_t>(w);
     if (s.table_memory == nullptr) s.table_memory = &table_memory_;
     if (n > 1) {

@@ -53,6 +53,7 @@ inline constexpr uint8_t tcp_mask = fin_out | fin_in | last_fin_inbound; // owne
 inline constexpr uint8_t cut = 0x10; // a newer policy denied the flow: its packets are dropped (TCP: reset)
 inline constexpr uint8_t awaits_hostname = 0x20; // the policy waits for the flow's hostname (gateway::hostname_reassembly)
 inline constexpr uint8_t inspection_slot = 0x40; // the flow holds a slot in hostname_reassembly (hostname, DLP state)
+inline constexpr uint8_t source_counted = 0x80; // the flow counts against its source's limits (flow::source_limits): release when it ends
 } // namespace flow_flags
 
 struct alignas(64) flow_record {

@@ -79,6 +79,14 @@ public:
         for (const source_entry& e : sources_)
             if (e.used) f(source_usage{e.key, e.flows, e.refused});
     }
+    // The same, a slice at a time (a query the worker advances by a budget):
+    // the source entry in `slot` (0..source_slots()), if any.
+    uint32_t source_slots() const noexcept { return static_cast<uint32_t>(sources_.size()); }
+    bool source_at(uint32_t slot, source_usage& out) const noexcept {
+        const source_entry& e = sources_[slot];
+        if (e.used) out = source_usage{e.key, e.flows, e.refused};
+        return e.used;
+    }
     uint32_t sources_tracked() const noexcept { return source_count_; }
     uint32_t destinations_tracked() const noexcept { return destination_count_; }
     uint32_t flows_of(const net::ip_address& src) const noexcept;

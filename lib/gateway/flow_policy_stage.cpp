@@ -290,5 +290,25 @@ packet_result flow_policy_stage::cut_packet(std::span<uint8_t> frame, const net:
     return packet_result::drop(drop_reason::policy_cut);
 }
 
+void flow_policy_stage::source_refused(const net::packet_view& view, drop_reason limit, uint32_t now) noexcept {
+    if (security_ == nullptr) return;
+    policy::security_event e;
+    e.kind = policy::security_event_kind::source_limit;
+    e.proto = view.proto;
+    e.src = view.src;
+    e.src_port = view.src_port;
+    e.dst = view.dst;
+    e.dst_port = view.dst_port;
+    e.time_unix_ms = wall_offset_ms_ + now;
+    e.policy_version = policy_ != nullptr ? policy_->version : 0;
+    base::set_field_text(e.rule, stats::name_of(limit));
+    ++counters_.source_limit_reports;
+    if (security_->try_push(e)) {
+        ++counters_.security_events_queued;
+    } else {
+        security_->record_overflow();
+        ++counters_.security_events_lost;
+    }
+}
 
 } // namespace egress::gateway

@@ -76,6 +76,9 @@ public:
         if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
     }
     uint8_t generation() const noexcept { return policy_ != nullptr ? policy_->generation : 0; }
+    // A source_limit security event: the inside host of `view` was refused a
+    // new flow by `limit` (the caller sends at most one per host per interval).
+    void source_refused(const net::packet_view& view, stats::drop_reason limit, uint32_t now) noexcept;
 
 private:
     bool dlp_on() const noexcept { return policy_ != nullptr && policy_->scanner(settings_.worker) != nullptr; }

@@ -30,7 +30,60 @@ flow_query flow_query::nat_hosts(uint32_t top) {
 flow_query::flow_query(flow_query&& o) noexcept
     : matched(o.matched), scanned(o.scanned), hosts_total(o.hosts_total), hosts_overflow(o.hosts_overflow),
       done(o.done.load()), kind_(o.kind_), top_(o.top_), src_(o.src_), dst_(o.dst_), cursor_(o.cursor_),
-      heap_(std::move(o.heap_)), slots_(std::move(o.slots_)) {}
+      heap_(std::move(o.heap_)), slots_(std::move(o.slots_)), source_slots_(std::move(o.source_slots_)) {}
+
+flow_query flow_query::sources(uint32_t top) {
+    flow_query q(kind::sources, std::clamp<uint32_t>(top, 1, max_top));
+    q.source_slots_.resize(host_slots);
+    return q;
+}
+
+bool flow_query::step(const flow::source_limits& limits, uint32_t budget) noexcept {
+    const uint32_t slots = limits.source_slots();
+    const uint32_t end = slots - cursor_ < budget ? slots : cursor_ + budget;
+    flow::source_limits::source_usage u;
+    for (; cursor_ < end; ++cursor_)
+        if (limits.source_at(cursor_, u) && (u.flows != 0 || u.refused != 0)) count_source(u);
+    if (cursor_ < slots) return false;
+    done.store(true, std::memory_order_release);
+    return true;
+}
+
+// The same source may be tracked by several workers: its counts add up.
+void flow_query::count_source(const flow::source_limits::source_usage& u) noexcept {
+    const uint32_t mask = host_slots - 1;
+    ++scanned;
+    uint32_t i = static_cast<uint32_t>(base::mum(base::load64(u.source.bytes.data()) ^ 0x2545f4914f6cdd1dULL,
+                                                 base::load64(u.source.bytes.data() + 8))) &
+                 mask;
+    for (uint32_t probe = 0; probe < max_host_probes; ++probe, i = (i + 1) & mask) {
+        source_offender& s = source_slots_[i];
+        if (s.flows == 0 && s.refused == 0) {
+            s = {u.source, u.flows, u.refused};
+            ++hosts_total;
+            return;
+        }
+        if (s.source == u.source) {
+            s.flows += u.flows;
+            s.refused += u.refused;
+            return;
+        }
+    }
+    ++hosts_overflow;
+}
+
+std::vector<source_offender> flow_query::offenders() const {
+    std::vector<source_offender> out;
+    for (const source_offender& s : source_slots_)
+        if (s.flows != 0 || s.refused != 0) out.push_back(s);
+    std::sort(out.begin(), out.end(), [](const source_offender& a, const source_offender& b) {
+        if (a.refused != b.refused) return a.refused > b.refused;
+        if (a.flows != b.flows) return a.flows > b.flows;
+        return a.source < b.source;
+    });
+    if (out.size() > top_) out.resize(top_);
+    return out;
+}
 
 bool flow_query::step(const flow::flow_table& table, uint32_t budget, uint32_t now_ms,
                       const hostname_reassembly* names) noexcept {

@@ -12,6 +12,9 @@
 //   nat_hosts: NAT mappings held per inside IPv4 host (every live IPv4 flow holds
 //              one), counted in a fixed open-addressing table; hosts that find no
 //              slot are counted in hosts_overflow.
+//   sources:   the [limits] entries (flow::source_limits, not the flow table):
+//              per inside source its counted flows and refused new flows, summed
+//              over the workers in the same kind of table (egressctl sources).
 //
 // A flow table changes while it is scanned: a flow created or removed during the
 // scan may or may not be seen; each slot is visited once.
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include "flow/flow_table.hpp"
+#include "flow/source_limits.hpp"
 #include "gateway/hostname_reassembly.hpp"
 #include "policy/cidr.hpp"
 
@@ -56,9 +60,15 @@ struct host_mappings {
     uint64_t mappings = 0;
 };
 
+struct source_offender {
+    net::ip_address source; // the address, or the IPv6 prefix
+    uint64_t flows = 0;
+    uint64_t refused = 0;
+};
+
 class flow_query {
 public:
-    enum class kind : uint8_t { flows, nat_hosts };
+    enum class kind : uint8_t { flows, nat_hosts, sources };
     static constexpr uint32_t max_top = 10000;
     static constexpr uint32_t host_slots = 1u << 16;
     static constexpr uint32_t max_host_probes = 16;
@@ -66,6 +76,7 @@ public:
     // Control side (allocates). top: 1..max_top.
     static flow_query top_flows(uint32_t top, std::optional<policy::cidr> src, std::optional<policy::cidr> dst);
     static flow_query nat_hosts(uint32_t top);
+    static flow_query sources(uint32_t top);
 
     // Worker side: scans up to budget record slots; true once the whole table
     // has been scanned (then done is set). No allocation, no locks.
@@ -73,11 +84,16 @@ public:
     bool step(const flow::flow_table& table, uint32_t budget, uint32_t now_ms,
               const hostname_reassembly* names = nullptr) noexcept;
 
+    // Worker side, kind sources: scans up to budget source slots of `limits`.
+    bool step(const flow::source_limits& limits, uint32_t budget) noexcept;
+
     // Control side, after done: the flows, most bytes first.
     std::vector<flow_summary> flows() const;
     // Control side, after done: the hosts with the most mappings, most first
     // (ties by address).
     std::vector<host_mappings> hosts() const;
+    // Control side, after done (kind sources): most refused first, then most flows.
+    std::vector<source_offender> offenders() const;
 
     // Control side, after done, with several workers: the same query goes on over
     // the next worker's table (results accumulate; each worker owns its flows,
@@ -107,6 +123,7 @@ private:
     void visit(uint32_t idx, const flow::flow_record& r, const flow::flow_volume& v, uint32_t now_ms,
                const hostname_reassembly* names) noexcept;
     void count_host(uint32_t address) noexcept;
+    void count_source(const flow::source_limits::source_usage& u) noexcept;
 
     kind kind_;
     uint32_t top_;
@@ -115,6 +132,7 @@ private:
     uint32_t cursor_ = 0;
     std::vector<flow_summary> heap_; // capacity top_, never grows past it
     std::vector<host_slot> slots_;
+    std::vector<source_offender> source_slots_; // kind sources: flows + refused == 0 is free
 };
 
 } // namespace egress::gateway

@@ -22,6 +22,18 @@ constexpr bool is_echo_request(const net::packet_view& v) noexcept {
            (v.proto == net::proto_icmpv6 && v.icmp_type == net::icmpv6_echo_request);
 }
 
+// A source count admit() took for a flow that create() then fails to make
+// (NAT, table, inspection slot) is given back.
+struct source_hold {
+    flow::source_limits& limits;
+    const net::packet_view& view;
+    bool counted;
+    void keep() noexcept { counted = false; }
+    ~source_hold() {
+        if (counted) limits.release(view.src, view.dst);
+    }
+};
+
 uint32_t idle_timeout(const flow::flow_record& r, const flow::timeouts& t) noexcept {
     switch (r.proto) {
     case net::proto_tcp: return flow::timeout_for(static_cast<flow::tcp_state>(r.tcp_state), t);
@@ -40,7 +52,27 @@ flow_stage::flow_stage(const settings& s, stats::worker_counters& counters, flow
       nat_(nat),
       policy_(policy),
       reassembly_(reassembly),
-      table_(s.max_flows, s.table_memory != nullptr ? s.table_memory : std::pmr::new_delete_resource()) {}
+      table_(s.max_flows, s.table_memory != nullptr ? s.table_memory : std::pmr::new_delete_resource()),
+      limits_(s.limits) {}
+
+// [limits]: a new flow of a host over one of its limits is refused, with one
+// security event per host per interval (a flood costs one event, not one per
+// packet). Flows already open are never touched. `counted`: release() is due
+// when the flow ends (or is not created after all).
+drop_reason flow_stage::admit_source(const net::packet_view& view, uint32_t now, bool& counted) noexcept {
+    counted = false;
+    if (!limits_.enabled()) return no_drop;
+    drop_reason refused = no_drop;
+    switch (limits_.admit(view.src, view.dst, now)) {
+    case flow::source_verdict::admitted: counted = true; return no_drop;
+    case flow::source_verdict::untracked: ++counters_.source_untracked; return no_drop;
+    case flow::source_verdict::flow_limit: refused = drop_reason::source_flow_limit; break;
+    case flow::source_verdict::rate_limit: refused = drop_reason::source_rate_limit; break;
+    case flow::source_verdict::port_limit: refused = drop_reason::source_port_limit; break;
+    }
+    if (limits_.report_due(view.src, now)) policy_.source_refused(view, refused, now);
+    return refused;
+}
 
 // Slow path: a packet from inside that belongs to no flow. Only connection
 // openers create flows; the policy decides; IPv4 flows get their public
@@ -54,8 +86,12 @@ flow_stage::flow_stage(const settings& s, stats::worker_counters& counters, flow
     bool inspect = false;
     if (const drop_reason r = policy_.decide_new(view, now, inspect); r != no_drop) return r;
     if (table_.size() == table_.capacity()) return drop_reason::flow_table_full;
+    bool counted = false;
+    if (const drop_reason r = admit_source(view, now, counted); r != no_drop) return r;
+    source_hold hold{limits_, view, counted}; // released below unless the flow is made
 
     flow::flow_record rec;
+    if (counted) rec.flags = flow::flow_flags::source_counted;
     rec.inside = view.src;
     rec.remote = view.dst;
     rec.inside_port = view.src_port;
@@ -80,6 +116,7 @@ flow_stage::flow_stage(const settings& s, stats::worker_counters& counters, flow
             reporter_.nat_session(table_.at(idx), true, now);
     }
     ++counters_.flows_created[static_cast<std::size_t>(proto_class(view.proto))];
+    hold.keep();
     return no_drop;
 }
 
@@ -145,6 +182,7 @@ flow_names flow_stage::names_of(uint32_t idx) const noexcept {
 
 void flow_stage::on_expired(uint32_t idx, const flow::flow_record& rec) noexcept {
     nat_.released(rec);
+    if (rec.flags & flow::flow_flags::source_counted) limits_.release(rec.inside, rec.remote);
     ++counters_.flows_expired[static_cast<std::size_t>(proto_class(rec.proto))];
     if (reporter_.enabled()) {
         reporter_.flow_end(rec, table_.volume(idx), natural_end(rec), last_packet_time(rec), names_of(idx));
@@ -173,6 +211,7 @@ void flow_stage::expire(uint32_t now, uint32_t budget) noexcept {
     });
     if (reporting) reporter_.tick(now);
     erasures_ += n;
+    limits_.sweep(now, budget);
 }
 
 void flow_stage::report_remaining(uint32_t now) noexcept {

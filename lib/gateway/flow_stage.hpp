@@ -9,6 +9,7 @@
 #include <span>
 
 #include "flow/flow_table.hpp"
+#include "flow/source_limits.hpp"
 #include "gateway/flow_policy_stage.hpp"
 #include "gateway/flow_reporter.hpp"
 #include "gateway/hostname_reassembly.hpp"
@@ -61,6 +62,7 @@ public:
     }
     flow::flow_record& at(uint32_t idx) noexcept { return table_.at(idx); }
     const flow::flow_table& table() const noexcept { return table_; }
+    const flow::source_limits& limits() const noexcept { return limits_; }
 
     stats::drop_reason track(flow::flow_record& rec, uint32_t idx, flow::direction dir, std::span<const uint8_t> frame,
                              const net::packet_view& view, uint32_t now) noexcept;
@@ -79,6 +81,7 @@ private:
     flow_names names_of(uint32_t idx) const noexcept;
     static flow::end_reason natural_end(const flow::flow_record& rec) noexcept;
     uint32_t last_packet_time(const flow::flow_record& rec) const noexcept;
+    stats::drop_reason admit_source(const net::packet_view& view, uint32_t now, bool& counted) noexcept;
 
     const settings& settings_;
     stats::worker_counters& counters_;
@@ -87,6 +90,7 @@ private:
     flow_policy_stage& policy_;
     hostname_reassembly& reassembly_;
     flow::flow_table table_;
+    flow::source_limits limits_; // [limits]: per inside source (SECURITY-MODEL.md promise 6)
     uint64_t erasures_ = 0; // bumps whenever a record is removed (invalidates burst lookups)
 };
 

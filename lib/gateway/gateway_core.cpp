@@ -276,6 +276,7 @@ void gateway_core::snapshot(stats::live_stats& out) const noexcept {
     nat_.snapshot(out);
     out.fragment_datagrams_active = fragments_.tracker().active();
     out.fragments_held_now = fragments_.tracker().held();
+    out.sources_tracked = flows_.limits().sources_tracked();
 }
 
 } // namespace egress::gateway

@@ -118,9 +118,11 @@ public:
     const neighbor_resolver& neighbors() const noexcept { return resolver_; }
     // Advances a control-plane flow query by `budget` table slots (see flow_query.hpp).
     bool step_query(flow_query& q, uint32_t budget, uint32_t now) const noexcept {
+        if (q.what() == flow_query::kind::sources) return q.step(flows_.limits(), budget);
         return q.step(flows_.table(), budget, now, &reassembly_);
     }
     uint64_t flows_active() const noexcept { return flows_.table().size(); }
+    const flow::source_limits& source_limits() const noexcept { return flows_.limits(); }
     uint64_t flow_capacity() const noexcept { return flows_.table().capacity(); }
     uint64_t flow_table_bytes() const noexcept { return flows_.table().memory_bytes(); }
     std::vector<pool_address_usage> pool_usage() const { return nat_.pool_usage(); }

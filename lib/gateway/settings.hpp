@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "flow/source_limits.hpp"
 #include "flow/timeouts.hpp"
 #include "gateway/fragment_tracker.hpp"
 #include "gateway/hostname_reassembly.hpp"
@@ -109,6 +110,8 @@ struct settings {
     // Where the flow table's arrays come from (base/page_memory.hpp: hugepages);
     // null: new/delete. Owned by whoever builds the gateway, outlives it.
     std::pmr::memory_resource* table_memory = nullptr;
+    // Per inside source limits ([limits], this worker's share): all 0 = off.
+    flow::source_limit_settings limits;
 };
 
 } // namespace egress::gateway

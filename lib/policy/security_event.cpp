@@ -9,6 +9,7 @@ std::string_view to_string(security_event_kind k) noexcept {
     case security_event_kind::cut: return "cut";
     case security_event_kind::block: return "block";
     case security_event_kind::dlp: return "dlp";
+    case security_event_kind::source_limit: return "source_limit";
     }
     return "unknown";
 }

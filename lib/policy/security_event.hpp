@@ -25,6 +25,7 @@ enum class security_event_kind : uint8_t {
     cut,        // an existing flow a newer policy denies (dropped, TCP reset)
     block,      // a new or existing flow to an emergency-blocked destination
     dlp,        // a DLP pattern matched the flow's payload (alert, or block: the flow is cut)
+    source_limit, // an inside host was refused new flows by a [limits] limit (`rule`: which; one per host per interval)
 };
 
 std::string_view to_string(security_event_kind k) noexcept;

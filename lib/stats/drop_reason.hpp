@@ -105,7 +105,10 @@ namespace egress::stats {
     X(special_multicast, "special_multicast")                           \
     X(special_broadcast, "special_broadcast")                           \
     X(special_reserved, "special_reserved")                             \
-    X(special_v4_mapped, "special_v4_mapped")
+    X(special_v4_mapped, "special_v4_mapped")                           \
+    X(source_flow_limit, "source_flow_limit")                           \
+    X(source_rate_limit, "source_rate_limit")                           \
+    X(source_port_limit, "source_port_limit")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

@@ -27,6 +27,7 @@ struct live_stats {
     uint64_t fragment_datagrams_active = 0; // fragmented datagrams tracked now
     uint64_t fragments_held_now = 0;        // fragments waiting for their first fragment now
     std::array<pool_address_live, max_pool_addresses> pool{};
+    uint64_t sources_tracked = 0;           // inside sources the [limits] tables count now
 };
 
 // Adds one worker's published stats into a total (metrics, telemetry, summary

@@ -331,6 +331,15 @@ class EgressctlTest(unittest.TestCase):
                    "10.0.0.5   64000\n"
                    "10.0.0.17  518\n")
 
+    def test_sources(self):
+        reply = ok(sources=[{"source": "10.0.0.7", "flows": 100, "refused": 901},
+                            {"source": "fd00:0:0:1::", "flows": 3, "refused": 1}], sources_total=5)
+        self.check(reply, ["sources", "--top", "2"], '{"cmd":"sources","top":2}',
+                   "inside hosts under [limits], most refused first (5 tracked):\n"
+                   "SOURCE        FLOWS  REFUSED\n"
+                   "10.0.0.7      100    901\n"
+                   "fd00:0:0:1::  3      1\n")
+
     def test_json_every_command(self):
         cases = [(STATUS, ["status"]), (STATS, ["stats"]), (FLOWS, ["flows"]), (POLICY, ["policy"]),
                  (ok(version=4, rules=12, duration_us=850), ["reload"]), (BLOCK, ["block", "203.0.113.0/24"]),

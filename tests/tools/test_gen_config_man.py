@@ -41,8 +41,8 @@ class GenConfigManTest(unittest.TestCase):
         for t in tables:
             self.assertIn('.SS "' + t, page, t)
         # Keys set, and keys commented out with a value (the reference tables).
-        keys = set(re.findall(r"^([a-z_]+) = ", text, re.M))
-        keys |= set(re.findall(r"^# +([a-z_]+) = [\"'\[0-9]", text, re.M))
+        keys = set(re.findall(r"^([a-z0-9_]+) = ", text, re.M))
+        keys |= set(re.findall(r"^# +([a-z0-9_]+) = [\"'\[0-9]", text, re.M))
         self.assertGreater(len(keys), 80)
         # Entries are ".TP" then the bold term: "key" or "a / b".
         terms = set()

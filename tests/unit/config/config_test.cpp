@@ -939,3 +939,38 @@ TEST(config_workers, each_worker_needs_64_nat_ports) {
               (std::vector<std::string>{"t.toml:20:11: run.workers: expected at most 3 (64 NAT ports per worker: "
                                         "nat.port_min..port_max has 192), got 4"}));
 }
+
+TEST(config, limits_section) {
+    std::string text(minimal);
+    text += "\n[limits]\nmax_flows_per_source = 1000\nnew_flows_per_second = 50\nnew_flow_burst = 200\n"
+            "max_flows_per_destination = 100\nipv6_prefix = 56\nmax_sources = 4096\nreport_interval_ms = 5000\n";
+    const egress::flow::source_limit_settings l = valid(text).gateway.limits;
+    EXPECT_EQ(l.max_flows, 1000u);
+    EXPECT_EQ(l.new_flows_per_s, 50u);
+    EXPECT_EQ(l.new_flow_burst, 200u);
+    EXPECT_EQ(l.max_per_destination, 100u);
+    EXPECT_EQ(l.v6_prefix, 56);
+    EXPECT_EQ(l.max_sources, 4096u);
+    EXPECT_EQ(l.report_interval_ms, 5000u);
+    // Off unless configured.
+    const egress::flow::source_limit_settings d = valid(minimal).gateway.limits;
+    EXPECT_FALSE(d.any());
+    EXPECT_EQ(d.v6_prefix, 64);
+    EXPECT_EQ(d.max_sources, 65536u);
+    EXPECT_EQ(d.report_interval_ms, 10000u);
+}
+
+TEST(config_errors, limits_values) {
+    std::string text(minimal);
+    text += "\n[limits]\nmax_flows_per_source = -1\nnew_flows_per_second = 1000001\nipv6_prefix = 0\n"
+            "max_sources = 0\nreport_interval_ms = 10\nmax_flows = 5\n";
+    EXPECT_EQ(errors_of(text),
+              (std::vector<std::string>{
+                  "t.toml:18:24: limits.max_flows_per_source: expected an integer in 0..16777216, got -1",
+                  "t.toml:19:24: limits.new_flows_per_second: expected an integer in 0..1000000, got 1000001",
+                  "t.toml:20:15: limits.ipv6_prefix: expected an integer in 1..128, got 0",
+                  "t.toml:21:15: limits.max_sources: expected an integer in 1..16777216, got 0",
+                  "t.toml:22:22: limits.report_interval_ms: expected an integer in 100..3600000, got 10",
+                  "t.toml:23:1: limits.max_flows: unknown key",
+              }));
+}

@@ -74,7 +74,14 @@ protected:
     temp_path config{"egressd.toml"};
     testing_util::fake_slot slot;
     policy_control policy{config.path, slot.publisher(), nullptr};
-    testing_util::gateway_traffic traffic;
+    // [limits] on (3 flows per host and destination): no other test reaches it.
+    static gateway::settings limited() {
+        gateway::settings s = gateway::testing_network::make_settings();
+        s.limits.max_flows = 1000;
+        s.limits.max_per_destination = 3;
+        return s;
+    }
+    testing_util::gateway_traffic traffic{limited()};
     uint64_t now_ms = start_ms;
     uint32_t gateway_ms = 0; // the worker's clock
     bool worker_running = true;
@@ -109,7 +116,7 @@ std::string flows_response(std::initializer_list<std::string_view> flows, int ma
 
 TEST_F(control_commands_test, unknown_commands_and_arguments) {
     EXPECT_EQ(call(R"({"cmd":"help"})"),
-              error(R"(cmd: expected one of block, blocks, explain, flows, nat, policy, reload, stats, status or unblock, got "help")"));
+              error(R"(cmd: expected one of block, blocks, explain, flows, nat, policy, reload, sources, stats, status or unblock, got "help")"));
     EXPECT_EQ(call(R"({"cmd":"status","verbose":1})"), error(R"(status: unknown argument "verbose" (it takes none))"));
     EXPECT_EQ(call(R"({"cmd":"flows","limit":1})"), error(R"(flows: unknown argument "limit" (expected top, src or dst))"));
     EXPECT_EQ(call(R"({"cmd":"block","cidr":"10.0.0.0/8","tll":5})"),
@@ -200,6 +207,23 @@ TEST_F(control_commands_test, nat_hosts_with_the_most_mappings_first) {
                   R"(,"hosts":[{"inside":"10.0.0.7","mappings":3},{"inside":"10.0.0.5","mappings":1},)"
                   R"({"inside":"10.0.0.6","mappings":1}],"hosts_total":3})");
     EXPECT_EQ(call(R"({"cmd":"nat","top":0})"), error("nat: top: expected an integer from 1 to 10000, got 0"));
+}
+
+TEST_F(control_commands_test, sources_with_the_most_refusals_first) {
+    EXPECT_EQ(call(R"({"cmd":"sources"})"), R"({"ok":true,"sources":[],"sources_total":0})");
+    for (uint16_t p = 0; p < 5; ++p) worker().tcp_out("10.0.0.7", 1000 + p, "198.51.100.7", 443);
+    for (uint16_t p = 0; p < 4; ++p) worker().tcp_out("fd00:0:0:1::5", 1000 + p, "2001:db8::7", 443);
+    ASSERT_EQ(worker().tcp_out("10.0.0.5", 1000, "198.51.100.7", 443), verdict::forward);
+    ASSERT_EQ(worker().tcp_out("10.0.0.6", 1000, "198.51.100.7", 443), verdict::forward);
+    ASSERT_EQ(worker().tcp_out("10.0.0.6", 1001, "198.51.100.8", 443), verdict::forward);
+    EXPECT_EQ(traffic.core.counters().drops[static_cast<std::size_t>(stats::drop_reason::source_port_limit)], 3u);
+    EXPECT_EQ(call(R"({"cmd":"sources","top":3})"),
+              R"({"ok":true,"sources":[{"source":"10.0.0.7","flows":3,"refused":2},)"
+              R"({"source":"fd00:0:0:1::","flows":3,"refused":1},{"source":"10.0.0.6","flows":2,"refused":0}],)"
+              R"("sources_total":4})");
+    EXPECT_EQ(call(R"({"cmd":"sources","top":0})"), error("sources: top: expected an integer from 1 to 10000, got 0"));
+    worker_running = false;
+    EXPECT_EQ(call(R"({"cmd":"sources"})"), error("sources: the packet worker is not running"));
 }
 
 TEST_F(control_commands_test, block_blocks_and_unblock) {

@@ -63,6 +63,12 @@ TEST(event_log_format, dlp_names_the_pattern_and_masks_the_match) {
               R"("dst_port":443,"hostname":"api.stripe.com"})");
 }
 
+TEST(event_log_format, source_limit_names_the_limit) {
+    EXPECT_EQ(format_security_event(event(security_event_kind::source_limit, "source_rate_limit")),
+              R"({"time_ms":1700000000123,"event":"source_limit","policy_version":3,"limit":"source_rate_limit",)"
+              R"("proto":6,"src":"10.0.0.5","src_port":40000,"dst":"198.51.100.7","dst_port":443})");
+}
+
 TEST(event_log_format, the_default_action_is_rule_default) {
     EXPECT_EQ(format_security_event(event(security_event_kind::deny)),
               R"({"time_ms":1700000000123,"event":"deny","policy_version":3,"rule":"default","proto":6,)"

@@ -14,7 +14,8 @@
 namespace egress::controlplane::testing_util {
 
 struct gateway_traffic {
-    gateway::gateway_core core{gateway::testing_network::make_settings()};
+    explicit gateway_traffic(const gateway::settings& s = gateway::testing_network::make_settings()) : core(s) {}
+    gateway::gateway_core core;
 
     // One TCP packet from the inside host (a SYN opens the flow) with `payload`
     // bytes: the flow's bytes_out grows by the IP length (20 + 20 + payload for IPv4).
@@ -51,6 +52,10 @@ struct gateway_traffic {
     // returns the number of steps taken.
     uint32_t run(gateway::flow_query& q, uint32_t budget, uint32_t now) const {
         uint32_t steps = 1;
+        if (q.what() == gateway::flow_query::kind::sources) { // the [limits] tables, not the flow table
+            while (!core.step_query(q, budget, now)) ++steps;
+            return steps;
+        }
         while (!q.step(core.flows(), budget, now)) ++steps;
         return steps;
     }

@@ -302,6 +302,9 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
         {"egress_neighbor_frames_queued_total", "counter"},
         {"egress_neighbor_frames_released_total", "counter"},
         {"egress_echo_replies_sent_total", "counter"},
+        {"egress_sources_tracked", "gauge"},
+        {"egress_source_untracked_total", "counter"},
+        {"egress_source_limit_reports_total", "counter"},
         {"egress_start_time_seconds", "gauge"},
         {"egress_build_info", "gauge"},
     };
