@@ -75,7 +75,7 @@ flow_stage::flow_stage(const settings& s, stats::worker_counters& counters, flow
         return r;
     }
     if (view.family == net::ip_family::v4) {
-        nat_.mapped(pool);
+        nat_.mapped(table_.at(idx), pool);
         if (reporter_.enabled() && settings_.flow_export.nat_session_events)
             reporter_.nat_session(table_.at(idx), true, now);
     }

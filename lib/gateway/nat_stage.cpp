@@ -10,7 +10,7 @@ using stats::drop_reason;
 nat_stage::nat_stage(const settings& s, flow_reporter& reporter)
     : settings_(s),
       reporter_(reporter),
-      nat_(s.pool.addresses, s.pool.port_min, s.pool.port_max),
+      nat_(s.pool.addresses, s.pool.port_min, s.pool.port_max, s.pool.mapping),
       mappings_created_(s.pool.addresses.size(), 0) {}
 
 // From outside the quote is the translated outbound packet: the outer

@@ -52,14 +52,24 @@ public:
     // reply is steered to this one.
     stats::drop_reason map(flow::flow_record& rec, const net::packet_view& view, const flow::flow_table& table,
                            uint32_t now, uint32_t& pool) noexcept;
-    // The mapping of map() is in use (the flow was created) / ends.
-    void mapped(uint32_t pool) noexcept {
+    // The mapping of map() is in use (the flow was created) / ends. In
+    // endpoint-independent mode the flow also holds its public port for its
+    // inside endpoint (port_allocator's owner book) until it is retired.
+    void mapped(const flow::flow_record& rec, uint32_t pool) noexcept {
         nat_.on_mapping_created(pool);
+        nat_.claim(pool, rec.public_port, rec.proto, rec.inside, rec.inside_port);
         ++mappings_created_[pool];
     }
     void released(const flow::flow_record& rec) noexcept {
-        if (rec.is_v4()) nat_.on_mapping_released(nat_.pool_index_for(rec.inside)); // paired pooling
+        if (!rec.is_v4()) return;
+        const uint32_t pool = nat_.pool_index_for(rec.inside); // paired pooling
+        nat_.on_mapping_released(pool);
+        nat_.release(pool, rec.public_port);
     }
+    // Flows holding public port `port` of pool address `pool` (endpoint-independent
+    // mode; 0 otherwise).
+    uint32_t holders(uint32_t pool, uint16_t port) const noexcept { return nat_.holders(pool, port); }
+    nat::mapping_mode mapping() const noexcept { return nat_.mode(); }
 
     uint32_t pool_size() const noexcept { return nat_.pool_size(); }
     void snapshot(stats::live_stats& out) const noexcept;
