@@ -235,6 +235,7 @@ private:
         port_min_ok = nat.get_uint("port_min", cfg.gateway.pool.port_min, 1, 65535);
         port_max_ok = nat.get_uint("port_max", cfg.gateway.pool.port_max, 1, 65535);
         nat.get_enum("mapping", cfg.gateway.pool.mapping, mappings);
+        nat.get_bool("hairpin", cfg.gateway.pool.hairpin);
         nat.finish();
         for (const auto& a : pool) cfg.gateway.pool.addresses.push_back(a.address);
     }

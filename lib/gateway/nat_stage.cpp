@@ -11,7 +11,13 @@ nat_stage::nat_stage(const settings& s, flow_reporter& reporter)
     : settings_(s),
       reporter_(reporter),
       nat_(s.pool.addresses, s.pool.port_min, s.pool.port_max, s.pool.mapping),
-      mappings_created_(s.pool.addresses.size(), 0) {}
+      mappings_created_(s.pool.addresses.size(), 0) {
+    for (uint32_t p = 0; p < nat_.pool_size(); ++p) {
+        const uint32_t a = nat_.pool_address(p);
+        if (p == 0 || a < pool_lowest_) pool_lowest_ = a;
+        if (p == 0 || a > pool_highest_) pool_highest_ = a;
+    }
+}
 
 // From outside the quote is the translated outbound packet: the outer
 // destination and the quote's source go back to the inside host. From inside

@@ -71,6 +71,20 @@ public:
     uint32_t holders(uint32_t pool, uint16_t port) const noexcept { return nat_.holders(pool, port); }
     nat::mapping_mode mapping() const noexcept { return nat_.mode(); }
 
+    // Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8, RFC 5508 REQ-7): a whole
+    // IPv4 datagram from inside, already translated, addressed to one of the
+    // pool's addresses goes back inside through the flow that owns that
+    // address:port (gateway_core::hairpin). The range test keeps the cost of
+    // every other outbound packet to two compares.
+    bool hairpins(const net::packet_view& view) const noexcept {
+        if (!settings_.pool.hairpin || view.family != net::ip_family::v4 || view.is_fragment()) return false;
+        const uint32_t dst = view.dst.v4();
+        if (dst < pool_lowest_ || dst > pool_highest_) return false;
+        for (uint32_t p = 0; p < nat_.pool_size(); ++p)
+            if (nat_.pool_address(p) == dst) return true;
+        return false;
+    }
+
     uint32_t pool_size() const noexcept { return nat_.pool_size(); }
     void snapshot(stats::live_stats& out) const noexcept;
     std::vector<pool_address_usage> pool_usage() const;
@@ -80,6 +94,8 @@ private:
     flow_reporter& reporter_;
     nat::port_allocator nat_;
     std::vector<uint64_t> mappings_created_; // per pool address
+    uint32_t pool_lowest_ = 1;  // host order; lowest > highest: an empty pool
+    uint32_t pool_highest_ = 0;
 };
 
 } // namespace egress::gateway

@@ -80,6 +80,9 @@ struct nat_pool_settings {
     // whole range per destination; endpoint-independent keeps one public
     // address:port per inside endpoint for every destination (STUN, WebRTC).
     nat::mapping_mode mapping = nat::mapping_mode::endpoint_dependent;
+    // Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8, RFC 5508 REQ-7): a packet from
+    // inside to a pool address:port of an inside flow is turned back inside.
+    bool hairpin = true;
 };
 
 // What the packet path reports for flow export (IPFIX, JSON flow log).

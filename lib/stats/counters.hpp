@@ -61,6 +61,7 @@ struct alignas(64) worker_counters {
     uint64_t neighbor_frames_queued = 0;      // frames held while their next hop was resolved
     uint64_t neighbor_frames_released = 0;    // held frames sent once it was
     uint64_t echo_replies_sent = 0;           // ICMP / ICMPv6 echo replies from the gateway's own addresses
+    uint64_t hairpinned = 0;                  // packets from inside to a pool address:port turned back inside
 
     // no_drop is not a reason: not counted.
     void count_drop(drop_reason r) noexcept {
@@ -111,6 +112,7 @@ struct alignas(64) worker_counters {
         neighbor_frames_queued += o.neighbor_frames_queued;
         neighbor_frames_released += o.neighbor_frames_released;
         echo_replies_sent += o.echo_replies_sent;
+        hairpinned += o.hairpinned;
         return *this;
     }
 };

@@ -942,29 +942,32 @@ TEST(config_workers, each_worker_needs_64_nat_ports) {
 }
 
 // ---------------------------------------------------------------------------
-// Issue 20: [nat] mapping, [timeouts] allow_below_rfc, [tcp] liberal
+// Issue 20: [nat] mapping and hairpin, [timeouts] allow_below_rfc, [tcp] liberal
 
-TEST(config_nat_behaviour, defaults_are_endpoint_dependent_and_strict_tcp) {
+TEST(config_nat_behaviour, defaults_are_endpoint_dependent_with_hairpinning_and_strict_tcp) {
     const egressd_config c = valid(minimal);
     EXPECT_EQ(c.gateway.pool.mapping, egress::nat::mapping_mode::endpoint_dependent);
+    EXPECT_TRUE(c.gateway.pool.hairpin);
     EXPECT_FALSE(c.gateway.tcp.liberal);
 }
 
-TEST(config_nat_behaviour, mapping_and_liberal) {
+TEST(config_nat_behaviour, mapping_hairpin_and_liberal) {
     const egressd_config c = valid(std::string(minimal) +
-                                   "mapping = \"endpoint-independent\"\n\n[tcp]\nliberal = true\n");
+                                   "mapping = \"endpoint-independent\"\nhairpin = false\n\n[tcp]\nliberal = true\n");
     EXPECT_EQ(c.gateway.pool.mapping, egress::nat::mapping_mode::endpoint_independent);
+    EXPECT_FALSE(c.gateway.pool.hairpin);
     EXPECT_TRUE(c.gateway.tcp.liberal);
     const egressd_config d = valid(std::string(minimal) + "mapping = \"endpoint-dependent\"\n");
     EXPECT_EQ(d.gateway.pool.mapping, egress::nat::mapping_mode::endpoint_dependent);
 }
 
-TEST(config_nat_behaviour, bad_mapping_and_liberal) {
-    EXPECT_EQ(errors_of(std::string(minimal) + "mapping = \"full-cone\"\n\n[tcp]\nliberal = \"yes\"\n"),
+TEST(config_nat_behaviour, bad_mapping_hairpin_and_liberal) {
+    EXPECT_EQ(errors_of(std::string(minimal) + "mapping = \"full-cone\"\nhairpin = 1\n\n[tcp]\nliberal = \"yes\"\n"),
               (std::vector<std::string>{
                   "t.toml:16:11: nat.mapping: expected \"endpoint-dependent\" or \"endpoint-independent\", got "
                   "\"full-cone\"",
-                  "t.toml:19:11: tcp.liberal: expected a boolean (true or false), got a string",
+                  "t.toml:17:11: nat.hairpin: expected a boolean (true or false), got an integer",
+                  "t.toml:20:11: tcp.liberal: expected a boolean (true or false), got a string",
               }));
 }
 

@@ -302,6 +302,7 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
         {"egress_neighbor_frames_queued_total", "counter"},
         {"egress_neighbor_frames_released_total", "counter"},
         {"egress_echo_replies_sent_total", "counter"},
+        {"egress_nat_hairpinned_total", "counter"},
         {"egress_start_time_seconds", "gauge"},
         {"egress_build_info", "gauge"},
     };
