@@ -87,6 +87,9 @@ gateway_core::gateway_core(const settings& s)
     net::packet_view v;
     if (const drop_reason parsed = net::parse_frame(f, v); parsed != no_drop) return packet_result::drop(parsed);
     const packet_result r = on_flow(idx, flow::direction::inbound, f, v, now, outbox::headroom);
+    // A reply (a reset cutting the flow) was written into the copy, not into
+    // the received frame the caller would send back: it stays a plain drop.
+    if (r.kind == verdict::reply) return packet_result::drop(r.reason);
     if (!r.goes_on()) return r;
     outbox_.commit(side::inside, static_cast<std::size_t>(static_cast<int>(frame.size()) + r.front_adjust),
                    r.front_adjust);
