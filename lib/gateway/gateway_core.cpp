@@ -275,6 +275,7 @@ packet_result gateway_core::relay_icmp_error(flow::direction dir, std::span<uint
                                              uint32_t idx, uint32_t now) noexcept {
     // An error goes to the sender of the packet it quotes; one addressed
     // elsewhere is about no flow of its addressee.
+    if (!nat_stage::error_checksums_valid(frame, view)) return packet_result::drop(drop_reason::icmp_error_bad_checksum);
     if (idx == flow_stage::npos || view.dst != view.quoted.src || flow::is_expired(flows_.at(idx), now))
         return packet_result::drop(drop_reason::icmp_error_no_flow);
     const flow::flow_record& rec = flows_.at(idx);

@@ -1,6 +1,7 @@
 #include "gateway/nat_stage.hpp"
 
 #include "gateway/steering.hpp"
+#include "net/checksum.hpp"
 #include "net/icmp_error.hpp"
 
 namespace egress::gateway {
@@ -35,6 +36,15 @@ void nat_stage::translate_error(const flow::flow_record& rec, flow::direction di
         net::set_ipv4_source(frame, view, public_addr, 0);
         net::set_quoted_endpoint(frame, view, net::quoted_side::destination, public_addr, rec.public_port);
     }
+}
+
+bool nat_stage::error_checksums_valid(std::span<const uint8_t> frame, const net::packet_view& view) noexcept {
+    if (view.family != net::ip_family::v4) return true;
+    const std::size_t quoted = view.quoted.l3_offset;
+    const std::size_t quoted_header = std::size_t{frame[quoted] & 0x0fu} * 4;
+    if (quoted + quoted_header > frame.size()) return false;
+    return net::fold(net::ones_sum(frame.subspan(view.l4_offset, view.l4_length))) == 0xffff &&
+           net::fold(net::ones_sum(frame.subspan(quoted, quoted_header))) == 0xffff;
 }
 
 drop_reason nat_stage::map(flow::flow_record& rec, const net::packet_view& view, const flow::flow_table& table,

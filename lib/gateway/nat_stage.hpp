@@ -46,6 +46,11 @@ public:
     static void translate_error(const flow::flow_record& rec, flow::direction dir, std::span<uint8_t> frame,
                                 net::packet_view& view) noexcept;
 
+    // RFC 5508 REQ-3: an IPv4 ICMP error is relayed only if its own checksum
+    // and the quoted IPv4 header's checksum are valid (a damaged quote could
+    // name another flow). IPv6 errors pass unchecked (not translated).
+    static bool error_checksums_valid(std::span<const uint8_t> frame, const net::packet_view& view) noexcept;
+
     // A new flow from inside (rec filled in from the packet): its public
     // address:port, for IPv4; the pool index in `pool`. A port is usable only
     // when no live flow replies through it and, with several workers, its
