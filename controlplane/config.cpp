@@ -32,6 +32,9 @@ struct side_result {
 };
 
 constexpr std::pair<std::string_view, bool> steerings[] = {{"auto", true}, {"software", false}};
+constexpr std::pair<std::string_view, nat::mapping_mode> mappings[] = {
+    {"endpoint-dependent", nat::mapping_mode::endpoint_dependent},
+    {"endpoint-independent", nat::mapping_mode::endpoint_independent}};
 constexpr std::pair<std::string_view, bool> exhaustion[] = {{"fail_open", false}, {"fail_closed", true}};
 
 constexpr string_rule ip_rule{"an IPv4 or IPv6 address",
@@ -233,6 +236,8 @@ private:
         get_address_list(nat, "pool", pool, families::v4_only, 0, 64, true);
         port_min_ok = nat.get_uint("port_min", cfg.gateway.pool.port_min, 1, 65535);
         port_max_ok = nat.get_uint("port_max", cfg.gateway.pool.port_max, 1, 65535);
+        nat.get_enum("mapping", cfg.gateway.pool.mapping, mappings);
+        nat.get_bool("hairpin", cfg.gateway.pool.hairpin);
         nat.finish();
         for (const auto& a : pool) cfg.gateway.pool.addresses.push_back(a.address);
     }
@@ -253,7 +258,26 @@ private:
         timeouts.get_seconds("tcp_closed", t.tcp_closed_ms);
         timeouts.get_seconds("udp", t.udp_ms);
         timeouts.get_seconds("icmp", t.icmp_ms);
+        bool allow_below_rfc = false;
+        timeouts.get_bool("allow_below_rfc", allow_below_rfc);
         timeouts.finish();
+        if (!allow_below_rfc) refuse_below_rfc(timeouts.table());
+    }
+
+    // A timeout below a MUST of the NAT behaviour RFCs breaks what peers rely
+    // on (a mapping gone while the application still uses it), so it takes an
+    // explicit allow_below_rfc = true (labs, tests). SHOULDs are not refused.
+    void refuse_below_rfc(const toml::table* timeouts_table) {
+        if (timeouts_table == nullptr) return;
+        const flow::rfc_report report = flow::below_rfc(cfg.gateway.timeouts);
+        for (std::size_t i = 0; i < report.n; ++i) {
+            const flow::rfc_shortfall& f = report.items[i];
+            const toml::node* n = timeouts_table->get(f.key);
+            if (!f.must || n == nullptr) continue;
+            ctx.error(n->source().begin, fmt::format("timeouts.{}", f.key),
+                      fmt::format("expected at least {} ({} MUST), or timeouts.allow_below_rfc = true, got {}",
+                                  f.minimum_ms / 1000, f.requirement, f.value_ms / 1000));
+        }
     }
 
     // [run]
@@ -335,6 +359,7 @@ private:
             ctx.error(tcp_table->get("mss_clamp")->source().begin, "tcp.mss_clamp",
                       fmt::format("expected 0 (off) or an integer in 536..8960, got {}", cfg.gateway.mss_clamp));
         }
+        tcp.get_bool("liberal", cfg.gateway.tcp.liberal);
         tcp.finish();
 
         table_reader fragments(ctx, "fragments", table("fragments"));

@@ -231,6 +231,7 @@ void fragment_and_neighbor_metrics(std::string& out, const run_report& r) {
     one_sample(out, "egress_neighbor_frames_queued_total", "counter", "Frames held while their next hop was resolved.", c.neighbor_frames_queued);
     one_sample(out, "egress_neighbor_frames_released_total", "counter", "Held frames sent once their next hop was resolved.", c.neighbor_frames_released);
     one_sample(out, "egress_echo_replies_sent_total", "counter", "ICMP and ICMPv6 echo replies sent from the gateway's own addresses.", c.echo_replies_sent);
+    one_sample(out, "egress_nat_hairpinned_total", "counter", "Packets from inside to a pool address:port turned back inside (hairpinning).", c.hairpinned);
 }
 
 // [limits]: refusals are drops (egress_drops_total, reason source_*); no

@@ -111,7 +111,7 @@ drop_reason flow_stage::admit_source(const net::packet_view& view, uint32_t now,
         return r;
     }
     if (view.family == net::ip_family::v4) {
-        nat_.mapped(pool);
+        nat_.mapped(table_.at(idx), pool);
         if (reporter_.enabled() && settings_.flow_export.nat_session_events)
             reporter_.nat_session(table_.at(idx), true, now);
     }

@@ -64,7 +64,37 @@ gateway_core::gateway_core(const settings& s)
     }
     flows_.account(rec, idx, dir, view, now);
     nat_stage::translate(rec, dir, frame, view);
+    if (dir == flow::direction::outbound && nat_.hairpins(view)) [[unlikely]]
+        return hairpin(frame, view, now);
     return emit_.emit(leaving_by(dir), frame, view, now, headroom);
+}
+
+// A datagram from inside to a pool address, translated by its own flow (its
+// source is now the sender's public address:port): it arrives at the flow
+// that owns the destination address:port as if it came from outside, so the
+// filtering is the same (no such flow: inbound_unsolicited), and leaves by the
+// inside port from the outbox (a forwarded frame leaves by the other side).
+// A frame larger than an outbox slot is refused as outbox_full.
+[[gnu::noinline]] packet_result gateway_core::hairpin(std::span<const uint8_t> frame, const net::packet_view& view,
+                                                      uint32_t now) noexcept {
+    const flow::flow_key key{view.src, view.dst, view.src_port, view.dst_port, view.proto};
+    const uint32_t idx = flows_.lookup(key, flow::direction::inbound);
+    if (const drop_reason r = flows_.inbound(idx, now); r != no_drop) return packet_result::drop(r);
+    const std::span<uint8_t> slot = outbox_.prepare();
+    if (slot.size() < frame.size()) return packet_result::drop(drop_reason::outbox_full);
+    std::memcpy(slot.data(), frame.data(), frame.size());
+    const std::span<uint8_t> f = slot.first(frame.size());
+    net::packet_view v;
+    if (const drop_reason parsed = net::parse_frame(f, v); parsed != no_drop) return packet_result::drop(parsed);
+    const packet_result r = on_flow(idx, flow::direction::inbound, f, v, now, outbox::headroom);
+    // A reply (a reset cutting the flow) was written into the copy, not into
+    // the received frame the caller would send back: it stays a plain drop.
+    if (r.kind == verdict::reply) return packet_result::drop(r.reason);
+    if (!r.goes_on()) return r;
+    outbox_.commit(side::inside, static_cast<std::size_t>(static_cast<int>(frame.size()) + r.front_adjust),
+                   r.front_adjust);
+    ++counters_.hairpinned;
+    return packet_result::consumed();
 }
 
 // A whole datagram (or a first fragment) in transit: its flow found or created,
@@ -245,6 +275,7 @@ packet_result gateway_core::relay_icmp_error(flow::direction dir, std::span<uint
                                              uint32_t idx, uint32_t now) noexcept {
     // An error goes to the sender of the packet it quotes; one addressed
     // elsewhere is about no flow of its addressee.
+    if (!nat_stage::error_checksums_valid(frame, view)) return packet_result::drop(drop_reason::icmp_error_bad_checksum);
     if (idx == flow_stage::npos || view.dst != view.quoted.src || flow::is_expired(flows_.at(idx), now))
         return packet_result::drop(drop_reason::icmp_error_no_flow);
     const flow::flow_record& rec = flows_.at(idx);

@@ -148,6 +148,7 @@ private:
     void release_held(uint32_t entry, uint32_t idx, flow::direction dir, uint32_t now) noexcept;
     packet_result relay_icmp_error(flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
                                    uint32_t idx, uint32_t now) noexcept;
+    packet_result hairpin(std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now) noexcept;
 
     // The stages' shared surroundings, then the stages in packet order
     // (members are built in this order: each stage only refers to earlier ones).

@@ -1,6 +1,7 @@
 #include "gateway/nat_stage.hpp"
 
 #include "gateway/steering.hpp"
+#include "net/checksum.hpp"
 #include "net/icmp_error.hpp"
 
 namespace egress::gateway {
@@ -10,8 +11,14 @@ using stats::drop_reason;
 nat_stage::nat_stage(const settings& s, flow_reporter& reporter)
     : settings_(s),
       reporter_(reporter),
-      nat_(s.pool.addresses, s.pool.port_min, s.pool.port_max),
-      mappings_created_(s.pool.addresses.size(), 0) {}
+      nat_(s.pool.addresses, s.pool.port_min, s.pool.port_max, s.pool.mapping),
+      mappings_created_(s.pool.addresses.size(), 0) {
+    for (uint32_t p = 0; p < nat_.pool_size(); ++p) {
+        const uint32_t a = nat_.pool_address(p);
+        if (p == 0 || a < pool_lowest_) pool_lowest_ = a;
+        if (p == 0 || a > pool_highest_) pool_highest_ = a;
+    }
+}
 
 // From outside the quote is the translated outbound packet: the outer
 // destination and the quote's source go back to the inside host. From inside
@@ -29,6 +36,15 @@ void nat_stage::translate_error(const flow::flow_record& rec, flow::direction di
         net::set_ipv4_source(frame, view, public_addr, 0);
         net::set_quoted_endpoint(frame, view, net::quoted_side::destination, public_addr, rec.public_port);
     }
+}
+
+bool nat_stage::error_checksums_valid(std::span<const uint8_t> frame, const net::packet_view& view) noexcept {
+    if (view.family != net::ip_family::v4) return true;
+    const std::size_t quoted = view.quoted.l3_offset;
+    const std::size_t quoted_header = std::size_t{frame[quoted] & 0x0fu} * 4;
+    if (quoted + quoted_header > frame.size()) return false;
+    return net::fold(net::ones_sum(frame.subspan(view.l4_offset, view.l4_length))) == 0xffff &&
+           net::fold(net::ones_sum(frame.subspan(quoted, quoted_header))) == 0xffff;
 }
 
 drop_reason nat_stage::map(flow::flow_record& rec, const net::packet_view& view, const flow::flow_table& table,

@@ -46,19 +46,48 @@ public:
     static void translate_error(const flow::flow_record& rec, flow::direction dir, std::span<uint8_t> frame,
                                 net::packet_view& view) noexcept;
 
+    // RFC 5508 REQ-3: an IPv4 ICMP error is relayed only if its own checksum
+    // and the quoted IPv4 header's checksum are valid (a damaged quote could
+    // name another flow). IPv6 errors pass unchecked (not translated).
+    static bool error_checksums_valid(std::span<const uint8_t> frame, const net::packet_view& view) noexcept;
+
     // A new flow from inside (rec filled in from the packet): its public
     // address:port, for IPv4; the pool index in `pool`. A port is usable only
     // when no live flow replies through it and, with several workers, its
     // reply is steered to this one.
     stats::drop_reason map(flow::flow_record& rec, const net::packet_view& view, const flow::flow_table& table,
                            uint32_t now, uint32_t& pool) noexcept;
-    // The mapping of map() is in use (the flow was created) / ends.
-    void mapped(uint32_t pool) noexcept {
+    // The mapping of map() is in use (the flow was created) / ends. In
+    // endpoint-independent mode the flow also holds its public port for its
+    // inside endpoint (port_allocator's owner book) until it is retired.
+    void mapped(const flow::flow_record& rec, uint32_t pool) noexcept {
         nat_.on_mapping_created(pool);
+        nat_.claim(pool, rec.public_port, rec.proto, rec.inside, rec.inside_port);
         ++mappings_created_[pool];
     }
     void released(const flow::flow_record& rec) noexcept {
-        if (rec.is_v4()) nat_.on_mapping_released(nat_.pool_index_for(rec.inside)); // paired pooling
+        if (!rec.is_v4()) return;
+        const uint32_t pool = nat_.pool_index_for(rec.inside); // paired pooling
+        nat_.on_mapping_released(pool);
+        nat_.release(pool, rec.public_port);
+    }
+    // Flows holding public port `port` of pool address `pool` (endpoint-independent
+    // mode; 0 otherwise).
+    uint32_t holders(uint32_t pool, uint16_t port) const noexcept { return nat_.holders(pool, port); }
+    nat::mapping_mode mapping() const noexcept { return nat_.mode(); }
+
+    // Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8, RFC 5508 REQ-7): a whole
+    // IPv4 datagram from inside, already translated, addressed to one of the
+    // pool's addresses goes back inside through the flow that owns that
+    // address:port (gateway_core::hairpin). The range test keeps the cost of
+    // every other outbound packet to two compares.
+    bool hairpins(const net::packet_view& view) const noexcept {
+        if (!settings_.pool.hairpin || view.family != net::ip_family::v4 || view.is_fragment()) return false;
+        const uint32_t dst = view.dst.v4();
+        if (dst < pool_lowest_ || dst > pool_highest_) return false;
+        for (uint32_t p = 0; p < nat_.pool_size(); ++p)
+            if (nat_.pool_address(p) == dst) return true;
+        return false;
     }
 
     uint32_t pool_size() const noexcept { return nat_.pool_size(); }
@@ -70,6 +99,8 @@ private:
     flow_reporter& reporter_;
     nat::port_allocator nat_;
     std::vector<uint64_t> mappings_created_; // per pool address
+    uint32_t pool_lowest_ = 1;  // host order; lowest > highest: an empty pool
+    uint32_t pool_highest_ = 0;
 };
 
 } // namespace egress::gateway

@@ -12,6 +12,7 @@
 #include "flow/timeouts.hpp"
 #include "gateway/fragment_tracker.hpp"
 #include "gateway/hostname_reassembly.hpp"
+#include "nat/port_allocator.hpp"
 #include "net/ip_address.hpp"
 #include "net/l2.hpp"
 
@@ -76,6 +77,13 @@ struct nat_pool_settings {
     std::vector<net::ip_address> addresses; // public IPv4 addresses
     uint16_t port_min = 1024;
     uint16_t port_max = 65535;
+    // RFC 4787 REQ-1 mapping (port_allocator.hpp): endpoint-dependent keeps the
+    // whole range per destination; endpoint-independent keeps one public
+    // address:port per inside endpoint for every destination (STUN, WebRTC).
+    nat::mapping_mode mapping = nat::mapping_mode::endpoint_dependent;
+    // Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8, RFC 5508 REQ-7): a packet from
+    // inside to a pool address:port of an inside flow is turned back inside.
+    bool hairpin = true;
 };
 
 // What the packet path reports for flow export (IPFIX, JSON flow log).

@@ -63,6 +63,7 @@ struct alignas(64) worker_counters {
     uint64_t echo_replies_sent = 0;           // ICMP / ICMPv6 echo replies from the gateway's own addresses
     uint64_t source_untracked = 0;            // new flows admitted uncounted: the [limits] source tables were full
     uint64_t source_limit_reports = 0;        // source_limit security events built (at most one per host per interval)
+    uint64_t hairpinned = 0;                  // packets from inside to a pool address:port turned back inside
 
     // no_drop is not a reason: not counted.
     void count_drop(drop_reason r) noexcept {
@@ -115,6 +116,7 @@ struct alignas(64) worker_counters {
         echo_replies_sent += o.echo_replies_sent;
         source_untracked += o.source_untracked;
         source_limit_reports += o.source_limit_reports;
+        hairpinned += o.hairpinned;
         return *this;
     }
 };

@@ -108,7 +108,8 @@ namespace egress::stats {
     X(special_v4_mapped, "special_v4_mapped")                           \
     X(source_flow_limit, "source_flow_limit")                           \
     X(source_rate_limit, "source_rate_limit")                           \
-    X(source_port_limit, "source_port_limit")
+    X(source_port_limit, "source_port_limit")                           \
+    X(icmp_error_bad_checksum, "icmp_error_bad_checksum")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

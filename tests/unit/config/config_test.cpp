@@ -151,6 +151,7 @@ tcp_time_wait = 5
 tcp_closed = 6
 udp = 7
 icmp = 4294967
+allow_below_rfc = true
 
 [run]
 stop_when_drained = true
@@ -973,4 +974,70 @@ TEST(config_errors, limits_values) {
                   "t.toml:22:22: limits.report_interval_ms: expected an integer in 100..3600000, got 10",
                   "t.toml:23:1: limits.max_flows: unknown key",
               }));
+}
+// ---------------------------------------------------------------------------
+// Issue 20: [nat] mapping and hairpin, [timeouts] allow_below_rfc, [tcp] liberal
+
+TEST(config_nat_behaviour, defaults_are_endpoint_dependent_with_hairpinning_and_strict_tcp) {
+    const egressd_config c = valid(minimal);
+    EXPECT_EQ(c.gateway.pool.mapping, egress::nat::mapping_mode::endpoint_dependent);
+    EXPECT_TRUE(c.gateway.pool.hairpin);
+    EXPECT_FALSE(c.gateway.tcp.liberal);
+}
+
+TEST(config_nat_behaviour, mapping_hairpin_and_liberal) {
+    const egressd_config c = valid(std::string(minimal) +
+                                   "mapping = \"endpoint-independent\"\nhairpin = false\n\n[tcp]\nliberal = true\n");
+    EXPECT_EQ(c.gateway.pool.mapping, egress::nat::mapping_mode::endpoint_independent);
+    EXPECT_FALSE(c.gateway.pool.hairpin);
+    EXPECT_TRUE(c.gateway.tcp.liberal);
+    const egressd_config d = valid(std::string(minimal) + "mapping = \"endpoint-dependent\"\n");
+    EXPECT_EQ(d.gateway.pool.mapping, egress::nat::mapping_mode::endpoint_dependent);
+}
+
+TEST(config_nat_behaviour, bad_mapping_hairpin_and_liberal) {
+    EXPECT_EQ(errors_of(std::string(minimal) + "mapping = \"full-cone\"\nhairpin = 1\n\n[tcp]\nliberal = \"yes\"\n"),
+              (std::vector<std::string>{
+                  "t.toml:16:11: nat.mapping: expected \"endpoint-dependent\" or \"endpoint-independent\", got "
+                  "\"full-cone\"",
+                  "t.toml:17:11: nat.hairpin: expected a boolean (true or false), got an integer",
+                  "t.toml:20:11: tcp.liberal: expected a boolean (true or false), got a string",
+              }));
+}
+
+TEST(config_nat_behaviour, timeouts_below_a_must_are_refused) {
+    EXPECT_EQ(errors_of(std::string(minimal) +
+                        "\n[timeouts]\ntcp_closing = 30\ntcp_closed = 2\nudp = 119\nicmp = 5\ntcp_established = 7439\n"),
+              (std::vector<std::string>{
+                  "t.toml:18:15: timeouts.tcp_closing: expected at least 240 (RFC 5382 REQ-5 MUST), or "
+                  "timeouts.allow_below_rfc = true, got 30",
+                  "t.toml:20:7: timeouts.udp: expected at least 120 (RFC 4787 REQ-5 MUST), or "
+                  "timeouts.allow_below_rfc = true, got 119",
+                  "t.toml:21:8: timeouts.icmp: expected at least 60 (RFC 5508 REQ-2 MUST), or "
+                  "timeouts.allow_below_rfc = true, got 5",
+                  "t.toml:22:19: timeouts.tcp_established: expected at least 7440 (RFC 5382 REQ-5 MUST), or "
+                  "timeouts.allow_below_rfc = true, got 7439",
+              }));
+}
+
+TEST(config_nat_behaviour, allow_below_rfc_accepts_short_timeouts) {
+    const egressd_config c =
+        valid(std::string(minimal) + "\n[timeouts]\nallow_below_rfc = true\ntcp_closing = 30\nudp = 5\n");
+    EXPECT_EQ(c.gateway.timeouts.tcp_closing_ms, 30'000u);
+    EXPECT_EQ(c.gateway.timeouts.udp_ms, 5'000u);
+    // A SHOULD (RFC 7857) alone is not refused; explicit false refuses MUSTs.
+    EXPECT_EQ(valid(std::string(minimal) + "\n[timeouts]\ntcp_time_wait = 2\n").gateway.timeouts.tcp_time_wait_ms,
+              2'000u);
+    EXPECT_EQ(errors_of(std::string(minimal) + "\n[timeouts]\nallow_below_rfc = false\nudp = 60\n"),
+              (std::vector<std::string>{"t.toml:19:7: timeouts.udp: expected at least 120 (RFC 4787 REQ-5 MUST), or "
+                                        "timeouts.allow_below_rfc = true, got 60"}));
+}
+
+TEST(config_nat_behaviour, the_shipped_configs_load) {
+    const char* root = std::getenv("EGRESS_SOURCE_ROOT");
+    ASSERT_NE(root, nullptr);
+    for (const char* name : {"/conf/egressd.toml", "/conf/lab.toml"}) {
+        const load_result r = load_config_file(std::string(root) + name);
+        EXPECT_TRUE(r.errors.empty()) << name << ": " << egress::config::format_errors(r.errors);
+    }
 }

@@ -308,5 +308,36 @@ TEST_F(icmp_gateway, mss_clamp_lowers_syn_and_syn_ack_both_ways) {
     EXPECT_EQ(c().mss_clamped, 4u);
 }
 
+// RFC 5508 REQ-3: an ICMP error whose own checksum or whose quoted IPv4
+// header's checksum is wrong is dropped, named, and never translated.
+TEST_F(icmp_gateway, errors_with_a_bad_icmp_or_quoted_ip_checksum_are_dropped) {
+    open_tcp(0);
+    const auto make_error = [] {
+        return from_outside().ipv4("192.0.2.254", "203.0.113.10").icmp(3, 4, 1400)
+            .payload(datagram(segment("203.0.113.10"), 548)).build();
+    };
+    constexpr std::size_t icmp_at = 14 + 20;
+    constexpr std::size_t quote_at = icmp_at + 8;
+    // The ICMP checksum off by one.
+    bytes bad_icmp = make_error();
+    bad_icmp[icmp_at + 2] ^= 0x01;
+    EXPECT_EQ(run(side::outside, bad_icmp, 1000), drop_reason::icmp_error_bad_checksum);
+    // The quoted header's checksum wrong, the ICMP checksum made right again.
+    bytes bad_quote = make_error();
+    bad_quote[quote_at + 10] ^= 0x01;
+    bad_quote[icmp_at + 2] = 0;
+    bad_quote[icmp_at + 3] = 0;
+    const uint16_t sum = test::internet_checksum(std::span<const uint8_t>(bad_quote).subspan(icmp_at));
+    bad_quote[icmp_at + 2] = static_cast<uint8_t>(sum >> 8);
+    bad_quote[icmp_at + 3] = static_cast<uint8_t>(sum);
+    EXPECT_EQ(run(side::outside, bad_quote, 1000), drop_reason::icmp_error_bad_checksum);
+    EXPECT_EQ(drops(drop_reason::icmp_error_bad_checksum), 2u);
+    EXPECT_EQ(c().icmp_errors_relayed_in, 0u);
+    // The same error intact passes.
+    bytes good = make_error();
+    EXPECT_EQ(run(side::outside, good, 1000), verdict::forward);
+    EXPECT_EQ(c().icmp_errors_relayed_in, 1u);
+}
+
 } // namespace
 } // namespace egress::gateway

@@ -305,6 +305,7 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
         {"egress_sources_tracked", "gauge"},
         {"egress_source_untracked_total", "counter"},
         {"egress_source_limit_reports_total", "counter"},
+        {"egress_nat_hairpinned_total", "counter"},
         {"egress_start_time_seconds", "gauge"},
         {"egress_build_info", "gauge"},
     };
