@@ -62,6 +62,12 @@ struct alignas(64) worker_counters {
     uint64_t neighbor_frames_released = 0;    // held frames sent once it was
     uint64_t echo_replies_sent = 0;           // ICMP / ICMPv6 echo replies from the gateway's own addresses
 
+    // The hold point (flows waiting for their hostname: lib/gateway/flow_policy_stage).
+    uint64_t hold_segments = 0;       // client segments with payload held (consumed) before the verdict
+    uint64_t hold_bytes = 0;          // their payload bytes (a retransmission counts again)
+    uint64_t hold_released_bytes = 0; // held bytes sent on once the flow was allowed
+    uint64_t hold_overflows = 0;      // holds that reached [inspect] max_bytes (the flow's bound)
+
     // no_drop is not a reason: not counted.
     void count_drop(drop_reason r) noexcept {
         if (r < drop_reason::count_) ++drops[static_cast<std::size_t>(r)];
@@ -111,6 +117,10 @@ struct alignas(64) worker_counters {
         neighbor_frames_queued += o.neighbor_frames_queued;
         neighbor_frames_released += o.neighbor_frames_released;
         echo_replies_sent += o.echo_replies_sent;
+        hold_segments += o.hold_segments;
+        hold_bytes += o.hold_bytes;
+        hold_released_bytes += o.hold_released_bytes;
+        hold_overflows += o.hold_overflows;
         return *this;
     }
 };

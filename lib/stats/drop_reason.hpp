@@ -98,7 +98,8 @@ namespace egress::stats {
     X(handoff_shutdown, "handoff_shutdown")                             \
     X(neighbor_copy_lost, "neighbor_copy_lost")                         \
     X(tcp_rst_out_of_window, "tcp_rst_out_of_window")                   \
-    X(tcp_out_of_window, "tcp_out_of_window")
+    X(tcp_out_of_window, "tcp_out_of_window")                           \
+    X(hold_timeout, "hold_timeout")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,
