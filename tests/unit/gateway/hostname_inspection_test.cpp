@@ -369,3 +369,103 @@ TEST_F(tls_flow, no_free_inspection_slot_fails_open_or_closed_as_configured) {
 
 } // namespace
 } // namespace egress::gateway
+
+namespace egress::gateway {
+namespace {
+
+// The hold point, as an attacker inside would try it: each row sends a client
+// stream in pieces (in order, last piece first, or every piece twice) on a
+// flow waiting for its hostname. Every segment with payload is consumed; the
+// server receives the stream exactly once, in order, byte for byte, when the
+// flow is allowed, and not one byte otherwise.
+TEST_F(tls_flow, the_hold_point_lets_no_byte_out_before_the_verdict) {
+    enum class order { in_order, reversed, duplicated };
+    struct row {
+        const char* what;
+        uint16_t port;
+        bytes stream;
+        std::size_t piece;
+        order how;
+        bool allowed;
+    };
+    const std::string request = "GET /v1/charges HTTP/1.1\r\nUser-Agent: t\r\nHost: api.stripe.com\r\n\r\n";
+    const bytes hello = client_hello("api.stripe.com");
+    // A TLS record header and ClientHello header announcing 16 005 bytes, a
+    // version, a random, an empty session id and a 15 900-byte cipher suite
+    // list: 15 000 bytes sent, arbitrary, that never complete the ClientHello.
+    bytes endless = {0x16, 0x03, 0x01, 0x3e, 0x80, 0x01, 0x00, 0x3e, 0x7c, 0x03, 0x03};
+    endless.resize(endless.size() + 32, 0x5a);
+    endless.insert(endless.end(), {0x00, 0x3e, 0x1c});
+    for (std::size_t i = endless.size(); i < 15'000; ++i) endless.push_back(static_cast<uint8_t>(i * 131 + 7));
+    const std::vector<row> rows = {
+        {"allowed hello in 7-byte segments", 443, hello, 7, order::in_order, true},
+        {"allowed hello, segments reversed", 443, hello, 7, order::reversed, true},
+        {"allowed hello, every segment twice", 443, hello, 7, order::duplicated, true},
+        {"HTTP request one byte per segment", 80, bytes(request.begin(), request.end()), 1, order::in_order, true},
+        {"never-completing hello, 15 000 bytes", 443, endless, 1000, order::in_order, false},
+    };
+    for (const row& r : rows) {
+        port = r.port;
+        use(hostname_spec());
+        handshake();
+        std::vector<std::pair<std::size_t, bytes>> pieces; // (offset, bytes)
+        for (std::size_t at = 0; at < r.stream.size(); at += r.piece) {
+            const std::size_t n = std::min(r.piece, r.stream.size() - at);
+            pieces.emplace_back(at, bytes(r.stream.begin() + static_cast<std::ptrdiff_t>(at),
+                                          r.stream.begin() + static_cast<std::ptrdiff_t>(at + n)));
+            // (The completing piece is not sent twice: a copy after the verdict
+            // is an ordinary retransmission of an allowed flow and passes.)
+            if (r.how == order::duplicated && at + n < r.stream.size()) pieces.push_back(pieces.back());
+        }
+        if (r.how == order::reversed) std::reverse(pieces.begin(), pieces.end());
+        std::vector<outcome> got;
+        for (const auto& [at, b] : pieces)
+            got.emplace_back(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(at), b));
+        EXPECT_EQ(got, std::vector<outcome>(pieces.size(), verdict::consumed)) << r.what;
+        EXPECT_EQ(core->counters().hold_segments, pieces.size()) << r.what;
+        std::size_t held = 0;
+        for (const auto& p : pieces) held += p.second.size();
+        EXPECT_EQ(core->counters().hold_bytes, held) << r.what;
+        if (r.how == order::duplicated) {
+            EXPECT_EQ(held, 2 * r.stream.size() - ((r.stream.size() - 1) % r.piece + 1)) << r.what;
+        }
+        if (r.allowed) {
+            EXPECT_EQ(joined(payloads_out()), r.stream) << r.what;
+            EXPECT_EQ(core->counters().hold_released_bytes, r.stream.size()) << r.what;
+            EXPECT_EQ(core->inspection().buffers_in_use(), 0u) << r.what;
+            // Then the flow is like any other: the next segment passes as it is.
+            const bytes more = {'x', 'y', 'z'};
+            EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(r.stream.size()), more),
+                      verdict::forward) << r.what;
+            EXPECT_EQ(payloads_out().back(), more) << r.what;
+            policy::security_event e;
+            EXPECT_EQ(ring.pop_burst(&e, 1), 0u) << r.what;
+            continue;
+        }
+        // No verdict: nothing left; hold_timeout_ms after the first held byte
+        // the client's next segment (a pure ACK here) is refused, both ends are
+        // reset, and one event says so.
+        EXPECT_EQ(payloads_out(), std::vector<bytes>{}) << r.what;
+        now += s.inspect.hold_timeout_ms - 1;
+        EXPECT_EQ(out(net::tcp_ack, client_isn + 1), verdict::forward) << r.what; // not yet
+        ++now;
+        EXPECT_EQ(out(net::tcp_ack, client_isn + 1), drop_reason::hold_timeout) << r.what;
+        EXPECT_EQ(payloads_out(), std::vector<bytes>{}) << r.what;
+        ASSERT_EQ(wire.size(), 4u) << r.what; // SYN, ACK, ACK, and the server's reset
+        net::packet_view v;
+        bytes reset = wire.back();
+        ASSERT_EQ(net::parse_frame(reset, v), no_drop);
+        EXPECT_EQ(v.tcp_flags, net::tcp_rst | net::tcp_ack) << r.what;
+        EXPECT_EQ(net::tcp_seq(reset, v), client_isn + 1) << r.what;
+        EXPECT_EQ(drops(drop_reason::hold_timeout), 1u) << r.what;
+        EXPECT_EQ(core->counters().hold_released_bytes, 0u) << r.what;
+        policy::security_event e[2];
+        ASSERT_EQ(ring.pop_burst(e, 2), 1u) << r.what;
+        EXPECT_EQ(e[0].kind, policy::security_event_kind::deny) << r.what;
+        EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1, bytes{1}), drop_reason::policy_cut) << r.what;
+        now = 10;
+    }
+}
+
+} // namespace
+} // namespace egress::gateway
