@@ -344,6 +344,25 @@ TEST_F(tls_flow, a_reload_to_no_policy_releases_waiting_flows) {
     EXPECT_EQ(core->inspection().buffers_in_use(), 0u); // no longer read: its buffer went back
 }
 
+TEST_F(tls_flow, a_reload_that_allows_a_holding_flow_releases_its_bytes) {
+    const bytes hello = client_hello("evil.example");
+    const std::size_t half = hello.size() / 2;
+    handshake();
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, bytes(hello.begin(), hello.begin() + static_cast<std::ptrdiff_t>(half))),
+              verdict::consumed);
+    policy::active_policy none(nullptr, std::make_shared<policy::policy_counters>(0), nullptr, 2, 2);
+    core->use_policy(&none);
+    // The client's next segment (the rest) goes out after the held half, in order.
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + static_cast<uint32_t>(half),
+                  bytes(hello.begin() + static_cast<std::ptrdiff_t>(half), hello.end())),
+              verdict::consumed);
+    EXPECT_EQ(joined(payloads_out()), hello);
+    EXPECT_EQ(core->counters().hold_released_bytes, hello.size());
+    EXPECT_EQ(core->inspection().buffers_in_use(), 0u);
+    EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(hello.size()), bytes{'x'}),
+              verdict::forward);
+}
+
 TEST_F(tls_flow, a_flow_to_a_port_without_names_skips_hostname_rules) {
     port = 22;
     EXPECT_EQ(out(net::tcp_syn, client_isn), drop_reason::policy_denied); // the default, not pending
