@@ -127,6 +127,11 @@ bool flow_policy_stage::fragments_uninspectable(const flow::flow_record& rec) co
 packet_result flow_policy_stage::inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                             const net::packet_view& view, uint32_t now) noexcept {
     const std::span<const uint8_t> payload = net::tcp_payload(frame, view);
+    // Data on a SYN (TCP Fast Open) would reach the server with the SYN: the
+    // SYN is dropped instead, and the client's next SYN (a retransmission
+    // carries no data) opens the connection; the data follows it, held.
+    if ((view.tcp_flags & net::tcp_syn) && !payload.empty()) [[unlikely]]
+        return packet_result::drop(drop_reason::hold_syn_data);
     if (reassembly_.holding(idx) && now - reassembly_.held_since(idx) >= settings_.inspect.hold_timeout_ms)
         [[unlikely]] return hold_timed_out(rec, idx, frame, view, now);
     if (payload.empty() && !reassembly_.release_due(idx)) return packet_result::forward();

@@ -99,7 +99,8 @@ namespace egress::stats {
     X(neighbor_copy_lost, "neighbor_copy_lost")                         \
     X(tcp_rst_out_of_window, "tcp_rst_out_of_window")                   \
     X(tcp_out_of_window, "tcp_out_of_window")                           \
-    X(hold_timeout, "hold_timeout")
+    X(hold_timeout, "hold_timeout")                                     \
+    X(hold_syn_data, "hold_syn_data")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

@@ -363,6 +363,15 @@ TEST_F(tls_flow, a_reload_that_allows_a_holding_flow_releases_its_bytes) {
               verdict::forward);
 }
 
+TEST_F(tls_flow, a_syn_with_data_waits_for_a_syn_without) {
+    const bytes hello = client_hello("api.stripe.com");
+    EXPECT_EQ(out(net::tcp_syn, client_isn, hello), drop_reason::hold_syn_data); // TCP Fast Open
+    EXPECT_EQ(wire, std::vector<bytes>{});
+    handshake(); // the retransmitted SYN carries no data
+    EXPECT_EQ(send(hello, {}), std::vector<outcome>{verdict::consumed});
+    EXPECT_EQ(joined(payloads_out()), hello);
+}
+
 TEST_F(tls_flow, a_flow_to_a_port_without_names_skips_hostname_rules) {
     port = 22;
     EXPECT_EQ(out(net::tcp_syn, client_isn), drop_reason::policy_denied); // the default, not pending
