@@ -345,6 +345,7 @@ private:
         inspect.get_uint("buffers", cfg.gateway.inspect.buffers, 1, 1'048'576);
         inspect.get_uint("max_bytes", cfg.gateway.inspect.max_bytes, 1024, 65536);
         inspect.get_enum("on_exhaustion", cfg.gateway.inspect.fail_closed, exhaustion);
+        inspect.get_uint("hold_timeout_ms", cfg.gateway.inspect.hold_timeout_ms, 100, 600'000);
         inspect.finish();
 
         table_reader icmp(ctx, "icmp", table("icmp"));

@@ -206,6 +206,11 @@ void inspection_metrics(std::string& out, const run_report& r, const policy_stat
     one_sample(out, "egress_tcp_mss_clamped_total", "counter", "SYN and SYN-ACK segments whose MSS option was lowered to tcp.mss_clamp.", c.mss_clamped);
     one_sample(out, "egress_tcp_mss_options_malformed_total", "counter", "SYN segments whose options could not be walked for MSS clamping (passed untouched).", c.mss_options_malformed);
     one_sample(out, "egress_inspect_unchecked_total", "counter", "Flows let through uninspected (hostname or DLP) because no inspection slot was free (fail open).", c.inspect_unchecked);
+    one_sample(out, "egress_hold_segments_total", "counter", "Client segments with payload held (consumed) while their flow waited for its hostname.", c.hold_segments);
+    family(out, "egress_hold_bytes_total", "counter", "Client payload bytes held before the hostname verdict, and held bytes released once the flow was allowed.");
+    sample(out, "egress_hold_bytes_total", {{"result", "held"}}, c.hold_bytes);
+    sample(out, "egress_hold_bytes_total", {{"result", "released"}}, c.hold_released_bytes);
+    one_sample(out, "egress_hold_overflows_total", "counter", "Holds whose bytes reached inspect.max_bytes (the flow takes the oversize action).", c.hold_overflows);
 }
 
 // The families of fragments, neighbours, echo replies.

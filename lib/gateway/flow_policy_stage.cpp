@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "flow/tcp_state.hpp"
+#include "net/checksum.hpp"
 #include "net/packet_parser.hpp"
 #include "net/rewrite.hpp"
 #include "net/tcp_reset.hpp"
@@ -98,9 +99,15 @@ bool flow_policy_stage::fragments_uninspectable(const flow::flow_record& rec) co
     const policy::query q = query_of(rec, idx);
     const policy::decision d = policy_->evaluate(q);
     if ((rec.flags & flow::flow_flags::awaits_hostname) && !d.pending) {
-        // The new policy decides this flow without its name: stop reading it.
-        rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
-        reassembly_.stop_reading(idx);
+        if (d.action != policy::verdict::deny && reassembly_.holding(idx)) {
+            // Allowed without its name, with bytes held: they go out in order
+            // with the client's next segment (inspect_segment), not lost.
+            reassembly_.set_release_due(idx);
+        } else {
+            // The new policy decides this flow without its name: stop reading it.
+            rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
+            reassembly_.stop_reading(idx);
+        }
     }
     if (d.action != policy::verdict::deny) return; // allowed, or still waiting for its name
     cut(rec, now);
@@ -110,16 +117,37 @@ bool flow_policy_stage::fragments_uninspectable(const flow::flow_record& rec) co
                    d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now, q.hostname);
 }
 
-// A client segment of a flow waiting for its hostname. Segments before the
-// name is complete pass (the server cannot finish a handshake or answer a
-// request without the rest); the segment that completes it is decided here and
-// never leaves if the flow is denied.
+// A client segment of a flow waiting for its hostname: the hold point. Its
+// payload is consumed into the flow's reassembly buffer (a retransmission
+// overwrites the same bytes: absorbed); pure ACKs pass. Nothing of the client's
+// stream reaches the server before the verdict: allowed, the held bytes are
+// released in sequence order (gateway_core::release_hold, after take_release);
+// denied, timed out or over the bound, both ends get a reset and the server has
+// seen the handshake only.
 packet_result flow_policy_stage::inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                             const net::packet_view& view, uint32_t now) noexcept {
     const std::span<const uint8_t> payload = net::tcp_payload(frame, view);
-    if (payload.empty()) return packet_result::forward();
-    const inspect_outcome o = reassembly_.feed(idx, net::tcp_seq(frame, view), payload);
-    if (o == inspect_outcome::pending) return packet_result::forward();
+    // Data on a SYN (TCP Fast Open) would reach the server with the SYN: the
+    // SYN is dropped instead, and the client's next SYN (a retransmission
+    // carries no data) opens the connection; the data follows it, held.
+    if ((view.tcp_flags & net::tcp_syn) && !payload.empty()) [[unlikely]]
+        return packet_result::drop(drop_reason::hold_syn_data);
+    if (reassembly_.holding(idx) && now - reassembly_.held_since(idx) >= settings_.inspect.hold_timeout_ms)
+        [[unlikely]] return hold_timed_out(rec, idx, frame, view, now);
+    if (payload.empty() && !reassembly_.release_due(idx)) return packet_result::forward();
+    bool stored = payload.empty();
+    if (!payload.empty()) reassembly_.note_hold(idx, now);
+    inspect_outcome o = reassembly_.feed(idx, net::tcp_seq(frame, view), payload, payload.empty() ? nullptr : &stored);
+    if (stored && !payload.empty()) {
+        ++counters_.hold_segments;
+        counters_.hold_bytes += payload.size();
+    }
+    if (reassembly_.release_due(idx)) { // a reload allowed the flow without its name
+        rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
+        return release(idx, stored);
+    }
+    if (o == inspect_outcome::pending) return packet_result::consumed();
+    if (reassembly_.overflowed(idx)) ++counters_.hold_overflows;
     rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
     const policy::inspection_spec& spec = policy_->compiled->inspection();
     const bool tls = reassembly_.kind(idx) == policy::inspection_kind::tls;
@@ -150,19 +178,40 @@ packet_result flow_policy_stage::inspect_segment(flow::flow_record& rec, uint32_
     note_would_deny(d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now, q.hostname);
     if (d.action == policy::verdict::deny)
         return deny_inspected(rec, idx, frame, view, d, drop_reason::policy_denied, now);
-    return packet_result::forward();
+    return release(idx, stored);
 }
 
-// A flow denied once its hostname is known: the completing segment is dropped,
-// the inside host gets a reset (built from that segment) and so does the server
-// (it has seen the SYN and the first bytes).
+// Allowed: the held bytes go out (gateway_core takes the release and builds
+// them as segments); the segment itself was held too, or, when it did not fit
+// the buffer, goes out after them as it is.
+packet_result flow_policy_stage::release(uint32_t idx, bool stored) noexcept {
+    release_ = {idx, stored};
+    return packet_result::consumed();
+}
+
+// No verdict within [inspect] hold_timeout_ms of the first held byte: the
+// never-completing hello (or request). Denied like a refused name, one event.
+packet_result flow_policy_stage::hold_timed_out(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                                const net::packet_view& view, uint32_t now) noexcept {
+    rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
+    return deny_inspected(rec, idx, frame, view, policy::decision{policy::verdict::deny}, drop_reason::hold_timeout,
+                          now);
+}
+
+// A flow denied once its hostname is known (or refused by the hold): the
+// segment is dropped, the held bytes are discarded, the inside host gets a reset
+// (built from that segment) and so does the server (it has seen the handshake).
 packet_result flow_policy_stage::deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                            const net::packet_view& view, const policy::decision& d, drop_reason why,
                                            uint32_t now) noexcept {
     security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::deny,
                    d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, false, now,
                    reassembly_.hostname(idx));
-    return reset_both_ways(rec, frame, view, flow::direction::outbound, why, now);
+    reassembly_.stop_reading(idx); // the held bytes never leave
+    // The server has seen none of the client's bytes: its reset sits at the
+    // first one, the sequence number it expects.
+    const uint32_t expected = reassembly_.stream_base(idx, dlp::dlp_direction::outbound);
+    return reset_both_ways(rec, frame, view, flow::direction::outbound, why, now, &expected);
 }
 
 // Cuts a TCP flow at a segment that must not pass: the segment is dropped, its
@@ -171,7 +220,7 @@ packet_result flow_policy_stage::deny_inspected(flow::flow_record& rec, uint32_t
 // segment, from the outbox). A UDP datagram is just dropped.
 packet_result flow_policy_stage::reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame,
                                             const net::packet_view& view, flow::direction dir, drop_reason why,
-                                            uint32_t now) noexcept {
+                                            uint32_t now, const uint32_t* far_seq) noexcept {
     cut(rec, now);
     if (view.proto != net::proto_tcp) return packet_result::drop(why);
     const bool out = dir == flow::direction::outbound;
@@ -181,6 +230,12 @@ packet_result flow_policy_stage::reset_both_ways(flow::flow_record& rec, std::sp
         counters_.count_drop(drop_reason::outbox_full);
     } else if (const std::size_t n = net::make_tcp_reset_forward(frame, view, copy, fv); n != 0) {
         std::span<uint8_t> f = copy.first(n);
+        if (far_seq != nullptr) {
+            uint8_t* seq = f.data() + fv.l4_offset + 4;
+            seq[0] = static_cast<uint8_t>(*far_seq >> 24), seq[1] = static_cast<uint8_t>(*far_seq >> 16);
+            seq[2] = static_cast<uint8_t>(*far_seq >> 8), seq[3] = static_cast<uint8_t>(*far_seq);
+            net::recompute_checksums(f, fv);
+        }
         nat_stage::translate(rec, dir, f, fv);
         const side to = out ? side::outside : side::inside;
         // Held (consumed) when the next hop is not resolved yet: sent from its queue.

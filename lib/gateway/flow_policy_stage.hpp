@@ -2,9 +2,9 @@
 // flow's packet may pass. A new flow is decided once (deny / block / would
 // deny; whether its hostname must be read first; whether DLP scans it). An
 // existing flow is decided again after a policy reload (a denied flow is cut:
-// its packets are dropped, an inside TCP sender gets a reset), waits for its
-// hostname (the segment that completes it is decided; a denied flow is reset
-// both ways), and has its payload scanned by DLP in each direction's byte
+// its packets are dropped, an inside TCP sender gets a reset), holds a flow
+// waiting for its hostname (its client payload is consumed until the verdict:
+// allowed, released in order; denied, reset both ways, nothing of it sent), and has its payload scanned by DLP in each direction's byte
 // order. Security events (denials, would-deny, cuts, blocks, DLP matches) go
 // to the control plane's ring.
 #pragma once
@@ -80,6 +80,19 @@ public:
     // new flow by `limit` (the caller sends at most one per host per interval).
     void source_refused(const net::packet_view& view, stats::drop_reason limit, uint32_t now) noexcept;
 
+    // The hold released a flow with the last check (it returned consumed): the
+    // flow, and whether the checked segment's bytes are among the held ones
+    // (else the segment itself goes out after them). Taken once.
+    struct hold_release {
+        uint32_t flow = UINT32_MAX;
+        bool segment_held = false;
+    };
+    hold_release take_release() noexcept {
+        const hold_release r = release_;
+        release_ = {};
+        return r;
+    }
+
 private:
     bool dlp_on() const noexcept { return policy_ != nullptr && policy_->scanner(settings_.worker) != nullptr; }
     bool fragments_uninspectable(const flow::flow_record& rec) const noexcept;
@@ -90,6 +103,9 @@ private:
                          std::string_view hostname = {}) noexcept;
     packet_result inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                   const net::packet_view& view, uint32_t now) noexcept;
+    packet_result release(uint32_t idx, bool stored) noexcept;
+    packet_result hold_timed_out(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                 const net::packet_view& view, uint32_t now) noexcept;
     packet_result deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                  const net::packet_view& view, const policy::decision& d, stats::drop_reason why,
                                  uint32_t now) noexcept;
@@ -97,7 +113,8 @@ private:
     packet_result dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                               const net::packet_view& view, flow::direction dir, uint32_t now) noexcept;
     packet_result reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame, const net::packet_view& view,
-                                  flow::direction dir, stats::drop_reason why, uint32_t now) noexcept;
+                                  flow::direction dir, stats::drop_reason why, uint32_t now,
+                                  const uint32_t* far_seq = nullptr) noexcept;
     void security_event(policy::security_event_kind kind, const policy::decision& d, const net::ip_address& src,
                         uint16_t src_port, const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
                         bool existing, uint32_t now, std::string_view hostname = {},
@@ -112,6 +129,7 @@ private:
     policy::active_policy* policy_ = nullptr;
     policy::security_ring* security_ = nullptr;
     uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
+    hold_release release_;
 };
 
 } // namespace egress::gateway

@@ -13,7 +13,10 @@
 //   emit_stage    hop limit, MSS, next hop, L2 header and VLAN   -> result
 #include "gateway/gateway_core.hpp"
 
+#include <algorithm>
 #include <cstring>
+
+#include "gateway/held_segment.hpp"
 
 #include "net/packet_parser.hpp"
 
@@ -57,7 +60,11 @@ gateway_core::gateway_core(const settings& s)
                                                                   std::span<uint8_t> frame, net::packet_view& view,
                                                                   uint32_t now, std::size_t headroom) noexcept {
     flow::flow_record& rec = flows_.at(idx);
-    if (const packet_result r = policy_.check(rec, idx, dir, frame, view, now); !r.goes_on()) return r;
+    if (const packet_result r = policy_.check(rec, idx, dir, frame, view, now); !r.goes_on()) {
+        if (r.kind == verdict::consumed) [[unlikely]]
+            release_hold(policy_.take_release(), frame, view, now);
+        return r;
+    }
     if (!view.is_later_fragment()) {
         if (const drop_reason r = flows_.track(rec, idx, dir, frame, view, now); r != no_drop) return packet_result::drop(r);
         if (const packet_result r = policy_.scan(rec, idx, dir, frame, view, now); !r.goes_on()) return r;
@@ -264,6 +271,44 @@ void gateway_core::release_held(uint32_t entry, uint32_t idx, flow::direction di
             ++counters_.fragments_released;
         }
     });
+}
+
+// The hold point allowed a flow (see flow_policy_stage::inspect_segment): its
+// held client bytes go out from the outbox in sequence order, as segments of at
+// most the outside MTU built on the allowing segment, each through the flow
+// stages after the policy check; then that segment itself when its bytes were
+// not held. A full outbox loses segments (counted): the client retransmits
+// them, and the flow now passes its segments on.
+void gateway_core::release_hold(flow_policy_stage::hold_release h, std::span<const uint8_t> frame,
+                                const net::packet_view& view, uint32_t now) noexcept {
+    if (h.flow == flow_stage::npos) return;
+    const uint32_t base = reassembly_.stream_base(h.flow, dlp::dlp_direction::outbound);
+    const std::size_t room = held_segment_room(frame, view, emit_.port(side::outside).mtu);
+    const auto send = [&](std::span<const uint8_t> bytes, uint32_t seq, bool whole) {
+        const std::span<uint8_t> slot = outbox_.prepare();
+        net::packet_view v;
+        std::size_t n = 0;
+        if (whole && slot.size() >= bytes.size()) {
+            std::memcpy(slot.data(), bytes.data(), bytes.size());
+            n = net::parse_frame(slot.first(bytes.size()), v) == no_drop ? bytes.size() : 0;
+        } else if (!whole && !slot.empty()) {
+            n = build_held_segment(frame, view, seq, bytes, slot, v);
+        }
+        if (n == 0) return counters_.count_drop(drop_reason::outbox_full);
+        const packet_result r = on_flow(h.flow, flow::direction::outbound, slot.first(n), v, now, outbox::headroom);
+        if (r.goes_on()) outbox_.commit(side::outside, n + static_cast<std::size_t>(r.front_adjust), r.front_adjust);
+        if (r.dropped()) counters_.count_drop(r.reason);
+        else if (!whole) counters_.hold_released_bytes += bytes.size();
+    };
+    uint32_t at = 0;
+    for (std::span<const uint8_t> run = reassembly_.next_held(h.flow, at); !run.empty() && room != 0;
+         run = reassembly_.next_held(h.flow, at)) {
+        for (std::size_t done = 0; done < run.size(); done += room)
+            send(run.subspan(done, std::min(room, run.size() - done)), base + at + static_cast<uint32_t>(done), false);
+        at += static_cast<uint32_t>(run.size());
+    }
+    reassembly_.stop_reading(h.flow);
+    if (!h.segment_held) send(frame, 0, true);
 }
 
 // An ICMP error whose quoted packet was looked up as `idx` (the mirrored quoted

@@ -146,6 +146,8 @@ private:
     packet_result follow_flow(uint32_t idx, flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
                               uint32_t now, std::size_t headroom) noexcept;
     void release_held(uint32_t entry, uint32_t idx, flow::direction dir, uint32_t now) noexcept;
+    void release_hold(flow_policy_stage::hold_release h, std::span<const uint8_t> frame, const net::packet_view& view,
+                      uint32_t now) noexcept;
     packet_result relay_icmp_error(flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
                                    uint32_t idx, uint32_t now) noexcept;
     packet_result hairpin(std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now) noexcept;

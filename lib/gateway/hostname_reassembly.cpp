@@ -43,6 +43,10 @@ bool hostname_reassembly::start(uint32_t flow, policy::inspection_kind kind, uin
     s.flow = flow;
     s.base = {syn_seq + 1, 0}; // the SYN takes one sequence number
     s.contiguous = 0;
+    s.end = 0;
+    s.held_since = 0;
+    s.overflowed = false;
+    s.release_due = false;
     s.kind = kind;
     s.outcome = reads_name ? inspect_outcome::pending : inspect_outcome::hostname;
     s.hostname_length = 0;
@@ -79,11 +83,13 @@ void hostname_reassembly::finish(uint32_t flow) noexcept {
     --slots_in_use_;
 }
 
-inspect_outcome hostname_reassembly::feed(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload) noexcept {
+inspect_outcome hostname_reassembly::feed(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload,
+                                          bool* stored) noexcept {
+    if (stored != nullptr) *stored = false;
     const uint32_t index = slot_of_[flow];
     if (index == none) return inspect_outcome::pending;
     slot& s = slots_[index];
-    if (s.outcome != inspect_outcome::pending || payload.empty()) return s.outcome;
+    if (s.outcome != inspect_outcome::pending || payload.empty() || s.buffer == none) return s.outcome;
     const uint32_t max = settings_.max_bytes;
     uint8_t* bytes = &buffer_bytes_[std::size_t{s.buffer} * max];
     uint8_t* map = &buffer_maps_[std::size_t{s.buffer} * max / 8];
@@ -92,7 +98,10 @@ inspect_outcome hostname_reassembly::feed(uint32_t flow, uint32_t seq, std::span
     int64_t at = static_cast<int32_t>(seq - s.base[0]);
     std::size_t skip = 0;
     if (at < 0) {
-        if (static_cast<uint64_t>(-at) >= payload.size()) return s.outcome; // all old
+        if (static_cast<uint64_t>(-at) >= payload.size()) { // all old: nothing of it to keep
+            if (stored != nullptr) *stored = true;
+            return s.outcome;
+        }
         skip = static_cast<std::size_t>(-at);
         at = 0;
     }
@@ -100,19 +109,39 @@ inspect_outcome hostname_reassembly::feed(uint32_t flow, uint32_t seq, std::span
     const uint64_t end = begin + (payload.size() - skip);
     if (end > max) {
         s.outcome = inspect_outcome::oversize;
-        release_buffer(s);
+        s.overflowed = true;
         return s.outcome;
     }
+    // A retransmission overwrites the same bytes: each byte is held once.
     std::memcpy(bytes + begin, payload.data() + skip, end - begin);
     for (uint64_t i = begin; i < end; ++i) map[i / 8] = static_cast<uint8_t>(map[i / 8] | (1u << (i % 8)));
+    s.end = std::max(s.end, static_cast<uint32_t>(end));
+    if (stored != nullptr) *stored = true;
     uint32_t c = s.contiguous;
     while (c < max && (map[c / 8] >> (c % 8) & 1) != 0) ++c;
     if (c == s.contiguous) return s.outcome; // a hole before this segment
     s.contiguous = c;
     decide(s, {bytes, c});
-    if (s.outcome == inspect_outcome::pending && c == max) s.outcome = inspect_outcome::oversize;
-    if (s.outcome != inspect_outcome::pending) release_buffer(s);
+    if (s.outcome == inspect_outcome::pending && c == max) s.outcome = inspect_outcome::oversize, s.overflowed = true;
     return s.outcome;
+}
+
+std::span<const uint8_t> hostname_reassembly::next_held(uint32_t flow, uint32_t& at) const noexcept {
+    const uint32_t index = slot_of_[flow];
+    if (index == none || slots_[index].buffer == none) return {};
+    const slot& s = slots_[index];
+    const uint8_t* bytes = &buffer_bytes_[std::size_t{s.buffer} * settings_.max_bytes];
+    const uint8_t* map = &buffer_maps_[std::size_t{s.buffer} * settings_.max_bytes / 8];
+    const auto present = [&](uint32_t i) { return (map[i / 8] >> (i % 8) & 1) != 0; };
+    while (at < s.end && !present(at)) ++at;
+    uint32_t run = at;
+    while (run < s.end && present(run)) ++run;
+    return {bytes + at, run - at};
+}
+
+void hostname_reassembly::note_hold(uint32_t flow, uint32_t now) noexcept {
+    slot& s = slots_[slot_of_[flow]];
+    if (s.end == 0) s.held_since = now;
 }
 
 void hostname_reassembly::decide(slot& s, std::span<const uint8_t> stream) noexcept {

@@ -50,6 +50,7 @@ struct inspect_settings {
     uint32_t buffers = 1024;     // flows reassembling their first bytes at once
     uint32_t max_bytes = 16384;  // reassembly bound (ClientHello / HTTP request headers)
     bool fail_closed = false;    // no slot or buffer free: deny the flow (true) or let it pass uninspected
+    uint32_t hold_timeout_ms = 10000; // held bytes with no verdict this long after the first: the flow is reset
 };
 
 class hostname_reassembly {
@@ -75,7 +76,33 @@ public:
     }
     // The client's payload of a flow being inspected; returns the outcome so far
     // (pending until decided; the same outcome again for later segments).
-    inspect_outcome feed(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload) noexcept;
+    // The bytes stay in the buffer (the hold: they are released from it once
+    // the flow is allowed) until stop_reading / finish. `stored`, when given,
+    // says whether this segment's bytes are all in the buffer now (false when
+    // they would pass max_bytes, or the outcome was already decided).
+    inspect_outcome feed(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload,
+                         bool* stored = nullptr) noexcept;
+    // The next run of held bytes at or after stream offset `at` (moved to the
+    // run's start), empty when none: the held stream in sequence order, holes
+    // skipped.
+    std::span<const uint8_t> next_held(uint32_t flow, uint32_t& at) const noexcept;
+    // The hold's clock: the time of its first held byte (set once, by
+    // note_hold) and whether bytes are held at all.
+    void note_hold(uint32_t flow, uint32_t now) noexcept;
+    bool holding(uint32_t flow) const noexcept {
+        return slot_of_[flow] != none && slots_[slot_of_[flow]].buffer != none && slots_[slot_of_[flow]].end != 0;
+    }
+    uint32_t held_since(uint32_t flow) const noexcept { return slots_[slot_of_[flow]].held_since; }
+    // The held bytes reached max_bytes (the hold's per-flow bound).
+    bool overflowed(uint32_t flow) const noexcept {
+        return slot_of_[flow] != none && slots_[slot_of_[flow]].overflowed;
+    }
+    // A policy reload decided the flow without its name while bytes were held:
+    // they go out with the flow's next client segment.
+    void set_release_due(uint32_t flow) noexcept { slots_[slot_of_[flow]].release_due = true; }
+    bool release_due(uint32_t flow) const noexcept {
+        return slot_of_[flow] != none && slots_[slot_of_[flow]].release_due;
+    }
     // The policy no longer needs the flow's name: frees its buffer (the slot,
     // and any DLP state in it, stay).
     void stop_reading(uint32_t flow) noexcept {
@@ -99,10 +126,14 @@ private:
         std::array<uint32_t, 2> base{}; // sequence number of byte 0 of the client's / server's stream
         uint32_t buffer = none;
         uint32_t contiguous = 0;
+        uint32_t end = 0;        // one past the highest held byte (0: nothing held)
+        uint32_t held_since = 0; // gateway clock at the first held byte
         uint32_t next_free = none;
         policy::inspection_kind kind = policy::inspection_kind::none;
         inspect_outcome outcome = inspect_outcome::pending;
         uint8_t hostname_length = 0;
+        bool overflowed = false;
+        bool release_due = false;
         std::array<char, 253> hostname{};
         dlp::dlp_flow_state dlp; // released (streams back to their pool) when the flow ends
     };

@@ -65,6 +65,12 @@ struct alignas(64) worker_counters {
     uint64_t source_limit_reports = 0;        // source_limit security events built (at most one per host per interval)
     uint64_t hairpinned = 0;                  // packets from inside to a pool address:port turned back inside
 
+    // The hold point (flows waiting for their hostname: lib/gateway/flow_policy_stage).
+    uint64_t hold_segments = 0;       // client segments with payload held (consumed) before the verdict
+    uint64_t hold_bytes = 0;          // their payload bytes (a retransmission counts again)
+    uint64_t hold_released_bytes = 0; // held bytes sent on once the flow was allowed
+    uint64_t hold_overflows = 0;      // holds that reached [inspect] max_bytes (the flow's bound)
+
     // no_drop is not a reason: not counted.
     void count_drop(drop_reason r) noexcept {
         if (r < drop_reason::count_) ++drops[static_cast<std::size_t>(r)];
@@ -117,6 +123,10 @@ struct alignas(64) worker_counters {
         source_untracked += o.source_untracked;
         source_limit_reports += o.source_limit_reports;
         hairpinned += o.hairpinned;
+        hold_segments += o.hold_segments;
+        hold_bytes += o.hold_bytes;
+        hold_released_bytes += o.hold_released_bytes;
+        hold_overflows += o.hold_overflows;
         return *this;
     }
 };

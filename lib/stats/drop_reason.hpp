@@ -109,7 +109,9 @@ namespace egress::stats {
     X(source_flow_limit, "source_flow_limit")                           \
     X(source_rate_limit, "source_rate_limit")                           \
     X(source_port_limit, "source_port_limit")                           \
-    X(icmp_error_bad_checksum, "icmp_error_bad_checksum")
+    X(icmp_error_bad_checksum, "icmp_error_bad_checksum")               \
+    X(hold_timeout, "hold_timeout")                                     \
+    X(hold_syn_data, "hold_syn_data")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

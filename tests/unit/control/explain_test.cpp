@@ -171,7 +171,8 @@ bytes client_hello(std::string_view sni) {
     return tls::test::records(h.message());
 }
 
-// The gateway's verdict for the connection: allow when its packets pass.
+// The gateway's verdict for the connection: allow when its packets pass (its
+// hello: released by the hold point).
 std::string gateway_verdict(const std::shared_ptr<const policy::compiled_policy>& rules, const row& r) {
     policy::active_policy p(rules);
     gateway::gateway_core core(make_settings());
@@ -191,7 +192,12 @@ std::string gateway_verdict(const std::shared_ptr<const policy::compiled_policy>
     EXPECT_EQ(core.process(side::inside, ack, 10), no_drop);
     test::bytes hello = from_inside().ipv4(r.src, r.dst).tcp(40000, r.port, net::tcp_ack | net::tcp_psh)
                             .tcp_seq(client_isn + 1, server_isn + 1).payload(client_hello(*r.name)).build();
-    return core.process(side::inside, hello, 10) == no_drop ? "allow" : "deny";
+    // The hold point consumes the hello; allowed, it leaves from the outbox
+    // (one segment, to the outside).
+    const gateway::packet_result v = core.process(side::inside, hello, 10);
+    const bool released = v == gateway::verdict::consumed && core.built_frames().size() == 1 &&
+                          core.built_frames()[0].to == side::outside;
+    return v == no_drop || released ? "allow" : "deny";
 }
 
 TEST(explain, agrees_with_the_gateway_on_every_row) {

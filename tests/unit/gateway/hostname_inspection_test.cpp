@@ -1,8 +1,10 @@
 // Hostname policy on the packet path: a TCP flow to a TLS (HTTP) port that
-// reaches a rule with hostnames is admitted, its client bytes are reassembled
-// until the ClientHello (request headers) is complete, and the segment that
-// completes it is decided: allowed, it passes; denied, it is dropped and both
-// ends get a reset, so a denied name never completes a handshake.
+// reaches a rule with hostnames is admitted, and its client bytes are held (the
+// segments consumed) and reassembled until the ClientHello (request headers) is
+// complete: allowed, the held bytes go out as new segments, in order, exactly
+// once; denied, nothing of them leaves and both ends get a reset. (Before the
+// hold point, segments before the completing one were forwarded: the tests
+// below expected `forward` for them; they now expect `consumed`, on purpose.)
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -73,13 +75,50 @@ struct tls_flow : ::testing::Test {
         core->use_policy(active.get());
         core->attach_security_events(&ring);
     }
+    uint32_t now = 10;
+    std::vector<bytes> wire; // every frame that left to the outside, in order
     packet_result out(uint8_t flags, uint32_t seq, const bytes& payload = {}, bytes* result = nullptr) {
         test::bytes f = from_inside().ipv4("10.0.0.5", dst).tcp(40000, port, flags).tcp_seq(seq, server_isn + 1).payload(payload).build();
-        const packet_result v = core->process(side::inside, f, 10);
+        const packet_result v = core->process(side::inside, f, now);
         if (result != nullptr) *result = bytes(f.begin(), f.begin() + (v.reply_len ? v.reply_len : f.size()));
+        if (v == verdict::forward) wire.emplace_back(f.begin(), f.end());
+        for (uint32_t i = 0; i < core->built_frames().size(); ++i)
+            if (core->built_frames()[i].to == side::outside)
+                wire.emplace_back(core->built_frames()[i].bytes.begin(), core->built_frames()[i].bytes.end());
         return v;
     }
+    // The client payload the server received, segment by segment in the order
+    // sent; each frame is checked to be translated, with valid checksums, and
+    // at the sequence number of its bytes in the client's stream.
+    std::vector<bytes> payloads_out() const {
+        std::vector<bytes> v;
+        for (const bytes& w : wire) {
+            bytes f = w;
+            net::packet_view pv;
+            EXPECT_EQ(net::parse_frame(f, pv), no_drop);
+            EXPECT_EQ(pv.src, ip("203.0.113.10"));
+            bytes recomputed = f;
+            net::recompute_checksums(recomputed, pv);
+            EXPECT_EQ(recomputed, f);
+            const auto p = net::tcp_payload(f, pv);
+            if (p.empty() || (pv.tcp_flags & net::tcp_rst)) continue;
+            EXPECT_EQ(net::tcp_seq(f, pv), client_isn + 1 + total(v));
+            v.emplace_back(p.begin(), p.end());
+        }
+        return v;
+    }
+    static uint32_t total(const std::vector<bytes>& v) {
+        uint32_t n = 0;
+        for (const bytes& b : v) n += static_cast<uint32_t>(b.size());
+        return n;
+    }
+    static bytes joined(const std::vector<bytes>& v) {
+        bytes all;
+        for (const bytes& b : v) all.insert(all.end(), b.begin(), b.end());
+        return all;
+    }
     void handshake() {
+        wire.clear();
         ASSERT_EQ(out(net::tcp_syn, client_isn), verdict::forward);
         test::bytes synack = from_outside().ipv4(dst, "203.0.113.10").tcp(port, 40000, net::tcp_syn | net::tcp_ack).tcp_seq(server_isn, client_isn + 1).build();
         ASSERT_EQ(core->process(side::outside, synack, 10), verdict::forward);
@@ -115,7 +154,9 @@ TEST_F(tls_flow, an_allowed_name_passes_split_at_every_byte) {
         core->use_policy(active.get());
         core->attach_security_events(&ring);
         handshake();
-        EXPECT_EQ(send(hello, {split}), (std::vector<outcome>{verdict::forward, verdict::forward})) << "split at " << split;
+        wire.clear();
+        EXPECT_EQ(send(hello, {split}), (std::vector<outcome>{verdict::consumed, verdict::consumed})) << "split at " << split;
+        EXPECT_EQ(joined(payloads_out()), hello) << "split at " << split;
         EXPECT_EQ(core->inspection().hostname(0), "api.stripe.com");
         EXPECT_EQ(active->hits(0), 1u);
     }
@@ -131,7 +172,7 @@ TEST_F(tls_flow, flow_records_carry_the_name) {
     port = 80; // a second flow from the same client port
     handshake();
     const std::string req = "GET / HTTP/1.1\r\nHost: x.github.com\r\n\r\n";
-    ASSERT_EQ(send(bytes(req.begin(), req.end()), {}), std::vector<outcome>{verdict::forward});
+    ASSERT_EQ(send(bytes(req.begin(), req.end()), {}), std::vector<outcome>{verdict::consumed});
     core->report_remaining(20);
     std::vector<flow::flow_event> e(8);
     e.resize(events.pop_burst(e.data(), e.size()));
@@ -149,24 +190,26 @@ TEST_F(tls_flow, one_byte_per_segment_and_out_of_order) {
     std::vector<std::size_t> every;
     for (std::size_t i = 1; i < hello.size(); ++i) every.push_back(i);
     const auto v = send(hello, every);
-    EXPECT_EQ(std::count(v.begin(), v.end(), verdict::forward), static_cast<long>(hello.size()));
+    EXPECT_EQ(std::count(v.begin(), v.end(), verdict::consumed), static_cast<long>(hello.size()));
+    EXPECT_EQ(joined(payloads_out()), hello);
     EXPECT_EQ(active->hits(0), 1u);
 
     // Second half first: the first half completes it.
     SetUp();
     handshake();
     const std::size_t half = hello.size() / 2;
-    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + static_cast<uint32_t>(half), bytes(hello.begin() + static_cast<std::ptrdiff_t>(half), hello.end())), verdict::forward);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + static_cast<uint32_t>(half), bytes(hello.begin() + static_cast<std::ptrdiff_t>(half), hello.end())), verdict::consumed);
     EXPECT_EQ(active->hits(0), 0u); // not decided yet
-    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, bytes(hello.begin(), hello.begin() + static_cast<std::ptrdiff_t>(half))), verdict::forward);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, bytes(hello.begin(), hello.begin() + static_cast<std::ptrdiff_t>(half))), verdict::consumed);
     EXPECT_EQ(active->hits(0), 1u);
+    EXPECT_EQ(joined(payloads_out()), hello); // released in sequence order
 }
 
 TEST_F(tls_flow, a_denied_name_never_completes_the_hello_and_both_ends_get_a_reset) {
     const bytes hello = client_hello("github.com.evil.net");
     handshake();
     const std::size_t half = hello.size() / 2;
-    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, bytes(hello.begin(), hello.begin() + static_cast<std::ptrdiff_t>(half))), verdict::forward);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, bytes(hello.begin(), hello.begin() + static_cast<std::ptrdiff_t>(half))), verdict::consumed);
     bytes reply;
     EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(half),
                   bytes(hello.begin() + static_cast<std::ptrdiff_t>(half), hello.end()), &reply),
@@ -177,7 +220,8 @@ TEST_F(tls_flow, a_denied_name_never_completes_the_hello_and_both_ends_get_a_res
     EXPECT_EQ(v.src, ip(dst));
     EXPECT_EQ(v.dst, ip("10.0.0.5"));
     EXPECT_EQ(v.tcp_flags, net::tcp_rst | net::tcp_ack);
-    // To the server: a reset in the client's translated name at the segment's sequence.
+    // To the server: a reset in the client's translated name at the first held
+    // byte's sequence (the server has seen none of them: the one it expects).
     ASSERT_EQ(core->built_frames().size(), 1u);
     EXPECT_EQ(core->built_frames()[0].to, side::outside);
     const auto fwd = core->built_frames()[0].bytes;
@@ -189,8 +233,7 @@ TEST_F(tls_flow, a_denied_name_never_completes_the_hello_and_both_ends_get_a_res
     EXPECT_EQ(w.src_port, 40000);
     EXPECT_EQ(w.dst_port, 443);
     EXPECT_EQ(w.tcp_flags, net::tcp_rst | net::tcp_ack);
-    EXPECT_EQ(test::be16(server_reset, 14 + 20 + 4) << 16 | test::be16(server_reset, 14 + 20 + 6),
-              client_isn + 1 + half);
+    EXPECT_EQ(test::be16(server_reset, 14 + 20 + 4) << 16 | test::be16(server_reset, 14 + 20 + 6), client_isn + 1);
     EXPECT_EQ(w.ttl, 63);
     bytes recomputed = server_reset;
     net::recompute_checksums(recomputed, w);
@@ -204,6 +247,7 @@ TEST_F(tls_flow, a_denied_name_never_completes_the_hello_and_both_ends_get_a_res
     ASSERT_EQ(ring.pop_burst(&e, 1), 1u);
     EXPECT_EQ(e.kind, policy::security_event_kind::deny);
     EXPECT_EQ(std::string(e.hostname.data()), "github.com.evil.net");
+    EXPECT_EQ(payloads_out(), std::vector<bytes>{}); // not one byte of the hello
 }
 
 TEST_F(tls_flow, names_that_cannot_be_matched_take_their_configured_action) {
@@ -226,13 +270,15 @@ TEST_F(tls_flow, names_that_cannot_be_matched_take_their_configured_action) {
         handshake();
         EXPECT_EQ(send(r.stream, {}), std::vector<outcome>{r.denied}) << r.what;
         EXPECT_EQ(core->built_frames().size(), 1u) << r.what;
+        EXPECT_EQ(payloads_out(), std::vector<bytes>{}) << r.what;
         // Allowed instead: the hostname rules cannot match, the default decides.
         spec.inspection = policy::inspection_spec{};
         spec.inspection.no_sni = spec.inspection.not_tls = policy::verdict::allow;
         spec.default_action = policy::verdict::allow;
         use(spec);
         handshake();
-        EXPECT_EQ(send(r.stream, {}), std::vector<outcome>{verdict::forward}) << r.what;
+        EXPECT_EQ(send(r.stream, {}), std::vector<outcome>{verdict::consumed}) << r.what;
+        EXPECT_EQ(payloads_out(), std::vector<bytes>{r.stream}) << r.what;
     }
 }
 
@@ -253,14 +299,17 @@ TEST_F(tls_flow, a_hello_over_the_bound_is_oversize) {
     use(hostname_spec());
     handshake();
     EXPECT_EQ(send(bytes(endless.begin(), endless.end()), {500}),
-              (std::vector<outcome>{verdict::forward, drop_reason::inspect_oversize}));
+              (std::vector<outcome>{verdict::consumed, drop_reason::inspect_oversize}));
+    EXPECT_EQ(payloads_out(), std::vector<bytes>{}); // the held 500 bytes never left
+    EXPECT_EQ(core->counters().hold_overflows, 1u);
 }
 
 TEST_F(tls_flow, http_host_decides_cleartext_requests) {
     port = 80;
     handshake();
     const std::string req = "GET / HTTP/1.1\r\nUser-Agent: t\r\nHost: API.Stripe.com:80\r\n\r\n";
-    EXPECT_EQ(send(bytes(req.begin(), req.end()), {10, 30}), (std::vector<outcome>{verdict::forward, verdict::forward, verdict::forward}));
+    EXPECT_EQ(send(bytes(req.begin(), req.end()), {10, 30}), (std::vector<outcome>{verdict::consumed, verdict::consumed, verdict::consumed}));
+    EXPECT_EQ(payloads_out(), std::vector<bytes>{bytes(req.begin(), req.end())});
     EXPECT_EQ(core->inspection().hostname(0), "API.Stripe.com");
     SetUp();
     port = 80;
@@ -295,6 +344,34 @@ TEST_F(tls_flow, a_reload_to_no_policy_releases_waiting_flows) {
     EXPECT_EQ(core->inspection().buffers_in_use(), 0u); // no longer read: its buffer went back
 }
 
+TEST_F(tls_flow, a_reload_that_allows_a_holding_flow_releases_its_bytes) {
+    const bytes hello = client_hello("evil.example");
+    const std::size_t half = hello.size() / 2;
+    handshake();
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, bytes(hello.begin(), hello.begin() + static_cast<std::ptrdiff_t>(half))),
+              verdict::consumed);
+    policy::active_policy none(nullptr, std::make_shared<policy::policy_counters>(0), nullptr, 2, 2);
+    core->use_policy(&none);
+    // The client's next segment (the rest) goes out after the held half, in order.
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + static_cast<uint32_t>(half),
+                  bytes(hello.begin() + static_cast<std::ptrdiff_t>(half), hello.end())),
+              verdict::consumed);
+    EXPECT_EQ(joined(payloads_out()), hello);
+    EXPECT_EQ(core->counters().hold_released_bytes, hello.size());
+    EXPECT_EQ(core->inspection().buffers_in_use(), 0u);
+    EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(hello.size()), bytes{'x'}),
+              verdict::forward);
+}
+
+TEST_F(tls_flow, a_syn_with_data_waits_for_a_syn_without) {
+    const bytes hello = client_hello("api.stripe.com");
+    EXPECT_EQ(out(net::tcp_syn, client_isn, hello), drop_reason::hold_syn_data); // TCP Fast Open
+    EXPECT_EQ(wire, std::vector<bytes>{});
+    handshake(); // the retransmitted SYN carries no data
+    EXPECT_EQ(send(hello, {}), std::vector<outcome>{verdict::consumed});
+    EXPECT_EQ(joined(payloads_out()), hello);
+}
+
 TEST_F(tls_flow, a_flow_to_a_port_without_names_skips_hostname_rules) {
     port = 22;
     EXPECT_EQ(out(net::tcp_syn, client_isn), drop_reason::policy_denied); // the default, not pending
@@ -316,6 +393,106 @@ TEST_F(tls_flow, no_free_inspection_slot_fails_open_or_closed_as_configured) {
     handshake();
     EXPECT_EQ(second_syn(), drop_reason::inspect_exhausted);
     EXPECT_EQ(core->flows_active(), 1u);
+}
+
+} // namespace
+} // namespace egress::gateway
+
+namespace egress::gateway {
+namespace {
+
+// The hold point, as an attacker inside would try it: each row sends a client
+// stream in pieces (in order, last piece first, or every piece twice) on a
+// flow waiting for its hostname. Every segment with payload is consumed; the
+// server receives the stream exactly once, in order, byte for byte, when the
+// flow is allowed, and not one byte otherwise.
+TEST_F(tls_flow, the_hold_point_lets_no_byte_out_before_the_verdict) {
+    enum class order { in_order, reversed, duplicated };
+    struct row {
+        const char* what;
+        uint16_t port;
+        bytes stream;
+        std::size_t piece;
+        order how;
+        bool allowed;
+    };
+    const std::string request = "GET /v1/charges HTTP/1.1\r\nUser-Agent: t\r\nHost: api.stripe.com\r\n\r\n";
+    const bytes hello = client_hello("api.stripe.com");
+    // A TLS record header and ClientHello header announcing 16 005 bytes, a
+    // version, a random, an empty session id and a 15 900-byte cipher suite
+    // list: 15 000 bytes sent, arbitrary, that never complete the ClientHello.
+    bytes endless = {0x16, 0x03, 0x01, 0x3e, 0x80, 0x01, 0x00, 0x3e, 0x7c, 0x03, 0x03};
+    endless.resize(endless.size() + 32, 0x5a);
+    endless.insert(endless.end(), {0x00, 0x3e, 0x1c});
+    for (std::size_t i = endless.size(); i < 15'000; ++i) endless.push_back(static_cast<uint8_t>(i * 131 + 7));
+    const std::vector<row> rows = {
+        {"allowed hello in 7-byte segments", 443, hello, 7, order::in_order, true},
+        {"allowed hello, segments reversed", 443, hello, 7, order::reversed, true},
+        {"allowed hello, every segment twice", 443, hello, 7, order::duplicated, true},
+        {"HTTP request one byte per segment", 80, bytes(request.begin(), request.end()), 1, order::in_order, true},
+        {"never-completing hello, 15 000 bytes", 443, endless, 1000, order::in_order, false},
+    };
+    for (const row& r : rows) {
+        port = r.port;
+        use(hostname_spec());
+        handshake();
+        std::vector<std::pair<std::size_t, bytes>> pieces; // (offset, bytes)
+        for (std::size_t at = 0; at < r.stream.size(); at += r.piece) {
+            const std::size_t n = std::min(r.piece, r.stream.size() - at);
+            pieces.emplace_back(at, bytes(r.stream.begin() + static_cast<std::ptrdiff_t>(at),
+                                          r.stream.begin() + static_cast<std::ptrdiff_t>(at + n)));
+            // (The completing piece is not sent twice: a copy after the verdict
+            // is an ordinary retransmission of an allowed flow and passes.)
+            if (r.how == order::duplicated && at + n < r.stream.size()) pieces.push_back(pieces.back());
+        }
+        if (r.how == order::reversed) std::reverse(pieces.begin(), pieces.end());
+        std::vector<outcome> got;
+        for (const auto& [at, b] : pieces)
+            got.emplace_back(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(at), b));
+        EXPECT_EQ(got, std::vector<outcome>(pieces.size(), verdict::consumed)) << r.what;
+        EXPECT_EQ(core->counters().hold_segments, pieces.size()) << r.what;
+        std::size_t held = 0;
+        for (const auto& p : pieces) held += p.second.size();
+        EXPECT_EQ(core->counters().hold_bytes, held) << r.what;
+        if (r.how == order::duplicated) {
+            EXPECT_EQ(held, 2 * r.stream.size() - ((r.stream.size() - 1) % r.piece + 1)) << r.what;
+        }
+        if (r.allowed) {
+            EXPECT_EQ(joined(payloads_out()), r.stream) << r.what;
+            EXPECT_EQ(core->counters().hold_released_bytes, r.stream.size()) << r.what;
+            EXPECT_EQ(core->inspection().buffers_in_use(), 0u) << r.what;
+            // Then the flow is like any other: the next segment passes as it is.
+            const bytes more = {'x', 'y', 'z'};
+            EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(r.stream.size()), more),
+                      verdict::forward) << r.what;
+            EXPECT_EQ(payloads_out().back(), more) << r.what;
+            policy::security_event e;
+            EXPECT_EQ(ring.pop_burst(&e, 1), 0u) << r.what;
+            continue;
+        }
+        // No verdict: nothing left; hold_timeout_ms after the first held byte
+        // the client's next segment (a pure ACK here) is refused, both ends are
+        // reset, and one event says so.
+        EXPECT_EQ(payloads_out(), std::vector<bytes>{}) << r.what;
+        now += s.inspect.hold_timeout_ms - 1;
+        EXPECT_EQ(out(net::tcp_ack, client_isn + 1), verdict::forward) << r.what; // not yet
+        ++now;
+        EXPECT_EQ(out(net::tcp_ack, client_isn + 1), drop_reason::hold_timeout) << r.what;
+        EXPECT_EQ(payloads_out(), std::vector<bytes>{}) << r.what;
+        ASSERT_EQ(wire.size(), 4u) << r.what; // SYN, ACK, ACK, and the server's reset
+        net::packet_view v;
+        bytes reset = wire.back();
+        ASSERT_EQ(net::parse_frame(reset, v), no_drop);
+        EXPECT_EQ(v.tcp_flags, net::tcp_rst | net::tcp_ack) << r.what;
+        EXPECT_EQ(net::tcp_seq(reset, v), client_isn + 1) << r.what;
+        EXPECT_EQ(drops(drop_reason::hold_timeout), 1u) << r.what;
+        EXPECT_EQ(core->counters().hold_released_bytes, 0u) << r.what;
+        policy::security_event e[2];
+        ASSERT_EQ(ring.pop_burst(e, 2), 1u) << r.what;
+        EXPECT_EQ(e[0].kind, policy::security_event_kind::deny) << r.what;
+        EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1, bytes{1}), drop_reason::policy_cut) << r.what;
+        now = 10;
+    }
 }
 
 } // namespace

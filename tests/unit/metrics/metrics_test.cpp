@@ -245,6 +245,24 @@ TEST(Prometheus, FragmentCountersAndGauges) {
         EXPECT_TRUE(has_line(text, line)) << line;
 }
 
+TEST(Prometheus, HoldPointCounters) {
+    run_report r = small_report();
+    r.counters.hold_segments = 9;
+    r.counters.hold_bytes = 700;
+    r.counters.hold_released_bytes = 517;
+    r.counters.hold_overflows = 2;
+    r.counters.count_drop(stats::drop_reason::hold_timeout);
+    const auto text = format_prometheus(r, small_extra());
+    for (const char* line : {
+             "egress_hold_segments_total 9",
+             "egress_hold_bytes_total{result=\"held\"} 700",
+             "egress_hold_bytes_total{result=\"released\"} 517",
+             "egress_hold_overflows_total 2",
+             "egress_drops_total{reason=\"hold_timeout\"} 1",
+         })
+        EXPECT_TRUE(has_line(text, line)) << line;
+}
+
 TEST(Prometheus, HelpAndTypeForEveryFamily) {
     const auto text = format_prometheus(small_report(), small_extra());
     const std::vector<std::pair<std::string, std::string>> families = {
@@ -290,6 +308,9 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
         {"egress_tcp_mss_clamped_total", "counter"},
         {"egress_tcp_mss_options_malformed_total", "counter"},
         {"egress_inspect_unchecked_total", "counter"},
+        {"egress_hold_segments_total", "counter"},
+        {"egress_hold_bytes_total", "counter"},
+        {"egress_hold_overflows_total", "counter"},
         {"egress_fragments_total", "counter"},
         {"egress_fragment_datagrams_total", "counter"},
         {"egress_fragment_datagrams_active", "gauge"},
