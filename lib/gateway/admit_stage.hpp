@@ -31,8 +31,8 @@ struct admission {
 
 class admit_stage {
 public:
-    admit_stage(const settings& s, bool fragments_enabled) noexcept
-        : settings_(s), fragments_enabled_(fragments_enabled) {}
+    admit_stage(const settings& s, bool fragments_enabled)
+        : settings_(s), fragments_enabled_(fragments_enabled), broadcasts_(subnet_broadcasts(s)) {}
 
     // Parses `frame` into `view` and admits it, or says where else it goes.
     admission run(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept {
@@ -83,15 +83,21 @@ public:
 
 private:
     bool is_subnet_broadcast(const net::ip_address& a) const noexcept {
-        const auto broadcast_of = [&a](const std::vector<interface_prefix>& prefixes) {
-            for (const interface_prefix& p : prefixes) {
-                if (!p.address.is_v4() || p.length > 30 || !p.contains(a)) continue;
+        for (const uint32_t b : broadcasts_)
+            if (a.v4() == b) return true;
+        return false;
+    }
+    // The broadcast address of each on-link IPv4 prefix of either side (/30 or
+    // shorter), worked out once from the settings, not per packet.
+    static std::vector<uint32_t> subnet_broadcasts(const settings& s) {
+        std::vector<uint32_t> out;
+        for (const auto* prefixes : {&s.inside.on_link, &s.outside.on_link})
+            for (const interface_prefix& p : *prefixes) {
+                if (!p.address.is_v4() || p.length > 30) continue;
                 const uint32_t host_bits = p.length == 0 ? ~0u : (1u << (32 - p.length)) - 1;
-                if ((a.v4() & host_bits) == host_bits) return true;
+                out.push_back(p.address.v4() | host_bits);
             }
-            return false;
-        };
-        return broadcast_of(settings_.inside.on_link) || broadcast_of(settings_.outside.on_link);
+        return out;
     }
     static constexpr stats::drop_reason reason_of(net::special_address c) noexcept {
         using stats::drop_reason;
@@ -127,6 +133,7 @@ private:
 
     const settings& settings_;
     bool fragments_enabled_;
+    std::vector<uint32_t> broadcasts_; // on-link IPv4 prefixes' broadcast addresses
 };
 
 } // namespace egress::gateway
