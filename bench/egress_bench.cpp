@@ -36,21 +36,27 @@ void put16(uint8_t* p, uint16_t v) {
 }
 
 // A 64-byte Ethernet/IPv4/UDP frame from an inside host, checksums correct.
-frame udp_frame(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport) {
-    frame f{};
-    std::memcpy(&f[0], inside_mac.bytes.data(), 6);
-    std::memcpy(&f[6], inside_hop.bytes.data(), 6);
+// The Ethernet and IPv4 headers of a minimum frame arriving on the inside
+// (or the outside) port; returns where the L4 header goes.
+uint8_t* eth_ipv4(frame& f, bool from_inside, uint8_t proto, uint32_t src, uint32_t dst) {
+    std::memcpy(&f[0], (from_inside ? inside_mac : outside_mac).bytes.data(), 6);
+    std::memcpy(&f[6], (from_inside ? inside_hop : outside_hop).bytes.data(), 6);
     put16(&f[12], 0x0800);
     uint8_t* ip = &f[14];
     ip[0] = 0x45;
     put16(ip + 2, frame_size - 14 - 4); // leave 4 bytes as trailer, like an FCS-less minimum frame
     ip[8] = 64;
-    ip[9] = 17;
+    ip[9] = proto;
     for (int i = 0; i < 4; ++i) {
         ip[12 + i] = static_cast<uint8_t>(src >> (24 - 8 * i));
         ip[16 + i] = static_cast<uint8_t>(dst >> (24 - 8 * i));
     }
-    uint8_t* udp = ip + 20;
+    return ip + 20;
+}
+
+frame udp_frame(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport) {
+    frame f{};
+    uint8_t* udp = eth_ipv4(f, true, 17, src, dst);
     put16(udp, sport);
     put16(udp + 2, dport);
     put16(udp + 4, frame_size - 14 - 4 - 20);
@@ -167,19 +173,7 @@ BENCHMARK(BM_gateway_established)
 frame tcp_frame(bool from_inside, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t flags,
                 uint32_t seq, uint32_t ack) {
     frame f{};
-    std::memcpy(&f[0], (from_inside ? inside_mac : outside_mac).bytes.data(), 6);
-    std::memcpy(&f[6], (from_inside ? inside_hop : outside_hop).bytes.data(), 6);
-    put16(&f[12], 0x0800);
-    uint8_t* ip = &f[14];
-    ip[0] = 0x45;
-    put16(ip + 2, frame_size - 14 - 4);
-    ip[8] = 64;
-    ip[9] = 6;
-    for (int i = 0; i < 4; ++i) {
-        ip[12 + i] = static_cast<uint8_t>(src >> (24 - 8 * i));
-        ip[16 + i] = static_cast<uint8_t>(dst >> (24 - 8 * i));
-    }
-    uint8_t* tcp = ip + 20;
+    uint8_t* tcp = eth_ipv4(f, from_inside, 6, src, dst);
     put16(tcp, sport);
     put16(tcp + 2, dport);
     put16(tcp + 4, static_cast<uint16_t>(seq >> 16));
