@@ -37,7 +37,7 @@ policy_spec make_policy(std::size_t rules, uint64_t seed) {
     std::mt19937_64 rng(seed);
     policy_spec spec;
     for (int g = 0; g < 64; ++g) {
-        group_spec group{fmt::format("g{}", g), {}};
+        group_spec group{fmt::format("g{}", g), {}, {}};
         group.cidrs.push_back(make_cidr(ip_address::from_v4(0x0a000000u | (static_cast<uint32_t>(rng()) & 0xffffffu)),
                                         16 + static_cast<unsigned>(rng() % 9), true));
         if (g % 8 == 0) group.cidrs.push_back(make_cidr(random_v6(rng), 48 + static_cast<unsigned>(rng() % 17), false));

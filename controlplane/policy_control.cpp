@@ -132,6 +132,18 @@ std::vector<block_info> policy_control::remove_blocks(Pred pred) {
     return removed;
 }
 
+// The workers' [limits] tables are sized at start; group limits cannot add one.
+std::string policy_control::missing_source_tables(const policy::compiled_policy* next) const {
+    if (next == nullptr) return {};
+    if (next->has_group_limits() && !source_tables_)
+        return "policy.group limits: the per-source tables were not made at start ([limits] sets no limit and the "
+               "policy at start had no group limits); restart egressd to apply them";
+    if (next->group_limits_per_destination() && !destination_table_)
+        return "policy.group limits: max_flows_per_destination needs the per-destination table, which was not made "
+               "at start; restart egressd to apply it";
+    return {};
+}
+
 reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) {
     const auto t0 = std::chrono::steady_clock::now();
     reload_result r;
@@ -154,6 +166,8 @@ reload_result policy_control::reload(std::string_view trigger, uint64_t now_ms) 
     }
     std::shared_ptr<const policy::compiled_policy> next =
         loaded.present ? std::shared_ptr<const policy::compiled_policy>(std::move(loaded.policy)) : nullptr;
+    if (std::string why = missing_source_tables(next.get()); !why.empty())
+        return refuse({fmt::format("{}: {}", path_, why)});
     std::string dlp_error;
     auto scanners = make_scanners(next.get(), dlp_error);
     if (next && next->dlp() && scanners.empty()) return refuse({fmt::format("{}: dlp: {}", path_, dlp_error)});

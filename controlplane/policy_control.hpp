@@ -102,6 +102,12 @@ public:
 
     // DLP streams per scanner (the flows one worker inspects at once); set before start().
     void set_dlp_streams(uint32_t streams) noexcept { dlp_streams_ = streams; }
+    // Which [limits] tables the workers have (sized at start): a reloaded
+    // policy whose [[policy.group]] limits need one that is missing is refused.
+    void set_source_tables(bool sources, bool destinations) noexcept {
+        source_tables_ = sources;
+        destination_table_ = destinations;
+    }
     // Worker threads (set before start()): each gets its own DLP scanner and
     // counters, and reloaded policies get one hostname-matcher scratch per worker.
     void set_workers(unsigned workers);
@@ -191,7 +197,10 @@ private:
     bool retiring_default_ = false; // the default series is the same in both versions
     // Final totals of the series no published version has (removed rules).
     std::map<std::string, uint64_t> retired_totals_;
+    std::string missing_source_tables(const policy::compiled_policy* next) const;
     uint32_t dlp_streams_ = 1024;
+    bool source_tables_ = true;
+    bool destination_table_ = true;
     std::size_t max_blocks_ = default_max_blocks;
     unsigned workers_ = 1;
     // Per worker (index = worker): DLP counters, and the scanners for compiled_'s

@@ -145,6 +145,23 @@ bool check_unique(context& ctx, std::vector<named>& seen, std::string_view what,
     return true;
 }
 
+// `limits = { max_flows_per_source = N, ... }`: the [limits] keys, for the
+// hosts of this group; a key left out inherits the [limits] value.
+void read_group_limits(table_reader& group, group_limits& out) {
+    const toml::table* tbl = group.get_table("limits", false);
+    if (tbl == nullptr) return;
+    table_reader r(group.ctx(), group.path("limits"), tbl);
+    const auto one = [&r, &out](std::string_view key, group_limits::field f, uint64_t max) {
+        uint32_t v = 0;
+        if (r.find(key, false) != nullptr && r.get_uint(key, v, 0, max)) out.assign(f, v);
+    };
+    one("max_flows_per_source", group_limits::max_flows, 16'777'216);
+    one("new_flows_per_second", group_limits::new_flows_per_s, 1'000'000);
+    one("new_flow_burst", group_limits::new_flow_burst, 1'000'000);
+    one("max_flows_per_destination", group_limits::max_per_destination, 65'536);
+    r.finish();
+}
+
 read_group read_group_table(context& ctx, std::size_t i, const toml::table& tbl, std::vector<named>& seen) {
     read_group g;
     table_reader r(ctx, fmt::format("policy.group[{}]", i), &tbl);
@@ -157,6 +174,7 @@ read_group read_group_table(context& ctx, std::size_t i, const toml::table& tbl,
         }
     }
     g.usable = get_cidrs(r, "cidrs", g.spec.cidrs, true);
+    read_group_limits(r, g.spec.limits);
     r.finish();
     return g;
 }

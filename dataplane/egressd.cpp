@@ -172,7 +172,14 @@ class gateway_run {
 public:
     gateway_run(const options& opts, egress::config::egressd_config cfg,
                 std::unique_ptr<const egress::policy::compiled_policy> initial_policy)
-        : opts_(opts), cfg_(std::move(cfg)), initial_policy_(std::move(initial_policy)) {}
+        : opts_(opts), cfg_(std::move(cfg)), initial_policy_(std::move(initial_policy)) {
+        // [[policy.group]] limits in the policy at start: the [limits] tables
+        // are made even if [limits] itself sets none.
+        if (initial_policy_) {
+            cfg_.gateway.limits.group_limits = initial_policy_->has_group_limits();
+            cfg_.gateway.limits.group_limits_per_destination = initial_policy_->group_limits_per_destination();
+        }
+    }
 
     int run() {
         if (!start_eal() || !make_pool() || !check_lcores()) return 1;
@@ -352,6 +359,9 @@ void gateway_run::start_control() {
         control_.events.get());
     control_.policy->set_workers(workers);
     control_.policy->set_dlp_streams((cfg_.gateway.inspect.slots + workers - 1) / workers);
+    const egress::flow::source_limit_settings& limits = cfg_.gateway.limits;
+    control_.policy->set_source_tables(limits.any() || limits.group_limits,
+                                       limits.max_per_destination != 0 || limits.group_limits_per_destination);
     control_.policy->start(std::move(initial_policy_), start_unix_ms_);
 
     hooks_.version = EGRESSD_VERSION;

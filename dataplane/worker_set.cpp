@@ -81,6 +81,7 @@ gateway::settings worker_set::core_settings(unsigned w) {
     s.limits.new_flows_per_s = share(all.limits.new_flows_per_s);
     s.limits.new_flow_burst = share(all.limits.new_flow_burst);
     s.limits.max_per_destination = share(all.limits.max_per_destination);
+    s.limits.workers = n; // group limits are shared out the same way, at admission
     s.worker = static_cast<uint16_t>(w);
     if (s.table_memory == nullptr) s.table_memory = &table_memory_;
     if (n > 1) {

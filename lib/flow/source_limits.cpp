@@ -26,6 +26,12 @@ uint32_t hash_pair(const net::ip_address& s, const net::ip_address& d) noexcept 
     return hash_address(d, hash_address(s, 0x2545f4914f6cdd1dull));
 }
 
+// A bucket of `v`'s size, in thousandths of a new flow.
+uint32_t burst_milli_of(const source_limit_values& v) noexcept {
+    const uint32_t burst = v.new_flow_burst != 0 ? v.new_flow_burst : v.new_flows_per_s;
+    return burst > UINT32_MAX / milli ? UINT32_MAX : burst * milli;
+}
+
 // Linear-probing distance of the entry at `slot` from its home slot.
 uint32_t distance(uint32_t home, uint32_t slot, uint32_t mask) noexcept { return (slot - home) & mask; }
 
@@ -33,12 +39,10 @@ uint32_t distance(uint32_t home, uint32_t slot, uint32_t mask) noexcept { return
 
 source_limits::source_limits(const source_limit_settings& s) : settings_(s) {
     if (settings_.v6_prefix == 0 || settings_.v6_prefix > 128) settings_.v6_prefix = 64;
-    const uint32_t burst = settings_.new_flow_burst != 0 ? settings_.new_flow_burst : settings_.new_flows_per_s;
-    burst_milli_ = burst > UINT32_MAX / milli ? UINT32_MAX : burst * milli;
-    if (!settings_.any()) return; // nothing to track: no memory
+    if (!settings_.any() && !settings_.group_limits) return; // nothing to track: no memory
     sources_.resize(slots_for(settings_.max_sources));
     source_mask_ = static_cast<uint32_t>(sources_.size() - 1);
-    if (settings_.max_per_destination != 0) {
+    if (settings_.max_per_destination != 0 || settings_.group_limits_per_destination) {
         destinations_.resize(slots_for(settings_.max_destinations));
         destination_mask_ = static_cast<uint32_t>(destinations_.size() - 1);
     }
@@ -72,11 +76,13 @@ uint32_t source_limits::find_destination(const net::ip_address& src, const net::
     }
 }
 
-uint32_t source_limits::add_source(const net::ip_address& key, uint32_t now_ms) noexcept {
+uint32_t source_limits::add_source(const net::ip_address& key, uint32_t now_ms,
+                                  const source_limit_values& v) noexcept {
     if (source_count_ >= settings_.max_sources) return UINT32_MAX;
     uint32_t slot = hash_address(key, 0) & source_mask_;
     while (sources_[slot].used) slot = (slot + 1) & source_mask_;
-    sources_[slot] = source_entry{key, 0, burst_milli_, now_ms, 0, 0, true, false};
+    const uint32_t burst = burst_milli_of(v);
+    sources_[slot] = source_entry{key, 0, burst, now_ms, 0, 0, v.new_flows_per_s, burst, true, false};
     ++source_count_;
     return slot;
 }
@@ -120,47 +126,58 @@ void source_limits::erase_destination(uint32_t slot) noexcept {
     }
 }
 
-void source_limits::refill(source_entry& e, uint32_t now_ms) const noexcept {
+void source_limits::refill(source_entry& e, uint32_t now_ms) noexcept {
     const auto elapsed = static_cast<int32_t>(now_ms - e.refill_ms);
     if (elapsed <= 0) return; // the clock did not move (or went back): nothing earned
-    const uint64_t earned = uint64_t(static_cast<uint32_t>(elapsed)) * settings_.new_flows_per_s;
-    e.level = earned >= burst_milli_ - e.level ? burst_milli_ : e.level + static_cast<uint32_t>(earned);
+    const uint64_t earned = uint64_t(static_cast<uint32_t>(elapsed)) * e.rate;
+    e.level = e.level >= e.burst_milli || earned >= e.burst_milli - e.level ? e.burst_milli
+                                                                           : e.level + static_cast<uint32_t>(earned);
     e.refill_ms = now_ms;
 }
 
-bool source_limits::take_token(source_entry& e, uint32_t now_ms) const noexcept {
-    if (settings_.new_flows_per_s == 0) return true;
+// The host's rate may have changed since its last flow (a reload moved it to
+// another group): the bucket takes the new rate and size, keeping its level
+// (at most the new size), so a move never hands out a fresh burst.
+bool source_limits::take_token(source_entry& e, uint32_t now_ms, const source_limit_values& v) noexcept {
+    if (e.rate != v.new_flows_per_s || e.burst_milli != burst_milli_of(v)) {
+        refill(e, now_ms);
+        e.rate = v.new_flows_per_s;
+        e.burst_milli = burst_milli_of(v);
+        if (e.level > e.burst_milli) e.level = e.burst_milli;
+    }
+    if (e.rate == 0) return true;
     refill(e, now_ms);
     if (e.level < milli) return false;
     e.level -= milli;
     return true;
 }
 
-bool source_limits::bucket_full(const source_entry& e) const noexcept {
-    return settings_.new_flows_per_s == 0 || e.level >= burst_milli_;
-}
+bool source_limits::bucket_full(const source_entry& e) noexcept { return e.rate == 0 || e.level >= e.burst_milli; }
 
-source_verdict source_limits::admit(const net::ip_address& src, const net::ip_address& dst,
-                                    uint32_t now_ms) noexcept {
+// Destinations are counted whenever their table exists (even for a host whose
+// limits set no max_per_destination), so release() can always take back what
+// admit() counted, whichever group the host is in by then.
+source_verdict source_limits::admit(const net::ip_address& src, const net::ip_address& dst, uint32_t now_ms,
+                                    const source_limit_values& v) noexcept {
     if (!enabled()) return source_verdict::untracked;
     const net::ip_address key = source_key(src);
     uint32_t s = find_source(key);
-    if (s == UINT32_MAX) s = add_source(key, now_ms);
+    if (s == UINT32_MAX) s = add_source(key, now_ms, v);
     if (s == UINT32_MAX) return source_verdict::untracked;
     source_entry& e = sources_[s];
     const auto refuse = [&e](source_verdict v) {
         ++e.refused;
         return v;
     };
-    if (settings_.max_flows != 0 && e.flows >= settings_.max_flows) return refuse(source_verdict::flow_limit);
+    if (v.max_flows != 0 && e.flows >= v.max_flows) return refuse(source_verdict::flow_limit);
     uint32_t d = UINT32_MAX;
-    if (settings_.max_per_destination != 0) {
+    if (counts_destinations()) {
         d = find_destination(key, dst);
-        if (d != UINT32_MAX && destinations_[d].flows >= settings_.max_per_destination)
+        if (v.max_per_destination != 0 && d != UINT32_MAX && destinations_[d].flows >= v.max_per_destination)
             return refuse(source_verdict::port_limit);
     }
-    if (!take_token(e, now_ms)) return refuse(source_verdict::rate_limit);
-    if (settings_.max_per_destination != 0) {
+    if (!take_token(e, now_ms, v)) return refuse(source_verdict::rate_limit);
+    if (counts_destinations()) {
         if (d == UINT32_MAX) d = add_destination(key, dst);
         if (d == UINT32_MAX) {
             // The pair table is full: admitted, but neither count moves, so
@@ -176,7 +193,7 @@ source_verdict source_limits::admit(const net::ip_address& src, const net::ip_ad
 void source_limits::release(const net::ip_address& src, const net::ip_address& dst) noexcept {
     if (!enabled()) return;
     const net::ip_address key = source_key(src);
-    if (settings_.max_per_destination != 0) {
+    if (counts_destinations()) {
         const uint32_t d = find_destination(key, dst);
         if (d != UINT32_MAX && destinations_[d].flows != 0 && --destinations_[d].flows == 0) erase_destination(d);
     }
@@ -202,7 +219,7 @@ void source_limits::sweep(uint32_t now_ms, uint32_t budget) noexcept {
         sweep_cursor_ = (sweep_cursor_ + 1) & source_mask_;
         source_entry& e = sources_[slot];
         if (!e.used || e.flows != 0) continue;
-        if (settings_.new_flows_per_s != 0) refill(e, now_ms);
+        if (e.rate != 0) refill(e, now_ms);
         if (bucket_full(e)) erase_source(slot);
     }
 }

@@ -18,6 +18,11 @@
 // is not tracked: the flow is admitted uncounted (`untracked`, counted by the
 // caller) — the flow table itself bounds how many flows can exist.
 //
+// Per-group limits ([[policy.group]] limits): admit() takes the values that
+// apply to the host (the caller looks its group up in the policy); the tables
+// are shared. Each source entry keeps the rate and bucket size it was last
+// admitted with, so a refilling bucket follows its own group's rate.
+//
 // Nothing here allocates, locks or logs after construction; not thread-safe
 // (one instance per worker, like the flow table).
 #pragma once
@@ -40,7 +45,24 @@ struct source_limit_settings {
     uint32_t max_destinations = 262144; // (source, destination) pairs tracked at once
     uint32_t report_interval_ms = 10'000; // at most one refusal report per source per interval
 
+    // The policy's groups set limits (config: the policy at start): the tables
+    // exist even when the values above set none; per_destination: the
+    // (source, destination) table too.
+    bool group_limits = false;
+    bool group_limits_per_destination = false;
+    // Workers that share every host's limits: the values above are already
+    // this worker's share; share() divides a group's (rounding up, 0 stays 0).
+    uint32_t workers = 1;
+
     bool any() const noexcept { return max_flows != 0 || new_flows_per_s != 0 || max_per_destination != 0; }
+};
+
+// The limits that apply to one host: the settings' values, or its group's.
+struct source_limit_values {
+    uint32_t max_flows = 0;
+    uint32_t new_flows_per_s = 0;
+    uint32_t new_flow_burst = 0; // 0: new_flows_per_s
+    uint32_t max_per_destination = 0;
 };
 
 enum class source_verdict : uint8_t {
@@ -55,10 +77,27 @@ class source_limits {
 public:
     explicit source_limits(const source_limit_settings& s);
 
-    bool enabled() const noexcept { return settings_.any(); }
+    // The tables exist: admit() counts (the values may still set no limit).
+    bool enabled() const noexcept { return !sources_.empty(); }
+    // Can count (source, destination) pairs: max_per_destination can apply.
+    bool counts_destinations() const noexcept { return !destinations_.empty(); }
+    // This worker's share of a limit of `total` (group limits; 0: no limit).
+    uint32_t share(uint32_t total) const noexcept {
+        const uint32_t n = settings_.workers == 0 ? 1 : settings_.workers;
+        return static_cast<uint32_t>((uint64_t{total} + n - 1) / n);
+    }
+    // The [limits] values (hosts of no group with limits).
+    source_limit_values defaults() const noexcept {
+        return {settings_.max_flows, settings_.new_flows_per_s, settings_.new_flow_burst, settings_.max_per_destination};
+    }
 
-    // Decides a new flow from `src` to `dst`; admitted flows are counted.
-    source_verdict admit(const net::ip_address& src, const net::ip_address& dst, uint32_t now_ms) noexcept;
+    // Decides a new flow from `src` to `dst` under `limits` (defaults() when
+    // omitted); admitted flows are counted.
+    source_verdict admit(const net::ip_address& src, const net::ip_address& dst, uint32_t now_ms,
+                         const source_limit_values& limits) noexcept;
+    source_verdict admit(const net::ip_address& src, const net::ip_address& dst, uint32_t now_ms) noexcept {
+        return admit(src, dst, now_ms, defaults());
+    }
     // A flow admit() counted has ended (or was not created after all).
     void release(const net::ip_address& src, const net::ip_address& dst) noexcept;
     // After a refusal: true at most once per report_interval_ms per source
@@ -100,6 +139,8 @@ private:
         uint32_t refill_ms = 0;      // when the bucket was last refilled
         uint32_t reported_ms = 0;
         uint32_t refused = 0;
+        uint32_t rate = 0;           // new flows per second it was last admitted under (0: no bucket)
+        uint32_t burst_milli = 0;    // and its bucket size, in thousandths
         bool used = false;
         bool reported = false;       // reported_ms is meaningful
     };
@@ -113,16 +154,15 @@ private:
     net::ip_address source_key(const net::ip_address& a) const noexcept;
     uint32_t find_source(const net::ip_address& key) const noexcept;
     uint32_t find_destination(const net::ip_address& src, const net::ip_address& dst) const noexcept;
-    uint32_t add_source(const net::ip_address& key, uint32_t now_ms) noexcept;
+    uint32_t add_source(const net::ip_address& key, uint32_t now_ms, const source_limit_values& v) noexcept;
     uint32_t add_destination(const net::ip_address& src, const net::ip_address& dst) noexcept;
     void erase_source(uint32_t slot) noexcept;
     void erase_destination(uint32_t slot) noexcept;
-    void refill(source_entry& e, uint32_t now_ms) const noexcept;
-    bool take_token(source_entry& e, uint32_t now_ms) const noexcept;
-    bool bucket_full(const source_entry& e) const noexcept;
+    static void refill(source_entry& e, uint32_t now_ms) noexcept;
+    static bool take_token(source_entry& e, uint32_t now_ms, const source_limit_values& v) noexcept;
+    static bool bucket_full(const source_entry& e) noexcept;
 
     source_limit_settings settings_;
-    uint32_t burst_milli_ = 0; // bucket size in thousandths
     std::vector<source_entry> sources_;
     std::vector<destination_entry> destinations_;
     uint32_t source_mask_ = 0;

@@ -76,6 +76,10 @@ public:
         if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
     }
     uint8_t generation() const noexcept { return policy_ != nullptr ? policy_->generation : 0; }
+    // The [[policy.group]] limits of `src`'s group, if its group sets any.
+    const policy::group_limits* group_limits_for(const net::ip_address& src) const noexcept {
+        return policy_ != nullptr && policy_->compiled != nullptr ? policy_->compiled->limits_for(src) : nullptr;
+    }
     // A source_limit security event: the inside host of `view` was refused a
     // new flow by `limit` (the caller sends at most one per host per interval).
     void source_refused(const net::packet_view& view, stats::drop_reason limit, uint32_t now) noexcept;

@@ -55,15 +55,25 @@ flow_stage::flow_stage(const settings& s, stats::worker_counters& counters, flow
       table_(s.max_flows, s.table_memory != nullptr ? s.table_memory : std::pmr::new_delete_resource()),
       limits_(s.limits) {}
 
-// [limits]: a new flow of a host over one of its limits is refused, with one
-// security event per host per interval (a flood costs one event, not one per
-// packet). Flows already open are never touched. `counted`: release() is due
-// when the flow ends (or is not created after all).
+// [limits], or the host's [[policy.group]] limits: a new flow of a host over
+// one of its limits is refused, with one security event per host per interval
+// (a flood costs one event, not one per packet). Flows already open are never
+// touched. `counted`: release() is due when the flow ends (or is not created
+// after all).
 drop_reason flow_stage::admit_source(const net::packet_view& view, uint32_t now, bool& counted) noexcept {
     counted = false;
     if (!limits_.enabled()) return no_drop;
+    flow::source_limit_values v = limits_.defaults();
+    if (const policy::group_limits* g = policy_.group_limits_for(view.src)) {
+        using f = policy::group_limits;
+        const auto pick = [&](f::field k, uint32_t inherited) {
+            return g->has(k) ? limits_.share(g->value[k]) : inherited;
+        };
+        v = {pick(f::max_flows, v.max_flows), pick(f::new_flows_per_s, v.new_flows_per_s),
+             pick(f::new_flow_burst, v.new_flow_burst), pick(f::max_per_destination, v.max_per_destination)};
+    }
     drop_reason refused = no_drop;
-    switch (limits_.admit(view.src, view.dst, now)) {
+    switch (limits_.admit(view.src, view.dst, now, v)) {
     case flow::source_verdict::admitted: counted = true; return no_drop;
     case flow::source_verdict::untracked: ++counters_.source_untracked; return no_drop;
     case flow::source_verdict::flow_limit: refused = drop_reason::source_flow_limit; break;

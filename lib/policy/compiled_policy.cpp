@@ -155,6 +155,17 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
         return fail(fmt::format("the source lists would exceed {} entries (too many nested source groups)",
                                 max_class_entries));
     }
+    std::vector<address_classifier::entry> limit_sources;
+    for (const group_spec& g : spec.groups) {
+        if (!g.limits.any()) continue;
+        const auto index = static_cast<uint32_t>(p->group_limits_.size());
+        p->group_limits_.push_back(g.limits);
+        for (const cidr& c : g.cidrs) limit_sources.push_back({c, index});
+    }
+    if (!p->limit_sources_.build(limit_sources, max_class_entries)) {
+        return fail(fmt::format("the group limit lists would exceed {} entries (too many nested groups)",
+                                max_class_entries));
+    }
     if (!spec.dlp.patterns.empty()) {
         dlp::dlp_build_result built = dlp::dlp_database::build(spec.dlp.patterns);
         if (!built.database) {
@@ -269,7 +280,14 @@ decision compiled_policy::walk(const query& q, rule_skip* skipped, uint32_t* sto
 
 std::size_t compiled_policy::memory_bytes() const noexcept {
     return sizeof(*this) + rules_.size() * sizeof(compiled_rule) + ports_.size() * sizeof(port_range) +
-           destinations_.memory_bytes() + sources_.memory_bytes() + (matcher_ ? matcher_->memory_bytes() : 0);
+           destinations_.memory_bytes() + sources_.memory_bytes() + limit_sources_.memory_bytes() +
+           group_limits_.size() * sizeof(group_limits) + (matcher_ ? matcher_->memory_bytes() : 0);
+}
+
+bool compiled_policy::group_limits_per_destination() const noexcept {
+    return std::any_of(group_limits_.begin(), group_limits_.end(), [](const group_limits& l) {
+        return l.has(group_limits::max_per_destination) && l.value[group_limits::max_per_destination] != 0;
+    });
 }
 
 namespace {

@@ -43,6 +43,7 @@
 // no locks, noexcept, const.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -103,9 +104,30 @@ struct dlp_spec {
     bool fail_closed = false;                   // a flow that cannot be inspected (no stream free): refuse it
 };
 
+// [[policy.group]] limits: per-source limits ([limits], flow/source_limits.hpp)
+// for the hosts of one group. A value the group sets replaces the [limits]
+// one for its hosts (0: no limit of that kind); a value it leaves out is
+// inherited. A host in several groups takes the first such group in file order.
+struct group_limits {
+    enum field : uint8_t { max_flows, new_flows_per_s, new_flow_burst, max_per_destination, field_count };
+    std::array<uint32_t, field_count> value{};
+    uint8_t set = 0; // bit (1 << field): the group sets it
+
+    bool any() const noexcept { return set != 0; }
+    bool has(field f) const noexcept { return (set >> f) & 1u; }
+    void assign(field f, uint32_t v) noexcept {
+        value[f] = v;
+        set = static_cast<uint8_t>(set | (1u << f));
+    }
+    // The group's value, or `inherited` where the group leaves it out.
+    uint32_t get(field f, uint32_t inherited) const noexcept { return has(f) ? value[f] : inherited; }
+    friend bool operator==(const group_limits&, const group_limits&) = default;
+};
+
 struct group_spec {
     std::string name;
     std::vector<cidr> cidrs; // at least one
+    group_limits limits;     // none set: the [limits] values apply
 };
 
 struct rule_spec {
@@ -231,6 +253,17 @@ public:
     }
     std::size_t memory_bytes() const noexcept;
 
+    // [[policy.group]] limits: those of the first group (file order) holding
+    // `src` that sets any, else null (the [limits] values apply).
+    const group_limits* limits_for(const net::ip_address& src) const noexcept {
+        if (group_limits_.empty()) return nullptr;
+        const std::span<const uint32_t> groups = limit_sources_.lookup(src);
+        return groups.empty() ? nullptr : &group_limits_[groups.front()];
+    }
+    // Some group sets limits (any(); max_per_destination: that kind).
+    bool has_group_limits() const noexcept { return !group_limits_.empty(); }
+    bool group_limits_per_destination() const noexcept;
+
 private:
     struct compiled_rule {
         uint32_t ports_begin = 0; // into ports_
@@ -253,6 +286,8 @@ private:
     std::vector<rule_info> infos_;
     address_classifier destinations_;
     address_classifier sources_;
+    address_classifier limit_sources_;       // the CIDRs of groups with limits -> index into group_limits_
+    std::vector<group_limits> group_limits_; // of the groups that set any, in file order
     inspection_spec inspection_;
     std::unique_ptr<const hostname_matcher> matcher_; // null: no rule has hostnames
     std::shared_ptr<const dlp::dlp_database> dlp_;

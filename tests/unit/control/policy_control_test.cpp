@@ -150,6 +150,41 @@ TEST_F(policy_control_test, a_failed_reload_keeps_the_running_policy) {
     EXPECT_EQ(control.version(), 2u);
 }
 
+// [[policy.group]] limits need the workers' [limits] tables, sized at start: a
+// reload that needs one they do not have is refused and keeps the running policy.
+TEST_F(policy_control_test, group_limits_without_their_tables_are_refused) {
+    constexpr std::string_view with_limits = R"([policy]
+default = "allow"
+[[policy.group]]
+name = "guests"
+cidrs = ["10.9.0.0/16"]
+limits = { max_flows_per_source = 50 }
+)";
+    constexpr std::string_view per_destination = R"([policy]
+default = "allow"
+[[policy.group]]
+name = "guests"
+cidrs = ["10.9.0.0/16"]
+limits = { max_flows_per_destination = 4 }
+)";
+    control.set_source_tables(false, false);
+    const reload_result r = reload_with(with_limits, 2000);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.errors, (lines{config.path + ": policy.group limits: the per-source tables were not made at start "
+                                             "([limits] sets no limit and the policy at start had no group limits); "
+                                             "restart egressd to apply them"}));
+    EXPECT_EQ(control.version(), 1u);
+    control.set_source_tables(true, false);
+    EXPECT_TRUE(reload_with(with_limits, 3000).ok);
+    const reload_result d = reload_with(per_destination, 4000);
+    EXPECT_EQ(d.errors, (lines{config.path + ": policy.group limits: max_flows_per_destination needs the "
+                                             "per-destination table, which was not made at start; restart egressd "
+                                             "to apply it"}));
+    EXPECT_EQ(control.version(), 2u);
+    control.set_source_tables(true, true);
+    EXPECT_TRUE(reload_with(per_destination, 5000).ok);
+}
+
 TEST_F(policy_control_test, a_config_without_policy_reloads_to_allow_everything) {
     ASSERT_TRUE(reload_with(testing_util::policy_document, 2000).ok);
     const reload_result r = reload_with("[nat]\npool = []\n", 3000);

@@ -154,5 +154,81 @@ TEST(source_limits, churn_leaves_nothing_behind) {
     }
 }
 
+
+// [[policy.group]] limits: the caller passes each host's values; the tables
+// are shared and exist for group limits even when [limits] sets none.
+TEST(source_limits, each_host_is_held_to_the_values_it_is_admitted_under) {
+    source_limit_settings s;
+    s.group_limits = true;
+    source_limits l(s);
+    ASSERT_TRUE(l.enabled());
+    EXPECT_FALSE(l.counts_destinations());
+    const source_limit_values guests{2, 0, 0, 0};
+    const source_limit_values none{};
+    EXPECT_EQ(l.admit(host_a, nth_server(0), 0, guests), source_verdict::admitted);
+    EXPECT_EQ(l.admit(host_a, nth_server(1), 0, guests), source_verdict::admitted);
+    EXPECT_EQ(l.admit(host_a, nth_server(2), 0, guests), source_verdict::flow_limit);
+    for (uint32_t i = 0; i < 10; ++i) EXPECT_EQ(l.admit(host_b, nth_server(i), 0, none), source_verdict::admitted);
+    EXPECT_EQ(l.admit(host_b, nth_server(10), 0), source_verdict::admitted); // defaults(): no limit set
+    EXPECT_EQ(l.flows_of(host_b), 11u);
+}
+
+TEST(source_limits, a_host_moved_to_another_rate_keeps_its_bucket_level) {
+    source_limit_settings s;
+    s.group_limits = true;
+    source_limits l(s);
+    const source_limit_values slow{0, 1, 2, 0}; // 1/s, burst 2
+    const source_limit_values fast{0, 100, 4, 0};
+    EXPECT_EQ(l.admit(host_a, nth_server(0), 1'000, slow), source_verdict::admitted);
+    EXPECT_EQ(l.admit(host_a, nth_server(1), 1'000, slow), source_verdict::admitted);
+    EXPECT_EQ(l.admit(host_a, nth_server(2), 1'000, slow), source_verdict::rate_limit);
+    // A reload moves it to a faster group: no fresh burst, the new rate from now on.
+    EXPECT_EQ(l.admit(host_a, nth_server(2), 1'000, fast), source_verdict::rate_limit);
+    EXPECT_EQ(l.admit(host_a, nth_server(2), 1'010, fast), source_verdict::admitted); // 1 earned in 10 ms
+    EXPECT_EQ(l.admit(host_a, nth_server(3), 1'010, fast), source_verdict::rate_limit);
+    EXPECT_EQ(l.admit(host_a, nth_server(3), 2'000, fast), source_verdict::admitted);
+    for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(l.admit(host_a, nth_server(4 + i), 2'000, fast), source_verdict::admitted);
+    EXPECT_EQ(l.admit(host_a, nth_server(7), 2'000, fast), source_verdict::rate_limit); // capped at the new burst, 4
+    // Back to the slow group: the level is cut to its size.
+    EXPECT_EQ(l.admit(host_a, nth_server(7), 60'000, slow), source_verdict::admitted);
+    EXPECT_EQ(l.admit(host_a, nth_server(8), 60'000, slow), source_verdict::admitted);
+    EXPECT_EQ(l.admit(host_a, nth_server(9), 60'000, slow), source_verdict::rate_limit);
+}
+
+TEST(source_limits, destinations_are_counted_for_every_host_when_their_table_exists) {
+    source_limit_settings s;
+    s.group_limits = true;
+    s.group_limits_per_destination = true;
+    source_limits l(s);
+    ASSERT_TRUE(l.counts_destinations());
+    const source_limit_values two_per_destination{0, 0, 0, 2};
+    const source_limit_values none{};
+    // Counted under no limit, then the host's group gains one (a reload):
+    // the two flows already open count against it.
+    EXPECT_EQ(l.admit(host_a, server, 0, none), source_verdict::admitted);
+    EXPECT_EQ(l.admit(host_a, server, 0, none), source_verdict::admitted);
+    EXPECT_EQ(l.admit(host_a, server, 0, two_per_destination), source_verdict::port_limit);
+    EXPECT_EQ(l.admit(host_a, other_server, 0, two_per_destination), source_verdict::admitted);
+    l.release(host_a, server);
+    EXPECT_EQ(l.admit(host_a, server, 0, two_per_destination), source_verdict::admitted);
+    EXPECT_EQ(l.destinations_tracked(), 2u);
+    l.release(host_a, server);
+    l.release(host_a, server);
+    l.release(host_a, other_server);
+    EXPECT_EQ(l.destinations_tracked(), 0u);
+    EXPECT_EQ(l.sources_tracked(), 0u);
+}
+
+TEST(source_limits, a_share_of_a_group_limit_per_worker) {
+    source_limit_settings s;
+    s.group_limits = true;
+    s.workers = 3;
+    source_limits l(s);
+    EXPECT_EQ(l.share(0), 0u);
+    EXPECT_EQ(l.share(1), 1u);
+    EXPECT_EQ(l.share(100), 34u);
+    EXPECT_EQ(l.share(UINT32_MAX), 1'431'655'765u);
+}
+
 } // namespace
 } // namespace egress::flow

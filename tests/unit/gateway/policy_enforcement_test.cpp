@@ -26,7 +26,7 @@ using test::ip;
 policy::active_policy make_policy() {
     policy::policy_spec spec;
     spec.default_action = policy::verdict::deny;
-    spec.groups.push_back({"web", {*policy::cidr::parse("10.0.0.0/29", nullptr)}});
+    spec.groups.push_back({"web", {*policy::cidr::parse("10.0.0.0/29", nullptr)}, {}});
     policy::rule_spec https;
     https.name = "https";
     https.any_source = false;

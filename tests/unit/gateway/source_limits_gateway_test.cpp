@@ -222,5 +222,43 @@ TEST_F(source_limits_gateway, no_limits_configured_tracks_nothing) {
     EXPECT_EQ(core->counters().source_untracked, 0u);
 }
 
+
+// [[policy.group]] limits: the hosts of a group are held to its values, the
+// others to [limits] (here: none); a reload that moves a host's group changes
+// the values its next flow is admitted under.
+TEST_F(source_limits_gateway, a_group_with_limits_caps_its_hosts_only) {
+    const auto compile = [](uint32_t guest_flows) {
+        policy::policy_spec spec;
+        spec.default_action = policy::verdict::allow;
+        policy::group_spec guests{"guests", {*policy::cidr::parse("10.9.0.0/16")}, {}};
+        guests.limits.assign(policy::group_limits::max_flows, guest_flows);
+        spec.groups.push_back(guests);
+        auto compiled = policy::compiled_policy::compile(spec);
+        EXPECT_TRUE(compiled.policy) << compiled.error;
+        return std::make_unique<policy::active_policy>(std::move(compiled.policy));
+    };
+    flow::source_limit_settings l;
+    l.group_limits = true;
+    make(l);
+    auto active = compile(2);
+    core->use_policy(active.get());
+    EXPECT_EQ(syn("10.9.0.5", "198.51.100.7", 40000, 443, 0), verdict::forward);
+    EXPECT_EQ(syn("10.9.0.5", "198.51.100.7", 40001, 443, 0), verdict::forward);
+    EXPECT_EQ(syn("10.9.0.5", "198.51.100.7", 40002, 443, 0), drop_reason::source_flow_limit);
+    EXPECT_EQ(syn("10.9.0.6", "198.51.100.7", 40000, 443, 0), verdict::forward); // its own count
+    for (uint16_t i = 0; i < 50; ++i) EXPECT_EQ(syn("10.0.0.5", "198.51.100.7", 40000 + i, 443, 0), verdict::forward);
+    EXPECT_EQ(drops(drop_reason::source_flow_limit), 1u);
+    const std::vector<policy::security_event> ev = events();
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(base::field_text(ev[0].rule), "source_flow_limit");
+
+    auto raised = compile(3);
+    core->use_policy(raised.get());
+    EXPECT_EQ(syn("10.9.0.5", "198.51.100.7", 40002, 443, 1), verdict::forward);
+    EXPECT_EQ(syn("10.9.0.5", "198.51.100.7", 40003, 443, 1), drop_reason::source_flow_limit);
+    EXPECT_EQ(core->source_limits().flows_of(test::ip("10.9.0.5")), 3u);
+    EXPECT_EQ(core->source_limits().flows_of(test::ip("10.0.0.5")), 50u);
+}
+
 } // namespace
 } // namespace egress::gateway

@@ -22,7 +22,7 @@ struct spec_builder {
     policy_spec spec;
 
     spec_builder& group(std::string name, std::initializer_list<std::string_view> cidrs) {
-        group_spec g{std::move(name), {}};
+        group_spec g{std::move(name), {}, {}};
         for (const auto c : cidrs) g.cidrs.push_back(net(c));
         spec.groups.push_back(std::move(g));
         return *this;
@@ -266,7 +266,7 @@ TEST(evaluate, tries_agree_with_brute_force_on_random_policies) {
     policy_spec spec;
     spec.default_action = verdict::deny;
     for (int g = 0; g < 40; ++g) {
-        group_spec group{fmt::format("g{}", g), {}};
+        group_spec group{fmt::format("g{}", g), {}, {}};
         const int n = 1 + static_cast<int>(rng() % 4);
         for (int i = 0; i < n; ++i) group.cidrs.push_back(random_cidr(rng));
         spec.groups.push_back(std::move(group));

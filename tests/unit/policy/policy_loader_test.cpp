@@ -431,4 +431,61 @@ TEST(policy_loader, reference_config_policy_section_is_valid) {
               (decision{verdict::allow, false, 1}));
 }
 
+// [[policy.group]] limits: per-host limits for the hosts of one group; what a
+// group leaves out is inherited, a host in two groups takes the first.
+TEST(policy_loader, group_limits) {
+    const policy_load_result r = load_policy_string(R"([[policy.group]]
+name = "guests"
+cidrs = ["10.9.0.0/16"]
+limits = { max_flows_per_source = 50, new_flows_per_second = 0 }
+
+[[policy.group]]
+name = "office"
+cidrs = ["10.0.0.0/8", "fd00::/8"]
+[policy.group.limits]
+max_flows_per_destination = 4
+
+[[policy.group]]
+name = "servers"
+cidrs = ["10.1.0.0/16"]
+
+[[policy.rule]]
+name = "out"
+sources = ["guests", "office", "servers"]
+destinations = ["0.0.0.0/0"]
+action = "allow"
+)",
+                                                    "p.toml");
+    ASSERT_TRUE(r.errors.empty()) << format_errors(r.errors);
+    const compiled_policy& p = *r.policy;
+    ASSERT_TRUE(p.has_group_limits());
+    EXPECT_TRUE(p.group_limits_per_destination());
+    const group_limits* guests = p.limits_for(ip("10.9.3.4"));
+    ASSERT_NE(guests, nullptr);
+    EXPECT_EQ(guests->get(group_limits::max_flows, 7), 50u);
+    EXPECT_EQ(guests->get(group_limits::new_flows_per_s, 7), 0u);  // set to 0: no limit for the group
+    EXPECT_EQ(guests->get(group_limits::new_flow_burst, 7), 7u);   // left out: inherited
+    const group_limits* office = p.limits_for(ip("10.1.2.3"));     // "servers" has none: the first with limits
+    ASSERT_NE(office, nullptr);
+    EXPECT_EQ(office->get(group_limits::max_per_destination, 0), 4u);
+    EXPECT_EQ(office->get(group_limits::max_flows, 9), 9u);
+    EXPECT_EQ(p.limits_for(ip("fd00::1")), office);
+    EXPECT_EQ(p.limits_for(ip("192.168.0.1")), nullptr);           // in no group: the [limits] values
+
+    const policy_load_result none = load_policy_string(valid_document, "p.toml");
+    ASSERT_TRUE(none.policy);
+    EXPECT_FALSE(none.policy->has_group_limits());
+    EXPECT_EQ(none.policy->limits_for(ip("10.0.1.9")), nullptr);
+}
+
+TEST(policy_loader, bad_group_limits) {
+    EXPECT_EQ(errors_of("[[policy.group]]\nname = \"g\"\ncidrs = [\"10.0.0.0/8\"]\n"
+                        "limits = { max_flows = 5, new_flow_burst = -1, max_flows_per_destination = 70000 }\n"),
+              (lines{"p.toml:4:12: policy.group[0].limits.max_flows: unknown key",
+                     "p.toml:4:44: policy.group[0].limits.new_flow_burst: expected an integer in 0..1000000, got -1",
+                     "p.toml:4:76: policy.group[0].limits.max_flows_per_destination: expected an integer in 0..65536, got 70000"}));
+    EXPECT_EQ(errors_of("[[policy.group]]\nname = \"g\"\ncidrs = [\"10.0.0.0/8\"]\nlimits = 3\n"),
+              (lines{"p.toml:4:10: policy.group[0].limits: expected a table, got an integer"}));
+}
+
 } // namespace
