@@ -327,7 +327,7 @@ TEST_F(tls_flow, quic_is_denied_where_a_hostname_rule_would_decide) {
     test::bytes dns = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(50000, 53).payload("q").build();
     EXPECT_EQ(core->process(side::inside, dns, 0), verdict::forward); // no hostname rule in the way
     policy::policy_spec spec = any_protocol;
-    spec.inspection.quic = policy::verdict::allow;
+    spec.inspection.quic = policy::quic_action::allow;
     spec.default_action = policy::verdict::allow;
     use(spec);
     test::bytes again = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(50001, 443).payload("q").build();

@@ -119,7 +119,7 @@ action = "allow"
     EXPECT_EQ(r.spec->inspection.http_ports, (std::vector<port_range>{{80, 81}}));
     EXPECT_EQ(r.spec->inspection.no_sni, verdict::allow);
     EXPECT_EQ(r.spec->inspection.ech, ech_action::deny);
-    EXPECT_EQ(r.spec->inspection.quic, verdict::allow);
+    EXPECT_EQ(r.spec->inspection.quic, quic_action::allow);
     EXPECT_EQ(r.spec->inspection.not_tls, verdict::deny);
 
     EXPECT_EQ(errors_of("[[policy.rule]]\nname = \"a\"\ndestinations = [\"0.0.0.0/0\"]\nprotocol = \"udp\"\n"
