@@ -157,6 +157,8 @@ packet_result flow_policy_stage::inspect_datagram(flow::flow_record& rec, uint32
     if (reassembly_.holding(idx) && now - reassembly_.held_since(idx) >= settings_.inspect.hold_timeout_ms)
         [[unlikely]] return hold_timed_out(rec, idx, frame, view, now);
     const std::span<const uint8_t> payload = frame.subspan(view.l4_offset + 8, view.l4_length - 8u);
+    // A held datagram keeps its flow alive as a forwarded one would (flow_stage::track is not reached).
+    rec.expires_at_ms = now + settings_.timeouts.udp_ms;
     reassembly_.note_hold(idx, now);
     bool stored = false;
     const inspect_outcome o = quic_.read(idx, payload, stored);
