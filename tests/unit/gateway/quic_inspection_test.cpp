@@ -275,6 +275,48 @@ TEST_F(quic_flow, a_first_flight_past_the_hold_bound_is_oversize) {
     EXPECT_EQ(wire, std::vector<bytes>{});
 }
 
+// IPv6 (no translation): the held datagrams are rebuilt with IPv6 lengths and
+// checksums, and leave byte for byte.
+TEST_F(quic_flow, ipv6_flows_are_held_and_released_the_same_way) {
+    policy::policy_spec spec = quic_spec();
+    spec.rules[0].destinations.push_back(*policy::cidr::parse("::/0", nullptr));
+    use(spec);
+    const auto d = flight("gw-allowed", 3);
+    std::vector<bytes> out;
+    for (std::size_t i = 0; i < d.size(); ++i) {
+        test::bytes f = from_inside().ipv6("fd00::5", "2001:db8::7").udp(50000, 443).payload(d[i]).build();
+        EXPECT_EQ(outcome(core->process(side::inside, f, now)), verdict::consumed) << i;
+    }
+    ASSERT_EQ(core->built_frames().size(), 3u);
+    for (uint32_t i = 0; i < core->built_frames().size(); ++i) {
+        bytes f(core->built_frames()[i].bytes.begin(), core->built_frames()[i].bytes.end());
+        net::packet_view pv;
+        ASSERT_EQ(net::parse_frame(f, pv), no_drop);
+        EXPECT_EQ(pv.src, ip("fd00::5"));
+        bytes recomputed = f;
+        net::recompute_checksums(recomputed, pv);
+        EXPECT_EQ(recomputed, f);
+        out.emplace_back(f.begin() + pv.l4_offset + 8, f.begin() + pv.l4_offset + pv.l4_length);
+    }
+    EXPECT_EQ(out, d);
+    EXPECT_EQ(core->inspection().hostname(0), "api.stripe.com");
+}
+
+// A reload that allows the flow without its name while datagrams are held:
+// they leave, in order, with the client's next datagram.
+TEST_F(quic_flow, a_reload_that_allows_a_holding_flow_releases_its_datagrams) {
+    use(quic_spec());
+    const auto d = flight("gw-denied", 3);
+    EXPECT_EQ(send(d[0]), verdict::consumed);
+    policy::active_policy none(nullptr, std::make_shared<policy::policy_counters>(0), nullptr, 2, 2);
+    core->use_policy(&none);
+    EXPECT_EQ(send(d[1]), verdict::consumed);
+    EXPECT_EQ(wire, (std::vector<bytes>{d[0], d[1]}));
+    EXPECT_EQ(core->inspection().buffers_in_use(), 0u);
+    EXPECT_EQ(send(d[2]), verdict::forward);
+    EXPECT_EQ(wire, d);
+}
+
 // Without "inspect" nothing changes: deny refuses QUIC at the hostname rule,
 // allow passes over it; other UDP is never held.
 TEST_F(quic_flow, other_actions_and_ports_are_not_held) {
