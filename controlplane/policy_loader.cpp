@@ -107,6 +107,8 @@ constexpr std::pair<std::string_view, rule_mode> modes[] = {{"enforce", rule_mod
                                                             {"report", rule_mode::report}};
 constexpr std::pair<std::string_view, ech_action> ech_actions[] = {{"outer", ech_action::outer},
                                                                   {"deny", ech_action::deny}};
+constexpr std::pair<std::string_view, quic_action> quic_actions[] = {
+    {"allow", quic_action::allow}, {"deny", quic_action::deny}, {"inspect", quic_action::inspect}};
 constexpr std::pair<std::string_view, protocol> protocols[] = {
     {"tcp", protocol::tcp}, {"udp", protocol::udp}, {"icmp", protocol::icmp}, {"any", protocol::any}};
 
@@ -342,7 +344,7 @@ void read_inspection(table_reader& top, inspection_spec& spec) {
     top.get_enum("not_tls", spec.not_tls, verdicts, false);
     top.get_enum("not_http", spec.not_http, verdicts, false);
     top.get_enum("http_no_host", spec.http_no_host, verdicts, false);
-    top.get_enum("quic", spec.quic, verdicts, false);
+    top.get_enum("quic", spec.quic, quic_actions, false);
 }
 
 // ---------------------------------------------------------------------------

@@ -147,10 +147,43 @@ packet_result flow_policy_stage::inspect_segment(flow::flow_record& rec, uint32_
         return release(idx, stored);
     }
     if (o == inspect_outcome::pending) return packet_result::consumed();
+    return decide_held(rec, idx, frame, view, o, stored, now);
+}
+
+// A QUIC client datagram of a flow waiting for its name (quic_stage.hpp): held
+// whole until the Initials give a ClientHello, then decided as a TLS flow is.
+packet_result flow_policy_stage::inspect_datagram(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                                  const net::packet_view& view, uint32_t now) noexcept {
+    if (reassembly_.holding(idx) && now - reassembly_.held_since(idx) >= settings_.inspect.hold_timeout_ms)
+        [[unlikely]] return hold_timed_out(rec, idx, frame, view, now);
+    const std::span<const uint8_t> payload = frame.subspan(view.l4_offset + 8, view.l4_length - 8u);
+    // A held datagram keeps its flow alive as a forwarded one would (flow_stage::track is not reached).
+    rec.expires_at_ms = now + settings_.timeouts.udp_ms;
+    reassembly_.note_hold(idx, now);
+    bool stored = false;
+    const inspect_outcome o = quic_.read(idx, payload, stored);
+    if (stored) {
+        ++counters_.hold_segments;
+        counters_.hold_bytes += payload.size();
+    }
+    if (reassembly_.release_due(idx)) { // a reload allowed the flow without its name
+        rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
+        return release(idx, stored);
+    }
+    if (o == inspect_outcome::pending) return packet_result::consumed();
+    return decide_held(rec, idx, frame, view, o, stored, now);
+}
+
+// The held flow's outcome is final: its action (a name: the policy's verdict
+// on it; no name: the outcome's configured action), then release or deny.
+packet_result flow_policy_stage::decide_held(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                             const net::packet_view& view, inspect_outcome o, bool stored,
+                                             uint32_t now) noexcept {
     if (reassembly_.overflowed(idx)) ++counters_.hold_overflows;
     rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
     const policy::inspection_spec& spec = policy_->compiled->inspection();
     const bool tls = reassembly_.kind(idx) == policy::inspection_kind::tls;
+    const bool quic = reassembly_.kind(idx) == policy::inspection_kind::quic;
     // Outcomes the policy cannot match a name for: their own configured action.
     policy::verdict action = policy::verdict::allow;
     drop_reason why = no_drop;
@@ -167,8 +200,20 @@ packet_result flow_policy_stage::inspect_segment(flow::flow_record& rec, uint32_
     case inspect_outcome::not_http: action = spec.not_http, why = drop_reason::inspect_not_http; break;
     case inspect_outcome::no_host: action = spec.http_no_host, why = drop_reason::inspect_no_host; break;
     case inspect_outcome::malformed:
-        action = tls ? spec.not_tls : spec.not_http;
+        action = tls || quic ? spec.not_tls : spec.not_http;
         why = drop_reason::inspect_malformed;
+        break;
+    // A QUIC first flight that is no client Initial: not TLS on a TLS port.
+    case inspect_outcome::quic_not_initial: action = spec.not_tls, why = drop_reason::inspect_quic_not_initial; break;
+    case inspect_outcome::quic_unknown_version:
+        action = spec.not_tls, why = drop_reason::inspect_quic_unknown_version;
+        break;
+    case inspect_outcome::quic_version_negotiation:
+        action = spec.not_tls, why = drop_reason::inspect_quic_version_negotiation;
+        break;
+    case inspect_outcome::quic_retry: action = spec.not_tls, why = drop_reason::inspect_quic_retry; break;
+    case inspect_outcome::quic_undecryptable:
+        action = spec.not_tls, why = drop_reason::inspect_quic_undecryptable;
         break;
     }
     if (action == policy::verdict::deny)

@@ -4,7 +4,8 @@
 // existing flow is decided again after a policy reload (a denied flow is cut:
 // its packets are dropped, an inside TCP sender gets a reset), holds a flow
 // waiting for its hostname (its client payload is consumed until the verdict:
-// allowed, released in order; denied, reset both ways, nothing of it sent), and has its payload scanned by DLP in each direction's byte
+// allowed, released in order; denied, reset both ways, nothing of it sent; a
+// QUIC flow's datagrams likewise, see quic_stage.hpp), and has its payload scanned by DLP in each direction's byte
 // order. Security events (denials, would-deny, cuts, blocks, DLP matches) go
 // to the control plane's ring.
 #pragma once
@@ -18,6 +19,7 @@
 #include "gateway/hostname_reassembly.hpp"
 #include "gateway/outbox.hpp"
 #include "gateway/packet_result.hpp"
+#include "gateway/quic_stage.hpp"
 #include "gateway/settings.hpp"
 #include "net/packet_view.hpp"
 #include "net/tcp_segment.hpp"
@@ -31,7 +33,8 @@ class flow_policy_stage {
 public:
     flow_policy_stage(const settings& s, stats::worker_counters& counters, outbox& box,
                       hostname_reassembly& reassembly, emit_stage& emit) noexcept
-        : settings_(s), counters_(counters), outbox_(box), reassembly_(reassembly), emit_(emit) {}
+        : settings_(s), counters_(counters), outbox_(box), reassembly_(reassembly), emit_(emit),
+          quic_(s.inspect, reassembly) {}
 
     // See gateway_core::use_policy / attach_security_events / set_wall_clock.
     void use_policy(policy::active_policy* p) noexcept { policy_ = p; }
@@ -56,7 +59,8 @@ public:
         if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]]
             return packet_result::drop(stats::drop_reason::fragment_inspected);
         if (dir == flow::direction::outbound && (rec.flags & flow::flow_flags::awaits_hostname))
-            return inspect_segment(rec, idx, frame, view, now);
+            return view.proto == net::proto_udp ? inspect_datagram(rec, idx, frame, view, now)
+                                                : inspect_segment(rec, idx, frame, view, now);
         return packet_result::forward();
     }
     // After the flow's state advanced: DLP (and the server's initial sequence
@@ -107,6 +111,10 @@ private:
                          std::string_view hostname = {}) noexcept;
     packet_result inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                   const net::packet_view& view, uint32_t now) noexcept;
+    packet_result inspect_datagram(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                   const net::packet_view& view, uint32_t now) noexcept;
+    packet_result decide_held(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                              const net::packet_view& view, inspect_outcome o, bool stored, uint32_t now) noexcept;
     packet_result release(uint32_t idx, bool stored) noexcept;
     packet_result hold_timed_out(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                  const net::packet_view& view, uint32_t now) noexcept;
@@ -134,6 +142,7 @@ private:
     policy::security_ring* security_ = nullptr;
     uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
     hold_release release_;
+    quic_stage quic_; // the QUIC hold's Initial state and libcrypto contexts
 };
 
 } // namespace egress::gateway

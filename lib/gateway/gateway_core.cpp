@@ -277,38 +277,53 @@ void gateway_core::release_held(uint32_t entry, uint32_t idx, flow::direction di
 // held client bytes go out from the outbox in sequence order, as segments of at
 // most the outside MTU built on the allowing segment, each through the flow
 // stages after the policy check; then that segment itself when its bytes were
-// not held. A full outbox loses segments (counted): the client retransmits
-// them, and the flow now passes its segments on.
+// not held. A QUIC flow's held datagrams go out whole, in arrival order, each
+// rebuilt on the allowing datagram (quic_stage.hpp). A full outbox loses
+// segments / datagrams (counted): the client retransmits them, and the flow
+// now passes its packets on.
 void gateway_core::release_hold(flow_policy_stage::hold_release h, std::span<const uint8_t> frame,
                                 const net::packet_view& view, uint32_t now) noexcept {
     if (h.flow == flow_stage::npos) return;
-    const uint32_t base = reassembly_.stream_base(h.flow, dlp::dlp_direction::outbound);
-    const std::size_t room = held_segment_room(frame, view, emit_.port(side::outside).mtu);
-    const auto send = [&](std::span<const uint8_t> bytes, uint32_t seq, bool whole) {
+    enum class held { whole, segment, datagram };
+    const auto send = [&](std::span<const uint8_t> bytes, uint32_t seq, held kind) {
         const std::span<uint8_t> slot = outbox_.prepare();
         net::packet_view v;
         std::size_t n = 0;
-        if (whole && slot.size() >= bytes.size()) {
+        if (kind == held::whole && slot.size() >= bytes.size()) {
             std::memcpy(slot.data(), bytes.data(), bytes.size());
             n = net::parse_frame(slot.first(bytes.size()), v) == no_drop ? bytes.size() : 0;
-        } else if (!whole && !slot.empty()) {
+        } else if (kind == held::segment && !slot.empty()) {
             n = build_held_segment(frame, view, seq, bytes, slot, v);
+        } else if (kind == held::datagram && !slot.empty()) {
+            n = build_held_datagram(frame, view, bytes, slot, v);
         }
         if (n == 0) return counters_.count_drop(drop_reason::outbox_full);
         const packet_result r = on_flow(h.flow, flow::direction::outbound, slot.first(n), v, now, outbox::headroom);
         if (r.goes_on()) outbox_.commit(side::outside, n + static_cast<std::size_t>(r.front_adjust), r.front_adjust);
         if (r.dropped()) counters_.count_drop(r.reason);
-        else if (!whole) counters_.hold_released_bytes += bytes.size();
+        else if (kind != held::whole) counters_.hold_released_bytes += bytes.size();
     };
-    uint32_t at = 0;
-    for (std::span<const uint8_t> run = reassembly_.next_held(h.flow, at); !run.empty() && room != 0;
-         run = reassembly_.next_held(h.flow, at)) {
-        for (std::size_t done = 0; done < run.size(); done += room)
-            send(run.subspan(done, std::min(room, run.size() - done)), base + at + static_cast<uint32_t>(done), false);
-        at += static_cast<uint32_t>(run.size());
+    if (view.proto == net::proto_udp) {
+        const std::span<const uint8_t> stored = reassembly_.held_datagrams(h.flow);
+        for (std::size_t at = 0; at + 2 <= stored.size();) {
+            const std::size_t len = static_cast<std::size_t>(stored[at] << 8 | stored[at + 1]);
+            send(stored.subspan(at + 2, len), 0, held::datagram);
+            at += 2 + len;
+        }
+    } else {
+        const uint32_t base = reassembly_.stream_base(h.flow, dlp::dlp_direction::outbound);
+        const std::size_t room = held_segment_room(frame, view, emit_.port(side::outside).mtu);
+        uint32_t at = 0;
+        for (std::span<const uint8_t> run = reassembly_.next_held(h.flow, at); !run.empty() && room != 0;
+             run = reassembly_.next_held(h.flow, at)) {
+            for (std::size_t done = 0; done < run.size(); done += room)
+                send(run.subspan(done, std::min(room, run.size() - done)), base + at + static_cast<uint32_t>(done),
+                     held::segment);
+            at += static_cast<uint32_t>(run.size());
+        }
     }
     reassembly_.stop_reading(h.flow);
-    if (!h.segment_held) send(frame, 0, true);
+    if (!h.segment_held) send(frame, 0, held::whole);
 }
 
 // An ICMP error whose quoted packet was looked up as `idx` (the mirrored quoted

@@ -52,4 +52,23 @@ std::size_t build_held_segment(std::span<const uint8_t> tmpl, const net::packet_
     return n;
 }
 
+std::size_t build_held_datagram(std::span<const uint8_t> tmpl, const net::packet_view& view,
+                                std::span<const uint8_t> payload, std::span<uint8_t> out,
+                                net::packet_view& out_view) noexcept {
+    const std::size_t head = view.l4_offset + 8;
+    const std::size_t n = head + payload.size();
+    if (n > out.size() || head > tmpl.size()) return 0;
+    std::memcpy(out.data(), tmpl.data(), head);
+    std::memcpy(out.data() + head, payload.data(), payload.size());
+    uint8_t* l3 = out.data() + view.l3_offset;
+    if (view.family == net::ip_family::v4) put16(l3 + 2, n - view.l3_offset);
+    else put16(l3 + 4, n - view.l3_offset - net::ipv6_header);
+    put16(out.data() + view.l4_offset + 4, 8 + payload.size());
+    const std::span<uint8_t> f = out.first(n);
+    if (view.family == net::ip_family::v4) put16(l3 + 10, net::ipv4_header_checksum(f, view));
+    if (net::parse_frame(f, out_view) != stats::no_drop) return 0;
+    net::recompute_checksums(f, out_view);
+    return n;
+}
+
 } // namespace egress::gateway

@@ -3,6 +3,8 @@
 // the allowing segment's headers (addresses, ports, options, ack, window) with
 // the held bytes' own sequence number and payload. They enter the flow stages
 // after the policy check like any client segment (tracked, DLP, translated).
+// A QUIC flow's held datagrams go out whole, each rebuilt on the allowing
+// datagram's headers (build_held_datagram).
 #pragma once
 
 #include <cstddef>
@@ -24,5 +26,12 @@ std::size_t held_segment_room(std::span<const uint8_t> tmpl, const net::packet_v
 std::size_t build_held_segment(std::span<const uint8_t> tmpl, const net::packet_view& view, uint32_t seq,
                                std::span<const uint8_t> payload, std::span<uint8_t> out,
                                net::packet_view& out_view) noexcept;
+
+// QUIC: writes into out the datagram carrying `payload`, built on tmpl (a
+// parsed client UDP datagram of the same flow, untranslated): IP and UDP
+// lengths and checksums made right. Returns its length (0: does not fit out).
+std::size_t build_held_datagram(std::span<const uint8_t> tmpl, const net::packet_view& view,
+                                std::span<const uint8_t> payload, std::span<uint8_t> out,
+                                net::packet_view& out_view) noexcept;
 
 } // namespace egress::gateway

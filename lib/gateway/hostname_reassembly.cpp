@@ -19,6 +19,11 @@ std::string_view to_string(inspect_outcome o) noexcept {
     case inspect_outcome::not_http: return "not_http";
     case inspect_outcome::no_host: return "no_host";
     case inspect_outcome::malformed: return "malformed";
+    case inspect_outcome::quic_not_initial: return "quic_not_initial";
+    case inspect_outcome::quic_unknown_version: return "quic_unknown_version";
+    case inspect_outcome::quic_version_negotiation: return "quic_version_negotiation";
+    case inspect_outcome::quic_retry: return "quic_retry";
+    case inspect_outcome::quic_undecryptable: return "quic_undecryptable";
     }
     return "unknown";
 }
@@ -35,7 +40,8 @@ hostname_reassembly::hostname_reassembly(const inspect_settings& s, uint32_t flo
 }
 
 bool hostname_reassembly::start(uint32_t flow, policy::inspection_kind kind, uint32_t syn_seq) noexcept {
-    const bool reads_name = kind == policy::inspection_kind::tls || kind == policy::inspection_kind::http;
+    const bool reads_name = kind == policy::inspection_kind::tls || kind == policy::inspection_kind::http ||
+                            kind == policy::inspection_kind::quic;
     if (free_slot_ == none || (reads_name && free_buffers_.empty())) return false;
     const uint32_t index = free_slot_;
     slot& s = slots_[index];
@@ -142,6 +148,40 @@ std::span<const uint8_t> hostname_reassembly::next_held(uint32_t flow, uint32_t&
 void hostname_reassembly::note_hold(uint32_t flow, uint32_t now) noexcept {
     slot& s = slots_[slot_of_[flow]];
     if (s.end == 0) s.held_since = now;
+}
+
+bool hostname_reassembly::hold_datagram(uint32_t flow, std::span<const uint8_t> payload) noexcept {
+    slot& s = slots_[slot_of_[flow]];
+    const std::size_t half = settings_.max_bytes / 2;
+    if (s.buffer == none || s.end + 2 + payload.size() > half) {
+        s.overflowed = true;
+        return false;
+    }
+    uint8_t* at = &buffer_bytes_[std::size_t{s.buffer} * settings_.max_bytes + s.end];
+    at[0] = static_cast<uint8_t>(payload.size() >> 8);
+    at[1] = static_cast<uint8_t>(payload.size());
+    std::memcpy(at + 2, payload.data(), payload.size());
+    s.end += static_cast<uint32_t>(2 + payload.size());
+    return true;
+}
+
+std::span<const uint8_t> hostname_reassembly::held_datagrams(uint32_t flow) const noexcept {
+    const uint32_t index = slot_of_[flow];
+    if (index == none || slots_[index].buffer == none) return {};
+    return {&buffer_bytes_[std::size_t{slots_[index].buffer} * settings_.max_bytes], slots_[index].end};
+}
+
+std::span<uint8_t> hostname_reassembly::quic_storage(uint32_t flow) noexcept {
+    const slot& s = slots_[slot_of_[flow]];
+    const std::size_t half = settings_.max_bytes / 2;
+    return {&buffer_bytes_[std::size_t{s.buffer} * settings_.max_bytes + half], settings_.max_bytes - half};
+}
+
+void hostname_reassembly::set_outcome(uint32_t flow, inspect_outcome o, std::string_view name) noexcept {
+    slot& s = slots_[slot_of_[flow]];
+    s.outcome = o;
+    s.hostname_length = static_cast<uint8_t>(std::min(name.size(), s.hostname.size()));
+    std::memcpy(s.hostname.data(), name.data(), s.hostname_length);
 }
 
 void hostname_reassembly::decide(slot& s, std::span<const uint8_t> stream) noexcept {

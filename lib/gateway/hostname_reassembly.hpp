@@ -18,6 +18,12 @@
 // the contiguous prefix from byte 0 is what the parsers see. Bytes beyond
 // max_bytes make the outcome `oversize`. Nothing here allocates or locks after
 // construction.
+//
+// QUIC flows (kind quic, quic_stage.hpp) use the same slot, buffer, bound and
+// hold clock differently: the first half of the buffer holds the client's
+// datagrams whole, each behind a 2-byte length (hold_datagram / held_datagrams),
+// the second half is the flow's CRYPTO stream (quic_storage); the outcome is
+// set by the QUIC stage (set_outcome), not by feed.
 #pragma once
 
 #include <array>
@@ -41,6 +47,12 @@ enum class inspect_outcome : uint8_t {
     not_http,  // the client's bytes are not an HTTP/1.x request
     no_host,   // an HTTP request without Host
     malformed, // a ClientHello / request with inconsistent lengths or bad fields
+    // QUIC (quic_stage.hpp): a first datagram that is not a client's Initial.
+    quic_not_initial,         // a short header, or a 0-RTT / Handshake packet first
+    quic_unknown_version,     // a version whose Initial protection egressd does not know
+    quic_version_negotiation, // a Version Negotiation packet (servers send those)
+    quic_retry,               // a Retry packet (servers send those)
+    quic_undecryptable,       // an Initial whose AEAD tag fails with its DCID's keys
 };
 
 std::string_view to_string(inspect_outcome o) noexcept;
@@ -108,6 +120,21 @@ public:
     void stop_reading(uint32_t flow) noexcept {
         if (slot_of_[flow] != none) release_buffer(slots_[slot_of_[flow]]);
     }
+    // QUIC: appends one client datagram to the held ones (false, and the
+    // flow marked overflowed, when the first half of the buffer is full).
+    bool hold_datagram(uint32_t flow, std::span<const uint8_t> payload) noexcept;
+    // QUIC: the held datagrams as stored (length-prefixed, in arrival order).
+    std::span<const uint8_t> held_datagrams(uint32_t flow) const noexcept;
+    // QUIC: the buffer's second half (the CRYPTO stream) and the buffer's
+    // index (quic_stage keeps its per-flow Initial state under it).
+    std::span<uint8_t> quic_storage(uint32_t flow) noexcept;
+    uint32_t buffer_of(uint32_t flow) const noexcept {
+        return slot_of_[flow] == none ? none : slots_[slot_of_[flow]].buffer;
+    }
+    uint32_t buffer_count() const noexcept { return settings_.buffers; }
+    // QUIC: the outcome (and name) the flow's Initials gave.
+    void set_outcome(uint32_t flow, inspect_outcome o, std::string_view name = {}) noexcept;
+
     // The flow is gone: frees its slot (and buffer).
     void finish(uint32_t flow) noexcept;
 

@@ -255,7 +255,9 @@ decision compiled_policy::walk(const query& q, rule_skip* skipped, uint32_t* sto
                 case inspection_kind::tls:
                 case inspection_kind::http: return stop(r, decision{verdict::allow, false, no_rule, no_rule, true, false});
                 case inspection_kind::quic:
-                    if (inspection_.quic == verdict::deny) return stop(r, decision{verdict::deny, false, r, no_rule, false, true});
+                    if (inspection_.quic == quic_action::deny) return stop(r, decision{verdict::deny, false, r, no_rule, false, true});
+                    if (inspection_.quic == quic_action::inspect)
+                        return stop(r, decision{verdict::allow, false, no_rule, no_rule, true, false});
                     skip(r, rule_skip::quic_allowed);
                     continue;
                 case inspection_kind::none: skip(r, rule_skip::name_unread); continue;

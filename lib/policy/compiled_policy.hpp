@@ -27,7 +27,8 @@
 //              http_ports) returns {pending = true}: the gateway admits the flow,
 //              extracts the name from the first client bytes, and evaluates
 //              again with it; a UDP flow to a TLS port (QUIC) gets the
-//              inspection_spec::quic action (deny: {deny, quic = true, rule});
+//              inspection_spec::quic action (deny: {deny, quic = true, rule};
+//              inspect: {pending = true}, the name read from its Initials);
 //              any other flow cannot have a name: the rule is skipped;
 //   * absent:  the name was looked for and there is none: the rule is skipped.
 // Rules with hostnames never shadow later rules.
@@ -81,6 +82,9 @@ struct port_range {
 
 // What to do with a flow to an inspected port whose name cannot be matched.
 enum class ech_action : uint8_t { outer, deny }; // outer: match the outer (public) SNI
+// UDP to a TLS port (QUIC) reaching a hostname rule: skip the rule, deny, or
+// read the SNI from the client's Initial packets (gateway/quic_stage.hpp).
+enum class quic_action : uint8_t { allow, deny, inspect };
 
 struct inspection_spec {
     std::vector<port_range> tls_ports{{443, 443}};  // TCP: TLS ClientHello SNI; UDP: QUIC
@@ -91,7 +95,7 @@ struct inspection_spec {
     verdict not_tls = verdict::deny;      // bytes that are not a TLS ClientHello on a TLS port
     verdict not_http = verdict::deny;     // bytes that are not an HTTP/1.x request on an HTTP port
     verdict http_no_host = verdict::deny; // an HTTP request without Host
-    verdict quic = verdict::deny;         // UDP to a TLS port reaching a hostname rule
+    quic_action quic = quic_action::deny; // UDP to a TLS port reaching a hostname rule
 };
 
 enum class inspection_kind : uint8_t { none, tls, http, quic };

@@ -111,7 +111,12 @@ namespace egress::stats {
     X(source_port_limit, "source_port_limit")                           \
     X(icmp_error_bad_checksum, "icmp_error_bad_checksum")               \
     X(hold_timeout, "hold_timeout")                                     \
-    X(hold_syn_data, "hold_syn_data")
+    X(hold_syn_data, "hold_syn_data")                                   \
+    X(inspect_quic_not_initial, "inspect_quic_not_initial")             \
+    X(inspect_quic_unknown_version, "inspect_quic_unknown_version")     \
+    X(inspect_quic_version_negotiation, "inspect_quic_version_negotiation") \
+    X(inspect_quic_retry, "inspect_quic_retry")                         \
+    X(inspect_quic_undecryptable, "inspect_quic_undecryptable")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

@@ -1,5 +1,6 @@
 // libFuzzer target: the whole gateway_core, both sides, on arbitrary sequences
-// of frame bursts, with a policy (hostname rules, DLP), hostname inspection,
+// of frame bursts, with a policy (hostname rules, DLP), hostname inspection
+// (TLS, HTTP and, in the report-mode policy, QUIC Initials),
 // fragments, ICMP, neighbour resolution and VLANs chosen by the input's first
 // byte. After every burst it checks what must hold whatever arrives:
 //   * every frame of the burst got exactly one result (forward, drop, consumed
@@ -81,6 +82,9 @@ std::shared_ptr<const policy::compiled_policy> compiled(unsigned which) {
         spec.default_action = policy::verdict::allow;
         spec.rules[0].action = policy::verdict::deny;
         spec.rules[0].mode = policy::rule_mode::report;
+        // QUIC read by name too (quic_stage): UDP to 443 reaches the rule and is held.
+        spec.rules[0].proto = policy::protocol::any;
+        spec.inspection.quic = policy::quic_action::inspect;
     }
     auto result = policy::compiled_policy::compile(spec);
     if (!result.policy) std::abort();

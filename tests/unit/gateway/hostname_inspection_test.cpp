@@ -282,6 +282,36 @@ TEST_F(tls_flow, names_that_cannot_be_matched_take_their_configured_action) {
     }
 }
 
+// ECH over TCP, as over QUIC (quic_inspection_test.cpp): with ech = "outer" a
+// hello with encrypted_client_hello is decided on its outer (public) name by
+// the hostname rules; with ech = "deny" it is refused whatever that name is.
+TEST_F(tls_flow, ech_hellos_are_decided_on_their_outer_name_or_denied) {
+    struct row {
+        const char* outer;
+        policy::ech_action ech;
+        outcome expected;
+        uint64_t rule_hits;
+    };
+    const row rows[] = {
+        {"api.stripe.com", policy::ech_action::outer, verdict::consumed, 1},
+        {"public.example", policy::ech_action::outer, drop_reason::policy_denied, 0},
+        {"api.stripe.com", policy::ech_action::deny, drop_reason::inspect_ech, 0},
+    };
+    for (const row& r : rows) {
+        tls::test::hello_builder h;
+        h.extensions = {tls::test::sni_ext(r.outer), tls::test::ech_outer_ext()};
+        const bytes hello = tls::test::records(h.message());
+        policy::policy_spec spec = hostname_spec();
+        spec.inspection.ech = r.ech;
+        use(spec);
+        handshake();
+        EXPECT_EQ(send(hello, {}), std::vector<outcome>{r.expected}) << r.outer;
+        EXPECT_EQ(active->hits(0), r.rule_hits) << r.outer;
+        EXPECT_EQ(core->inspection().hostname(0), r.outer) << r.outer;
+        EXPECT_EQ(payloads_out(), r.rule_hits ? std::vector<bytes>{hello} : std::vector<bytes>{}) << r.outer;
+    }
+}
+
 TEST_F(tls_flow, a_hello_over_the_bound_is_oversize) {
     s.inspect.max_bytes = 1024;
     s.outside.mtu = 9000; // the second HTTP segment below is a 1540-byte datagram
@@ -327,7 +357,7 @@ TEST_F(tls_flow, quic_is_denied_where_a_hostname_rule_would_decide) {
     test::bytes dns = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(50000, 53).payload("q").build();
     EXPECT_EQ(core->process(side::inside, dns, 0), verdict::forward); // no hostname rule in the way
     policy::policy_spec spec = any_protocol;
-    spec.inspection.quic = policy::verdict::allow;
+    spec.inspection.quic = policy::quic_action::allow;
     spec.default_action = policy::verdict::allow;
     use(spec);
     test::bytes again = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(50001, 443).payload("q").build();

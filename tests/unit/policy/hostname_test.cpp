@@ -119,7 +119,7 @@ action = "allow"
     EXPECT_EQ(r.spec->inspection.http_ports, (std::vector<port_range>{{80, 81}}));
     EXPECT_EQ(r.spec->inspection.no_sni, verdict::allow);
     EXPECT_EQ(r.spec->inspection.ech, ech_action::deny);
-    EXPECT_EQ(r.spec->inspection.quic, verdict::allow);
+    EXPECT_EQ(r.spec->inspection.quic, quic_action::allow);
     EXPECT_EQ(r.spec->inspection.not_tls, verdict::deny);
 
     EXPECT_EQ(errors_of("[[policy.rule]]\nname = \"a\"\ndestinations = [\"0.0.0.0/0\"]\nprotocol = \"udp\"\n"
@@ -135,6 +135,31 @@ action = "allow"
               (std::vector<std::string>{"p.toml:2:1: policy.echo: unknown key (did you mean ech?)",
                                         "p.toml:3:14: policy.tls_ports[0]: expected a port 1..65535 or a range like \"8000-8080\", got 0",
                                         "p.toml:4:7: policy.ech: expected \"outer\" or \"deny\", got \"inner\""}));
+}
+
+// quic = "inspect": QUIC at a hostname rule waits for its name like TLS (read
+// from its Initials by the gateway); with the name it is matched as any flow.
+TEST(hostname_rules, quic_inspect_makes_quic_pending_at_hostname_rules) {
+    const auto r = load_policy_string(R"([policy]
+quic = "inspect"
+[[policy.rule]]
+name = "saas"
+destinations = ["0.0.0.0/0"]
+hostnames = ["api.stripe.com"]
+action = "allow"
+)", "p.toml");
+    ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
+    EXPECT_EQ(r.spec->inspection.quic, quic_action::inspect);
+    const auto p = compiled_policy::compile(*r.spec).policy;
+    ASSERT_TRUE(p);
+    const auto q = [](host_state h, std::string_view name = {}) {
+        return query{ip("10.0.0.1"), ip("198.51.100.1"), 17, 443, h, name};
+    };
+    EXPECT_EQ(p->evaluate(q(host_state::unknown)), (decision{verdict::allow, false, no_rule, no_rule, true, false}));
+    EXPECT_EQ(p->evaluate(q(host_state::known, "api.stripe.com")), (decision{verdict::allow, false, 0}));
+    EXPECT_EQ(p->evaluate(q(host_state::known, "evil.com")), (decision{verdict::deny, false, no_rule}));
+    EXPECT_EQ(errors_of("[policy]\nquic = \"sniff\"\n"),
+              (std::vector<std::string>{"p.toml:2:8: policy.quic: expected \"allow\", \"deny\" or \"inspect\", got \"sniff\""}));
 }
 
 } // namespace

@@ -198,6 +198,21 @@ def chaos_flight(rng, hello, f, datagrams=2, size=1250):
     return [f.initial(p, size) for p in payloads]
 
 
+def spread_flight(rng, hello, f, datagrams=3, size=1250):
+    """For the gateway tests: the hello cut into pieces, shuffled, dealt round-robin
+    over `datagrams` Initials with PING / PADDING between them, two pieces sent twice
+    (in other datagrams than their first copy)."""
+    cuts = sorted(rng.sample(range(1, len(hello)), 11))
+    pieces = [(a, hello[a:b]) for a, b in zip([0] + cuts, cuts + [len(hello)])]
+    rng.shuffle(pieces)
+    pieces += [pieces[0], pieces[4]]  # duplicates, dealt to the next datagram over
+    payloads = [b"" for _ in range(datagrams)]
+    for i, (off, data) in enumerate(pieces):
+        payloads[(i + (1 if i >= 12 else 0)) % datagrams] += crypto_frame(off, data) + rng.choice(
+            [b"", b"\x01", b"\x00" * rng.randrange(1, 9), b"\x01\x00\x01"])
+    return [f.initial(p, size) for p in payloads]
+
+
 def build():
     check_rfc_keys()
     rng = random.Random(16)
@@ -254,6 +269,15 @@ def build():
 
     f = flight(V1, rng.randbytes(4))  # a client DCID must be at least 8 bytes
     flights["short-dcid"] = [f.initial(crypto_frame(0, client_hello(rng, "s.example")))]
+
+    # Gateway tests (tests/unit/gateway/quic_inspection_test.cpp): one name to
+    # allow, one to deny, each over three datagrams; a v2 flight too.
+    f = flight(V1, rng.randbytes(8), rng.randbytes(8))
+    flights["gw-allowed"] = spread_flight(rng, client_hello(rng, "api.stripe.com", kyber=True, ech="grease"), f)
+    f = flight(V1, rng.randbytes(16))
+    flights["gw-denied"] = spread_flight(rng, client_hello(rng, "exfil.example.net", kyber=True), f)
+    f = flight(V2, rng.randbytes(8))
+    flights["gw-v2"] = spread_flight(rng, client_hello(rng, "v2.github.com", kyber=True), f)
     return flights
 
 
