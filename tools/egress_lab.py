@@ -731,12 +731,12 @@ def connect_main(addr, port):
         print(f"error: {e.strerror}")
 
 
-USAGE = """usage: tools/lab up|down|status|demo|scaleout|scaleout-up|scaleout-status
+USAGE = """usage: tools/lab up|down|status|demo|scaleout|scaleout-up|scaleout-status|scaleout-measure
   up      build the namespaces, start the servers, the collector and egressd
   down    stop everything and remove namespaces and files (safe to repeat)
   status  what is running
   demo    bring the lab up if needed and show, step by step, what egressd does
-  scaleout, scaleout-up, scaleout-status
+  scaleout, scaleout-up [poll|adaptive], scaleout-status, scaleout-measure
           two egressd instances behind an ECMP router, one killed and restarted
           (tools/egress_scaleout.py); `down` removes that scene too"""
 
@@ -757,9 +757,10 @@ def main(argv):
     if cmd == "up":
         up()
     elif cmd == "down":
-        if egress_scaleout.is_up():
+        scene = egress_scaleout.is_up()
+        if scene:
             egress_scaleout.down()
-        if is_up() or not egress_scaleout.is_up():
+        if is_up() or not scene:
             down()
     elif cmd == "status":
         return status()

@@ -528,6 +528,7 @@ def demo():
     time.sleep(1.0)
     t_kill = kill_instance(2)
     result = json.loads(p.stdout.read())
+    p.stdout.close()
     p.wait()
     report = failover_report(result, t_kill)
     for line in report["lines"]:
@@ -559,7 +560,8 @@ def failover_report(result, t_kill):
             out["dead_lost"] += len(lost)
     if t_route is not None:
         out["attempts_after"] = [a for a in result["attempts"] if a[0] >= t_route]
-    failed_before = [a for a in result["attempts"] if a[0] < (t_route or 0) and a[0] >= t_kill and a[2] is None]
+    between = [a for a in result["attempts"] if t_kill <= a[0] < (t_route or 0)]
+    slowest = max((a[1] - a[0] for a in between if a[2] is not None), default=0.0)
     ok_after = [a for a in out["attempts_after"] if a[2] == 1]
     out["lines"] = [
         f"detection: the inside router dropped instance 2 {out['detection_s'] * 1000:.0f} ms after the kill"
@@ -567,16 +569,47 @@ def failover_report(result, t_kill):
         f"UDP flows on the survivor: {out['survivor_flows']}, datagrams lost {out['survivor_lost']}",
         f"UDP flows on the dead instance: {out['dead_flows']}, datagrams lost {out['dead_lost']} "
         "(then through the survivor, with a new public address)",
-        f"new connections started between the kill and the route change that failed: {len(failed_before)}",
+        f"new connections started between the kill and the route change: {len(between)}, completed "
+        f"{sum(a[2] is not None for a in between)} (slowest {slowest * 1000:.0f} ms: a SYN lost at the dead "
+        "instance is retransmitted after 1 s)",
         f"new connections started after the route change: {len(out['attempts_after'])}, "
         f"through the survivor {len(ok_after)}",
     ]
     return out
 
 
-USAGE = """usage: tools/lab scaleout|scaleout-up|scaleout-status   (tools/lab down removes it)
+def cpu_share(pid, seconds):
+    """The share of one CPU process pid used over seconds (utime + stime, /proc/PID/stat)."""
+    def ticks():
+        fields = read(f"/proc/{pid}/stat").rsplit(") ", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    before = ticks()
+    time.sleep(seconds)
+    return (ticks() - before) / os.sysconf("SC_CLK_TCK") / seconds
+
+
+def ping_times(count, interval):
+    """Round-trip times (ms) of count pings from the client to the server, interval s apart."""
+    r = sh("ping", "-n", "-c", count, "-i", interval, SERVER, ns=CLI, timeout=count * interval + 10)
+    return sorted(float(w.split("=")[1]) for w in r.stdout.split() if w.startswith("time="))
+
+
+def measure():
+    """CPU of each idle instance over 5 s, then the round trip of pings 0.3 s
+    apart (each one finds the instance idle: its first packet after a quiet
+    spell) — with the scene's idle mode (scaleout-up poll|adaptive)."""
+    for i in GWS:
+        say(f"egressd {i}: {cpu_share(pid_of(f'egressd{i}'), 5.0) * 100:.1f}% of a CPU over 5 s, idle")
+    t = ping_times(40, 0.3)
+    say(f"ping through an idle instance, 40 x 0.3 s: median {t[len(t) // 2]:.3f} ms, "
+        f"p90 {t[len(t) * 9 // 10]:.3f} ms, min {t[0]:.3f} ms")
+
+
+USAGE = """usage: tools/lab scaleout|scaleout-up [poll|adaptive]|scaleout-status|scaleout-measure
+  (tools/lab down removes the scene)
   scaleout     bring the scene up if needed, spread connections over two instances, kill one, restart it
-  scaleout-up  build the scene (two egressd instances behind an ECMP router) and leave it running"""
+  scaleout-up  build the scene (two egressd instances behind an ECMP router) and leave it running
+  scaleout-measure  CPU of the idle instances and the round trip through an idle one"""
 
 
 def main(cmd, args):
@@ -588,6 +621,8 @@ def main(cmd, args):
         demo()
     elif cmd == "scaleout-up":
         up(idle=args[0] if args else "adaptive")
+    elif cmd == "scaleout-measure":
+        measure()
     elif cmd == "scaleout-status":
         for i in GWS:
             r = ask(i, "health")
