@@ -37,6 +37,7 @@
 #include "policy_explain.hpp"
 #include "policy_loader.hpp"
 #include "gateway/steering.hpp"
+#include "port_link.hpp"
 #include "ports_setup.hpp"
 #include "summary.hpp"
 #include "worker_set.hpp"
@@ -384,14 +385,13 @@ void gateway_run::start_health() {
     control_.health = std::make_unique<controlplane::health_monitor>(cfg_.health.file, cfg_.health.stall_ms,
                                                                       controlplane::unix_ms_now());
     const bool watch_workers = !cfg_.run.replay_in_timestamp_order;
-    control_.observe_health = [this, watch_workers](controlplane::health_monitor& h) {
+    const std::vector<std::string> ifaces{dataplane::kernel_interface(cfg_.eal.vdevs, cfg_.inside_port.device),
+                                          dataplane::kernel_interface(cfg_.eal.vdevs, cfg_.outside_port.device)};
+    control_.observe_health = [this, watch_workers, ifaces](controlplane::health_monitor& h) {
         std::vector<std::string> down;
         const char* names[] = {"inside", "outside"};
-        for (int s = 0; s < 2; ++s) {
-            rte_eth_link link{};
-            if (rte_eth_link_get_nowait(ports_.ports[s].id, &link) == 0 && link.link_status == RTE_ETH_LINK_DOWN)
-                down.emplace_back(names[s]);
-        }
+        for (int s = 0; s < 2; ++s)
+            if (!dataplane::link_up(ports_.ports[s].id, ifaces[s])) down.emplace_back(names[s]);
         const auto beats = watch_workers ? workers_->heartbeats() : std::vector<uint64_t>{};
         h.observe(controlplane::unix_ms_now(), beats, down);
     };

@@ -4,7 +4,7 @@ runs): two egressd instances (af_packet, idle = "adaptive", disjoint NAT pools)
 behind an inside router that spreads flows with ECMP on the 5-tuple, the
 route kept by the health watcher. In order against one scene: the spread and
 every reply reaching its owner, a drain taking an instance out of the route,
-a kill moving new flows to the survivor within the measured detection time
+a link down failing it, a kill moving new flows to the survivor within the measured detection time
 while the survivor's flows lose nothing, and a restart bringing it back."""
 import json
 import os
@@ -84,7 +84,20 @@ class scaleout(unittest.TestCase):
         self.assertEqual(scene.read(scene.path("gw2.health")), "ready\nok\n")
         scene.wait_for_route([1, 2])
 
-    def test_03_killing_one_moves_new_flows_to_the_survivor(self):
+    def test_03_a_link_down_fails_it(self):
+        scene.sh("ip", "link", "set", "to-gw2", "down", ns=scene.INR)  # gw2's inside veth loses its carrier
+        try:
+            scene.wait_for_route([1])
+            r = egressctl(2, "health")
+            self.assertEqual(r.returncode, 2)
+            self.assertTrue(r.stdout.startswith("state: failed\nreason: link down: inside\n"), r.stdout)
+            self.assertEqual(scene.read(scene.path("gw2.health")), "failed\nlink down: inside\n")
+        finally:
+            scene.sh("ip", "link", "set", "to-gw2", "up", ns=scene.INR)
+        scene.wait_for_route([1, 2])
+        self.assertEqual(egressctl(2, "health").returncode, 0)
+
+    def test_04_killing_one_moves_new_flows_to_the_survivor(self):
         p = subprocess.Popen(["ip", "netns", "exec", scene.CLI, scene.PYTHON, scene.ME, "_failover", "3", "16"],
                              stdout=subprocess.PIPE, text=True)
         self.assertEqual(p.stdout.readline().strip(), "ready")
@@ -109,7 +122,7 @@ class scaleout(unittest.TestCase):
         self.assertEqual([a[2] for a in after], [1] * len(after))
         self.assertEqual(scene.ask(2, "health"), None)
 
-    def test_04_restart_brings_it_back(self):
+    def test_05_restart_brings_it_back(self):
         t = time.time()
         scene.start_instance(2)
         back = scene.wait_for_route([1, 2])
