@@ -382,6 +382,7 @@ void gateway_run::start_control() {
 // the control socket and in health.file.
 void gateway_run::start_health() {
     using namespace egress;
+    static_assert(dataplane::heartbeat_stopped == controlplane::health_monitor::not_running);
     control_.health = std::make_unique<controlplane::health_monitor>(cfg_.health.file, cfg_.health.stall_ms,
                                                                       controlplane::unix_ms_now());
     const bool watch_workers = !cfg_.run.replay_in_timestamp_order;

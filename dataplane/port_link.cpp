@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include <rte_ethdev.h>
@@ -35,8 +36,10 @@ bool link_up(uint16_t port_id, const std::string& kernel_iface) {
             ifreq req{};
             std::memcpy(req.ifr_name, kernel_iface.data(), kernel_iface.size());
             const bool asked = ::ioctl(fd, SIOCGIFFLAGS, &req) == 0;
+            const int why = errno;
             ::close(fd);
             if (asked) return (req.ifr_flags & IFF_RUNNING) != 0;
+            if (why == ENODEV) return false; // the interface is gone (its namespace or its peer deleted)
         }
     }
     rte_eth_link link{};

@@ -16,8 +16,8 @@ namespace egress::dataplane {
 // The iface= argument of the vdev named device in vdevs ("" when it has none).
 std::string kernel_interface(const std::vector<std::string>& vdevs, std::string_view device);
 
-// The kernel interface's IFF_RUNNING when there is one (and it can be asked),
-// else rte_eth_link_get_nowait's status.
+// The kernel interface's IFF_RUNNING when there is one (down when it no
+// longer exists), else rte_eth_link_get_nowait's status.
 bool link_up(uint16_t port_id, const std::string& kernel_iface);
 
 } // namespace egress::dataplane

@@ -96,6 +96,10 @@ struct alignas(64) worker_context {
     std::atomic<uint64_t> heartbeat{0};
 };
 
+// What worker_set::heartbeats() says for a worker that returned on purpose
+// (never stalled; controlplane::health_monitor::not_running).
+inline constexpr uint64_t heartbeat_stopped = ~uint64_t{0};
+
 // Runs until *ctx.stop, or (stop_when_drained) until every worker's input is
 // drained.
 // Signature fits rte_eal_remote_launch.
