@@ -56,6 +56,7 @@ INSIDE = {i: f"10.1.{i}.1" for i in GWS}          # egressd's inside address (th
 INSIDE_ROUTER = {i: f"10.1.{i}.2" for i in GWS}   # the inside router's end
 OUTSIDE = {1: "192.0.2.1", 2: "192.0.2.5"}        # egressd's outside address
 OUTSIDE_ROUTER = {1: "192.0.2.2", 2: "192.0.2.6"}
+METRICS_PORT = 9469
 WATCH_INTERVAL_S = 0.05
 STALL_MS = 300
 
@@ -115,6 +116,9 @@ socket = "gw{i}.sock"
 [health]
 file = "gw{i}.health"
 stall_ms = {stall_ms}
+
+[metrics]
+listen = "127.0.0.1:{metrics_port}"   # in the instance's namespace
 """
 
 
@@ -246,7 +250,8 @@ def write_config(i, idle):
     with open(path(f"gw{i}.toml"), "w") as f:
         f.write(CONFIG.format(i=i, lcore=i - 1, inside=INSIDE[i], inside_router=INSIDE_ROUTER[i],
                               outside=OUTSIDE[i], outside_router=OUTSIDE_ROUTER[i],
-                              pool=", ".join(f'"{a}"' for a in POOLS[i]), idle=idle, stall_ms=STALL_MS))
+                              pool=", ".join(f'"{a}"' for a in POOLS[i]), idle=idle, stall_ms=STALL_MS,
+                              metrics_port=METRICS_PORT))
 
 
 def start_instance(i, timeout_s=30):
@@ -387,6 +392,15 @@ def down(quiet=False):
 # --------------------------------------------------------------------------
 # Traffic
 # --------------------------------------------------------------------------
+def metric(i, name):
+    """One sample of instance i's Prometheus metrics (a family without labels)."""
+    r = sh("curl", "-sS", "--max-time", "5", f"http://127.0.0.1:{METRICS_PORT}/metrics", ns=GWS[i])
+    for line in r.stdout.splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[1])
+    raise RuntimeError(f"egressd {i}: no {name} in its metrics")
+
+
 def tcp_flows_created(i):
     """TCP flows instance i created so far (None when it does not answer)."""
     r = ask(i, "stats")

@@ -66,12 +66,16 @@ class scaleout(unittest.TestCase):
         self.assert_spread(owners, created)
         for i in scene.GWS:
             self.assertEqual(stats(i)["drops"]["inbound_unsolicited"], 0, f"instance {i}")
+            # idle = "adaptive": between the bursts of the test the workers slept.
+            self.assertGreater(scene.metric(i, "egress_idle_sleeps_total"), 0, f"instance {i}")
+            self.assertEqual(scene.metric(i, "egress_health_state"), 0, f"instance {i}")
 
     def test_02_drain_takes_an_instance_out_and_undrain_brings_it_back(self):
         r = egressctl(2, "drain")
         self.assertEqual((r.returncode, r.stderr), (0, ""))
         self.assertRegex(r.stdout, r"^draining: \d+ flows active\n$")
         self.assertEqual(scene.read(scene.path("gw2.health")), "draining\ndrained by egressctl\n")
+        self.assertEqual(scene.metric(2, "egress_health_state"), 1)
         r = egressctl(2, "health")
         self.assertEqual(r.returncode, 1)
         self.assertTrue(r.stdout.startswith("state: draining\nreason: drained by egressctl\n"), r.stdout)
@@ -92,6 +96,7 @@ class scaleout(unittest.TestCase):
             self.assertEqual(r.returncode, 2)
             self.assertTrue(r.stdout.startswith("state: failed\nreason: link down: inside\n"), r.stdout)
             self.assertEqual(scene.read(scene.path("gw2.health")), "failed\nlink down: inside\n")
+            self.assertEqual(scene.metric(2, "egress_health_state"), 2)
         finally:
             scene.sh("ip", "link", "set", "to-gw2", "up", ns=scene.INR)
         scene.wait_for_route([1, 2])
