@@ -103,6 +103,7 @@ allow_below_rfc = true
 tcp_time_wait = 2
 tcp_closed = 2
 udp = 10
+icmp = 2
 
 [run]
 stop_when_drained = false

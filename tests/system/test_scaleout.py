@@ -82,6 +82,11 @@ class scaleout(unittest.TestCase):
         scene.wait_for_route([1])
         owners = scene.connections(40)
         self.assertEqual(owners, [1] * 40, "no new flow for the draining instance")
+        # Its flows (closed connections, short timeouts in the scene) expire.
+        r = egressctl(2, "drain", "--wait", "20")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertRegex(r.stdout, r"^draining: \d+ flows active\nno flows left after \d+\.\d s\n$")
+        print(f"\negressctl drain --wait: {r.stdout.splitlines()[-1]}", file=sys.stderr)
         r = egressctl(2, "undrain")
         self.assertRegex(r.stdout, r"^ready: \d+ flows active\n$")
         self.assertEqual(egressctl(2, "health").returncode, 0)
