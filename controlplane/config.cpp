@@ -24,6 +24,7 @@ constexpr table_spec top_level_tables[] = {
     {"policy", false}, {"dlp", false}, // validated and compiled by controlplane/policy_loader.cpp
     {"neighbors", false},
     {"limits", false},
+    {"health", false},
 };
 
 struct side_result {
@@ -35,6 +36,8 @@ constexpr std::pair<std::string_view, bool> steerings[] = {{"auto", true}, {"sof
 constexpr std::pair<std::string_view, nat::mapping_mode> mappings[] = {
     {"endpoint-dependent", nat::mapping_mode::endpoint_dependent},
     {"endpoint-independent", nat::mapping_mode::endpoint_independent}};
+constexpr std::pair<std::string_view, base::idle_mode> idle_modes[] = {{"poll", base::idle_mode::poll},
+                                                                     {"adaptive", base::idle_mode::adaptive}};
 constexpr std::pair<std::string_view, bool> exhaustion[] = {{"fail_open", false}, {"fail_closed", true}};
 
 constexpr string_rule ip_rule{"an IPv4 or IPv6 address",
@@ -184,6 +187,7 @@ public:
         read_neighbor_settings();
         read_events();
         read_limits();
+        read_health();
         check_nat_ports();
         check_across_tables();
         return std::move(cfg);
@@ -300,6 +304,8 @@ private:
         if (ring_ok && (cfg.run.handoff_ring_size & (cfg.run.handoff_ring_size - 1)) != 0)
             ctx.error(run_table->get("handoff_ring_size")->source().begin, "run.handoff_ring_size",
                       fmt::format("expected a power of two from 64 to 65536, got {}", cfg.run.handoff_ring_size));
+        run.get_enum("idle", cfg.run.idle, idle_modes);
+        run.get_uint("idle_max_sleep_us", cfg.run.idle_max_sleep_us, 1, 100'000);
         run.finish();
     }
 
@@ -385,6 +391,14 @@ private:
         neighbors.get_uint("queue_total", nb.queue_total, 0, 65'536);
         neighbors.get_uint("echo_replies_per_s", cfg.gateway.echo_replies_per_s, 0, 1'000'000);
         neighbors.finish();
+    }
+
+    // [health]
+    void read_health() {
+        table_reader health(ctx, "health", table("health"));
+        health.get_string("file", cfg.health.file, any_string);
+        health.get_uint("stall_ms", cfg.health.stall_ms, 10, 600'000);
+        health.finish();
     }
 
     // [events]

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/idle_backoff.hpp"
 #include "gateway/settings.hpp"
 #include "located_error.hpp"
 #include "net/ip_address.hpp"
@@ -56,6 +57,10 @@ struct run_settings {
     bool rss = true;                        // steering = "auto": RSS where both ports support it
     std::vector<uint8_t> rss_key;           // 40 bytes; empty: net::default_rss_key
     uint32_t handoff_ring_size = 1024;      // per ordered worker pair, power of two 64..65536
+    // idle = "adaptive": a worker whose queues stay empty pauses, then sleeps
+    // up to idle_max_sleep_us at a time (base/idle_backoff.hpp); "poll" never.
+    base::idle_mode idle = base::idle_mode::poll;
+    uint32_t idle_max_sleep_us = 200;
 };
 
 // [export]: where flow records go. Export is on when there is a collector or a
@@ -87,6 +92,13 @@ struct events_settings {
     uint32_t ring_size = 4096;  // per-worker event ring
 };
 
+// [health]: the state a routing daemon or a check script reads (ready /
+// draining / failed, controlplane/health.hpp).
+struct health_settings {
+    std::string file;        // written atomically on every change of state; "" = none
+    uint32_t stall_ms = 1000; // a worker whose loop did not advance for this long: failed
+};
+
 struct egressd_config {
     eal_settings eal;
     port_settings inside_port;
@@ -100,6 +112,7 @@ struct egressd_config {
     metrics_settings metrics;
     control_settings control;
     events_settings events;
+    health_settings health;
     std::string source_path; // the file (or source name) the config was loaded from
 };
 

@@ -266,6 +266,13 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     one_sample(out, "egress_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.", x.start_time_seconds);
     family(out, "egress_build_info", "gauge", "Build information; the value is always 1.");
     sample(out, "egress_build_info", {{"version", x.version}}, 1);
+    if (x.health)
+        one_sample(out, "egress_health_state", "gauge",
+                   "Health of the instance: 0 ready, 1 draining (no new flows wanted), 2 failed.",
+                   static_cast<uint64_t>(*x.health));
+    if (x.idle_sleeps)
+        one_sample(out, "egress_idle_sleeps_total", "counter",
+                   "Sleeps of idle workers ([run] idle = \"adaptive\").", *x.idle_sleeps);
     return out;
 }
 

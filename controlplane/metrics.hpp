@@ -6,10 +6,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 
+#include "health.hpp"
 #include "net/ip_address.hpp"
 #include "policy_control.hpp"
 #include "summary.hpp"
@@ -21,6 +23,10 @@ struct metrics_extra {
     uint64_t start_time_seconds = 0; // Unix time the process started
     std::string version;             // build version, shown as egress_build_info{version="..."}
     policy_status policy;            // decisions, reloads, blocks
+    // egressd's health and its workers' idle sleeps ([health], [run] idle);
+    // absent: not shown.
+    std::optional<health_state> health = std::nullopt;
+    std::optional<uint64_t> idle_sleeps = std::nullopt;
 };
 
 // The report in the Prometheus text format 0.0.4: every family with # HELP and

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@
 #include "config_file.hpp"
 #include "control_commands.hpp"
 #include "event_log.hpp"
+#include "health.hpp"
 #include "policy_control.hpp"
 #include "telemetry.hpp"
 #include "eal_args.hpp"
@@ -35,6 +37,7 @@
 #include "policy_explain.hpp"
 #include "policy_loader.hpp"
 #include "gateway/steering.hpp"
+#include "port_link.hpp"
 #include "ports_setup.hpp"
 #include "summary.hpp"
 #include "worker_set.hpp"
@@ -150,6 +153,8 @@ struct control_plane {
     std::unique_ptr<egress::controlplane::policy_control> policy;
     std::unique_ptr<egress::controlplane::control_server> server;
     std::vector<egress::policy::security_ring*> rings;
+    std::unique_ptr<egress::controlplane::health_monitor> health;
+    std::function<void(egress::controlplane::health_monitor&)> observe_health; // heartbeats and links
 
     void tick() {
         using namespace egress::controlplane;
@@ -161,6 +166,7 @@ struct control_plane {
         if (g_reload.exchange(false)) print_reload(policy->reload("SIGHUP", unix_ms_now()));
         policy->tick(unix_ms_now());
         if (events) events->drain(rings, unix_ms_now());
+        if (health) observe_health(*health);
     }
 };
 
@@ -189,6 +195,7 @@ public:
             make_workers();
             make_policy_slot();
             start_control();
+            start_health();
             start_export();
             start_metrics();
         } catch (const std::exception& e) {
@@ -221,6 +228,7 @@ private:
     void make_workers();
     void make_policy_slot();
     void start_control();
+    void start_health();
     void start_export();
     void start_metrics();
     void start_services();
@@ -315,6 +323,8 @@ void gateway_run::make_workers() {
     s.replay_in_timestamp_order = cfg_.run.replay_in_timestamp_order;
     s.stop = &g_stop;
     s.tables_in_hugepages = rte_eal_has_hugepages() != 0;
+    s.idle.mode = cfg_.run.idle;
+    s.idle.max_sleep_us = cfg_.run.idle_max_sleep_us;
     workers_ = std::make_unique<dataplane::worker_set>(s);
     say_memory();
     frame_ = {ports_.ports[0].device, ports_.ports[1].device, 0, 0, cfg_.gateway.pool.addresses};
@@ -377,6 +387,31 @@ void gateway_run::start_control() {
     }
 }
 
+// [health]: ready / draining / failed from the workers' heartbeats (not in
+// replay mode: its workers end with their files) and the ports' links, on
+// the control socket and in health.file.
+void gateway_run::start_health() {
+    using namespace egress;
+    static_assert(dataplane::heartbeat_stopped == controlplane::health_monitor::not_running);
+    control_.health = std::make_unique<controlplane::health_monitor>(cfg_.health.file, cfg_.health.stall_ms,
+                                                                      controlplane::unix_ms_now());
+    const bool watch_workers = !cfg_.run.replay_in_timestamp_order;
+    const std::vector<std::string> ifaces{dataplane::kernel_interface(cfg_.eal.vdevs, cfg_.inside_port.device),
+                                          dataplane::kernel_interface(cfg_.eal.vdevs, cfg_.outside_port.device)};
+    control_.observe_health = [this, watch_workers, ifaces](controlplane::health_monitor& h) {
+        std::vector<std::string> down;
+        const char* names[] = {"inside", "outside"};
+        for (int s = 0; s < 2; ++s)
+            if (!dataplane::link_up(ports_.ports[s].id, ifaces[s])) down.emplace_back(names[s]);
+        const auto beats = watch_workers ? workers_->heartbeats() : std::vector<uint64_t>{};
+        h.observe(controlplane::unix_ms_now(), beats, down);
+    };
+    if (control_.server)
+        controlplane::add_health_commands(
+            *control_.server, *control_.health, [this] { return live_report().flows_active; },
+            controlplane::unix_ms_now);
+}
+
 // Flow export: one event ring per worker, drained by the exporter thread.
 void gateway_run::start_export() {
     if (!cfg_.flow_export.enabled()) return;
@@ -392,8 +427,10 @@ void gateway_run::start_metrics() {
     if (!cfg_.metrics.listen) return;
     const auto start_s = start_unix_ms_ / 1000;
     metrics_ = std::make_unique<controlplane::metrics_server>(*cfg_.metrics.listen, [this, start_s] {
-        return controlplane::format_prometheus(
-            live_report(), controlplane::metrics_extra{start_s, EGRESSD_VERSION, control_.policy->status()});
+        controlplane::metrics_extra x{start_s, EGRESSD_VERSION, control_.policy->status()};
+        x.health = control_.health->state();
+        x.idle_sleeps = workers_->idle_sleeps();
+        return controlplane::format_prometheus(live_report(), x);
     });
 }
 

@@ -1,8 +1,10 @@
 #include "worker.hpp"
 
 #include <cstring>
+#include <ctime>
 
 #include <rte_cycles.h>
+#include <rte_pause.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
@@ -141,6 +143,24 @@ private:
                 set_quiet(true);
                 if (all_quiet()) return;
             }
+            after_loop(got != 0);
+        }
+    }
+
+    // Once per live loop: the heartbeat (health), then, with [run] idle =
+    // "adaptive" and nothing received, a CPU pause or a sleep (the idle
+    // worker gives its core back; the first packet returns it to polling).
+    void after_loop(bool received) noexcept {
+        ctx_.heartbeat.store(++loops_, std::memory_order_relaxed);
+        switch (idle_.next(received)) {
+        case base::idle_backoff::action::poll: return;
+        case base::idle_backoff::action::pause: rte_pause(); return;
+        case base::idle_backoff::action::sleep: {
+            const timespec ts{0, static_cast<long>(idle_.sleep_us()) * 1000};
+            nanosleep(&ts, nullptr);
+            ctx_.idle_sleeps.store(++idle_sleeps_, std::memory_order_relaxed);
+            return;
+        }
         }
     }
 
@@ -526,6 +546,9 @@ private:
     tx_queue tx_[2];
     handoff_queue handoff_[max_workers]; // staged for each owner's ring, flushed once per burst
     uint32_t last_now_ = 0;
+    base::idle_backoff idle_{ctx_.idle};
+    uint64_t loops_ = 0;
+    uint64_t idle_sleeps_ = 0;
     stats::live_stats published_;
     uint64_t last_publish_tsc_ = 0;
     const uint64_t start_tsc_ = rte_get_tsc_cycles();

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "base/idle_backoff.hpp"
 #include "base/seqlock.hpp"
 #include "gateway/flow_query.hpp"
 #include "gateway/fragment_steering.hpp"
@@ -86,7 +87,18 @@ struct alignas(64) worker_context {
     // the worker writes them (a relaxed store once per busy loop).
     std::atomic<uint64_t> busy_tsc{0};
     std::atomic<uint64_t> busy_packets{0};
+    // [run] idle: what a live-mode worker does after a loop that received
+    // nothing (base/idle_backoff.hpp); idle_sleeps counts its sleeps.
+    base::idle_settings idle;
+    std::atomic<uint64_t> idle_sleeps{0};
+    // Live-mode loops completed so far (relaxed stores, once per loop): the
+    // control plane reports a worker whose count stops as stalled (health).
+    std::atomic<uint64_t> heartbeat{0};
 };
+
+// What worker_set::heartbeats() says for a worker that returned on purpose
+// (never stalled; controlplane::health_monitor::not_running).
+inline constexpr uint64_t heartbeat_stopped = ~uint64_t{0};
 
 // Runs until *ctx.stop, or (stop_when_drained) until every worker's input is
 // drained.

@@ -115,6 +115,7 @@ void worker_set::make_worker(unsigned w) {
     c->timestamp_offset = settings_.timestamp_offset;
     c->timestamp_flag = settings_.timestamp_flag;
     c->stop = settings_.stop;
+    c->idle = settings_.idle;
     if (n > 1 && settings_.gateway.fragments.max_datagrams != 0) {
         gateway::fragment_steering_settings fs;
         fs.self = static_cast<uint16_t>(w);
@@ -261,6 +262,21 @@ bool worker_set::query_flows(gateway::flow_query& q) const {
         }
     }
     return true;
+}
+
+uint64_t worker_set::idle_sleeps() const noexcept {
+    uint64_t total = 0;
+    for (const auto& c : contexts_) total += c->idle_sleeps.load(std::memory_order_relaxed);
+    return total;
+}
+
+std::vector<uint64_t> worker_set::heartbeats() const {
+    std::vector<uint64_t> beats;
+    for (const auto& c : contexts_) {
+        const bool done = c->finished.load(std::memory_order_acquire);
+        beats.push_back(done ? heartbeat_stopped : c->heartbeat.load(std::memory_order_relaxed));
+    }
+    return beats;
 }
 
 uint64_t worker_set::cpu_ns() const noexcept {

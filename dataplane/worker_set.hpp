@@ -55,6 +55,7 @@ struct worker_set_settings {
     // The flow tables in reserved hugepages (else madvise(MADV_HUGEPAGE) memory):
     // where EAL itself runs on hugepages (rte_eal_has_hugepages()).
     bool tables_in_hugepages = false;
+    base::idle_settings idle;                  // [run] idle (worker_context::idle)
 };
 
 // What runs on a worker's lcore, given its worker_context (dataplane::worker_main
@@ -125,6 +126,11 @@ public:
     bool query_flows(gateway::flow_query& q) const;
     // Where the workers' flow tables are (which pages, how many bytes).
     const base::page_resource& table_memory() const noexcept { return table_memory_; }
+    // Sleeps of idle workers so far (any thread; [run] idle = "adaptive").
+    uint64_t idle_sleeps() const noexcept;
+    // Each worker's live-loop count (worker_context::heartbeat), in worker
+    // order; a finished worker counts as advancing (it stopped on purpose).
+    std::vector<uint64_t> heartbeats() const;
     // CPU time the launched workers' threads have had so far (ns).
     uint64_t cpu_ns() const noexcept;
 

@@ -38,6 +38,8 @@ import subprocess
 import sys
 import time
 
+import egress_scaleout
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN = os.environ.get("EGRESSD_LAB_DIR", "/tmp/egressd-lab")
 EGRESSD = os.environ.get("EGRESSD", os.path.join(REPO, "build", "dataplane", "egressd"))
@@ -729,11 +731,14 @@ def connect_main(addr, port):
         print(f"error: {e.strerror}")
 
 
-USAGE = """usage: tools/lab up|down|status|demo
+USAGE = """usage: tools/lab up|down|status|demo|scaleout|scaleout-up|scaleout-status|scaleout-measure
   up      build the namespaces, start the servers, the collector and egressd
   down    stop everything and remove namespaces and files (safe to repeat)
   status  what is running
-  demo    bring the lab up if needed and show, step by step, what egressd does"""
+  demo    bring the lab up if needed and show, step by step, what egressd does
+  scaleout, scaleout-up [poll|adaptive], scaleout-status, scaleout-measure
+          two egressd instances behind an ECMP router, one killed and restarted
+          (tools/egress_scaleout.py); `down` removes that scene too"""
 
 
 def main(argv):
@@ -752,11 +757,17 @@ def main(argv):
     if cmd == "up":
         up()
     elif cmd == "down":
-        down()
+        scene = egress_scaleout.is_up()
+        if scene:
+            egress_scaleout.down()
+        if is_up() or not scene:
+            down()
     elif cmd == "status":
         return status()
     elif cmd == "demo":
         demo()
+    elif cmd.startswith("scaleout"):
+        return egress_scaleout.main(cmd, args)
     else:
         print(USAGE, file=sys.stderr)
         return 2

@@ -340,7 +340,8 @@ class control_socket(unittest.TestCase):
         self.assertEqual(answers["/egressd/drops"]["policy_denied"], 1)
 
     def test_malformed_requests_get_clear_errors_and_harm_nothing(self):
-        commands = "block, blocks, explain, flows, nat, policy, reload, sources, stats, status or unblock"
+        commands = ("block, blocks, drain, explain, flows, health, nat, policy, reload, sources, stats, status, unblock "
+                    "or undrain")
         answers = self.gw.raw(b"garbage\n", b"[1, 2]\n", b'{"cmd": "nope"}\n', b'{"top": 3}\n',
                               b'{"cmd": "flows", "top": "x"}\n', b'{"cmd": "flows", "top": -1}\n',
                               b'{"cmd": "status", "verbose": true}\n', b'{"cmd": "flows", "sort": 1}\n',

@@ -16,7 +16,8 @@ TOOL = ROOT / "tools" / "egressctl"
 COMPLETION = ROOT / "tools" / "egressctl.bash-completion"
 MAN = ROOT / "docs" / "man" / "egressctl.8"
 BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
-COMMANDS = ["status", "stats", "flows", "policy", "explain", "reload", "block", "unblock", "blocks", "nat", "sources"]
+COMMANDS = ["status", "stats", "flows", "policy", "explain", "reload", "block", "unblock", "blocks", "nat", "sources", "health",
+            "drain", "undrain"]
 
 
 def complete(words):

@@ -350,6 +350,41 @@ class EgressctlTest(unittest.TestCase):
                 {"cidr": args[1]} if len(args) > 1 else {})}, separators=(",", ":")),
                 json.dumps(reply, sort_keys=True) + "\n")
 
+    def test_health_exit_code_is_the_state(self):
+        for state, reason, rc in (("ready", "ok", 0), ("draining", "drained by egressctl", 1),
+                                  ("failed", "worker 0 stalled (its loop did not advance for 1000 ms)", 2)):
+            self.server.requests.clear()
+            self.check(ok(state=state, reason=reason, since_unix_ms=1795766412345, drained=state == "draining",
+                          flows_active=7),
+                       ["health"], '{"cmd":"health"}',
+                       f"state: {state}\nreason: {reason}\nsince: 2026-11-27T08:00:12Z\nflows: 7 active\n", rc=rc)
+
+    def test_health_json_keeps_the_exit_code(self):
+        reply = ok(state="draining", reason="drained by egressctl", since_unix_ms=1, drained=True, flows_active=0)
+        self.check(reply, ["--json", "health"], '{"cmd":"health"}', json.dumps(reply, sort_keys=True) + "\n", rc=1)
+
+    def test_drain_and_undrain(self):
+        self.check(ok(state="draining", reason="drained by egressctl", since_unix_ms=1, drained=True,
+                      flows_active=12), ["drain"], '{"cmd":"drain"}', "draining: 12 flows active\n")
+        self.server.requests.clear()
+        self.check(ok(state="ready", reason="ok", since_unix_ms=2, drained=False, flows_active=12), ["undrain"],
+                   '{"cmd":"undrain"}', "ready: 12 flows active\n")
+
+    def test_drain_wait_with_no_flows_left(self):
+        self.check(ok(state="draining", reason="drained by egressctl", since_unix_ms=1, drained=True,
+                      flows_active=0), ["drain", "--wait", "5"], '{"cmd":"drain"}',
+                   "draining: 0 flows active\nno flows left after 0.0 s\n")
+
+    def test_drain_wait_times_out_while_flows_remain(self):
+        self.server.reply = ok(state="draining", reason="drained by egressctl", since_unix_ms=1, drained=True,
+                               flows_active=2)
+        p = self.run_tool("drain", "--wait", "0.5")
+        self.assertEqual((p.returncode, p.stdout, p.stderr),
+                         (1, "draining: 2 flows active\n2 flows still active after 0.5 s\n", ""))
+        self.assertEqual(self.server.requests[0], '{"cmd":"drain"}\n')
+        self.assertGreaterEqual(len(self.server.requests), 3)  # health asked while waiting
+        self.assertEqual(set(self.server.requests[1:]), {'{"cmd":"health"}\n'})
+
     def test_missing_socket(self):
         path = os.path.join(self.dir.name, "absent.sock")
         p = subprocess.run([str(TOOL), "-s", path, "status"], capture_output=True, text=True, timeout=30)

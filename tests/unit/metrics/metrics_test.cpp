@@ -559,5 +559,26 @@ TEST(MetricsServerBind, Ipv6Loopback) {
     }
 }
 
+TEST(Prometheus, HealthAndIdleSleepsOnlyWhenGiven) {
+    const auto without = format_prometheus(small_report(), small_extra());
+    EXPECT_EQ(without.find("egress_health_state"), std::string::npos);
+    EXPECT_EQ(without.find("egress_idle_sleeps_total"), std::string::npos);
+    metrics_extra x = small_extra();
+    x.health = health_state::draining;
+    x.idle_sleeps = 4321;
+    const auto text = format_prometheus(small_report(), x);
+    for (std::string_view line : {
+             "# HELP egress_health_state Health of the instance: 0 ready, 1 draining (no new flows wanted), 2 failed.",
+             "# TYPE egress_health_state gauge",
+             "egress_health_state 1",
+             "# HELP egress_idle_sleeps_total Sleeps of idle workers ([run] idle = \"adaptive\").",
+             "# TYPE egress_idle_sleeps_total counter",
+             "egress_idle_sleeps_total 4321",
+         })
+        EXPECT_TRUE(has_line(text, line)) << line;
+    x.health = health_state::failed;
+    EXPECT_TRUE(has_line(format_prometheus(small_report(), x), "egress_health_state 2"));
+}
+
 } // namespace
 } // namespace egress::controlplane

@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""Scale-out end to end (tools/egress_scaleout.py, what `tools/lab scaleout`
+runs): two egressd instances (af_packet, idle = "adaptive", disjoint NAT pools)
+behind an inside router that spreads flows with ECMP on the 5-tuple, the
+route kept by the health watcher. In order against one scene: the spread and
+every reply reaching its owner, a drain taking an instance out of the route,
+a link down failing it, a kill moving new flows to the survivor within the measured detection time
+while the survivor's flows lose nothing, and a restart bringing it back."""
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+import egress_scaleout as scene  # noqa: E402
+
+CONNECTIONS = 200
+# Each instance's share of CONNECTIONS flows must be within 1/N +- SHARE_BOUND
+# (N = 2: 35% to 65%; a fair 5-tuple hash misses it with probability < 1e-4).
+SHARE_BOUND = 0.15
+DETECTION_BOUND_S = 1.0  # watcher interval 50 ms; a kill is seen at the next look
+
+
+def egressctl(i, *args):
+    return subprocess.run([scene.PYTHON, os.path.join(scene.REPO, "tools", "egressctl"), "-s",
+                           scene.path(f"gw{i}.sock"), *args], capture_output=True, text=True, timeout=30)
+
+
+def stats(i):
+    return json.loads(egressctl(i, "--json", "stats").stdout)["stats"]
+
+
+class scaleout(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if scene.is_up():
+            raise AssertionError("the scale-out scene is already up: run tools/lab down first")
+        cls.started = time.time()
+        scene.up(quiet=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        scene.down(quiet=True)
+        print(f"\nscale-out scene: {time.time() - cls.started:.1f} s from up to down", file=sys.stderr)
+
+    def assert_spread(self, owners, created):
+        self.assertEqual(owners.count(None), 0, "every connection completes")
+        for i in scene.GWS:
+            share = owners.count(i) / len(owners)
+            self.assertLessEqual(abs(share - 1 / len(scene.GWS)), SHARE_BOUND, f"instance {i}: {owners.count(i)}")
+            # The server saw instance i's pool address on exactly the connections
+            # instance i created: each flow had one owner, its replies came back to it.
+            self.assertEqual(created[i], owners.count(i), f"instance {i}")
+
+    def spread(self):
+        before = {i: scene.tcp_flows_created(i) for i in scene.GWS}
+        owners = scene.connections(CONNECTIONS)
+        return owners, {i: scene.tcp_flows_created(i) - before[i] for i in scene.GWS}
+
+    def test_01_ecmp_spreads_flows_and_replies_reach_their_owner(self):
+        owners, created = self.spread()
+        print(f"\nECMP spread of {CONNECTIONS} connections: {scene.counts(owners)}", file=sys.stderr)
+        self.assert_spread(owners, created)
+        for i in scene.GWS:
+            self.assertEqual(stats(i)["drops"]["inbound_unsolicited"], 0, f"instance {i}")
+            # idle = "adaptive": between the bursts of the test the workers slept.
+            self.assertGreater(scene.metric(i, "egress_idle_sleeps_total"), 0, f"instance {i}")
+            self.assertEqual(scene.metric(i, "egress_health_state"), 0, f"instance {i}")
+
+    def test_02_drain_takes_an_instance_out_and_undrain_brings_it_back(self):
+        r = egressctl(2, "drain")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertRegex(r.stdout, r"^draining: \d+ flows active\n$")
+        self.assertEqual(scene.read(scene.path("gw2.health")), "draining\ndrained by egressctl\n")
+        self.assertEqual(scene.metric(2, "egress_health_state"), 1)
+        r = egressctl(2, "health")
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stdout.startswith("state: draining\nreason: drained by egressctl\n"), r.stdout)
+        scene.wait_for_route([1])
+        owners = scene.connections(40)
+        self.assertEqual(owners, [1] * 40, "no new flow for the draining instance")
+        # Its flows (closed connections, short timeouts in the scene) expire.
+        r = egressctl(2, "drain", "--wait", "20")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertRegex(r.stdout, r"^draining: \d+ flows active\nno flows left after \d+\.\d s\n$")
+        print(f"\negressctl drain --wait: {r.stdout.splitlines()[-1]}", file=sys.stderr)
+        r = egressctl(2, "undrain")
+        self.assertRegex(r.stdout, r"^ready: \d+ flows active\n$")
+        self.assertEqual(egressctl(2, "health").returncode, 0)
+        self.assertEqual(scene.read(scene.path("gw2.health")), "ready\nok\n")
+        scene.wait_for_route([1, 2])
+
+    def test_03_a_link_down_fails_it(self):
+        scene.sh("ip", "link", "set", "to-gw2", "down", ns=scene.INR)  # gw2's inside veth loses its carrier
+        try:
+            scene.wait_for_route([1])
+            r = egressctl(2, "health")
+            self.assertEqual(r.returncode, 2)
+            self.assertTrue(r.stdout.startswith("state: failed\nreason: link down: inside\n"), r.stdout)
+            self.assertEqual(scene.read(scene.path("gw2.health")), "failed\nlink down: inside\n")
+            self.assertEqual(scene.metric(2, "egress_health_state"), 2)
+        finally:
+            scene.sh("ip", "link", "set", "to-gw2", "up", ns=scene.INR)
+        scene.wait_for_route([1, 2])
+        self.assertEqual(egressctl(2, "health").returncode, 0)
+
+    def test_04_killing_one_moves_new_flows_to_the_survivor(self):
+        p = subprocess.Popen(["ip", "netns", "exec", scene.CLI, scene.PYTHON, scene.ME, "_failover", "3", "16"],
+                             stdout=subprocess.PIPE, text=True)
+        self.assertEqual(p.stdout.readline().strip(), "ready")
+        time.sleep(0.8)
+        t_kill = scene.kill_instance(2)
+        result = json.loads(p.stdout.read())
+        p.stdout.close()
+        self.assertEqual(p.wait(), 0)
+        report = scene.failover_report(result, t_kill)
+        print("\n" + "\n".join(report["lines"]), file=sys.stderr)
+        self.assertIsNotNone(report["detection_s"])
+        self.assertLess(report["detection_s"], DETECTION_BOUND_S)
+        # The survivor's established flows lose nothing.
+        self.assertGreater(report["survivor_flows"], 0)
+        self.assertEqual(report["survivor_lost"], 0)
+        # The dead instance's flows did lose datagrams (they were really cut off).
+        self.assertGreater(report["dead_flows"], 0)
+        self.assertGreater(report["dead_lost"], 0)
+        # New connections after the route change all complete, through the survivor.
+        after = report["attempts_after"]
+        self.assertGreater(len(after), 20)
+        self.assertEqual([a[2] for a in after], [1] * len(after))
+        self.assertEqual(scene.ask(2, "health"), None)
+
+    def test_05_restart_brings_it_back(self):
+        t = time.time()
+        scene.start_instance(2)
+        back = scene.wait_for_route([1, 2])
+        print(f"\ninstance 2 in the route {back - t:.2f} s after its restart began", file=sys.stderr)
+        owners, created = self.spread()
+        print(f"ECMP spread after the restart: {scene.counts(owners)}", file=sys.stderr)
+        self.assert_spread(owners, created)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,653 @@
+#!/usr/bin/python3
+"""The scale-out scene of the egressd lab: two egressd instances side by side
+behind a router that spreads flows over them with ECMP, and what happens when
+one dies. `tools/lab scaleout` (demo), `tools/lab scaleout-up`, `tools/lab
+down`; tests/system/test_scaleout.py drives the same functions.
+
+    scale-cli           scale-in (inside router)      scale-gw1 / scale-gw2     scale-out (outside router)
+    client              default route, ECMP over      egressd, af_packet,       routes each NAT pool to its
+    10.1.0.5 ── eth0 ── to-cli  to-gw1 ─ 10.1.1.1 ─── inside | outside ─ 192.0.2.1 ─ to-gw1  instance; the
+                                to-gw2 ─ 10.1.2.1 ─── inside | outside ─ 192.0.2.5 ─ to-gw2  server on lo:
+                        5-tuple hash                  idle = "adaptive"         198.51.100.7 TCP :8080, UDP :7
+
+Each instance has its own NAT pool (gw1 203.0.113.1-2, gw2 203.0.113.129-130):
+a flow's replies come back to the instance that translated it, whichever way
+the outside router would otherwise send them. The inside router hashes every
+flow's 5-tuple (net.ipv4.fib_multipath_hash_policy = 1) onto one next hop, so
+each flow has one owner.
+
+Routing (which instances the inside router uses) is one step, route_by_health
+below: a watcher asks each instance's control socket for its health every
+WATCH_INTERVAL_S and rewrites the ECMP route to the instances that answer
+"ready" (a killed instance does not answer; a draining or failed one answers
+otherwise). Once egressd can pass BGP and BFD to a routing daemon (the
+exception path), start_routing() is where BIRD with BFD replaces the watcher;
+nothing else in the scene depends on how the route is kept.
+
+All files live in the run directory (/tmp/egressd-scaleout or
+$EGRESSD_SCALEOUT_DIR). `down` stops every process started in the scene's
+namespaces, deletes them and the run directory.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN = os.environ.get("EGRESSD_SCALEOUT_DIR", "/tmp/egressd-scaleout")
+EGRESSD = os.environ.get("EGRESSD", os.path.join(REPO, "build", "dataplane", "egressd"))
+PYTHON = "/usr/bin/python3"
+ME = os.path.abspath(__file__)
+
+CLI, INR, OUTR = "scale-cli", "scale-in", "scale-out"
+GWS = {1: "scale-gw1", 2: "scale-gw2"}
+NAMESPACES = (CLI, INR, GWS[1], GWS[2], OUTR)
+
+CLIENT = "10.1.0.5"
+SERVER = "198.51.100.7"
+TCP_PORT, UDP_PORT = 8080, 7
+POOLS = {1: ("203.0.113.1", "203.0.113.2"), 2: ("203.0.113.129", "203.0.113.130")}
+POOL_PREFIXES = {1: "203.0.113.0/30", 2: "203.0.113.128/30"}
+INSIDE = {i: f"10.1.{i}.1" for i in GWS}          # egressd's inside address (the ECMP next hop)
+INSIDE_ROUTER = {i: f"10.1.{i}.2" for i in GWS}   # the inside router's end
+OUTSIDE = {1: "192.0.2.1", 2: "192.0.2.5"}        # egressd's outside address
+OUTSIDE_ROUTER = {1: "192.0.2.2", 2: "192.0.2.6"}
+METRICS_PORT = 9469
+WATCH_INTERVAL_S = 0.05
+STALL_MS = 300
+
+LINKS = (
+    ((CLI, "eth0"), (INR, "to-cli")),
+    *(((INR, f"to-gw{i}"), (GWS[i], "inside")) for i in GWS),
+    *(((GWS[i], "outside"), (OUTR, f"to-gw{i}")) for i in GWS),
+)
+ADDRESSES = (
+    (CLI, "eth0", f"{CLIENT}/24"), (INR, "to-cli", "10.1.0.1/24"),
+    *((INR, f"to-gw{i}", f"{INSIDE_ROUTER[i]}/30") for i in GWS),
+    *((OUTR, f"to-gw{i}", f"{OUTSIDE_ROUTER[i]}/30") for i in GWS),
+    (OUTR, "lo", f"{SERVER}/32"),
+)
+
+CONFIG = """# Written by tools/lab scaleout for instance {i} (tools/egress_scaleout.py).
+[eal]
+lcores = "{lcore}"      # one lcore: the main lcore runs the worker; each instance on its own CPU
+hugepages = "off"
+memory_mb = 128
+in_memory = true
+log_level = "notice"
+vdevs = ["net_af_packet0,iface=inside", "net_af_packet1,iface=outside"]
+
+[inside]
+device = "net_af_packet0"
+mac = "02:00:00:0{i}:01:fe"
+addresses = ["{inside}/30"]
+next_hop = ["{inside_router}"]
+
+[outside]
+device = "net_af_packet1"
+mac = "02:00:00:0{i}:02:fe"
+addresses = ["{outside}/30"]
+next_hop = ["{outside_router}"]
+
+[nat]
+pool = [{pool}]
+port_min = 1024
+port_max = 65535
+
+[timeouts]
+allow_below_rfc = true
+tcp_time_wait = 2
+tcp_closed = 2
+udp = 10
+icmp = 2
+
+[run]
+stop_when_drained = false
+mbufs = 4095
+idle = "{idle}"
+idle_max_sleep_us = 200
+
+[control]
+socket = "gw{i}.sock"
+
+[health]
+file = "gw{i}.health"
+stall_ms = {stall_ms}
+
+[metrics]
+listen = "127.0.0.1:{metrics_port}"   # in the instance's namespace
+"""
+
+
+def path(*parts):
+    return os.path.join(RUN, *parts)
+
+
+def sh(*cmd, ns=None, check=True, timeout=60):
+    full = (["ip", "netns", "exec", ns] if ns else []) + [str(c) for c in cmd]
+    r = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(full)} exited {r.returncode}: {r.stderr.strip()}")
+    return r
+
+
+def say(*args):
+    print(*args, flush=True)
+
+
+def read(p):
+    try:
+        with open(p) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def namespaces_present():
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    names = {line.split()[0] for line in out.splitlines() if line.strip()}
+    return [ns for ns in NAMESPACES if ns in names]
+
+
+def is_up():
+    return bool(namespaces_present()) or os.path.isdir(RUN)
+
+
+def owner_of(address):
+    """The instance whose pool holds a public address (None: neither)."""
+    return next((i for i, pool in POOLS.items() if address in pool), None)
+
+
+# --------------------------------------------------------------------------
+# Network
+# --------------------------------------------------------------------------
+def build_network():
+    for ns in NAMESPACES:
+        sh("ip", "netns", "add", ns)
+        sh("ip", "link", "set", "lo", "up", ns=ns)
+        for key in ("net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"):
+            sh("sysctl", "-qw", key, ns=ns)
+    for (ns_a, dev_a), (ns_b, dev_b) in LINKS:
+        sh("ip", "link", "add", dev_a, "netns", ns_a, "type", "veth", "peer", "name", dev_b, "netns", ns_b)
+        for ns, dev in ((ns_a, dev_a), (ns_b, dev_b)):
+            sh("ethtool", "-K", dev, "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off", ns=ns,
+               check=False)
+    for i, ns in GWS.items():  # the gateways' kernels stay off egressd's links
+        for dev in ("inside", "outside"):
+            sh("sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1", ns=ns)
+    for ns in (INR, OUTR):
+        sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=ns)
+    # ECMP by 5-tuple (the default, 0, hashes addresses only: one client would
+    # land on one instance).
+    sh("sysctl", "-qw", "net.ipv4.fib_multipath_hash_policy=1", ns=INR)
+    for ns, dev, addr in ADDRESSES:
+        sh("ip", "addr", "add", addr, "dev", dev, ns=ns)
+    for (ns_a, dev_a), (ns_b, dev_b) in LINKS:
+        sh("ip", "link", "set", dev_a, "up", ns=ns_a)
+        sh("ip", "link", "set", dev_b, "up", ns=ns_b)
+    sh("ip", "route", "add", "default", "via", "10.1.0.1", ns=CLI)
+    for i in GWS:  # each pool back to the instance that owns it
+        sh("ip", "route", "add", POOL_PREFIXES[i], "via", OUTSIDE[i], ns=OUTR)
+
+
+# --------------------------------------------------------------------------
+# Processes
+# --------------------------------------------------------------------------
+_children = []
+
+
+def spawn(name, ns, cmd):
+    """A long-running process, detached, output in <name>.log, pid in <name>.pid."""
+    full = (["ip", "netns", "exec", ns] if ns else []) + [str(c) for c in cmd]
+    with open(path(f"{name}.log"), "a") as log:
+        p = subprocess.Popen(full, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=RUN,
+                             start_new_session=True)
+    with open(path(f"{name}.pid"), "w") as f:
+        f.write(f"{p.pid}\n")
+    _children.append(p)
+    return p
+
+
+def pid_of(name):
+    try:
+        return int(read(path(f"{name}.pid")).strip())
+    except ValueError:
+        return None
+
+
+def alive(pid):
+    if not pid:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1][0] != "Z"
+    except OSError:
+        return False
+
+
+def ask(i, cmd, timeout=0.5):
+    """One control-socket request to instance i; None when it does not answer."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(path(f"gw{i}.sock"))
+            s.sendall(json.dumps({"cmd": cmd}).encode() + b"\n")
+            buf = b""
+            while b"\n" not in buf:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+        return json.loads(buf.split(b"\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+
+
+def write_config(i, idle):
+    with open(path(f"gw{i}.toml"), "w") as f:
+        f.write(CONFIG.format(i=i, lcore=i - 1, inside=INSIDE[i], inside_router=INSIDE_ROUTER[i],
+                              outside=OUTSIDE[i], outside_router=OUTSIDE_ROUTER[i],
+                              pool=", ".join(f'"{a}"' for a in POOLS[i]), idle=idle, stall_ms=STALL_MS,
+                              metrics_port=METRICS_PORT))
+
+
+def start_instance(i, timeout_s=30):
+    """egressd i in its namespace; returns once its health answers."""
+    spawn(f"egressd{i}", GWS[i], [EGRESSD, "-c", path(f"gw{i}.toml")])
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if not alive(pid_of(f"egressd{i}")):
+            raise RuntimeError(f"egressd {i} exited at start:\n{read(path(f'egressd{i}.log'))}")
+        r = ask(i, "health")
+        if r and r.get("ok"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"egressd {i} did not open its control socket:\n{read(path(f'egressd{i}.log'))}")
+
+
+def kill_instance(i):
+    """SIGKILL, as a crash would; returns the time it was sent."""
+    pid = pid_of(f"egressd{i}")
+    t = time.time()
+    os.kill(pid, signal.SIGKILL)
+    while alive(pid):
+        time.sleep(0.01)
+    return t
+
+
+# --------------------------------------------------------------------------
+# Routing: which instances the inside router spreads flows over
+# --------------------------------------------------------------------------
+def set_ecmp(instances):
+    """The inside router's default route: one next hop per instance (none: no route)."""
+    if not instances:
+        sh("ip", "route", "del", "default", ns=INR, check=False)
+        return
+    hops = []
+    for i in sorted(instances):
+        hops += ["nexthop", "via", INSIDE[i], "dev", f"to-gw{i}"]
+    sh("ip", "route", "replace", "default", *hops, ns=INR)
+
+
+def route_by_health():
+    """The watcher (runs until killed): asks every instance's health each
+    WATCH_INTERVAL_S; the route follows the set answering "ready". Each change
+    is logged as "<unix time> ready <instances>" in watcher.log."""
+    current = None
+    while True:
+        ready = tuple(i for i in GWS if (ask(i, "health", timeout=0.2) or {}).get("state") == "ready")
+        if ready != current:
+            set_ecmp(ready)
+            current = ready
+            print(f"{time.time():.3f} ready {','.join(map(str, ready)) or '-'}", flush=True)
+        time.sleep(WATCH_INTERVAL_S)
+
+
+def start_routing():
+    """The routing step: today the health watcher; with the exception path,
+    BIRD with BFD towards each instance's routing daemon goes here."""
+    spawn("watcher", None, [PYTHON, ME, "_watch"])
+
+
+def route_changes():
+    """The watcher's log: [(unix time, (ready instances))]."""
+    out = []
+    for line in read(path("watcher.log")).splitlines():
+        t, _, ready = line.split()
+        out.append((float(t), tuple(int(x) for x in ready.split(",")) if ready != "-" else ()))
+    return out
+
+
+def wait_for_route(instances, timeout_s=10):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        changes = route_changes()
+        if changes and changes[-1][1] == tuple(sorted(instances)):
+            return changes[-1][0]
+        time.sleep(0.05)
+    raise RuntimeError(f"the inside router does not use instances {instances}: {route_changes()}")
+
+
+# --------------------------------------------------------------------------
+# up / down
+# --------------------------------------------------------------------------
+def up(idle="adaptive", quiet=False):
+    if is_up():
+        raise RuntimeError("the scale-out scene is already up (tools/lab down first)")
+    os.makedirs(RUN, mode=0o755)
+    try:
+        build_network()
+        spawn("server", OUTR, [PYTHON, ME, "_serve"])
+        for i in GWS:
+            write_config(i, idle)
+            start_instance(i)
+        start_routing()
+        wait_for_route(GWS)
+        wait_for_path()
+    except BaseException:
+        down(quiet=True)
+        raise
+    if not quiet:
+        say(f"scaleout: up — namespaces {' '.join(NAMESPACES)}, files in {RUN}")
+
+
+def wait_for_path(timeout_s=15):
+    deadline = time.time() + timeout_s
+    while sh("ping", "-c", "1", "-W", "1", SERVER, ns=CLI, check=False).returncode != 0:
+        if time.time() > deadline:
+            raise RuntimeError("the client cannot reach the server through the instances")
+        time.sleep(0.2)
+
+
+def down(quiet=False):
+    """Stops the watcher, every process in the namespaces, deletes them and the run directory."""
+    if os.path.isdir(RUN):
+        for name in os.listdir(RUN):
+            if name.endswith(".pid"):
+                pid = pid_of(name[:-4])
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+    for ns in namespaces_present():
+        for pid in subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    for ns in namespaces_present():
+        sh("ss", "-K", "-a", ns=ns, check=False)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    while _children:
+        try:
+            _children.pop().wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+    shutil.rmtree(RUN, ignore_errors=True)
+    if not quiet:
+        say("scaleout: down (no namespaces, processes or files left)")
+
+
+# --------------------------------------------------------------------------
+# Traffic
+# --------------------------------------------------------------------------
+def metric(i, name):
+    """One sample of instance i's Prometheus metrics (a family without labels)."""
+    r = sh("curl", "-sS", "--max-time", "5", f"http://127.0.0.1:{METRICS_PORT}/metrics", ns=GWS[i])
+    for line in r.stdout.splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[1])
+    raise RuntimeError(f"egressd {i}: no {name} in its metrics")
+
+
+def tcp_flows_created(i):
+    """TCP flows instance i created so far (None when it does not answer)."""
+    r = ask(i, "stats")
+    return None if r is None else r["stats"]["flows"]["tcp"]["created"]
+
+
+def connections(count):
+    """count TCP connections from the client, one after another: the owning
+    instance of each (from the public address the server saw), None for one
+    that failed."""
+    r = sh(PYTHON, ME, "_connect", count, ns=CLI, timeout=120)
+    return json.loads(r.stdout)
+
+
+def serve():
+    """The server in scale-out: TCP :8080 and UDP :7 both answer with the
+    client's address as seen (a public address: which instance translated)."""
+    import socketserver
+    import threading
+
+    class tcp_handler(socketserver.StreamRequestHandler):
+        def handle(self):
+            for line in self.rfile:
+                self.wfile.write(f"{self.client_address[0]} {line.decode().strip()}\n".encode())
+
+    class tcp_server(socketserver.ThreadingTCPServer):
+        allow_reuse_address = True
+        daemon_threads = True
+
+    tcp = tcp_server((SERVER, TCP_PORT), tcp_handler)
+    threading.Thread(target=tcp.serve_forever, daemon=True).start()
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind((SERVER, UDP_PORT))
+    while True:
+        data, peer = udp.recvfrom(2048)
+        udp.sendto(f"{peer[0]} ".encode() + data, peer)
+
+
+def one_connection(timeout=1.0):
+    """One TCP exchange with the server; the public address it saw, or None."""
+    try:
+        with socket.create_connection((SERVER, TCP_PORT), timeout=timeout) as s:
+            s.sendall(b"hello\n")
+            reply = s.makefile().readline().split()
+            return reply[0] if len(reply) == 2 and reply[1] == "hello" else None
+    except OSError:
+        return None
+
+
+def connect_main(count):
+    print(json.dumps([owner_of(one_connection() or "") for _ in range(int(count))]))
+
+
+def failover_main(duration_s, udp_flows):
+    """In scale-cli, while an instance is killed: udp_flows UDP flows (fixed
+    source ports) each send a numbered datagram every 20 ms and note which
+    come back, and through which instance; a new TCP connection is attempted
+    every 25 ms. Prints "ready" once every UDP flow has its owner, then, at
+    the end, one JSON object."""
+    import threading
+    duration_s, udp_flows = float(duration_s), int(udp_flows)
+    socks = []
+    for k in range(udp_flows):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("0.0.0.0", 42000 + k))
+        s.connect((SERVER, UDP_PORT))
+        s.settimeout(0.05)
+        socks.append(s)
+    flows = [{"port": 42000 + k, "sent": [], "back": {}} for k in range(udp_flows)]
+
+    def receive(k):
+        while not done.is_set():
+            try:
+                addr, seq = socks[k].recv(2048).decode().split()
+            except (socket.timeout, ValueError):
+                continue
+            except OSError:
+                continue
+            flows[k]["back"][int(seq)] = [time.time(), owner_of(addr)]
+
+    attempts = []
+
+    def attempt():
+        t = time.time()
+        public = one_connection(timeout=2.0)
+        attempts.append([t, time.time(), owner_of(public or "")])
+
+    done = threading.Event()
+    for k in range(udp_flows):
+        threading.Thread(target=receive, args=(k,), daemon=True).start()
+    seq, start, said_ready, next_attempt = 0, time.time(), False, time.time()
+    workers = []
+    while time.time() - start < duration_s:
+        for k, s in enumerate(socks):
+            flows[k]["sent"].append([seq, time.time()])
+            try:
+                s.send(str(seq).encode())
+            except OSError:
+                pass
+        seq += 1
+        if not said_ready and all(f["back"] for f in flows):
+            print("ready", flush=True)
+            said_ready = True
+        if said_ready and time.time() >= next_attempt:
+            th = threading.Thread(target=attempt, daemon=True)
+            th.start()
+            workers.append(th)
+            next_attempt += 0.025
+        time.sleep(0.02)
+    time.sleep(0.3)  # the last replies
+    done.set()
+    for th in workers:
+        th.join(timeout=3)
+    print(json.dumps({"flows": flows, "attempts": attempts}), flush=True)
+
+
+# --------------------------------------------------------------------------
+# The demo
+# --------------------------------------------------------------------------
+def counts(owners):
+    return {i: owners.count(i) for i in GWS} | {"failed": owners.count(None)}
+
+
+def demo():
+    if not is_up():
+        say("scaleout: bringing the scene up")
+        up(quiet=True)
+    say("\n== 200 TCP connections from one client, spread by the inside router's ECMP (5-tuple hash)")
+    before = {i: tcp_flows_created(i) for i in GWS}
+    owners = connections(200)
+    after = {i: tcp_flows_created(i) for i in GWS}
+    say(f"   owners seen by the server: {counts(owners)}")
+    say(f"   TCP flows created per instance (egressctl stats): "
+        f"{ {i: after[i] - before[i] for i in GWS} }")
+    say("\n== kill -9 egressd 2 while UDP flows run and new connections are attempted")
+    p = subprocess.Popen(["ip", "netns", "exec", CLI, PYTHON, ME, "_failover", "4", "16"], stdout=subprocess.PIPE,
+                         text=True)
+    assert p.stdout.readline().strip() == "ready"
+    time.sleep(1.0)
+    t_kill = kill_instance(2)
+    result = json.loads(p.stdout.read())
+    p.stdout.close()
+    p.wait()
+    report = failover_report(result, t_kill)
+    for line in report["lines"]:
+        say("   " + line)
+    say("\n== restart egressd 2")
+    t = time.time()
+    start_instance(2)
+    t_back = wait_for_route(GWS)
+    say(f"   in the route again {t_back - t:.2f} s after the restart began")
+    say(f"   200 new connections: {counts(connections(200))}")
+
+
+def failover_report(result, t_kill):
+    """What the failover run shows: detection time, UDP losses per owner, when
+    new connections all succeed again. Returns a dict (the test asserts on it)
+    with "lines" to print."""
+    changes = [t for t, ready in route_changes() if t >= t_kill and 2 not in ready]
+    t_route = changes[0] if changes else None
+    out = {"detection_s": None if t_route is None else t_route - t_kill, "survivor_lost": 0, "survivor_flows": 0,
+           "dead_flows": 0, "dead_lost": 0, "attempts_after": [], "lines": []}
+    for f in result["flows"]:
+        first_owner = f["back"][min(f["back"], key=int)][1]
+        lost = [seq for seq, t in f["sent"] if str(seq) not in f["back"]]
+        if first_owner == 1:
+            out["survivor_flows"] += 1
+            out["survivor_lost"] += len(lost)
+        else:
+            out["dead_flows"] += 1
+            out["dead_lost"] += len(lost)
+    if t_route is not None:
+        out["attempts_after"] = [a for a in result["attempts"] if a[0] >= t_route]
+    between = [a for a in result["attempts"] if t_kill <= a[0] < (t_route or 0)]
+    slowest = max((a[1] - a[0] for a in between if a[2] is not None), default=0.0)
+    ok_after = [a for a in out["attempts_after"] if a[2] == 1]
+    out["lines"] = [
+        f"detection: the inside router dropped instance 2 {out['detection_s'] * 1000:.0f} ms after the kill"
+        if t_route else "detection: instance 2 was never removed",
+        f"UDP flows on the survivor: {out['survivor_flows']}, datagrams lost {out['survivor_lost']}",
+        f"UDP flows on the dead instance: {out['dead_flows']}, datagrams lost {out['dead_lost']} "
+        "(then through the survivor, with a new public address)",
+        f"new connections started between the kill and the route change: {len(between)}, completed "
+        f"{sum(a[2] is not None for a in between)} (slowest {slowest * 1000:.0f} ms: a SYN lost at the dead "
+        "instance is retransmitted after 1 s)",
+        f"new connections started after the route change: {len(out['attempts_after'])}, "
+        f"through the survivor {len(ok_after)}",
+    ]
+    return out
+
+
+def cpu_share(pid, seconds):
+    """The share of one CPU process pid used over seconds (utime + stime, /proc/PID/stat)."""
+    def ticks():
+        fields = read(f"/proc/{pid}/stat").rsplit(") ", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    before = ticks()
+    time.sleep(seconds)
+    return (ticks() - before) / os.sysconf("SC_CLK_TCK") / seconds
+
+
+def ping_times(count, interval):
+    """Round-trip times (ms) of count pings from the client to the server, interval s apart."""
+    r = sh("ping", "-n", "-c", count, "-i", interval, SERVER, ns=CLI, timeout=count * interval + 10)
+    return sorted(float(w.split("=")[1]) for w in r.stdout.split() if w.startswith("time="))
+
+
+def measure():
+    """CPU of each idle instance over 5 s, then the round trip of pings 0.3 s
+    apart (each one finds the instance idle: its first packet after a quiet
+    spell) — with the scene's idle mode (scaleout-up poll|adaptive)."""
+    for i in GWS:
+        say(f"egressd {i}: {cpu_share(pid_of(f'egressd{i}'), 5.0) * 100:.1f}% of a CPU over 5 s, idle")
+    t = ping_times(40, 0.3)
+    say(f"ping through an idle instance, 40 x 0.3 s: median {t[len(t) // 2]:.3f} ms, "
+        f"p90 {t[len(t) * 9 // 10]:.3f} ms, min {t[0]:.3f} ms")
+
+
+USAGE = """usage: tools/lab scaleout|scaleout-up [poll|adaptive]|scaleout-status|scaleout-measure
+  (tools/lab down removes the scene)
+  scaleout     bring the scene up if needed, spread connections over two instances, kill one, restart it
+  scaleout-up  build the scene (two egressd instances behind an ECMP router) and leave it running
+  scaleout-measure  CPU of the idle instances and the round trip through an idle one"""
+
+
+def main(cmd, args):
+    internal = {"_watch": route_by_health, "_serve": serve, "_connect": connect_main, "_failover": failover_main}
+    if cmd in internal:
+        internal[cmd](*args)
+        return 0
+    if cmd == "scaleout":
+        demo()
+    elif cmd == "scaleout-up":
+        up(idle=args[0] if args else "adaptive")
+    elif cmd == "scaleout-measure":
+        measure()
+    elif cmd == "scaleout-status":
+        for i in GWS:
+            r = ask(i, "health")
+            say(f"egressd {i}: {r['state'] + ' (' + r['reason'] + ')' if r else 'not answering'}")
+        say(f"route: {route_changes()[-1] if route_changes() else 'none'}")
+    else:
+        print(USAGE, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2:]))
