@@ -118,7 +118,11 @@ void put_flow(std::string& out, const flow::flow_event& e) {
         e.packets_out, e.bytes_in, e.packets_in, e.tcp_flags);
     put_named(out, "end_reason", name_of(e.reason), static_cast<unsigned>(e.reason));
     put_named(out, "firewall_event", name_of(e.firewall), static_cast<unsigned>(e.firewall));
-    if (v4) put_named(out, "nat_event", name_of(e.nat), static_cast<unsigned>(e.nat));
+    // As in IPFIX (template 256 has no natEvent): a flow record carries none;
+    // NAT44 session create / delete (RFC 8158: 4, 5) and exhaustion (3, 12)
+    // are nat_event lines of their own, with the same codes. No reserved 0.
+    if (v4 && e.nat != flow::nat_event_type::none)
+        put_named(out, "nat_event", name_of(e.nat), static_cast<unsigned>(e.nat));
     put(out, ",\"ingress_if\":{},\"egress_if\":{}", e.ingress_port, e.egress_port);
     out += ",\"http_host\":";
     append_json_string(out, flow::field_text(e.http_host));

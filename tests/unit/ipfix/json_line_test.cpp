@@ -23,7 +23,7 @@ TEST(ipfix_json_line, ipv4_flow_end) {
               R"("bytes_out":1500,"packets_out":10,"bytes_in":4294967298,"packets_in":7,"tcp_flags":27,)"
               R"("end_reason":"end_of_flow","end_reason_code":3,)"
               R"("firewall_event":"flow_deleted","firewall_event_code":2,)"
-              R"("nat_event":"none","nat_event_code":0,"ingress_if":0,"egress_if":1,)"
+              R"("ingress_if":0,"egress_if":1,)"
               R"("http_host":"","server_name":"x.org","rule":"allow-web"})" "\n");
 }
 
