@@ -35,6 +35,7 @@
 #include "policy_explain.hpp"
 #include "policy_loader.hpp"
 #include "gateway/steering.hpp"
+#include "stats/policy_denial.hpp"
 #include "ports_setup.hpp"
 #include "summary.hpp"
 #include "worker_set.hpp"
@@ -450,8 +451,13 @@ void gateway_run::print_policy_summary(const egress::controlplane::run_report& r
     if (!p.present) return;
     fmt::print("  policy    version {}, reloads failed {}; new flows per rule:", p.version, p.reloads_failed);
     for (const auto& rule : p.rules) fmt::print(" {} {};", rule.name, rule.hits);
-    fmt::print(" default {} {}; would deny (report mode) {}\n", egress::policy::to_string(p.default_action),
+    fmt::print(" default {} {}; would deny (report mode) {}", egress::policy::to_string(p.default_action),
                p.default_hits, report.counters.policy_would_deny);
+    // Denials a setting decided (stats/policy_denial.hpp), those that happened.
+    for (const auto& d : egress::stats::setting_denials)
+        if (const uint64_t n = report.counters.setting_denials[static_cast<std::size_t>(d.reason)]; n != 0)
+            fmt::print("; {} {}", d.rule, n);
+    fmt::print("\n");
 }
 
 // The end-of-run summary on stdout and, when asked, as JSON.
