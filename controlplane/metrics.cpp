@@ -58,6 +58,17 @@ void one_sample(std::string& out, std::string_view name, std::string_view type, 
 
 constexpr std::string_view side_names[stats::side_count] = {"inside", "outside"};
 
+// Worker liveness (live reports only): a healthy worker begins a loop every few
+// microseconds, busy or idle, so an age of seconds means it is stuck.
+void worker_metrics(std::string& out, const run_report& r) {
+    if (r.worker_loop_age_ms.empty()) return;
+    family(out, "egress_worker_loop_age_seconds", "gauge",
+           "Time since each worker last began a loop of its run (grows while a worker is stalled).");
+    for (std::size_t w = 0; w < r.worker_loop_age_ms.size(); ++w)
+        out += fmt::format("egress_worker_loop_age_seconds{{worker=\"{}\"}} {:.3f}\n", w,
+                           static_cast<double>(r.worker_loop_age_ms[w]) / 1000.0);
+}
+
 } // namespace
 
 std::string escape_label_value(std::string_view value) {
@@ -271,6 +282,7 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     inspection_metrics(out, r, x.policy);
     fragment_and_neighbor_metrics(out, r);
     source_limit_metrics(out, r);
+    worker_metrics(out, r);
 
     one_sample(out, "egress_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.", x.start_time_seconds);
     family(out, "egress_build_info", "gauge", "Build information; the value is always 1.");

@@ -203,6 +203,8 @@ private:
         auto r = egress::controlplane::make_run_report(frame_, workers_->published_total());
         add_export_stats(r, exporter_.get());
         egress::dataplane::add_device_losses(r, ports_.ports[0].id, ports_.ports[1].id);
+        for (unsigned w = 0; w < workers_->size(); ++w)
+            r.worker_loop_age_ms.push_back(egress::dataplane::worker_liveness_age_ms(workers_->context(w)));
         return r;
     }
 

@@ -86,6 +86,10 @@ struct alignas(64) worker_context {
     // the worker writes them (a relaxed store once per busy loop).
     std::atomic<uint64_t> busy_tsc{0};
     std::atomic<uint64_t> busy_packets{0};
+    // Liveness: the TSC when the worker last began a loop of its run (0: not
+    // started). A relaxed store once per loop; dataplane::worker_liveness_age_ms
+    // reads it, so a worker stuck in one loop shows as stalled.
+    std::atomic<uint64_t> last_loop_tsc{0};
 };
 
 // Runs until *ctx.stop, or (stop_when_drained) until every worker's input is

@@ -326,6 +326,10 @@ class control_socket(unittest.TestCase):
                        'egress_policy_decisions_total{rule="inspection.no_sni",action="deny"} 0',
                        'egress_policy_decisions_total{rule="inspect.hold_timeout",action="deny"} 0']:
             self.assertIn(sample + "\n", metrics)
+        # The live worker loops every few microseconds: its age is far below a second.
+        ages = re.findall(r'^egress_worker_loop_age_seconds\{worker="(\d+)"\} ([0-9.]+)$', metrics, re.M)
+        self.assertEqual([w for w, _ in ages], ["0"])
+        self.assertLess(float(ages[0][1]), 1.0)
         # DPDK's telemetry socket (the EAL runtime directory of this process).
         path = f"/var/run/dpdk/egressd-{self.gw.proc.pid}/dpdk_telemetry.v2"
         s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)

@@ -273,6 +273,20 @@ TEST(Prometheus, HoldPointCounters) {
         EXPECT_TRUE(has_line(text, line)) << line;
 }
 
+TEST(Prometheus, WorkerLoopAgePerWorkerInSeconds) {
+    run_report r = small_report();
+    EXPECT_EQ(format_prometheus(r, small_extra()).find("egress_worker_loop_age_seconds"), std::string::npos);
+    r.worker_loop_age_ms = {0, 2, 61'500};
+    const auto text = format_prometheus(r, small_extra());
+    for (const char* line : {
+             "# TYPE egress_worker_loop_age_seconds gauge",
+             "egress_worker_loop_age_seconds{worker=\"0\"} 0.000",
+             "egress_worker_loop_age_seconds{worker=\"1\"} 0.002",
+             "egress_worker_loop_age_seconds{worker=\"2\"} 61.500",
+         })
+        EXPECT_TRUE(has_line(text, line)) << line;
+}
+
 TEST(Prometheus, HelpAndTypeForEveryFamily) {
     const auto text = format_prometheus(small_report(), small_extra());
     const std::vector<std::pair<std::string, std::string>> families = {
