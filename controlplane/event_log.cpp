@@ -49,6 +49,8 @@ std::string format_security_event(const policy::security_event& e) {
         const std::string_view rule = base::field_text(e.rule);
         j["rule"] = rule.empty() ? std::string_view("default") : rule;
     }
+    // Why the flow's packet was dropped, as in the drop counters and the flow records.
+    if (e.reason != stats::no_drop) j["reason"] = stats::name_of(e.reason);
     j["proto"] = e.proto;
     j["src"] = e.src.to_string();
     j["src_port"] = e.src_port;

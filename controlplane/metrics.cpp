@@ -17,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include "stats/policy_denial.hpp"
+
 namespace egress::controlplane {
 
 namespace {
@@ -55,6 +57,17 @@ void one_sample(std::string& out, std::string_view name, std::string_view type, 
 }
 
 constexpr std::string_view side_names[stats::side_count] = {"inside", "outside"};
+
+// Worker liveness (live reports only): a healthy worker begins a loop every few
+// microseconds, busy or idle, so an age of seconds means it is stuck.
+void worker_metrics(std::string& out, const run_report& r) {
+    if (r.worker_loop_age_ms.empty()) return;
+    family(out, "egress_worker_loop_age_seconds", "gauge",
+           "Time since each worker last began a loop of its run (grows while a worker is stalled).");
+    for (std::size_t w = 0; w < r.worker_loop_age_ms.size(); ++w)
+        out += fmt::format("egress_worker_loop_age_seconds{{worker=\"{}\"}} {:.3f}\n", w,
+                           static_cast<double>(r.worker_loop_age_ms[w]) / 1000.0);
+}
 
 } // namespace
 
@@ -163,15 +176,22 @@ void policy_metrics(std::string& out, const run_report& r, const policy_status& 
     const auto& c = r.counters;
     family(out, "egress_policy_decisions_total", "counter",
            "New flows decided, per rule and action (report: a report-mode rule matched; rule \"default\" is the "
-           "default action, \"emergency_block\" the blocks).");
+           "default action, \"emergency_block\" the blocks, \"inspection.*\" and \"inspect.hold_timeout\" the "
+           "[policy.inspection] / [inspect] settings that deny a flow whose name cannot be matched).");
     for (const auto& rule : p.rules)
         sample(out, "egress_policy_decisions_total",
                {{"rule", rule.name},
                 {"action", rule.mode == policy::rule_mode::report ? "report" : policy::to_string(rule.action)}},
                rule.hits);
-    if (p.present)
+    if (p.present) {
         sample(out, "egress_policy_decisions_total", {{"rule", "default"}, {"action", policy::to_string(p.default_action)}},
                p.default_hits);
+        // Denials a policy setting decided (the flow's name could not be matched
+        // or never came): worker counters, so they too survive reloads.
+        for (const stats::setting_denial& d : stats::setting_denials)
+            sample(out, "egress_policy_decisions_total", {{"rule", d.rule}, {"action", "deny"}},
+                   c.setting_denials[static_cast<std::size_t>(d.reason)]);
+    }
     sample(out, "egress_policy_decisions_total", {{"rule", "emergency_block"}, {"action", "deny"}}, p.block_hits);
     one_sample(out, "egress_policy_would_deny_total", "counter", "New flows a report-mode deny rule let through.", c.policy_would_deny);
     one_sample(out, "egress_policy_flows_cut_total", "counter", "Existing flows cut because a newer policy or an emergency block denies them.", c.policy_flows_cut);
@@ -262,6 +282,7 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     inspection_metrics(out, r, x.policy);
     fragment_and_neighbor_metrics(out, r);
     source_limit_metrics(out, r);
+    worker_metrics(out, r);
 
     one_sample(out, "egress_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.", x.start_time_seconds);
     family(out, "egress_build_info", "gauge", "Build information; the value is always 1.");

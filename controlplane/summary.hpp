@@ -49,6 +49,9 @@ struct run_report {
     uint64_t export_events_lost = 0; // ring overflow: events never exported
     std::vector<worker_report> workers; // end of run: per worker, in worker order (JSON "workers")
     device_rx_losses rx_losses[stats::side_count]; // per port, read from the devices
+    // Live reports only: per worker, in worker order, milliseconds since it last
+    // began a loop (dataplane::worker_liveness_age_ms).
+    std::vector<uint64_t> worker_loop_age_ms;
 };
 
 // A worker's share from its counters.

@@ -38,6 +38,7 @@
 #include "policy_loader.hpp"
 #include "gateway/steering.hpp"
 #include "port_link.hpp"
+#include "stats/policy_denial.hpp"
 #include "ports_setup.hpp"
 #include "summary.hpp"
 #include "worker_set.hpp"
@@ -216,6 +217,8 @@ private:
         auto r = egress::controlplane::make_run_report(frame_, workers_->published_total());
         add_export_stats(r, exporter_.get());
         egress::dataplane::add_device_losses(r, ports_.ports[0].id, ports_.ports[1].id);
+        for (unsigned w = 0; w < workers_->size(); ++w)
+            r.worker_loop_age_ms.push_back(egress::dataplane::worker_liveness_age_ms(workers_->context(w)));
         return r;
     }
 
@@ -497,8 +500,13 @@ void gateway_run::print_policy_summary(const egress::controlplane::run_report& r
     if (!p.present) return;
     fmt::print("  policy    version {}, reloads failed {}; new flows per rule:", p.version, p.reloads_failed);
     for (const auto& rule : p.rules) fmt::print(" {} {};", rule.name, rule.hits);
-    fmt::print(" default {} {}; would deny (report mode) {}\n", egress::policy::to_string(p.default_action),
+    fmt::print(" default {} {}; would deny (report mode) {}", egress::policy::to_string(p.default_action),
                p.default_hits, report.counters.policy_would_deny);
+    // Denials a setting decided (stats/policy_denial.hpp), those that happened.
+    for (const auto& d : egress::stats::setting_denials)
+        if (const uint64_t n = report.counters.setting_denials[static_cast<std::size_t>(d.reason)]; n != 0)
+            fmt::print("; {} {}", d.rule, n);
+    fmt::print("\n");
 }
 
 // The end-of-run summary on stdout and, when asked, as JSON.

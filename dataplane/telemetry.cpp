@@ -13,6 +13,7 @@
 
 #include <rte_dev.h>
 #include <rte_devargs.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
@@ -146,6 +147,14 @@ uint64_t af_packet_ring_drops(unsigned ifindex) {
 }
 
 } // namespace
+
+uint64_t worker_liveness_age_ms(const worker_context& w) noexcept {
+    const uint64_t last = w.last_loop_tsc.load(std::memory_order_relaxed);
+    if (last == 0) return 0;
+    const uint64_t now = rte_get_tsc_cycles();
+    const uint64_t per_ms = rte_get_tsc_hz() / 1000 ? rte_get_tsc_hz() / 1000 : 1;
+    return now > last ? (now - last) / per_ms : 0; // a loop begun after `now` was read is not old
+}
 
 void add_device_losses(controlplane::run_report& r, uint16_t inside_port, uint16_t outside_port) {
     const uint16_t ids[stats::side_count] = {inside_port, outside_port};

@@ -11,6 +11,7 @@
 
 #include "policy_control.hpp"
 #include "summary.hpp"
+#include "worker.hpp"
 
 namespace egress::dataplane {
 
@@ -25,6 +26,13 @@ struct telemetry_source {
 // report. Any thread (as DPDK's own /ethdev/stats telemetry reads them). A port
 // whose stats cannot be read keeps 0.
 void add_device_losses(controlplane::run_report& r, uint16_t inside_port, uint16_t outside_port);
+
+// Worker liveness: milliseconds since worker w last began a loop of its run
+// (worker_context::last_loop_tsc), 0 before it started. A healthy worker loops
+// every few microseconds, busy or idle; one stuck (a livelock, a blocking call,
+// a descheduled lcore) ages. Any thread. Read by the metrics
+// (egress_worker_loop_age_seconds) and by whatever judges the gateway's health.
+uint64_t worker_liveness_age_ms(const worker_context& w) noexcept;
 
 // Registers the commands (once per process) and points them at source; with
 // null they answer with an error. Call with null before source is destroyed.

@@ -109,6 +109,7 @@ private:
         uint64_t busy_tsc = 0, busy_packets = 0;
         while (!stopping()) {
             const uint64_t loop_tsc = rte_get_tsc_cycles();
+            ctx_.last_loop_tsc.store(loop_tsc, std::memory_order_relaxed);
             refresh_policy();
             const uint32_t now = clock_ms(loop_tsc);
             last_now_ = now;
@@ -319,6 +320,7 @@ private:
     void run_replay_handoffs() noexcept {
         rte_mbuf* pkts[max_burst];
         while (!stopping()) {
+            ctx_.last_loop_tsc.store(rte_get_tsc_cycles(), std::memory_order_relaxed);
             refresh_policy();
             const bool last = ctx_.group->replay_done.load(std::memory_order_acquire);
             bool got = false;
@@ -358,6 +360,7 @@ private:
         uint64_t origin = 0;
         uint32_t now = 0;
         while (!stopping()) {
+            ctx_.last_loop_tsc.store(rte_get_tsc_cycles(), std::memory_order_relaxed);
             refresh_policy();
             for (side s : {side::inside, side::outside}) {
                 auto& r = rx[idx(s)];

@@ -94,6 +94,10 @@ struct alignas(64) worker_context {
     // Live-mode loops completed so far (relaxed stores, once per loop): the
     // control plane reports a worker whose count stops as stalled (health).
     std::atomic<uint64_t> heartbeat{0};
+    // Liveness: the TSC when the worker last began a loop of its run (0: not
+    // started). A relaxed store once per loop; dataplane::worker_liveness_age_ms
+    // reads it, so a worker stuck in one loop shows as stalled.
+    std::atomic<uint64_t> last_loop_tsc{0};
 };
 
 // What worker_set::heartbeats() says for a worker that returned on purpose

@@ -77,6 +77,12 @@ struct flow_event {
     std::array<char, 64> server_name{}; // TLS SNI (NUL-terminated unless full)
     std::array<char, 64> http_host{};
     std::array<char, 32> rule{};
+    // A flow the gateway cut (flow_end with firewall flow_denied; drop_reason
+    // says why): its packets dropped from the cut on — in the counts above too,
+    // they were observed — and the TCP resets the gateway sent for it.
+    uint64_t dropped_packets = 0;
+    uint64_t dropped_bytes = 0;
+    uint16_t resets_sent = 0;
 
     bool is_v4() const noexcept { return src.is_v4(); }
 };

@@ -45,6 +45,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory_resource>
 
 #include "flow/flow_record.hpp"
@@ -78,6 +79,22 @@ struct flow_volume {
     uint32_t bytes_out = 0;
     uint32_t bytes_in = 0;
 };
+
+// What a cut flow's record will say about the cut (flow_flags::cut: denied once
+// its name was known, by a setting, the hold's timeout, a reload, a block or
+// DLP). A cut flow is no longer tracked (its packets are dropped before
+// tcp_track), so this takes the place of its TCP window in the side entry
+// (flow_table::tally / set_tally).
+struct cut_tally {
+    uint32_t dropped_packets = 0; // the flow's packets dropped from the cut on (held ones included)
+    uint32_t dropped_bytes = 0;   // their IP octets
+    uint32_t rule = UINT32_MAX;   // the deciding rule's index under policy `generation` (UINT32_MAX: none)
+    uint16_t resets_sent = 0;     // TCP resets the gateway built for the flow, both ends
+    uint8_t reason = 0;           // stats::drop_reason it was cut for
+    uint8_t generation = 0;       // the policy generation that cut it
+    uint8_t unused[8] = {};
+};
+static_assert(sizeof(cut_tally) == sizeof(tcp_window));
 
 // A flow's data beside its record: per-packet but not needed for the lookup.
 // 32-byte aligned, so one entry never straddles two cache lines.
@@ -129,6 +146,16 @@ public:
     // TCP window state of record idx, in the same side entry as its byte counts.
     tcp_window& window(uint32_t idx) noexcept { return side_[idx].window; }
     const tcp_window& window(uint32_t idx) const noexcept { return side_[idx].window; }
+    // A cut flow's tally, in its window's bytes (both are plain integers, so
+    // the bytes copy either way).
+    cut_tally tally(uint32_t idx) const noexcept {
+        cut_tally t;
+        std::memcpy(static_cast<void*>(&t), static_cast<const void*>(&side_[idx].window), sizeof t);
+        return t;
+    }
+    void set_tally(uint32_t idx, const cut_tally& t) noexcept {
+        std::memcpy(static_cast<void*>(&side_[idx].window), static_cast<const void*>(&t), sizeof t);
+    }
     const flow_record& at(uint32_t idx) const noexcept { return records_[idx]; }
 
     uint32_t size() const noexcept { return size_; }

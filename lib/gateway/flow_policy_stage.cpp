@@ -10,6 +10,7 @@
 #include "net/tcp_reset.hpp"
 #include "net/tcp_segment.hpp"
 #include "gateway/nat_stage.hpp"
+#include "stats/policy_denial.hpp"
 
 namespace egress::gateway {
 
@@ -31,11 +32,50 @@ policy::query flow_policy_stage::query_of(const flow::flow_record& rec, uint32_t
 }
 
 // The flow is over: it lingers only as long as a reset connection would, to
-// answer (TCP) or drop its stragglers.
-void flow_policy_stage::cut(flow::flow_record& rec, uint32_t now) noexcept {
+// answer (TCP) or drop its stragglers. Its tally (in place of its TCP window,
+// no longer tracked) starts: why, by which rule.
+void flow_policy_stage::cut(flow::flow_record& rec, uint32_t idx, uint32_t now, drop_reason why,
+                            uint32_t rule) noexcept {
     rec.flags = static_cast<uint8_t>((rec.flags | flow::flow_flags::cut) & ~flow::flow_flags::awaits_hostname);
     rec.tcp_state = static_cast<uint8_t>(flow::tcp_state::closed);
     rec.expires_at_ms = now + settings_.timeouts.tcp_closed_ms;
+    if (table_ == nullptr) return;
+    flow::cut_tally t;
+    t.rule = rule;
+    t.reason = static_cast<uint8_t>(why);
+    t.generation = generation();
+    table_->set_tally(idx, t);
+}
+
+// Packets of a cut flow that did not leave (and the resets built for them):
+// observed, so in the flow's counts like any packet, and in its tally as dropped.
+void flow_policy_stage::tally_drop(flow::flow_record& rec, uint32_t idx, flow::direction dir, uint32_t packets,
+                                   uint32_t octets, uint8_t tcp_flags, uint16_t resets) noexcept {
+    if (table_ == nullptr) return;
+    flow::flow_volume& vol = table_->volume(idx);
+    rec.tcp_flags_seen |= tcp_flags;
+    if (dir == flow::direction::outbound) {
+        rec.packets_out += packets;
+        vol.bytes_out += octets;
+    } else {
+        rec.packets_in += packets;
+        vol.bytes_in += octets;
+    }
+    flow::cut_tally t = table_->tally(idx);
+    t.dropped_packets += packets;
+    t.dropped_bytes += octets;
+    t.resets_sent = static_cast<uint16_t>(t.resets_sent + resets);
+    table_->set_tally(idx, t);
+}
+
+std::string_view flow_policy_stage::cut_rule(const flow::cut_tally& t) const noexcept {
+    const auto why = static_cast<drop_reason>(t.reason);
+    if (const std::string_view setting = stats::setting_rule_of(why); !setting.empty()) return setting;
+    if (why == drop_reason::policy_blocked) return "emergency_block";
+    if (why != drop_reason::policy_denied && why != drop_reason::policy_cut) return {}; // DLP: the event names the pattern
+    if (policy_ == nullptr || t.generation != policy_->generation || !policy_->compiled) return {};
+    return t.rule == policy::no_rule ? std::string_view("default") : policy_->rule_name(policy::decision{
+                                                                         policy::verdict::deny, false, t.rule});
 }
 
 // A decision that would deny under the policy's enforce mode, taken in report
@@ -59,10 +99,20 @@ void flow_policy_stage::note_would_deny(const policy::decision& d, const net::ip
     inspect = d.pending;
     note_would_deny(d, view.src, view.src_port, view.dst, view.dst_port, view.proto, false, now);
     if (d.action != policy::verdict::deny) return no_drop;
-    const bool blocked = d.block != policy::no_rule;
-    security_event(blocked ? policy::security_event_kind::block : policy::security_event_kind::deny, d, view.src,
-                   view.src_port, view.dst, view.dst_port, view.proto, false, now);
-    return blocked ? drop_reason::policy_blocked : d.quic ? drop_reason::policy_quic : drop_reason::policy_denied;
+    const drop_reason why = d.block != policy::no_rule ? drop_reason::policy_blocked
+                            : d.quic                  ? drop_reason::policy_quic
+                                                      : drop_reason::policy_denied;
+    denied(d, why, view.src, view.src_port, view.dst, view.dst_port, view.proto, now);
+    return why;
+}
+
+void flow_policy_stage::denied(const policy::decision& d, drop_reason why, const net::ip_address& src,
+                               uint16_t src_port, const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
+                               uint32_t now, std::string_view hostname) noexcept {
+    if (d.rule == policy::no_rule && d.block == policy::no_rule && !stats::setting_rule_of(why).empty())
+        ++counters_.setting_denials[static_cast<std::size_t>(why)];
+    security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::deny,
+                   d, src, src_port, dst, dst_port, proto, false, now, hostname, nullptr, why);
 }
 
 // The decision waits for the hostname in the client's first bytes; DLP keeps
@@ -98,6 +148,7 @@ bool flow_policy_stage::fragments_uninspectable(const flow::flow_record& rec) co
     if (rec.flags & flow::flow_flags::cut) return; // already over
     const policy::query q = query_of(rec, idx);
     const policy::decision d = policy_->evaluate(q);
+    const bool held = (rec.flags & flow::flow_flags::awaits_hostname) && reassembly_.inspecting(idx);
     if ((rec.flags & flow::flow_flags::awaits_hostname) && !d.pending) {
         if (d.action != policy::verdict::deny && reassembly_.holding(idx)) {
             // Allowed without its name, with bytes held: they go out in order
@@ -110,11 +161,16 @@ bool flow_policy_stage::fragments_uninspectable(const flow::flow_record& rec) co
         }
     }
     if (d.action != policy::verdict::deny) return; // allowed, or still waiting for its name
-    cut(rec, now);
+    const bool blocked = d.block != policy::no_rule;
+    cut(rec, idx, now, blocked ? drop_reason::policy_blocked : drop_reason::policy_cut, d.rule);
+    if (held) // client segments the hold consumed never leave
+        tally_drop(rec, idx, flow::direction::outbound, reassembly_.consumed_packets(idx),
+                   reassembly_.consumed_octets(idx), 0, 0);
     ++counters_.policy_flows_cut;
     policy_->count_block_cut(d);
-    security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::cut,
-                   d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now, q.hostname);
+    security_event(blocked ? policy::security_event_kind::block : policy::security_event_kind::cut, d, rec.inside,
+                   rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now, q.hostname, nullptr,
+                   blocked ? drop_reason::policy_blocked : drop_reason::policy_cut);
 }
 
 // A client segment of a flow waiting for its hostname: the hold point. Its
@@ -146,7 +202,10 @@ packet_result flow_policy_stage::inspect_segment(flow::flow_record& rec, uint32_
         rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
         return release(idx, stored);
     }
-    if (o == inspect_outcome::pending) return packet_result::consumed();
+    if (o == inspect_outcome::pending) {
+        reassembly_.note_consumed(idx, view.l3_length);
+        return packet_result::consumed();
+    }
     return decide_held(rec, idx, frame, view, o, stored, now);
 }
 
@@ -170,7 +229,10 @@ packet_result flow_policy_stage::inspect_datagram(flow::flow_record& rec, uint32
         rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
         return release(idx, stored);
     }
-    if (o == inspect_outcome::pending) return packet_result::consumed();
+    if (o == inspect_outcome::pending) {
+        reassembly_.note_consumed(idx, view.l3_length);
+        return packet_result::consumed();
+    }
     return decide_held(rec, idx, frame, view, o, stored, now);
 }
 
@@ -249,25 +311,32 @@ packet_result flow_policy_stage::hold_timed_out(flow::flow_record& rec, uint32_t
 packet_result flow_policy_stage::deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                            const net::packet_view& view, const policy::decision& d, drop_reason why,
                                            uint32_t now) noexcept {
-    security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::deny,
-                   d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, false, now,
-                   reassembly_.hostname(idx));
+    denied(d, why, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, now, reassembly_.hostname(idx));
     reassembly_.stop_reading(idx); // the held bytes never leave
     // The server has seen none of the client's bytes: its reset sits at the
     // first one, the sequence number it expects.
     const uint32_t expected = reassembly_.stream_base(idx, dlp::dlp_direction::outbound);
-    return reset_both_ways(rec, frame, view, flow::direction::outbound, why, now, &expected);
+    const packet_result r =
+        reset_both_ways(rec, idx, frame, view, flow::direction::outbound, why, d.rule, now, &expected);
+    tally_drop(rec, idx, flow::direction::outbound, reassembly_.consumed_packets(idx),
+               reassembly_.consumed_octets(idx), 0, 0);
+    return r;
 }
 
 // Cuts a TCP flow at a segment that must not pass: the segment is dropped, its
 // sender gets a reset (built in place from it, sent back the way it came) and
 // so does the other end (a reset in the sender's name, translated like the
 // segment, from the outbox). A UDP datagram is just dropped.
-packet_result flow_policy_stage::reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame,
-                                            const net::packet_view& view, flow::direction dir, drop_reason why,
-                                            uint32_t now, const uint32_t* far_seq) noexcept {
-    cut(rec, now);
-    if (view.proto != net::proto_tcp) return packet_result::drop(why);
+packet_result flow_policy_stage::reset_both_ways(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                                 const net::packet_view& view, flow::direction dir, drop_reason why,
+                                                 uint32_t rule, uint32_t now, const uint32_t* far_seq) noexcept {
+    cut(rec, idx, now, why, rule);
+    recorded_drop_ = true;
+    if (view.proto != net::proto_tcp) {
+        tally_drop(rec, idx, dir, 1, view.l3_length, 0, 0);
+        return packet_result::drop(why);
+    }
+    uint16_t resets = 1; // the sender's, below
     const bool out = dir == flow::direction::outbound;
     const std::span<uint8_t> copy = outbox_.prepare();
     net::packet_view fv;
@@ -284,9 +353,12 @@ packet_result flow_policy_stage::reset_both_ways(flow::flow_record& rec, std::sp
         nat_stage::translate(rec, dir, f, fv);
         const side to = out ? side::outside : side::inside;
         // Held (consumed) when the next hop is not resolved yet: sent from its queue.
-        if (const packet_result r = emit_.emit(to, f, fv, now, outbox::headroom); r.goes_on())
+        const packet_result r = emit_.emit(to, f, fv, now, outbox::headroom);
+        if (r.goes_on())
             outbox_.commit(to, static_cast<std::size_t>(static_cast<int>(n) + r.front_adjust), r.front_adjust);
+        if (!r.dropped()) ++resets;
     }
+    tally_drop(rec, idx, dir, 1, view.l3_length, view.tcp_flags, resets);
     // The frame is still as it arrived (not yet translated): its reply comes
     // from the address the sender used (the public one, for a server).
     const side_settings& back = out ? settings_.inside : settings_.outside;
@@ -334,18 +406,18 @@ packet_result flow_policy_stage::dlp_segment(flow::flow_record& rec, uint32_t id
         }
     }
     if (result.status == dlp::dlp_scan_status::no_stream && policy_->compiled->dlp_fail_closed())
-        return reset_both_ways(rec, frame, view, dir, drop_reason::inspect_exhausted, now);
+        return reset_both_ways(rec, idx, frame, view, dir, drop_reason::inspect_exhausted, policy::no_rule, now);
     if (!block) return packet_result::forward();
     ++counters_.dlp_blocked;
     dlp::dlp_scanner::release(*state); // the flow is over: its streams go back now
-    return reset_both_ways(rec, frame, view, dir, drop_reason::dlp_blocked, now);
+    return reset_both_ways(rec, idx, frame, view, dir, drop_reason::dlp_blocked, policy::no_rule, now);
 }
 
 // Hands one event to the security event log's ring; a full ring loses it (counted).
 void flow_policy_stage::security_event(policy::security_event_kind kind, const policy::decision& d,
                                   const net::ip_address& src, uint16_t src_port, const net::ip_address& dst,
                                   uint16_t dst_port, uint8_t proto, bool existing, uint32_t now,
-                                  std::string_view hostname, const dlp::dlp_match* match) noexcept {
+                                  std::string_view hostname, const dlp::dlp_match* match, drop_reason why) noexcept {
     if (security_ == nullptr) return;
     policy::security_event e;
     e.kind = kind;
@@ -358,8 +430,11 @@ void flow_policy_stage::security_event(policy::security_event_kind kind, const p
     e.time_unix_ms = wall_offset_ms_ + now;
     e.policy_version = policy_->version;
     if (d.block != policy::no_rule) e.blocked = policy_->blocks->entries()[d.block].prefix;
-    // The deciding rule, or for DLP the pattern.
-    base::set_field_text(e.rule, match != nullptr ? std::string_view(match->info().name) : policy_->rule_name(d));
+    e.reason = why;
+    // The deciding rule (or setting: stats/policy_denial.hpp), or for DLP the pattern.
+    std::string_view rule = match != nullptr ? std::string_view(match->info().name) : policy_->rule_name(d);
+    if (rule.empty() && d.rule == policy::no_rule && d.block == policy::no_rule) rule = stats::setting_rule_of(why);
+    base::set_field_text(e.rule, rule);
     base::set_field_text(e.hostname, hostname);
     if (match != nullptr) {
         e.dlp_severity = static_cast<uint8_t>(match->severity);
@@ -380,10 +455,13 @@ void flow_policy_stage::security_event(policy::security_event_kind kind, const p
 // A packet of a cut flow is dropped; an inside host still sending on a TCP
 // connection gets a reset back instead of silence (not for a later fragment:
 // it has no TCP header to answer).
-packet_result flow_policy_stage::cut_packet(std::span<uint8_t> frame, const net::packet_view& view,
-                                            flow::direction dir) noexcept {
-    if (dir == flow::direction::outbound && view.proto == net::proto_tcp && !view.is_later_fragment() &&
-        !(view.tcp_flags & net::tcp_rst))
+packet_result flow_policy_stage::cut_packet(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                            const net::packet_view& view, flow::direction dir) noexcept {
+    const bool answer = dir == flow::direction::outbound && view.proto == net::proto_tcp &&
+                        !view.is_later_fragment() && !(view.tcp_flags & net::tcp_rst);
+    recorded_drop_ = true;
+    tally_drop(rec, idx, dir, 1, view.l3_length, view.tcp_flags, answer ? 1 : 0);
+    if (answer)
         return packet_result::reply(drop_reason::policy_cut,
                                     static_cast<uint16_t>(net::make_tcp_reset_reply(
                                         frame, view, settings_.inside.mac, reply_mac(settings_.inside, frame))));

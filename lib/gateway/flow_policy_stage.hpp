@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "flow/flow_record.hpp"
+#include "flow/flow_table.hpp"
 #include "gateway/emit_stage.hpp"
 #include "gateway/hostname_reassembly.hpp"
 #include "gateway/outbox.hpp"
@@ -55,7 +56,7 @@ public:
     packet_result check(flow::flow_record& rec, uint32_t idx, flow::direction dir, std::span<uint8_t> frame,
                         const net::packet_view& view, uint32_t now) noexcept {
         recheck_if_stale(rec, idx, now);
-        if (rec.flags & flow::flow_flags::cut) return cut_packet(frame, view, dir);
+        if (rec.flags & flow::flow_flags::cut) return cut_packet(rec, idx, frame, view, dir);
         if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]]
             return packet_result::drop(stats::drop_reason::fragment_inspected);
         if (dir == flow::direction::outbound && (rec.flags & flow::flow_flags::awaits_hostname))
@@ -84,6 +85,21 @@ public:
     const policy::group_limits* group_limits_for(const net::ip_address& src) const noexcept {
         return policy_ != nullptr && policy_->compiled != nullptr ? policy_->compiled->limits_for(src) : nullptr;
     }
+    // The flow table (flow_stage's) whose side entries hold cut flows' tallies
+    // (flow::cut_tally): what each cut flow's record says about its end.
+    void attach_table(flow::flow_table* t) noexcept { table_ = t; }
+    // Whether the packet just handled was dropped as part of a cut flow's
+    // record (its tally): then it gets no refused-attempt record of its own.
+    // Taken once.
+    bool take_recorded_drop() noexcept {
+        const bool r = recorded_drop_;
+        recorded_drop_ = false;
+        return r;
+    }
+    // The rule a cut flow's record names: the setting or the rule that denied
+    // it ("default", "emergency_block"); empty when the policy has changed
+    // since, or for DLP (its event names the pattern).
+    std::string_view cut_rule(const flow::cut_tally& t) const noexcept;
     // A source_limit security event: the inside host of `view` was refused a
     // new flow by `limit` (the caller sends at most one per host per interval).
     void source_refused(const net::packet_view& view, stats::drop_reason limit, uint32_t now) noexcept;
@@ -121,17 +137,26 @@ private:
     packet_result deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                  const net::packet_view& view, const policy::decision& d, stats::drop_reason why,
                                  uint32_t now) noexcept;
-    void cut(flow::flow_record& rec, uint32_t now) noexcept;
+    void cut(flow::flow_record& rec, uint32_t idx, uint32_t now, stats::drop_reason why, uint32_t rule) noexcept;
+    void tally_drop(flow::flow_record& rec, uint32_t idx, flow::direction dir, uint32_t packets, uint32_t octets,
+                    uint8_t tcp_flags, uint16_t resets) noexcept;
     packet_result dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                               const net::packet_view& view, flow::direction dir, uint32_t now) noexcept;
-    packet_result reset_both_ways(flow::flow_record& rec, std::span<uint8_t> frame, const net::packet_view& view,
-                                  flow::direction dir, stats::drop_reason why, uint32_t now,
-                                  const uint32_t* far_seq = nullptr) noexcept;
+    packet_result reset_both_ways(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                  const net::packet_view& view, flow::direction dir, stats::drop_reason why,
+                                  uint32_t rule, uint32_t now, const uint32_t* far_seq = nullptr) noexcept;
+    // Every denial of a flow, new or mid-way, whatever decided it: counted
+    // (a rule's, the default's or a block's by active_policy::decide, a
+    // setting's here under stats::setting_rule_of(why)) and reported once.
+    void denied(const policy::decision& d, stats::drop_reason why, const net::ip_address& src, uint16_t src_port,
+                const net::ip_address& dst, uint16_t dst_port, uint8_t proto, uint32_t now,
+                std::string_view hostname = {}) noexcept;
     void security_event(policy::security_event_kind kind, const policy::decision& d, const net::ip_address& src,
                         uint16_t src_port, const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
                         bool existing, uint32_t now, std::string_view hostname = {},
-                        const dlp::dlp_match* match = nullptr) noexcept;
-    packet_result cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir) noexcept;
+                        const dlp::dlp_match* match = nullptr, stats::drop_reason why = stats::no_drop) noexcept;
+    packet_result cut_packet(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                             const net::packet_view& view, flow::direction dir) noexcept;
 
     const settings& settings_;
     stats::worker_counters& counters_;
@@ -143,6 +168,8 @@ private:
     uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
     hold_release release_;
     quic_stage quic_; // the QUIC hold's Initial state and libcrypto contexts
+    flow::flow_table* table_ = nullptr;
+    bool recorded_drop_ = false;
 };
 
 } // namespace egress::gateway

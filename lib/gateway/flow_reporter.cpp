@@ -47,7 +47,8 @@ flow::flow_event flow_reporter::from_record(const flow::flow_record& r, const fl
 }
 
 void flow_reporter::flow_end(const flow::flow_record& r, const flow::flow_volume& v, flow::end_reason why,
-                             uint32_t last_packet, const flow_names& names) noexcept {
+                             uint32_t last_packet, const flow_names& names, const flow::cut_tally* cut,
+                             std::string_view rule) noexcept {
     flow::flow_event e = from_record(r, v);
     flow::set_field_text(e.server_name, names.server_name);
     flow::set_field_text(e.http_host, names.http_host);
@@ -55,6 +56,14 @@ void flow_reporter::flow_end(const flow::flow_record& r, const flow::flow_volume
     e.reason = why;
     e.firewall = flow::firewall_event::flow_deleted;
     e.end_ms = wall(last_packet);
+    if (cut != nullptr) {
+        e.firewall = flow::firewall_event::flow_denied;
+        e.drop_reason = cut->reason;
+        e.dropped_packets = cut->dropped_packets;
+        e.dropped_bytes = cut->dropped_bytes;
+        e.resets_sent = cut->resets_sent;
+        flow::set_field_text(e.rule, rule);
+    }
     push(e);
 }
 

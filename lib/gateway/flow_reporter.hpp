@@ -41,8 +41,10 @@ public:
         wall_at_ = now;
     }
 
+    // cut: the flow was cut (flow::cut_tally), its record says so under `rule`.
     void flow_end(const flow::flow_record& r, const flow::flow_volume& v, flow::end_reason why,
-                  uint32_t last_packet, const flow_names& names = {}) noexcept;
+                  uint32_t last_packet, const flow_names& names = {}, const flow::cut_tally* cut = nullptr,
+                  std::string_view rule = {}) noexcept;
     // Reports and resets the counters of a live flow (active timeout or counters
     // about to wrap).
     void flow_update(flow::flow_record& r, flow::flow_volume& v, uint32_t now) noexcept;

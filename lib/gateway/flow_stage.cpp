@@ -53,7 +53,9 @@ flow_stage::flow_stage(const settings& s, stats::worker_counters& counters, flow
       policy_(policy),
       reassembly_(reassembly),
       table_(s.max_flows, s.table_memory != nullptr ? s.table_memory : std::pmr::new_delete_resource()),
-      limits_(s.limits) {}
+      limits_(s.limits) {
+    policy_.attach_table(&table_);
+}
 
 // [limits], or the host's [[policy.group]] limits: a new flow of a host over
 // one of its limits is refused, with one security event per host per interval
@@ -190,12 +192,24 @@ flow_names flow_stage::names_of(uint32_t idx) const noexcept {
     return n;
 }
 
+// The flow's one record. A flow the gateway cut (denied once its name was
+// known, by a reload, a block, DLP) says so: firewallEvent flow_denied, why
+// and by which rule, its packets that did not leave and the resets sent; its
+// end is the gateway's doing (forced_end).
+void flow_stage::report_end(uint32_t idx, const flow::flow_record& rec, flow::end_reason why) noexcept {
+    if ((rec.flags & flow::flow_flags::cut) == 0)
+        return reporter_.flow_end(rec, table_.volume(idx), why, last_packet_time(rec), names_of(idx));
+    const flow::cut_tally t = table_.tally(idx);
+    reporter_.flow_end(rec, table_.volume(idx), flow::end_reason::forced_end, last_packet_time(rec), names_of(idx), &t,
+                       policy_.cut_rule(t));
+}
+
 void flow_stage::on_expired(uint32_t idx, const flow::flow_record& rec) noexcept {
     nat_.released(rec);
     if (rec.flags & flow::flow_flags::source_counted) limits_.release(rec.inside, rec.remote);
     ++counters_.flows_expired[static_cast<std::size_t>(proto_class(rec.proto))];
     if (reporter_.enabled()) {
-        reporter_.flow_end(rec, table_.volume(idx), natural_end(rec), last_packet_time(rec), names_of(idx));
+        report_end(idx, rec, natural_end(rec));
         if (rec.is_v4() && settings_.flow_export.nat_session_events)
             reporter_.nat_session(rec, false, rec.expires_at_ms);
     }
@@ -235,7 +249,7 @@ void flow_stage::report_remaining(uint32_t now) noexcept {
         const flow::end_reason why = flow::is_expired(rec, now) || natural == flow::end_reason::end_of_flow
                                          ? natural
                                          : flow::end_reason::forced_end;
-        reporter_.flow_end(rec, table_.volume(idx), why, last_packet_time(rec), names_of(idx));
+        report_end(idx, rec, why);
     });
     reporter_.flush_all(now);
     reporter_.set_patient(false);

@@ -19,6 +19,7 @@
 #include "gateway/held_segment.hpp"
 
 #include "net/packet_parser.hpp"
+#include "stats/policy_denial.hpp"
 
 namespace egress::gateway {
 
@@ -28,11 +29,14 @@ using stats::side;
 
 namespace {
 
-// Drops that refuse a flow attempt (reported to the collector, aggregated).
+// Drops that refuse a flow attempt (reported to the collector, aggregated):
+// every deny kind, whether a rule, a block or a policy setting decided it
+// (stats/policy_denial.hpp), and the resources a new flow could not get.
 constexpr bool is_refused_attempt(drop_reason r) noexcept {
     return r == drop_reason::inbound_unsolicited || r == drop_reason::flow_table_full ||
            r == drop_reason::nat_ports_exhausted || r == drop_reason::nat_no_ipv4_pool ||
-           r == drop_reason::policy_denied || r == drop_reason::policy_blocked;
+           r == drop_reason::policy_denied || r == drop_reason::policy_blocked || r == drop_reason::policy_quic ||
+           r == drop_reason::inspect_exhausted || !stats::setting_rule_of(r).empty();
 }
 
 constexpr side leaving_by(flow::direction dir) noexcept {
@@ -199,15 +203,19 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
         if (flows_.erasures() != erasures_at_lookup) idx = flows_.lookup(keys[j], dir);
         packet_result& r = results[i];
         net::packet_view& v = *views[j];
+        (void)policy_.take_recorded_drop(); // from before this frame: not its own
         if (v.icmp_error) [[unlikely]]
             r = relay_icmp_error(dir, frames[i], v, idx, now);
         else if (v.is_fragment()) [[unlikely]]
             r = fragment(dir, frames[i], v, keys[j], idx, now);
         else
             r = transit(dir, frames[i], v, keys[j], idx, now);
+        // A packet of a flow cut mid-way is in that flow's record (dropped
+        // counts), not a refused attempt of its own.
+        const bool in_flow_record = policy_.take_recorded_drop();
         if (!r.dropped()) continue;
         counters_.count_drop(r.reason);
-        if (reporter_.enabled() && is_refused_attempt(r.reason)) reporter_.denied(v, r.reason, now);
+        if (reporter_.enabled() && is_refused_attempt(r.reason) && !in_flow_record) reporter_.denied(v, r.reason, now);
     }
 }
 

@@ -51,6 +51,8 @@ bool hostname_reassembly::start(uint32_t flow, policy::inspection_kind kind, uin
     s.contiguous = 0;
     s.end = 0;
     s.held_since = 0;
+    s.consumed_packets = 0;
+    s.consumed_octets = 0;
     s.overflowed = false;
     s.release_due = false;
     s.kind = kind;

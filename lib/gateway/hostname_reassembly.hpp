@@ -101,6 +101,15 @@ public:
     // The hold's clock: the time of its first held byte (set once, by
     // note_hold) and whether bytes are held at all.
     void note_hold(uint32_t flow, uint32_t now) noexcept;
+    // A client segment consumed by the hold (no verdict yet): counted, so that a
+    // denial can say how many of the flow's packets never left.
+    void note_consumed(uint32_t flow, uint32_t ip_octets) noexcept {
+        slot& s = slots_[slot_of_[flow]];
+        ++s.consumed_packets;
+        s.consumed_octets += ip_octets;
+    }
+    uint32_t consumed_packets(uint32_t flow) const noexcept { return slots_[slot_of_[flow]].consumed_packets; }
+    uint32_t consumed_octets(uint32_t flow) const noexcept { return slots_[slot_of_[flow]].consumed_octets; }
     bool holding(uint32_t flow) const noexcept {
         return slot_of_[flow] != none && slots_[slot_of_[flow]].buffer != none && slots_[slot_of_[flow]].end != 0;
     }
@@ -155,6 +164,8 @@ private:
         uint32_t contiguous = 0;
         uint32_t end = 0;        // one past the highest held byte (0: nothing held)
         uint32_t held_since = 0; // gateway clock at the first held byte
+        uint32_t consumed_packets = 0; // client segments the hold consumed (note_consumed)
+        uint32_t consumed_octets = 0;
         uint32_t next_free = none;
         policy::inspection_kind kind = policy::inspection_kind::none;
         inspect_outcome outcome = inspect_outcome::pending;

@@ -37,6 +37,10 @@ constexpr std::array ipv4_flow_fields{
     std_field(ie::tcp_control_bits, 2),
     std_field(ie::ingress_interface, 4),
     std_field(ie::egress_interface, 4),
+    std_field(ie::dropped_octet_delta_count, 8),
+    std_field(ie::dropped_packet_delta_count, 8),
+    pen_field(pen_ie::drop_reason, 2),
+    pen_field(pen_ie::resets_sent, 2),
     std_field(ie::http_request_host, var),
     pen_field(pen_ie::tls_server_name, var),
     pen_field(pen_ie::policy_rule_name, var),
@@ -63,6 +67,10 @@ constexpr std::array ipv6_flow_fields{
     std_field(ie::tcp_control_bits, 2),
     std_field(ie::ingress_interface, 4),
     std_field(ie::egress_interface, 4),
+    std_field(ie::dropped_octet_delta_count, 8),
+    std_field(ie::dropped_packet_delta_count, 8),
+    pen_field(pen_ie::drop_reason, 2),
+    pen_field(pen_ie::resets_sent, 2),
     std_field(ie::http_request_host, var),
     pen_field(pen_ie::tls_server_name, var),
     pen_field(pen_ie::policy_rule_name, var),
@@ -129,13 +137,13 @@ constexpr std::size_t fixed_data_size(std::span<const field_spec> fields) noexce
     return n;
 }
 
-static_assert(fixed_data_size(ipv4_flow_fields) == 111);
-static_assert(fixed_data_size(ipv6_flow_fields) == 129);
+static_assert(fixed_data_size(ipv4_flow_fields) == 131);
+static_assert(fixed_data_size(ipv6_flow_fields) == 149);
 static_assert(fixed_data_size(nat_event_fields) == 28);
 static_assert(fixed_data_size(ipv4_denied_fields) == 40);
 static_assert(fixed_data_size(ipv6_denied_fields) == 64);
 static_assert(fixed_data_size(exporter_statistics_fields) == 20);
-static_assert(template_record_size(ipv4_flow_fields) == 112);
+static_assert(template_record_size(ipv4_flow_fields) == 136);
 constexpr std::size_t options_template_record_size = template_record_size(exporter_statistics_fields, 6);
 static_assert(options_template_record_size == 18);
 // Any template record, and any data record with empty strings, fits an empty message.
@@ -195,6 +203,7 @@ void put_field(std::vector<uint8_t>& out, const field_spec& f, const flow::flow_
         case pen_ie::tls_server_name: put_variable_length(out, text.server_name); return;
         case pen_ie::policy_rule_name: put_variable_length(out, text.rule); return;
         case pen_ie::drop_reason: put_u16(out, static_cast<uint16_t>(std::min<uint32_t>(e.drop_reason, 0xffff))); return;
+        case pen_ie::resets_sent: put_u16(out, e.resets_sent); return;
         }
         return;
     }
@@ -219,6 +228,8 @@ void put_field(std::vector<uint8_t>& out, const field_spec& f, const flow::flow_
     case ie::flow_start_milliseconds: put_u64(out, e.start_ms); break;
     case ie::flow_end_milliseconds:
     case ie::observation_time_milliseconds: put_u64(out, e.end_ms); break;
+    case ie::dropped_octet_delta_count: put_u64(out, e.dropped_bytes); break;
+    case ie::dropped_packet_delta_count: put_u64(out, e.dropped_packets); break;
     case ie::flow_end_reason: put_u8(out, static_cast<uint8_t>(e.reason)); break;
     case ie::firewall_event: put_u8(out, static_cast<uint8_t>(e.firewall)); break;
     case ie::nat_event: put_u8(out, static_cast<uint8_t>(e.nat)); break;

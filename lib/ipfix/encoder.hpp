@@ -19,8 +19,8 @@
 // Templates (fixed ids; every IE id, type and length checked against the IANA
 // "IPFIX Information Elements" registry; "E" = enterprise-specific, see below):
 //
-//   256 ipv4_flow — flow_end and flow_update of an IPv4 (NAT44) flow. 25 fields,
-//   111 fixed octets + 3 variable-length strings:
+//   256 ipv4_flow — flow_end and flow_update of an IPv4 (NAT44) flow. 29 fields,
+//   131 fixed octets + 3 variable-length strings:
 //     sourceIPv4Address            8    4   inside host as it sent
 //     destinationIPv4Address      12    4   remote peer
 //     sourceTransportPort          7    2
@@ -43,6 +43,10 @@
 //     tcpControlBits               6    2   unsigned16 (RFC 7125), both directions ORed
 //     ingressInterface            10    4   port role: 0 inside, 1 outside
 //     egressInterface             14    4
+//     droppedOctetDeltaCount     132    8   a flow the gateway cut: its octets that did not leave
+//     droppedPacketDeltaCount    133    8   ... and packets (both directions; also in the counts above)
+//     E dropReason                 3    2   unsigned16: stats::drop_reason it was cut for (0 otherwise)
+//     E resetsSent                 4    2   unsigned16: TCP resets the gateway sent for the flow
 //     httpRequestHost            460  var   string
 //     E tlsServerName              1  var   string, PEN settings.enterprise_number
 //     E policyRuleName             2  var   string, PEN settings.enterprise_number
@@ -50,7 +54,15 @@
 //   257 ipv6_flow — the same for an IPv6 flow (egress-only, not translated): the
 //   ipv4_flow fields without postNATSourceIPv4Address and postNAPTSourceTransportPort,
 //   with sourceIPv6Address (27, 16) and destinationIPv6Address
-//   (28, 16) in place of the IPv4 addresses. 23 fields, 129 fixed octets + strings.
+//   (28, 16) in place of the IPv4 addresses. 27 fields, 149 fixed octets + strings.
+//
+//   A flow the gateway cut mid-way (denied once its name was known, by a
+//   [policy.inspection] setting or the hold's timeout, a reload, a block, DLP)
+//   is one record: every packet it saw both ways in the counts, those dropped
+//   from the cut on (the held hello included) in droppedOctet/PacketDeltaCount,
+//   firewallEvent 3 (flow denied), flowEndReason 4 (forced end: the gateway
+//   ended it), dropReason and policyRuleName (the rule or setting), and
+//   resetsSent. It gets no separate refused-attempt record.
 //
 //   258 nat_event — RFC 8158 NAT44 session create/delete and ports exhausted.
 //   9 fields, 28 octets:
@@ -100,7 +112,8 @@
 // your own PEN in production):
 //     1 tlsServerName   string      TLS ClientHello server_name
 //     2 policyRuleName  string      name of the policy rule that matched
-//     3 dropReason      unsigned16  stats::drop_reason of refused attempts
+//     3 dropReason      unsigned16  stats::drop_reason of refused attempts and cut flows
+//     4 resetsSent      unsigned16  TCP resets the gateway sent for a cut flow
 //
 // Strings are sent as they are, except that octets not forming valid UTF-8 are
 // replaced by '?' (IPFIX strings are UTF-8, RFC 7011 §6.1.6); the length is kept.
@@ -169,6 +182,8 @@ inline constexpr uint16_t post_octet_delta_count = 23;
 inline constexpr uint16_t post_packet_delta_count = 24;
 inline constexpr uint16_t source_ipv6_address = 27;
 inline constexpr uint16_t destination_ipv6_address = 28;
+inline constexpr uint16_t dropped_octet_delta_count = 132;
+inline constexpr uint16_t dropped_packet_delta_count = 133;
 inline constexpr uint16_t flow_end_reason = 136;
 inline constexpr uint16_t exporting_process_id = 144;
 inline constexpr uint16_t flow_start_milliseconds = 152;
@@ -191,6 +206,7 @@ namespace pen_ie {
 inline constexpr uint16_t tls_server_name = 1;
 inline constexpr uint16_t policy_rule_name = 2;
 inline constexpr uint16_t drop_reason = 3;
+inline constexpr uint16_t resets_sent = 4;
 } // namespace pen_ie
 
 // One field specifier of a template (length = variable_length for strings).

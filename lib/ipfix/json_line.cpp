@@ -109,6 +109,11 @@ void put_endpoints(std::string& out, const flow::flow_event& e) {
         e.dst, e.dst_port);
 }
 
+std::string_view reason_name(uint32_t code) noexcept {
+    return code < stats::drop_reason_count ? stats::name_of(static_cast<stats::drop_reason>(code))
+                                           : std::string_view("unknown");
+}
+
 void put_flow(std::string& out, const flow::flow_event& e) {
     put(out, ",\"start_ms\":{},\"end_ms\":{}", e.start_ms, e.end_ms);
     put_endpoints(out, e);
@@ -118,7 +123,15 @@ void put_flow(std::string& out, const flow::flow_event& e) {
         e.packets_out, e.bytes_in, e.packets_in, e.tcp_flags);
     put_named(out, "end_reason", name_of(e.reason), static_cast<unsigned>(e.reason));
     put_named(out, "firewall_event", name_of(e.firewall), static_cast<unsigned>(e.firewall));
-    if (v4) put_named(out, "nat_event", name_of(e.nat), static_cast<unsigned>(e.nat));
+    // As in IPFIX (template 256 has no natEvent): a flow record carries none;
+    // NAT44 session create / delete (RFC 8158: 4, 5) and exhaustion (3, 12)
+    // are nat_event lines of their own, with the same codes. No reserved 0.
+    if (v4 && e.nat != flow::nat_event_type::none)
+        put_named(out, "nat_event", name_of(e.nat), static_cast<unsigned>(e.nat));
+    if (e.firewall == flow::firewall_event::flow_denied) // a flow the gateway cut: as in its IPFIX record
+        put(out, ",\"drop_reason\":\"{}\",\"drop_reason_code\":{},\"dropped_packets\":{},\"dropped_bytes\":{},"
+                 "\"resets_sent\":{}",
+            reason_name(e.drop_reason), e.drop_reason, e.dropped_packets, e.dropped_bytes, e.resets_sent);
     put(out, ",\"ingress_if\":{},\"egress_if\":{}", e.ingress_port, e.egress_port);
     out += ",\"http_host\":";
     append_json_string(out, flow::field_text(e.http_host));
@@ -142,10 +155,7 @@ void put_denied(std::string& out, const flow::flow_event& e) {
     put_endpoints(out, e);
     put(out, ",\"attempts\":{}", e.packets_out);
     put_named(out, "firewall_event", name_of(e.firewall), static_cast<unsigned>(e.firewall));
-    const std::string_view reason = e.drop_reason < stats::drop_reason_count
-                                        ? stats::name_of(static_cast<stats::drop_reason>(e.drop_reason))
-                                        : std::string_view("unknown");
-    put(out, ",\"drop_reason\":\"{}\",\"drop_reason_code\":{}", reason, e.drop_reason);
+    put(out, ",\"drop_reason\":\"{}\",\"drop_reason_code\":{}", reason_name(e.drop_reason), e.drop_reason);
 }
 
 } // namespace

@@ -16,6 +16,7 @@
 #include "dlp/dlp.hpp"
 #include "net/ip_address.hpp"
 #include "policy/cidr.hpp"
+#include "stats/drop_reason.hpp"
 
 namespace egress::policy {
 
@@ -51,6 +52,9 @@ struct security_event {
     uint64_t dlp_offset = 0;
     uint64_t dlp_length = 0;
     dlp::dlp_sample dlp_sample;
+    // deny / block / cut: the reason the flow's packet was dropped under
+    // (policy_denied, policy_quic, inspect_no_sni, hold_timeout, ...); no_drop otherwise.
+    stats::drop_reason reason = stats::no_drop;
 };
 
 static_assert(std::is_trivially_copyable_v<security_event>);

@@ -70,6 +70,9 @@ struct alignas(64) worker_counters {
     uint64_t hold_bytes = 0;          // their payload bytes (a retransmission counts again)
     uint64_t hold_released_bytes = 0; // held bytes sent on once the flow was allowed
     uint64_t hold_overflows = 0;      // holds that reached [inspect] max_bytes (the flow's bound)
+    // Flows denied by a policy setting rather than a rule (stats/policy_denial.hpp),
+    // by the reason they were denied under; counted once per decision.
+    std::array<uint64_t, drop_reason_count> setting_denials{};
 
     // no_drop is not a reason: not counted.
     void count_drop(drop_reason r) noexcept {
@@ -127,6 +130,7 @@ struct alignas(64) worker_counters {
         hold_bytes += o.hold_bytes;
         hold_released_bytes += o.hold_released_bytes;
         hold_overflows += o.hold_overflows;
+        for (std::size_t i = 0; i < drop_reason_count; ++i) setting_denials[i] += o.setting_denials[i];
         return *this;
     }
 };

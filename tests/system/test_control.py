@@ -245,10 +245,12 @@ class control_socket(unittest.TestCase):
         # among the control plane's own events may vary.
         events = [without(e, "time_ms", "expires_unix_ms") for e in self.gw.event_lines()]
         self.assertCountEqual(events, [
-            {"event": "deny", "policy_version": 1, "rule": "default", "proto": 17, "src": "10.0.0.6",
+            {"event": "deny", "policy_version": 1, "rule": "default", "reason": "policy_denied", "proto": 17,
+             "src": "10.0.0.6",
              "src_port": 5001, "dst": "192.0.2.99", "dst_port": 123},
             {"event": "block_added", "block": "198.51.100.53/32"},
-            {"event": "block", "policy_version": 1, "block": "198.51.100.53/32", "flow": "existing", "proto": 17,
+            {"event": "block", "policy_version": 1, "block": "198.51.100.53/32", "flow": "existing",
+             "reason": "policy_blocked", "proto": 17,
              "src": "10.0.0.5", "src_port": 5000, "dst": "198.51.100.53", "dst_port": 53},
             {"event": "block_added", "block": "192.0.2.0/24"},
             {"event": "block_expired", "block": "192.0.2.0/24", "hits": 0},
@@ -320,8 +322,14 @@ class control_socket(unittest.TestCase):
                        'egress_policy_decisions_total{rule="default",action="deny"} 1',
                        'egress_policy_decisions_total{rule="emergency_block",action="deny"} 0',
                        'egress_policy_version 1', 'egress_policy_blocks_active 0',
-                       'egress_security_events_total 1', 'egress_security_events_lost_total 0']:
+                       'egress_security_events_total 1', 'egress_security_events_lost_total 0',
+                       'egress_policy_decisions_total{rule="inspection.no_sni",action="deny"} 0',
+                       'egress_policy_decisions_total{rule="inspect.hold_timeout",action="deny"} 0']:
             self.assertIn(sample + "\n", metrics)
+        # The live worker loops every few microseconds: its age is far below a second.
+        ages = re.findall(r'^egress_worker_loop_age_seconds\{worker="(\d+)"\} ([0-9.]+)$', metrics, re.M)
+        self.assertEqual([w for w, _ in ages], ["0"])
+        self.assertLess(float(ages[0][1]), 1.0)
         # DPDK's telemetry socket (the EAL runtime directory of this process).
         path = f"/var/run/dpdk/egressd-{self.gw.proc.pid}/dpdk_telemetry.v2"
         s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)

@@ -171,6 +171,65 @@ class ipfix_to_nfcapd(unittest.TestCase):
         self.assertEqual((exhausted[0]["src"], exhausted[0]["dst"], exhausted[0]["dst_port"]), (CLIENT, SERVER, 53))
 
 
+HOSTNAME_POLICY = """
+[policy]
+default = "deny"
+
+[[policy.rule]]
+name = "saas"
+destinations = ["198.51.100.0/24"]
+protocol = "tcp"
+hostnames = ["api.stripe.com"]
+action = "allow"
+"""
+
+
+class denied_flow_record(unittest.TestCase):
+    def test_a_flow_denied_by_its_name_is_one_record_with_its_drops(self):
+        """An HTTP request to a name the policy does not allow: the handshake passed,
+        the request is held and denied, the client retransmits it once. The
+        collector gets one record of the flow with all its packets, the dropped
+        ones counted apart, the reason and the resets egressd sent; no
+        refused-attempt record of its own."""
+        col = collector()
+        c = traffic.conversation()
+        req = b"GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n"
+        out = lambda flags, seq, data=b"": c.from_inside(  # noqa: E731
+            IP(src=CLIENT, dst=SERVER) / TCP(sport=40100, dport=80, flags=flags, seq=seq, ack=5001) / data)
+        out("S", 1000)
+        c.from_outside(IP(src=SERVER, dst=POOL) / TCP(sport=80, dport=40100, flags="SA", seq=5000, ack=1001))
+        out("A", 1001)
+        out("PA", 1001, req)
+        out("PA", 1001, req)  # the retransmission: the flow is cut, a reset answers it
+        log = tempfile.mktemp(prefix="egressd-flows-", suffix=".jsonl")
+        r = harness.run(c, extra=col.export_toml(json_log=log) + HOSTNAME_POLICY)
+        records = col.records()
+        flows = [x for x in records if x.get("first", "").startswith("2023")]
+        self.assertEqual(len(flows), 1, flows)  # no refused-attempt record beside it
+        f = flows[0]
+        self.assertEqual((f["src4_addr"], f["src_port"], f["dst4_addr"], f["dst_port"]), (CLIENT, 40100, SERVER, 80))
+        self.assertEqual((f["in_packets"], f["out_packets"]), (4, 1))
+        self.assertEqual((f["in_bytes"], f["out_bytes"]),
+                         (sum(ip_len(p) for p in c.inside), sum(ip_len(p) for p in c.outside)))
+        self.assertEqual(r.drops(), {"policy_denied": 1, "policy_cut": 1})
+        # The JSON flow log says the same, with what was dropped and why.
+        lines = [x for x in read_json_lines(log) if x["event"] in ("flow_end", "flow_denied")]
+        self.assertEqual(len(lines), 1, lines)
+        x = lines[0]
+        self.assertEqual((x["event"], x["firewall_event"], x["end_reason"], x["drop_reason"], x["rule"]),
+                         ("flow_end", "flow_denied", "forced_end", "policy_denied", "default"))
+        self.assertEqual((x["dropped_packets"], x["dropped_bytes"], x["resets_sent"]),
+                         (2, 2 * ip_len(c.inside[-1]), 3))
+        self.assertEqual(x["http_host"], "evil.example")
+        # tshark decodes the standard dropped counts and the firewall event.
+        decoded = col.tshark()
+        self.assertNotIn("Malformed", decoded)
+        self.assertRegex(decoded, r"Dropped Packets: 2\n")
+        self.assertRegex(decoded, rf"Dropped Octets: {2 * ip_len(c.inside[-1])}\n")
+        self.assertIn("Firewall Event: Flow denied (3)\n", decoded)
+        self.assertIn("Flow End Reason: Forced end (4)\n", decoded)
+
+
 class ring_overflow(unittest.TestCase):
     def test_overflow_is_counted_and_reported_to_the_collector(self):
         col = collector()

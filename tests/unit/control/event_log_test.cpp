@@ -75,6 +75,21 @@ TEST(event_log_format, the_default_action_is_rule_default) {
               R"("src":"10.0.0.5","src_port":40000,"dst":"198.51.100.7","dst_port":443})");
 }
 
+TEST(event_log_format, a_denial_carries_its_reason_and_a_setting_is_its_rule) {
+    security_event e = event(security_event_kind::deny, "inspection.no_sni");
+    e.reason = stats::drop_reason::inspect_no_sni;
+    EXPECT_EQ(format_security_event(e),
+              R"({"time_ms":1700000000123,"event":"deny","policy_version":3,"rule":"inspection.no_sni",)"
+              R"("reason":"inspect_no_sni","proto":6,"src":"10.0.0.5","src_port":40000,"dst":"198.51.100.7",)"
+              R"("dst_port":443})");
+    security_event b = block_event(true);
+    b.reason = stats::drop_reason::policy_blocked;
+    EXPECT_EQ(format_security_event(b),
+              R"({"time_ms":1700000000123,"event":"block","policy_version":3,"block":"198.51.100.0/24","flow":"existing",)"
+              R"("reason":"policy_blocked","proto":6,"src":"10.0.0.5","src_port":40000,"dst":"198.51.100.7",)"
+              R"("dst_port":443})");
+}
+
 TEST(event_log_format, would_deny_and_cut) {
     EXPECT_EQ(format_security_event(event(security_event_kind::would_deny, "dns-trial")),
               R"({"time_ms":1700000000123,"event":"would_deny","policy_version":3,"rule":"dns-trial","proto":6,)"

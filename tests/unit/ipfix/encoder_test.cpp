@@ -25,9 +25,9 @@ bytes append(bytes a, const bytes& b) {
 
 // The template set the builder sends: all five templates, PEN 32473 (0x7ed9).
 const bytes template_set = {
-    0x00, 0x02, 0x01, 0x64, // set id 2 (Template Set), length 356
-    // --- template 256 ipv4_flow, 25 fields ---
-    0x01, 0x00, 0x00, 0x19, // template id 256, field count 25
+    0x00, 0x02, 0x01, 0x94, // set id 2 (Template Set), length 404
+    // --- template 256 ipv4_flow, 29 fields ---
+    0x01, 0x00, 0x00, 0x1d, // template id 256, field count 29
     0x00, 0x08, 0x00, 0x04, // sourceIPv4Address (8), 4
     0x00, 0x0c, 0x00, 0x04, // destinationIPv4Address (12), 4
     0x00, 0x07, 0x00, 0x02, // sourceTransportPort (7), 2
@@ -50,11 +50,15 @@ const bytes template_set = {
     0x00, 0x06, 0x00, 0x02, // tcpControlBits (6), 2
     0x00, 0x0a, 0x00, 0x04, // ingressInterface (10), 4
     0x00, 0x0e, 0x00, 0x04, // egressInterface (14), 4
+    0x00, 0x84, 0x00, 0x08, // droppedOctetDeltaCount (132), 8
+    0x00, 0x85, 0x00, 0x08, // droppedPacketDeltaCount (133), 8
+    0x80, 0x03, 0x00, 0x02, 0x00, 0x00, 0x7e, 0xd9, // E dropReason (3), 2, PEN 32473
+    0x80, 0x04, 0x00, 0x02, 0x00, 0x00, 0x7e, 0xd9, // E resetsSent (4), 2, PEN 32473
     0x01, 0xcc, 0xff, 0xff, // httpRequestHost (460), variable
     0x80, 0x01, 0xff, 0xff, 0x00, 0x00, 0x7e, 0xd9, // E tlsServerName (1), variable, PEN 32473
     0x80, 0x02, 0xff, 0xff, 0x00, 0x00, 0x7e, 0xd9, // E policyRuleName (2), variable, PEN 32473
-    // --- template 257 ipv6_flow, 23 fields ---
-    0x01, 0x01, 0x00, 0x17, // template id 257, field count 23
+    // --- template 257 ipv6_flow, 27 fields ---
+    0x01, 0x01, 0x00, 0x1b, // template id 257, field count 27
     0x00, 0x1b, 0x00, 0x10, // sourceIPv6Address (27), 16
     0x00, 0x1c, 0x00, 0x10, // destinationIPv6Address (28), 16
     0x00, 0x07, 0x00, 0x02, // sourceTransportPort
@@ -75,6 +79,10 @@ const bytes template_set = {
     0x00, 0x06, 0x00, 0x02, // tcpControlBits
     0x00, 0x0a, 0x00, 0x04, // ingressInterface
     0x00, 0x0e, 0x00, 0x04, // egressInterface
+    0x00, 0x84, 0x00, 0x08, // droppedOctetDeltaCount
+    0x00, 0x85, 0x00, 0x08, // droppedPacketDeltaCount
+    0x80, 0x03, 0x00, 0x02, 0x00, 0x00, 0x7e, 0xd9, // E dropReason
+    0x80, 0x04, 0x00, 0x02, 0x00, 0x00, 0x7e, 0xd9, // E resetsSent
     0x01, 0xcc, 0xff, 0xff, // httpRequestHost
     0x80, 0x01, 0xff, 0xff, 0x00, 0x00, 0x7e, 0xd9, // E tlsServerName
     0x80, 0x02, 0xff, 0xff, 0x00, 0x00, 0x7e, 0xd9, // E policyRuleName
@@ -159,7 +167,7 @@ TEST(ipfix_encoder, the_template_message_is_the_header_and_both_template_sets) {
     b.add_templates();
     const auto msgs = b.take_messages(export_s);
     ASSERT_EQ(msgs.size(), 1u);
-    EXPECT_EQ(msgs[0], append(append(header(16 + 356 + 22, 0), template_set), options_template_set));
+    EXPECT_EQ(msgs[0], append(append(header(16 + 404 + 22, 0), template_set), options_template_set));
 }
 
 TEST(ipfix_encoder, exporter_statistics_record) {
@@ -185,16 +193,16 @@ TEST(ipfix_encoder, the_enterprise_number_comes_from_the_settings) {
     b.add_templates();
     const bytes m = b.take_messages(0).at(0);
     // The first enterprise field of template 256 sits after the header (16), the
-    // set header (4), the template header (4) and 23 plain fields (92).
-    const bytes tls(m.begin() + 116, m.begin() + 124);
-    EXPECT_EQ(tls, (bytes{0x80, 0x01, 0xff, 0xff, 0x12, 0x34, 0x56, 0x78}));
+    // set header (4), the template header (4) and 24 plain fields (96).
+    const bytes first(m.begin() + 120, m.begin() + 128);
+    EXPECT_EQ(first, (bytes{0x80, 0x03, 0x00, 0x02, 0x12, 0x34, 0x56, 0x78})); // E dropReason
 }
 
 TEST(ipfix_encoder, ipv4_flow_record_with_strings_of_0_5_and_300_octets) {
     const std::string rule(300, 'r');
     const flow_strings text{"", "x.org", rule};
-    bytes expected = append(header(16 + 4 + 421, 0), {
-        0x01, 0x00, 0x01, 0xa9,             // data set 256, length 425
+    bytes expected = append(header(16 + 4 + 441, 0), {
+        0x01, 0x00, 0x01, 0xbd,             // data set 256, length 445
         0x0a, 0x00, 0x00, 0x02,             // sourceIPv4Address 10.0.0.2
         0xc0, 0x00, 0x02, 0x07,             // destinationIPv4Address 192.0.2.7
         0x9c, 0x40,                         // sourceTransportPort 40000
@@ -217,6 +225,10 @@ TEST(ipfix_encoder, ipv4_flow_record_with_strings_of_0_5_and_300_octets) {
         0x00, 0x1b,                         // tcpControlBits FIN SYN PSH ACK
         0x00, 0x00, 0x00, 0x00,             // ingressInterface 0 (inside)
         0x00, 0x00, 0x00, 0x01,             // egressInterface 1 (outside)
+        0, 0, 0, 0, 0, 0, 0, 0,             // droppedOctetDeltaCount 0 (a flow not cut)
+        0, 0, 0, 0, 0, 0, 0, 0,             // droppedPacketDeltaCount 0
+        0x00, 0x00,                         // E dropReason 0
+        0x00, 0x00,                         // E resetsSent 0
         0x00,                               // httpRequestHost: length 0
         0x05, 'x', '.', 'o', 'r', 'g',      // tlsServerName: length 5, "x.org"
         0xff, 0x01, 0x2c,                   // policyRuleName: 255, then length 300 ...
@@ -231,15 +243,15 @@ TEST(ipfix_encoder, strings_default_to_the_event_fields) {
     set_text(e.server_name, std::string(64, 's')); // full field, no NUL
     set_text(e.rule, "r1");
     const bytes m = only_record(e);
-    ASSERT_EQ(m.size(), 16u + 4 + 111 + 2 + 65 + 3);
-    const bytes tail(m.begin() + 16 + 4 + 111, m.end());
+    ASSERT_EQ(m.size(), 16u + 4 + 131 + 2 + 65 + 3);
+    const bytes tail(m.begin() + 16 + 4 + 131, m.end());
     const bytes expected = append(append({0x01, 'h', 0x40}, bytes(64, 's')), {0x02, 'r', '1'});
     EXPECT_EQ(tail, expected);
 }
 
 TEST(ipfix_encoder, ipv6_flow_record) {
-    const bytes expected = append(header(16 + 4 + 132, 0), {
-        0x01, 0x01, 0x00, 0x88,             // data set 257, length 136
+    const bytes expected = append(header(16 + 4 + 152, 0), {
+        0x01, 0x01, 0x00, 0x9c,             // data set 257, length 156
         0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, // sourceIPv6Address 2001:db8::2
         0x20, 0x01, 0x0d, 0xb8, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x07, // destinationIPv6Address 2001:db8:1::7
         0xc3, 0x50,                         // sourceTransportPort 50000
@@ -260,6 +272,10 @@ TEST(ipfix_encoder, ipv6_flow_record) {
         0x00, 0x00,                         // tcpControlBits
         0x00, 0x00, 0x00, 0x00,             // ingressInterface 0
         0x00, 0x00, 0x00, 0x01,             // egressInterface 1
+        0, 0, 0, 0, 0, 0, 0, 0,             // droppedOctetDeltaCount
+        0, 0, 0, 0, 0, 0, 0, 0,             // droppedPacketDeltaCount
+        0x00, 0x00,                         // E dropReason
+        0x00, 0x00,                         // E resetsSent
         0x00, 0x00, 0x00,                   // three empty strings
     });
     EXPECT_EQ(only_record(v6_flow()), expected);
@@ -313,6 +329,30 @@ TEST(ipfix_encoder, ipv6_denied_record) {
         0x00, 0x1a,                         // E dropReason 26
     });
     EXPECT_EQ(only_record(denied("2001:db8::9", "2001:db8::2")), expected);
+}
+
+TEST(ipfix_encoder, a_flow_the_gateway_cut_carries_its_drops_reason_and_resets) {
+    flow::flow_event e = v4_flow();
+    e.reason = flow::end_reason::forced_end;
+    e.firewall = flow::firewall_event::flow_denied;
+    e.drop_reason = static_cast<uint32_t>(stats::drop_reason::inspect_no_sni);
+    e.dropped_bytes = 517;
+    e.dropped_packets = 2;
+    e.resets_sent = 2;
+    set_text(e.rule, "inspection.no_sni");
+    const bytes m = only_record(e);
+    ASSERT_EQ(m.size(), 16u + 4 + 131 + 3 + 17);
+    EXPECT_EQ(m[20 + 99], 4); // flowEndReason forced end
+    EXPECT_EQ(m[20 + 100], 3); // firewallEvent flow denied
+    const uint8_t code = static_cast<uint8_t>(stats::drop_reason::inspect_no_sni);
+    EXPECT_EQ(bytes(m.begin() + 20 + 111, m.begin() + 20 + 131), (bytes{
+        0, 0, 0, 0, 0, 0, 0x02, 0x05, // droppedOctetDeltaCount 517
+        0, 0, 0, 0, 0, 0, 0, 0x02,    // droppedPacketDeltaCount 2
+        0x00, code,                   // E dropReason inspect_no_sni
+        0x00, 0x02,                   // E resetsSent 2
+    }));
+    EXPECT_EQ(bytes(m.end() - 18, m.end()), append({17}, bytes{'i', 'n', 's', 'p', 'e', 'c', 't', 'i', 'o', 'n', '.',
+                                                                  'n', 'o', '_', 's', 'n', 'i'}));
 }
 
 TEST(ipfix_encoder, ipv4_fields_of_a_missing_address_are_zero) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ipfix_test_util.hpp"
+#include "stats/drop_reason.hpp"
 
 namespace egress::ipfix {
 namespace {
@@ -23,8 +24,30 @@ TEST(ipfix_json_line, ipv4_flow_end) {
               R"("bytes_out":1500,"packets_out":10,"bytes_in":4294967298,"packets_in":7,"tcp_flags":27,)"
               R"("end_reason":"end_of_flow","end_reason_code":3,)"
               R"("firewall_event":"flow_deleted","firewall_event_code":2,)"
-              R"("nat_event":"none","nat_event_code":0,"ingress_if":0,"egress_if":1,)"
+              R"("ingress_if":0,"egress_if":1,)"
               R"("http_host":"","server_name":"x.org","rule":"allow-web"})" "\n");
+}
+
+TEST(ipfix_json_line, a_flow_the_gateway_cut_says_why_and_what_it_dropped) {
+    flow::flow_event e = v4_flow();
+    e.reason = flow::end_reason::forced_end;
+    e.firewall = flow::firewall_event::flow_denied;
+    e.drop_reason = static_cast<uint32_t>(stats::drop_reason::hold_timeout);
+    e.dropped_packets = 2;
+    e.dropped_bytes = 83;
+    e.resets_sent = 2;
+    set_text(e.rule, "inspect.hold_timeout");
+    EXPECT_EQ(to_json_line(e),
+              R"({"event":"flow_end","start_ms":1700000000000,"end_ms":1700000002500,"proto":6,)"
+              R"("src":"10.0.0.2","src_port":40000,"dst":"192.0.2.7","dst_port":443,)"
+              R"("post_nat_src":"198.51.100.1","post_nat_src_port":1024,)"
+              R"("bytes_out":1500,"packets_out":10,"bytes_in":4294967298,"packets_in":7,"tcp_flags":27,)"
+              R"("end_reason":"forced_end","end_reason_code":4,)"
+              R"("firewall_event":"flow_denied","firewall_event_code":3,)"
+              R"("drop_reason":"hold_timeout","drop_reason_code":)" +
+                  std::to_string(static_cast<unsigned>(stats::drop_reason::hold_timeout)) +
+                  R"(,"dropped_packets":2,"dropped_bytes":83,"resets_sent":2,)"
+                  R"("ingress_if":0,"egress_if":1,"http_host":"","server_name":"","rule":"inspect.hold_timeout"})" "\n");
 }
 
 TEST(ipfix_json_line, ipv6_flow_update_has_no_nat_keys) {

@@ -15,8 +15,8 @@ namespace {
 using namespace test;
 using bytes = std::vector<uint8_t>;
 
-constexpr std::size_t template_set_bytes = 356 + 22; // Template Set + Options Template Set
-constexpr std::size_t v4_record_bytes = 111 + 3; // three empty strings
+constexpr std::size_t template_set_bytes = 404 + 22; // Template Set + Options Template Set
+constexpr std::size_t v4_record_bytes = 131 + 3; // three empty strings
 
 encoder_settings with_max(std::size_t max) {
     encoder_settings s;
@@ -32,10 +32,10 @@ TEST(ipfix_message, header_carries_version_length_export_time_sequence_and_domai
     const auto msgs = b.take_messages(1'700'000'000);
     ASSERT_EQ(msgs.size(), 1u);
     const bytes& m = msgs[0];
-    ASSERT_EQ(m.size(), 16u + template_set_bytes + 4 + v4_record_bytes); // 517
+    ASSERT_EQ(m.size(), 16u + template_set_bytes + 4 + v4_record_bytes); // 580
     const bytes expected_header = {
         0x00, 0x0a,             // version 10
-        0x02, 0x00,             // length 512
+        0x02, 0x44,             // length 580
         0x65, 0x53, 0xf1, 0x00, // export time 1700000000
         0x00, 0x00, 0x00, 0x00, // sequence number: no data record sent before
         0x01, 0x02, 0x03, 0x04, // observation domain id
@@ -73,19 +73,19 @@ TEST(ipfix_message, sequence_numbers_count_the_data_records_of_earlier_messages)
 }
 
 TEST(ipfix_message, messages_split_at_max_message_bytes) {
-    message_builder b(with_max(400));
+    message_builder b(with_max(450));
     for (int i = 0; i < 20; ++i) ASSERT_TRUE(b.add(v4_flow()));
     EXPECT_EQ(b.pending_messages(), 8u);
     const auto msgs = b.take_messages(7);
     ASSERT_EQ(msgs.size(), 8u);
-    // The template sets (398 with the header) leave no room for a 4 + 115 octet
-    // data set; then three records per message (16 + 4 + 3 * 115 = 365).
+    // The template sets (442 with the header) leave no room for a 4 + 134 octet
+    // data set; then three records per message (16 + 4 + 3 * 134 = 422).
     EXPECT_EQ(msgs[0].size(), 16u + template_set_bytes);
     for (std::size_t i = 1; i < 7; ++i) EXPECT_EQ(msgs[i].size(), 16u + 4 + 3 * v4_record_bytes) << i;
     EXPECT_EQ(msgs[7].size(), 16u + 4 + 2 * v4_record_bytes);
     uint32_t records = 0;
     for (const bytes& m : msgs) {
-        EXPECT_LE(m.size(), 400u);
+        EXPECT_LE(m.size(), 450u);
         EXPECT_EQ(rd32(m, 8), records) << "sequence number = data records in earlier messages";
         records += walk(m).data_records;
     }
@@ -138,11 +138,13 @@ TEST(ipfix_message, a_small_limit_is_clamped_and_the_templates_spread_over_messa
     EXPECT_EQ(b.settings().max_message_bytes, min_message_bytes);
     b.add_templates();
     const auto msgs = b.take_messages(1);
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0].size(), 16u + 4 + 112 + 104); // templates 256, 257
-    EXPECT_EQ(msgs[1].size(), 16u + 4 + 40 + 48 + 48 + 22); // 258, 259, 260, then 261 in set 3
+    ASSERT_EQ(msgs.size(), 3u);
+    EXPECT_EQ(msgs[0].size(), 16u + 4 + 136);           // template 256 (257 does not fit beside it)
+    EXPECT_EQ(msgs[1].size(), 16u + 4 + 128 + 40 + 48); // 257, 258, 259
+    EXPECT_EQ(msgs[2].size(), 16u + 4 + 48 + 22);       // 260, then 261 in set 3
     EXPECT_EQ(walk(msgs[0]).set_ids, (std::vector<uint16_t>{2}));
-    EXPECT_EQ(walk(msgs[1]).set_ids, (std::vector<uint16_t>{2, 3}));
+    EXPECT_EQ(walk(msgs[1]).set_ids, (std::vector<uint16_t>{2}));
+    EXPECT_EQ(walk(msgs[2]).set_ids, (std::vector<uint16_t>{2, 3}));
 }
 
 TEST(ipfix_message, templates_come_first_and_again_after_the_refresh_interval) {
@@ -197,7 +199,7 @@ TEST(ipfix_message, a_record_that_cannot_fit_an_empty_message_is_refused_and_cou
     odd.kind = static_cast<flow::event_kind>(9);
     EXPECT_FALSE(b.add(odd));
     EXPECT_EQ(b.counters().records_unknown, 1u);
-    EXPECT_TRUE(b.add(v4_flow(), flow_strings{std::string(150, 'y'), "", ""}));
+    EXPECT_TRUE(b.add(v4_flow(), flow_strings{std::string(130, 'y'), "", ""})); // 20 + 131 + 131 + 2 = 284
 }
 
 TEST(ipfix_message, buffers_are_reused_across_flushes) {

@@ -189,8 +189,18 @@ TEST(Prometheus, PolicyDecisionsPerRuleAndActionReloadsAndBlocks) {
     r.counters.icmp_errors_no_source = 15;
     r.counters.mss_clamped = 16;
     r.counters.mss_options_malformed = 17;
+    r.counters.setting_denials[static_cast<std::size_t>(stats::drop_reason::inspect_no_sni)] = 4;
+    r.counters.setting_denials[static_cast<std::size_t>(stats::drop_reason::hold_timeout)] = 6;
     const auto text = format_prometheus(r, x);
     for (const char* line : {
+             "egress_policy_decisions_total{rule=\"inspection.no_sni\",action=\"deny\"} 4",
+             "egress_policy_decisions_total{rule=\"inspection.http_no_host\",action=\"deny\"} 0",
+             "egress_policy_decisions_total{rule=\"inspection.not_tls\",action=\"deny\"} 0",
+             "egress_policy_decisions_total{rule=\"inspection.not_http\",action=\"deny\"} 0",
+             "egress_policy_decisions_total{rule=\"inspection.malformed\",action=\"deny\"} 0",
+             "egress_policy_decisions_total{rule=\"inspection.oversize\",action=\"deny\"} 0",
+             "egress_policy_decisions_total{rule=\"inspection.ech\",action=\"deny\"} 0",
+             "egress_policy_decisions_total{rule=\"inspect.hold_timeout\",action=\"deny\"} 6",
              "egress_policy_decisions_total{rule=\"web\",action=\"allow\"} 120",
              "egress_policy_decisions_total{rule=\"no-metadata\",action=\"deny\"} 3",
              "egress_policy_decisions_total{rule=\"audit-dns\",action=\"report\"} 9",
@@ -259,6 +269,20 @@ TEST(Prometheus, HoldPointCounters) {
              "egress_hold_bytes_total{result=\"released\"} 517",
              "egress_hold_overflows_total 2",
              "egress_drops_total{reason=\"hold_timeout\"} 1",
+         })
+        EXPECT_TRUE(has_line(text, line)) << line;
+}
+
+TEST(Prometheus, WorkerLoopAgePerWorkerInSeconds) {
+    run_report r = small_report();
+    EXPECT_EQ(format_prometheus(r, small_extra()).find("egress_worker_loop_age_seconds"), std::string::npos);
+    r.worker_loop_age_ms = {0, 2, 61'500};
+    const auto text = format_prometheus(r, small_extra());
+    for (const char* line : {
+             "# TYPE egress_worker_loop_age_seconds gauge",
+             "egress_worker_loop_age_seconds{worker=\"0\"} 0.000",
+             "egress_worker_loop_age_seconds{worker=\"1\"} 0.002",
+             "egress_worker_loop_age_seconds{worker=\"2\"} 61.500",
          })
         EXPECT_TRUE(has_line(text, line)) << line;
 }
