@@ -351,6 +351,7 @@ private:
         table_reader icmp(ctx, "icmp", table("icmp"));
         icmp.get_uint("errors_per_second", cfg.gateway.icmp.errors_per_second, 0, 1'000'000);
         icmp.get_uint("burst", cfg.gateway.icmp.burst, 1, 1'000'000);
+        icmp.get_bool("prohibited", cfg.gateway.icmp.prohibited);
         icmp.finish();
 
         const toml::table* tcp_table = table("tcp");
