@@ -362,6 +362,7 @@ private:
                       fmt::format("expected 0 (off) or an integer in 536..8960, got {}", cfg.gateway.mss_clamp));
         }
         tcp.get_bool("liberal", cfg.gateway.tcp.liberal);
+        tcp.get_bool("pickup", cfg.gateway.tcp.pickup);
         tcp.finish();
 
         table_reader fragments(ctx, "fragments", table("fragments"));

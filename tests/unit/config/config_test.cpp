@@ -1044,6 +1044,13 @@ TEST(config_nat_behaviour, icmp_prohibited_is_off_by_default_and_switchable) {
                                         "integer"}));
 }
 
+TEST(config_nat_behaviour, tcp_pickup_is_off_by_default_and_switchable) {
+    EXPECT_FALSE(valid(minimal).gateway.tcp.pickup);
+    EXPECT_TRUE(valid(std::string(minimal) + "\n[tcp]\npickup = true\n").gateway.tcp.pickup);
+    EXPECT_EQ(errors_of(std::string(minimal) + "\n[tcp]\npickup = \"loose\"\n"),
+              (std::vector<std::string>{"t.toml:18:10: tcp.pickup: expected a boolean (true or false), got a string"}));
+}
+
 TEST(config_nat_behaviour, the_shipped_configs_load) {
     const char* root = std::getenv("EGRESS_SOURCE_ROOT");
     ASSERT_NE(root, nullptr);
