@@ -3,7 +3,9 @@
 vdevs (issue 20): simultaneous open, half-close, challenge ACK, RST in / out of
 window / exact, SYN on a live 4-tuple, TCP Fast Open, window scaling,
 retransmissions, keep-alives and zero-window probes. The same scenarios as
-tests/unit/flow/tcp_track_test.cpp, each on its own connection, in one run.
+tests/unit/flow/tcp_track_test.cpp, each on its own connection, in one run;
+and a connection met mid-stream, picked up with [tcp] pickup and refused
+without it.
 
 Every segment that passes must leave byte-exact as the translated segment
 (built here from scratch by scapy, so the gateway's incremental checksum
@@ -97,10 +99,10 @@ def segment(src, dst, sport, dport, step, ttl):
 
 
 class rfc5382_sequences(unittest.TestCase):
-    def test_every_sequence_leaves_exactly_translated_or_is_dropped_by_name(self):
+    def check(self, scenarios, extra=""):
         conv = traffic.conversation()
         to_outside, to_inside, drops = [], [], {}
-        for n, (_, steps) in enumerate(SCENARIOS):
+        for n, (_, steps) in enumerate(scenarios):
             port = 41000 + n  # free, so the NAT keeps it as the public port
             for step in steps:
                 if step[0] == OUT:
@@ -117,12 +119,25 @@ class rfc5382_sequences(unittest.TestCase):
                     expected.append((n, bytes(left)))
                 else:
                     drops[step[6]] = drops.get(step[6], 0) + 1
-        r = harness.run(conv)
+        r = harness.run(conv, extra=extra)
         self.assertEqual(r.drops(), drops)
         for name, got, want in (("outside", r.to_outside, to_outside), ("inside", r.to_inside, to_inside)):
             self.assertEqual(len(got), len(want), name)
             for k, (pkt, (n, frame)) in enumerate(zip(got, want)):
-                self.assertEqual(bytes(pkt), frame, f"{name} frame {k}: {SCENARIOS[n][0]}")
+                self.assertEqual(bytes(pkt), frame, f"{name} frame {k}: {scenarios[n][0]}")
+
+    def test_every_sequence_leaves_exactly_translated_or_is_dropped_by_name(self):
+        self.check(SCENARIOS)
+
+    def test_a_connection_met_mid_stream_is_picked_up_only_when_switched_on(self):
+        # As after a restart: the client's next segment is the first the gateway sees.
+        mid_stream = [(OUT, PA, 70_000, 90_000, 1000, 100, OK), (IN, PA, 90_000, 70_100, 2000, 100, OK),
+                      (OUT, PA, 70_100 + 3_000_000, 90_100, 1000, 100, OK),  # scale unknown: up to 2^14
+                      (IN, R, 90_100 + 2_000_000_000, 0, 0, 0, RST_OOW), (IN, R, 90_100, 0, 0, 0, OK)]
+        self.check([("[tcp] pickup: loose pickup from inside", mid_stream)], extra="\n[tcp]\npickup = true\n")
+        refused = [(OUT, PA, 70_000, 90_000, 1000, 100, "tcp_new_not_syn"),
+                   (IN, PA, 90_000, 70_100, 2000, 100, "inbound_unsolicited")]
+        self.check([("default: no pickup", refused)])
 
 
 if __name__ == "__main__":
