@@ -357,6 +357,7 @@ private:
         table_reader icmp(ctx, "icmp", table("icmp"));
         icmp.get_uint("errors_per_second", cfg.gateway.icmp.errors_per_second, 0, 1'000'000);
         icmp.get_uint("burst", cfg.gateway.icmp.burst, 1, 1'000'000);
+        icmp.get_bool("prohibited", cfg.gateway.icmp.prohibited);
         icmp.finish();
 
         const toml::table* tcp_table = table("tcp");
@@ -367,6 +368,7 @@ private:
                       fmt::format("expected 0 (off) or an integer in 536..8960, got {}", cfg.gateway.mss_clamp));
         }
         tcp.get_bool("liberal", cfg.gateway.tcp.liberal);
+        tcp.get_bool("pickup", cfg.gateway.tcp.pickup);
         tcp.finish();
 
         table_reader fragments(ctx, "fragments", table("fragments"));

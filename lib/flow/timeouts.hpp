@@ -42,6 +42,12 @@ struct tcp_tracking {
     // (conntrack's nf_conntrack_tcp_be_liberal). RSTs outside the window are
     // dropped in both modes.
     bool liberal = false;
+    // Pickup (conntrack's nf_conntrack_tcp_loose): an ACK from inside that
+    // belongs to no flow (a connection that was open before a restart) creates
+    // one in established, its windows learnt from its first segments
+    // (tcp_window.cpp pick_up), when the policy decides it without a hostname.
+    // Off: such a segment is tcp_new_not_syn, as without this switch.
+    bool pickup = false;
 };
 
 // One timeout below an RFC minimum.

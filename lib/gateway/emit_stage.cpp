@@ -33,6 +33,14 @@ void emit_stage::time_exceeded(side from, std::span<const uint8_t> frame, const 
     if (from == side::inside) send_icmp_error(from, frame, view, own_error::time_exceeded, 0, now);
 }
 
+// Only the inside sender is told (it is the one whose flow was refused), and
+// only when the switch is on; the error comes from the same bucket as the
+// others, so refusals cannot make the gateway send more than errors_per_second.
+[[gnu::noinline]] void emit_stage::prohibited(std::span<const uint8_t> frame, const net::packet_view& view,
+                                              uint32_t now) noexcept {
+    if (settings_.icmp.prohibited) send_icmp_error(side::inside, frame, view, own_error::prohibited, 0, now);
+}
+
 // Builds the gateway's own error about `frame` into the outbox, back out of the
 // side it came from, from the gateway's first address of the packet's family on
 // that side. Never about an error or a broadcast / multicast packet; without an
@@ -61,6 +69,9 @@ void emit_stage::time_exceeded(side from, std::span<const uint8_t> frame, const 
     net::icmp_error_spec spec;
     if (kind == own_error::time_exceeded) {
         spec.type = v4 ? net::icmp_time_exceeded : net::icmpv6_time_exceeded;
+    } else if (kind == own_error::prohibited) {
+        spec.type = v4 ? net::icmp_dest_unreachable : net::icmpv6_dest_unreachable;
+        spec.code = v4 ? net::icmp_code_admin_prohibited : net::icmpv6_code_admin_prohibited;
     } else if (v4) {
         spec.type = net::icmp_dest_unreachable;
         spec.code = net::icmp_code_fragmentation_needed;

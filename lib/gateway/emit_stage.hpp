@@ -58,13 +58,16 @@ public:
     // A packet from `from` whose TTL / hop limit runs out here.
     void time_exceeded(stats::side from, std::span<const uint8_t> frame, const net::packet_view& view,
                        uint32_t now) noexcept;
+    // A packet from inside whose new flow was refused ([icmp] prohibited):
+    // administratively prohibited back to its sender, quoting it as it arrived.
+    void prohibited(std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now) noexcept;
 
     const side_settings& port(stats::side s) const noexcept {
         return s == stats::side::inside ? settings_.inside : settings_.outside;
     }
 
 private:
-    enum class own_error : uint8_t { time_exceeded, too_big };
+    enum class own_error : uint8_t { time_exceeded, too_big, prohibited };
     void send_icmp_error(stats::side back, std::span<const uint8_t> frame, const net::packet_view& view,
                          own_error kind, uint16_t mtu, uint32_t now) noexcept;
     void clamp_mss(std::span<uint8_t> frame, const net::packet_view& view) noexcept;

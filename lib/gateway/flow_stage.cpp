@@ -86,17 +86,30 @@ drop_reason flow_stage::admit_source(const net::packet_view& view, uint32_t now,
     return refused;
 }
 
+// [tcp] pickup, as conntrack's loose mode picks up: only a segment with ACK and
+// none of SYN, FIN, RST (those would start, end or reset a connection the
+// gateway never saw open).
+bool flow_stage::picks_up(const net::packet_view& view) const noexcept {
+    constexpr uint8_t opens_or_ends = net::tcp_syn | net::tcp_fin | net::tcp_rst;
+    return settings_.tcp.pickup && (view.tcp_flags & net::tcp_ack) && !(view.tcp_flags & opens_or_ends);
+}
+
 // Slow path: a packet from inside that belongs to no flow. Only connection
 // openers create flows; the policy decides; IPv4 flows get their public
 // address:port from NAT.
 [[gnu::noinline]] drop_reason flow_stage::create(std::span<const uint8_t> frame, const net::packet_view& view,
                                                  uint32_t now, uint32_t& idx) noexcept {
-    if (view.proto == net::proto_tcp && !flow::tcp_opens_flow(flow::direction::outbound, view.tcp_flags))
-        return drop_reason::tcp_new_not_syn;
+    bool pickup = false; // [tcp] pickup: a connection met mid-stream
+    if (view.proto == net::proto_tcp && !flow::tcp_opens_flow(flow::direction::outbound, view.tcp_flags)) {
+        if (!picks_up(view)) return drop_reason::tcp_new_not_syn;
+        pickup = true;
+    }
     if ((view.proto == net::proto_icmp || view.proto == net::proto_icmpv6) && !is_echo_request(view))
         return drop_reason::icmp_new_not_request;
     bool inspect = false;
     if (const drop_reason r = policy_.decide_new(view, now, inspect); r != no_drop) return r;
+    // Its hostname went by before the gateway saw it: the policy cannot decide.
+    if (pickup && inspect) return drop_reason::tcp_new_not_syn;
     if (table_.size() == table_.capacity()) return drop_reason::flow_table_full;
     bool counted = false;
     if (const drop_reason r = admit_source(view, now, counted); r != no_drop) return r;
@@ -110,7 +123,7 @@ drop_reason flow_stage::admit_source(const net::packet_view& view, uint32_t now,
     rec.remote_port = view.dst_port;
     rec.proto = view.proto;
     rec.family = static_cast<uint8_t>(view.family);
-    rec.tcp_state = static_cast<uint8_t>(flow::tcp_state::syn_sent);
+    rec.tcp_state = static_cast<uint8_t>(pickup ? flow::tcp_state::established : flow::tcp_state::syn_sent);
     rec.report_start_ms = now;
     rec.policy_gen = policy_.generation();
     uint32_t pool = 0;

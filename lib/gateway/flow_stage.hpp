@@ -77,6 +77,7 @@ private:
     stats::drop_reason create(std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now,
                               uint32_t& idx) noexcept;
     void retire(uint32_t idx) noexcept;
+    bool picks_up(const net::packet_view& view) const noexcept;
     void on_expired(uint32_t idx, const flow::flow_record& rec) noexcept;
     flow_names names_of(uint32_t idx) const noexcept;
     void report_end(uint32_t idx, const flow::flow_record& rec, flow::end_reason why) noexcept;

@@ -71,6 +71,13 @@ public:
         tracker_.finish_if_complete(entry);
     }
 
+    // The IPv4 identification every fragment of datagram `entry` leaves with
+    // (chosen by pick() for the first of them to leave).
+    template <class Pick>
+    uint16_t outbound_id(uint32_t entry, Pick&& pick) noexcept {
+        return tracker_.outbound_id(entry, pick);
+    }
+
     bool enabled() const noexcept { return tracker_.enabled(); }
     void expire(uint32_t now, uint32_t budget) noexcept { tracker_.expire(now, budget); }
     const fragment_tracker& tracker() const noexcept { return tracker_; }

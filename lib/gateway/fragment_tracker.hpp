@@ -109,6 +109,17 @@ public:
     // then frees them.
     template <class F>
     void release(uint32_t entry, F&& f) noexcept;
+    // The IPv4 identification the datagram leaves with (see nat_stage::next_ip_id):
+    // chosen by `pick()` for its first fragment to leave, the same for the others.
+    template <class Pick>
+    uint16_t outbound_id(uint32_t entry, Pick&& pick) noexcept {
+        entry_t& e = entries_[entry];
+        if (!e.id_chosen) {
+            e.outbound_id = pick();
+            e.id_chosen = true;
+        }
+        return e.outbound_id;
+    }
     // Frees the entry of a forwarded datagram whose every byte has been seen.
     void finish_if_complete(uint32_t entry) noexcept;
 
@@ -133,6 +144,8 @@ private:
         uint16_t end = 0;          // the datagram's length, once its last fragment was seen
         uint16_t ranges = 0;
         uint16_t max_end = 0;      // largest range end seen
+        uint16_t outbound_id = 0;  // the identification it leaves with, once id_chosen
+        bool id_chosen = false;
         bool end_known = false;
         bool used = false;
         datagram_state state = datagram_state::waiting;

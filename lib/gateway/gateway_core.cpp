@@ -18,6 +18,7 @@
 
 #include "gateway/held_segment.hpp"
 
+#include "net/checksum.hpp"
 #include "net/packet_parser.hpp"
 #include "stats/policy_denial.hpp"
 
@@ -37,6 +38,30 @@ constexpr bool is_refused_attempt(drop_reason r) noexcept {
            r == drop_reason::nat_ports_exhausted || r == drop_reason::nat_no_ipv4_pool ||
            r == drop_reason::policy_denied || r == drop_reason::policy_blocked || r == drop_reason::policy_quic ||
            r == drop_reason::inspect_exhausted || !stats::setting_rule_of(r).empty();
+}
+
+// Refusals of a new flow from inside that [icmp] prohibited answers (RFC 5508
+// REQ-8: "unable to establish a NAT Session ... due to resource constraints or
+// administrative restrictions"): the policy's denials and blocks, and no flow
+// slot, no public port, no IPv4 pool, a per-source limit or no inspection
+// slot. Not packets that open no flow (tcp_new_not_syn, icmp_new_not_request:
+// strays, not attempts), nor anything from outside (the gateway answers no
+// probe from there), nor a flow denied once its hostname is known (it is cut
+// with a reset).
+constexpr bool refuses_flow(drop_reason r) noexcept {
+    switch (r) {
+    case drop_reason::policy_denied:
+    case drop_reason::policy_blocked:
+    case drop_reason::policy_quic:
+    case drop_reason::flow_table_full:
+    case drop_reason::nat_ports_exhausted:
+    case drop_reason::nat_no_ipv4_pool:
+    case drop_reason::source_flow_limit:
+    case drop_reason::source_rate_limit:
+    case drop_reason::source_port_limit:
+    case drop_reason::inspect_exhausted: return true;
+    default: return false;
+    }
 }
 
 constexpr side leaving_by(flow::direction dir) noexcept {
@@ -75,9 +100,23 @@ gateway_core::gateway_core(const settings& s)
     }
     flows_.account(rec, idx, dir, view, now);
     nat_stage::translate(rec, dir, frame, view);
+    if (nat_stage::renumbers(rec, dir, view)) [[unlikely]]
+        renumber(rec, frame, view);
     if (dir == flow::direction::outbound && nat_.hairpins(view)) [[unlikely]]
         return hairpin(frame, view, now);
     return emit_.emit(leaving_by(dir), frame, view, now, headroom);
+}
+
+// A datagram that may be fragmented leaves with an identification unique for
+// its public address (nat_stage::next_ip_id); every fragment of one datagram
+// with the same one, chosen when its first fragment to leave goes.
+[[gnu::noinline]] void gateway_core::renumber(const flow::flow_record& rec, std::span<uint8_t> frame,
+                                              const net::packet_view& view) noexcept {
+    const auto pick = [&] { return nat_.next_ip_id(rec.public_addr); };
+    const uint16_t id = view.is_fragment() && fragment_entry_ != fragment_tracker::npos
+                            ? fragments_.outbound_id(fragment_entry_, pick)
+                            : pick();
+    nat_stage::set_ipv4_id(frame, view, id);
 }
 
 // A datagram from inside to a pool address, translated by its own flow (its
@@ -86,17 +125,38 @@ gateway_core::gateway_core(const settings& s)
 // filtering is the same (no such flow: inbound_unsolicited), and leaves by the
 // inside port from the outbox (a forwarded frame leaves by the other side).
 // A frame larger than an outbox slot is refused as outbox_full.
+//
+// An ICMP echo request has no destination identifier (RFC 5508 REQ-7 asks
+// echo hairpinning of Basic NAT only): no inside flow can own it. The pool
+// address answers it, as the gateway's own public address: the request turns
+// into its echo reply from that address, which comes back through the
+// sender's own flow like any reply from outside (public identifier restored).
 [[gnu::noinline]] packet_result gateway_core::hairpin(std::span<const uint8_t> frame, const net::packet_view& view,
                                                       uint32_t now) noexcept {
-    const flow::flow_key key{view.src, view.dst, view.src_port, view.dst_port, view.proto};
-    const uint32_t idx = flows_.lookup(key, flow::direction::inbound);
-    if (const drop_reason r = flows_.inbound(idx, now); r != no_drop) return packet_result::drop(r);
+    const bool echo = view.proto == net::proto_icmp && view.icmp_type == net::icmp_echo_request;
+    uint32_t idx = flow_stage::npos;
+    if (!echo) {
+        const flow::flow_key key{view.src, view.dst, view.src_port, view.dst_port, view.proto};
+        idx = flows_.lookup(key, flow::direction::inbound);
+        if (const drop_reason r = flows_.inbound(idx, now); r != no_drop) return packet_result::drop(r);
+    }
     const std::span<uint8_t> slot = outbox_.prepare();
     if (slot.size() < frame.size()) return packet_result::drop(drop_reason::outbox_full);
     std::memcpy(slot.data(), frame.data(), frame.size());
     const std::span<uint8_t> f = slot.first(frame.size());
     net::packet_view v;
+    if (echo) {
+        // Source and destination are both the pool address: only the type
+        // (and a fresh TTL, as the gateway's own replies have) change.
+        f[view.l4_offset] = net::icmp_echo_reply;
+        f[view.l3_offset + 8] = 64;
+        net::recompute_checksums(f, view);
+    }
     if (const drop_reason parsed = net::parse_frame(f, v); parsed != no_drop) return packet_result::drop(parsed);
+    if (echo) {
+        idx = flows_.lookup(flow::flow_key{v.src, v.dst, v.src_port, v.dst_port, v.proto}, flow::direction::inbound);
+        if (const drop_reason r = flows_.inbound(idx, now); r != no_drop) return packet_result::drop(r);
+    }
     const packet_result r = on_flow(idx, flow::direction::inbound, f, v, now, outbox::headroom);
     // A reply (a reset cutting the flow) was written into the copy, not into
     // the received frame the caller would send back: it stays a plain drop.
@@ -119,8 +179,11 @@ gateway_core::gateway_core(const settings& s)
     if (dir == flow::direction::outbound) {
         if (view.l3_length > mtu) [[unlikely]]
             return packet_result::drop(emit_.too_big(from, frame, view, now));
-        if (const drop_reason r = flows_.outbound(key, frame, view, now, idx); r != no_drop)
+        if (const drop_reason r = flows_.outbound(key, frame, view, now, idx); r != no_drop) {
+            if (refuses_flow(r)) [[unlikely]]
+                emit_.prohibited(frame, view, now);
             return packet_result::drop(r);
+        }
     } else {
         if (const drop_reason r = flows_.inbound(idx, now); r != no_drop) return packet_result::drop(r);
         if (view.l3_length > mtu) [[unlikely]]
@@ -229,6 +292,7 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
     if (s.why != no_drop) return packet_result::drop(s.why);
     if (s.what == fragment_stage::step::kind::held) return packet_result::consumed();
     packet_result r;
+    fragment_entry_ = s.entry;
     if (s.what == fragment_stage::step::kind::first) {
         r = transit(dir, frame, view, key, idx, now);
         if (r.goes_on()) {
@@ -238,6 +302,7 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
     } else {
         r = follow_flow(s.flow, dir, frame, view, now, emit_.frame_headroom());
     }
+    fragment_entry_ = fragment_tracker::npos;
     fragments_.done(s.entry, r);
     return r;
 }
@@ -349,10 +414,36 @@ packet_result gateway_core::relay_icmp_error(flow::direction dir, std::span<uint
     const flow::flow_record& rec = flows_.at(idx);
     if (rec.flags & flow::flow_flags::cut) return packet_result::drop(drop_reason::policy_cut);
     nat_stage::translate_error(rec, dir, frame, view);
+    if (dir == flow::direction::outbound && nat_.hairpins(view)) [[unlikely]]
+        return hairpin_error(frame, now);
     const packet_result r = emit_.emit(leaving_by(dir), frame, view, now);
     if (r.goes_on())
         ++(dir == flow::direction::inbound ? counters_.icmp_errors_relayed_in : counters_.icmp_errors_relayed_out);
     return r;
+}
+
+// An ICMP error from an inside host about a packet that reached it hairpinned
+// (RFC 5508 REQ-7: every NAT MUST hairpin ICMP errors). Translated as the
+// error of the host's own flow, it is addressed to a pool address: the public
+// endpoint of the inside flow that sent the quoted packet. It turns back as
+// that flow's error from outside (the same checks: its checksums, the quoted
+// flow, the quote's source being its addressee) and leaves by the inside port
+// from the outbox, like a hairpinned datagram (see hairpin).
+[[gnu::noinline]] packet_result gateway_core::hairpin_error(std::span<const uint8_t> frame, uint32_t now) noexcept {
+    const std::span<uint8_t> slot = outbox_.prepare();
+    if (slot.size() < frame.size()) return packet_result::drop(drop_reason::outbox_full);
+    std::memcpy(slot.data(), frame.data(), frame.size());
+    const std::span<uint8_t> f = slot.first(frame.size());
+    net::packet_view v;
+    if (const drop_reason parsed = net::parse_frame(f, v); parsed != no_drop) return packet_result::drop(parsed);
+    const flow::flow_key key{v.quoted.dst, v.quoted.src, v.quoted.dst_port, v.quoted.src_port, v.quoted.proto};
+    const packet_result r =
+        relay_icmp_error(flow::direction::inbound, f, v, flows_.lookup(key, flow::direction::inbound), now);
+    if (!r.goes_on()) return r;
+    outbox_.commit(side::inside, static_cast<std::size_t>(static_cast<int>(frame.size()) + r.front_adjust),
+                   r.front_adjust);
+    ++counters_.hairpinned;
+    return packet_result::consumed();
 }
 
 packet_result gateway_core::learn_from_peer(side from, std::span<const uint8_t> frame, uint32_t now) noexcept {

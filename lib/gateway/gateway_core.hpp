@@ -151,6 +151,8 @@ private:
     packet_result relay_icmp_error(flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
                                    uint32_t idx, uint32_t now) noexcept;
     packet_result hairpin(std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now) noexcept;
+    packet_result hairpin_error(std::span<const uint8_t> frame, uint32_t now) noexcept;
+    void renumber(const flow::flow_record& rec, std::span<uint8_t> frame, const net::packet_view& view) noexcept;
 
     // The stages' shared surroundings, then the stages in packet order
     // (members are built in this order: each stage only refers to earlier ones).
@@ -167,6 +169,9 @@ private:
     nat_stage nat_;
     flow_policy_stage policy_;
     flow_stage flows_;
+    // The fragment tracker's entry of the datagram whose fragment is in the
+    // flow stages (fragment(), release_held), for renumber(); npos otherwise.
+    uint32_t fragment_entry_ = fragment_tracker::npos;
 };
 
 } // namespace egress::gateway

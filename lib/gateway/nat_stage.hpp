@@ -90,6 +90,22 @@ public:
         return false;
     }
 
+    // Unique IPv4 identifications per public address (RFC 6864 section 4, RFC
+    // 7857 section 10): a datagram that is or may become fragmented (a fragment,
+    // or DF clear) leaves with an identification from its public address's own
+    // counter, so two inside hosts' datagrams to the same destination never
+    // leave from one address with the same ID (the receiver would mix their
+    // fragments). Each worker counts in its own slice of the 16-bit space
+    // (steering's slice_of), so workers never hand out the same ID either.
+    // Datagrams with DF set and not fragmented (almost all TCP) keep their ID:
+    // it means nothing for them (RFC 6864 section 4.1, atomic datagrams).
+    static bool renumbers(const flow::flow_record& rec, flow::direction dir, const net::packet_view& view) noexcept {
+        return dir == flow::direction::outbound && rec.is_v4() && (view.is_fragment() || !view.dont_fragment);
+    }
+    uint16_t next_ip_id(uint32_t public_addr) noexcept;
+    // Writes `id` into the IPv4 header, header checksum updated.
+    static void set_ipv4_id(std::span<uint8_t> frame, const net::packet_view& view, uint16_t id) noexcept;
+
     uint32_t pool_size() const noexcept { return nat_.pool_size(); }
     void snapshot(stats::live_stats& out) const noexcept;
     std::vector<pool_address_usage> pool_usage() const;
@@ -99,6 +115,8 @@ private:
     flow_reporter& reporter_;
     nat::port_allocator nat_;
     std::vector<uint64_t> mappings_created_; // per pool address
+    std::vector<uint16_t> next_id_; // per pool address: the next identification to hand out
+    uint16_t id_min_ = 0, id_max_ = 0xffff; // this worker's slice of identifications
     uint32_t pool_lowest_ = 1;  // host order; lowest > highest: an empty pool
     uint32_t pool_highest_ = 0;
 };

@@ -60,6 +60,12 @@ struct side_settings {
 struct icmp_settings {
     uint32_t errors_per_second = 100; // 0: never send one
     uint32_t burst = 50;
+    // RFC 5508 REQ-8 / RFC 6888 REQ-11b: destination unreachable, administratively
+    // prohibited (IPv4 type 3 code 13, ICMPv6 type 1 code 1) to the inside sender of
+    // a new flow refused by the policy or for want of resources
+    // (gateway_core::refuses_flow), from the same bucket. Off by default: see
+    // conf/egressd.toml [icmp] prohibited.
+    bool prohibited = false;
 };
 
 // The neighbour cache (ARP / IPv6 neighbour discovery), per side, per worker.

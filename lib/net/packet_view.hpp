@@ -35,6 +35,9 @@ inline constexpr uint8_t icmpv6_dest_unreachable = 1;
 inline constexpr uint8_t icmpv6_packet_too_big = 2;
 inline constexpr uint8_t icmpv6_time_exceeded = 3;
 inline constexpr uint8_t icmpv6_parameter_problem = 4;
+// Communication administratively prohibited (RFC 1812 5.2.7.1; RFC 4443 3.1).
+inline constexpr uint8_t icmp_code_admin_prohibited = 13;  // with icmp_dest_unreachable
+inline constexpr uint8_t icmpv6_code_admin_prohibited = 1; // with icmpv6_dest_unreachable
 
 // TCP flag bits as on the wire.
 inline constexpr uint8_t tcp_fin = 0x01;

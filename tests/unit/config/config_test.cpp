@@ -1036,6 +1036,21 @@ TEST(config_nat_behaviour, allow_below_rfc_accepts_short_timeouts) {
                                         "timeouts.allow_below_rfc = true, got 60"}));
 }
 
+TEST(config_nat_behaviour, icmp_prohibited_is_off_by_default_and_switchable) {
+    EXPECT_FALSE(valid(minimal).gateway.icmp.prohibited);
+    EXPECT_TRUE(valid(std::string(minimal) + "\n[icmp]\nprohibited = true\n").gateway.icmp.prohibited);
+    EXPECT_EQ(errors_of(std::string(minimal) + "\n[icmp]\nprohibited = 1\n"),
+              (std::vector<std::string>{"t.toml:18:14: icmp.prohibited: expected a boolean (true or false), got an "
+                                        "integer"}));
+}
+
+TEST(config_nat_behaviour, tcp_pickup_is_off_by_default_and_switchable) {
+    EXPECT_FALSE(valid(minimal).gateway.tcp.pickup);
+    EXPECT_TRUE(valid(std::string(minimal) + "\n[tcp]\npickup = true\n").gateway.tcp.pickup);
+    EXPECT_EQ(errors_of(std::string(minimal) + "\n[tcp]\npickup = \"loose\"\n"),
+              (std::vector<std::string>{"t.toml:18:10: tcp.pickup: expected a boolean (true or false), got a string"}));
+}
+
 TEST(config_nat_behaviour, the_shipped_configs_load) {
     const char* root = std::getenv("EGRESS_SOURCE_ROOT");
     ASSERT_NE(root, nullptr);

@@ -108,6 +108,58 @@ TEST_F(hairpin, tcp_simultaneous_open_between_two_inside_hosts) {
     EXPECT_EQ(core->counters().hairpinned, 3u);
 }
 
+// RFC 5508 REQ-7: an ICMP error about a hairpinned packet is hairpinned too.
+// B answers A's hairpinned datagram with port unreachable: it reaches A from
+// B's public address, quoting A's datagram as A sent it (both translations
+// undone in the quote, every checksum right), and A's flow stays as it was.
+TEST_F(hairpin, an_icmp_error_about_a_hairpinned_datagram_goes_back_to_its_sender) {
+    EXPECT_EQ(udp("10.0.0.6", 6000, 5000).verdict, drop_reason::inbound_unsolicited);
+    result a = udp("10.0.0.5", 5000, 6000);
+    ASSERT_EQ(a.verdict, verdict::consumed);
+    ASSERT_EQ(a.built.size(), 1u);
+    const bytes quote(a.built[0].begin() + 14, a.built[0].end()); // what B received
+    result err = pass(from_inside().ipv4("10.0.0.6", "203.0.113.10").icmp(3, 3).payload(quote).build());
+    ASSERT_EQ(err.verdict, verdict::consumed);
+    ASSERT_EQ(err.to, (std::vector<side>{side::inside}));
+    const bytes sent = from_inside().ipv4("10.0.0.5", "203.0.113.10").ttl(63).udp(5000, 6000).payload("hello").build();
+    EXPECT_EQ(err.built.at(0), test::frame_builder().eth(inside_mac, inside_hop).ipv4("203.0.113.10", "10.0.0.5").ttl(63)
+                                   .icmp(3, 3).payload(bytes(sent.begin() + 14, sent.end())).build());
+    EXPECT_EQ(core->counters().icmp_errors_relayed_in, 1u);
+    EXPECT_EQ(core->counters().icmp_errors_relayed_out, 0u);
+    EXPECT_EQ(core->counters().hairpinned, 2u);
+    // An error about a datagram no inside flow sent (A never sent to 7000) is dropped.
+    const bytes stray = from_inside().ipv4("203.0.113.10", "10.0.0.6").ttl(63).udp(7000, 6000).payload("x").build();
+    result none = pass(from_inside().ipv4("10.0.0.6", "203.0.113.10").icmp(3, 3)
+                           .payload(bytes(stray.begin() + 14, stray.end())).build());
+    EXPECT_EQ(none.verdict, drop_reason::icmp_error_no_flow);
+    EXPECT_TRUE(none.built.empty());
+}
+
+// ICMP echo to a pool address (RFC 5508 REQ-7 asks echo hairpinning of Basic
+// NAT only): with NAPT a request names no inside host (it has no destination
+// identifier), so the pool address answers it as the gateway's own public
+// address. The reply comes back through the sender's own flow: from the pool
+// address, with the sender's identifier, TTL 64 less one. Another inside host
+// using the same identifier has its own mapping and gets its own answer.
+TEST_F(hairpin, an_echo_to_a_pool_address_is_answered_by_the_pool_address) {
+    result a = pass(from_inside().ipv4("10.0.0.5", "203.0.113.10").echo_request(77, 3).payload("ping").build());
+    ASSERT_EQ(a.verdict, verdict::consumed);
+    ASSERT_EQ(a.to, (std::vector<side>{side::inside}));
+    EXPECT_EQ(a.built.at(0), test::frame_builder().eth(inside_mac, inside_hop).ipv4("203.0.113.10", "10.0.0.5").ttl(63)
+                                 .echo_reply(77, 3).payload("ping").build());
+    result b = pass(from_inside().ipv4("10.0.0.6", "203.0.113.10").echo_request(77, 9).payload("pong").build());
+    ASSERT_EQ(b.verdict, verdict::consumed);
+    EXPECT_EQ(b.built.at(0), test::frame_builder().eth(inside_mac, inside_hop).ipv4("203.0.113.10", "10.0.0.6").ttl(63)
+                                 .echo_reply(77, 9).payload("pong").build());
+    EXPECT_EQ(core->counters().hairpinned, 2u);
+    EXPECT_EQ(core->flows_active(), 2u);
+    // Switched off, the request leaves by the outside port like any other.
+    make(false);
+    result off = pass(from_inside().ipv4("10.0.0.5", "203.0.113.10").echo_request(77, 4).build());
+    EXPECT_EQ(off.verdict, verdict::forward);
+    EXPECT_TRUE(off.built.empty());
+}
+
 TEST_F(hairpin, switched_off_the_packet_leaves_by_the_outside_port) {
     make(false);
     EXPECT_EQ(udp("10.0.0.6", 6000, 5000).verdict, verdict::forward);

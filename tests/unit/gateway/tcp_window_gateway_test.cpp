@@ -10,6 +10,7 @@
 #include "flow/tcp_state.hpp"
 #include "gateway/gateway_core.hpp"
 #include "gateway_fixture.hpp"
+#include "policy/active_policy.hpp"
 
 namespace egress::gateway {
 namespace {
@@ -158,6 +159,59 @@ TEST_F(tcp_gateway, a_challenge_ack_to_a_syn_reaches_the_client_which_resets_and
     EXPECT_EQ(out(40000, net::tcp_ack, client_isn + 8, server_isn + 1, "", 1000), verdict::forward);
     EXPECT_EQ(state(40000), flow::tcp_state::established);
     EXPECT_EQ(core->counters().tcp_reopened, 1u);
+}
+
+
+// [tcp] pickup (conntrack's loose mode): after a restart, a connection's next
+// segment from inside opens its flow in established; the windows are learnt
+// from the first segments, so forged RSTs are still refused.
+TEST_F(tcp_gateway, pickup_off_a_mid_stream_segment_opens_nothing) {
+    EXPECT_EQ(out(40000, net::tcp_ack | net::tcp_psh, 70'000, 90'000, "more"), drop_reason::tcp_new_not_syn);
+    EXPECT_EQ(core->flows_active(), 0u);
+}
+
+TEST_F(tcp_gateway, pickup_on_a_mid_stream_ack_from_inside_opens_an_established_flow) {
+    settings s = make_settings();
+    s.tcp.pickup = true;
+    make(s);
+    bytes seg = from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, net::tcp_ack | net::tcp_psh)
+                    .tcp_seq(70'000, 90'000).payload("more").build();
+    ASSERT_EQ(core->process(side::inside, seg, 0), verdict::forward);
+    // Translated as any new flow: the inside port kept as the public port.
+    EXPECT_EQ(seg, test::frame_builder().eth(outside_mac, outside_hop).ipv4("203.0.113.10", "198.51.100.7").ttl(63)
+                       .tcp(40000, 443, net::tcp_ack | net::tcp_psh).tcp_seq(70'000, 90'000).payload("more").build());
+    EXPECT_EQ(state(40000), flow::tcp_state::established);
+    EXPECT_EQ(back(40000, net::tcp_ack | net::tcp_psh, 90'000, 70'004, "ok"), verdict::forward);
+    EXPECT_EQ(back(40000, net::tcp_rst, 90'002 + 2'000'000'000u, 0), drop_reason::tcp_rst_out_of_window);
+    EXPECT_EQ(out(40000, net::tcp_ack, 70'004, 90'002), verdict::forward);
+    // Nothing but a plain ACK is picked up; nothing from outside either.
+    EXPECT_EQ(out(40001, net::tcp_fin | net::tcp_ack, 1, 1), drop_reason::tcp_new_not_syn);
+    EXPECT_EQ(out(40002, net::tcp_rst | net::tcp_ack, 1, 1), drop_reason::tcp_new_not_syn);
+    EXPECT_EQ(out(40003, net::tcp_psh, 1, 1), drop_reason::tcp_new_not_syn);
+    EXPECT_EQ(back(40004, net::tcp_ack, 1, 1), drop_reason::inbound_unsolicited);
+    EXPECT_EQ(core->flows_active(), 1u);
+    EXPECT_EQ(core->counters().flows_created[static_cast<std::size_t>(stats::flow_proto::tcp)], 1u);
+}
+
+TEST_F(tcp_gateway, pickup_is_refused_when_the_policy_needs_the_hostname) {
+    policy::policy_spec spec;
+    spec.default_action = policy::verdict::deny;
+    policy::rule_spec named;
+    named.name = "named";
+    named.destinations = {*policy::cidr::parse("0.0.0.0/0", nullptr)};
+    named.proto = policy::protocol::tcp;
+    named.ports = {{443, 443}};
+    named.hostnames = {"example.com"};
+    named.action = policy::verdict::allow;
+    spec.rules = {named};
+    policy::active_policy active(policy::compiled_policy::compile(spec).policy);
+    settings s = make_settings();
+    s.tcp.pickup = true;
+    make(s);
+    core->use_policy(&active);
+    EXPECT_EQ(out(40000, net::tcp_ack | net::tcp_psh, 70'000, 90'000, "more"), drop_reason::tcp_new_not_syn);
+    EXPECT_EQ(core->flows_active(), 0u);
+    EXPECT_EQ(out(40001, net::tcp_syn, 1, 0), verdict::forward); // a real opener waits for its name
 }
 
 } // namespace
