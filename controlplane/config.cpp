@@ -24,6 +24,7 @@ constexpr table_spec top_level_tables[] = {
     {"policy", false}, {"dlp", false}, // validated and compiled by controlplane/policy_loader.cpp
     {"neighbors", false},
     {"limits", false},
+    {"dns", false},
 };
 
 struct side_result {
@@ -182,6 +183,7 @@ public:
         read_services();
         read_packet_path();
         read_neighbor_settings();
+        reading::read_dns_settings(ctx, table("dns"), cfg.gateway.dns);
         read_events();
         read_limits();
         check_nat_ports();

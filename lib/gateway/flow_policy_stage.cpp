@@ -178,7 +178,36 @@ packet_result flow_policy_stage::inspect_segment(flow::flow_record& rec, uint32_
     note_would_deny(d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now, q.hostname);
     if (d.action == policy::verdict::deny)
         return deny_inspected(rec, idx, frame, view, d, drop_reason::policy_denied, now);
+    if (d.verify != policy::verify_check::none) [[unlikely]] {
+        if (const packet_result r = verify_name(rec, idx, frame, view, d, q.hostname, now); !r.goes_on()) return r;
+    }
     return release(idx, stored);
+}
+
+// verify = "observed": the name is allowed only if DNS gave it the flow's
+// destination (dns_observer.hpp). A mismatch is denied like a refused name
+// (sni_unverified; held bytes discarded, resets both ways) with an event naming
+// the name, the destination and what DNS said; under a report-mode rule it is
+// reported (would_deny) and the flow passes.
+[[gnu::noinline]] packet_result flow_policy_stage::verify_name(flow::flow_record& rec, uint32_t idx,
+                                                               std::span<uint8_t> frame, const net::packet_view& view,
+                                                               const policy::decision& d, std::string_view name,
+                                                               uint32_t now) noexcept {
+    if (dns_ != nullptr && dns_->verified(rec.inside, name, rec.remote, now)) return packet_result::forward();
+    const bool report = d.verify == policy::verify_check::report;
+    policy::security_event e =
+        make_event(report ? policy::security_event_kind::would_deny : policy::security_event_kind::deny, d, rec.inside,
+                   rec.inside_port, rec.remote, rec.remote_port, rec.proto, false, now, name, nullptr);
+    e.unverified = true;
+    if (dns_ != nullptr) e.dns_said_count = static_cast<uint8_t>(dns_->said(rec.inside, name, now, e.dns_said));
+    push_event(e);
+    if (report) {
+        ++counters_.policy_would_deny;
+        return packet_result::forward();
+    }
+    reassembly_.stop_reading(idx); // the held bytes never leave
+    const uint32_t expected = reassembly_.stream_base(idx, dlp::dlp_direction::outbound);
+    return reset_both_ways(rec, frame, view, flow::direction::outbound, drop_reason::sni_unverified, now, &expected);
 }
 
 // Allowed: the held bytes go out (gateway_core takes the release and builds
@@ -302,6 +331,14 @@ void flow_policy_stage::security_event(policy::security_event_kind kind, const p
                                   uint16_t dst_port, uint8_t proto, bool existing, uint32_t now,
                                   std::string_view hostname, const dlp::dlp_match* match) noexcept {
     if (security_ == nullptr) return;
+    push_event(make_event(kind, d, src, src_port, dst, dst_port, proto, existing, now, hostname, match));
+}
+
+policy::security_event flow_policy_stage::make_event(policy::security_event_kind kind, const policy::decision& d,
+                                                     const net::ip_address& src, uint16_t src_port,
+                                                     const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
+                                                     bool existing, uint32_t now, std::string_view hostname,
+                                                     const dlp::dlp_match* match) const noexcept {
     policy::security_event e;
     e.kind = kind;
     e.proto = proto;
@@ -324,6 +361,11 @@ void flow_policy_stage::security_event(policy::security_event_kind kind, const p
         e.dlp_length = match->length();
         e.dlp_sample = match->sample;
     }
+    return e;
+}
+
+void flow_policy_stage::push_event(const policy::security_event& e) noexcept {
+    if (security_ == nullptr) return;
     if (security_->try_push(e)) {
         ++counters_.security_events_queued;
     } else {

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "flow/flow_record.hpp"
+#include "gateway/dns_observer.hpp"
 #include "gateway/emit_stage.hpp"
 #include "gateway/hostname_reassembly.hpp"
 #include "gateway/outbox.hpp"
@@ -37,6 +38,10 @@ public:
     void use_policy(policy::active_policy* p) noexcept { policy_ = p; }
     void attach_security_events(policy::security_ring* ring) noexcept { security_ = ring; }
     void set_wall_offset(uint64_t offset_ms) noexcept { wall_offset_ms_ = offset_ms; }
+    // The worker's observed DNS answers, for verify = "observed" (gateway_core's).
+    void use_dns(dns_observer* dns) noexcept { dns_ = dns; }
+    // Whether DNS responses are to be read: the policy has a verify = "observed" rule.
+    bool observes_dns() const noexcept { return policy_ != nullptr && policy_->compiled->verifies_observed(); }
 
     // A new outbound flow: no_drop when it may start (`inspect`: its decision
     // waits for its hostname), else why not (the event is sent).
@@ -104,6 +109,9 @@ private:
     packet_result inspect_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                   const net::packet_view& view, uint32_t now) noexcept;
     packet_result release(uint32_t idx, bool stored) noexcept;
+    packet_result verify_name(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                              const net::packet_view& view, const policy::decision& d, std::string_view name,
+                              uint32_t now) noexcept;
     packet_result hold_timed_out(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                  const net::packet_view& view, uint32_t now) noexcept;
     packet_result deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
@@ -119,6 +127,11 @@ private:
                         uint16_t src_port, const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
                         bool existing, uint32_t now, std::string_view hostname = {},
                         const dlp::dlp_match* match = nullptr) noexcept;
+    policy::security_event make_event(policy::security_event_kind kind, const policy::decision& d,
+                                      const net::ip_address& src, uint16_t src_port, const net::ip_address& dst,
+                                      uint16_t dst_port, uint8_t proto, bool existing, uint32_t now,
+                                      std::string_view hostname, const dlp::dlp_match* match) const noexcept;
+    void push_event(const policy::security_event& e) noexcept;
     packet_result cut_packet(std::span<uint8_t> frame, const net::packet_view& view, flow::direction dir) noexcept;
 
     const settings& settings_;
@@ -128,6 +141,7 @@ private:
     emit_stage& emit_;
     policy::active_policy* policy_ = nullptr;
     policy::security_ring* security_ = nullptr;
+    dns_observer* dns_ = nullptr;
     uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
     hold_release release_;
 };

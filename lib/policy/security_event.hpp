@@ -51,6 +51,12 @@ struct security_event {
     uint64_t dlp_offset = 0;
     uint64_t dlp_length = 0;
     dlp::dlp_sample dlp_sample;
+    // verify = "observed" did not find the destination among the addresses DNS
+    // gave the hostname (kind deny, or would_deny in report mode; drop reason
+    // sni_unverified): what DNS said, the first dns_said_count of them.
+    bool unverified = false;
+    uint8_t dns_said_count = 0;
+    std::array<net::ip_address, 4> dns_said{};
 };
 
 static_assert(std::is_trivially_copyable_v<security_event>);

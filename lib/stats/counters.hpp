@@ -71,6 +71,14 @@ struct alignas(64) worker_counters {
     uint64_t hold_released_bytes = 0; // held bytes sent on once the flow was allowed
     uint64_t hold_overflows = 0;      // holds that reached [inspect] max_bytes (the flow's bound)
 
+    // DNS-verified names (verify = "observed": lib/gateway/dns_observer).
+    uint64_t dns_responses = 0;       // DNS responses read from flows' replies (UDP datagrams, TCP messages)
+    uint64_t dns_not_from_server = 0; // responses from a source outside [dns] servers: not recorded
+    uint64_t dns_tcp_unread = 0;      // TCP segments with a DNS message not ending within them: not recorded
+    uint64_t dns_copies_learned = 0;  // responses another worker saw, recorded from its copy
+    uint64_t sni_verified = 0;        // names whose destination DNS gave them
+    uint64_t sni_unverified = 0;      // names whose destination DNS did not give them (denied, or reported)
+
     // no_drop is not a reason: not counted.
     void count_drop(drop_reason r) noexcept {
         if (r < drop_reason::count_) ++drops[static_cast<std::size_t>(r)];
@@ -127,6 +135,12 @@ struct alignas(64) worker_counters {
         hold_bytes += o.hold_bytes;
         hold_released_bytes += o.hold_released_bytes;
         hold_overflows += o.hold_overflows;
+        dns_responses += o.dns_responses;
+        dns_not_from_server += o.dns_not_from_server;
+        dns_tcp_unread += o.dns_tcp_unread;
+        dns_copies_learned += o.dns_copies_learned;
+        sni_verified += o.sni_verified;
+        sni_unverified += o.sni_unverified;
         return *this;
     }
 };
