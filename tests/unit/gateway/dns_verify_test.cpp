@@ -16,6 +16,7 @@
 #include "gateway/gateway_core.hpp"
 #include "gateway/steering.hpp"
 #include "gateway_fixture.hpp"
+#include "net/packet_parser.hpp"
 
 namespace egress::gateway {
 namespace {
@@ -287,6 +288,34 @@ TEST_F(dns_verify, a_peer_records_the_shared_copy) {
     EXPECT_EQ(peer.counters().dns_copies_learned, 1u);
     EXPECT_EQ(peer.counters().dns_responses, 0u); // counted once, by the owner
     EXPECT_EQ(peer.dns().table().size(), 1u);
+}
+
+// The observer's own seconds clock: bindings expire across the gateway
+// clock's 32-bit millisecond wrap, not revived by it; an earlier time (another
+// caller's clock read) does not move it back.
+TEST(dns_observer_clock, ttl_and_grace_hold_across_the_millisecond_wrap) {
+    stats::worker_counters counters;
+    dns_settings ds; // grace 30 s
+    dns_observer obs(ds, counters);
+    test::bytes f = from_outside().ipv4("198.51.100.53", "10.0.0.5").udp(53, 40000)
+                        .payload(answer("api.stripe.com", 60, {198, 51, 100, 7})).build();
+    net::packet_view v;
+    ASSERT_EQ(net::parse_frame(f, v), stats::no_drop);
+    const uint32_t start = 0xffffffffu - 10'000; // 10 s before the wrap
+    EXPECT_TRUE(obs.observe(ip("10.0.0.5"), ip("198.51.100.53"), f, v, start));
+    EXPECT_EQ(counters.dns_responses, 1u);
+    const auto at = [&](uint32_t after_ms) { return static_cast<uint32_t>(start + after_ms); };
+    EXPECT_TRUE(obs.verified(ip("10.0.0.5"), "api.stripe.com", ip("198.51.100.7"), at(20'000))); // wrapped
+    EXPECT_TRUE(obs.verified(ip("10.0.0.5"), "API.Stripe.com.", ip("198.51.100.7"), at(19'000))); // earlier: ignored
+    EXPECT_FALSE(obs.verified(ip("10.0.0.5"), "api.stripe.com", ip("198.51.100.8"), at(20'000)));
+    EXPECT_FALSE(obs.verified(ip("10.0.0.6"), "api.stripe.com", ip("198.51.100.7"), at(20'000)));
+    for (uint32_t t = 20'000; t <= 89'000; t += 1'000) obs.tick(at(t));
+    EXPECT_TRUE(obs.verified(ip("10.0.0.5"), "api.stripe.com", ip("198.51.100.7"), at(89'000)));
+    EXPECT_FALSE(obs.verified(ip("10.0.0.5"), "api.stripe.com", ip("198.51.100.7"), at(90'000)));
+    EXPECT_EQ(counters.sni_verified, 3u);
+    EXPECT_EQ(counters.sni_unverified, 3u);
+    net::ip_address said[4];
+    EXPECT_EQ(obs.said(ip("10.0.0.5"), "api.stripe.com", at(90'000), said), 0u);
 }
 
 } // namespace
