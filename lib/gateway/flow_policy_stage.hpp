@@ -41,7 +41,10 @@ public:
     // The worker's observed DNS answers, for verify = "observed" (gateway_core's).
     void use_dns(dns_observer* dns) noexcept { dns_ = dns; }
     // Whether DNS responses are to be read: the policy has a verify = "observed" rule.
-    bool observes_dns() const noexcept { return policy_ != nullptr && policy_->compiled->verifies_observed(); }
+    // (A snapshot may have no compiled rules: blocks only.)
+    bool observes_dns() const noexcept {
+        return policy_ != nullptr && policy_->compiled != nullptr && policy_->compiled->verifies_observed();
+    }
 
     // A new outbound flow: no_drop when it may start (`inspect`: its decision
     // waits for its hostname), else why not (the event is sent).
