@@ -204,6 +204,13 @@ TEST_F(dns_verify, verify_off_reads_no_dns_and_trusts_the_name) {
     EXPECT_EQ(core->counters().sni_verified + core->counters().sni_unverified, 0u);
 }
 
+TEST_F(dns_verify, a_snapshot_without_rules_reads_no_dns) {
+    policy::active_policy no_rules{std::shared_ptr<const policy::compiled_policy>()}; // no [policy]: all allowed
+    core->use_policy(&no_rules);
+    EXPECT_EQ(resolve("10.0.0.5", "198.51.100.53", answer("api.stripe.com", 60, {198, 51, 100, 7})), verdict::forward);
+    EXPECT_EQ(core->counters().dns_responses, 0u);
+}
+
 TEST_F(dns_verify, the_policy_default_applies_to_hostname_rules_without_their_own) {
     policy::policy_spec spec = verify_spec(policy::rule_mode::enforce, std::nullopt);
     spec.verify = policy::verify_mode::observed;
