@@ -25,6 +25,7 @@ constexpr table_spec top_level_tables[] = {
     {"neighbors", false},
     {"limits", false},
     {"health", false},
+    {"dns", false},
 };
 
 struct side_result {
@@ -185,6 +186,7 @@ public:
         read_services();
         read_packet_path();
         read_neighbor_settings();
+        reading::read_dns_settings(ctx, table("dns"), cfg.gateway.dns);
         read_events();
         read_limits();
         read_health();

@@ -208,6 +208,9 @@ bool get_mac(table_reader& r, std::string_view key, net::mac_address& out, bool 
 bool get_address_list(table_reader& r, std::string_view key, std::vector<located_address>& out, families fam,
                       std::size_t min_count, std::size_t max_count, bool required);
 
+// [dns] (config_dns.cpp).
+void read_dns_settings(toml_text::context& ctx, const toml::table* table, gateway::dns_settings& out);
+
 } // namespace egress::config::reading
 
 namespace egress::config {

@@ -257,6 +257,17 @@ void fragment_and_neighbor_metrics(std::string& out, const run_report& r) {
     one_sample(out, "egress_neighbor_frames_released_total", "counter", "Held frames sent once their next hop was resolved.", c.neighbor_frames_released);
     one_sample(out, "egress_echo_replies_sent_total", "counter", "ICMP and ICMPv6 echo replies sent from the gateway's own addresses.", c.echo_replies_sent);
     one_sample(out, "egress_nat_hairpinned_total", "counter", "Packets from inside to a pool address:port turned back inside (hairpinning).", c.hairpinned);
+    // verify = "observed" (gateway/dns_observer.hpp).
+    family(out, "egress_dns_responses_total", "counter",
+           "DNS responses seen on flows' replies while the policy verifies names: recorded (by the worker that saw them; copy: by the others), or not (not_from_server, tcp_unread).");
+    sample(out, "egress_dns_responses_total", {{"result", "recorded"}}, c.dns_responses);
+    sample(out, "egress_dns_responses_total", {{"result", "copy"}}, c.dns_copies_learned);
+    sample(out, "egress_dns_responses_total", {{"result", "not_from_server"}}, c.dns_not_from_server);
+    sample(out, "egress_dns_responses_total", {{"result", "tcp_unread"}}, c.dns_tcp_unread);
+    family(out, "egress_sni_verifications_total", "counter",
+           "Names (TLS SNI, HTTP Host) allowed by a verify = \"observed\" rule, checked against the DNS answers seen.");
+    sample(out, "egress_sni_verifications_total", {{"result", "verified"}}, c.sni_verified);
+    sample(out, "egress_sni_verifications_total", {{"result", "unverified"}}, c.sni_unverified);
 }
 
 // [limits]: refusals are drops (egress_drops_total, reason source_*); no

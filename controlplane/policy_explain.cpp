@@ -60,10 +60,14 @@ std::string verdict_line(const policy::active_policy& p, const policy::explanati
     if (x.result.quic)
         return fmt::format("decision: deny by rule \"{}\" ({}:{}): QUIC to a hostname rule (inspection.quic = deny)",
                            r.name, source, r.line);
+    // verify = "observed": the allow also needs the destination among DNS's answers for the name.
+    const std::string_view verify = x.result.verify == policy::verify_check::none
+                                        ? ""
+                                        : "; only to an address DNS gave the name (verify = observed)";
     if (r.mode == policy::rule_mode::report)
-        return fmt::format("decision: allow by rule \"{}\" ({}:{}), report mode{}", r.name, source, r.line,
-                           x.result.would_deny ? ": would deny" : "");
-    return fmt::format("decision: {} by rule \"{}\" ({}:{})", action, r.name, source, r.line);
+        return fmt::format("decision: allow by rule \"{}\" ({}:{}), report mode{}{}", r.name, source, r.line,
+                           x.result.would_deny ? ": would deny" : "", verify);
+    return fmt::format("decision: {} by rule \"{}\" ({}:{}){}", action, r.name, source, r.line, verify);
 }
 
 json rules_json(const policy::active_policy& p, const policy::explain_step& s, std::string_view source,
@@ -125,6 +129,7 @@ json explanation_json(const policy::active_policy& p, const policy::explain_quer
     j["source"] = source;
     j["action"] = policy::to_string(x.result.action);
     j["would_deny"] = x.result.would_deny;
+    if (x.result.verify != policy::verify_check::none) j["verify"] = "observed";
     j["decided_by"] = policy::to_string(x.by);
     j["inspection"] = policy::to_string(x.inspection);
     j["rule"] = x.by == policy::decided_by::rule ? json(p.compiled->rules()[x.result.rule].name) : json();

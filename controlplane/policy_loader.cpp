@@ -105,6 +105,9 @@ bool get_cidrs(table_reader& r, std::string_view key, std::vector<cidr>& out, bo
 constexpr std::pair<std::string_view, verdict> verdicts[] = {{"allow", verdict::allow}, {"deny", verdict::deny}};
 constexpr std::pair<std::string_view, rule_mode> modes[] = {{"enforce", rule_mode::enforce},
                                                             {"report", rule_mode::report}};
+// "resolve" (ask egressd's own resolvers) is not part of this build: not offered.
+constexpr std::pair<std::string_view, verify_mode> verify_modes[] = {{"off", verify_mode::off},
+                                                                     {"observed", verify_mode::observed}};
 constexpr std::pair<std::string_view, ech_action> ech_actions[] = {{"outer", ech_action::outer},
                                                                   {"deny", ech_action::deny}};
 constexpr std::pair<std::string_view, quic_action> quic_actions[] = {
@@ -304,6 +307,20 @@ bool read_ports(table_reader& r, read_rule& rule, bool protocol_given) {
     return read_port_array(r, *n, r.path("ports"), rule.spec.ports);
 }
 
+// verify = "off" | "observed": only on a rule with hostnames (the name it checks).
+bool read_verify(table_reader& r, read_rule& rule) {
+    const toml::node* n = r.find("verify", false);
+    if (n == nullptr) return true;
+    verify_mode v = verify_mode::off;
+    if (!r.get_enum("verify", v, verify_modes, false)) return false;
+    if (rule.spec.hostnames.empty()) {
+        r.ctx().error(n->source().begin, r.path("verify"), "verify needs hostnames (the names it checks against DNS)");
+        return false;
+    }
+    rule.spec.verify = v;
+    return true;
+}
+
 read_rule read_rule_table(context& ctx, std::size_t i, const toml::table& tbl, std::vector<named>& seen) {
     read_rule rule;
     rule.element = i;
@@ -324,6 +341,7 @@ read_rule read_rule_table(context& ctx, std::size_t i, const toml::table& tbl, s
     }
     ok = r.get_enum("action", rule.spec.action, verdicts, true) && ok;
     ok = r.get_enum("mode", rule.spec.mode, modes, false) && ok;
+    ok = read_verify(r, rule) && ok;
     r.finish();
     rule.usable = ok;
     return rule;
@@ -472,6 +490,7 @@ void read_policy_table(context& ctx, const toml::table& policy, read_policy_tabl
     table_reader top(ctx, "policy", &policy);
     top.get_enum("default", read.spec.default_action, verdicts, false);
     read_inspection(top, read.spec.inspection);
+    top.get_enum("verify", read.spec.verify, verify_modes, false);
     top.find("group", false);
     top.find("rule", false);
     top.finish();

@@ -293,18 +293,22 @@ private:
     bool is_peer_copy(const rte_mbuf* m) const noexcept {
         return ctx_.peer_copy_flag != 0 && (m->ol_flags & ctx_.peer_copy_flag) != 0;
     }
-    void share_with_peers(const rte_mbuf* m) noexcept {
+    // DNS responses (dns_answer) go the same way, for every worker's table of
+    // observed names (gateway/dns_observer.hpp); a lost one is dns_copy_lost.
+    void share_with_peers(const rte_mbuf* m, bool dns_answer = false) noexcept {
+        const stats::drop_reason lost =
+            dns_answer ? stats::drop_reason::dns_copy_lost : stats::drop_reason::neighbor_copy_lost;
         for (uint16_t w = 0; w < ctx_.steer->workers(); ++w) {
             if (ctx_.to[w] == nullptr) continue;
             rte_mbuf* c = ctx_.pool != nullptr && ctx_.peer_copy_flag != 0
                               ? rte_pktmbuf_copy(m, ctx_.pool, 0, UINT32_MAX)
                               : nullptr;
             if (c == nullptr) {
-                counters_.count_drop(stats::drop_reason::neighbor_copy_lost);
+                counters_.count_drop(lost);
                 continue;
             }
             c->ol_flags |= ctx_.peer_copy_flag;
-            stage(w, c, stats::drop_reason::neighbor_copy_lost);
+            stage(w, c, lost);
         }
     }
     void learn_copy(rte_mbuf* m, uint32_t now) noexcept {
@@ -469,8 +473,8 @@ private:
         ctx_.core->process_burst(from, frames, k, now, results, views, parsed);
         for (uint16_t i = 0; i < k; ++i) {
             const gateway::packet_result r = results[i];
-            if (r.share_with_peers) [[unlikely]]
-                share_with_peers(kept[i]);
+            if (r.share_with_peers && r.kind != gateway::verdict::forward) [[unlikely]]
+                share_with_peers(kept[i], r.dns_answer);
             switch (r.kind) {
             case gateway::verdict::forward:
                 // A VLAN tag pushed (the frame grew into the headroom) or popped.
@@ -479,6 +483,9 @@ private:
                 } else if (r.front_adjust < 0) {
                     rte_pktmbuf_adj(kept[i], static_cast<uint16_t>(-r.front_adjust));
                 }
+                // A forwarded frame is shared as it leaves (a DNS response, translated).
+                if (r.share_with_peers) [[unlikely]]
+                    share_with_peers(kept[i], r.dns_answer);
                 enqueue(other(from), kept[i]);
                 break;
             case gateway::verdict::reply:

@@ -285,7 +285,35 @@ packet_result flow_policy_stage::decide_held(flow::flow_record& rec, uint32_t id
     note_would_deny(d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now, q.hostname);
     if (d.action == policy::verdict::deny)
         return deny_inspected(rec, idx, frame, view, d, drop_reason::policy_denied, now);
+    if (d.verify != policy::verify_check::none) [[unlikely]] {
+        if (const packet_result r = verify_name(rec, idx, frame, view, d, q.hostname, now); !r.goes_on()) return r;
+    }
     return release(idx, stored);
+}
+
+// verify = "observed": the name is allowed only if DNS gave it the flow's
+// destination (dns_observer.hpp). A mismatch is denied like a refused name
+// (sni_unverified; held bytes discarded, resets both ways) with an event naming
+// the name, the destination and what DNS said; under a report-mode rule it is
+// reported (would_deny) and the flow passes.
+[[gnu::noinline]] packet_result flow_policy_stage::verify_name(flow::flow_record& rec, uint32_t idx,
+                                                               std::span<uint8_t> frame, const net::packet_view& view,
+                                                               const policy::decision& d, std::string_view name,
+                                                               uint32_t now) noexcept {
+    if (dns_ != nullptr && dns_->verified(rec.inside, name, rec.remote, now)) return packet_result::forward();
+    const bool report = d.verify == policy::verify_check::report;
+    policy::security_event e =
+        make_event(report ? policy::security_event_kind::would_deny : policy::security_event_kind::deny, d, rec.inside,
+                   rec.inside_port, rec.remote, rec.remote_port, rec.proto, false, now, name, nullptr,
+                   drop_reason::sni_unverified);
+    e.unverified = true;
+    if (dns_ != nullptr) e.dns_said_count = static_cast<uint8_t>(dns_->said(rec.inside, name, now, e.dns_said));
+    push_event(e);
+    if (report) {
+        ++counters_.policy_would_deny;
+        return packet_result::forward();
+    }
+    return cut_inspected(rec, idx, frame, view, d, drop_reason::sni_unverified, now);
 }
 
 // Allowed: the held bytes go out (gateway_core takes the release and builds
@@ -312,6 +340,14 @@ packet_result flow_policy_stage::deny_inspected(flow::flow_record& rec, uint32_t
                                            const net::packet_view& view, const policy::decision& d, drop_reason why,
                                            uint32_t now) noexcept {
     denied(d, why, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, now, reassembly_.hostname(idx));
+    return cut_inspected(rec, idx, frame, view, d, why, now);
+}
+
+// A held flow denied (its event written): the held bytes are discarded, both
+// ends get a reset, and what was held joins the flow's record as dropped.
+packet_result flow_policy_stage::cut_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                               const net::packet_view& view, const policy::decision& d,
+                                               drop_reason why, uint32_t now) noexcept {
     reassembly_.stop_reading(idx); // the held bytes never leave
     // The server has seen none of the client's bytes: its reset sits at the
     // first one, the sequence number it expects.
@@ -419,6 +455,14 @@ void flow_policy_stage::security_event(policy::security_event_kind kind, const p
                                   uint16_t dst_port, uint8_t proto, bool existing, uint32_t now,
                                   std::string_view hostname, const dlp::dlp_match* match, drop_reason why) noexcept {
     if (security_ == nullptr) return;
+    push_event(make_event(kind, d, src, src_port, dst, dst_port, proto, existing, now, hostname, match, why));
+}
+
+policy::security_event flow_policy_stage::make_event(policy::security_event_kind kind, const policy::decision& d,
+                                                     const net::ip_address& src, uint16_t src_port,
+                                                     const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
+                                                     bool existing, uint32_t now, std::string_view hostname,
+                                                     const dlp::dlp_match* match, drop_reason why) const noexcept {
     policy::security_event e;
     e.kind = kind;
     e.proto = proto;
@@ -444,6 +488,11 @@ void flow_policy_stage::security_event(policy::security_event_kind kind, const p
         e.dlp_length = match->length();
         e.dlp_sample = match->sample;
     }
+    return e;
+}
+
+void flow_policy_stage::push_event(const policy::security_event& e) noexcept {
+    if (security_ == nullptr) return;
     if (security_->try_push(e)) {
         ++counters_.security_events_queued;
     } else {

@@ -16,6 +16,7 @@
 
 #include "flow/flow_record.hpp"
 #include "flow/flow_table.hpp"
+#include "gateway/dns_observer.hpp"
 #include "gateway/emit_stage.hpp"
 #include "gateway/hostname_reassembly.hpp"
 #include "gateway/outbox.hpp"
@@ -41,6 +42,13 @@ public:
     void use_policy(policy::active_policy* p) noexcept { policy_ = p; }
     void attach_security_events(policy::security_ring* ring) noexcept { security_ = ring; }
     void set_wall_offset(uint64_t offset_ms) noexcept { wall_offset_ms_ = offset_ms; }
+    // The worker's observed DNS answers, for verify = "observed" (gateway_core's).
+    void use_dns(dns_observer* dns) noexcept { dns_ = dns; }
+    // Whether DNS responses are to be read: the policy has a verify = "observed" rule.
+    // (A snapshot may have no compiled rules: blocks only.)
+    bool observes_dns() const noexcept {
+        return policy_ != nullptr && policy_->compiled != nullptr && policy_->compiled->verifies_observed();
+    }
 
     // A new outbound flow: no_drop when it may start (`inspect`: its decision
     // waits for its hostname), else why not (the event is sent).
@@ -132,11 +140,17 @@ private:
     packet_result decide_held(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                               const net::packet_view& view, inspect_outcome o, bool stored, uint32_t now) noexcept;
     packet_result release(uint32_t idx, bool stored) noexcept;
+    packet_result verify_name(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                              const net::packet_view& view, const policy::decision& d, std::string_view name,
+                              uint32_t now) noexcept;
     packet_result hold_timed_out(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                  const net::packet_view& view, uint32_t now) noexcept;
     packet_result deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                  const net::packet_view& view, const policy::decision& d, stats::drop_reason why,
                                  uint32_t now) noexcept;
+    packet_result cut_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                const net::packet_view& view, const policy::decision& d, stats::drop_reason why,
+                                uint32_t now) noexcept;
     void cut(flow::flow_record& rec, uint32_t idx, uint32_t now, stats::drop_reason why, uint32_t rule) noexcept;
     void tally_drop(flow::flow_record& rec, uint32_t idx, flow::direction dir, uint32_t packets, uint32_t octets,
                     uint8_t tcp_flags, uint16_t resets) noexcept;
@@ -155,6 +169,12 @@ private:
                         uint16_t src_port, const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
                         bool existing, uint32_t now, std::string_view hostname = {},
                         const dlp::dlp_match* match = nullptr, stats::drop_reason why = stats::no_drop) noexcept;
+    policy::security_event make_event(policy::security_event_kind kind, const policy::decision& d,
+                                      const net::ip_address& src, uint16_t src_port, const net::ip_address& dst,
+                                      uint16_t dst_port, uint8_t proto, bool existing, uint32_t now,
+                                      std::string_view hostname, const dlp::dlp_match* match,
+                                      stats::drop_reason why) const noexcept;
+    void push_event(const policy::security_event& e) noexcept;
     packet_result cut_packet(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                              const net::packet_view& view, flow::direction dir) noexcept;
 
@@ -165,6 +185,7 @@ private:
     emit_stage& emit_;
     policy::active_policy* policy_ = nullptr;
     policy::security_ring* security_ = nullptr;
+    dns_observer* dns_ = nullptr;
     uint64_t wall_offset_ms_ = 0; // Unix epoch ms minus the gateway clock
     hold_release release_;
     quic_stage quic_; // the QUIC hold's Initial state and libcrypto contexts

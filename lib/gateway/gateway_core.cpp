@@ -80,7 +80,9 @@ gateway_core::gateway_core(const settings& s)
       emit_(settings_, outbox_, counters_, resolver_),
       nat_(settings_, reporter_),
       policy_(settings_, counters_, outbox_, reassembly_, emit_),
-      flows_(settings_, counters_, reporter_, nat_, policy_, reassembly_) {}
+      flows_(settings_, counters_, reporter_, nat_, policy_, reassembly_) {
+    policy_.use_dns(&dns_);
+}
 
 // The flow stages after lookup, written once for whole datagrams, fragments
 // and released fragments: policy check, tracking, DLP, accounting, NAT, emit.
@@ -94,9 +96,13 @@ gateway_core::gateway_core(const settings& s)
             release_hold(policy_.take_release(), frame, view, now);
         return r;
     }
+    bool dns_answer = false;
     if (!view.is_later_fragment()) {
         if (const drop_reason r = flows_.track(rec, idx, dir, frame, view, now); r != no_drop) return packet_result::drop(r);
         if (const packet_result r = policy_.scan(rec, idx, dir, frame, view, now); !r.goes_on()) return r;
+        // A DNS response to an inside host, while the policy verifies names.
+        if (dir == flow::direction::inbound && rec.remote_port == 53 && policy_.observes_dns()) [[unlikely]]
+            dns_answer = observe_dns(rec, frame, view, now);
     }
     flows_.account(rec, idx, dir, view, now);
     nat_stage::translate(rec, dir, frame, view);
@@ -104,7 +110,19 @@ gateway_core::gateway_core(const settings& s)
         renumber(rec, frame, view);
     if (dir == flow::direction::outbound && nat_.hairpins(view)) [[unlikely]]
         return hairpin(frame, view, now);
-    return emit_.emit(leaving_by(dir), frame, view, now, headroom);
+    packet_result r = emit_.emit(leaving_by(dir), frame, view, now, headroom);
+    if (dns_answer && settings_.steer != nullptr) [[unlikely]] {
+        // The other workers record it from a copy of the translated frame.
+        r.share_with_peers = true;
+        r.dns_answer = true;
+    }
+    return r;
+}
+
+[[gnu::noinline]] bool gateway_core::observe_dns(const flow::flow_record& rec, std::span<const uint8_t> frame,
+                                                 const net::packet_view& view, uint32_t now) noexcept {
+    if (view.proto != net::proto_udp && view.proto != net::proto_tcp) return false;
+    return dns_.observe(rec.inside, rec.remote, frame, view, now);
 }
 
 // A datagram that may be fragmented leaves with an identification unique for
@@ -449,6 +467,7 @@ packet_result gateway_core::relay_icmp_error(flow::direction dir, std::span<uint
 packet_result gateway_core::learn_from_peer(side from, std::span<const uint8_t> frame, uint32_t now) noexcept {
     outbox_.clear();
     local_.start_up();
+    if (dns_.observe_copy(frame, now)) return packet_result::consumed();
     return local_.learn_from_peer(from, frame, now);
 }
 
@@ -456,6 +475,7 @@ void gateway_core::expire(uint32_t now, uint32_t budget) noexcept {
     outbox_.clear();
     local_.start_up();
     resolver_.tick(now, budget);
+    dns_.tick(now);
     flows_.expire(now, budget);
     fragments_.expire(now, budget);
 }

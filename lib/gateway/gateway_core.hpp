@@ -22,6 +22,7 @@
 
 #include "flow/flow_table.hpp"
 #include "gateway/admit_stage.hpp"
+#include "gateway/dns_observer.hpp"
 #include "gateway/emit_stage.hpp"
 #include "gateway/flow_policy_stage.hpp"
 #include "gateway/flow_query.hpp"
@@ -76,7 +77,8 @@ public:
     void process_burst(stats::side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now_ms,
                        packet_result* results, net::packet_view* views, const stats::drop_reason* parsed) noexcept;
     // A copy of a frame another worker received on `from` and shared
-    // (share_with_peers): the neighbour cache learns from it (and may release
+    // (share_with_peers): a DNS response (dns_answer) goes into this worker's
+    // table of observed names; otherwise the neighbour cache learns from it (and may release
     // held frames into the outbox, see built_frames); nothing is answered,
     // nothing is counted as received or dropped. Returns consumed, or a drop
     // saying why the copy was of no use (not counted either).
@@ -116,6 +118,7 @@ public:
     const hostname_reassembly& inspection() const noexcept { return reassembly_; }
     const fragment_tracker& fragments() const noexcept { return fragments_.tracker(); }
     const neighbor_resolver& neighbors() const noexcept { return resolver_; }
+    const dns_observer& dns() const noexcept { return dns_; }
     // Advances a control-plane flow query by `budget` table slots (see flow_query.hpp).
     bool step_query(flow_query& q, uint32_t budget, uint32_t now) const noexcept {
         if (q.what() == flow_query::kind::sources) return q.step(flows_.limits(), budget);
@@ -150,6 +153,8 @@ private:
                       uint32_t now) noexcept;
     packet_result relay_icmp_error(flow::direction dir, std::span<uint8_t> frame, net::packet_view& view,
                                    uint32_t idx, uint32_t now) noexcept;
+    bool observe_dns(const flow::flow_record& rec, std::span<const uint8_t> frame, const net::packet_view& view,
+                     uint32_t now) noexcept;
     packet_result hairpin(std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now) noexcept;
     packet_result hairpin_error(std::span<const uint8_t> frame, uint32_t now) noexcept;
     void renumber(const flow::flow_record& rec, std::span<uint8_t> frame, const net::packet_view& view) noexcept;
@@ -167,6 +172,7 @@ private:
     local_stage local_;
     emit_stage emit_;
     nat_stage nat_;
+    dns_observer dns_{settings_.dns, counters_};
     flow_policy_stage policy_;
     flow_stage flows_;
     // The fragment tracker's entry of the datagram whose fragment is in the

@@ -15,7 +15,9 @@
 //
 // share_with_peers (drop or consumed, several workers only): the frame was an
 // ARP / ND message that maps an address to a MAC; every other worker gets a
-// copy to learn from (gateway_core::learn_from_peer). Frames the gateway built
+// copy to learn from (gateway_core::learn_from_peer); or (dns_answer, any
+// verdict) a DNS response on a flow's reply, translated, for every worker's
+// table of observed names (dns_observer.hpp). Frames the gateway built
 // on its own (outbox.hpp) are not part of any frame's result.
 #pragma once
 
@@ -35,9 +37,10 @@ struct packet_result {
     int8_t front_adjust = 0;                                // forward only
     bool share_with_peers = false;
     uint16_t reply_len = 0;                                 // reply only
+    bool dns_answer = false;                                // share_with_peers: a DNS response, not ARP / ND
 
     static constexpr packet_result forward(int8_t front = 0) noexcept {
-        return {verdict::forward, stats::no_drop, front, false, 0};
+        return {verdict::forward, stats::no_drop, front, false, 0, false};
     }
     static constexpr packet_result drop(stats::drop_reason why) noexcept {
         return {verdict::drop, why, 0, false, 0};

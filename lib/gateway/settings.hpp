@@ -10,6 +10,7 @@
 
 #include "flow/source_limits.hpp"
 #include "flow/timeouts.hpp"
+#include "gateway/dns_observer.hpp"
 #include "gateway/fragment_tracker.hpp"
 #include "gateway/hostname_reassembly.hpp"
 #include "nat/port_allocator.hpp"
@@ -126,6 +127,8 @@ struct settings {
     std::pmr::memory_resource* table_memory = nullptr;
     // Per inside source limits ([limits], this worker's share): all 0 = off.
     flow::source_limit_settings limits;
+    // [dns]: the observed-answers table for verify = "observed" (dns_observer.hpp).
+    dns_settings dns;
 };
 
 } // namespace egress::gateway

@@ -30,6 +30,8 @@ std::string_view to_string(verdict v) noexcept { return v == verdict::allow ? "a
 
 std::string_view to_string(rule_mode m) noexcept { return m == rule_mode::enforce ? "enforce" : "report"; }
 
+std::string_view to_string(verify_mode v) noexcept { return v == verify_mode::observed ? "observed" : "off"; }
+
 std::string_view to_string(rule_skip s) noexcept {
     switch (s) {
     case rule_skip::not_reached: return "not reached (an earlier rule decided)";
@@ -80,7 +82,10 @@ static std::string rule_definition(const policy_spec& spec, const rule_spec& r) 
                        fmt::join(sources, ","), fmt::join(r.destinations, ","), to_string(r.proto),
                        ports.empty() ? "any" : fmt::format("{}", fmt::join(ports, ",")),
                        r.hostnames.empty() ? "-" : fmt::format("{}", fmt::join(r.hostnames, ",")), to_string(r.action),
-                       to_string(r.mode));
+                       to_string(r.mode)) +
+           (!r.hostnames.empty() && r.verify.value_or(spec.verify) != verify_mode::off
+                ? fmt::format(" verify={}", to_string(r.verify.value_or(spec.verify)))
+                : std::string());
 }
 
 // Why a rule cannot be compiled (empty: it can).
@@ -100,6 +105,7 @@ static std::string rule_error(const policy_spec& spec, const rule_spec& r) {
     }
     if (!r.hostnames.empty() && r.proto != protocol::tcp && r.proto != protocol::any)
         return fmt::format("rule \"{}\": hostnames need protocol tcp or any", r.name);
+    if (r.verify && r.hostnames.empty()) return fmt::format("rule \"{}\": verify needs hostnames", r.name);
     return {};
 }
 
@@ -136,6 +142,8 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
         if (!r.hostnames.empty()) {
             c.hostname_set = hostname_sets++;
             for (const std::string& h : r.hostnames) hostname_patterns.push_back({c.hostname_set, h});
+            c.verify = r.verify.value_or(spec.verify);
+            p->verifies_observed_ = p->verifies_observed_ || c.verify == verify_mode::observed;
         }
         p->ports_.insert(p->ports_.end(), r.ports.begin(), r.ports.end());
         p->rules_.push_back(c);
@@ -274,8 +282,12 @@ decision compiled_policy::walk(const query& q, rule_skip* skipped, uint32_t* sto
                 continue;
             }
         }
-        if (c.mode == rule_mode::report) return stop(r, decision{verdict::allow, c.action == verdict::deny, r});
-        return stop(r, decision{c.action, false, r});
+        decision d{c.mode == rule_mode::report ? verdict::allow : c.action,
+                   c.mode == rule_mode::report && c.action == verdict::deny, r};
+        // Only a name that allows is checked against DNS: a deny needs no proof.
+        if (c.verify == verify_mode::observed && c.action == verdict::allow && q.host == host_state::known)
+            d.verify = c.mode == rule_mode::report ? verify_check::report : verify_check::enforce;
+        return stop(r, d);
     }
     return stop(no_rule, decision{default_action_, false, no_rule});
 }

@@ -48,6 +48,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -72,6 +73,17 @@ constexpr uint32_t no_hostname_set = std::numeric_limits<uint32_t>::max();
 std::string_view to_string(verdict v) noexcept;
 std::string_view to_string(rule_mode m) noexcept;
 std::string_view to_string(protocol p) noexcept;
+
+// verify (issue 16): whether a name a hostname rule allows must be one DNS gave
+// for the flow's destination. off: the name is taken as sent. observed: the
+// destination must be among the addresses a DNS answer seen by the gateway
+// gave that name, for the flow's inside host or a configured inside resolver,
+// within the answer's TTL plus [dns] grace (gateway/dns_observer.hpp).
+enum class verify_mode : uint8_t { off, observed };
+std::string_view to_string(verify_mode v) noexcept;
+// What an allow decision asks of the gateway: nothing, or a DNS check whose
+// mismatch denies (enforce) or is only reported (report: the rule is in report mode).
+enum class verify_check : uint8_t { none, enforce, report };
 
 struct port_range {
     uint16_t lo = 1;
@@ -145,6 +157,7 @@ struct rule_spec {
     rule_mode mode = rule_mode::enforce;
     std::vector<std::string> hostnames;  // normalised patterns (hostname_matcher.hpp); empty: no condition
     uint32_t line = 0;                   // where the rule starts in its file, for messages and counters
+    std::optional<verify_mode> verify;   // hostname rules only; unset: policy_spec::verify
 };
 
 struct policy_spec {
@@ -155,6 +168,7 @@ struct policy_spec {
     dlp_spec dlp;
     uint64_t version = 0; // chosen by whoever publishes it
     unsigned workers = 1; // worker threads that evaluate it: one hostname-matcher scratch each
+    verify_mode verify = verify_mode::off; // [policy] verify: hostname rules without their own
 };
 
 enum class host_state : uint8_t { unknown, absent, known };
@@ -181,6 +195,9 @@ struct decision {
     uint32_t block = no_rule; // the emergency block that denied it (active_policy::decide), else no_rule
     bool pending = false;     // a hostname rule needs the flow's name: admit, inspect, evaluate again
     bool quic = false;        // denied by inspection_spec::quic at hostname rule `rule`
+    // Allowed by a hostname rule with verify = observed, on a known name: the
+    // gateway checks the destination against DNS before the flow passes.
+    verify_check verify = verify_check::none;
     friend bool operator==(const decision&, const decision&) = default;
 };
 
@@ -240,6 +257,8 @@ public:
     const inspection_spec& inspection() const noexcept { return inspection_; }
     inspection_kind inspection_for(uint8_t proto, uint16_t dst_port) const noexcept;
     bool has_hostname_rules() const noexcept { return matcher_ != nullptr; }
+    // Some hostname rule has verify = "observed": the gateway reads DNS answers.
+    bool verifies_observed() const noexcept { return verifies_observed_; }
     // The DLP patterns compiled (null: none) and their settings.
     const std::shared_ptr<const dlp::dlp_database>& dlp() const noexcept { return dlp_; }
     uint64_t dlp_depth() const noexcept { return dlp_depth_; }
@@ -277,6 +296,7 @@ private:
         verdict action = verdict::deny;
         rule_mode mode = rule_mode::enforce;
         uint32_t hostname_set = no_hostname_set;
+        verify_mode verify = verify_mode::off; // hostname rules: their own or the policy's
     };
 
     compiled_policy() = default;
@@ -297,6 +317,7 @@ private:
     std::shared_ptr<const dlp::dlp_database> dlp_;
     uint64_t dlp_depth_ = 0;
     bool dlp_fail_closed_ = false;
+    bool verifies_observed_ = false;
 };
 
 struct compile_result {

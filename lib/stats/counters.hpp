@@ -74,6 +74,14 @@ struct alignas(64) worker_counters {
     // by the reason they were denied under; counted once per decision.
     std::array<uint64_t, drop_reason_count> setting_denials{};
 
+    // DNS-verified names (verify = "observed": lib/gateway/dns_observer).
+    uint64_t dns_responses = 0;       // DNS responses read from flows' replies (UDP datagrams, TCP messages)
+    uint64_t dns_not_from_server = 0; // responses from a source outside [dns] servers: not recorded
+    uint64_t dns_tcp_unread = 0;      // TCP segments with a DNS message not ending within them: not recorded
+    uint64_t dns_copies_learned = 0;  // responses another worker saw, recorded from its copy
+    uint64_t sni_verified = 0;        // names whose destination DNS gave them
+    uint64_t sni_unverified = 0;      // names whose destination DNS did not give them (denied, or reported)
+
     // no_drop is not a reason: not counted.
     void count_drop(drop_reason r) noexcept {
         if (r < drop_reason::count_) ++drops[static_cast<std::size_t>(r)];
@@ -131,6 +139,12 @@ struct alignas(64) worker_counters {
         hold_released_bytes += o.hold_released_bytes;
         hold_overflows += o.hold_overflows;
         for (std::size_t i = 0; i < drop_reason_count; ++i) setting_denials[i] += o.setting_denials[i];
+        dns_responses += o.dns_responses;
+        dns_not_from_server += o.dns_not_from_server;
+        dns_tcp_unread += o.dns_tcp_unread;
+        dns_copies_learned += o.dns_copies_learned;
+        sni_verified += o.sni_verified;
+        sni_unverified += o.sni_unverified;
         return *this;
     }
 };

@@ -116,7 +116,9 @@ namespace egress::stats {
     X(inspect_quic_unknown_version, "inspect_quic_unknown_version")     \
     X(inspect_quic_version_negotiation, "inspect_quic_version_negotiation") \
     X(inspect_quic_retry, "inspect_quic_retry")                         \
-    X(inspect_quic_undecryptable, "inspect_quic_undecryptable")
+    X(inspect_quic_undecryptable, "inspect_quic_undecryptable")         \
+    X(sni_unverified, "sni_unverified")                                 \
+    X(dns_copy_lost, "dns_copy_lost")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

@@ -135,6 +135,21 @@ TEST(explain, emergency_blocks_come_first_and_report_mode_says_would_deny) {
     EXPECT_EQ(lines_of(trial)[1], "decision: allow by rule \"trial\" (p.toml:30), report mode: would deny");
 }
 
+TEST(explain, a_verified_name_says_dns_must_agree) {
+    std::string text(policy_text);
+    text.replace(text.find("hostnames = [\"api.stripe.com\"]\n"), 31, "hostnames = [\"api.stripe.com\"]\nverify = \"observed\"\n");
+    auto loaded = policy::load_policy_string(text, "p.toml");
+    ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front().to_string();
+    const policy::active_policy p(std::shared_ptr<const policy::compiled_policy>(std::move(loaded.policy)));
+    const json named = explain(p, {{"src", "10.0.0.5"}, {"dst", "203.0.113.80"}, {"port", 443u}, {"sni", "api.stripe.com"}});
+    EXPECT_EQ(named["verify"], "observed");
+    EXPECT_EQ(lines_of(named)[1],
+              "decision: allow by rule \"stripe\" (p.toml:16); only to an address DNS gave the name (verify = observed)");
+    const json plain = explain(policy::active_policy(compiled()),
+                               {{"src", "10.0.0.5"}, {"dst", "203.0.113.80"}, {"port", 443u}, {"sni", "api.stripe.com"}});
+    EXPECT_FALSE(plain.contains("verify"));
+}
+
 TEST(explain, request_errors_name_the_argument) {
     const policy::active_policy p(compiled());
     const auto error = [&](const json& req) {

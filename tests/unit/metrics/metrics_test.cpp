@@ -255,6 +255,28 @@ TEST(Prometheus, FragmentCountersAndGauges) {
         EXPECT_TRUE(has_line(text, line)) << line;
 }
 
+TEST(Prometheus, DnsVerificationCounters) {
+    run_report r = small_report();
+    r.counters.dns_responses = 7;
+    r.counters.dns_copies_learned = 14;
+    r.counters.dns_not_from_server = 2;
+    r.counters.dns_tcp_unread = 1;
+    r.counters.sni_verified = 5;
+    r.counters.sni_unverified = 3;
+    r.counters.count_drop(stats::drop_reason::sni_unverified);
+    const auto text = format_prometheus(r, small_extra());
+    for (const char* line : {
+             "egress_dns_responses_total{result=\"recorded\"} 7",
+             "egress_dns_responses_total{result=\"copy\"} 14",
+             "egress_dns_responses_total{result=\"not_from_server\"} 2",
+             "egress_dns_responses_total{result=\"tcp_unread\"} 1",
+             "egress_sni_verifications_total{result=\"verified\"} 5",
+             "egress_sni_verifications_total{result=\"unverified\"} 3",
+             "egress_drops_total{reason=\"sni_unverified\"} 1",
+         })
+        EXPECT_TRUE(has_line(text, line)) << line;
+}
+
 TEST(Prometheus, HoldPointCounters) {
     run_report r = small_report();
     r.counters.hold_segments = 9;
@@ -351,6 +373,8 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
         {"egress_source_untracked_total", "counter"},
         {"egress_source_limit_reports_total", "counter"},
         {"egress_nat_hairpinned_total", "counter"},
+        {"egress_dns_responses_total", "counter"},
+        {"egress_sni_verifications_total", "counter"},
         {"egress_start_time_seconds", "gauge"},
         {"egress_build_info", "gauge"},
     };
