@@ -12,9 +12,11 @@ const std::vector<std::string> all_scenarios{"floor", "established", "new-udp", 
 const char* const usage =
     "usage: egress-bench [--scenarios LIST] [--flows LIST] [--protos udp,tcp] [--seconds S]\n"
     "                    [--new-flows N] [--slots N] [--dlp-segments N] [--reload-ms MS]\n"
-    "                    [--reload-flows N] [--sweep N] [--json] [--smoke]\n"
+    "                    [--reload-flows N] [--sweep N] [--same-core] [--json] [--smoke]\n"
     "  scenarios: floor,established,new-udp,connect,imix-sni,dlp,reload (default: all)\n"
     "  --flows: established flow counts (default 1000,10000,100000,1000000,10000000)\n"
+    "  --same-core: floor, established, new-udp and reload generate their traffic on the\n"
+    "               worker's own lcore (VPP packet-generator style); the others as without it\n"
     "  --smoke: tiny sizes, short windows (the meson test)\n";
 
 namespace {
@@ -69,6 +71,8 @@ void parse_options(int argc, char** argv, options& o) {
             o.reload_flows = static_cast<uint32_t>(std::stoul(value()));
         } else if (a == "--sweep") {
             o.sweep = static_cast<uint32_t>(std::stoul(value()));
+        } else if (a == "--same-core") {
+            o.same_core = true;
         } else if (a == "--json") {
             o.json = true;
         } else if (a == "--smoke") {

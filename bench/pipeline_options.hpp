@@ -23,6 +23,7 @@ struct options {
     uint32_t reload_flows = 100'000;
     uint32_t sweep = 64;            // expiry sweep budget per worker loop (egressd: 64)
     bool json = false;
+    bool same_core = false;         // traffic generated on the worker's lcore (pipeline_same_core.hpp)
     bool smoke = false;
 };
 
