@@ -91,8 +91,10 @@ drop_reason parse_ipv4(const byte_cursor& c, packet_view& out, byte_cursor& l4) 
 
     byte_cursor datagram(c.peek(total_length));
     byte_cursor options(datagram);
+    // Options are checked only where there are some: the call with its cursor
+    // copy cost ~10 clocks on every 20-byte header (perf, egress-bench --same-core).
     if (!datagram.skip(ipv4_min_header) || !datagram.sub(header_length - ipv4_min_header, options) ||
-        !ipv4_options_valid(options)) {
+        (header_length != ipv4_min_header && !ipv4_options_valid(options))) {
         return drop_reason::ipv4_bad_options;
     }
     datagram.skip(header_length - ipv4_min_header);
