@@ -365,7 +365,7 @@ struct bench {
     template <class F>
     void with_stream(pipeline_workers& w, const std::vector<uint8_t>& frames, uint32_t n, F&& body) {
         if (opt.same_core) {
-            same_core_driver d(tb, w, frames.data(), min_frame, min_frame, n);
+            same_core_driver d(tb, w, frames.data(), min_frame, min_frame, n, opt.device_checksum);
             body(d);
         } else {
             stream_driver d(tb, w, frames.data(), min_frame, min_frame, n);

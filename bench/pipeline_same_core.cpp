@@ -60,6 +60,7 @@ uint16_t generate(uint16_t, uint16_t, rte_mbuf* pkts[], uint16_t nb_pkts, uint16
             m->data_len = m->pkt_len = g.frame_len;
             m->nb_segs = 1;
         }
+        m->ol_flags = g.ol_flags;
         std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), g.frames + static_cast<std::size_t>(g.next) * g.stride,
                     g.frame_len);
         g.next = g.next + 1 == g.count ? 0 : g.next + 1;
@@ -77,7 +78,7 @@ uint16_t generate(uint16_t, uint16_t, rte_mbuf* pkts[], uint16_t nb_pkts, uint16
 } // namespace
 
 same_core_driver::same_core_driver(testbed& t, pipeline_workers& wk, const uint8_t* f, uint16_t len, std::size_t st,
-                                   uint32_t n)
+                                   uint32_t n, bool device_checksum)
     : tb(t), w(wk) {
     src.pool = tb.pool;
     src.tx[0] = tb.ports[0].tx;
@@ -87,6 +88,7 @@ same_core_driver::same_core_driver(testbed& t, pipeline_workers& wk, const uint8
     src.stride = st;
     src.count = n;
     src.spare.reserve(pool_mbufs);
+    if (device_checksum) src.ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD;
     cb = rte_eth_add_rx_callback(tb.ports[0].handle.id, 0, generate, &src);
     if (cb == nullptr) throw std::runtime_error("rte_eth_add_rx_callback failed");
     w.set_generator(&src.tsc);

@@ -37,6 +37,7 @@ struct same_core_source {
     std::size_t stride = 0;
     uint32_t count = 0;
     uint32_t next = 0;           // the next frame; only changed by the main lcore while idle
+    uint64_t ol_flags = 0;       // what the generated frames carry (--device-checksum: IPv4 checksum good)
     std::vector<rte_mbuf*> spare; // mbufs taken back from TX, ready to be refilled
     // Frames may be generated while injected < limit (the main lcore raises
     // it); nothing at all happens in the callback until the first phase.
@@ -59,7 +60,10 @@ struct same_core_driver {
     double p50 = 0, p10 = 0;
     uint32_t backlog = 0;
 
-    same_core_driver(testbed& t, pipeline_workers& wk, const uint8_t* f, uint16_t len, std::size_t st, uint32_t n);
+    // device_checksum: the frames arrive flagged as a NIC flags a verified
+    // IPv4 header checksum (RTE_MBUF_F_RX_IP_CKSUM_GOOD).
+    same_core_driver(testbed& t, pipeline_workers& wk, const uint8_t* f, uint16_t len, std::size_t st, uint32_t n,
+                     bool device_checksum);
     ~same_core_driver();
     same_core_driver(const same_core_driver&) = delete;
     same_core_driver& operator=(const same_core_driver&) = delete;

@@ -77,6 +77,13 @@ private:
     bool polls(side s) const noexcept {
         return ctx_.replay_in_timestamp_order ? ctx_.index == 0 : ctx_.index < ctx_.ports[idx(s)].rx_queues;
     }
+    // The PMD's verdict on the IPv4 header checksum (see net::l3_checksum): only
+    // "good" is taken on trust; bad, unknown and none are checked in software.
+    static net::l3_checksum rx_checksum(const rte_mbuf* m) noexcept {
+        return (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD
+                   ? net::l3_checksum::device_good
+                   : net::l3_checksum::unchecked;
+    }
     side side_of(const rte_mbuf* m) const noexcept {
         return m->port == ctx_.ports[idx(side::inside)].id ? side::inside : side::outside;
     }
@@ -164,7 +171,9 @@ private:
         const auto route = [&](rte_mbuf* m, uint16_t o, bool viewed) {
             o = o == gateway::steering::any || ctx_.to[o] == nullptr ? ctx_.index : o;
             if (o == ctx_.index) {
-                if (!viewed) parsed[k] = net::parse_frame({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, views_[k]);
+                if (!viewed)
+                    parsed[k] = net::parse_frame({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, views_[k],
+                                                 rx_checksum(m));
                 mine[k++] = m;
                 if (k == max_burst) { // held fragments released behind their first one made it more than a burst
                     handle_burst(s, mine, k, now, views_, parsed);
@@ -177,7 +186,8 @@ private:
         for (uint16_t i = 0; i < n; ++i) {
             rte_mbuf* m = pkts[i];
             gateway::fragment_info frag;
-            parsed[k] = net::parse_frame({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, views_[k]);
+            parsed[k] =
+                net::parse_frame({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, views_[k], rx_checksum(m));
             const uint16_t o = ctx_.steer->owner(s, views_[k], parsed[k], &frag);
             if (!frag.fragment || ctx_.fragments == nullptr) [[likely]] {
                 route(m, o, true);
@@ -448,6 +458,11 @@ private:
             // from a NIC or another core it is a miss, and the misses overlap.
             rte_prefetch0(frames[k++].data());
         }
+        if (views == nullptr) { // parsed here, after the prefetches, with the device's checksum verdict
+            for (uint16_t i = 0; i < k; ++i) parsed_[i] = net::parse_frame(frames[i], views_[i], rx_checksum(kept[i]));
+            views = views_;
+            parsed = parsed_;
+        }
         stats::port_counters& rx = counters_.port(from);
         rx.rx_packets += n;
         rx.rx_bytes += rx_bytes;
@@ -536,6 +551,7 @@ private:
     // initialised on every call (~20 clocks per packet at bursts of 32).
     std::span<uint8_t> frames_[max_burst];
     gateway::packet_result results_[max_burst];
+    stats::drop_reason parsed_[max_burst]; // handle_burst(): the parse of views_ when the caller gave none
     tx_queue tx_[2];
     handoff_queue handoff_[max_workers]; // staged for each owner's ring, flushed once per burst
     uint32_t last_now_ = 0;
