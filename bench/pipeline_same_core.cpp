@@ -95,7 +95,9 @@ same_core_driver::same_core_driver(testbed& t, pipeline_workers& wk, const uint8
 }
 
 same_core_driver::~same_core_driver() {
-    // The worker has stopped (pipeline_workers::join) before a driver goes.
+    // The callback must not be running when it goes: the worker stops first
+    // (a second join is harmless; the scenarios join before they report).
+    w.join();
     rte_eth_remove_rx_callback(tb.ports[0].handle.id, 0, cb);
     w.set_generator(nullptr);
     if (!src.spare.empty()) rte_pktmbuf_free_bulk(src.spare.data(), static_cast<unsigned>(src.spare.size()));
