@@ -43,6 +43,7 @@
 #include "pipeline_harness.hpp"
 #include "pipeline_options.hpp"
 #include "pipeline_policies.hpp"
+#include "pipeline_same_core.hpp"
 #include "pipeline_traffic.hpp"
 
 namespace egress_bench {
@@ -89,13 +90,15 @@ struct bench {
         std::vector<uint8_t> frames = build_stream(tb, 0, n, proto == "udp" ? 17 : 6);
         w.start();
         if (proto == "tcp") handshake_all(w, n);
-        stream_driver d(tb, w, frames.data(), min_frame, min_frame, n);
-        if (proto == "udp") d.send_and_drain(n); // creates the flows
-        const uint64_t grown = rss_bytes() - rss0 - frames.size();
-        d.next = 0;
-        auto [a, b] = d.run_for(opt.seconds);
-        w.join();
-        close_run(r, d, a, b);
+        uint64_t grown = 0;
+        with_stream(w, frames, n, [&](auto& d) {
+            if (proto == "udp") d.send_and_drain(n); // creates the flows
+            grown = rss_bytes() - rss0 - frames.size();
+            d.next = 0;
+            auto [a, b] = d.run_for(opt.seconds);
+            w.join();
+            close_run(r, d, a, b);
+        });
         r.table_bytes_per_flow = table_bytes_per_flow(core);
         r.rss_bytes_per_flow = static_cast<double>(grown) / n;
         collect_drops(r, core);
@@ -190,10 +193,11 @@ struct bench {
         pipeline_workers w(tb, gateway_settings(tb, 1024), nullptr, 64);
         std::vector<uint8_t> frames = build_stream(tb, 0, n, 17);
         w.start(true);
-        stream_driver d(tb, w, frames.data(), min_frame, min_frame, n);
-        auto [a, b] = d.run_for(opt.seconds);
-        w.join();
-        close_run(r, d, a, b);
+        with_stream(w, frames, n, [&](auto& d) {
+            auto [a, b] = d.run_for(opt.seconds);
+            w.join();
+            close_run(r, d, a, b);
+        });
         report_progress(r);
     }
 
@@ -209,12 +213,13 @@ struct bench {
         const gateway::gateway_core& core = w.core();
         std::vector<uint8_t> frames = build_stream(tb, 0, n, 17);
         w.start();
-        stream_driver d(tb, w, frames.data(), min_frame, min_frame, n);
-        auto [a, b] = d.run_for(1e9, n);
-        a.units = a.packets; // every forwarded packet is a new flow
-        b.units = b.packets;
-        w.join();
-        close_run(r, d, a, b);
+        with_stream(w, frames, n, [&](auto& d) {
+            auto [a, b] = d.run_for(1e9, n);
+            a.units = a.packets; // every forwarded packet is a new flow
+            b.units = b.packets;
+            w.join();
+            close_run(r, d, a, b);
+        });
         r.table_bytes_per_flow = table_bytes_per_flow(core);
         collect_drops(r, core);
         report_progress(r);
@@ -324,7 +329,13 @@ struct bench {
         const gateway::gateway_core& core = w.core();
         std::vector<uint8_t> frames = build_stream(tb, 0, n, 17);
         w.start();
-        stream_driver d(tb, w, frames.data(), min_frame, min_frame, n);
+        with_stream(w, frames, n, [&](auto& d) { reload_run(r, p, w, d, n); });
+        collect_drops(r, core);
+        report_progress(r);
+    }
+
+    template <class driver>
+    void reload_run(result& r, live_policy& p, pipeline_workers& w, driver& d, uint32_t n) {
         d.send_and_drain(n);
         std::atomic<bool> done{false};
         uint64_t reloads = 0, failed = 0;
@@ -347,14 +358,26 @@ struct bench {
         close_run(r, d, a, b);
         r.unexpected += failed;
         r.reloads = reloads;
-        collect_drops(r, core);
-        report_progress(r);
+    }
+
+    // The stream scenarios' traffic: from the main lcore across the ring PMD,
+    // or (--same-core) generated on the worker's own lcore.
+    template <class F>
+    void with_stream(pipeline_workers& w, const std::vector<uint8_t>& frames, uint32_t n, F&& body) {
+        if (opt.same_core) {
+            same_core_driver d(tb, w, frames.data(), min_frame, min_frame, n, opt.device_checksum);
+            body(d);
+        } else {
+            stream_driver d(tb, w, frames.data(), min_frame, min_frame, n);
+            body(d);
+        }
     }
 
     void run() {
         std::FILE* out = opt.json ? stderr : stdout;
-        fmt::print(out, "egress-bench: TSC {:.3f} GHz, worker on lcore 1, traffic on lcore 0 (ring PMD)\n",
-                   tsc_hz() / 1e9);
+        fmt::print(out, "egress-bench: TSC {:.3f} GHz, worker on lcore 1, traffic {}\n", tsc_hz() / 1e9,
+                   opt.same_core ? "generated on lcore 1 for floor/established/new-udp/reload (--same-core)"
+                                 : "on lcore 0 (ring PMD)");
         if (opt.scenarios.count("floor")) floor();
         if (opt.scenarios.count("established"))
             for (const auto& proto : opt.protos)
@@ -446,7 +469,7 @@ int main(int argc, char** argv) {
         if (opt.json) {
             nlohmann::json all = nlohmann::json::array();
             for (const auto& r : b.results) all.push_back(to_json(r));
-            nlohmann::json doc{{"tsc_hz", rte_get_tsc_hz()}, {"results", all}};
+            nlohmann::json doc{{"tsc_hz", rte_get_tsc_hz()}, {"same_core", opt.same_core}, {"results", all}};
             fmt::print("{}\n", doc.dump(1));
         }
         for (side s : {side::inside, side::outside}) dataplane::stop_port(b.tb.ports[idx(s)].handle);

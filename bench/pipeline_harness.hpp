@@ -66,12 +66,25 @@ public:
     void join();
     egress::gateway::gateway_core& core() noexcept { return set_.core(0); }
     // CPU time the worker threads have been given so far (ns).
-    uint64_t cpu_ns() const noexcept { return set_.cpu_ns(); }
-    uint64_t busy_tsc() const noexcept {
-        return set_.sum([](const egress::dataplane::worker_context& c, const auto&) {
-            return c.busy_tsc.load(std::memory_order_relaxed);
-        });
+    // With --same-core, both leave out what the traffic generator spent on the
+    // worker's lcore (see pipeline_same_core.hpp): its TSC from the busy TSC,
+    // and from the CPU time the same share (the generator's clocks are wall
+    // time: a preemption inside it counts there, not in the CPU time).
+    uint64_t cpu_ns() const noexcept {
+        const uint64_t ns = set_.cpu_ns();
+        if (generator_ == nullptr) return ns;
+        const uint64_t busy = raw_busy_tsc();
+        return busy == 0 ? ns
+                         : static_cast<uint64_t>(static_cast<double>(ns) * static_cast<double>(busy_tsc()) /
+                                                 static_cast<double>(busy));
     }
+    uint64_t busy_tsc() const noexcept {
+        const uint64_t busy = raw_busy_tsc();
+        const uint64_t gen = generator_ != nullptr ? generator_->load(std::memory_order_relaxed) : 0;
+        return busy > gen ? busy - gen : 0;
+    }
+    // The TSC counter of a generator running inside the worker's loop (null: none).
+    void set_generator(const std::atomic<uint64_t>* tsc) noexcept { generator_ = tsc; }
     uint64_t busy_packets() const noexcept {
         return set_.sum([](const egress::dataplane::worker_context& c, const auto&) {
             return c.busy_packets.load(std::memory_order_relaxed);
@@ -79,6 +92,12 @@ public:
     }
 
 private:
+    uint64_t raw_busy_tsc() const noexcept {
+        return set_.sum([](const egress::dataplane::worker_context& c, const auto&) {
+            return c.busy_tsc.load(std::memory_order_relaxed);
+        });
+    }
+    const std::atomic<uint64_t>* generator_ = nullptr;
     std::atomic<bool> stop_{false};
     egress::dataplane::worker_set set_;
 };

@@ -12,9 +12,14 @@ const std::vector<std::string> all_scenarios{"floor", "established", "new-udp", 
 const char* const usage =
     "usage: egress-bench [--scenarios LIST] [--flows LIST] [--protos udp,tcp] [--seconds S]\n"
     "                    [--new-flows N] [--slots N] [--dlp-segments N] [--reload-ms MS]\n"
-    "                    [--reload-flows N] [--sweep N] [--json] [--smoke]\n"
+    "                    [--reload-flows N] [--sweep N] [--same-core [--device-checksum]]\n"
+    "                    [--json] [--smoke]\n"
     "  scenarios: floor,established,new-udp,connect,imix-sni,dlp,reload (default: all)\n"
     "  --flows: established flow counts (default 1000,10000,100000,1000000,10000000)\n"
+    "  --same-core: floor, established, new-udp and reload generate their traffic on the\n"
+    "               worker's own lcore (VPP packet-generator style); the others as without it\n"
+    "  --device-checksum: with --same-core, frames arrive flagged IPv4-checksum-good, as a NIC\n"
+    "               that verified them flags them (the worker then skips the software check)\n"
     "  --smoke: tiny sizes, short windows (the meson test)\n";
 
 namespace {
@@ -69,6 +74,10 @@ void parse_options(int argc, char** argv, options& o) {
             o.reload_flows = static_cast<uint32_t>(std::stoul(value()));
         } else if (a == "--sweep") {
             o.sweep = static_cast<uint32_t>(std::stoul(value()));
+        } else if (a == "--same-core") {
+            o.same_core = true;
+        } else if (a == "--device-checksum") {
+            o.device_checksum = true;
         } else if (a == "--json") {
             o.json = true;
         } else if (a == "--smoke") {
@@ -89,6 +98,7 @@ void parse_options(int argc, char** argv, options& o) {
     }
     if (o.slots == 0 || o.slots > 65536) throw std::invalid_argument("--slots must be 1..65536");
     if (o.seconds <= 0) throw std::invalid_argument("--seconds must be positive");
+    if (o.device_checksum && !o.same_core) throw std::invalid_argument("--device-checksum needs --same-core");
 }
 
 } // namespace egress_bench

@@ -23,6 +23,8 @@ struct options {
     uint32_t reload_flows = 100'000;
     uint32_t sweep = 64;            // expiry sweep budget per worker loop (egressd: 64)
     bool json = false;
+    bool same_core = false;         // traffic generated on the worker's lcore (pipeline_same_core.hpp)
+    bool device_checksum = false;   // --same-core frames flagged "IPv4 checksum good" as by a NIC
     bool smoke = false;
 };
 

@@ -90,6 +90,10 @@ port_handle start_port(const config::port_settings& settings, rte_mempool* pool,
         conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
         h.rx_timestamps = true;
     }
+    // The device's IPv4 header checksum verdict, where it has one: the worker
+    // trusts a "good" flag and checks everything else in software.
+    if ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) != 0)
+        conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
     // The pcap PMD always stamps packets read from a file with their capture
     // time (microseconds) without advertising the offload.
     if (want_rx_timestamps && info.driver_name != nullptr && std::string_view(info.driver_name) == "net_pcap")

@@ -477,7 +477,9 @@ void gateway_core::expire(uint32_t now, uint32_t budget) noexcept {
     resolver_.tick(now, budget);
     dns_.tick(now);
     flows_.expire(now, budget);
-    fragments_.expire(now, budget);
+    // Per loop: a sweep over the fragment tracker's slots finds nothing while
+    // no datagram is tracked (the usual case), so it is not walked then.
+    if (fragments_.tracker().active() != 0) fragments_.expire(now, budget);
 }
 
 void gateway_core::snapshot(stats::live_stats& out) const noexcept {

@@ -52,6 +52,13 @@ inline constexpr uint16_t ethertype_qinq = 0x88a8;    // 802.1ad service tag
 inline constexpr std::size_t max_vlan_tags = 2;
 inline constexpr std::size_t max_ipv6_ext_headers = 8;
 
-stats::drop_reason parse_frame(std::span<const uint8_t> frame, packet_view& out) noexcept;
+// What the receiving device said about the frame's IPv4 header checksum (the
+// PMD's RX checksum flags). Only a header the device verified as good skips
+// the software check; unknown, none and bad leave it to the parser, so a bad
+// checksum is dropped as ipv4_bad_checksum whether or not the device looked.
+enum class l3_checksum : uint8_t { unchecked, device_good };
+
+stats::drop_reason parse_frame(std::span<const uint8_t> frame, packet_view& out,
+                               l3_checksum device = l3_checksum::unchecked) noexcept;
 
 } // namespace egress::net

@@ -493,5 +493,22 @@ TEST(parser_truncation, every_short_ipv6_payload_through_the_ext_chain) {
     }
 }
 
+// The device's IPv4 checksum verdict (net::l3_checksum): a frame it verified
+// as good is not summed again; without that verdict a bad header is dropped,
+// and the verdict changes nothing else (a bad header length still is).
+TEST(parser_device_checksum, only_a_device_verified_header_skips_the_software_check) {
+    const bytes bad_sum = with(tcp4(), [](bytes& f) { f[l3 + 10] ^= 0x5a; });
+    packet_view view;
+    EXPECT_EQ(stats::name_of(net::parse_frame(bad_sum, view)), stats::name_of(drop_reason::ipv4_bad_checksum));
+    EXPECT_EQ(stats::name_of(net::parse_frame(bad_sum, view, net::l3_checksum::unchecked)),
+              stats::name_of(drop_reason::ipv4_bad_checksum));
+    EXPECT_EQ(stats::name_of(net::parse_frame(bad_sum, view, net::l3_checksum::device_good)),
+              stats::name_of(stats::no_drop));
+    EXPECT_EQ(view.src_port, 40000);
+    const bytes bad_ihl = with(tcp4(), [](bytes& f) { f[l3] = 0x44; });
+    EXPECT_EQ(stats::name_of(net::parse_frame(bad_ihl, view, net::l3_checksum::device_good)),
+              stats::name_of(drop_reason::ipv4_bad_header));
+}
+
 } // namespace
 } // namespace egress::test
