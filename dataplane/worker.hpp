@@ -24,6 +24,8 @@
 
 namespace egress::dataplane {
 
+class exception_io;
+
 inline constexpr uint16_t max_burst = 512;
 inline constexpr unsigned max_workers = 64;
 // Later fragments a dispatching worker holds until their first fragment
@@ -86,6 +88,9 @@ struct alignas(64) worker_context {
     // the worker writes them (a relaxed store once per busy loop).
     std::atomic<uint64_t> busy_tsc{0};
     std::atomic<uint64_t> busy_packets{0};
+    // The exception path's taps (exception_tap.hpp): worker 0 only, null when
+    // no side has an exception_interface. Owned by the caller.
+    exception_io* exception = nullptr;
 };
 
 // Runs until *ctx.stop, or (stop_when_drained) until every worker's input is

@@ -71,6 +71,10 @@ struct alignas(64) worker_counters {
     uint64_t hold_released_bytes = 0; // held bytes sent on once the flow was allowed
     uint64_t hold_overflows = 0;      // holds that reached [inspect] max_bytes (the flow's bound)
 
+    // The exception path (lib/gateway/exception_path.hpp, dataplane/exception_tap).
+    uint64_t exception_to_kernel = 0;   // frames handed to a side's exception interface (copies included)
+    uint64_t exception_from_kernel = 0; // frames the kernel sent from it that left through the port
+
     // no_drop is not a reason: not counted.
     void count_drop(drop_reason r) noexcept {
         if (r < drop_reason::count_) ++drops[static_cast<std::size_t>(r)];
@@ -127,6 +131,8 @@ struct alignas(64) worker_counters {
         hold_bytes += o.hold_bytes;
         hold_released_bytes += o.hold_released_bytes;
         hold_overflows += o.hold_overflows;
+        exception_to_kernel += o.exception_to_kernel;
+        exception_from_kernel += o.exception_from_kernel;
         return *this;
     }
 };

@@ -111,7 +111,11 @@ namespace egress::stats {
     X(source_port_limit, "source_port_limit")                           \
     X(icmp_error_bad_checksum, "icmp_error_bad_checksum")               \
     X(hold_timeout, "hold_timeout")                                     \
-    X(hold_syn_data, "hold_syn_data")
+    X(hold_syn_data, "hold_syn_data")                                   \
+    X(exception_rate_limited, "exception_rate_limited")                 \
+    X(exception_queue_full, "exception_queue_full")                     \
+    X(exception_source_refused, "exception_source_refused")             \
+    X(exception_not_worker0, "exception_not_worker0")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,
