@@ -237,6 +237,8 @@ void fragment_and_neighbor_metrics(std::string& out, const run_report& r) {
     one_sample(out, "egress_neighbor_frames_released_total", "counter", "Held frames sent once their next hop was resolved.", c.neighbor_frames_released);
     one_sample(out, "egress_echo_replies_sent_total", "counter", "ICMP and ICMPv6 echo replies sent from the gateway's own addresses.", c.echo_replies_sent);
     one_sample(out, "egress_nat_hairpinned_total", "counter", "Packets from inside to a pool address:port turned back inside (hairpinning).", c.hairpinned);
+    one_sample(out, "egress_exception_to_kernel_total", "counter", "Frames handed to an exception interface (BGP, BFD, listed ports, neighbour answers).", c.exception_to_kernel);
+    one_sample(out, "egress_exception_from_kernel_total", "counter", "Frames the kernel sent from an exception interface, passed to the port.", c.exception_from_kernel);
 }
 
 // [limits]: refusals are drops (egress_drops_total, reason source_*); no

@@ -11,14 +11,17 @@
 
 namespace egress::gateway {
 
-bool is_exception_traffic(const exception_settings& s, const net::packet_view& view) noexcept {
-    if (!s.enabled || view.is_fragment()) return false;
-    if (view.proto == net::proto_tcp && (view.dst_port == bgp_port || view.src_port == bgp_port)) return true;
+exception_class classify_exception(const exception_settings& s, const net::packet_view& view) noexcept {
+    if (!s.enabled || view.is_fragment()) return exception_class::none;
     if (view.proto == net::proto_udp && (view.dst_port == bfd_single_hop_port || view.dst_port == bfd_echo_port ||
                                          view.dst_port == bfd_multihop_port))
-        return true;
-    if (view.proto != net::proto_tcp && view.proto != net::proto_udp) return false;
-    return std::find(s.ports.begin(), s.ports.end(), exception_port{view.proto, view.dst_port}) != s.ports.end();
+        return exception_class::bfd;
+    if (view.proto == net::proto_tcp && (view.dst_port == bgp_port || view.src_port == bgp_port))
+        return exception_class::other;
+    if (view.proto != net::proto_tcp && view.proto != net::proto_udp) return exception_class::none;
+    return std::find(s.ports.begin(), s.ports.end(), exception_port{view.proto, view.dst_port}) != s.ports.end()
+               ? exception_class::other
+               : exception_class::none;
 }
 
 bool is_neighbor_answer(std::span<const uint8_t> frame) noexcept {

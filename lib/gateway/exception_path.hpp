@@ -16,9 +16,12 @@
 // reaches the kernel: other traffic to the gateway keeps today's handling
 // (echo answered, the rest dropped as local_delivery_unsupported).
 //
-// Bounded: a token bucket per side (`exception_rate` frames per second,
-// `exception_burst` at once) in front of it, excess dropped as
-// exception_rate_limited. The way back (what the kernel sends from the
+// Bounded: two token buckets per side, each `exception_rate` frames per
+// second and `exception_burst` at once, one for BFD and one for the rest
+// (BGP, listed ports, neighbour answers); excess is dropped as
+// exception_rate_limited. Two, so that a flood at TCP 179 (anyone can send
+// one to the outside address) cannot starve BFD and make the routers
+// withdraw a gateway that is healthy. The way back (what the kernel sends from the
 // interface) leaves through the port only with the side's own MAC as source
 // and, for IP and ARP, one of the side's own addresses as sender
 // (from_kernel_check); the rest is exception_source_refused.
@@ -55,9 +58,10 @@ inline constexpr uint16_t bfd_echo_port = 3785;
 inline constexpr uint16_t bfd_multihop_port = 4784;
 
 // Is this IP packet, addressed to one of the gateway's addresses of this side,
-// for the kernel? (BGP, BFD or a listed port; never a fragment: the kernel
-// would need the whole datagram.)
-bool is_exception_traffic(const exception_settings& s, const net::packet_view& view) noexcept;
+// for the kernel, and under which budget? (BGP, BFD or a listed port; never a
+// fragment: the kernel would need the whole datagram.)
+enum class exception_class : uint8_t { none, bfd, other };
+exception_class classify_exception(const exception_settings& s, const net::packet_view& view) noexcept;
 
 // Is this frame (ARP or neighbour discovery to the gateway) an answer the
 // kernel needs a copy of: an ARP reply or a neighbour advertisement?

@@ -35,9 +35,10 @@ packet_result local_stage::learn_from_peer(side from, std::span<const uint8_t> f
                                                  destination to, uint32_t now) noexcept {
     if (to == destination::gateway_ip) {
         const side_settings& own = from == side::inside ? settings_.inside : settings_.outside;
-        if (is_exception_traffic(own.exception, view) &&
+        const exception_class c = classify_exception(own.exception, view);
+        if (c != exception_class::none &&
             std::find(own.addresses.begin(), own.addresses.end(), view.dst) != own.addresses.end())
-            return to_kernel(from, now);
+            return to_kernel(from, c, now);
         return echo_reply(from, frame, view, now);
     }
     net::l2_header l2;
@@ -53,9 +54,9 @@ packet_result local_stage::learn_from_peer(side from, std::span<const uint8_t> f
 
 // BGP, BFD or a listed port to this side's own address: to the kernel, within
 // the side's budget, on worker 0 (the exception interfaces' only user).
-packet_result local_stage::to_kernel(side from, uint32_t now) noexcept {
+packet_result local_stage::to_kernel(side from, exception_class c, uint32_t now) noexcept {
     if (settings_.worker != 0) return packet_result::drop(drop_reason::exception_not_worker0);
-    if (!exception_budget_[static_cast<std::size_t>(from)].take(now))
+    if (!exception_budget_[static_cast<std::size_t>(from)][c == exception_class::bfd ? 0 : 1].take(now))
         return packet_result::drop(drop_reason::exception_rate_limited);
     return packet_result::to_kernel();
 }
@@ -69,7 +70,7 @@ void local_stage::copy_neighbor_answer(side from, std::span<const uint8_t> frame
                                        uint32_t now) noexcept {
     const side_settings& own = from == side::inside ? settings_.inside : settings_.outside;
     if (!own.exception.enabled || settings_.worker != 0 || !is_neighbor_answer(frame)) return;
-    if (!exception_budget_[static_cast<std::size_t>(from)].take(now)) {
+    if (!exception_budget_[static_cast<std::size_t>(from)][1].take(now)) {
         counters_.count_drop(drop_reason::exception_rate_limited);
         return;
     }
