@@ -58,23 +58,4 @@ stats::drop_reason from_kernel_check(const side_settings& port, std::span<const 
                                                                                                      : refused;
 }
 
-bool token_bucket::take(uint32_t now_ms) noexcept {
-    if (!started_) {
-        started_ = true;
-        last_ms_ = now_ms;
-    }
-    const uint32_t elapsed = now_ms - last_ms_;
-    last_ms_ = now_ms;
-    if (tokens_ < burst_) {
-        credit_ += uint64_t{rate_} * elapsed;
-        const uint64_t whole = credit_ / 1000;
-        credit_ %= 1000;
-        tokens_ = static_cast<uint32_t>(std::min<uint64_t>(burst_, tokens_ + whole));
-        if (tokens_ == burst_) credit_ = 0;
-    }
-    if (tokens_ == 0) return false;
-    --tokens_;
-    return true;
-}
-
 } // namespace egress::gateway

@@ -73,21 +73,4 @@ bool is_neighbor_answer(std::span<const uint8_t> frame) noexcept;
 // own addresses, a tagged or truncated frame, another ethertype).
 stats::drop_reason from_kernel_check(const side_settings& port, std::span<const uint8_t> frame) noexcept;
 
-// Frames per second with a burst, on the flow clock (milliseconds): whole
-// tokens are added as time passes (rate * elapsed / 1000, the remainder kept),
-// never more than `burst`. Starts full.
-class token_bucket {
-public:
-    token_bucket(uint32_t rate, uint32_t burst) noexcept : rate_(rate), burst_(burst), tokens_(burst) {}
-    bool take(uint32_t now_ms) noexcept;
-
-private:
-    uint32_t rate_;
-    uint32_t burst_;
-    uint32_t tokens_;
-    uint64_t credit_ = 0;   // rate * milliseconds not yet a whole token
-    uint32_t last_ms_ = 0;
-    bool started_ = false;
-};
-
 } // namespace egress::gateway

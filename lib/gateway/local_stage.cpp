@@ -56,7 +56,7 @@ packet_result local_stage::learn_from_peer(side from, std::span<const uint8_t> f
 // the side's budget, on worker 0 (the exception interfaces' only user).
 packet_result local_stage::to_kernel(side from, exception_class c, uint32_t now) noexcept {
     if (settings_.worker != 0) return packet_result::drop(drop_reason::exception_not_worker0);
-    if (!exception_budget_[static_cast<std::size_t>(from)][c == exception_class::bfd ? 0 : 1].take(now))
+    if (!exception_budget_[static_cast<std::size_t>(from)][c == exception_class::bfd ? 0 : 1].try_take(now))
         return packet_result::drop(drop_reason::exception_rate_limited);
     return packet_result::to_kernel();
 }
@@ -70,7 +70,7 @@ void local_stage::copy_neighbor_answer(side from, std::span<const uint8_t> frame
                                        uint32_t now) noexcept {
     const side_settings& own = from == side::inside ? settings_.inside : settings_.outside;
     if (!own.exception.enabled || settings_.worker != 0 || !is_neighbor_answer(frame)) return;
-    if (!exception_budget_[static_cast<std::size_t>(from)][1].take(now)) {
+    if (!exception_budget_[static_cast<std::size_t>(from)][1].try_take(now)) {
         counters_.count_drop(drop_reason::exception_rate_limited);
         return;
     }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <span>
 
+#include "base/token_bucket.hpp"
 #include "gateway/admit_stage.hpp"
 #include "gateway/exception_path.hpp"
 #include "gateway/neighbor_resolver.hpp"
@@ -66,7 +67,7 @@ private:
     uint32_t echo_tokens_ = 0; // echo replies left in the current second
     uint32_t echo_second_ = 0; // the flow-clock second they are for
     // Frames to each side's kernel interface, by stats::side: [0] BFD, [1] the rest.
-    token_bucket exception_budget_[2][2];
+    base::token_bucket exception_budget_[2][2];
 };
 
 } // namespace egress::gateway

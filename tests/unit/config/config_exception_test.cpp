@@ -64,28 +64,28 @@ TEST(config_exception, errors) {
     EXPECT_EQ(errors_of("", "exception_interface = \"a very long name\"\nexception_ports = [\"tcp/0\", \"sctp/5\", "
                             "\"udp/65536\", \"tcp/22x\", 7]\nexception_rate = 0\nexception_burst = 100001\n"),
               (std::vector<std::string>{
-                  "t.toml:14:23: outside.exception_interface: expected a kernel interface name of 1 to 15 letters, "
+                  "t.toml:13:23: outside.exception_interface: expected a kernel interface name of 1 to 15 letters, "
                   "digits, \"-\", \"_\" or \".\" like \"egx-out0\", got \"a very long name\"",
-                  "t.toml:15:20: outside.exception_ports[0]: expected \"tcp/PORT\" or \"udp/PORT\" with PORT "
-                  "1..65535, like \"tcp/22\", got \"tcp/0\"",
-                  "t.toml:15:29: outside.exception_ports[1]: expected \"tcp/PORT\" or \"udp/PORT\" with PORT "
-                  "1..65535, like \"tcp/22\", got \"sctp/5\"",
-                  "t.toml:15:39: outside.exception_ports[2]: expected \"tcp/PORT\" or \"udp/PORT\" with PORT "
-                  "1..65535, like \"tcp/22\", got \"udp/65536\"",
-                  "t.toml:15:52: outside.exception_ports[3]: expected \"tcp/PORT\" or \"udp/PORT\" with PORT "
-                  "1..65535, like \"tcp/22\", got \"tcp/22x\"",
-                  "t.toml:15:63: outside.exception_ports[4]: expected \"tcp/PORT\" or \"udp/PORT\" with PORT "
-                  "1..65535, like \"tcp/22\", got an integer",
-                  "t.toml:15:1: outside.exception_ports: expected outside.exception_interface to be set (the ports "
+                  "t.toml:14:19: outside.exception_ports: expected outside.exception_interface to be set (the ports "
                   "go to that interface), got none",
-                  "t.toml:16:18: outside.exception_rate: expected an integer 1..1000000, got 0",
-                  "t.toml:17:19: outside.exception_burst: expected an integer 1..100000, got 100001",
+                  "t.toml:14:20: outside.exception_ports[0]: expected \"tcp/PORT\" or \"udp/PORT\" with PORT "
+                  "1..65535, like \"tcp/22\", got \"tcp/0\"",
+                  "t.toml:14:29: outside.exception_ports[1]: expected \"tcp/PORT\" or \"udp/PORT\" with PORT "
+                  "1..65535, like \"tcp/22\", got \"sctp/5\"",
+                  "t.toml:14:39: outside.exception_ports[2]: expected \"tcp/PORT\" or \"udp/PORT\" with PORT "
+                  "1..65535, like \"tcp/22\", got \"udp/65536\"",
+                  "t.toml:14:52: outside.exception_ports[3]: expected \"tcp/PORT\" or \"udp/PORT\" with PORT "
+                  "1..65535, like \"tcp/22\", got \"tcp/22x\"",
+                  "t.toml:14:63: outside.exception_ports[4]: expected \"tcp/PORT\" or \"udp/PORT\" with PORT "
+                  "1..65535, like \"tcp/22\", got an integer",
+                  "t.toml:15:18: outside.exception_rate: expected an integer in 1..1000000, got 0",
+                  "t.toml:16:19: outside.exception_burst: expected an integer in 1..100000, got 100001",
               }));
     EXPECT_EQ(errors_of("vlan = 100\nexception_interface = \"egx-in0\"\n", "exception_interface = \"egx-in0\"\n"),
               (std::vector<std::string>{
-                  "t.toml:8:1: inside.exception_interface: expected a side without inside.vlan (the exception "
+                  "t.toml:9:23: inside.exception_interface: expected a side without inside.vlan (the exception "
                   "path is untagged), got vlan 100",
-                  "t.toml:14:1: outside.exception_interface: expected a name other than "
+                  "t.toml:15:23: outside.exception_interface: expected a name other than "
                   "inside.exception_interface, got \"egx-in0\"",
               }));
 }
