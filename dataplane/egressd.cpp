@@ -313,6 +313,10 @@ void gateway_run::make_workers() {
     if (ports_.exception.any()) {
         exception_ = std::make_unique<dataplane::exception_io>(ports_.exception, cfg_.gateway);
         workers_->context(0).exception = exception_.get();
+        for (const auto* port : {&cfg_.inside_port, &cfg_.outside_port})
+            if (!port->exception_interface.empty())
+                fmt::print("egressd: exception interface {} ({}): BGP, BFD and listed ports to the kernel\n",
+                           port->exception_interface, port == &cfg_.inside_port ? "inside" : "outside");
     }
     say_memory();
     frame_ = {ports_.ports[0].device, ports_.ports[1].device, 0, 0, cfg_.gateway.pool.addresses};

@@ -7,9 +7,10 @@
 // gateway's own addresses of a side with an exception interface go to the
 // kernel (verdict to_kernel), with a copy of the ARP replies and neighbour
 // advertisements the gateway receives there (copy_to_kernel), under that
-// side's token buckets (one for BFD, one for the rest). Only worker 0 owns the exception interfaces:
-// another worker drops such frames as exception_not_worker0 (and makes no
-// copies; the neighbour answers reach worker 0 as peer copies).
+// side's token buckets (one for BFD, one for the rest). Only worker 0 owns
+// the exception interfaces: another worker drops such frames as
+// exception_not_worker0 (and makes no copies; the neighbour answers reach
+// worker 0 as peer copies).
 #pragma once
 
 #include <cstdint>

@@ -73,7 +73,7 @@ struct alignas(64) worker_counters {
 
     // The exception path (lib/gateway/exception_path.hpp, dataplane/exception_tap).
     uint64_t exception_to_kernel = 0;   // frames handed to a side's exception interface (copies included)
-    uint64_t exception_from_kernel = 0; // frames the kernel sent from it that left through the port
+    uint64_t exception_from_kernel = 0; // frames the kernel sent from it, passed to the port's TX queue
 
     // no_drop is not a reason: not counted.
     void count_drop(drop_reason r) noexcept {
