@@ -70,12 +70,13 @@ pool = ["203.0.113.10"]
 max_flows = 1024
 """
 
-# BGP over the tap, BFD on it (100 ms, multiplier 3), the pool announced.
+# BGP over the tap, BFD on it (200 ms, multiplier 5: 1 s detection, slack for a
+# busy CI machine), the pool announced.
 GW_BIRD = """
 log stderr all;
 router id 192.0.2.1;
 protocol device { scan time 1; }
-protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }
+protocol bfd { interface "*" { min rx interval 200 ms; min tx interval 200 ms; multiplier 5; }; }
 protocol static pool { ipv4; route 203.0.113.0/24 blackhole; }
 protocol bgp upstream {
   local 192.0.2.1 as 65001;
@@ -89,7 +90,7 @@ RTR_BIRD = """
 log stderr all;
 router id 192.0.2.254;
 protocol device { scan time 1; }
-protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }
+protocol bfd { interface "*" { min rx interval 200 ms; min tx interval 200 ms; multiplier 5; }; }
 protocol bgp gw1 {
   local 192.0.2.254 as 65000;
   neighbor 192.0.2.1 as 65001;
