@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include "config_exception.hpp"
 #include "config_reader.hpp"
 
 namespace egress::config {
@@ -123,6 +124,7 @@ side_result read_side(table_reader& r, port_settings& port, gateway::side_settin
     r.get_uint("rx_descriptors", port.rx_descriptors, 1, 32768);
     r.get_uint("tx_descriptors", port.tx_descriptors, 1, 32768);
     r.get_uint("mtu", side.mtu, 1280, 9000);
+    read_exception(r, port, side);
     r.finish();
     side.mac = port.mac.value_or(net::mac_address{});
     return result;
@@ -469,6 +471,7 @@ private:
                 check_device(ctx, outside_table->get("device"), "outside", cfg.eal);
             }
         }
+        check_exception_interfaces(ctx, outside_table, cfg);
     }
 
     context& ctx;

@@ -44,6 +44,7 @@ struct port_settings {
     std::optional<net::mac_address> mac;   // override; absent: use the NIC's own MAC
     uint16_t rx_descriptors = 1024;
     uint16_t tx_descriptors = 1024;
+    std::string exception_interface;       // kernel interface of the exception path ("" = none; dataplane/exception_tap)
 };
 
 // [run]: how the main loop behaves.

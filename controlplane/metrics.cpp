@@ -268,6 +268,8 @@ void fragment_and_neighbor_metrics(std::string& out, const run_report& r) {
            "Names (TLS SNI, HTTP Host) allowed by a verify = \"observed\" rule, checked against the DNS answers seen.");
     sample(out, "egress_sni_verifications_total", {{"result", "verified"}}, c.sni_verified);
     sample(out, "egress_sni_verifications_total", {{"result", "unverified"}}, c.sni_unverified);
+    one_sample(out, "egress_exception_to_kernel_total", "counter", "Frames handed to an exception interface (BGP, BFD, listed ports, neighbour answers).", c.exception_to_kernel);
+    one_sample(out, "egress_exception_from_kernel_total", "counter", "Frames the kernel sent from an exception interface, passed to the port.", c.exception_from_kernel);
 }
 
 // [limits]: refusals are drops (egress_drops_total, reason source_*); no

@@ -252,6 +252,7 @@ private:
     egress::controlplane::run_report final_losses_;
     std::unique_ptr<egress::gateway::steering> steering_;
     std::unique_ptr<egress::dataplane::worker_set> workers_;
+    std::unique_ptr<egress::dataplane::exception_io> exception_; // worker 0's use of the taps
     std::unique_ptr<egress::dataplane::policy_slot> policy_slot_;
     egress::controlplane::report_frame frame_;
     egress::controlplane::control_hooks hooks_; // what the control socket's commands call
@@ -329,6 +330,14 @@ void gateway_run::make_workers() {
     s.idle.mode = cfg_.run.idle;
     s.idle.max_sleep_us = cfg_.run.idle_max_sleep_us;
     workers_ = std::make_unique<dataplane::worker_set>(s);
+    if (ports_.exception.any()) {
+        exception_ = std::make_unique<dataplane::exception_io>(ports_.exception, cfg_.gateway);
+        workers_->context(0).exception = exception_.get();
+        for (const auto* port : {&cfg_.inside_port, &cfg_.outside_port})
+            if (!port->exception_interface.empty())
+                fmt::print("egressd: exception interface {} ({}): BGP, BFD and listed ports to the kernel\n",
+                           port->exception_interface, port == &cfg_.inside_port ? "inside" : "outside");
+    }
     say_memory();
     frame_ = {ports_.ports[0].device, ports_.ports[1].device, 0, 0, cfg_.gateway.pool.addresses};
     frame_.flow_capacity = workers_->sum([](const auto&, const auto& core) { return core.flow_capacity(); });

@@ -35,6 +35,8 @@ gateway_ports start_gateway_ports(const config::egressd_config& cfg, rte_mempool
         throw std::runtime_error("run.replay_in_timestamp_order reads one RX queue per port (one rx_pcap each)");
     if (ts && rte_mbuf_dyn_rx_timestamp_register(&g.timestamp_offset, &g.timestamp_flag) != 0)
         throw std::runtime_error("cannot register the mbuf RX timestamp field");
+    const net::mac_address macs[2] = {g.ports[0].mac, g.ports[1].mac};
+    g.exception = start_exception_taps(cfg, pool, macs);
     return g;
 }
 
@@ -58,6 +60,7 @@ std::unique_ptr<gateway::steering> make_steering(const config::egressd_config& c
 }
 
 void stop_gateway_ports(const gateway_ports& ports) {
+    stop_exception_taps(ports.exception);
     stop_port(ports.ports[0]);
     stop_port(ports.ports[1]);
 }

@@ -9,6 +9,7 @@
 #include <rte_mempool.h>
 
 #include "config.hpp"
+#include "exception_tap.hpp"
 #include "gateway/steering.hpp"
 #include "port.hpp"
 
@@ -18,9 +19,10 @@ struct gateway_ports {
     port_handle ports[2];      // indexed by stats::side
     int timestamp_offset = -1; // mbuf dynfield of the RX timestamp (replay mode)
     uint64_t timestamp_flag = 0;
+    exception_ports exception; // the exception path's taps, started after the ports (exception_tap.hpp)
 };
 
-// Starts both ports. Throws std::runtime_error naming what is wrong (a device,
+// Starts both ports, then the exception taps the sides name. Throws std::runtime_error naming what is wrong (a device,
 // or a replay the devices cannot stamp).
 gateway_ports start_gateway_ports(const config::egressd_config& cfg, rte_mempool* pool);
 

@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include "exception_tap.hpp"
 #include "net/packet_parser.hpp"
 
 namespace egress::dataplane {
@@ -136,6 +137,7 @@ private:
                 set_quiet(false);
                 got += taken;
             }
+            from_kernel(now);
             flush_all();
             ctx_.core->expire(now, ctx_.sweep_budget);
             send_built();
@@ -323,7 +325,10 @@ private:
         }
     }
     void learn_copy(rte_mbuf* m, uint32_t now) noexcept {
-        ctx_.core->learn_from_peer(side_of(m), {rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, now);
+        const gateway::packet_result r =
+            ctx_.core->learn_from_peer(side_of(m), {rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, now);
+        if (r.copy_to_kernel) [[unlikely]]
+            copy_to_kernel(side_of(m), m);
         rte_pktmbuf_free(m);
         send_built(); // frames held for the next hop it resolved
     }
@@ -504,6 +509,8 @@ private:
             const gateway::packet_result r = results[i];
             if (r.share_with_peers && r.kind != gateway::verdict::forward) [[unlikely]]
                 share_with_peers(kept[i], r.dns_answer);
+            if (r.copy_to_kernel) [[unlikely]]
+                copy_to_kernel(from, kept[i]);
             switch (r.kind) {
             case gateway::verdict::forward:
                 // A VLAN tag pushed (the frame grew into the headroom) or popped.
@@ -523,6 +530,9 @@ private:
                 kept[i]->pkt_len = r.reply_len;
                 enqueue(from, kept[i]);
                 break;
+            case gateway::verdict::to_kernel: // BGP, BFD, a listed port: to the kernel interface
+                to_kernel(from, kept[i]);
+                break;
             case gateway::verdict::drop:     // counted by the gateway
             case gateway::verdict::consumed: // ARP, ND, an echo it answered, a copy held for its next hop
                 rte_pktmbuf_free(kept[i]);
@@ -530,6 +540,30 @@ private:
             }
         }
         send_built();
+    }
+
+    // The exception path (exception_tap.hpp): only worker 0 gets these
+    // verdicts (gateway::local_stage), and only worker 0 has the taps.
+    void to_kernel(side from, rte_mbuf* m) noexcept {
+        if (ctx_.exception != nullptr) {
+            ctx_.exception->send(from, m, counters_);
+            return;
+        }
+        counters_.count_drop(stats::drop_reason::exception_queue_full);
+        rte_pktmbuf_free(m);
+    }
+    void copy_to_kernel(side from, const rte_mbuf* m) noexcept {
+        if (ctx_.exception != nullptr) ctx_.exception->send_copy(from, m, ctx_.pool, counters_);
+    }
+    // What the kernel sent from the taps (read once per millisecond): out of
+    // the physical port of that side.
+    void from_kernel(uint32_t now) noexcept {
+        if (ctx_.exception == nullptr) return;
+        rte_mbuf* pkts[32];
+        for (side s : {side::inside, side::outside}) {
+            const uint16_t n = ctx_.exception->receive(s, pkts, 32, now, counters_);
+            for (uint16_t i = 0; i < n; ++i) enqueue(s, pkts[i]);
+        }
     }
 
     // Frames gateway_core built on its own during its last call.

@@ -25,6 +25,8 @@
 
 namespace egress::dataplane {
 
+class exception_io;
+
 inline constexpr uint16_t max_burst = 512;
 inline constexpr unsigned max_workers = 64;
 // Later fragments a dispatching worker holds until their first fragment
@@ -98,6 +100,9 @@ struct alignas(64) worker_context {
     // started). A relaxed store once per loop; dataplane::worker_liveness_age_ms
     // reads it, so a worker stuck in one loop shows as stalled.
     std::atomic<uint64_t> last_loop_tsc{0};
+    // The exception path's taps (exception_tap.hpp): worker 0 only, null when
+    // no side has an exception_interface. Owned by the caller.
+    exception_io* exception = nullptr;
 };
 
 // What worker_set::heartbeats() says for a worker that returned on purpose

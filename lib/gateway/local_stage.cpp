@@ -1,6 +1,7 @@
 // local_stage: the gateway's own traffic (see local_stage.hpp).
 #include "gateway/local_stage.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -23,14 +24,23 @@ packet_result local_stage::learn_from_peer(side from, std::span<const uint8_t> f
         return packet_result::drop(drop_reason::ethertype_unsupported);
     const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
     if (!port.accepts_vlan(l2.l3_offset, l2.outer_tci)) return packet_result::drop(drop_reason::vlan_mismatch);
-    return resolver_.learn_copy(from, frame, l2, now);
+    packet_result r = resolver_.learn_copy(from, frame, l2, now);
+    copy_neighbor_answer(from, frame, r, now);
+    return r;
 }
 
 // Slow path: a frame for the gateway itself (admit said so): an IP packet to
 // one of its addresses, or ARP / neighbour discovery.
 [[gnu::noinline]] packet_result local_stage::run(side from, std::span<uint8_t> frame, const net::packet_view& view,
                                                  destination to, uint32_t now) noexcept {
-    if (to == destination::gateway_ip) return echo_reply(from, frame, view, now);
+    if (to == destination::gateway_ip) {
+        const side_settings& own = from == side::inside ? settings_.inside : settings_.outside;
+        const exception_class c = classify_exception(own.exception, view);
+        if (c != exception_class::none &&
+            std::find(own.addresses.begin(), own.addresses.end(), view.dst) != own.addresses.end())
+            return to_kernel(from, c, now);
+        return echo_reply(from, frame, view, now);
+    }
     net::l2_header l2;
     net::read_l2_header(frame, l2); // it was read once already: admit classified the frame by it
     const side_settings& port = from == side::inside ? settings_.inside : settings_.outside;
@@ -38,7 +48,33 @@ packet_result local_stage::learn_from_peer(side from, std::span<const uint8_t> f
     packet_result r = to == destination::gateway_arp ? resolver_.on_arp(from, frame, l2, now)
                                                      : resolver_.on_nd(from, frame, l2, now);
     r.share_with_peers = r.share_with_peers && settings_.steer != nullptr; // nobody to share with otherwise
+    copy_neighbor_answer(from, frame, r, now);
     return r;
+}
+
+// BGP, BFD or a listed port to this side's own address: to the kernel, within
+// the side's budget, on worker 0 (the exception interfaces' only user).
+packet_result local_stage::to_kernel(side from, exception_class c, uint32_t now) noexcept {
+    if (settings_.worker != 0) return packet_result::drop(drop_reason::exception_not_worker0);
+    if (!exception_budget_[static_cast<std::size_t>(from)][c == exception_class::bfd ? 0 : 1].try_take(now))
+        return packet_result::drop(drop_reason::exception_rate_limited);
+    return packet_result::to_kernel();
+}
+
+// The kernel resolves the routers its daemon talks to with its own ARP
+// requests and neighbour solicitations (which leave through the port); the
+// answers come to the gateway's MAC, so egressd hands the kernel a copy. A
+// copy over the budget is not made, counted as exception_rate_limited (like
+// neighbor_copy_lost, a copy's loss, not the frame's).
+void local_stage::copy_neighbor_answer(side from, std::span<const uint8_t> frame, packet_result& r,
+                                       uint32_t now) noexcept {
+    const side_settings& own = from == side::inside ? settings_.inside : settings_.outside;
+    if (!own.exception.enabled || settings_.worker != 0 || !is_neighbor_answer(frame)) return;
+    if (!exception_budget_[static_cast<std::size_t>(from)][1].try_take(now)) {
+        counters_.count_drop(drop_reason::exception_rate_limited);
+        return;
+    }
+    r.copy_to_kernel = true;
 }
 
 // An ICMP / ICMPv6 echo request to one of the gateway's addresses: answered

@@ -12,13 +12,21 @@
 //   reply     dropped for `reason` (counted), and the frame was rewritten in
 //             place into a reply of reply_len bytes (a TCP reset cutting a
 //             flow the policy denies) that goes back out of the arrival side.
+//   to_kernel the exception path (exception_path.hpp): BGP, BFD or a listed
+//             port to the gateway's own address; the frame goes unchanged to
+//             the exception interface of its arrival side (worker 0 only;
+//             counted there as exception_to_kernel or dropped as
+//             exception_queue_full).
 //
 // share_with_peers (drop or consumed, several workers only): the frame was an
 // ARP / ND message that maps an address to a MAC; every other worker gets a
 // copy to learn from (gateway_core::learn_from_peer); or (dns_answer, any
 // verdict) a DNS response on a flow's reply, translated, for every worker's
-// table of observed names (dns_observer.hpp). Frames the gateway built
-// on its own (outbox.hpp) are not part of any frame's result.
+// table of observed names (dns_observer.hpp). copy_to_kernel (consumed or
+// drop): an ARP reply or neighbour advertisement to the gateway on a side
+// with an exception interface; the kernel gets a copy too (it resolves the
+// routers its daemon talks to). Frames the gateway built on its own
+// (outbox.hpp) are not part of any frame's result.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +37,7 @@
 
 namespace egress::gateway {
 
-enum class verdict : uint8_t { forward, drop, consumed, reply };
+enum class verdict : uint8_t { forward, drop, consumed, reply, to_kernel };
 
 struct packet_result {
     verdict kind = verdict::forward;
@@ -38,6 +46,7 @@ struct packet_result {
     bool share_with_peers = false;
     uint16_t reply_len = 0;                                 // reply only
     bool dns_answer = false;                                // share_with_peers: a DNS response, not ARP / ND
+    bool copy_to_kernel = false;
 
     static constexpr packet_result forward(int8_t front = 0) noexcept {
         return {verdict::forward, stats::no_drop, front, false, 0, false};
@@ -51,6 +60,9 @@ struct packet_result {
     // A drop whose frame became a reply of `length` bytes; without one (0), a plain drop.
     static constexpr packet_result reply(stats::drop_reason why, uint16_t length) noexcept {
         return {length != 0 ? verdict::reply : verdict::drop, why, 0, false, length};
+    }
+    static constexpr packet_result to_kernel() noexcept {
+        return {verdict::to_kernel, stats::no_drop, 0, false, 0};
     }
 
     // Within the pipeline: the frame goes on to the next stage.
@@ -74,6 +86,7 @@ constexpr std::string_view name_of(verdict v) noexcept {
     case verdict::drop: return "drop";
     case verdict::consumed: return "consumed";
     case verdict::reply: return "reply";
+    case verdict::to_kernel: return "to_kernel";
     }
     return "?";
 }

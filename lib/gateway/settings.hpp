@@ -11,6 +11,7 @@
 #include "flow/source_limits.hpp"
 #include "flow/timeouts.hpp"
 #include "gateway/dns_observer.hpp"
+#include "gateway/exception_path.hpp"
 #include "gateway/fragment_tracker.hpp"
 #include "gateway/hostname_reassembly.hpp"
 #include "nat/port_allocator.hpp"
@@ -47,6 +48,7 @@ struct side_settings {
     std::vector<static_neighbor> neighbors;     // fixed entries of the neighbour cache
     uint16_t vlan = 0;                          // 802.1Q VID 1..4094 of this side; 0 = untagged
     uint16_t mtu = 1500;                        // IP MTU of this side's link: larger packets do not leave by it
+    exception_settings exception;               // BGP, BFD, listed ports to the kernel (exception_path.hpp)
 
     // A side accepts untagged frames when it has no VLAN (and priority-tagged
     // ones, VID 0), and frames with exactly its one tag when it has one.

@@ -82,6 +82,10 @@ struct alignas(64) worker_counters {
     uint64_t sni_verified = 0;        // names whose destination DNS gave them
     uint64_t sni_unverified = 0;      // names whose destination DNS did not give them (denied, or reported)
 
+    // The exception path (lib/gateway/exception_path.hpp, dataplane/exception_tap).
+    uint64_t exception_to_kernel = 0;   // frames handed to a side's exception interface (copies included)
+    uint64_t exception_from_kernel = 0; // frames the kernel sent from it, passed to the port's TX queue
+
     // no_drop is not a reason: not counted.
     void count_drop(drop_reason r) noexcept {
         if (r < drop_reason::count_) ++drops[static_cast<std::size_t>(r)];
@@ -145,6 +149,8 @@ struct alignas(64) worker_counters {
         dns_copies_learned += o.dns_copies_learned;
         sni_verified += o.sni_verified;
         sni_unverified += o.sni_unverified;
+        exception_to_kernel += o.exception_to_kernel;
+        exception_from_kernel += o.exception_from_kernel;
         return *this;
     }
 };

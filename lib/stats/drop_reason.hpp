@@ -118,7 +118,11 @@ namespace egress::stats {
     X(inspect_quic_retry, "inspect_quic_retry")                         \
     X(inspect_quic_undecryptable, "inspect_quic_undecryptable")         \
     X(sni_unverified, "sni_unverified")                                 \
-    X(dns_copy_lost, "dns_copy_lost")
+    X(dns_copy_lost, "dns_copy_lost")                                   \
+    X(exception_rate_limited, "exception_rate_limited")                 \
+    X(exception_queue_full, "exception_queue_full")                     \
+    X(exception_source_refused, "exception_source_refused")             \
+    X(exception_not_worker0, "exception_not_worker0")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+"""System test of the exception path (issue 17, item 1): BIRD on the gateway
+host peers with BIRD on the outside router through egressd's outside port and
+the net_tap egressd creates (tests/system/exception_probe.py builds the
+namespaces and runs it all)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exception_probe.py")
+FLOOD, RATE, BURST = 3000, 200, 20
+
+
+def probe():
+    d = tempfile.mkdtemp(prefix="egressd-exc-")
+    proc = subprocess.run(["/usr/bin/python3", PROBE, harness.EGRESSD, d], capture_output=True, text=True,
+                          timeout=240)
+    if proc.returncode != 0:
+        raise AssertionError(proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+class exception_path(unittest.TestCase):
+    def test_bgp_and_bfd_through_the_port(self):
+        r = probe()
+        self.assertEqual(r["returncode"], 0, r["stderr"])
+        # The tap: the port's MAC, the side's address.
+        self.assertIn("link/ether 02:00:00:00:02:fe", r["tap"])
+        self.assertIn("inet 192.0.2.1/24", r["tap_addresses"])
+        # BGP Established both ways, BFD up, the pool announced to the router.
+        self.assertIsNotNone(r["established_after_s"], r)
+        self.assertIsNotNone(r["bfd_up_after_s"], r)
+        self.assertIsNotNone(r["router_route"], r)
+        self.assertIn("203.0.113.0/24", r["router_routes"])
+        self.assertIn("via 192.0.2.1", r["router_routes"])
+        s = r["summary"]
+        # The flood was rate-limited and counted; what passed stayed within
+        # the budget of the whole run (burst + rate x seconds, both buckets).
+        limited = s["drops"]["exception_rate_limited"]
+        self.assertGreater(limited, 0)
+        self.assertLessEqual(s["exception"]["to_kernel"], 2 * (BURST + RATE * 60))
+        # Each flood SYN went to the tap or was counted (or, on a very busy
+        # machine, never left the af_packet ring: rx_missed).
+        missed = s["ports"]["outside"]["rx_missed"]
+        self.assertGreaterEqual(limited + r["tap_bgp_syns"] + missed, FLOOD)
+        self.assertLess(r["tap_bgp_syns"], FLOOD // 2)
+        # ... while forwarding carried on: every datagram of the client arrived.
+        self.assertEqual(r["udp_received"], 200)
+        # A port not listed never reached the kernel: dropped as before.
+        self.assertEqual(r["tap_port23_frames"], 0)
+        self.assertEqual(s["drops"]["local_delivery_unsupported"], 50)
+        # The kernel sent only from the gateway's MAC and address.
+        self.assertGreater(s["exception"]["from_kernel"], 0)
+        self.assertEqual(s["drops"]["exception_source_refused"], 0)
+        self.assertEqual(s["drops"]["exception_queue_full"], 0)
+        self.assertEqual(s["drops"]["exception_not_worker0"], 0)
+        # BFD has a bucket of its own: the flood at TCP 179 did not take the
+        # session down.
+        self.assertIn("Established", r["after_flood_gw"])
+        self.assertIn("Established", r["after_flood_rtr"])
+
+
+if __name__ == "__main__":
+    unittest.main()
