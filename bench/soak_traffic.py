@@ -178,8 +178,10 @@ def tcp_stream(rec, kind, dst, end):
 
 
 def ping(rec, dst, seconds):
-    r = subprocess.run(["ping", "-q", "-n", "-i", "0.2", "-w", str(int(seconds)), dst], capture_output=True,
-                       text=True)
+    # A count, not a deadline (-w): with a deadline the last request's answer
+    # may arrive after ping stopped listening and would count as lost.
+    r = subprocess.run(["ping", "-q", "-n", "-i", "0.2", "-W", "2", "-c", str(max(1, int(seconds / 0.2))), dst],
+                       capture_output=True, text=True)
     sent = received = 0
     for line in r.stdout.splitlines():
         if "packets transmitted" in line:
