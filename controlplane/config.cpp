@@ -36,6 +36,7 @@ constexpr std::pair<std::string_view, nat::mapping_mode> mappings[] = {
     {"endpoint-dependent", nat::mapping_mode::endpoint_dependent},
     {"endpoint-independent", nat::mapping_mode::endpoint_independent}};
 constexpr std::pair<std::string_view, bool> exhaustion[] = {{"fail_open", false}, {"fail_closed", true}};
+constexpr std::pair<std::string_view, bool> unverified_overlap[] = {{"drop", false}, {"pass", true}};
 
 constexpr string_rule ip_rule{"an IPv4 or IPv6 address",
                                [](std::string_view s) { return net::ip_address::parse(s).has_value(); }};
@@ -346,6 +347,7 @@ private:
         inspect.get_uint("max_bytes", cfg.gateway.inspect.max_bytes, 1024, 65536);
         inspect.get_enum("on_exhaustion", cfg.gateway.inspect.fail_closed, exhaustion);
         inspect.get_uint("hold_timeout_ms", cfg.gateway.inspect.hold_timeout_ms, 100, 600'000);
+        inspect.get_enum("unverified_overlap", cfg.gateway.inspect.unverified_overlap_passes, unverified_overlap);
         inspect.finish();
 
         table_reader icmp(ctx, "icmp", table("icmp"));

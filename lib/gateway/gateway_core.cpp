@@ -307,7 +307,7 @@ void gateway_core::release_hold(flow_policy_stage::hold_release h, std::span<con
             send(run.subspan(done, std::min(room, run.size() - done)), base + at + static_cast<uint32_t>(done), false);
         at += static_cast<uint32_t>(run.size());
     }
-    reassembly_.stop_reading(h.flow);
+    reassembly_.keep_for_verify(h.flow); // until the server acknowledges them
     if (!h.segment_held) send(frame, 0, true);
 }
 

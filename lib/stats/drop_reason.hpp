@@ -111,7 +111,9 @@ namespace egress::stats {
     X(source_port_limit, "source_port_limit")                           \
     X(icmp_error_bad_checksum, "icmp_error_bad_checksum")               \
     X(hold_timeout, "hold_timeout")                                     \
-    X(hold_syn_data, "hold_syn_data")
+    X(hold_syn_data, "hold_syn_data")                                   \
+    X(stream_overlap_mismatch, "stream_overlap_mismatch")               \
+    X(stream_overlap_unverified, "stream_overlap_unverified")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

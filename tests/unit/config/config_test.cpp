@@ -591,7 +591,7 @@ TEST(config, control_events_and_inspect_sections) {
     std::string text(minimal);
     text += "\n[control]\nsocket = \"/run/egressd.sock\"\n\n[events]\nlog = \"-\"\nring_size = 128\n"
             "\n[inspect]\nslots = 10\nbuffers = 2\nmax_bytes = 4096\non_exhaustion = \"fail_closed\"\n"
-            "hold_timeout_ms = 2500\n";
+            "hold_timeout_ms = 2500\nunverified_overlap = \"pass\"\n";
     const egressd_config c = valid(text);
     EXPECT_EQ(c.control.socket, "/run/egressd.sock");
     EXPECT_EQ(c.events.log, "-");
@@ -601,12 +601,14 @@ TEST(config, control_events_and_inspect_sections) {
     EXPECT_EQ(c.gateway.inspect.max_bytes, 4096u);
     EXPECT_TRUE(c.gateway.inspect.fail_closed);
     EXPECT_EQ(c.gateway.inspect.hold_timeout_ms, 2500u);
+    EXPECT_TRUE(c.gateway.inspect.unverified_overlap_passes);
     const egressd_config d = valid(minimal);
     EXPECT_EQ(d.control.socket, "");
     EXPECT_EQ(d.events.log, "");
     EXPECT_EQ(d.gateway.inspect.slots, 65536u);
     EXPECT_FALSE(d.gateway.inspect.fail_closed);
     EXPECT_EQ(d.gateway.inspect.hold_timeout_ms, 10000u);
+    EXPECT_FALSE(d.gateway.inspect.unverified_overlap_passes);
 }
 
 TEST(config, fragments_section) {
