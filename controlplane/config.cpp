@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include "config_reader.hpp"
+#include "net/special_address.hpp"
 
 namespace egress::config {
 
@@ -101,7 +102,32 @@ void read_neighbors(table_reader& r, gateway::side_settings& side) {
     }
 }
 
-side_result read_side(table_reader& r, port_settings& port, gateway::side_settings& side) {
+// [outside] allow_special: special-purpose prefixes (net/special_address.hpp)
+// the operator lets cross; each must name refused addresses only, of a class a
+// router may forward.
+void read_allow_special(table_reader& r, std::vector<gateway::interface_prefix>& out) {
+    std::vector<located_address> listed;
+    get_address_list(r, "allow_special", listed, families::with_prefix, 0, 64, false);
+    for (const located_address& p : listed) {
+        const gateway::interface_prefix prefix{p.address, p.prefix_length};
+        const net::special_address c = net::classify_special_prefix(p.address, p.prefix_length);
+        const std::string why =
+            c == net::special_address::none
+                ? "a special-purpose prefix egressd refuses (link-local, multicast, class E); this one is not "
+                  "refused, nothing to allow"
+                : !net::special_exceptable(c) ? fmt::format("a prefix of a class a router may forward, not {}",
+                                                           net::to_string(c))
+                                              : std::string();
+        if (!why.empty()) {
+            r.ctx().error(p.at, p.key, fmt::format("expected {}, got {}", why, quote(p.text)));
+            continue;
+        }
+        out.push_back(prefix);
+    }
+}
+
+side_result read_side(table_reader& r, port_settings& port, gateway::side_settings& side,
+                      std::vector<gateway::interface_prefix>* allow_special = nullptr) {
     side_result result;
     result.device_ok = r.get_string("device", port.device, device_rule, true);
     get_mac(r, "mac", port.mac);
@@ -120,6 +146,7 @@ side_result read_side(table_reader& r, port_settings& port, gateway::side_settin
     r.get_uint("rx_descriptors", port.rx_descriptors, 1, 32768);
     r.get_uint("tx_descriptors", port.tx_descriptors, 1, 32768);
     r.get_uint("mtu", side.mtu, 1280, 9000);
+    if (allow_special != nullptr) read_allow_special(r, *allow_special);
     r.finish();
     side.mac = port.mac.value_or(net::mac_address{});
     return result;
@@ -226,7 +253,7 @@ private:
         in = read_side(inside, cfg.inside_port, cfg.gateway.inside);
         outside_table = table("outside");
         table_reader outside(ctx, "outside", outside_table);
-        out = read_side(outside, cfg.outside_port, cfg.gateway.outside);
+        out = read_side(outside, cfg.outside_port, cfg.gateway.outside, &cfg.gateway.allow_special);
     }
 
     // [nat]

@@ -120,6 +120,9 @@ struct settings {
     std::pmr::memory_resource* table_memory = nullptr;
     // Per inside source limits ([limits], this worker's share): all 0 = off.
     flow::source_limit_settings limits;
+    // Special-purpose prefixes the operator lets cross ([outside] allow_special):
+    // each lies inside one refused class that net::special_exceptable allows.
+    std::vector<interface_prefix> allow_special;
 };
 
 } // namespace egress::gateway

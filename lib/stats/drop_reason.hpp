@@ -113,7 +113,9 @@ namespace egress::stats {
     X(hold_timeout, "hold_timeout")                                     \
     X(hold_syn_data, "hold_syn_data")                                   \
     X(stream_overlap_mismatch, "stream_overlap_mismatch")               \
-    X(stream_overlap_unverified, "stream_overlap_unverified")
+    X(stream_overlap_unverified, "stream_overlap_unverified")           \
+    X(ipv6_routing_type0, "ipv6_routing_type0")                         \
+    X(ipv6_source_routed, "ipv6_source_routed")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,
