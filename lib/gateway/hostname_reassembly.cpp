@@ -67,6 +67,7 @@ bool hostname_reassembly::start(uint32_t flow, policy::inspection_kind kind, uin
 
 void hostname_reassembly::release_buffer(slot& s) noexcept {
     if (s.verify == verify_state::kept) unlink_kept(s);
+    if (s.verify != verify_state::off) --verifying_flows_;
     s.verify = verify_state::off;
     if (s.buffer == none) return;
     free_buffers_.push_back(s.buffer); // capacity reserved for every buffer: no allocation
@@ -136,6 +137,7 @@ void hostname_reassembly::keep_for_verify(uint32_t flow) noexcept {
     slot& s = slots_[index];
     if (s.buffer == none || s.end == 0 || s.verify != verify_state::off) return release_buffer(s);
     s.verify = verify_state::kept;
+    ++verifying_flows_;
     s.kept_prev = kept_tail_;
     s.kept_next = none;
     (kept_tail_ == none ? kept_head_ : slots_[kept_tail_].kept_next) = index;
@@ -157,6 +159,7 @@ bool hostname_reassembly::take_back_oldest_kept() noexcept {
     slot& s = slots_[kept_head_];
     release_buffer(s);
     s.verify = verify_state::taken_back;
+    ++verifying_flows_;
     return true;
 }
 

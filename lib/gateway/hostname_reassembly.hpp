@@ -141,9 +141,11 @@ public:
     // The held bytes were released: the buffer is kept for check_overlap until
     // the server acknowledges them (nothing held: it is freed now).
     void keep_for_verify(uint32_t flow) noexcept;
-    // Released bytes still checked (kept, or taken back and unknown).
+    // Released bytes still checked (kept, or taken back and unknown). The
+    // worker-wide count first: with none (DLP-only flows, say), the packet
+    // path does not touch the flow's slot for this.
     bool verifying(uint32_t flow) const noexcept {
-        return slot_of_[flow] != none && slots_[slot_of_[flow]].verify != verify_state::off;
+        return verifying_flows_ != 0 && slot_of_[flow] != none && slots_[slot_of_[flow]].verify != verify_state::off;
     }
     // The server acknowledged up to `ack`: past the held bytes, the check ends.
     void server_acked(uint32_t flow, uint32_t ack) noexcept;
@@ -197,6 +199,7 @@ private:
     uint32_t kept_head_ = none; // oldest kept buffer's slot
     uint32_t kept_tail_ = none;
     uint32_t buffers_kept_ = 0;
+    uint32_t verifying_flows_ = 0; // slots whose verify is not off
 };
 
 } // namespace egress::gateway
