@@ -2,6 +2,7 @@
 
 #include "config_exception.hpp"
 #include "config_reader.hpp"
+#include "net/special_address.hpp"
 
 namespace egress::config {
 
@@ -41,6 +42,7 @@ constexpr std::pair<std::string_view, nat::mapping_mode> mappings[] = {
 constexpr std::pair<std::string_view, base::idle_mode> idle_modes[] = {{"poll", base::idle_mode::poll},
                                                                      {"adaptive", base::idle_mode::adaptive}};
 constexpr std::pair<std::string_view, bool> exhaustion[] = {{"fail_open", false}, {"fail_closed", true}};
+constexpr std::pair<std::string_view, bool> unverified_overlap[] = {{"drop", false}, {"pass", true}};
 
 constexpr string_rule ip_rule{"an IPv4 or IPv6 address",
                                [](std::string_view s) { return net::ip_address::parse(s).has_value(); }};
@@ -105,7 +107,32 @@ void read_neighbors(table_reader& r, gateway::side_settings& side) {
     }
 }
 
-side_result read_side(table_reader& r, port_settings& port, gateway::side_settings& side) {
+// [outside] allow_special: special-purpose prefixes (net/special_address.hpp)
+// the operator lets cross; each must name refused addresses only, of a class a
+// router may forward.
+void read_allow_special(table_reader& r, std::vector<gateway::interface_prefix>& out) {
+    std::vector<located_address> listed;
+    get_address_list(r, "allow_special", listed, families::with_prefix, 0, 64, false);
+    for (const located_address& p : listed) {
+        const gateway::interface_prefix prefix{p.address, p.prefix_length};
+        const net::special_address c = net::classify_special_prefix(p.address, p.prefix_length);
+        const std::string why =
+            c == net::special_address::none
+                ? "a special-purpose prefix egressd refuses (link-local, multicast, class E); this one is not "
+                  "refused, nothing to allow"
+                : !net::special_exceptable(c) ? fmt::format("a prefix of a class a router may forward, not {}",
+                                                           net::to_string(c))
+                                              : std::string();
+        if (!why.empty()) {
+            r.ctx().error(p.at, p.key, fmt::format("expected {}, got {}", why, quote(p.text)));
+            continue;
+        }
+        out.push_back(prefix);
+    }
+}
+
+side_result read_side(table_reader& r, port_settings& port, gateway::side_settings& side,
+                      std::vector<gateway::interface_prefix>* allow_special = nullptr) {
     side_result result;
     result.device_ok = r.get_string("device", port.device, device_rule, true);
     get_mac(r, "mac", port.mac);
@@ -125,6 +152,7 @@ side_result read_side(table_reader& r, port_settings& port, gateway::side_settin
     r.get_uint("tx_descriptors", port.tx_descriptors, 1, 32768);
     r.get_uint("mtu", side.mtu, 1280, 9000);
     read_exception(r, port, side);
+    if (allow_special != nullptr) read_allow_special(r, *allow_special);
     r.finish();
     side.mac = port.mac.value_or(net::mac_address{});
     return result;
@@ -233,7 +261,7 @@ private:
         in = read_side(inside, cfg.inside_port, cfg.gateway.inside);
         outside_table = table("outside");
         table_reader outside(ctx, "outside", outside_table);
-        out = read_side(outside, cfg.outside_port, cfg.gateway.outside);
+        out = read_side(outside, cfg.outside_port, cfg.gateway.outside, &cfg.gateway.allow_special);
     }
 
     // [nat]
@@ -356,6 +384,7 @@ private:
         inspect.get_uint("max_bytes", cfg.gateway.inspect.max_bytes, 1024, 65536);
         inspect.get_enum("on_exhaustion", cfg.gateway.inspect.fail_closed, exhaustion);
         inspect.get_uint("hold_timeout_ms", cfg.gateway.inspect.hold_timeout_ms, 100, 600'000);
+        inspect.get_enum("unverified_overlap", cfg.gateway.inspect.unverified_overlap_passes, unverified_overlap);
         inspect.finish();
 
         table_reader icmp(ctx, "icmp", table("icmp"));

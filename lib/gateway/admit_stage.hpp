@@ -73,15 +73,31 @@ public:
     // can create state or be translated. (ARP and neighbour discovery, which
     // use link-local and multicast addresses, never get here: the parser
     // refuses them and classify_refusal sends them to the gateway.)
+    // An address inside a prefix of [outside] allow_special crosses.
     stats::drop_reason special_address_reason(const net::packet_view& view) const noexcept {
         net::special_address c = net::classify_special(view.src, view.family);
-        if (c == net::special_address::none) c = net::classify_special(view.dst, view.family);
-        if (c == net::special_address::none && view.family == net::ip_family::v4 && is_subnet_broadcast(view.dst))
-            c = net::special_address::broadcast;
+        if (net::special_exceptable(c) && excepted(view.src, view.family)) [[unlikely]]
+            c = net::special_address::none;
+        if (c == net::special_address::none) {
+            c = net::classify_special(view.dst, view.family);
+            if (c == net::special_address::none && view.family == net::ip_family::v4 && is_subnet_broadcast(view.dst))
+                c = net::special_address::broadcast;
+            if (net::special_exceptable(c) && excepted(view.dst, view.family)) [[unlikely]]
+                c = net::special_address::none;
+        }
         return reason_of(c);
     }
 
 private:
+    // Asked only of a special address of a class an exception may name (never
+    // loopback, unspecified, broadcast): no cost for the others. A prefix
+    // applies to its own family's packets (an IPv4 prefix never excepts an
+    // IPv4-mapped address in an IPv6 header).
+    bool excepted(const net::ip_address& a, net::ip_family f) const noexcept {
+        for (const interface_prefix& p : settings_.allow_special)
+            if (p.address.is_v4() == (f == net::ip_family::v4) && p.contains(a)) return true;
+        return false;
+    }
     bool is_subnet_broadcast(const net::ip_address& a) const noexcept {
         for (const uint32_t b : broadcasts_)
             if (a.v4() == b) return true;

@@ -191,6 +191,9 @@ packet_result flow_policy_stage::inspect_segment(flow::flow_record& rec, uint32_
     if (reassembly_.holding(idx) && now - reassembly_.held_since(idx) >= settings_.inspect.hold_timeout_ms)
         [[unlikely]] return hold_timed_out(rec, idx, frame, view, now);
     if (payload.empty() && !reassembly_.release_due(idx)) return packet_result::forward();
+    if (!payload.empty()) // the first copy of a held byte is the one inspected
+        if (const overlap o = reassembly_.check_overlap(idx, net::tcp_seq(frame, view), payload); o != overlap::fine)
+            [[unlikely]] return overlap_verdict(o);
     bool stored = payload.empty();
     if (!payload.empty()) reassembly_.note_hold(idx, now);
     inspect_outcome o = reassembly_.feed(idx, net::tcp_seq(frame, view), payload, payload.empty() ? nullptr : &stored);
@@ -322,6 +325,29 @@ packet_result flow_policy_stage::decide_held(flow::flow_record& rec, uint32_t id
 packet_result flow_policy_stage::release(uint32_t idx, bool stored) noexcept {
     release_ = {idx, stored};
     return packet_result::consumed();
+}
+
+// A client segment of an allowed flow whose released bytes the server has not
+// acknowledged yet: it goes on only if it carries the bytes that were inspected
+// (stream normalisation, hostname_reassembly.hpp). Its fragments would carry
+// bytes past the compared header: refused like a holding flow's.
+packet_result flow_policy_stage::verify_segment(uint32_t idx, std::span<const uint8_t> frame,
+                                                const net::packet_view& view) noexcept {
+    if (view.is_fragment()) return packet_result::drop(drop_reason::fragment_inspected);
+    if (view.proto != net::proto_tcp) return packet_result::forward();
+    const std::span<const uint8_t> payload = net::tcp_payload(frame, view);
+    if (payload.empty()) return packet_result::forward();
+    return overlap_verdict(reassembly_.check_overlap(idx, net::tcp_seq(frame, view), payload));
+}
+
+// Other bytes than the inspected ones: refused. Bytes that can no longer be
+// compared (their buffer went to a new flow): [inspect] unverified_overlap,
+// refused by default (fail closed).
+packet_result flow_policy_stage::overlap_verdict(overlap o) const noexcept {
+    if (o == overlap::conflict) return packet_result::drop(drop_reason::stream_overlap_mismatch);
+    if (o == overlap::unknown && !settings_.inspect.unverified_overlap_passes)
+        return packet_result::drop(drop_reason::stream_overlap_unverified);
+    return packet_result::forward();
 }
 
 // No verdict within [inspect] hold_timeout_ms of the first held byte: the

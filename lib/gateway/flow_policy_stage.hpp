@@ -70,6 +70,9 @@ public:
         if (dir == flow::direction::outbound && (rec.flags & flow::flow_flags::awaits_hostname))
             return view.proto == net::proto_udp ? inspect_datagram(rec, idx, frame, view, now)
                                                 : inspect_segment(rec, idx, frame, view, now);
+        if (dir == flow::direction::outbound && (rec.flags & flow::flow_flags::inspection_slot) &&
+            reassembly_.verifying(idx)) [[unlikely]]
+            return verify_segment(idx, frame, view);
         return packet_result::forward();
     }
     // After the flow's state advanced: DLP (and the server's initial sequence
@@ -80,6 +83,10 @@ public:
         if ((rec.flags & flow::flow_flags::inspection_slot) == 0) return packet_result::forward();
         if (dir == flow::direction::inbound && view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn))
             reassembly_.set_inbound_base(idx, net::tcp_seq(frame, view));
+        // Tracked (its ACK acknowledges data sent): ends the check of released bytes.
+        if (dir == flow::direction::inbound && view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_ack) &&
+            reassembly_.verifying(idx)) [[unlikely]]
+            reassembly_.server_acked(idx, net::tcp_ack_number(frame, view));
         if (!dlp_on()) return packet_result::forward();
         return dlp_segment(rec, idx, frame, view, dir, now);
     }
@@ -143,6 +150,8 @@ private:
     packet_result verify_name(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                               const net::packet_view& view, const policy::decision& d, std::string_view name,
                               uint32_t now) noexcept;
+    packet_result verify_segment(uint32_t idx, std::span<const uint8_t> frame, const net::packet_view& view) noexcept;
+    packet_result overlap_verdict(overlap o) const noexcept;
     packet_result hold_timed_out(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                  const net::packet_view& view, uint32_t now) noexcept;
     packet_result deny_inspected(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,

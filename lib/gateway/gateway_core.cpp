@@ -413,7 +413,10 @@ void gateway_core::release_hold(flow_policy_stage::hold_release h, std::span<con
             at += static_cast<uint32_t>(run.size());
         }
     }
-    reassembly_.stop_reading(h.flow);
+    // A stream's bytes stay until the server acknowledges them (a later copy
+    // is compared with them); a datagram flow has nothing to compare.
+    if (view.proto == net::proto_udp) reassembly_.stop_reading(h.flow);
+    else reassembly_.keep_for_verify(h.flow);
     if (!h.segment_held) send(frame, 0, held::whole);
 }
 

@@ -42,7 +42,8 @@ hostname_reassembly::hostname_reassembly(const inspect_settings& s, uint32_t flo
 bool hostname_reassembly::start(uint32_t flow, policy::inspection_kind kind, uint32_t syn_seq) noexcept {
     const bool reads_name = kind == policy::inspection_kind::tls || kind == policy::inspection_kind::http ||
                             kind == policy::inspection_kind::quic;
-    if (free_slot_ == none || (reads_name && free_buffers_.empty())) return false;
+    if (free_slot_ == none) return false;
+    if (reads_name && free_buffers_.empty() && !take_back_oldest_kept()) return false;
     const uint32_t index = free_slot_;
     slot& s = slots_[index];
     free_slot_ = s.next_free;
@@ -55,6 +56,7 @@ bool hostname_reassembly::start(uint32_t flow, policy::inspection_kind kind, uin
     s.consumed_octets = 0;
     s.overflowed = false;
     s.release_due = false;
+    s.verify = verify_state::off;
     s.kind = kind;
     s.outcome = reads_name ? inspect_outcome::pending : inspect_outcome::hostname;
     s.hostname_length = 0;
@@ -72,6 +74,9 @@ bool hostname_reassembly::start(uint32_t flow, policy::inspection_kind kind, uin
 }
 
 void hostname_reassembly::release_buffer(slot& s) noexcept {
+    if (s.verify == verify_state::kept) unlink_kept(s);
+    if (s.verify != verify_state::off) --verifying_flows_;
+    s.verify = verify_state::off;
     if (s.buffer == none) return;
     free_buffers_.push_back(s.buffer); // capacity reserved for every buffer: no allocation
     s.buffer = none;
@@ -132,6 +137,63 @@ inspect_outcome hostname_reassembly::feed(uint32_t flow, uint32_t seq, std::span
     decide(s, {bytes, c});
     if (s.outcome == inspect_outcome::pending && c == max) s.outcome = inspect_outcome::oversize, s.overflowed = true;
     return s.outcome;
+}
+
+void hostname_reassembly::keep_for_verify(uint32_t flow) noexcept {
+    const uint32_t index = slot_of_[flow];
+    if (index == none) return;
+    slot& s = slots_[index];
+    if (s.buffer == none || s.end == 0 || s.verify != verify_state::off) return release_buffer(s);
+    s.verify = verify_state::kept;
+    ++verifying_flows_;
+    s.kept_prev = kept_tail_;
+    s.kept_next = none;
+    (kept_tail_ == none ? kept_head_ : slots_[kept_tail_].kept_next) = index;
+    kept_tail_ = index;
+    ++buffers_kept_;
+}
+
+void hostname_reassembly::unlink_kept(slot& s) noexcept {
+    (s.kept_prev == none ? kept_head_ : slots_[s.kept_prev].kept_next) = s.kept_next;
+    (s.kept_next == none ? kept_tail_ : slots_[s.kept_next].kept_prev) = s.kept_prev;
+    s.kept_prev = s.kept_next = none;
+    --buffers_kept_;
+}
+
+// Every buffer is in use: the one kept longest goes to the new flow; its flow
+// can no longer compare (unknown) until the server acknowledges the bytes.
+bool hostname_reassembly::take_back_oldest_kept() noexcept {
+    if (kept_head_ == none) return false;
+    slot& s = slots_[kept_head_];
+    release_buffer(s);
+    s.verify = verify_state::taken_back;
+    ++verifying_flows_;
+    return true;
+}
+
+void hostname_reassembly::server_acked(uint32_t flow, uint32_t ack) noexcept {
+    const uint32_t index = slot_of_[flow];
+    if (index == none) return;
+    slot& s = slots_[index];
+    if (s.verify != verify_state::off && static_cast<int32_t>(ack - s.base[0] - s.end) >= 0) release_buffer(s);
+}
+
+overlap hostname_reassembly::check_overlap(uint32_t flow, uint32_t seq,
+                                           std::span<const uint8_t> payload) const noexcept {
+    const uint32_t index = slot_of_[flow];
+    if (index == none) return overlap::fine;
+    const slot& s = slots_[index];
+    const int64_t at = static_cast<int32_t>(seq - s.base[0]);
+    const int64_t from = std::max<int64_t>(at, 0);
+    const int64_t to = std::min<int64_t>(at + static_cast<int64_t>(payload.size()), s.end);
+    if (from >= to) return overlap::fine;
+    if (s.buffer == none) return s.verify == verify_state::taken_back ? overlap::unknown : overlap::fine;
+    const uint8_t* bytes = &buffer_bytes_[std::size_t{s.buffer} * settings_.max_bytes];
+    const uint8_t* map = &buffer_maps_[std::size_t{s.buffer} * settings_.max_bytes / 8];
+    for (int64_t i = from; i < to; ++i)
+        if ((map[i / 8] >> (i % 8) & 1) != 0 && bytes[i] != payload[static_cast<std::size_t>(i - at)])
+            return overlap::conflict;
+    return overlap::fine;
 }
 
 std::span<const uint8_t> hostname_reassembly::next_held(uint32_t flow, uint32_t& at) const noexcept {

@@ -14,7 +14,7 @@
 // fail-closed behaviour and counts it.
 //
 // Reassembly: the client's bytes are placed at (sequence - initial sequence);
-// out-of-order segments are kept, retransmissions overwrite the same bytes, and
+// out-of-order segments are kept, a retransmission of the same bytes is absorbed, and
 // the contiguous prefix from byte 0 is what the parsers see. Bytes beyond
 // max_bytes make the outcome `oversize`. Nothing here allocates or locks after
 // construction.
@@ -24,6 +24,17 @@
 // datagrams whole, each behind a 2-byte length (hold_datagram / held_datagrams),
 // the second half is the flow's CRYPTO stream (quic_storage); the outcome is
 // set by the QUIC stage (set_outcome), not by feed.
+// Stream normalisation (TCP): the first copy of a byte is the one inspected and the
+// one that leaves. A client segment whose bytes differ from held bytes it
+// overlaps is refused (`conflict`), while holding and, after the release, until
+// the server acknowledges the held bytes (a receiver discards what it has
+// acknowledged, so older copies cannot replace them): the buffer is kept that
+// long (`verifying`), so a retransmission whose first copy was lost beyond the
+// gateway (a short TTL, say) cannot deliver other bytes than the inspected ones.
+// Kept buffers cost no memory of their own (they are the hold's buffers, held
+// about one round trip longer); when a new flow needs a buffer and none is
+// free, the longest-kept one is taken back and its flow's overlap check becomes
+// `unknown` until the server's acknowledgement passes the held bytes.
 #pragma once
 
 #include <array>
@@ -57,12 +68,23 @@ enum class inspect_outcome : uint8_t {
 
 std::string_view to_string(inspect_outcome o) noexcept;
 
+// A client segment against the bytes already held (or released and kept).
+enum class overlap : uint8_t {
+    fine,     // no held byte overlapped, or every overlapped byte is the same
+    conflict, // some overlapped byte differs from the held (inspected) one
+    unknown,  // it overlaps released bytes whose buffer was taken back
+};
+
 struct inspect_settings {
     uint32_t slots = 65536;      // flows with an inspection slot at once
     uint32_t buffers = 1024;     // flows reassembling their first bytes at once
     uint32_t max_bytes = 16384;  // reassembly bound (ClientHello / HTTP request headers)
     bool fail_closed = false;    // no slot or buffer free: deny the flow (true) or let it pass uninspected
     uint32_t hold_timeout_ms = 10000; // held bytes with no verdict this long after the first: the flow is reset
+    // A client segment overlapping released bytes that can no longer be
+    // compared (hostname_reassembly.hpp, stream normalisation): passes (true)
+    // or is dropped as stream_overlap_unverified (false, the default).
+    bool unverified_overlap_passes = false;
 };
 
 class hostname_reassembly {
@@ -111,7 +133,8 @@ public:
     uint32_t consumed_packets(uint32_t flow) const noexcept { return slots_[slot_of_[flow]].consumed_packets; }
     uint32_t consumed_octets(uint32_t flow) const noexcept { return slots_[slot_of_[flow]].consumed_octets; }
     bool holding(uint32_t flow) const noexcept {
-        return slot_of_[flow] != none && slots_[slot_of_[flow]].buffer != none && slots_[slot_of_[flow]].end != 0;
+        return slot_of_[flow] != none && slots_[slot_of_[flow]].buffer != none && slots_[slot_of_[flow]].end != 0 &&
+               slots_[slot_of_[flow]].verify == verify_state::off;
     }
     uint32_t held_since(uint32_t flow) const noexcept { return slots_[slot_of_[flow]].held_since; }
     // The held bytes reached max_bytes (the hold's per-flow bound).
@@ -147,6 +170,22 @@ public:
     // The flow is gone: frees its slot (and buffer).
     void finish(uint32_t flow) noexcept;
 
+    // Stream normalisation (see the top of this file). `seq` and `payload` are
+    // a client segment's; compares the bytes it overlaps.
+    overlap check_overlap(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload) const noexcept;
+    // The held bytes were released: the buffer is kept for check_overlap until
+    // the server acknowledges them (nothing held: it is freed now).
+    void keep_for_verify(uint32_t flow) noexcept;
+    // Released bytes still checked (kept, or taken back and unknown). The
+    // worker-wide count first: with none (DLP-only flows, say), the packet
+    // path does not touch the flow's slot for this.
+    bool verifying(uint32_t flow) const noexcept {
+        return verifying_flows_ != 0 && slot_of_[flow] != none && slots_[slot_of_[flow]].verify != verify_state::off;
+    }
+    // The server acknowledged up to `ack`: past the held bytes, the check ends.
+    void server_acked(uint32_t flow, uint32_t ack) noexcept;
+    uint32_t buffers_kept() const noexcept { return buffers_kept_; }
+
     bool inspecting(uint32_t flow) const noexcept { return slot_of_[flow] != none; }
     inspect_outcome outcome(uint32_t flow) const noexcept;
     std::string_view hostname(uint32_t flow) const noexcept;
@@ -157,6 +196,7 @@ public:
     std::size_t memory_bytes() const noexcept;
 
 private:
+    enum class verify_state : uint8_t { off, kept, taken_back };
     struct slot {
         uint32_t flow = none;
         std::array<uint32_t, 2> base{}; // sequence number of byte 0 of the client's / server's stream
@@ -172,12 +212,17 @@ private:
         uint8_t hostname_length = 0;
         bool overflowed = false;
         bool release_due = false;
+        verify_state verify = verify_state::off;
+        uint32_t kept_prev = none; // the list of kept buffers, oldest first (slot indices)
+        uint32_t kept_next = none;
         std::array<char, 253> hostname{};
         dlp::dlp_flow_state dlp; // released (streams back to their pool) when the flow ends
     };
 
     void decide(slot& s, std::span<const uint8_t> stream) noexcept;
     void release_buffer(slot& s) noexcept;
+    void unlink_kept(slot& s) noexcept;
+    bool take_back_oldest_kept() noexcept;
 
     inspect_settings settings_;
     std::vector<uint32_t> slot_of_; // per flow record
@@ -188,6 +233,10 @@ private:
     std::vector<uint32_t> free_buffers_;
     uint32_t slots_in_use_ = 0;
     uint32_t buffers_in_use_ = 0;
+    uint32_t kept_head_ = none; // oldest kept buffer's slot
+    uint32_t kept_tail_ = none;
+    uint32_t buffers_kept_ = 0;
+    uint32_t verifying_flows_ = 0; // slots whose verify is not off
 };
 
 } // namespace egress::gateway

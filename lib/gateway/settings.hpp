@@ -131,6 +131,9 @@ struct settings {
     flow::source_limit_settings limits;
     // [dns]: the observed-answers table for verify = "observed" (dns_observer.hpp).
     dns_settings dns;
+    // Special-purpose prefixes the operator lets cross ([outside] allow_special):
+    // each lies inside one refused class that net::special_exceptable allows.
+    std::vector<interface_prefix> allow_special;
 };
 
 } // namespace egress::gateway

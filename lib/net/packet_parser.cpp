@@ -154,6 +154,21 @@ drop_reason parse_ipv6_fragment(byte_cursor& payload, packet_view& out, uint8_t&
     return stats::no_drop;
 }
 
+// A Routing header (its 8 bytes are known to be there). Type 0 (RFC 5095:
+// deprecated, an amplification and filter-evasion tool) is refused outright.
+// Any other with segments left names a later destination than the header's:
+// policy would be checked against a hop, not the final destination, so it is
+// refused too; with none left the header's destination is the final one and
+// the header is ignored, as RFC 8200 §4.4 says a node does.
+drop_reason check_routing_header(byte_cursor h) noexcept {
+    uint8_t type = 0;
+    uint8_t segments_left = 0;
+    if (!h.skip(2) || !h.read_u8(type) || !h.read_u8(segments_left)) return drop_reason::ipv6_ext_header_malformed;
+    if (type == 0) return drop_reason::ipv6_routing_type0;
+    if (segments_left != 0) return drop_reason::ipv6_source_routed;
+    return stats::no_drop;
+}
+
 // IPv6 header and extension chain at the front of `c`; on success `l4` spans the
 // upper-layer bytes of the datagram.
 drop_reason parse_ipv6(const byte_cursor& c, packet_view& out, byte_cursor& l4) noexcept {
@@ -182,11 +197,15 @@ drop_reason parse_ipv6(const byte_cursor& c, packet_view& out, byte_cursor& l4) 
             if (out.is_later_fragment()) break; // no header chain in this fragment, just data
             continue;
         }
+        const uint8_t kind = next_header;
+        const byte_cursor header = payload;
         uint8_t units = 0; // header length in 8-octet units, not counting the first 8
         if (!payload.read_u8(next_header) || !payload.read_u8(units) || !payload.skip(std::size_t{units} * 8 + 6)) {
             // A first fragment must carry the whole header chain (RFC 7112).
             return out.is_fragment() ? drop_reason::fragment_tiny_first : drop_reason::ipv6_ext_header_malformed;
         }
+        if (kind == ipv6_routing)
+            if (const drop_reason r = check_routing_header(header); r != stats::no_drop) return r;
     }
 
     out.family = ip_family::v6;

@@ -69,4 +69,17 @@ inline special_address classify_special(const ip_address& a, ip_family f) noexce
 
 std::string_view to_string(special_address s) noexcept;
 
+// The class that every address of the prefix `a`/`length` belongs to (a's own
+// family), or none when some address of it is not special-purpose: what an
+// operator may list as an exception ([outside] allow_special) must name
+// addresses that are refused without it.
+special_address classify_special_prefix(const ip_address& a, uint8_t length) noexcept;
+
+// Whether an exception may name the class: never loopback, unspecified,
+// broadcast (limited or a subnet's) or IPv4-mapped (no router forwards them,
+// RFC 1812 §5.3.5, §5.3.7, RFC 4291 §2.5.5.2).
+constexpr bool special_exceptable(special_address s) noexcept {
+    return s == special_address::link_local || s == special_address::multicast || s == special_address::reserved;
+}
+
 } // namespace egress::net

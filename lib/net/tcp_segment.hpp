@@ -14,6 +14,11 @@ inline uint32_t tcp_seq(std::span<const uint8_t> frame, const packet_view& v) no
     return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
 }
 
+inline uint32_t tcp_ack_number(std::span<const uint8_t> frame, const packet_view& v) noexcept {
+    const uint8_t* p = frame.data() + v.l4_offset + 8;
+    return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+
 // The segment's payload (empty when the header fills the datagram).
 inline std::span<const uint8_t> tcp_payload(std::span<const uint8_t> frame, const packet_view& v) noexcept {
     const std::size_t header = static_cast<std::size_t>(frame[v.l4_offset + 12] >> 4) * 4;

@@ -587,11 +587,39 @@ TEST(config_errors, export_and_metrics_values) {
               }));
 }
 
+// [outside] allow_special: prefixes of special-purpose addresses that cross;
+// each must be refused without it and of a class a router may forward.
+TEST(config, allow_special_takes_refused_forwardable_prefixes_only) {
+    std::string text(minimal);
+    const std::size_t at = text.find("[outside]\n") + std::string_view("[outside]\n").size();
+    std::string ok = text;
+    ok.insert(at, "allow_special = [\"240.0.0.0/4\", \"169.254.169.254\", \"ff0e::/16\"]\n");
+    const egressd_config c = valid(ok);
+    ASSERT_EQ(c.gateway.allow_special.size(), 3u);
+    EXPECT_EQ(c.gateway.allow_special[0].address, ip("240.0.0.0"));
+    EXPECT_EQ(c.gateway.allow_special[0].length, 4u);
+    EXPECT_EQ(c.gateway.allow_special[1].length, 32u);
+    EXPECT_EQ(c.gateway.allow_special[2].address, ip("ff0e::"));
+    EXPECT_TRUE(valid(minimal).gateway.allow_special.empty());
+    std::string bad = text;
+    bad.insert(at, "allow_special = [\"100.64.0.0/10\", \"127.0.0.0/8\", \"255.255.255.255\"]\n");
+    const std::vector<std::string> errors = errors_of(bad);
+    ASSERT_EQ(errors.size(), 3u);
+    EXPECT_NE(errors[0].find("this one is not refused, nothing to allow, got \"100.64.0.0/10\""), std::string::npos)
+        << errors[0];
+    EXPECT_NE(errors[1].find("a prefix of a class a router may forward, not loopback, got \"127.0.0.0/8\""),
+              std::string::npos) << errors[1];
+    EXPECT_NE(errors[2].find("not broadcast, got \"255.255.255.255\""), std::string::npos) << errors[2];
+    std::string inside = text;
+    inside.insert(text.find("[inside]\n") + 9, "allow_special = [\"240.0.0.0/4\"]\n");
+    EXPECT_EQ(errors_of(inside).size(), 1u); // an [outside] key only
+}
+
 TEST(config, control_events_and_inspect_sections) {
     std::string text(minimal);
     text += "\n[control]\nsocket = \"/run/egressd.sock\"\n\n[events]\nlog = \"-\"\nring_size = 128\n"
             "\n[inspect]\nslots = 10\nbuffers = 2\nmax_bytes = 4096\non_exhaustion = \"fail_closed\"\n"
-            "hold_timeout_ms = 2500\n";
+            "hold_timeout_ms = 2500\nunverified_overlap = \"pass\"\n";
     const egressd_config c = valid(text);
     EXPECT_EQ(c.control.socket, "/run/egressd.sock");
     EXPECT_EQ(c.events.log, "-");
@@ -601,12 +629,14 @@ TEST(config, control_events_and_inspect_sections) {
     EXPECT_EQ(c.gateway.inspect.max_bytes, 4096u);
     EXPECT_TRUE(c.gateway.inspect.fail_closed);
     EXPECT_EQ(c.gateway.inspect.hold_timeout_ms, 2500u);
+    EXPECT_TRUE(c.gateway.inspect.unverified_overlap_passes);
     const egressd_config d = valid(minimal);
     EXPECT_EQ(d.control.socket, "");
     EXPECT_EQ(d.events.log, "");
     EXPECT_EQ(d.gateway.inspect.slots, 65536u);
     EXPECT_FALSE(d.gateway.inspect.fail_closed);
     EXPECT_EQ(d.gateway.inspect.hold_timeout_ms, 10000u);
+    EXPECT_FALSE(d.gateway.inspect.unverified_overlap_passes);
 }
 
 TEST(config, fragments_section) {

@@ -137,6 +137,11 @@ struct tls_flow : ::testing::Test {
         return v;
     }
     std::size_t drops(drop_reason r) const { return core->counters().drops[static_cast<std::size_t>(r)]; }
+    // The server acknowledges the client's first `n` bytes.
+    void server_acks(uint32_t n) {
+        test::bytes a = from_outside().ipv4(dst, "203.0.113.10").tcp(port, 40000, net::tcp_ack).tcp_seq(server_isn + 1, client_isn + 1 + n).build();
+        ASSERT_EQ(core->process(side::outside, a, now), verdict::forward);
+    }
 };
 
 TEST_F(tls_flow, an_allowed_name_passes_split_at_every_byte) {
@@ -388,9 +393,11 @@ TEST_F(tls_flow, a_reload_that_allows_a_holding_flow_releases_its_bytes) {
               verdict::consumed);
     EXPECT_EQ(joined(payloads_out()), hello);
     EXPECT_EQ(core->counters().hold_released_bytes, hello.size());
-    EXPECT_EQ(core->inspection().buffers_in_use(), 0u);
+    EXPECT_EQ(core->inspection().buffers_in_use(), 1u); // kept until the server acknowledges the bytes
     EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(hello.size()), bytes{'x'}),
               verdict::forward);
+    server_acks(static_cast<uint32_t>(hello.size()));
+    EXPECT_EQ(core->inspection().buffers_in_use(), 0u);
 }
 
 TEST_F(tls_flow, a_syn_with_data_waits_for_a_syn_without) {
@@ -490,12 +497,18 @@ TEST_F(tls_flow, the_hold_point_lets_no_byte_out_before_the_verdict) {
         if (r.allowed) {
             EXPECT_EQ(joined(payloads_out()), r.stream) << r.what;
             EXPECT_EQ(core->counters().hold_released_bytes, r.stream.size()) << r.what;
-            EXPECT_EQ(core->inspection().buffers_in_use(), 0u) << r.what;
+            // The buffer is kept to compare retransmissions with (stream
+            // normalisation) until the server acknowledges the released bytes.
+            EXPECT_EQ(core->inspection().buffers_in_use(), 1u) << r.what;
             // Then the flow is like any other: the next segment passes as it is.
             const bytes more = {'x', 'y', 'z'};
             EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(r.stream.size()), more),
                       verdict::forward) << r.what;
             EXPECT_EQ(payloads_out().back(), more) << r.what;
+            server_acks(static_cast<uint32_t>(r.stream.size()) - 1);
+            EXPECT_EQ(core->inspection().buffers_in_use(), 1u) << r.what; // one byte short
+            server_acks(static_cast<uint32_t>(r.stream.size()));
+            EXPECT_EQ(core->inspection().buffers_in_use(), 0u) << r.what;
             policy::security_event e;
             EXPECT_EQ(ring.pop_burst(&e, 1), 0u) << r.what;
             continue;
@@ -522,6 +535,125 @@ TEST_F(tls_flow, the_hold_point_lets_no_byte_out_before_the_verdict) {
         EXPECT_EQ(e[0].kind, policy::security_event_kind::deny) << r.what;
         EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1, bytes{1}), drop_reason::policy_cut) << r.what;
         now = 10;
+    }
+}
+
+// Stream normalisation, as an attacker inside would try it on an allowed flow
+// whose hello went out (released from the hold in two segments, not yet
+// acknowledged): a retransmission whose bytes differ from the inspected ones
+// is dropped, so a first copy lost beyond the gateway (a short TTL) cannot be
+// replaced by an uninspected second one. Each row: a fresh flow, one client
+// segment at `at`, the verdict, and the exact payload that left (or none).
+TEST_F(tls_flow, bytes_other_than_the_inspected_ones_never_leave) {
+    const bytes hello = client_hello("api.stripe.com");
+    const std::size_t n = hello.size();
+    const std::size_t half = n / 2;
+    const auto same = [&](std::size_t from, std::size_t len) {
+        return bytes(hello.begin() + static_cast<std::ptrdiff_t>(from), hello.begin() + static_cast<std::ptrdiff_t>(from + len));
+    };
+    const auto changed = [&](std::size_t from, std::size_t len, std::size_t which) {
+        bytes b = same(from, len);
+        b[which] ^= 0x20;
+        return b;
+    };
+    const auto plus = [](bytes b, std::string_view more) {
+        b.insert(b.end(), more.begin(), more.end());
+        return b;
+    };
+    struct row {
+        const char* what;
+        std::size_t at;
+        bytes payload;
+        bool acked; // the server acknowledged the whole hello first
+        outcome expected;
+    };
+    const std::vector<row> rows = {
+        {"retransmitted first segment, same bytes", 0, same(0, half), false, verdict::forward},
+        {"retransmitted first segment, last byte changed", 0, changed(0, half, half - 1), false,
+         drop_reason::stream_overlap_mismatch},
+        {"one byte inside the hello, changed", 5, changed(5, 1, 0), false, drop_reason::stream_overlap_mismatch},
+        {"straddling the end of the hello, same overlap", n - 10, plus(same(n - 10, 10), "GET"), false, verdict::forward},
+        {"straddling the end of the hello, overlap changed", n - 10, plus(changed(n - 10, 10, 9), "GET"), false,
+         drop_reason::stream_overlap_mismatch},
+        {"new bytes after the hello", n, plus({}, "GET"), false, verdict::forward},
+        {"changed copy after the server acknowledged the hello (discarded there)", 0, changed(0, half, 0), true,
+         verdict::forward},
+    };
+    for (const row& r : rows) {
+        use(hostname_spec());
+        handshake();
+        wire.clear();
+        ASSERT_EQ(send(hello, {half}), (std::vector<outcome>{verdict::consumed, verdict::consumed})) << r.what;
+        ASSERT_EQ(joined(payloads_out()), hello) << r.what;
+        if (r.acked) server_acks(static_cast<uint32_t>(n));
+        EXPECT_EQ(core->inspection().buffers_in_use(), r.acked ? 0u : 1u) << r.what;
+        wire.clear();
+        EXPECT_EQ(outcome(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(r.at), r.payload)),
+                  r.expected) << r.what;
+        std::vector<bytes> left;
+        for (const bytes& w : wire) {
+            bytes f = w;
+            net::packet_view v;
+            ASSERT_EQ(net::parse_frame(f, v), no_drop);
+            EXPECT_EQ(net::tcp_seq(f, v), client_isn + 1 + r.at) << r.what;
+            const auto p = net::tcp_payload(f, v);
+            left.emplace_back(p.begin(), p.end());
+        }
+        EXPECT_EQ(left, r.expected == verdict::forward ? std::vector<bytes>{r.payload} : std::vector<bytes>{}) << r.what;
+        const bool refused = r.expected != verdict::forward;
+        EXPECT_EQ(drops(drop_reason::stream_overlap_mismatch), refused ? 1u : 0u) << r.what;
+    }
+}
+
+// While holding: the first copy of a held byte is the one inspected and
+// released; a later, different copy is dropped, not written over it.
+TEST_F(tls_flow, a_different_copy_of_a_held_byte_is_dropped_and_the_first_goes_out) {
+    const bytes hello = client_hello("api.stripe.com");
+    const std::size_t half = hello.size() / 2;
+    handshake();
+    wire.clear();
+    const bytes first(hello.begin(), hello.begin() + static_cast<std::ptrdiff_t>(half));
+    bytes other = first;
+    other[3] ^= 0x01;
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, first), verdict::consumed);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, first), verdict::consumed); // the same again: absorbed
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1, other), drop_reason::stream_overlap_mismatch);
+    EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + static_cast<uint32_t>(half),
+                  bytes(hello.begin() + static_cast<std::ptrdiff_t>(half), hello.end())),
+              verdict::consumed);
+    EXPECT_EQ(joined(payloads_out()), hello);
+    EXPECT_EQ(core->counters().hold_released_bytes, hello.size());
+    EXPECT_EQ(drops(drop_reason::stream_overlap_mismatch), 1u);
+}
+
+// Every buffer in use: a new flow takes back the one kept longest; a segment
+// overlapping the released bytes it kept can no longer be compared, and
+// [inspect] unverified_overlap decides (drop by default). New bytes and the
+// server's acknowledgement end it.
+TEST_F(tls_flow, released_bytes_that_can_no_longer_be_compared_take_the_configured_action) {
+    const bytes hello = client_hello("api.stripe.com");
+    for (const bool passes : {false, true}) {
+        s.inspect.buffers = 1;
+        s.inspect.unverified_overlap_passes = passes;
+        port = 443;
+        use(hostname_spec());
+        handshake();
+        ASSERT_EQ(send(hello, {}), std::vector<outcome>{verdict::consumed});
+        EXPECT_EQ(core->inspection().buffers_in_use(), 1u);
+        port = 80; // a second flow needs the buffer
+        handshake();
+        EXPECT_EQ(core->inspection().buffers_in_use(), 1u);
+        port = 443;
+        wire.clear();
+        bytes other = hello;
+        other[0] ^= 0x01;
+        EXPECT_EQ(outcome(out(net::tcp_ack, client_isn + 1, other)),
+                  passes ? outcome(verdict::forward) : outcome(drop_reason::stream_overlap_unverified)) << passes;
+        EXPECT_EQ(wire.size(), passes ? 1u : 0u) << passes;
+        EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + static_cast<uint32_t>(hello.size()), bytes{'x'}), verdict::forward);
+        server_acks(static_cast<uint32_t>(hello.size()));
+        EXPECT_EQ(out(net::tcp_ack, client_isn + 1, other), verdict::forward) << passes; // acknowledged: discarded there
+        EXPECT_EQ(drops(drop_reason::stream_overlap_unverified), passes ? 0u : 1u) << passes;
     }
 }
 

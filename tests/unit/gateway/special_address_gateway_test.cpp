@@ -80,5 +80,45 @@ TEST(special_addresses, ordinary_addresses_still_pass) {
     EXPECT_EQ(outcome(core.process(side::inside, host_254, 0)), outcome(verdict::forward)); // not the broadcast
 }
 
+// [outside] allow_special: the listed prefixes cross (both ways, as source or
+// destination, in their own family only); every other special address is still
+// refused under its class. Rows: {description, side, v6, src, dst, expected}.
+TEST(special_addresses, operator_exceptions_cross_and_nothing_else) {
+    const row exception_rows[] = {
+        {"class E destination, allowed", side::inside, false, "10.0.0.5", "240.0.0.1", stats::no_drop},
+        {"class E reply source, allowed", side::outside, false, "240.0.0.1", "203.0.113.10",
+         drop_reason::inbound_unsolicited}, // admitted: no flow of its own
+        {"metadata /32 allowed", side::inside, false, "10.0.0.5", "169.254.169.254", stats::no_drop},
+        {"other link-local still refused", side::inside, false, "10.0.0.5", "169.254.1.1",
+         drop_reason::special_link_local},
+        {"255.255.255.254 (class E) allowed", side::inside, false, "10.0.0.5", "255.255.255.254", stats::no_drop},
+        {"limited broadcast inside the allowed class E prefix still refused", side::inside, false, "10.0.0.5",
+         "255.255.255.255", drop_reason::special_broadcast},
+        {"the inside prefix's broadcast still refused", side::inside, false, "10.0.0.5", "10.0.0.255",
+         drop_reason::special_broadcast},
+        {"multicast still refused", side::inside, false, "10.0.0.5", "224.0.0.251", drop_reason::special_multicast},
+        {"loopback still refused", side::inside, false, "10.0.0.5", "127.0.0.1", drop_reason::special_loopback},
+        {"IPv6 global multicast ff0e::/16 allowed", side::inside, true, "fd00:0:0:1::5", "ff0e::1", stats::no_drop},
+        {"IPv6 all-nodes still refused", side::inside, true, "fd00:0:0:1::5", "ff02::1",
+         drop_reason::special_multicast},
+        {"an IPv4 prefix does not except an IPv4-mapped address", side::inside, true, "fd00:0:0:1::5",
+         "::ffff:240.0.0.1", drop_reason::bad_address},
+    };
+    for (const row& r : exception_rows) {
+        settings s = make_settings();
+        s.inside.on_link = {{ip("10.0.0.0"), 24}};
+        s.allow_special = {{ip("240.0.0.0"), 4}, {ip("169.254.169.254"), 32}, {ip("ff0e::"), 16}};
+        gateway_core core(s);
+        test::frame_builder b = r.from == side::inside ? from_inside() : from_outside();
+        if (r.v6) b.ipv6(r.src, r.dst); else b.ipv4(r.src, r.dst);
+        bytes frame = b.udp(5353, 53).payload("x").build();
+        EXPECT_EQ(outcome(core.process(r.from, frame, 0)), outcome(r.expected)) << r.description;
+        uint64_t total = 0;
+        for (const uint64_t d : core.counters().drops) total += d;
+        EXPECT_EQ(total, r.expected == stats::no_drop ? 0u : 1u) << r.description;
+        EXPECT_EQ(core.flows_active(), r.expected == stats::no_drop ? 1u : 0u) << r.description;
+    }
+}
+
 } // namespace
 } // namespace egress::gateway

@@ -418,6 +418,11 @@ private:
                 frame.push_back(1);
                 frame.push_back(static_cast<uint8_t>(length - 4));
                 frame.insert(frame.end(), length - 4, 0);
+            } else if (e.type == ipv6_routing) {
+                // Routing type 253 (RFC 4727, experimental) with no segments
+                // left: a header the gateway ignores (type 0 it refuses).
+                frame.push_back(253);
+                frame.insert(frame.end(), length - 3, 0);
             } else {
                 frame.insert(frame.end(), length - 2, 0);
             }
