@@ -163,14 +163,7 @@ compile_result compiled_policy::compile(const policy_spec& spec, std::size_t max
         return fail(fmt::format("the source lists would exceed {} entries (too many nested source groups)",
                                 max_class_entries));
     }
-    std::vector<address_classifier::entry> limit_sources;
-    for (const group_spec& g : spec.groups) {
-        if (!g.limits.any()) continue;
-        const auto index = static_cast<uint32_t>(p->group_limits_.size());
-        p->group_limits_.push_back(g.limits);
-        for (const cidr& c : g.cidrs) limit_sources.push_back({c, index});
-    }
-    if (!p->limit_sources_.build(limit_sources, max_class_entries)) {
+    if (!p->build_group_limits(spec, max_class_entries)) {
         return fail(fmt::format("the group limit lists would exceed {} entries (too many nested groups)",
                                 max_class_entries));
     }
@@ -296,6 +289,19 @@ std::size_t compiled_policy::memory_bytes() const noexcept {
     return sizeof(*this) + rules_.size() * sizeof(compiled_rule) + ports_.size() * sizeof(port_range) +
            destinations_.memory_bytes() + sources_.memory_bytes() + limit_sources_.memory_bytes() +
            group_limits_.size() * sizeof(group_limits) + (matcher_ ? matcher_->memory_bytes() : 0);
+}
+
+// [[policy.group]] limits: the groups that set any, in file order, and their
+// CIDRs classified so that limits_for() is one lookup.
+bool compiled_policy::build_group_limits(const policy_spec& spec, std::size_t max_class_entries) {
+    std::vector<address_classifier::entry> limit_sources;
+    for (const group_spec& g : spec.groups) {
+        if (!g.limits.any()) continue;
+        const auto index = static_cast<uint32_t>(group_limits_.size());
+        group_limits_.push_back(g.limits);
+        for (const cidr& c : g.cidrs) limit_sources.push_back({c, index});
+    }
+    return limit_sources_.build(limit_sources, max_class_entries);
 }
 
 bool compiled_policy::group_limits_per_destination() const noexcept {

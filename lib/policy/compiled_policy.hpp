@@ -300,6 +300,7 @@ private:
     };
 
     compiled_policy() = default;
+    bool build_group_limits(const policy_spec& spec, std::size_t max_class_entries);
     template <bool traced>
     decision walk(const query& q, rule_skip* skipped, uint32_t* stopped_at) const noexcept;
 
