@@ -196,20 +196,9 @@ packet_result flow_policy_stage::inspect_segment(flow::flow_record& rec, uint32_
             [[unlikely]] return overlap_verdict(o);
     bool stored = payload.empty();
     if (!payload.empty()) reassembly_.note_hold(idx, now);
-    inspect_outcome o = reassembly_.feed(idx, net::tcp_seq(frame, view), payload, payload.empty() ? nullptr : &stored);
-    if (stored && !payload.empty()) {
-        ++counters_.hold_segments;
-        counters_.hold_bytes += payload.size();
-    }
-    if (reassembly_.release_due(idx)) { // a reload allowed the flow without its name
-        rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);
-        return release(idx, stored);
-    }
-    if (o == inspect_outcome::pending) {
-        reassembly_.note_consumed(idx, view.l3_length);
-        return packet_result::consumed();
-    }
-    return decide_held(rec, idx, frame, view, o, stored, now);
+    const inspect_outcome o =
+        reassembly_.feed(idx, net::tcp_seq(frame, view), payload, payload.empty() ? nullptr : &stored);
+    return after_read(rec, idx, frame, view, o, stored, payload.size(), now);
 }
 
 // A QUIC client datagram of a flow waiting for its name (quic_stage.hpp): held
@@ -224,9 +213,18 @@ packet_result flow_policy_stage::inspect_datagram(flow::flow_record& rec, uint32
     reassembly_.note_hold(idx, now);
     bool stored = false;
     const inspect_outcome o = quic_.read(idx, payload, stored);
-    if (stored) {
+    return after_read(rec, idx, frame, view, o, stored, payload.size(), now);
+}
+
+// What a held flow's packet (a TCP segment, a QUIC datagram) gave: its bytes
+// counted when held, then a release a reload made due, a wait for more, or the
+// decision on the outcome.
+packet_result flow_policy_stage::after_read(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                                            const net::packet_view& view, inspect_outcome o, bool stored,
+                                            std::size_t bytes, uint32_t now) noexcept {
+    if (stored && bytes != 0) {
         ++counters_.hold_segments;
-        counters_.hold_bytes += payload.size();
+        counters_.hold_bytes += bytes;
     }
     if (reassembly_.release_due(idx)) { // a reload allowed the flow without its name
         rec.flags = static_cast<uint8_t>(rec.flags & ~flow::flow_flags::awaits_hostname);

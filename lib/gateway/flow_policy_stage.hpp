@@ -144,6 +144,9 @@ private:
                                   const net::packet_view& view, uint32_t now) noexcept;
     packet_result inspect_datagram(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                    const net::packet_view& view, uint32_t now) noexcept;
+    packet_result after_read(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
+                             const net::packet_view& view, inspect_outcome o, bool stored, std::size_t bytes,
+                             uint32_t now) noexcept;
     packet_result decide_held(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                               const net::packet_view& view, inspect_outcome o, bool stored, uint32_t now) noexcept;
     packet_result release(uint32_t idx, bool stored) noexcept;
