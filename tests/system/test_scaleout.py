@@ -58,7 +58,15 @@ class scaleout(unittest.TestCase):
     def spread(self):
         before = {i: scene.tcp_flows_created(i) for i in scene.GWS}
         owners = scene.connections(CONNECTIONS)
-        return owners, {i: scene.tcp_flows_created(i) - before[i] for i in scene.GWS}
+        # A worker publishes its counters every few milliseconds of its own
+        # loop (and an idle one between sleeps): the last flows of the burst
+        # may reach the control socket a moment after the server saw them.
+        deadline = time.time() + 3
+        while True:
+            created = {i: scene.tcp_flows_created(i) - before[i] for i in scene.GWS}
+            if all(created[i] == owners.count(i) for i in scene.GWS) or time.time() > deadline:
+                return owners, created
+            time.sleep(0.05)
 
     def test_01_ecmp_spreads_flows_and_replies_reach_their_owner(self):
         owners, created = self.spread()

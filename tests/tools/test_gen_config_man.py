@@ -50,9 +50,9 @@ class GenConfigManTest(unittest.TestCase):
             terms.update(term.replace("\\-", "-").split(" / "))
         self.assertEqual(sorted(keys - terms), [])
         # Nothing else became an entry: each term is a key the file sets or
-        # shows, an array of tables, or one of the two [[dlp.pattern]] keys its
-        # examples leave out.
-        self.assertEqual(sorted(t for t in terms - keys if not t.startswith("[[")), ["direction", "flags"])
+        # shows, an array of tables, one of the two [[dlp.pattern]] keys its
+        # examples leave out, or [[policy.group]]'s limits (shown inline).
+        self.assertEqual(sorted(t for t in terms - keys if not t.startswith("[[")), ["direction", "flags", "limits"])
 
     def test_renders_without_warnings(self):
         rc, page, _ = generate()
