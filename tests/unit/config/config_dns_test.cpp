@@ -7,28 +7,14 @@
 #include <gtest/gtest.h>
 
 #include "config.hpp"
+#include "minimal_config.hpp"
 
 namespace {
 
 using egress::config::load_config_string;
 using egress::net::ip_address;
 
-constexpr std::string_view minimal = R"([eal]
-vdevs = ["net_pcap0,iface=a", "net_pcap1,iface=b"]
-
-[inside]
-device = "net_pcap0"
-next_hop_mac = "02:00:00:00:01:01"
-addresses = ["10.0.0.1", "fd00:0:0:1::1"]
-
-[outside]
-device = "net_pcap1"
-next_hop_mac = "02:00:00:00:02:01"
-addresses = ["192.0.2.1"]
-
-[nat]
-pool = ["203.0.113.10"]
-)";
+constexpr std::string_view minimal = egress::config::test::minimal_config;
 
 ip_address ip(std::string_view s) { return ip_address::parse(s).value(); }
 

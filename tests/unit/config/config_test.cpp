@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "config.hpp"
+#include "minimal_config.hpp"
 
 namespace {
 
@@ -36,23 +37,7 @@ egressd_config valid(std::string_view text) {
 ip_address ip(std::string_view s) { return ip_address::parse(s).value(); }
 mac_address mac(std::string_view s) { return mac_address::parse(s).value(); }
 
-// The smallest valid document: only required tables and keys.
-constexpr std::string_view minimal = R"([eal]
-vdevs = ["net_pcap0,iface=a", "net_pcap1,iface=b"]
-
-[inside]
-device = "net_pcap0"
-next_hop_mac = "02:00:00:00:01:01"
-addresses = ["10.0.0.1", "fd00:0:0:1::1"]
-
-[outside]
-device = "net_pcap1"
-next_hop_mac = "02:00:00:00:02:01"
-addresses = ["192.0.2.1"]
-
-[nat]
-pool = ["203.0.113.10"]
-)";
+constexpr std::string_view minimal = egress::config::test::minimal_config;
 
 // ---------------------------------------------------------------------------
 // Valid documents
