@@ -245,7 +245,7 @@ void hostname_reassembly::set_outcome(uint32_t flow, inspect_outcome o, std::str
     slot& s = slots_[slot_of_[flow]];
     s.outcome = o;
     s.hostname_length = static_cast<uint8_t>(std::min(name.size(), s.hostname.size()));
-    std::memcpy(s.hostname.data(), name.data(), s.hostname_length);
+    if (s.hostname_length != 0) std::memcpy(s.hostname.data(), name.data(), s.hostname_length); // an empty name may have no data
 }
 
 void hostname_reassembly::decide(slot& s, std::span<const uint8_t> stream) noexcept {
