@@ -58,8 +58,7 @@ std::string format_security_event(const policy::security_event& e) {
     j["dst_port"] = e.dst_port;
     const std::string_view host = base::field_text(e.hostname);
     if (!host.empty()) j["hostname"] = host;
-    if (e.unverified) {
-        j["reason"] = "sni_unverified";
+    if (e.reason == stats::drop_reason::sni_unverified) {
         ordered said = ordered::array();
         for (std::size_t i = 0; i < e.dns_said_count && i < e.dns_said.size(); ++i) said.push_back(e.dns_said[i].to_string());
         j["dns_said"] = std::move(said);

@@ -307,7 +307,6 @@ packet_result flow_policy_stage::decide_held(flow::flow_record& rec, uint32_t id
         make_event(report ? policy::security_event_kind::would_deny : policy::security_event_kind::deny, d, rec.inside,
                    rec.inside_port, rec.remote, rec.remote_port, rec.proto, false, now, name, nullptr,
                    drop_reason::sni_unverified);
-    e.unverified = true;
     if (dns_ != nullptr) e.dns_said_count = static_cast<uint8_t>(dns_->said(rec.inside, name, now, e.dns_said));
     push_event(e);
     if (report) {

@@ -55,10 +55,9 @@ struct security_event {
     // deny / block / cut: the reason the flow's packet was dropped under
     // (policy_denied, policy_quic, inspect_no_sni, hold_timeout, ...); no_drop otherwise.
     stats::drop_reason reason = stats::no_drop;
-    // verify = "observed" did not find the destination among the addresses DNS
-    // gave the hostname (kind deny, or would_deny in report mode; drop reason
-    // sni_unverified): what DNS said, the first dns_said_count of them.
-    bool unverified = false;
+    // reason sni_unverified (kind deny, or would_deny in report mode): verify =
+    // "observed" did not find the destination among the addresses DNS gave the
+    // hostname; what DNS said, the first dns_said_count of them.
     uint8_t dns_said_count = 0;
     std::array<net::ip_address, 4> dns_said{};
 };

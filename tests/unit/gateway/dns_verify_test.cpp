@@ -138,7 +138,7 @@ TEST_F(dns_verify, a_name_passes_to_the_address_dns_gave_and_is_refused_elsewher
     const auto ev = events();
     ASSERT_EQ(ev.size(), 1u);
     EXPECT_EQ(ev[0].kind, policy::security_event_kind::deny);
-    EXPECT_TRUE(ev[0].unverified);
+    EXPECT_EQ(ev[0].reason, drop_reason::sni_unverified);
     EXPECT_EQ(base::field_text(ev[0].hostname), "api.stripe.com");
     EXPECT_EQ(base::field_text(ev[0].rule), "stripe");
     EXPECT_EQ(ev[0].dst, ip("198.51.100.8"));
@@ -192,7 +192,7 @@ TEST_F(dns_verify, report_mode_reports_the_mismatch_and_lets_it_pass) {
     const auto ev = events();
     ASSERT_EQ(ev.size(), 1u);
     EXPECT_EQ(ev[0].kind, policy::security_event_kind::would_deny);
-    EXPECT_TRUE(ev[0].unverified);
+    EXPECT_EQ(ev[0].reason, drop_reason::sni_unverified);
     ASSERT_EQ(ev[0].dns_said_count, 1u);
 }
 
