@@ -267,6 +267,11 @@ private:
 // Hugepages when the config and the machine allow (eal_args.hpp: choose_memory).
 bool gateway_run::start_eal() {
     memory_ = egress::dataplane::choose_memory(cfg_.eal, egress::base::read_hugepage_status());
+    // Handlers first: a SIGTERM during a slow start-up stops egressd cleanly
+    // once it is up (summary printed, exit 0), instead of killing it half-built.
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGHUP, on_reload_signal);
     auto args = egress::dataplane::make_eal_args(cfg_.eal, memory_.hugepages);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -275,9 +280,6 @@ bool gateway_run::start_eal() {
         return false;
     }
     eal_.emplace();
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    std::signal(SIGHUP, on_reload_signal);
     return true;
 }
 

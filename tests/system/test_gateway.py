@@ -336,11 +336,18 @@ class signals(unittest.TestCase):
         c.from_inside(IP(src=CLIENT, dst=SERVER) / UDP(sport=5000, dport=53) / b"q")
         c.write(os.path.join(d, "inside.pcap"), os.path.join(d, "outside.pcap"))
         path = os.path.join(d, "live.toml")
+        health = os.path.join(d, "health")
         with open(path, "w") as f:
-            f.write(harness.config_text(d, max_flows=16, replay=False, lcores="0-1", live=True))
+            f.write(harness.config_text(d, max_flows=16, replay=False, lcores="0-1", live=True)
+                    + f'\n[health]\nfile = "{health}"\n')
         proc = subprocess.Popen([harness.EGRESSD, "-c", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
-        time.sleep(2)
+        # Started (the health file says so) however long start-up takes on a busy machine; then a
+        # moment for the one queued frame, and egressd must still be running.
+        deadline = time.monotonic() + 60
+        while not os.path.exists(health) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1)
         self.assertIsNone(proc.poll(), "egressd must keep running without a signal")
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
