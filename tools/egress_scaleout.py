@@ -5,10 +5,10 @@ one dies. `tools/lab scaleout` (demo), `tools/lab scaleout-up`, `tools/lab
 down`; tests/system/test_scaleout.py drives the same functions.
 
     scale-cli           scale-in (inside router)      scale-gw1 / scale-gw2     scale-out (outside router)
-    client              default route, ECMP over      egressd, af_packet,       routes each NAT pool to its
+    client              FRR: default route, ECMP      egressd, af_packet,       BIRD: each NAT pool to its
     10.1.0.5 ── eth0 ── to-cli  to-gw1 ─ 10.1.1.1 ─── inside | outside ─ 192.0.2.1 ─ to-gw1  instance; the
                                 to-gw2 ─ 10.1.2.1 ─── inside | outside ─ 192.0.2.5 ─ to-gw2  server on lo:
-                        5-tuple hash                  idle = "adaptive"         198.51.100.7 TCP :8080, UDP :7
+                        over the gateways (5-tuple)   BIRD on its taps          198.51.100.7 TCP :8080, UDP :7
 
 Each instance has its own NAT pool (gw1 203.0.113.1-2, gw2 203.0.113.129-130):
 a flow's replies come back to the instance that translated it, whichever way
@@ -697,7 +697,8 @@ def failover_report(result, t_kill):
     ok_after = [a for a in out["attempts_after"] if a[2] == 1]
     out["lines"] = [
         f"detection: the inside router dropped instance 2 {out['detection_s'] * 1000:.0f} ms after the kill "
-        f"(BFD detection time {BFD_DETECTION_S * 1000:.0f} ms)" if t_route else "detection: instance 2 was never removed",
+        f"(BFD detection time {BFD_DETECTION_S * 1000:.0f} ms)"
+        if t_route else "detection: instance 2 was never removed",
         f"UDP flows on the survivor: {out['survivor_flows']}, datagrams lost {out['survivor_lost']}",
         f"UDP flows on the dead instance: {out['dead_flows']}, datagrams lost {out['dead_lost']} "
         "(then through the survivor, with a new public address)",
