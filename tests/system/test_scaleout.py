@@ -175,6 +175,10 @@ class scaleout(unittest.TestCase):
         self.assertGreater(len(after), 20)
         self.assertEqual([a[2] for a in after], [1] * len(after))
         self.assertEqual(scene.ask(2, "health"), None)
+        # The outside router's BFD took the dead instance's pool route away too.
+        scene.wait_until(lambda: scene.sh("ip", "route", "show", scene.POOL_PREFIXES[2], ns=scene.OUTR).stdout == "",
+                         10, "the outside router still routes instance 2's pool")
+        self.assertNotEqual(scene.inside_router_sessions()[2][0], "Established")
 
     def test_05_restart_brings_it_back(self):
         t = time.time()
@@ -185,6 +189,14 @@ class scaleout(unittest.TestCase):
         owners, created = self.spread()
         print(f"ECMP spread after the restart: {scene.counts(owners)}", file=sys.stderr)
         self.assert_spread(owners, created)
+
+
+    def test_06_the_route_changed_only_when_the_tests_changed_it(self):
+        # BFD at 100 ms x 5 on a busy machine: no session went down on its own.
+        # After the scene was up: drain / undrain, link down / up, kill / restart.
+        changes = [ready for _, ready in scene.route_changes()]
+        since_up = changes[changes.index((1, 2)):]
+        self.assertEqual(since_up, [(1, 2), (1,), (1, 2), (1,), (1, 2), (1,), (1, 2)], scene.route_changes())
 
 
 if __name__ == "__main__":
