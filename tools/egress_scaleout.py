@@ -445,10 +445,19 @@ def up(idle="adaptive", quiet=False):
         wait_for_sessions(GWS)
         wait_for_path()
     except BaseException:
+        print_log_tails()
         down(quiet=True)
         raise
     if not quiet:
         say(f"scaleout: up — namespaces {' '.join(NAMESPACES)}, files in {RUN}")
+
+
+def print_log_tails(lines=12):
+    """The end of every log of the scene, on stderr (before down() removes them)."""
+    for name in sorted(os.listdir(RUN)) if os.path.isdir(RUN) else []:
+        if name.endswith(".log"):
+            tail = read(path(name)).splitlines()[-lines:]
+            print(f"--- {name}\n" + "\n".join(tail), file=sys.stderr)
 
 
 def wait_for_path(timeout_s=15):
@@ -740,8 +749,11 @@ def measure():
 
 USAGE = """usage: tools/lab scaleout|scaleout-up [poll|adaptive]|scaleout-status|scaleout-measure
   (tools/lab down removes the scene)
-  scaleout     bring the scene up if needed, spread connections over two instances, kill one, restart it
-  scaleout-up  build the scene (two egressd instances behind an ECMP router) and leave it running
+  scaleout     bring the scene up if needed, spread connections over two instances, drain one, kill it,
+               restart it
+  scaleout-up  build the scene (two egressd instances behind an ECMP router, BGP + BFD from BIRD and FRR)
+               and leave it running
+  scaleout-status   each instance's health, the routing daemons' sessions and routes
   scaleout-measure  CPU of the idle instances and the round trip through an idle one"""
 
 
