@@ -25,7 +25,7 @@ it, while its egressd is `ready` (announce-by-health.sh toggles a BIRD pipe
 from the [health] file); FRR installs the ECMP default route over the gateways that announce
 it (maximum-paths), BIRD each pool via its instance. A killed instance takes
 its sessions with it (they run through its ports): BFD on the routers drops
-it after 5 x 100 ms. A route monitor in the inside router (`ip monitor`) logs
+it after 5 x 200 ms. A route monitor in the inside router (`ip monitor`) logs
 each change of the default route's next hops (routes.log): the measured
 times come from it.
 
@@ -65,7 +65,7 @@ METRICS_PORT = 9469
 CONF = os.path.join(REPO, "conf", "scaleout")  # the routing daemons' configurations
 FRR_DAEMONS = ("zebra", "bfdd", "bgpd")
 TAPS = {"inside": "exc-in", "outside": "exc-out"}  # each instance's exception interfaces (in its namespace)
-BFD_DETECTION_S = 0.5  # conf/scaleout: 5 x 100 ms, on every session
+BFD_DETECTION_S = 1.0  # conf/scaleout: 5 x 200 ms, on every session
 STALL_MS = 300
 
 LINKS = (
@@ -312,12 +312,15 @@ def start_routers():
     shutil.chown(frr, "frr", "frr")  # the daemons drop to user frr: their sockets and pid files go here
     with open(path("frr", "empty.conf"), "w"):
         pass
-    for d in FRR_DAEMONS:
+    # One after the other, each connected to zebra before the next starts and
+    # before the configuration: a BFD request bgpd sends while bfdd is not yet
+    # connected to zebra is lost (FRR 8.4.4: the session then has BGP but never BFD).
+    for d, connected in zip(FRR_DAEMONS, ("", "announce only bfd routes", "announce only bgp routes")):
         spawn(f"frr-{d}", INR, [f"/usr/lib/frr/{d}", "-u", "frr", "-g", "frr", "-f", path("frr", "empty.conf"),
                                 "-i", path("frr", f"{d}.pid"), "-z", path("frr", "zserv.api"), "--vty_socket", frr,
                                 "--log", "stdout"])
-    wait_until(lambda: all(os.path.exists(path("frr", f"{d}.vty")) for d in FRR_DAEMONS), 30,
-               "FRR's daemons did not open their vty sockets")
+        wait_until(lambda: os.path.exists(path("frr", f"{d}.vty")) and connected in read(path("frr-zebra.log")),
+                   30, f"FRR's {d} did not start (or connect to zebra)")
     sh("vtysh", "--vty_socket", frr, "-f", os.path.join(CONF, "frr-inside.conf"), ns=INR)
     spawn("bird-out", OUTR, ["bird", "-f", "-c", os.path.join(CONF, "bird-outside.conf"), "-s", path("bird-out.ctl")])
     spawn("routes", INR, [PYTHON, ME, "_routes"])
@@ -652,7 +655,7 @@ def demo():
     egressctl(2, "undrain")
     say(f"   egressctl undrain: back in the route {wait_for_route(GWS) - t:.2f} s after the drain")
     say("\n== kill -9 egressd 2 while UDP flows run and new connections are attempted")
-    p = subprocess.Popen(["ip", "netns", "exec", CLI, PYTHON, ME, "_failover", "4", "16"], stdout=subprocess.PIPE,
+    p = subprocess.Popen(["ip", "netns", "exec", CLI, PYTHON, ME, "_failover", "5", "16"], stdout=subprocess.PIPE,
                          text=True)
     assert p.stdout.readline().strip() == "ready"
     time.sleep(1.0)
