@@ -29,8 +29,8 @@ SHARE_BOUND = 0.15
 # cannot change sooner than 800 ms after the kill (the last BFD packet came
 # at most one 200 ms interval before it): earlier would not be BFD. The upper
 # bound leaves 1.5 s for bfdd's late timers and bfdd -> bgpd -> zebra ->
-# kernel on a loaded machine (measured at a load average of 23 to 28 on 2
-# CPUs: 0.54 to 0.89 s).
+# kernel on a loaded machine (measured at a load average of 23 to 30 on 2
+# vCPUs: 0.995 to 1.25 s).
 DETECTION_MIN_S = scene.BFD_DETECTION_S - 0.2
 DETECTION_BOUND_S = scene.BFD_DETECTION_S + 1.5
 egressctl = scene.egressctl
