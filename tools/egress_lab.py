@@ -737,7 +737,9 @@ USAGE = """usage: tools/lab up|down|status|demo|scaleout|scaleout-up|scaleout-st
   status  what is running
   demo    bring the lab up if needed and show, step by step, what egressd does
   scaleout, scaleout-up [poll|adaptive], scaleout-status, scaleout-measure
-          two egressd instances behind an ECMP router, one killed and restarted
+          two egressd instances behind an ECMP router, routes from BGP + BFD (BIRD
+          on the gateways through egressd, FRR and BIRD on the routers,
+          conf/scaleout), one drained, killed and restarted
           (tools/egress_scaleout.py); `down` removes that scene too"""
 
 

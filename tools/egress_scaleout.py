@@ -5,10 +5,10 @@ one dies. `tools/lab scaleout` (demo), `tools/lab scaleout-up`, `tools/lab
 down`; tests/system/test_scaleout.py drives the same functions.
 
     scale-cli           scale-in (inside router)      scale-gw1 / scale-gw2     scale-out (outside router)
-    client              default route, ECMP over      egressd, af_packet,       routes each NAT pool to its
+    client              FRR: default route, ECMP      egressd, af_packet,       BIRD: each NAT pool to its
     10.1.0.5 ── eth0 ── to-cli  to-gw1 ─ 10.1.1.1 ─── inside | outside ─ 192.0.2.1 ─ to-gw1  instance; the
                                 to-gw2 ─ 10.1.2.1 ─── inside | outside ─ 192.0.2.5 ─ to-gw2  server on lo:
-                        5-tuple hash                  idle = "adaptive"         198.51.100.7 TCP :8080, UDP :7
+                        over the gateways (5-tuple)   BIRD on its taps          198.51.100.7 TCP :8080, UDP :7
 
 Each instance has its own NAT pool (gw1 203.0.113.1-2, gw2 203.0.113.129-130):
 a flow's replies come back to the instance that translated it, whichever way
@@ -16,13 +16,18 @@ the outside router would otherwise send them. The inside router hashes every
 flow's 5-tuple (net.ipv4.fib_multipath_hash_policy = 1) onto one next hop, so
 each flow has one owner.
 
-Routing (which instances the inside router uses) is one step, route_by_health
-below: a watcher asks each instance's control socket for its health every
-WATCH_INTERVAL_S and rewrites the ECMP route to the instances that answer
-"ready" (a killed instance does not answer; a draining or failed one answers
-otherwise). Once egressd can pass BGP and BFD to a routing daemon (the
-exception path), start_routing() is where BIRD with BFD replaces the watcher;
-nothing else in the scene depends on how the route is kept.
+Routing is BGP with BFD between real routing daemons, with the files in
+conf/scaleout as they are: FRR (zebra, bgpd, bfdd) on the inside router, BIRD
+on the outside router, BIRD on each gateway host talking through egressd's
+exception path (a net_tap per side: exc-in, exc-out). Each gateway announces
+its pool prefix outside, and inside the default route the outside router gives
+it, while its egressd is `ready` (announce-by-health.sh toggles a BIRD pipe
+from the [health] file); FRR installs the ECMP default route over the gateways that announce
+it (maximum-paths), BIRD each pool via its instance. A killed instance takes
+its sessions with it (they run through its ports): BFD on the routers drops
+it after 5 x 200 ms. A route monitor in the inside router (`ip monitor`) logs
+each change of the default route's next hops (routes.log): the measured
+times come from it.
 
 All files live in the run directory (/tmp/egressd-scaleout or
 $EGRESSD_SCALEOUT_DIR). `down` stops every process started in the scene's
@@ -57,7 +62,10 @@ INSIDE_ROUTER = {i: f"10.1.{i}.2" for i in GWS}   # the inside router's end
 OUTSIDE = {1: "192.0.2.1", 2: "192.0.2.5"}        # egressd's outside address
 OUTSIDE_ROUTER = {1: "192.0.2.2", 2: "192.0.2.6"}
 METRICS_PORT = 9469
-WATCH_INTERVAL_S = 0.05
+CONF = os.path.join(REPO, "conf", "scaleout")  # the routing daemons' configurations
+FRR_DAEMONS = ("zebra", "bfdd", "bgpd")
+TAPS = {"inside": "exc-in", "outside": "exc-out"}  # each instance's exception interfaces (in its namespace)
+BFD_DETECTION_S = 1.0  # conf/scaleout: 5 x 200 ms, on every session
 STALL_MS = 300
 
 LINKS = (
@@ -86,12 +94,14 @@ device = "net_af_packet0"
 mac = "02:00:00:0{i}:01:fe"
 addresses = ["{inside}/30"]
 next_hop = ["{inside_router}"]
+exception_interface = "exc-in"   # BIRD's BGP and BFD with the inside router
 
 [outside]
 device = "net_af_packet1"
 mac = "02:00:00:0{i}:02:fe"
 addresses = ["{outside}/30"]
 next_hop = ["{outside_router}"]
+exception_interface = "exc-out"  # BIRD's BGP and BFD with the outside router
 
 [nat]
 pool = [{pool}]
@@ -176,9 +186,9 @@ def build_network():
         for ns, dev in ((ns_a, dev_a), (ns_b, dev_b)):
             sh("ethtool", "-K", dev, "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off", ns=ns,
                check=False)
-    for i, ns in GWS.items():  # the gateways' kernels stay off egressd's links
+    for i, ns in GWS.items():
         for dev in ("inside", "outside"):
-            sh("sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1", ns=ns)
+            keep_kernel_off(ns, dev)
     for ns in (INR, OUTR):
         sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=ns)
     # ECMP by 5-tuple (the default, 0, hashes addresses only: one client would
@@ -190,8 +200,18 @@ def build_network():
         sh("ip", "link", "set", dev_a, "up", ns=ns_a)
         sh("ip", "link", "set", dev_b, "up", ns=ns_b)
     sh("ip", "route", "add", "default", "via", "10.1.0.1", ns=CLI)
-    for i in GWS:  # each pool back to the instance that owns it
-        sh("ip", "route", "add", POOL_PREFIXES[i], "via", OUTSIDE[i], ns=OUTR)
+
+
+def keep_kernel_off(ns, dev):
+    """The gateway host's kernel stays off egressd's af_packet interfaces: the
+    taps hold the gateway's addresses, and Linux answers for a local address
+    on any interface. An nftables netdev ingress hook dropping everything runs
+    after the af_packet taps: egressd still gets every frame, the kernel none
+    (docs/deployment.md, "Routing daemons through the exception path")."""
+    sh("sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1", ns=ns)
+    sh("nft", "add", "table", "netdev", "egressd_ports", ns=ns)
+    sh("nft", "add", "chain", "netdev", "egressd_ports", dev,
+       f'{{ type filter hook ingress device "{dev}" priority 0; policy drop; }}', ns=ns)
 
 
 # --------------------------------------------------------------------------
@@ -280,49 +300,91 @@ def kill_instance(i):
 
 
 # --------------------------------------------------------------------------
-# Routing: which instances the inside router spreads flows over
+# Routing: BGP and BFD from real routing daemons decide which instances the
+# inside router spreads flows over
 # --------------------------------------------------------------------------
-def set_ecmp(instances):
-    """The inside router's default route: one next hop per instance (none: no route)."""
-    if not instances:
-        sh("ip", "route", "del", "default", ns=INR, check=False)
-        return
-    hops = []
-    for i in sorted(instances):
-        hops += ["nexthop", "via", INSIDE[i], "dev", f"to-gw{i}"]
-    sh("ip", "route", "replace", "default", *hops, ns=INR)
+def start_routers():
+    """The routers' daemons: FRR (zebra, bfdd, bgpd) on the inside router,
+    BIRD on the outside router, both with the files in conf/scaleout as they
+    are; and the route monitor (routes.log)."""
+    frr = path("frr")
+    os.makedirs(frr)
+    shutil.chown(frr, "frr", "frr")  # the daemons drop to user frr: their sockets and pid files go here
+    with open(path("frr", "empty.conf"), "w"):
+        pass
+    # One after the other, each connected to zebra before the next starts and
+    # before the configuration: a BFD request bgpd sends while bfdd is not yet
+    # connected to zebra is lost (FRR 8.4.4: the session then has BGP but never BFD).
+    for d, connected in zip(FRR_DAEMONS, ("", "announce only bfd routes", "announce only bgp routes")):
+        spawn(f"frr-{d}", INR, [f"/usr/lib/frr/{d}", "-u", "frr", "-g", "frr", "-f", path("frr", "empty.conf"),
+                                "-i", path("frr", f"{d}.pid"), "-z", path("frr", "zserv.api"), "--vty_socket", frr,
+                                "--log", "stdout"])
+        wait_until(lambda: os.path.exists(path("frr", f"{d}.vty")) and connected in read(path("frr-zebra.log")),
+                   30, f"FRR's {d} did not start (or connect to zebra)")
+    sh("vtysh", "--vty_socket", frr, "-f", os.path.join(CONF, "frr-inside.conf"), ns=INR)
+    spawn("bird-out", OUTR, ["bird", "-f", "-c", os.path.join(CONF, "bird-outside.conf"), "-s", path("bird-out.ctl")])
+    spawn("routes", INR, [PYTHON, ME, "_routes"])
 
 
-def route_by_health():
-    """The watcher (runs until killed): asks every instance's health each
-    WATCH_INTERVAL_S; the route follows the set answering "ready". Each change
-    is logged as "<unix time> ready <instances>" in watcher.log."""
+def start_gateway_routing(i):
+    """Instance i's host: BIRD (conf/scaleout/bird-gateway.conf with this
+    instance's constants) and the watcher that lets it announce the default
+    route only while egressd says `ready` (conf/scaleout/announce-by-health.sh)."""
+    with open(path(f"bird-gw{i}.conf"), "w") as f:
+        f.write(f"# Written by tools/lab scaleout for instance {i}: its constants, then the shared file.\n"
+                f"define INSIDE_ADDR = {INSIDE[i]};\ndefine INSIDE_ROUTER = {INSIDE_ROUTER[i]};\n"
+                f"define OUTSIDE_ADDR = {OUTSIDE[i]};\ndefine OUTSIDE_ROUTER = {OUTSIDE_ROUTER[i]};\n"
+                f"define POOL = {POOL_PREFIXES[i]};\n"
+                f'include "{os.path.join(CONF, "bird-gateway.conf")}";\n')
+    spawn(f"bird-gw{i}", GWS[i], ["bird", "-f", "-c", path(f"bird-gw{i}.conf"), "-s", path(f"bird-gw{i}.ctl")])
+    wait_until(lambda: os.path.exists(path(f"bird-gw{i}.ctl")), 20, f"BIRD of instance {i} did not start")
+    spawn(f"announce{i}", GWS[i], [os.path.join(CONF, "announce-by-health.sh"), path(f"gw{i}.health"),
+                                   path(f"bird-gw{i}.ctl")])
+
+
+def wait_until(check, timeout_s, what):
+    deadline = time.time() + timeout_s
+    while not check():
+        if time.time() > deadline:
+            raise RuntimeError(what)
+        time.sleep(0.05)
+
+
+def default_route_instances():
+    """The instances the inside router's default route leads to now."""
+    routes = json.loads(sh("ip", "-j", "route", "show", "default", ns=INR).stdout or "[]")
+    hops = [h for r in routes for h in (r.get("nexthops") or [r])]
+    return tuple(sorted(i for i in GWS if any(h.get("gateway") == INSIDE[i] for h in hops)))
+
+
+def monitor_routes():
+    """The route monitor (runs in scale-in until killed): on every route or
+    next-hop change the kernel reports (`ip monitor`), reads the default
+    route; each change of its instances is logged as "<unix time> ready
+    <instances>" (routes.log)."""
+    mon = subprocess.Popen(["ip", "-o", "monitor", "route", "nexthop"], stdout=subprocess.PIPE, text=True)
     current = None
     while True:
-        ready = tuple(i for i in GWS if (ask(i, "health", timeout=0.2) or {}).get("state") == "ready")
-        if ready != current:
-            set_ecmp(ready)
-            current = ready
-            print(f"{time.time():.3f} ready {','.join(map(str, ready)) or '-'}", flush=True)
-        time.sleep(WATCH_INTERVAL_S)
-
-
-def start_routing():
-    """The routing step: today the health watcher; with the exception path,
-    BIRD with BFD towards each instance's routing daemon goes here."""
-    spawn("watcher", None, [PYTHON, ME, "_watch"])
+        now = default_route_instances()
+        if now != current:
+            print(f"{time.time():.3f} ready {','.join(map(str, now)) or '-'}", flush=True)
+            current = now
+        if not mon.stdout.readline():
+            return
 
 
 def route_changes():
-    """The watcher's log: [(unix time, (ready instances))]."""
+    """The route monitor's log: [(unix time, (instances in the default route))]."""
     out = []
-    for line in read(path("watcher.log")).splitlines():
+    for line in read(path("routes.log")).splitlines():
         t, _, ready = line.split()
         out.append((float(t), tuple(int(x) for x in ready.split(",")) if ready != "-" else ()))
     return out
 
 
-def wait_for_route(instances, timeout_s=10):
+def wait_for_route(instances, timeout_s=30):
+    """Waits until the inside router's default route leads to exactly these
+    instances; returns when it did (the monitor's time)."""
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         changes = route_changes()
@@ -330,6 +392,60 @@ def wait_for_route(instances, timeout_s=10):
             return changes[-1][0]
         time.sleep(0.05)
     raise RuntimeError(f"the inside router does not use instances {instances}: {route_changes()}")
+
+
+def inside_router_sessions():
+    """FRR's view of each gateway: {instance: (BGP state, BFD status)}."""
+    def vtysh_json(cmd):
+        r = sh("vtysh", "--vty_socket", path("frr"), "-c", cmd, ns=INR, check=False)
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return None
+    peers = ((vtysh_json("show bgp summary json") or {}).get("ipv4Unicast") or {}).get("peers", {})
+    bfd = {p["peer"]: p["status"] for p in vtysh_json("show bfd peers json") or []}
+    return {i: (peers.get(INSIDE[i], {}).get("state"), bfd.get(INSIDE[i])) for i in GWS}
+
+
+def wait_for_sessions(instances, timeout_s=60):
+    """Waits until FRR has BGP Established with BFD up to exactly these
+    instances (and neither to the others)."""
+    def settled():
+        now = inside_router_sessions()
+        return all((now[i] == ("Established", "up")) == (i in instances) for i in GWS)
+    wait_until(settled, timeout_s, f"the inside router's sessions are not up for exactly {instances}: "
+               f"{inside_router_sessions()}")
+
+
+def wait_for_stable_route(instances, timeout_s=60):
+    """Waits until the inside router uses exactly these instances, with BGP and
+    BFD up to them, and the route has not changed for two BFD detection
+    times; returns when the route took that form for the last time. (An
+    instance coming back has been seen to drop out once, about 0.1 s after
+    its session came up, and return 3 s later: see docs/deployment.md.)"""
+    deadline = time.time() + timeout_s
+    want = tuple(sorted(instances))
+    while True:
+        wait_for_route(instances, timeout_s=max(1.0, deadline - time.time()))
+        wait_for_sessions(instances, timeout_s=max(1.0, deadline - time.time()))
+        last_t, last = route_changes()[-1]
+        if last == want and time.time() - last_t >= 2 * BFD_DETECTION_S:
+            return last_t
+        if time.time() > deadline:
+            raise RuntimeError(f"the inside router's route did not settle on {instances}: {route_changes()}")
+        time.sleep(0.1)
+
+
+def routing_status():
+    """What the daemons say: each session's state and BFD."""
+    lines = [sh("vtysh", "--vty_socket", path("frr"), "-c", "show bgp summary", "-c", "show bfd peers brief",
+                ns=INR, check=False).stdout.strip()]
+    for name, ns in ((f"bird-gw{i}", GWS[i]) for i in GWS):
+        lines.append(f"{name}:\n" + sh("birdc", "-s", path(f"{name}.ctl"), "show", "protocols", ns=ns,
+                                        check=False).stdout.strip())
+    lines.append("bird-out:\n" + sh("birdc", "-s", path("bird-out.ctl"), "show", "route", ns=OUTR,
+                                     check=False).stdout.strip())
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------
@@ -342,17 +458,27 @@ def up(idle="adaptive", quiet=False):
     try:
         build_network()
         spawn("server", OUTR, [PYTHON, ME, "_serve"])
+        start_routers()
         for i in GWS:
             write_config(i, idle)
             start_instance(i)
-        start_routing()
-        wait_for_route(GWS)
+            start_gateway_routing(i)
+        wait_for_stable_route(GWS, timeout_s=90)
         wait_for_path()
     except BaseException:
+        print_log_tails()
         down(quiet=True)
         raise
     if not quiet:
         say(f"scaleout: up — namespaces {' '.join(NAMESPACES)}, files in {RUN}")
+
+
+def print_log_tails(lines=12):
+    """The end of every log of the scene, on stderr (before down() removes them)."""
+    for name in sorted(os.listdir(RUN)) if os.path.isdir(RUN) else []:
+        if name.endswith(".log"):
+            tail = read(path(name)).splitlines()[-lines:]
+            print(f"--- {name}\n" + "\n".join(tail), file=sys.stderr)
 
 
 def wait_for_path(timeout_s=15):
@@ -364,7 +490,8 @@ def wait_for_path(timeout_s=15):
 
 
 def down(quiet=False):
-    """Stops the watcher, every process in the namespaces, deletes them and the run directory."""
+    """Stops every process of the scene (routing daemons, egressd, server), deletes the namespaces and the
+    run directory."""
     if os.path.isdir(RUN):
         for name in os.listdir(RUN):
             if name.endswith(".pid"):
@@ -527,17 +654,26 @@ def counts(owners):
 
 def demo():
     if not is_up():
-        say("scaleout: bringing the scene up")
+        say("scaleout: bringing the scene up (FRR, BIRD, two egressd instances)")
         up(quiet=True)
-    say("\n== 200 TCP connections from one client, spread by the inside router's ECMP (5-tuple hash)")
+    say("\n== the inside router (FRR) learnt the default route from both gateways' BIRD, through egressd")
+    say(indent(sh("vtysh", "--vty_socket", path("frr"), "-c", "show bfd peers brief", ns=INR).stdout))
+    say(indent(sh("ip", "route", "show", "default", ns=INR).stdout))
+    say("== 200 TCP connections from one client, spread by the inside router's ECMP (5-tuple hash)")
     before = {i: tcp_flows_created(i) for i in GWS}
     owners = connections(200)
     after = {i: tcp_flows_created(i) for i in GWS}
     say(f"   owners seen by the server: {counts(owners)}")
     say(f"   TCP flows created per instance (egressctl stats): "
         f"{ {i: after[i] - before[i] for i in GWS} }")
+    say("\n== egressctl drain on instance 2: its BIRD withdraws the default route")
+    t = time.time()
+    say(indent(egressctl(2, "drain").stdout))
+    say(f"   out of the route {wait_for_route([1]) - t:.2f} s later; 40 new connections: {counts(connections(40))}")
+    egressctl(2, "undrain")
+    say(f"   egressctl undrain: back in the route {wait_for_route(GWS) - t:.2f} s after the drain")
     say("\n== kill -9 egressd 2 while UDP flows run and new connections are attempted")
-    p = subprocess.Popen(["ip", "netns", "exec", CLI, PYTHON, ME, "_failover", "4", "16"], stdout=subprocess.PIPE,
+    p = subprocess.Popen(["ip", "netns", "exec", CLI, PYTHON, ME, "_failover", "5", "16"], stdout=subprocess.PIPE,
                          text=True)
     assert p.stdout.readline().strip() == "ready"
     time.sleep(1.0)
@@ -551,9 +687,19 @@ def demo():
     say("\n== restart egressd 2")
     t = time.time()
     start_instance(2)
-    t_back = wait_for_route(GWS)
-    say(f"   in the route again {t_back - t:.2f} s after the restart began")
+    t_back = wait_for_stable_route(GWS)
+    say(f"   in the route again {t_back - t:.2f} s after the restart began (BGP and BFD up again through it)")
     say(f"   200 new connections: {counts(connections(200))}")
+
+
+def indent(text):
+    return "\n".join("   " + line for line in text.rstrip().splitlines())
+
+
+def egressctl(i, *args):
+    """tools/egressctl against instance i (its control socket)."""
+    return subprocess.run([PYTHON, os.path.join(REPO, "tools", "egressctl"), "-s", path(f"gw{i}.sock"), *args],
+                          capture_output=True, text=True, timeout=30)
 
 
 def failover_report(result, t_kill):
@@ -579,7 +725,8 @@ def failover_report(result, t_kill):
     slowest = max((a[1] - a[0] for a in between if a[2] is not None), default=0.0)
     ok_after = [a for a in out["attempts_after"] if a[2] == 1]
     out["lines"] = [
-        f"detection: the inside router dropped instance 2 {out['detection_s'] * 1000:.0f} ms after the kill"
+        f"detection: the inside router dropped instance 2 {out['detection_s'] * 1000:.0f} ms after the kill "
+        f"(BFD detection time {BFD_DETECTION_S * 1000:.0f} ms)"
         if t_route else "detection: instance 2 was never removed",
         f"UDP flows on the survivor: {out['survivor_flows']}, datagrams lost {out['survivor_lost']}",
         f"UDP flows on the dead instance: {out['dead_flows']}, datagrams lost {out['dead_lost']} "
@@ -622,13 +769,16 @@ def measure():
 
 USAGE = """usage: tools/lab scaleout|scaleout-up [poll|adaptive]|scaleout-status|scaleout-measure
   (tools/lab down removes the scene)
-  scaleout     bring the scene up if needed, spread connections over two instances, kill one, restart it
-  scaleout-up  build the scene (two egressd instances behind an ECMP router) and leave it running
+  scaleout     bring the scene up if needed, spread connections over two instances, drain one, kill it,
+               restart it
+  scaleout-up  build the scene (two egressd instances behind an ECMP router, BGP + BFD from BIRD and FRR)
+               and leave it running
+  scaleout-status   each instance's health, the routing daemons' sessions and routes
   scaleout-measure  CPU of the idle instances and the round trip through an idle one"""
 
 
 def main(cmd, args):
-    internal = {"_watch": route_by_health, "_serve": serve, "_connect": connect_main, "_failover": failover_main}
+    internal = {"_routes": monitor_routes, "_serve": serve, "_connect": connect_main, "_failover": failover_main}
     if cmd in internal:
         internal[cmd](*args)
         return 0
@@ -642,7 +792,8 @@ def main(cmd, args):
         for i in GWS:
             r = ask(i, "health")
             say(f"egressd {i}: {r['state'] + ' (' + r['reason'] + ')' if r else 'not answering'}")
-        say(f"route: {route_changes()[-1] if route_changes() else 'none'}")
+        say(f"inside router's default route: {route_changes()[-1] if route_changes() else 'none'}")
+        say(routing_status())
     else:
         print(USAGE, file=sys.stderr)
         return 2
