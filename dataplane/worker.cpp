@@ -120,11 +120,10 @@ void worker::run_live() noexcept {
     }
 }
 
-// Once per live loop: the heartbeat (health), then, with [run] idle =
-// "adaptive" and nothing received, a CPU pause or a sleep (the idle
-// worker gives its core back; the first packet returns it to polling).
+// Once per live loop: with [run] idle = "adaptive" and nothing received, a
+// CPU pause or a sleep (the idle worker gives its core back; the first
+// packet returns it to polling).
 void worker::after_loop(bool received) noexcept {
-    ctx_.heartbeat.store(++loops_, std::memory_order_relaxed);
     switch (idle_.next(received)) {
     case base::idle_backoff::action::poll: return;
     case base::idle_backoff::action::pause: rte_pause(); return;

@@ -93,12 +93,11 @@ struct alignas(64) worker_context {
     // nothing (base/idle_backoff.hpp); idle_sleeps counts its sleeps.
     base::idle_settings idle;
     std::atomic<uint64_t> idle_sleeps{0};
-    // Live-mode loops completed so far (relaxed stores, once per loop): the
-    // control plane reports a worker whose count stops as stalled (health).
-    std::atomic<uint64_t> heartbeat{0};
-    // Liveness: the TSC when the worker last began a loop of its run (0: not
-    // started). A relaxed store once per loop; dataplane::worker_liveness_age_ms
-    // reads it, so a worker stuck in one loop shows as stalled.
+    // Liveness and heartbeat: the TSC when the worker last began a loop of its
+    // run (0: not started). A relaxed store once per loop, the worker's only
+    // sign of life: dataplane::worker_liveness_age_ms (the metric) ages it, and
+    // health (worker_set::heartbeats) reports a worker whose value stops
+    // moving for [health] stall_ms as stalled.
     std::atomic<uint64_t> last_loop_tsc{0};
     // The exception path's taps (exception_tap.hpp): worker 0 only, null when
     // no side has an exception_interface. Owned by the caller.

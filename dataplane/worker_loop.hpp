@@ -138,7 +138,6 @@ private:
     handoff_queue handoff_[max_workers]; // staged for each owner's ring, flushed once per burst
     uint32_t last_now_ = 0;
     base::idle_backoff idle_{ctx_.idle};
-    uint64_t loops_ = 0;
     uint64_t idle_sleeps_ = 0;
     stats::live_stats published_;
     uint64_t last_publish_tsc_ = 0;

@@ -274,7 +274,7 @@ std::vector<uint64_t> worker_set::heartbeats() const {
     std::vector<uint64_t> beats;
     for (const auto& c : contexts_) {
         const bool done = c->finished.load(std::memory_order_acquire);
-        beats.push_back(done ? heartbeat_stopped : c->heartbeat.load(std::memory_order_relaxed));
+        beats.push_back(done ? heartbeat_stopped : c->last_loop_tsc.load(std::memory_order_relaxed));
     }
     return beats;
 }

@@ -128,8 +128,9 @@ public:
     const base::page_resource& table_memory() const noexcept { return table_memory_; }
     // Sleeps of idle workers so far (any thread; [run] idle = "adaptive").
     uint64_t idle_sleeps() const noexcept;
-    // Each worker's live-loop count (worker_context::heartbeat), in worker
-    // order; a finished worker counts as advancing (it stopped on purpose).
+    // Each worker's heartbeat (worker_context::last_loop_tsc: moves every
+    // loop), in worker order; a finished worker counts as advancing (it
+    // stopped on purpose).
     std::vector<uint64_t> heartbeats() const;
     // CPU time the launched workers' threads have had so far (ns).
     uint64_t cpu_ns() const noexcept;
