@@ -327,6 +327,12 @@ TEST(Prometheus, ExceptionPathCounters) {
              "egress_drops_total{reason=\"exception_handoff_full\"} 0",
          })
         EXPECT_TRUE(has_line(text, line)) << line;
+    const std::string summary = format_summary(r);
+    EXPECT_NE(summary.find("  exception to kernel 41, from kernel 39, handed to worker 0 7\n"), std::string::npos)
+        << summary;
+    const std::string json = format_summary_json(r);
+    EXPECT_NE(json.find("\"exception\":{\"to_kernel\":41,\"from_kernel\":39,\"handed_to_worker0\":7}"),
+              std::string::npos) << json;
 }
 
 TEST(Prometheus, HelpAndTypeForEveryFamily) {
