@@ -1,5 +1,7 @@
-// Flow steering between workers (lib/gateway/steering, lib/net/toeplitz): the
-// per-packet cost of naming a frame's owner, and the Toeplitz hash itself.
+// Flow steering between workers (lib/gateway/steering, steering_stage,
+// lib/net/toeplitz): the per-packet cost of naming a frame's owner, of the
+// steering stage's whole answer (packet_result) for a parsed frame, and the
+// Toeplitz hash itself.
 #include <benchmark/benchmark.h>
 
 #include <array>
@@ -7,6 +9,8 @@
 #include <vector>
 
 #include "gateway/steering.hpp"
+#include "gateway/steering_stage.hpp"
+#include "net/packet_parser.hpp"
 #include "net/toeplitz.hpp"
 
 namespace {
@@ -57,6 +61,51 @@ void BM_owner(benchmark::State& state) {
 }
 // {inside 0 / outside 1, software 0 / rss 1}
 BENCHMARK(BM_owner)->Args({0, 0})->Args({1, 0})->Args({1, 1});
+
+// What a dispatching worker decides per frame it parsed (the parse is not
+// timed): {inside 0 / outside 1, how}. how 0: steering::owner on the view and
+// the fragment test, as worker::dispatch did before the steering stage (the
+// baseline); 1: steering_stage::run and release_held, as it does now; 2: the
+// same with an exception interface on the outside (every frame is also
+// classified for the kernel). Four workers, no RSS, fragment steering on,
+// this worker 0.
+void BM_dispatch_decision(benchmark::State& state) {
+    gateway::steering_settings s;
+    s.workers = 4;
+    const gateway::steering st(s);
+    const bool outside = state.range(0) != 0;
+    const stats::side from = outside ? stats::side::outside : stats::side::inside;
+    const auto fs = frames(outside);
+    std::vector<net::packet_view> views(fs.size());
+    std::vector<stats::drop_reason> parsed(fs.size());
+    for (std::size_t i = 0; i < fs.size(); ++i) parsed[i] = net::parse_frame(fs[i], views[i]);
+    gateway::steering_stage_settings ss;
+    ss.self = 0;
+    ss.fragments = gateway::fragment_steering_settings{};
+    ss.outside.exception.enabled = state.range(1) == 2;
+    ss.outside.addresses = {net::ip_address::from_v4_bytes(std::array<uint8_t, 4>{192, 0, 2, 1}.data())};
+    stats::worker_counters counters;
+    gateway::steering_stage stage(st, ss, counters);
+    gateway::fragment_steering fragments(*ss.fragments);
+    std::size_t i = 0;
+    uint64_t mine = 0;
+    for (auto _ : state) {
+        if (state.range(1) == 0) {
+            gateway::fragment_info frag;
+            uint16_t o = st.owner(from, views[i], parsed[i], &frag);
+            if (frag.fragment) o = fragments.place(frag, o, nullptr, 0).owner;
+            mine += o == gateway::steering::any || o == 0;
+        } else {
+            const gateway::packet_result r = stage.run(from, views[i], parsed[i], nullptr, 0);
+            stage.release_held([&](void*) { ++mine; });
+            mine += r.kind == gateway::verdict::forward;
+        }
+        i = (i + 1) & 1023;
+    }
+    benchmark::DoNotOptimize(mine);
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_dispatch_decision)->Args({0, 0})->Args({0, 1})->Args({1, 0})->Args({1, 1})->Args({1, 2});
 
 void BM_toeplitz_v4_tuple(benchmark::State& state) {
     const net::toeplitz_table t(net::default_rss_key);

@@ -270,6 +270,7 @@ void fragment_and_neighbor_metrics(std::string& out, const run_report& r) {
     sample(out, "egress_sni_verifications_total", {{"result", "unverified"}}, c.sni_unverified);
     one_sample(out, "egress_exception_to_kernel_total", "counter", "Frames handed to an exception interface (BGP, BFD, listed ports, neighbour answers).", c.exception_to_kernel);
     one_sample(out, "egress_exception_from_kernel_total", "counter", "Frames the kernel sent from an exception interface, passed to the port.", c.exception_from_kernel);
+    one_sample(out, "egress_exception_handed_to_worker0_total", "counter", "Frames for an exception interface another worker received, handed to worker 0 (which owns the interfaces).", c.exception_handed_to_worker0);
 }
 
 // [limits]: refusals are drops (egress_drops_total, reason source_*); no

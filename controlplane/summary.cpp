@@ -74,8 +74,9 @@ std::string format_summary(const run_report& r) {
                            c.neighbor_requests_sent, c.neighbor_replies_sent, c.neighbor_announcements_sent,
                            c.neighbor_resolved, c.neighbor_learned, c.neighbor_frames_queued,
                            c.neighbor_frames_released, c.echo_replies_sent);
-    if (c.exception_to_kernel + c.exception_from_kernel != 0)
-        out += fmt::format("  exception to kernel {}, from kernel {}\n", c.exception_to_kernel, c.exception_from_kernel);
+    if (c.exception_to_kernel + c.exception_from_kernel + c.exception_handed_to_worker0 != 0)
+        out += fmt::format("  exception to kernel {}, from kernel {}, handed to worker 0 {}\n", c.exception_to_kernel,
+                           c.exception_from_kernel, c.exception_handed_to_worker0);
     out += fmt::format("  drops total {}\n", total_drops(c));
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         if (c.drops[i] != 0) out += fmt::format("    {:<28} {}\n", stats::drop_reason_names[i], c.drops[i]);
@@ -136,8 +137,8 @@ std::string format_summary_json(const run_report& r) {
                        c.neighbor_requests_sent, c.neighbor_replies_sent, c.neighbor_announcements_sent,
                        c.neighbor_resolved, c.neighbor_learned, c.neighbor_frames_queued, c.neighbor_frames_released,
                        c.echo_replies_sent);
-    out += fmt::format(",\"exception\":{{\"to_kernel\":{},\"from_kernel\":{}}}", c.exception_to_kernel,
-                       c.exception_from_kernel);
+    out += fmt::format(",\"exception\":{{\"to_kernel\":{},\"from_kernel\":{},\"handed_to_worker0\":{}}}",
+                       c.exception_to_kernel, c.exception_from_kernel, c.exception_handed_to_worker0);
     out += ",\"drops\":{";
     for (std::size_t i = 0; i < stats::drop_reason_count; ++i)
         out += fmt::format("{}\"{}\":{}", i ? "," : "", stats::drop_reason_names[i], c.drops[i]);

@@ -36,8 +36,8 @@ void worker::run() noexcept {
     } else {
         run_live();
     }
-    if (ctx_.fragments != nullptr)
-        ctx_.fragments->release_all([&](void* held) {
+    if (ctx_.steering != nullptr)
+        ctx_.steering->release_all([&](void* held) {
             drop_unhandled(static_cast<rte_mbuf*>(held), stats::drop_reason::handoff_shutdown);
         });
     flush_handoffs();
@@ -136,25 +136,28 @@ void worker::after_loop(bool received) noexcept {
     }
 }
 
-// Packets received on s: this worker's go through its gateway_core now, the
-// others are staged for their owner's ring (per-owner FIFO: a flow's packets
-// keep their order). Each frame is parsed once, here, into the slot its
-// view takes in this worker's burst: steering reads the view, and
-// gateway_core gets the views of this worker's frames instead of parsing
-// them again (a frame handed to another worker is parsed again there: the
-// view does not cross the ring).
+// Packets received on s: each is parsed once, into the slot its view takes
+// in this worker's burst, and the steering stage (gateway/steering_stage.hpp)
+// says whose it is, one packet_result per frame read in one switch: this
+// worker's own (forward) go through its gateway_core, which reads their views
+// instead of parsing them again; the others are staged for their owner's ring
+// (per-owner FIFO: a flow's packets keep their order; the view does not cross
+// the ring, the owner parses the frame again); a fragment held until its
+// first fragment (consumed) comes back through release_held() behind it.
 void worker::dispatch(side s, rte_mbuf** pkts, uint16_t n, uint32_t now) noexcept {
     if (!steering()) {
         handle_burst(s, pkts, n, now);
         return;
     }
+    gateway::steering_stage& steer = *ctx_.steering;
     rte_mbuf* mine[max_burst];
     stats::drop_reason parsed[max_burst];
     uint16_t k = 0;
-    // `viewed`: views_[k] and parsed[k] hold m's parse already.
-    const auto route = [&](rte_mbuf* m, uint16_t o, bool viewed) {
-        o = o == gateway::steering::any || ctx_.to[o] == nullptr ? ctx_.index : o;
-        if (o == ctx_.index) {
+    // Where a frame the stage decided on goes. `viewed`: views_[k] and
+    // parsed[k] hold m's parse already.
+    const auto route = [&](rte_mbuf* m, const gateway::packet_result& r, bool viewed) {
+        switch (r.kind) {
+        case gateway::verdict::forward:
             if (!viewed)
                 parsed[k] = net::parse_frame({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, views_[k],
                                              rx_checksum(m));
@@ -163,28 +166,21 @@ void worker::dispatch(side s, rte_mbuf** pkts, uint16_t n, uint32_t now) noexcep
                 handle_burst(s, mine, k, now, views_, parsed);
                 k = 0;
             }
-        } else {
-            stage(o, m);
+            return;
+        case gateway::verdict::hand_off:
+            stage(r.owner, m, r.reason);
+            return;
+        default: // consumed: a fragment the stage holds (it gives it back)
+            return;
         }
     };
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = pkts[i];
-        gateway::fragment_info frag;
         parsed[k] =
             net::parse_frame({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len}, views_[k], rx_checksum(m));
-        const uint16_t o = ctx_.steer->owner(s, views_[k], parsed[k], &frag);
-        if (!frag.fragment || ctx_.fragments == nullptr) [[likely]] {
-            route(m, o, true);
-            continue;
-        }
-        // A fragment: later ones follow their first fragment's owner (see
-        // gateway/fragment_steering.hpp); one that comes first is held here.
-        const gateway::fragment_steering::decision d = ctx_.fragments->place(frag, o, m, now);
-        if (d.owner == gateway::steering::any) continue; // held
-        route(m, d.owner, true);
-        if (d.release != gateway::fragment_steering::npos)
-            ctx_.fragments->release(d.release,
-                                    [&](void* held) { route(static_cast<rte_mbuf*>(held), d.owner, false); });
+        const gateway::packet_result r = steer.run(s, views_[k], parsed[k], m, now);
+        route(m, r, true);
+        steer.release_held([&](void* held) { route(static_cast<rte_mbuf*>(held), r, false); });
     }
     if (k != 0) handle_burst(s, mine, k, now, views_, parsed);
 }
@@ -193,8 +189,8 @@ void worker::dispatch(side s, rte_mbuf** pkts, uint16_t n, uint32_t now) noexcep
 // (received, then counted as fragment_timeout). At shutdown, the ones
 // still held count as handoff_shutdown.
 void worker::expire_held_fragments(uint32_t now) noexcept {
-    if (ctx_.fragments == nullptr || ctx_.fragments->held() == 0) return;
-    ctx_.fragments->expire(now, max_held_fragments, [&](void* held) {
+    if (ctx_.steering == nullptr) return;
+    ctx_.steering->expire_held(now, max_held_fragments, [&](void* held) {
         drop_unhandled(static_cast<rte_mbuf*>(held), stats::drop_reason::fragment_timeout);
     });
 }
@@ -382,6 +378,7 @@ void worker::handle_burst(side from, rte_mbuf** pkts, uint16_t n, uint32_t now, 
             break;
         case gateway::verdict::drop:     // counted by the gateway
         case gateway::verdict::consumed: // ARP, ND, an echo it answered, a copy held for its next hop
+        case gateway::verdict::hand_off: // the steering stage's only, never gateway_core's
             rte_pktmbuf_free(kept[i]);
             break;
         }
@@ -390,7 +387,8 @@ void worker::handle_burst(side from, rte_mbuf** pkts, uint16_t n, uint32_t now, 
 }
 
 // The exception path (exception_tap.hpp): only worker 0 gets these
-// verdicts (gateway::local_stage), and only worker 0 has the taps.
+// verdicts (gateway::local_stage; the other workers' steering stage hands
+// the frames to it), and only worker 0 has the taps.
 void worker::to_kernel(side from, rte_mbuf* m) noexcept {
     if (ctx_.exception != nullptr) {
         ctx_.exception->send(from, m, counters_);

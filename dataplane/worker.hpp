@@ -13,9 +13,9 @@
 #include "base/idle_backoff.hpp"
 #include "base/seqlock.hpp"
 #include "gateway/flow_query.hpp"
-#include "gateway/fragment_steering.hpp"
 #include "gateway/gateway_core.hpp"
 #include "gateway/steering.hpp"
+#include "gateway/steering_stage.hpp"
 #include "stats/live_stats.hpp"
 #include "policy_slot.hpp"
 #include "port.hpp"
@@ -30,7 +30,7 @@ class exception_io;
 inline constexpr uint16_t max_burst = 512;
 inline constexpr unsigned max_workers = 64;
 // Later fragments a dispatching worker holds until their first fragment
-// (gateway::fragment_steering hold slots).
+// (gateway::steering_stage's fragment_steering hold slots).
 inline constexpr uint32_t max_held_fragments = 64;
 
 // What all workers of one run share: drain detection and the replay clock.
@@ -60,9 +60,10 @@ struct alignas(64) worker_context {
     // mbuf dynamic flag marking a copy of an ARP / ND frame another worker
     // received (gateway_core::share_with_peers): learned from, not processed.
     uint64_t peer_copy_flag = 0;
-    // Which owner each fragmented datagram this worker dispatches went to
-    // (null: one worker, or fragments disabled).
-    gateway::fragment_steering* fragments = nullptr;
+    // Who handles each frame this worker receives (gateway::steering_stage:
+    // owner by tuple, fragments after their first, the exception path to
+    // worker 0). Null with one worker.
+    gateway::steering_stage* steering = nullptr;
     uint16_t burst = 32;
     uint32_t sweep_budget = 64;    // flow records examined for expiry per loop
     bool stop_when_drained = false;

@@ -51,7 +51,7 @@ private:
     uint32_t clock_ms() const noexcept { return clock_ms(rte_get_tsc_cycles()); }
     uint32_t clock_ms(uint64_t tsc) const noexcept { return static_cast<uint32_t>((tsc - start_tsc_) / tsc_per_ms_); }
     bool stopping() const noexcept { return ctx_.stop->load(std::memory_order_relaxed); }
-    bool steering() const noexcept { return ctx_.steer != nullptr && ctx_.steer->workers() > 1; }
+    bool steering() const noexcept { return ctx_.steering != nullptr; }
     // Does this worker poll an RX queue of port s? Queue q belongs to worker q;
     // in replay mode worker 0 alone reads both ports (in timestamp order).
     bool polls(side s) const noexcept {

@@ -95,6 +95,24 @@ gateway::settings worker_set::core_settings(unsigned w) {
     return s;
 }
 
+// Worker w's steering stage: its index, the sides (frames for the kernel go
+// to worker 0) and, with fragments on, where it sends later fragments.
+gateway::steering_stage_settings worker_set::stage_settings(unsigned w) const {
+    gateway::steering_stage_settings s;
+    s.self = static_cast<uint16_t>(w);
+    s.inside = settings_.gateway.inside;
+    s.outside = settings_.gateway.outside;
+    if (settings_.gateway.fragments.max_datagrams != 0) {
+        gateway::fragment_steering_settings fs;
+        fs.self = s.self;
+        fs.entries = settings_.gateway.fragments.max_datagrams;
+        fs.lifetime_ms = settings_.gateway.fragments.timeout_ms;
+        fs.hold_slots = max_held_fragments;
+        s.fragments = fs;
+    }
+    return s;
+}
+
 void worker_set::make_worker(unsigned w) {
     const unsigned n = settings_.workers;
     cores_.push_back(std::make_unique<gateway::gateway_core>(core_settings(w)));
@@ -116,14 +134,10 @@ void worker_set::make_worker(unsigned w) {
     c->timestamp_flag = settings_.timestamp_flag;
     c->stop = settings_.stop;
     c->idle = settings_.idle;
-    if (n > 1 && settings_.gateway.fragments.max_datagrams != 0) {
-        gateway::fragment_steering_settings fs;
-        fs.self = static_cast<uint16_t>(w);
-        fs.entries = settings_.gateway.fragments.max_datagrams;
-        fs.lifetime_ms = settings_.gateway.fragments.timeout_ms;
-        fs.hold_slots = max_held_fragments;
-        fragment_steers_.push_back(std::make_unique<gateway::fragment_steering>(fs));
-        c->fragments = fragment_steers_.back().get();
+    if (n > 1) {
+        steering_stages_.push_back(std::make_unique<gateway::steering_stage>(*settings_.steer, stage_settings(w),
+                                                                        cores_.back()->counters()));
+        c->steering = steering_stages_.back().get();
     }
     for (unsigned o = 0; o < n && n > 1; ++o) {
         c->to[o] = handoff_.rings[w * n + o];

@@ -1,7 +1,7 @@
 // The workers of one run, built, started and torn down in one place (think
 // Seastar's sharded<>): worker_set owns every per-worker object (the
 // gateway_core, the worker_context, the hand-off rings between each pair, the
-// fragment steering of each dispatching worker, the flow-event and
+// steering stage of each dispatching worker, the flow-event and
 // security-event rings, the boxes each worker publishes its counters in) and
 // offers what the process and the bench do with all of them: start on the
 // lcores, visit each, sum over them, answer a flow query, count what was left
@@ -19,10 +19,10 @@
 #include "base/page_memory.hpp"
 #include "base/seqlock.hpp"
 #include "gateway/flow_query.hpp"
-#include "gateway/fragment_steering.hpp"
 #include "gateway/gateway_core.hpp"
 #include "gateway/settings.hpp"
 #include "gateway/steering.hpp"
+#include "gateway/steering_stage.hpp"
 #include "policy/security_event.hpp"
 #include "stats/live_stats.hpp"
 #include "policy_slot.hpp"
@@ -152,6 +152,7 @@ private:
     };
     static int run_launch(void* arg);
     gateway::settings core_settings(unsigned w);
+    gateway::steering_stage_settings stage_settings(unsigned w) const;
     void make_handoff_rings();
     void register_peer_copy_flag();
     void make_worker(unsigned w);
@@ -165,7 +166,7 @@ private:
     std::vector<std::unique_ptr<policy::security_ring>> security_events_;
     std::vector<std::unique_ptr<base::seqlock_box<stats::live_stats>>> live_;
     std::vector<std::unique_ptr<gateway::gateway_core>> cores_;
-    std::vector<std::unique_ptr<gateway::fragment_steering>> fragment_steers_; // per dispatching worker
+    std::vector<std::unique_ptr<gateway::steering_stage>> steering_stages_; // per worker, with several
     std::vector<std::unique_ptr<worker_context>> contexts_;
     std::vector<std::unique_ptr<launch>> launches_;
     bool main_runs_one_ = false;

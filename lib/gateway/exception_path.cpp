@@ -24,6 +24,14 @@ exception_class classify_exception(const exception_settings& s, const net::packe
                : exception_class::none;
 }
 
+exception_class classify_for_kernel(const side_settings& own, const net::packet_view& view) noexcept {
+    const exception_class c = classify_exception(own.exception, view);
+    if (c == exception_class::none ||
+        std::find(own.addresses.begin(), own.addresses.end(), view.dst) == own.addresses.end())
+        return exception_class::none;
+    return c;
+}
+
 bool is_neighbor_answer(std::span<const uint8_t> frame) noexcept {
     net::l2_header l2;
     if (!net::read_l2_header(frame, l2)) return false;

@@ -62,6 +62,10 @@ inline constexpr uint16_t bfd_multihop_port = 4784;
 // fragment: the kernel would need the whole datagram.)
 enum class exception_class : uint8_t { none, bfd, other };
 exception_class classify_exception(const exception_settings& s, const net::packet_view& view) noexcept;
+// The same for an IP packet that arrived on side `own`: none unless it is
+// addressed to one of that side's own addresses. Both local_stage (on worker
+// 0: to the kernel) and steering_stage (on another worker: to worker 0) ask.
+exception_class classify_for_kernel(const side_settings& own, const net::packet_view& view) noexcept;
 
 // Is this frame (ARP or neighbour discovery to the gateway) an answer the
 // kernel needs a copy of: an ARP reply or a neighbour advertisement?

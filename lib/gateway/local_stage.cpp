@@ -35,9 +35,7 @@ packet_result local_stage::learn_from_peer(side from, std::span<const uint8_t> f
                                                  destination to, uint32_t now) noexcept {
     if (to == destination::gateway_ip) {
         const side_settings& own = from == side::inside ? settings_.inside : settings_.outside;
-        const exception_class c = classify_exception(own.exception, view);
-        if (c != exception_class::none &&
-            std::find(own.addresses.begin(), own.addresses.end(), view.dst) != own.addresses.end())
+        if (const exception_class c = classify_for_kernel(own, view); c != exception_class::none)
             return to_kernel(from, c, now);
         return echo_reply(from, frame, view, now);
     }
@@ -53,9 +51,10 @@ packet_result local_stage::learn_from_peer(side from, std::span<const uint8_t> f
 }
 
 // BGP, BFD or a listed port to this side's own address: to the kernel, within
-// the side's budget, on worker 0 (the exception interfaces' only user).
+// the side's budget. Such frames reach worker 0's gateway_core only (the
+// exception interfaces' only user): other workers' steering_stage hands them
+// over.
 packet_result local_stage::to_kernel(side from, exception_class c, uint32_t now) noexcept {
-    if (settings_.worker != 0) return packet_result::drop(drop_reason::exception_not_worker0);
     if (!exception_budget_[static_cast<std::size_t>(from)][c == exception_class::bfd ? 0 : 1].try_take(now))
         return packet_result::drop(drop_reason::exception_rate_limited);
     return packet_result::to_kernel();

@@ -8,9 +8,9 @@
 // kernel (verdict to_kernel), with a copy of the ARP replies and neighbour
 // advertisements the gateway receives there (copy_to_kernel), under that
 // side's token buckets (one for BFD, one for the rest). Only worker 0 owns
-// the exception interfaces: another worker drops such frames as
-// exception_not_worker0 (and makes no copies; the neighbour answers reach
-// worker 0 as peer copies).
+// the exception interfaces: the other workers' steering_stage hands it the
+// frames for the kernel, so they never get here elsewhere; only worker 0
+// makes copies of neighbour answers (they reach it as peer copies).
 #pragma once
 
 #include <cstdint>

@@ -85,6 +85,7 @@ struct alignas(64) worker_counters {
     // The exception path (lib/gateway/exception_path.hpp, dataplane/exception_tap).
     uint64_t exception_to_kernel = 0;   // frames handed to a side's exception interface (copies included)
     uint64_t exception_from_kernel = 0; // frames the kernel sent from it, passed to the port's TX queue
+    uint64_t exception_handed_to_worker0 = 0; // frames for it another worker received, handed to worker 0
 
     // no_drop is not a reason: not counted.
     void count_drop(drop_reason r) noexcept {
@@ -151,6 +152,7 @@ struct alignas(64) worker_counters {
         sni_unverified += o.sni_unverified;
         exception_to_kernel += o.exception_to_kernel;
         exception_from_kernel += o.exception_from_kernel;
+        exception_handed_to_worker0 += o.exception_handed_to_worker0;
         return *this;
     }
 };

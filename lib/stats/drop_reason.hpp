@@ -122,11 +122,11 @@ namespace egress::stats {
     X(exception_rate_limited, "exception_rate_limited")                 \
     X(exception_queue_full, "exception_queue_full")                     \
     X(exception_source_refused, "exception_source_refused")             \
-    X(exception_not_worker0, "exception_not_worker0")                   \
     X(stream_overlap_mismatch, "stream_overlap_mismatch")               \
     X(stream_overlap_unverified, "stream_overlap_unverified")           \
     X(ipv6_routing_type0, "ipv6_routing_type0")                         \
-    X(ipv6_source_routed, "ipv6_source_routed")
+    X(ipv6_source_routed, "ipv6_source_routed")                         \
+    X(exception_handoff_full, "exception_handoff_full")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

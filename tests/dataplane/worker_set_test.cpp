@@ -96,7 +96,10 @@ TEST(worker_set, each_pair_of_workers_shares_one_ring_per_direction) {
         EXPECT_EQ(c.core, &ws.core(a));
         EXPECT_EQ(c.steer, &f.steer);
         EXPECT_EQ(c.burst, 16);
-        EXPECT_NE(c.fragments, nullptr); // several workers, fragments on: each dispatcher remembers datagrams
+        // Several workers: each has its steering stage (owners, fragments, the exception path).
+        ASSERT_NE(c.steering, nullptr);
+        EXPECT_EQ(c.steering->self(), a);
+        EXPECT_EQ(&c.steering->steer(), &f.steer);
         EXPECT_EQ(c.to[a], nullptr);
         EXPECT_EQ(c.from[a], nullptr);
         for (unsigned b = 0; b < 3; ++b) {
@@ -117,7 +120,7 @@ TEST(worker_set, one_worker_has_no_rings_and_no_steering) {
     worker_set ws(f.s);
     const worker_context& c = ws.context(0);
     EXPECT_EQ(c.steer, nullptr);
-    EXPECT_EQ(c.fragments, nullptr);
+    EXPECT_EQ(c.steering, nullptr);
     EXPECT_EQ(c.peer_copy_flag, 0u);
     EXPECT_EQ(c.to[0], nullptr);
     EXPECT_EQ(c.from[0], nullptr);

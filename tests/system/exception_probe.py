@@ -19,7 +19,15 @@ UDP datagrams through egressd to the router. Then the session state again,
 egressd's JSON summary and the tap capture's count of port 23 frames.
 Prints JSON on the last line.
 
-Usage: exception_probe.py EGRESSD WORKDIR"""
+With MODE "workers": two workers, both ports af_packet with two queue pairs
+(the kernel fans frames out over the queues by its flow hash, so worker 1
+receives its share of the frames for the kernel and hands them to worker 0,
+which owns the tap). After BGP and BFD are up, the router opens CONNECTS TCP
+connections from distinct source ports to 192.0.2.1:2222 (a listed port),
+served by a kernel socket on the tap; each sends a line and reads the echo.
+No flood.
+
+Usage: exception_probe.py EGRESSD WORKDIR [MODE]"""
 import json
 import os
 import re
@@ -31,6 +39,7 @@ import time
 import netns  # noqa: E402 (tests/system, beside this script)
 
 egressd, work = (sys.argv[1:3] + ["", ""])[:2]
+mode = sys.argv[3] if len(sys.argv) > 3 else "flood"
 tag = str(os.getpid())
 CLI, GW, RTR = f"exc-cli{tag}", f"exc-gw{tag}", f"exc-rtr{tag}"
 GW_IN, GW_OUT = "02:00:00:00:01:fe", "02:00:00:00:02:fe"
@@ -38,6 +47,7 @@ RTR_MAC = "02:00:00:00:02:54"
 TAP = "exc-out0"
 FLOOD = 3000
 RATE, BURST = 200, 20
+CONNECTS = 40
 
 CONFIG = f"""
 [eal]
@@ -69,6 +79,11 @@ pool = ["203.0.113.10"]
 [flows]
 max_flows = 1024
 """
+
+if mode == "workers":
+    CONFIG = CONFIG.replace('lcores = "0-1"', 'lcores = "(0-2)@(0,1)"')
+    CONFIG = CONFIG.replace("iface=xin1", "iface=xin1,qpairs=2").replace("iface=xout1", "iface=xout1,qpairs=2")
+    CONFIG += "\n[run]\nworkers = 2\n"
 
 # BGP over the tap, BFD on it (200 ms, multiplier 5: 1 s detection, slack for a
 # busy CI machine), the pool announced.
@@ -151,6 +166,42 @@ for i, f in enumerate(frames):
 s.close()
 """
 
+
+# The gateway host's service on the listed port, bound to the tap's address:
+# echoes one line per connection, CONNECTS connections.
+ECHO_SERVER = rf"""
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.0.2.1", 2222))
+s.listen(64)
+s.settimeout(60)
+for _ in range({CONNECTS}):
+    c, _ = s.accept()
+    c.settimeout(10)
+    c.sendall(c.recv(100))
+    c.close()
+"""
+
+# The router's clients: one connection per source port, a line each way.
+ECHO_CLIENTS = rf"""
+import socket, time
+ok = 0
+for i in range({CONNECTS}):
+    time.sleep(0.05)  # ~100 frames a second to the kernel: within exception_rate
+    c = socket.socket()
+    c.settimeout(5)
+    try:
+        c.bind(("192.0.2.254", 41000 + i))
+        c.connect(("192.0.2.1", 2222))
+        line = b"hello %d" % i
+        c.sendall(line)
+        ok += c.recv(100) == line
+    except OSError:
+        pass
+    c.close()
+print(ok, flush=True)
+"""
 
 sh = netns.sh
 
@@ -238,19 +289,26 @@ try:
                                                           birdc(GW, socks[GW], "show", "bfd", "sessions")), 15)
     result["router_route"] = wait_for(lambda: "203.0.113.0/24" in birdc(RTR, socks[RTR], "show", "route"), 10)
     result["router_routes"] = birdc(RTR, socks[RTR], "show", "route")
-    # The flood and the forwarding, at the same time.
-    listener = subprocess.Popen(["ip", "netns", "exec", RTR, "/usr/bin/python3", "-c", UDP_LISTENER],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.5)
-    flooder = subprocess.Popen(["ip", "netns", "exec", RTR, "/usr/bin/python3", "-c", FLOODER],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    started = time.monotonic()
-    sh("/usr/bin/python3", "-c", UDP_SENDER, ns=CLI, timeout=60)
-    _, flood_err = flooder.communicate(timeout=120)
-    result["flood_s"] = round(time.monotonic() - started, 2)
-    result["flood_rc"] = flooder.returncode
-    out, _ = listener.communicate(timeout=30)
-    result["udp_received"] = int(out.strip() or 0)
+    if mode == "workers":
+        server = subprocess.Popen(["ip", "netns", "exec", GW, "/usr/bin/python3", "-c", ECHO_SERVER],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(server)
+        time.sleep(0.5)
+        result["connects_ok"] = int(sh("/usr/bin/python3", "-c", ECHO_CLIENTS, ns=RTR, timeout=240).stdout.strip())
+    else:
+        # The flood and the forwarding, at the same time.
+        listener = subprocess.Popen(["ip", "netns", "exec", RTR, "/usr/bin/python3", "-c", UDP_LISTENER],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        flooder = subprocess.Popen(["ip", "netns", "exec", RTR, "/usr/bin/python3", "-c", FLOODER],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started = time.monotonic()
+        sh("/usr/bin/python3", "-c", UDP_SENDER, ns=CLI, timeout=60)
+        _, flood_err = flooder.communicate(timeout=120)
+        result["flood_s"] = round(time.monotonic() - started, 2)
+        result["flood_rc"] = flooder.returncode
+        out, _ = listener.communicate(timeout=30)
+        result["udp_received"] = int(out.strip() or 0)
     time.sleep(1.0)
     result["after_flood_gw"] = protocol_line(GW, socks[GW], "upstream")
     result["after_flood_rtr"] = protocol_line(RTR, socks[RTR], "gw1")

@@ -9,8 +9,10 @@
 
 #include "gateway/exception_path.hpp"
 #include "gateway/gateway_core.hpp"
+#include "gateway/steering_stage.hpp"
 #include "gateway_fixture.hpp"
 #include "net/arp.hpp"
+#include "net/packet_parser.hpp"
 
 namespace egress::gateway {
 namespace {
@@ -25,13 +27,12 @@ const auto router_mac = test::mac("02:00:00:00:02:54");
 
 // The outside side has an exception interface with tcp/22 and udp/161 listed;
 // the inside has none.
-settings exception_settings_for_test(uint32_t rate = 100, uint32_t burst = 5, uint16_t worker = 0) {
+settings exception_settings_for_test(uint32_t rate = 100, uint32_t burst = 5) {
     settings s = make_settings();
     s.outside.exception.enabled = true;
     s.outside.exception.ports = {{net::proto_tcp, 22}, {net::proto_udp, 161}};
     s.outside.exception.rate = rate;
     s.outside.exception.burst = burst;
-    s.worker = worker;
     return s;
 }
 
@@ -117,11 +118,34 @@ TEST(exception_path, without_an_exception_interface_nothing_changes) {
     EXPECT_EQ(outcome(core.process(side::outside, bfd, 0)), outcome(drop_reason::local_delivery_unsupported));
 }
 
-TEST(exception_path, other_workers_drop_and_count) {
-    gateway_core core(exception_settings_for_test(100, 5, 1));
-    bytes bgp = tcp_to("192.0.2.1", 40000, 179);
-    EXPECT_EQ(outcome(core.process(side::outside, bgp, 0)), outcome(drop_reason::exception_not_worker0));
-    EXPECT_EQ(core.counters().drops[static_cast<std::size_t>(drop_reason::exception_not_worker0)], 1u);
+// Several workers: the steering stage of any other worker hands a frame for
+// the kernel to worker 0 (the only one with the exception interfaces), whose
+// gateway_core sends it to the kernel unchanged; a ring without room drops it
+// as exception_handoff_full.
+TEST(exception_path, another_worker_hands_the_kernels_frames_to_worker0) {
+    steering_settings two;
+    two.workers = 2;
+    const steering st(two);
+    const settings s0 = exception_settings_for_test(100, 5);
+    steering_stage_settings ss;
+    ss.self = 1;
+    ss.inside = s0.inside;
+    ss.outside = s0.outside;
+    stats::worker_counters counters;
+    steering_stage worker1(st, ss, counters);
+    gateway_core worker0(s0);
+    for (bytes frame : {tcp_to("192.0.2.1", 40000, 179), tcp_to("192.0.2.1", 179, 40000),
+                        udp_to("192.0.2.1", 49152, 3784), tcp_to("192.0.2.1", 50000, 22)}) {
+        net::packet_view view;
+        const packet_result r = worker1.run(side::outside, view, net::parse_frame(frame, view), nullptr, 0);
+        EXPECT_EQ(r.kind, verdict::hand_off);
+        EXPECT_EQ(r.owner, 0);
+        EXPECT_EQ(r.reason, drop_reason::exception_handoff_full);
+        const bytes before = frame;
+        EXPECT_EQ(outcome(worker0.process(side::outside, frame, 1000)), outcome(verdict::to_kernel));
+        EXPECT_EQ(frame, before);
+    }
+    EXPECT_EQ(counters.exception_handed_to_worker0, 4u);
 }
 
 // Burst 5, 100 per second: 5 pass at once, then one per 10 ms; BFD has a

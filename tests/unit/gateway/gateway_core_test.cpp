@@ -134,30 +134,6 @@ TEST_F(gateway_test, a_mapping_is_not_reused_for_the_same_destination_before_the
     EXPECT_EQ(c.view.src_port, 5000);
 }
 
-TEST_F(gateway_test, port_exhaustion_drops_the_new_flow_and_counts_it_per_address) {
-    make(make_settings(1024, 1000, 1001));
-    for (uint16_t sport : {1000, 1001})
-        ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(sport, 53).build()).verdict, verdict::forward);
-    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(2000, 53).build()).verdict,
-              drop_reason::nat_ports_exhausted);
-    // Another destination still has both ports.
-    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.8").udp(2000, 53).build()).verdict, verdict::forward);
-    EXPECT_EQ(drops(drop_reason::nat_ports_exhausted), 1u);
-    EXPECT_EQ(core->pool_usage().at(0).exhausted, 1u);
-    EXPECT_EQ(core->pool_usage().at(0).mappings_active, 3u);
-}
-
-TEST_F(gateway_test, a_full_flow_table_drops_new_flows_and_keeps_the_live_ones) {
-    make(make_settings(4));
-    for (uint16_t sport = 1; sport <= 4; ++sport)
-        ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000 + sport, 53).build()).verdict, verdict::forward);
-    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(6000, 53).build()).verdict,
-              drop_reason::flow_table_full);
-    for (uint16_t sport = 1; sport <= 4; ++sport)
-        EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").udp(53, 5000 + sport).build()).verdict, verdict::forward);
-    EXPECT_EQ(drops(drop_reason::flow_table_full), 1u);
-}
-
 TEST_F(gateway_test, icmp_echo_identifier_is_translated_and_restored) {
     auto a = pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").echo_request(4242).build());
     auto b = pass(side::inside, from_inside().ipv4("10.0.0.6", "198.51.100.7").echo_request(4242).build());
@@ -172,43 +148,6 @@ TEST_F(gateway_test, icmp_echo_identifier_is_translated_and_restored) {
     EXPECT_EQ(created(stats::flow_proto::icmp), 2u);
 }
 
-TEST_F(gateway_test, ipv6_is_forwarded_without_translation_and_tracked) {
-    auto syn = pass(side::inside, from_inside().ipv6("fd00:0:0:1::5", "2001:db8:5::7").ttl(64).tcp(40000, 443).build());
-    ASSERT_EQ(syn.verdict, verdict::forward);
-    EXPECT_EQ(syn.view.src, ip("fd00:0:0:1::5"));
-    EXPECT_EQ(syn.view.src_port, 40000);
-    EXPECT_EQ(syn.view.ttl, 63);
-    auto synack = pass(side::outside, from_outside().ipv6("2001:db8:5::7", "fd00:0:0:1::5").tcp(443, 40000, net::tcp_syn | net::tcp_ack).build());
-    ASSERT_EQ(synack.verdict, verdict::forward);
-    EXPECT_EQ(synack.view.dst, ip("fd00:0:0:1::5"));
-    EXPECT_EQ(pass(side::outside, from_outside().ipv6("2001:db8:5::8", "fd00:0:0:1::5").tcp(443, 40000, net::tcp_syn | net::tcp_ack).build()).verdict,
-              drop_reason::inbound_unsolicited);
-    EXPECT_EQ(core->pool_usage().at(0).mappings_active, 0u); // no NAT for IPv6
-}
-
-TEST_F(gateway_test, invalid_tcp_transitions_are_dropped) {
-    ASSERT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443).build()).verdict, verdict::forward);
-    // A FIN from outside before the handshake completes.
-    EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, net::tcp_fin | net::tcp_ack).build()).verdict,
-              drop_reason::tcp_invalid_transition);
-    // A SYN+ACK from the inside host, which does not accept connections.
-    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40000, 443, net::tcp_syn | net::tcp_ack).build()).verdict,
-              drop_reason::tcp_invalid_transition);
-    // A bare ACK from outside is forwarded: the challenge ACK of RFC 5961 section 4 (RFC 5382 REQ-2).
-    EXPECT_EQ(pass(side::outside, from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, net::tcp_ack).build()).verdict,
-              verdict::forward);
-}
-
-TEST_F(gateway_test, packets_not_for_this_gateway_are_refused) {
-    EXPECT_EQ(pass(side::inside, frame_builder().eth(inside_hop, mac("02:00:00:00:09:09")).ipv4("10.0.0.5", "198.51.100.7").udp(1, 2).build()).verdict,
-              drop_reason::l2_dst_not_local);
-    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "10.0.0.1").udp(1, 2).build()).verdict,
-              drop_reason::local_delivery_unsupported);
-    EXPECT_EQ(pass(side::inside, from_inside().ipv4("10.0.0.5", "198.51.100.7").ttl(1).udp(1, 2).build()).verdict,
-              drop_reason::ttl_expired);
-    EXPECT_EQ(core->flows_active(), 0u);
-}
-
 TEST_F(gateway_test, a_burst_with_a_new_flow_and_its_followers_creates_one_flow) {
     bytes f1 = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(5000, 53).build();
     bytes f2 = f1, f3 = f1;
@@ -219,6 +158,9 @@ TEST_F(gateway_test, a_burst_with_a_new_flow_and_its_followers_creates_one_flow)
     EXPECT_EQ(created(stats::flow_proto::udp), 1u);
     EXPECT_EQ(core->flows_active(), 1u);
 }
+
+// Port exhaustion, a full flow table, IPv6 untranslated, invalid TCP
+// transitions and frames not for this gateway: rows of gateway_table_test.cpp.
 
 } // namespace
 } // namespace egress::gateway

@@ -313,18 +313,26 @@ TEST(Prometheus, ExceptionPathCounters) {
     run_report r = small_report();
     r.counters.exception_to_kernel = 41;
     r.counters.exception_from_kernel = 39;
+    r.counters.exception_handed_to_worker0 = 7;
     r.counters.count_drop(stats::drop_reason::exception_rate_limited);
     r.counters.count_drop(stats::drop_reason::exception_source_refused);
     const auto text = format_prometheus(r, small_extra());
     for (const char* line : {
              "egress_exception_to_kernel_total 41",
              "egress_exception_from_kernel_total 39",
+             "egress_exception_handed_to_worker0_total 7",
              "egress_drops_total{reason=\"exception_rate_limited\"} 1",
              "egress_drops_total{reason=\"exception_source_refused\"} 1",
              "egress_drops_total{reason=\"exception_queue_full\"} 0",
-             "egress_drops_total{reason=\"exception_not_worker0\"} 0",
+             "egress_drops_total{reason=\"exception_handoff_full\"} 0",
          })
         EXPECT_TRUE(has_line(text, line)) << line;
+    const std::string summary = format_summary(r);
+    EXPECT_NE(summary.find("  exception to kernel 41, from kernel 39, handed to worker 0 7\n"), std::string::npos)
+        << summary;
+    const std::string json = format_summary_json(r);
+    EXPECT_NE(json.find("\"exception\":{\"to_kernel\":41,\"from_kernel\":39,\"handed_to_worker0\":7}"),
+              std::string::npos) << json;
 }
 
 TEST(Prometheus, HelpAndTypeForEveryFamily) {
@@ -395,6 +403,7 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
         {"egress_sni_verifications_total", "counter"},
         {"egress_exception_to_kernel_total", "counter"},
         {"egress_exception_from_kernel_total", "counter"},
+        {"egress_exception_handed_to_worker0_total", "counter"},
         {"egress_start_time_seconds", "gauge"},
         {"egress_build_info", "gauge"},
     };
