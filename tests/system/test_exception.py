@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""System test of the exception path (issue 17, item 1): BIRD on the gateway
-host peers with BIRD on the outside router through egressd's outside port and
-the net_tap egressd creates (tests/system/exception_probe.py builds the
-namespaces and runs it all)."""
+"""System test of the exception path (issue 17, item 1): a routing daemon on
+the gateway host — BIRD, and again FRR — peers with BIRD on the outside router
+through egressd's outside port and the net_tap egressd creates
+(tests/system/exception_probe.py builds the namespaces and runs it all)."""
 import json
 import os
 import subprocess
@@ -17,9 +17,9 @@ PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exception_prob
 FLOOD, RATE, BURST = 3000, 200, 20
 
 
-def probe():
+def probe(daemon):
     d = tempfile.mkdtemp(prefix="egressd-exc-")
-    proc = subprocess.run(["/usr/bin/python3", PROBE, harness.EGRESSD, d], capture_output=True, text=True,
+    proc = subprocess.run(["/usr/bin/python3", PROBE, harness.EGRESSD, d, daemon], capture_output=True, text=True,
                           timeout=240)
     if proc.returncode != 0:
         raise AssertionError(proc.stderr[-3000:])
@@ -28,7 +28,12 @@ def probe():
 
 class exception_path(unittest.TestCase):
     def test_bgp_and_bfd_through_the_port(self):
-        r = probe()
+        self.check(probe("bird"))
+
+    def test_frr_on_the_gateway_host(self):
+        self.check(probe("frr"))
+
+    def check(self, r):
         self.assertEqual(r["returncode"], 0, r["stderr"])
         # The tap: the port's MAC, the side's address.
         self.assertIn("link/ether 02:00:00:00:02:fe", r["tap"])
@@ -36,6 +41,7 @@ class exception_path(unittest.TestCase):
         # BGP Established both ways, BFD up, the pool announced to the router.
         self.assertIsNotNone(r["established_after_s"], r)
         self.assertIsNotNone(r["bfd_up_after_s"], r)
+        self.assertRegex(r["router_bfd"], r"192\.0\.2\.1 +r0 +Up ")
         self.assertIsNotNone(r["router_route"], r)
         self.assertIn("203.0.113.0/24", r["router_routes"])
         self.assertIn("via 192.0.2.1", r["router_routes"])
