@@ -740,7 +740,7 @@ def demo(daemon="bird"):
     say(f"   owners seen by the server: {counts(owners)}")
     say(f"   TCP flows created per instance (egressctl stats): "
         f"{ {i: after[i] - before[i] for i in GWS} }")
-    say("\n== egressctl drain on instance 2: its BIRD withdraws the default route")
+    say(f"\n== egressctl drain on instance 2: its {gw} withdraws the default route")
     t = time.time()
     say(indent(egressctl(2, "drain").stdout))
     say(f"   out of the route {wait_for_route([1]) - t:.2f} s later; 40 new connections: {counts(connections(40))}")
