@@ -95,6 +95,14 @@ class scene_test(unittest.TestCase):
             self.assertGreater(scene.metric(i, "egress_idle_sleeps_total"), 0, f"instance {i}")
             self.assertEqual(scene.metric(i, "egress_health_state"), 0, f"instance {i}")
 
+    def check_exception_path(self, i):
+        # BGP and BFD went through egressd's exception path, nothing was refused.
+        self.assertGreater(scene.metric(i, "egress_exception_to_kernel_total"), 0)
+        self.assertGreater(scene.metric(i, "egress_exception_from_kernel_total"), 0)
+        drops = stats(i)["drops"]
+        for reason in ("exception_source_refused", "exception_queue_full", "exception_rate_limited"):
+            self.assertEqual(drops[reason], 0, f"instance {i}: {reason}")
+
     def check_kill(self):
         scene.wait_for_sessions([1, 2])
         self.assertEqual(scene.route_changes()[-1][1], (1, 2))
@@ -150,12 +158,7 @@ class scaleout(scene_test):
             for proto in ("inside", "outside"):
                 self.assertRegex(bird, rf"\n{proto} +BGP +--- +up +\S+ +Established")
             self.assertRegex(bird, r"\nhealth_gate +Pipe +--- +up ")
-            # BGP and BFD went through egressd's exception path, nothing was refused.
-            self.assertGreater(scene.metric(i, "egress_exception_to_kernel_total"), 0)
-            self.assertGreater(scene.metric(i, "egress_exception_from_kernel_total"), 0)
-            drops = stats(i)["drops"]
-            for reason in ("exception_source_refused", "exception_queue_full", "exception_rate_limited"):
-                self.assertEqual(drops[reason], 0, f"instance {i}: {reason}")
+            self.check_exception_path(i)
 
     def test_01_ecmp_spreads_flows_and_replies_reach_their_owner(self):
         self.check_spread()
@@ -245,11 +248,7 @@ class scaleout_frr(scene_test):
                              sorted([(scene.INSIDE_ROUTER[i], "up"), (scene.OUTSIDE_ROUTER[i], "up")]))
             # bgp no-rib: nothing learnt installed on the gateway host.
             self.assertEqual(scene.sh("ip", "route", "show", "proto", "bgp", ns=scene.GWS[i]).stdout, "")
-            self.assertGreater(scene.metric(i, "egress_exception_to_kernel_total"), 0)
-            self.assertGreater(scene.metric(i, "egress_exception_from_kernel_total"), 0)
-            drops = stats(i)["drops"]
-            for reason in ("exception_source_refused", "exception_queue_full", "exception_rate_limited"):
-                self.assertEqual(drops[reason], 0, f"instance {i}: {reason}")
+            self.check_exception_path(i)
 
     def test_01_ecmp_spreads_flows_and_replies_reach_their_owner(self):
         self.check_spread()
