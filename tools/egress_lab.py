@@ -739,7 +739,8 @@ USAGE = """usage: tools/lab up|down|status|demo|scaleout|scaleout-up|scaleout-st
   scaleout, scaleout-up [poll|adaptive], scaleout-status, scaleout-measure
           two egressd instances behind an ECMP router, routes from BGP + BFD (BIRD
           on the gateways through egressd, FRR and BIRD on the routers,
-          conf/scaleout), one drained, killed and restarted
+          conf/scaleout; --gateway-daemon frr: FRR on the gateways, BIRD inside,
+          FRR outside), one drained, killed and restarted
           (tools/egress_scaleout.py); `down` removes that scene too"""
 
 

@@ -35,6 +35,7 @@ namespaces, deletes them and the run directory.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -303,43 +304,86 @@ def kill_instance(i):
 # Routing: BGP and BFD from real routing daemons decide which instances the
 # inside router spreads flows over
 # --------------------------------------------------------------------------
-def start_routers():
-    """The routers' daemons: FRR (zebra, bfdd, bgpd) on the inside router,
-    BIRD on the outside router, both with the files in conf/scaleout as they
-    are; and the route monitor (routes.log)."""
-    frr = path("frr")
-    os.makedirs(frr)
-    shutil.chown(frr, "frr", "frr")  # the daemons drop to user frr: their sockets and pid files go here
-    with open(path("frr", "empty.conf"), "w"):
+def start_frr(ns, directory, config, spawn_fn, log_of, substitute=None):
+    """FRR (zebra, bfdd, bgpd) in namespace ns, sockets and pid files in
+    directory (made here, owned by user frr, to which the daemons drop), then
+    config loaded with `vtysh -f` (its words replaced by substitute's values
+    first, for frr-gateway.conf). spawn_fn(name, ns, cmd) starts a daemon
+    whose output log_of(name) names. One after the other, each connected to
+    zebra before the next starts and before the configuration: a BFD request
+    bgpd sends while bfdd is not yet connected to zebra is lost (FRR 8.4.4:
+    the session then has BGP but never BFD)."""
+    os.makedirs(directory)
+    shutil.chown(directory, "frr", "frr")
+    with open(os.path.join(directory, "empty.conf"), "w"):
         pass
-    # One after the other, each connected to zebra before the next starts and
-    # before the configuration: a BFD request bgpd sends while bfdd is not yet
-    # connected to zebra is lost (FRR 8.4.4: the session then has BGP but never BFD).
     for d, connected in zip(FRR_DAEMONS, ("", "announce only bfd routes", "announce only bgp routes")):
-        spawn(f"frr-{d}", INR, [f"/usr/lib/frr/{d}", "-u", "frr", "-g", "frr", "-f", path("frr", "empty.conf"),
-                                "-i", path("frr", f"{d}.pid"), "-z", path("frr", "zserv.api"), "--vty_socket", frr,
-                                "--log", "stdout"])
-        wait_until(lambda: os.path.exists(path("frr", f"{d}.vty")) and connected in read(path("frr-zebra.log")),
-                   30, f"FRR's {d} did not start (or connect to zebra)")
-    sh("vtysh", "--vty_socket", frr, "-f", os.path.join(CONF, "frr-inside.conf"), ns=INR)
-    spawn("bird-out", OUTR, ["bird", "-f", "-c", os.path.join(CONF, "bird-outside.conf"), "-s", path("bird-out.ctl")])
+        spawn_fn(f"frr-{d}", ns, [f"/usr/lib/frr/{d}", "-u", "frr", "-g", "frr", "-f",
+                                  os.path.join(directory, "empty.conf"), "-i", os.path.join(directory, f"{d}.pid"),
+                                  "-z", os.path.join(directory, "zserv.api"), "--vty_socket", directory,
+                                  "--log", "stdout"])
+        wait_until(lambda: os.path.exists(os.path.join(directory, f"{d}.vty")) and
+                   connected in read(log_of("frr-zebra")), 30, f"FRR's {d} did not start (or connect to zebra)")
+    if substitute:
+        text = read(config)
+        for word, value in substitute.items():
+            text = re.sub(rf"\b{word}\b", value, text)
+        config = os.path.join(directory, "frr.conf")
+        with open(config, "w") as f:
+            f.write(text)
+    sh("vtysh", "--vty_socket", directory, "-f", config, ns=ns)
+
+
+def start_routers():
+    """The routers' daemons, with the files in conf/scaleout as they are: with
+    BIRD on the gateways FRR on the inside router and BIRD on the outside
+    router; with FRR on the gateways BIRD inside and FRR outside. And the
+    route monitor (routes.log)."""
+    if gateway_daemon() == "bird":
+        start_frr(INR, path("frr"), os.path.join(CONF, "frr-inside.conf"), spawn, lambda n: path(f"{n}.log"))
+        spawn("bird-out", OUTR, ["bird", "-f", "-c", os.path.join(CONF, "bird-outside.conf"), "-s",
+                                 path("bird-out.ctl")])
+    else:
+        spawn("bird-in", INR, ["bird", "-f", "-c", os.path.join(CONF, "bird-inside.conf"), "-s",
+                               path("bird-in.ctl")])
+        start_frr(OUTR, path("frr-out"), os.path.join(CONF, "frr-outside.conf"),
+                  lambda name, ns, cmd: spawn(f"{name}-out", ns, cmd), lambda n: path(f"{n}-out.log"))
     spawn("routes", INR, [PYTHON, ME, "_routes"])
+
+
+def gateway_constants(i):
+    """What differs per instance in the gateway files (bird-gateway.conf's
+    constants, frr-gateway.conf's words)."""
+    return {"INSIDE_ADDR": INSIDE[i], "INSIDE_ROUTER": INSIDE_ROUTER[i], "OUTSIDE_ADDR": OUTSIDE[i],
+            "OUTSIDE_ROUTER": OUTSIDE_ROUTER[i], "POOL": POOL_PREFIXES[i]}
 
 
 def start_gateway_routing(i):
     """Instance i's host: BIRD (conf/scaleout/bird-gateway.conf with this
-    instance's constants) and the watcher that lets it announce the default
-    route only while egressd says `ready` (conf/scaleout/announce-by-health.sh)."""
+    instance's constants) or FRR (frr-gateway.conf, its words replaced), and
+    the watcher that lets it announce the default route only while egressd
+    says `ready` (conf/scaleout/announce-by-health.sh)."""
+    watcher = os.path.join(CONF, "announce-by-health.sh")
+    if gateway_daemon() == "frr":
+        d = path(f"frr-gw{i}")
+        start_frr(GWS[i], d, os.path.join(CONF, "frr-gateway.conf"),
+                  lambda name, ns, cmd: spawn(f"{name}-gw{i}", ns, cmd), lambda n: path(f"{n}-gw{i}.log"),
+                  substitute=gateway_constants(i))
+        spawn(f"announce{i}", GWS[i], [watcher, path(f"gw{i}.health"), "--frr", d])
+        return
     with open(path(f"bird-gw{i}.conf"), "w") as f:
-        f.write(f"# Written by tools/lab scaleout for instance {i}: its constants, then the shared file.\n"
-                f"define INSIDE_ADDR = {INSIDE[i]};\ndefine INSIDE_ROUTER = {INSIDE_ROUTER[i]};\n"
-                f"define OUTSIDE_ADDR = {OUTSIDE[i]};\ndefine OUTSIDE_ROUTER = {OUTSIDE_ROUTER[i]};\n"
-                f"define POOL = {POOL_PREFIXES[i]};\n"
+        f.write(f"# Written by tools/lab scaleout for instance {i}: its constants, then the shared file.\n" +
+                "".join(f"define {k} = {v};\n" for k, v in gateway_constants(i).items()) +
                 f'include "{os.path.join(CONF, "bird-gateway.conf")}";\n')
     spawn(f"bird-gw{i}", GWS[i], ["bird", "-f", "-c", path(f"bird-gw{i}.conf"), "-s", path(f"bird-gw{i}.ctl")])
     wait_until(lambda: os.path.exists(path(f"bird-gw{i}.ctl")), 20, f"BIRD of instance {i} did not start")
-    spawn(f"announce{i}", GWS[i], [os.path.join(CONF, "announce-by-health.sh"), path(f"gw{i}.health"),
-                                   path(f"bird-gw{i}.ctl")])
+    spawn(f"announce{i}", GWS[i], [watcher, path(f"gw{i}.health"), path(f"bird-gw{i}.ctl")])
+
+
+def gateway_daemon():
+    """The scene's routing daemon on the gateway hosts: "bird" or "frr"
+    (chosen at up, kept in the run directory)."""
+    return read(path("gateway-daemon")).strip() or "bird"
 
 
 def wait_until(check, timeout_s, what):
@@ -395,7 +439,16 @@ def wait_for_route(instances, timeout_s=30):
 
 
 def inside_router_sessions():
-    """FRR's view of each gateway: {instance: (BGP state, BFD status)}."""
+    """The inside router's view of each gateway, from FRR or BIRD (whichever
+    runs there): {instance: (BGP state, BFD status)}, ("Established", "up")
+    when both are up."""
+    if gateway_daemon() == "frr":
+        protocols = sh("birdc", "-s", path("bird-in.ctl"), "show", "protocols", ns=INR, check=False).stdout
+        bfd = sh("birdc", "-s", path("bird-in.ctl"), "show", "bfd", "sessions", ns=INR, check=False).stdout
+        state = {m[0]: m[1] for m in re.findall(r"^gw(\d) +BGP +\S+ +\S+ +\S+ +(\w+)", protocols, re.M)}
+        up = {m[0]: m[1].lower() for m in re.findall(r"^(\S+) +to-gw\d +(\w+) ", bfd, re.M)}
+        return {i: (state.get(str(i)), up.get(INSIDE[i])) for i in GWS}
+
     def vtysh_json(cmd):
         r = sh("vtysh", "--vty_socket", path("frr"), "-c", cmd, ns=INR, check=False)
         try:
@@ -436,10 +489,23 @@ def wait_for_stable_route(instances, timeout_s=60):
         time.sleep(0.1)
 
 
+def vtysh(directory, ns, *commands):
+    """What FRR (its vtysh socket in directory, in namespace ns) answers to commands."""
+    return sh("vtysh", "--vty_socket", directory, *[a for c in commands for a in ("-c", c)], ns=ns,
+              check=False).stdout.strip()
+
+
 def routing_status():
     """What the daemons say: each session's state and BFD."""
-    lines = [sh("vtysh", "--vty_socket", path("frr"), "-c", "show bgp summary", "-c", "show bfd peers brief",
-                ns=INR, check=False).stdout.strip()]
+    if gateway_daemon() == "frr":
+        lines = ["bird-in:\n" + sh("birdc", "-s", path("bird-in.ctl"), "show", "protocols", ns=INR,
+                                   check=False).stdout.strip()]
+        for i in GWS:
+            lines.append(f"frr-gw{i}:\n" + vtysh(path(f"frr-gw{i}"), GWS[i], "show bgp summary",
+                                                  "show bfd peers brief"))
+        lines.append("frr-out:\n" + vtysh(path("frr-out"), OUTR, "show ip route bgp"))
+        return "\n".join(lines)
+    lines = [vtysh(path("frr"), INR, "show bgp summary", "show bfd peers brief")]
     for name, ns in ((f"bird-gw{i}", GWS[i]) for i in GWS):
         lines.append(f"{name}:\n" + sh("birdc", "-s", path(f"{name}.ctl"), "show", "protocols", ns=ns,
                                         check=False).stdout.strip())
@@ -451,10 +517,17 @@ def routing_status():
 # --------------------------------------------------------------------------
 # up / down
 # --------------------------------------------------------------------------
-def up(idle="adaptive", quiet=False):
+def up(idle="adaptive", quiet=False, gateway_daemon="bird"):
+    """The scene; gateway_daemon: "bird" (BIRD on the gateway hosts, FRR
+    inside, BIRD outside) or "frr" (FRR on the gateway hosts, BIRD inside,
+    FRR outside)."""
     if is_up():
         raise RuntimeError("the scale-out scene is already up (tools/lab down first)")
+    if gateway_daemon not in ("bird", "frr"):
+        raise RuntimeError(f"--gateway-daemon: bird or frr, not {gateway_daemon}")
     os.makedirs(RUN, mode=0o755)
+    with open(path("gateway-daemon"), "w") as f:
+        f.write(gateway_daemon + "\n")
     try:
         build_network()
         spawn("server", OUTR, [PYTHON, ME, "_serve"])
@@ -652,12 +725,13 @@ def counts(owners):
     return {i: owners.count(i) for i in GWS} | {"failed": owners.count(None)}
 
 
-def demo():
+def demo(daemon="bird"):
     if not is_up():
-        say("scaleout: bringing the scene up (FRR, BIRD, two egressd instances)")
-        up(quiet=True)
-    say("\n== the inside router (FRR) learnt the default route from both gateways' BIRD, through egressd")
-    say(indent(sh("vtysh", "--vty_socket", path("frr"), "-c", "show bfd peers brief", ns=INR).stdout))
+        say(f"scaleout: bringing the scene up (two egressd instances, {daemon} on their hosts)")
+        up(quiet=True, gateway_daemon=daemon)
+    gw, router = ("FRR", "BIRD") if gateway_daemon() == "frr" else ("BIRD", "FRR")
+    say(f"\n== the inside router ({router}) learnt the default route from both gateways' {gw}, through egressd")
+    say(indent(f"BGP, BFD: {inside_router_sessions()}"))
     say(indent(sh("ip", "route", "show", "default", ns=INR).stdout))
     say("== 200 TCP connections from one client, spread by the inside router's ECMP (5-tuple hash)")
     before = {i: tcp_flows_created(i) for i in GWS}
@@ -666,7 +740,7 @@ def demo():
     say(f"   owners seen by the server: {counts(owners)}")
     say(f"   TCP flows created per instance (egressctl stats): "
         f"{ {i: after[i] - before[i] for i in GWS} }")
-    say("\n== egressctl drain on instance 2: its BIRD withdraws the default route")
+    say(f"\n== egressctl drain on instance 2: its {gw} withdraws the default route")
     t = time.time()
     say(indent(egressctl(2, "drain").stdout))
     say(f"   out of the route {wait_for_route([1]) - t:.2f} s later; 40 new connections: {counts(connections(40))}")
@@ -767,12 +841,13 @@ def measure():
         f"p90 {t[len(t) * 9 // 10]:.3f} ms, min {t[0]:.3f} ms")
 
 
-USAGE = """usage: tools/lab scaleout|scaleout-up [poll|adaptive]|scaleout-status|scaleout-measure
-  (tools/lab down removes the scene)
+USAGE = """usage: tools/lab scaleout|scaleout-up [poll|adaptive] [--gateway-daemon bird|frr]|scaleout-status|
+                 scaleout-measure   (tools/lab down removes the scene)
   scaleout     bring the scene up if needed, spread connections over two instances, drain one, kill it,
-               restart it
+               restart it (--gateway-daemon too)
   scaleout-up  build the scene (two egressd instances behind an ECMP router, BGP + BFD from BIRD and FRR)
-               and leave it running
+               and leave it running; --gateway-daemon bird (the default: BIRD on the gateway hosts, FRR
+               on the inside router, BIRD outside) or frr (FRR on the gateways, BIRD inside, FRR outside)
   scaleout-status   each instance's health, the routing daemons' sessions and routes
   scaleout-measure  CPU of the idle instances and the round trip through an idle one"""
 
@@ -782,10 +857,15 @@ def main(cmd, args):
     if cmd in internal:
         internal[cmd](*args)
         return 0
+    daemon = "bird"
+    if "--gateway-daemon" in args:
+        at = args.index("--gateway-daemon")
+        daemon = (args[at + 1:] or [""])[0]
+        args = args[:at] + args[at + 2:]
     if cmd == "scaleout":
-        demo()
+        demo(daemon)
     elif cmd == "scaleout-up":
-        up(idle=args[0] if args else "adaptive")
+        up(idle=args[0] if args else "adaptive", gateway_daemon=daemon)
     elif cmd == "scaleout-measure":
         measure()
     elif cmd == "scaleout-status":

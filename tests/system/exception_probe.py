@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""The exception path with real routing daemons: BIRD (Debian's bird2) on the
-gateway host peers with BIRD on the outside router THROUGH egressd's port.
+"""The exception path with real routing daemons: BIRD (Debian's bird2) or FRR
+(Debian's frr: zebra, bfdd, bgpd) on the gateway host peers with BIRD on the
+outside router THROUGH egressd's port.
 
 Three network namespaces: a client (10.0.0.5/24, default via egressd's
 10.0.0.1), the gateway (egressd on af_packet vdevs; its outside side has
@@ -9,9 +10,10 @@ exception_interface = "exc-out0", a net_tap with egressd's outside MAC and
 (192.0.2.254/24, BIRD, the "internet" address 198.51.100.7 on its loopback,
 a route to the NAT pool through 192.0.2.1).
 
-Sequence: egressd starts; tcpdump on the tap; both BIRDs start (BGP with BFD,
-the gateway announcing the NAT pool 203.0.113.0/24); the probe waits for the
-session to be Established (birdc show protocols) and the BFD session Up, and
+Sequence: egressd starts; tcpdump on the tap; the gateway's daemon and the
+router's BIRD start (BGP with BFD, the gateway announcing the NAT pool
+203.0.113.0/24); the probe waits for the session to be Established (birdc
+show protocols, vtysh show bgp summary) and the BFD session Up, and
 for the router to have learned the pool route. Then, at once: the router
 floods TCP SYNs to 192.0.2.1:179 (scapy, FLOOD frames) and TCP SYNs to
 192.0.2.1:23 (not an exception port, 50 frames), while the client sends 200
@@ -27,7 +29,8 @@ connections from distinct source ports to 192.0.2.1:2222 (a listed port),
 served by a kernel socket on the tap; each sends a line and reads the echo.
 No flood.
 
-Usage: exception_probe.py EGRESSD WORKDIR [MODE]"""
+Usage: exception_probe.py EGRESSD WORKDIR [flood|workers] [bird|frr]
+       (MODE flood by default; the gateway's daemon, bird by default)"""
 import json
 import os
 import re
@@ -38,8 +41,10 @@ import time
 
 import netns  # noqa: E402 (tests/system, beside this script)
 
-egressd, work = (sys.argv[1:3] + ["", ""])[:2]
-mode = sys.argv[3] if len(sys.argv) > 3 else "flood"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from egress_scaleout import start_frr  # noqa: E402 (FRR's daemons started as the scale-out lab does)
+
+egressd, work, mode, daemon = (sys.argv[1:5] + ["", "", "flood", "bird"][len(sys.argv[1:5]):])[:4]
 tag = str(os.getpid())
 CLI, GW, RTR = f"exc-cli{tag}", f"exc-gw{tag}", f"exc-rtr{tag}"
 GW_IN, GW_OUT = "02:00:00:00:01:fe", "02:00:00:00:02:fe"
@@ -101,6 +106,40 @@ protocol bgp upstream {
   ipv4 { import none; export where net = 203.0.113.0/24; };
 }
 """
+# The same with FRR: the pool announced without a route to it on this host
+# (import-check off), nothing learnt installed (no-rib), BFD 200 ms x 5.
+GW_FRR = """
+frr defaults traditional
+no zebra nexthop kernel enable
+bgp no-rib
+bfd
+ profile egressd
+  detect-multiplier 5
+  receive-interval 200
+  transmit-interval 200
+ exit
+exit
+ip prefix-list POOL seq 5 permit 203.0.113.0/24
+route-map NOTHING deny 10
+exit
+route-map POOL_ONLY permit 10
+ match ip address prefix-list POOL
+exit
+router bgp 65001
+ bgp router-id 192.0.2.1
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor 192.0.2.254 remote-as 65000
+ neighbor 192.0.2.254 timers 3 9
+ neighbor 192.0.2.254 timers connect 1
+ neighbor 192.0.2.254 bfd profile egressd
+ address-family ipv4 unicast
+  network 203.0.113.0/24
+  neighbor 192.0.2.254 route-map NOTHING in
+  neighbor 192.0.2.254 route-map POOL_ONLY out
+ exit-address-family
+exit
+"""
 RTR_BIRD = """
 log stderr all;
 router id 192.0.2.254;
@@ -110,6 +149,7 @@ protocol bgp gw1 {
   local 192.0.2.254 as 65000;
   neighbor 192.0.2.1 as 65001;
   connect delay time 1; connect retry time 1; hold time 9;
+  error wait time 1, 8;  # a BFD down while the gateway's daemon starts: retry in 1 s, not 60 s
   bfd on;
   ipv4 { import all; export none; };
 }
@@ -245,6 +285,58 @@ def protocol_line(ns, sock, name):
     return ""
 
 
+def vtysh_json(cmd):
+    r = sh("vtysh", "--vty_socket", os.path.join(work, "frr"), "-c", cmd, ns=GW, check=False, timeout=10)
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        return {}
+
+
+def gateway_session(socks):
+    """The gateway's BGP session to the router: BIRD's protocol line, or FRR's state."""
+    if daemon == "bird":
+        return protocol_line(GW, socks[GW], "upstream")
+    return "upstream " + str(vtysh_json("show bgp summary json").get("ipv4Unicast", {}).get("peers", {})
+                             .get("192.0.2.254", {}).get("state"))
+
+
+def gateway_bfd_up(socks):
+    if daemon == "bird":
+        return re.search(r"192\.0\.2\.254\s+\S+\s+Up", birdc(GW, socks[GW], "show", "bfd", "sessions"))
+    peers = vtysh_json("show bfd peers json")
+    return any(p.get("peer") == "192.0.2.254" and p.get("status") == "up" for p in peers or [])
+
+
+def start_gateway_daemon(socks):
+    """The gateway host's routing daemon, on the tap egressd made."""
+    if daemon == "frr":
+        os.chmod(work, 0o755)  # the daemons drop to user frr: their directory must be reachable
+        conf_path = os.path.join(work, "frr-gw.conf")
+        with open(conf_path, "w") as f:
+            f.write(GW_FRR)
+
+        def spawn(name, ns, cmd):
+            procs.append(subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdout=open(log_of(name), "w"),
+                                          stderr=subprocess.STDOUT))
+
+        def log_of(name):
+            return os.path.join(work, f"{name}.log")
+        start_frr(GW, os.path.join(work, "frr"), conf_path, spawn, log_of)
+        return
+    start_bird(GW, "gw", GW_BIRD, socks)
+
+
+def start_bird(ns, name, text, socks):
+    conf_path = os.path.join(work, f"bird-{name}.conf")
+    with open(conf_path, "w") as f:
+        f.write(text)
+    socks[ns] = os.path.join(work, f"bird-{name}.ctl")
+    procs.append(subprocess.Popen(["ip", "netns", "exec", ns, "bird", "-f", "-c", conf_path, "-s", socks[ns],
+                                   "-P", os.path.join(work, f"bird-{name}.pid")],
+                                  stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, f"bird-{name}.log"), "w")))
+
+
 def wait_for(what, timeout_s):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -273,20 +365,13 @@ try:
                                    "--immediate-mode", "-U", "-Z", "root"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     socks = {}
-    for ns, name, text in ((GW, "gw", GW_BIRD), (RTR, "rtr", RTR_BIRD)):
-        conf_path = os.path.join(work, f"bird-{name}.conf")
-        with open(conf_path, "w") as f:
-            f.write(text)
-        socks[ns] = os.path.join(work, f"bird-{name}.ctl")
-        procs.append(subprocess.Popen(["ip", "netns", "exec", ns, "bird", "-f", "-c", conf_path, "-s", socks[ns],
-                                       "-P", os.path.join(work, f"bird-{name}.pid")],
-                                      stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, f"bird-{name}.log"),
-                                                                             "w")))
+    start_bird(RTR, "rtr", RTR_BIRD, socks)
+    start_gateway_daemon(socks)
     result["established_after_s"] = wait_for(
-        lambda: "Established" in protocol_line(GW, socks[GW], "upstream") and
+        lambda: "Established" in gateway_session(socks) and
         "Established" in protocol_line(RTR, socks[RTR], "gw1"), 30)
-    result["bfd_up_after_s"] = wait_for(lambda: re.search(r"192\.0\.2\.254\s+\S+\s+Up",
-                                                          birdc(GW, socks[GW], "show", "bfd", "sessions")), 15)
+    result["bfd_up_after_s"] = wait_for(lambda: gateway_bfd_up(socks), 15)
+    result["router_bfd"] = birdc(RTR, socks[RTR], "show", "bfd", "sessions")
     result["router_route"] = wait_for(lambda: "203.0.113.0/24" in birdc(RTR, socks[RTR], "show", "route"), 10)
     result["router_routes"] = birdc(RTR, socks[RTR], "show", "route")
     if mode == "workers":
@@ -310,7 +395,7 @@ try:
         out, _ = listener.communicate(timeout=30)
         result["udp_received"] = int(out.strip() or 0)
     time.sleep(1.0)
-    result["after_flood_gw"] = protocol_line(GW, socks[GW], "upstream")
+    result["after_flood_gw"] = gateway_session(socks)
     result["after_flood_rtr"] = protocol_line(RTR, socks[RTR], "gw1")
     gw.send_signal(signal.SIGTERM)
     _, err = gw.communicate(timeout=60)

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""System test of the exception path (issue 17, item 1): BIRD on the gateway
-host peers with BIRD on the outside router through egressd's outside port and
-the net_tap egressd creates (tests/system/exception_probe.py builds the
-namespaces and runs it all)."""
+"""System test of the exception path (issue 17, item 1): a routing daemon on
+the gateway host — BIRD, and again FRR — peers with BIRD on the outside router
+through egressd's outside port and the net_tap egressd creates
+(tests/system/exception_probe.py builds the namespaces and runs it all)."""
 import json
 import os
 import subprocess
@@ -18,9 +18,9 @@ FLOOD, RATE, BURST = 3000, 200, 20
 CONNECTS = 40
 
 
-def probe(mode="flood"):
+def probe(mode="flood", daemon="bird"):
     d = tempfile.mkdtemp(prefix="egressd-exc-")
-    proc = subprocess.run(["/usr/bin/python3", PROBE, harness.EGRESSD, d, mode], capture_output=True, text=True,
+    proc = subprocess.run(["/usr/bin/python3", PROBE, harness.EGRESSD, d, mode, daemon], capture_output=True, text=True,
                           timeout=240)
     if proc.returncode != 0:
         raise AssertionError(proc.stderr[-3000:])
@@ -29,7 +29,12 @@ def probe(mode="flood"):
 
 class exception_path(unittest.TestCase):
     def test_bgp_and_bfd_through_the_port(self):
-        r = probe()
+        self.check(probe("flood", "bird"))
+
+    def test_frr_on_the_gateway_host(self):
+        self.check(probe("flood", "frr"))
+
+    def check(self, r):
         self.assertEqual(r["returncode"], 0, r["stderr"])
         # The tap: the port's MAC, the side's address.
         self.assertIn("link/ether 02:00:00:00:02:fe", r["tap"])
@@ -37,6 +42,7 @@ class exception_path(unittest.TestCase):
         # BGP Established both ways, BFD up, the pool announced to the router.
         self.assertIsNotNone(r["established_after_s"], r)
         self.assertIsNotNone(r["bfd_up_after_s"], r)
+        self.assertRegex(r["router_bfd"], r"192\.0\.2\.1 +r0 +Up ")
         self.assertIsNotNone(r["router_route"], r)
         self.assertIn("203.0.113.0/24", r["router_routes"])
         self.assertIn("via 192.0.2.1", r["router_routes"])

@@ -9,7 +9,13 @@ on the inside router and the instance's pool to BIRD on the outside router.
 In order against one scene: the sessions and the spread, every reply reaching
 its owner; a drain withdrawing an instance's route; a link down failing it; a
 kill moving new flows to the survivor within the BFD detection time while the
-survivor's flows lose nothing; and a restart bringing it back."""
+survivor's flows lose nothing; and a restart bringing it back.
+
+scaleout_frr: the same scene with the daemons swapped (FRR on each gateway
+host, BIRD on the inside router, FRR on the outside router), reduced to the
+bring-up, the spread and one kill (the drain, link and restart paths are the
+gateway daemon's health gate and sessions, which the BIRD run covers; the FRR
+gate is asserted in its bring-up and kill)."""
 import json
 import os
 import subprocess
@@ -40,13 +46,17 @@ def stats(i):
     return json.loads(egressctl(i, "--json", "stats").stdout)["stats"]
 
 
-class scaleout(unittest.TestCase):
+class scene_test(unittest.TestCase):
+    """What both scenes' tests share: the scene up for the class, the spread
+    and the kill checks."""
+    gateway_daemon = "bird"
+
     @classmethod
     def setUpClass(cls):
         if scene.is_up():
             raise AssertionError("the scale-out scene is already up: run tools/lab down first")
         cls.started = time.time()
-        scene.up(quiet=True)
+        scene.up(quiet=True, gateway_daemon=cls.gateway_daemon)
 
     @classmethod
     def tearDownClass(cls):
@@ -75,6 +85,67 @@ class scaleout(unittest.TestCase):
                 return owners, created
             time.sleep(0.05)
 
+    def check_spread(self):
+        owners, created = self.spread()
+        print(f"\nECMP spread of {CONNECTIONS} connections: {scene.counts(owners)}", file=sys.stderr)
+        self.assert_spread(owners, created)
+        for i in scene.GWS:
+            self.assertEqual(stats(i)["drops"]["inbound_unsolicited"], 0, f"instance {i}")
+            # idle = "adaptive": between the bursts of the test the workers slept.
+            self.assertGreater(scene.metric(i, "egress_idle_sleeps_total"), 0, f"instance {i}")
+            self.assertEqual(scene.metric(i, "egress_health_state"), 0, f"instance {i}")
+
+    def check_exception_path(self, i):
+        # BGP and BFD went through egressd's exception path, nothing was refused.
+        self.assertGreater(scene.metric(i, "egress_exception_to_kernel_total"), 0)
+        self.assertGreater(scene.metric(i, "egress_exception_from_kernel_total"), 0)
+        drops = stats(i)["drops"]
+        for reason in ("exception_source_refused", "exception_queue_full", "exception_rate_limited"):
+            self.assertEqual(drops[reason], 0, f"instance {i}: {reason}")
+
+    def check_kill(self):
+        scene.wait_for_sessions([1, 2])
+        self.assertEqual(scene.route_changes()[-1][1], (1, 2))
+        p = subprocess.Popen(["ip", "netns", "exec", scene.CLI, scene.PYTHON, scene.ME, "_failover", "4", "16"],
+                             stdout=subprocess.PIPE, text=True)
+        self.assertEqual(p.stdout.readline().strip(), "ready")
+        time.sleep(0.8)
+        t_kill = scene.kill_instance(2)
+        result = json.loads(p.stdout.read())
+        p.stdout.close()
+        self.assertEqual(p.wait(), 0)
+        report = scene.failover_report(result, t_kill)
+        print("\n" + "\n".join(report["lines"]), file=sys.stderr)
+        self.assertIsNotNone(report["detection_s"])
+        self.assertGreaterEqual(report["detection_s"], DETECTION_MIN_S)
+        self.assertLess(report["detection_s"], DETECTION_BOUND_S)
+        # The survivor's established flows lose nothing.
+        self.assertGreater(report["survivor_flows"], 0)
+        self.assertEqual(report["survivor_lost"], 0)
+        # The dead instance's flows did lose datagrams (they were really cut off).
+        self.assertGreater(report["dead_flows"], 0)
+        self.assertGreater(report["dead_lost"], 0)
+        # New connections after the route change all complete, through the survivor.
+        after = report["attempts_after"]
+        self.assertGreater(len(after), 20)
+        self.assertEqual([a[2] for a in after], [1] * len(after))
+        self.assertEqual(scene.ask(2, "health"), None)
+        # The outside router's BFD took the dead instance's pool route away too.
+        scene.wait_until(lambda: scene.sh("ip", "route", "show", scene.POOL_PREFIXES[2], ns=scene.OUTR).stdout == "",
+                         10, "the outside router still routes instance 2's pool")
+        self.assertNotEqual(scene.inside_router_sessions()[2][0], "Established")
+
+    def check_untouched_stayed(self, left_at_least):
+        # BFD at 200 ms x 5 on a busy machine: instance 1, which no test took
+        # down, stayed in the inside router's route from the start to the end.
+        changes = [ready for _, ready in scene.route_changes()]
+        since_up = changes[changes.index((1, 2)):]
+        self.assertEqual([ready for ready in since_up if 1 not in ready], [], scene.route_changes())
+        # ... and instance 2 left it once for each of the tests that took it down.
+        self.assertGreaterEqual(sum(1 for a, b in zip(since_up, since_up[1:]) if 2 in a and 2 not in b), left_at_least)
+
+
+class scaleout(scene_test):
     def test_00_routes_come_from_bgp_with_bfd_through_egressd(self):
         self.assertEqual(scene.inside_router_sessions(), {i: ("Established", "up") for i in scene.GWS})
         route = scene.sh("ip", "route", "show", "default", ns=scene.INR).stdout
@@ -87,22 +158,10 @@ class scaleout(unittest.TestCase):
             for proto in ("inside", "outside"):
                 self.assertRegex(bird, rf"\n{proto} +BGP +--- +up +\S+ +Established")
             self.assertRegex(bird, r"\nhealth_gate +Pipe +--- +up ")
-            # BGP and BFD went through egressd's exception path, nothing was refused.
-            self.assertGreater(scene.metric(i, "egress_exception_to_kernel_total"), 0)
-            self.assertGreater(scene.metric(i, "egress_exception_from_kernel_total"), 0)
-            drops = stats(i)["drops"]
-            for reason in ("exception_source_refused", "exception_queue_full", "exception_rate_limited"):
-                self.assertEqual(drops[reason], 0, f"instance {i}: {reason}")
+            self.check_exception_path(i)
 
     def test_01_ecmp_spreads_flows_and_replies_reach_their_owner(self):
-        owners, created = self.spread()
-        print(f"\nECMP spread of {CONNECTIONS} connections: {scene.counts(owners)}", file=sys.stderr)
-        self.assert_spread(owners, created)
-        for i in scene.GWS:
-            self.assertEqual(stats(i)["drops"]["inbound_unsolicited"], 0, f"instance {i}")
-            # idle = "adaptive": between the bursts of the test the workers slept.
-            self.assertGreater(scene.metric(i, "egress_idle_sleeps_total"), 0, f"instance {i}")
-            self.assertEqual(scene.metric(i, "egress_health_state"), 0, f"instance {i}")
+        self.check_spread()
 
     def test_02_drain_withdraws_the_route_and_undrain_brings_it_back(self):
         t = time.time()
@@ -150,36 +209,7 @@ class scaleout(unittest.TestCase):
         self.assertEqual(egressctl(2, "health").returncode, 0)
 
     def test_04_killing_one_moves_new_flows_to_the_survivor(self):
-        scene.wait_for_sessions([1, 2])
-        self.assertEqual(scene.route_changes()[-1][1], (1, 2))
-        p = subprocess.Popen(["ip", "netns", "exec", scene.CLI, scene.PYTHON, scene.ME, "_failover", "4", "16"],
-                             stdout=subprocess.PIPE, text=True)
-        self.assertEqual(p.stdout.readline().strip(), "ready")
-        time.sleep(0.8)
-        t_kill = scene.kill_instance(2)
-        result = json.loads(p.stdout.read())
-        p.stdout.close()
-        self.assertEqual(p.wait(), 0)
-        report = scene.failover_report(result, t_kill)
-        print("\n" + "\n".join(report["lines"]), file=sys.stderr)
-        self.assertIsNotNone(report["detection_s"])
-        self.assertGreaterEqual(report["detection_s"], DETECTION_MIN_S)
-        self.assertLess(report["detection_s"], DETECTION_BOUND_S)
-        # The survivor's established flows lose nothing.
-        self.assertGreater(report["survivor_flows"], 0)
-        self.assertEqual(report["survivor_lost"], 0)
-        # The dead instance's flows did lose datagrams (they were really cut off).
-        self.assertGreater(report["dead_flows"], 0)
-        self.assertGreater(report["dead_lost"], 0)
-        # New connections after the route change all complete, through the survivor.
-        after = report["attempts_after"]
-        self.assertGreater(len(after), 20)
-        self.assertEqual([a[2] for a in after], [1] * len(after))
-        self.assertEqual(scene.ask(2, "health"), None)
-        # The outside router's BFD took the dead instance's pool route away too.
-        scene.wait_until(lambda: scene.sh("ip", "route", "show", scene.POOL_PREFIXES[2], ns=scene.OUTR).stdout == "",
-                         10, "the outside router still routes instance 2's pool")
-        self.assertNotEqual(scene.inside_router_sessions()[2][0], "Established")
+        self.check_kill()
 
     def test_05_restart_brings_it_back(self):
         t = time.time()
@@ -192,13 +222,59 @@ class scaleout(unittest.TestCase):
 
 
     def test_06_the_untouched_instance_never_left_the_route(self):
-        # BFD at 200 ms x 5 on a busy machine: instance 1, which no test took
-        # down, stayed in the inside router's route from the start to the end.
-        changes = [ready for _, ready in scene.route_changes()]
-        since_up = changes[changes.index((1, 2)):]
-        self.assertEqual([ready for ready in since_up if 1 not in ready], [], scene.route_changes())
-        # ... and instance 2 left it once for each drain, link down and kill.
-        self.assertGreaterEqual(sum(1 for a, b in zip(since_up, since_up[1:]) if 2 in a and 2 not in b), 3)
+        self.check_untouched_stayed(left_at_least=3)  # drain, link down, kill
+
+
+class scaleout_frr(scene_test):
+    gateway_daemon = "frr"
+
+    def test_00_routes_come_from_frr_on_the_gateways_through_egressd(self):
+        self.assertEqual(scene.inside_router_sessions(), {i: ("Established", "up") for i in scene.GWS})
+        route = scene.sh("ip", "route", "show", "default", ns=scene.INR).stdout
+        self.assertIn("proto bird", route)  # BIRD on the inside router, merge paths
+        for i in scene.GWS:
+            self.assertIn(f"nexthop via {scene.INSIDE[i]} dev to-gw{i} weight 1", route)
+            self.assertIn(f"{scene.POOL_PREFIXES[i]} via {scene.OUTSIDE[i]} dev to-gw{i} proto bgp",
+                          scene.sh("ip", "route", "show", scene.POOL_PREFIXES[i], ns=scene.OUTR).stdout)
+            frr = scene.path(f"frr-gw{i}")
+            peers = json.loads(scene.vtysh(frr, scene.GWS[i], "show bgp summary json"))["ipv4Unicast"]["peers"]
+            self.assertEqual({p: peers[p]["state"] for p in peers},
+                             {scene.INSIDE_ROUTER[i]: "Established", scene.OUTSIDE_ROUTER[i]: "Established"})
+            # The gate is open (egressd ready): the default route goes inside, the pool outside.
+            self.assertEqual((peers[scene.INSIDE_ROUTER[i]]["pfxSnt"], peers[scene.OUTSIDE_ROUTER[i]]["pfxSnt"]),
+                             (1, 1))
+            bfd = json.loads(scene.vtysh(frr, scene.GWS[i], "show bfd peers json"))
+            self.assertEqual(sorted((p["peer"], p["status"]) for p in bfd),
+                             sorted([(scene.INSIDE_ROUTER[i], "up"), (scene.OUTSIDE_ROUTER[i], "up")]))
+            # bgp no-rib: nothing learnt installed on the gateway host.
+            self.assertEqual(scene.sh("ip", "route", "show", "proto", "bgp", ns=scene.GWS[i]).stdout, "")
+            self.check_exception_path(i)
+
+    def test_01_ecmp_spreads_flows_and_replies_reach_their_owner(self):
+        self.check_spread()
+
+    def test_02_drain_switches_the_route_map_and_withdraws_the_route(self):
+        t = time.time()
+        r = egressctl(2, "drain")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        withdrawn = scene.wait_for_route([1])
+        print(f"\negressctl drain (FRR on the gateway): default route withdrawn {withdrawn - t:.2f} s later",
+              file=sys.stderr)
+        frr = scene.path("frr-gw2")
+        peers = json.loads(scene.vtysh(frr, scene.GWS[2], "show bgp summary json"))["ipv4Unicast"]["peers"]
+        # The gate closed (route-map NOTHING out inside); the pool stays announced outside.
+        self.assertEqual((peers[scene.INSIDE_ROUTER[2]]["pfxSnt"], peers[scene.OUTSIDE_ROUTER[2]]["pfxSnt"]), (0, 1))
+        self.assertIn("neighbor INSIDE route-map NOTHING out",
+                      scene.vtysh(frr, scene.GWS[2], "show running-config bgpd"))
+        self.assertEqual(scene.connections(20), [1] * 20, "no new flow for the draining instance")
+        self.assertRegex(egressctl(2, "undrain").stdout, r"^ready: \d+ flows active\n$")
+        scene.wait_for_stable_route([1, 2])
+
+    def test_03_killing_one_moves_new_flows_to_the_survivor(self):
+        self.check_kill()
+
+    def test_04_the_untouched_instance_never_left_the_route(self):
+        self.check_untouched_stayed(left_at_least=2)
 
 
 if __name__ == "__main__":
