@@ -36,12 +36,19 @@ lookup_state lookup_table::state(uint64_t name_hash, lookup_family family, uint3
     return e != nullptr ? e->state : lookup_state::none;
 }
 
+// A free slot, else the oldest finished entry's (only waiting entries are
+// never taken: their answers are still to come).
 bool lookup_table::start(uint64_t name_hash, lookup_family family, uint32_t now_ms) noexcept {
     entry* slot = find(name_hash, family, now_ms);
+    entry* oldest = nullptr;
     for (std::size_t i = 0; slot == nullptr && i < entries_.size(); ++i) {
-        age(entries_[i], now_ms);
-        if (entries_[i].state == lookup_state::none) slot = &entries_[i];
+        entry& e = entries_[i];
+        age(e, now_ms);
+        if (e.state == lookup_state::none) slot = &e;
+        else if (e.state != lookup_state::waiting && (oldest == nullptr || now_ms - e.since_ms > now_ms - oldest->since_ms))
+            oldest = &e;
     }
+    if (slot == nullptr) slot = oldest;
     if (slot == nullptr) return false;
     *slot = entry{name_hash, now_ms, family, lookup_state::waiting};
     return true;

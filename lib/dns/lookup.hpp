@@ -14,8 +14,9 @@
 // `timeout_ms` (then timed_out); a finished entry (answered, failed, timed out)
 // is kept `timeout_ms` longer so that the flows that waited for it (they look
 // again at their client's next packet) get its outcome instead of a new lookup,
-// then its slot is free. When every entry is waiting, a new name gets no lookup
-// (post returns full; the caller applies [dns] on_resolve_failure).
+// then its slot is free; a new name takes the oldest finished entry's slot
+// when no slot is free. When every entry is waiting, a new name gets no lookup
+// (start returns false; the caller applies [dns] on_resolve_failure).
 #pragma once
 
 #include <cstdint>

@@ -52,17 +52,23 @@ TEST(lookup_table, no_outcome_within_the_timeout_times_out_and_a_late_one_change
     EXPECT_EQ(u.state(3, v4, 5000), lookup_state::none); // long past both
 }
 
-TEST(lookup_table, full_when_every_entry_waits) {
-    lookup_table t(2, 1000);
+TEST(lookup_table, full_when_every_entry_waits_else_the_oldest_finished_slot_is_taken) {
+    lookup_table t(3, 1000);
     ASSERT_TRUE(t.start(1, v4, 0));
     ASSERT_TRUE(t.start(2, v4, 0));
-    EXPECT_FALSE(t.start(3, v4, 10));
-    EXPECT_EQ(t.waiting(10), 2u);
-    t.finish(1, v4, lookup_status::failed, 20);
-    EXPECT_FALSE(t.start(3, v4, 30)); // a finished entry is kept for the timeout
-    EXPECT_TRUE(t.start(3, v4, 1020));
-    EXPECT_EQ(t.waiting(1020), 1u); // 2 timed out at 1000; 3 waits
-    EXPECT_EQ(t.capacity(), 2u);
+    ASSERT_TRUE(t.start(3, v4, 0));
+    EXPECT_FALSE(t.start(4, v4, 10));
+    EXPECT_EQ(t.waiting(10), 3u);
+    t.finish(2, v4, lookup_status::failed, 20);
+    t.finish(1, v4, lookup_status::answered, 30);
+    EXPECT_TRUE(t.start(4, v4, 40)); // takes 2's slot (finished first)
+    EXPECT_EQ(t.state(2, v4, 40), lookup_state::none);
+    EXPECT_EQ(t.state(1, v4, 40), lookup_state::answered);
+    EXPECT_TRUE(t.start(5, v4, 50)); // then 1's
+    EXPECT_EQ(t.state(1, v4, 50), lookup_state::none);
+    EXPECT_FALSE(t.start(6, v4, 60)); // 3, 4 and 5 wait
+    EXPECT_EQ(t.waiting(1020), 2u); // 3 timed out at 1000; 4 and 5 wait
+    EXPECT_EQ(t.capacity(), 3u);
 }
 
 TEST(lookup_table, requests_carry_the_name_without_its_trailing_dot) {
