@@ -288,7 +288,9 @@ TEST(Prometheus, ResolveCounters) {
     r.counters.count_drop(stats::drop_reason::resolve_timeout);
     r.counters.setting_denials[static_cast<std::size_t>(stats::drop_reason::resolve_timeout)] = 1;
     r.counters.setting_denials[static_cast<std::size_t>(stats::drop_reason::sni_unverified)] = 6;
-    const auto text = format_prometheus(r, small_extra());
+    metrics_extra x = small_extra();
+    x.policy.present = true; // decisions are listed with a policy in force
+    const auto text = format_prometheus(r, x);
     for (const char* line : {
              "egress_resolve_lookups_total{result=\"asked\"} 11",
              "egress_resolve_lookups_total{result=\"answered\"} 10",
@@ -421,6 +423,8 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
         {"egress_nat_hairpinned_total", "counter"},
         {"egress_dns_responses_total", "counter"},
         {"egress_sni_verifications_total", "counter"},
+        {"egress_resolve_lookups_total", "counter"},
+        {"egress_resolve_failure_allowed_total", "counter"},
         {"egress_exception_to_kernel_total", "counter"},
         {"egress_exception_from_kernel_total", "counter"},
         {"egress_start_time_seconds", "gauge"},
