@@ -39,6 +39,7 @@ bool read_address(table_reader& r, const toml::node& e, std::string element_key,
     const std::string_view element =
         fam == families::v4_only       ? "an IPv4 address"
         : fam == families::with_prefix ? R"(an IPv4 or IPv6 address with an optional prefix length like "10.0.0.1/24")"
+        : fam == families::with_port   ? R"(an IPv4 or IPv6 address with an optional port like "127.0.0.1:5353" or "[::1]:5353")"
                                        : "an IPv4 or IPv6 address";
     const auto* v = e.as_string();
     if (v == nullptr) {
@@ -46,7 +47,9 @@ bool read_address(table_reader& r, const toml::node& e, std::string element_key,
         return false;
     }
     const auto prefixed = fam == families::with_prefix ? parse_prefixed(v->get()) : std::nullopt;
+    const auto with_port = fam == families::with_port ? net::endpoint::parse(v->get()) : std::nullopt;
     const auto address = fam == families::with_prefix ? (prefixed ? std::optional(prefixed->first) : std::nullopt)
+                         : with_port                  ? std::optional(with_port->address)
                                                       : net::ip_address::parse(v->get());
     if (!address || (fam == families::v4_only && !address->is_v4())) {
         r.wrong(e, std::move(element_key), element, quote(v->get()));
@@ -60,7 +63,8 @@ bool read_address(table_reader& r, const toml::node& e, std::string element_key,
         return false;
     }
     out.push_back(located_address{*address, std::move(element_key), v->get(), e.source().begin,
-                                  prefixed ? prefixed->second : uint8_t{0}});
+                                  prefixed ? prefixed->second : uint8_t{0},
+                                  with_port ? with_port->port : uint16_t{53}});
     return true;
 }
 

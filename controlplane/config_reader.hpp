@@ -177,10 +177,12 @@ struct located_address {
     std::string text;
     position at;
     uint8_t prefix_length = 0; // families::with_prefix: 32 / 128 when the text has none
+    uint16_t port = 0;         // families::with_port: 53 when the text has none
 };
 
-// any: IPv4 or IPv6; v4_only; with_prefix: either, optionally "/length".
-enum class families { any, v4_only, with_prefix };
+// any: IPv4 or IPv6; v4_only; with_prefix: either, optionally "/length";
+// with_port: either, optionally with a port ("127.0.0.1:5353", "[::1]:5353").
+enum class families { any, v4_only, with_prefix, with_port };
 
 // "10.0.0.1/24", "fd00::1/64" or a bare address (the whole address: /32, /128).
 inline std::optional<std::pair<net::ip_address, uint8_t>> parse_prefixed(std::string_view text) {

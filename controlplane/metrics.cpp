@@ -265,9 +265,18 @@ void fragment_and_neighbor_metrics(std::string& out, const run_report& r) {
     sample(out, "egress_dns_responses_total", {{"result", "not_from_server"}}, c.dns_not_from_server);
     sample(out, "egress_dns_responses_total", {{"result", "tcp_unread"}}, c.dns_tcp_unread);
     family(out, "egress_sni_verifications_total", "counter",
-           "Names (TLS SNI, HTTP Host) allowed by a verify = \"observed\" rule, checked against the DNS answers seen.");
+           "Names (TLS SNI, HTTP Host) allowed by a verify = \"observed\" or \"resolve\" rule, checked against DNS's answers.");
     sample(out, "egress_sni_verifications_total", {{"result", "verified"}}, c.sni_verified);
     sample(out, "egress_sni_verifications_total", {{"result", "unverified"}}, c.sni_unverified);
+    // verify = "resolve" (gateway/dns_observer.hpp, controlplane/dns_resolver.hpp).
+    family(out, "egress_resolve_lookups_total", "counter",
+           "Lookups for verify = \"resolve\": asked of egressd's resolvers (asked), outcomes handed back (answered), of those failed or timed out (failed), names not asked because the worker's pending table (pending_full) or request ring (ring_full) was full.");
+    sample(out, "egress_resolve_lookups_total", {{"result", "asked"}}, c.resolve_lookups);
+    sample(out, "egress_resolve_lookups_total", {{"result", "answered"}}, c.resolve_answers);
+    sample(out, "egress_resolve_lookups_total", {{"result", "failed"}}, c.resolve_failures);
+    sample(out, "egress_resolve_lookups_total", {{"result", "pending_full"}}, c.resolve_pending_full);
+    sample(out, "egress_resolve_lookups_total", {{"result", "ring_full"}}, c.resolve_ring_full);
+    one_sample(out, "egress_resolve_failure_allowed_total", "counter", "Flows allowed without a verdict from egressd's resolvers ([dns] on_resolve_failure = \"allow\").", c.resolve_failure_allowed);
     one_sample(out, "egress_exception_to_kernel_total", "counter", "Frames handed to an exception interface (BGP, BFD, listed ports, neighbour answers).", c.exception_to_kernel);
     one_sample(out, "egress_exception_from_kernel_total", "counter", "Frames the kernel sent from an exception interface, passed to the port.", c.exception_from_kernel);
     one_sample(out, "egress_exception_handed_to_worker0_total", "counter", "Frames for an exception interface another worker received, handed to worker 0 (which owns the interfaces).", c.exception_handed_to_worker0);

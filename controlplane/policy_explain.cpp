@@ -60,9 +60,10 @@ std::string verdict_line(const policy::active_policy& p, const policy::explanati
     if (x.result.quic)
         return fmt::format("decision: deny by rule \"{}\" ({}:{}): QUIC to a hostname rule (inspection.quic = deny)",
                            r.name, source, r.line);
-    // verify = "observed": the allow also needs the destination among DNS's answers for the name.
-    const std::string_view verify = x.result.verify == policy::verify_check::none
-                                        ? ""
+    // verify = "observed" / "resolve": the allow also needs the destination among DNS's answers for the name.
+    const std::string_view verify = x.result.verify == policy::verify_check::none ? ""
+                                    : x.result.resolve
+                                        ? "; only to an address egressd's resolvers give the name (verify = resolve)"
                                         : "; only to an address DNS gave the name (verify = observed)";
     if (r.mode == policy::rule_mode::report)
         return fmt::format("decision: allow by rule \"{}\" ({}:{}), report mode{}{}", r.name, source, r.line,
@@ -129,7 +130,7 @@ json explanation_json(const policy::active_policy& p, const policy::explain_quer
     j["source"] = source;
     j["action"] = policy::to_string(x.result.action);
     j["would_deny"] = x.result.would_deny;
-    if (x.result.verify != policy::verify_check::none) j["verify"] = "observed";
+    if (x.result.verify != policy::verify_check::none) j["verify"] = x.result.resolve ? "resolve" : "observed";
     j["decided_by"] = policy::to_string(x.by);
     j["inspection"] = policy::to_string(x.inspection);
     j["rule"] = x.by == policy::decided_by::rule ? json(p.compiled->rules()[x.result.rule].name) : json();

@@ -105,9 +105,8 @@ bool get_cidrs(table_reader& r, std::string_view key, std::vector<cidr>& out, bo
 constexpr std::pair<std::string_view, verdict> verdicts[] = {{"allow", verdict::allow}, {"deny", verdict::deny}};
 constexpr std::pair<std::string_view, rule_mode> modes[] = {{"enforce", rule_mode::enforce},
                                                             {"report", rule_mode::report}};
-// "resolve" (ask egressd's own resolvers) is not part of this build: not offered.
-constexpr std::pair<std::string_view, verify_mode> verify_modes[] = {{"off", verify_mode::off},
-                                                                     {"observed", verify_mode::observed}};
+constexpr std::pair<std::string_view, verify_mode> verify_modes[] = {
+    {"off", verify_mode::off}, {"observed", verify_mode::observed}, {"resolve", verify_mode::resolve}};
 constexpr std::pair<std::string_view, ech_action> ech_actions[] = {{"outer", ech_action::outer},
                                                                   {"deny", ech_action::deny}};
 constexpr std::pair<std::string_view, quic_action> quic_actions[] = {
@@ -307,7 +306,7 @@ bool read_ports(table_reader& r, read_rule& rule, bool protocol_given) {
     return read_port_array(r, *n, r.path("ports"), rule.spec.ports);
 }
 
-// verify = "off" | "observed": only on a rule with hostnames (the name it checks).
+// verify = "off" | "observed" | "resolve": only on a rule with hostnames (the name it checks).
 bool read_verify(table_reader& r, read_rule& rule) {
     const toml::node* n = r.find("verify", false);
     if (n == nullptr) return true;
@@ -460,7 +459,15 @@ struct read_policy_tables {
     std::vector<read_pattern> dlp_where;
     std::vector<read_group> groups;
     std::vector<read_rule> rules;
+    bool resolvers = false; // [dns] resolvers lists at least one: verify = "resolve" can ask them
 };
+
+// verify = "resolve" (a rule's or the policy's) needs [dns] resolvers: else every lookup would fail.
+void check_resolvers(context& ctx, const read_policy_tables& read, const toml::table& tbl, std::string key) {
+    if (!read.resolvers)
+        ctx.error(tbl.get("verify")->source().begin, std::move(key),
+                  R"(verify = "resolve" needs [dns] resolvers (the servers egressd asks))");
+}
 
 // A rule's source group names against the groups: each must name a usable group.
 void resolve_sources(context& ctx, const toml::table& tbl, const std::vector<read_group>& groups, read_rule& rule) {
@@ -491,6 +498,7 @@ void read_policy_table(context& ctx, const toml::table& policy, read_policy_tabl
     top.get_enum("default", read.spec.default_action, verdicts, false);
     read_inspection(top, read.spec.inspection);
     top.get_enum("verify", read.spec.verify, verify_modes, false);
+    if (read.spec.verify == verify_mode::resolve) check_resolvers(ctx, read, policy, "policy.verify");
     top.find("group", false);
     top.find("rule", false);
     top.finish();
@@ -499,6 +507,8 @@ void read_policy_table(context& ctx, const toml::table& policy, read_policy_tabl
     std::vector<named> rule_names;
     for (const auto& [i, t] : top.get_tables("rule")) {
         read_rule rule = read_rule_table(ctx, i, *t, rule_names);
+        if (rule.spec.verify == verify_mode::resolve)
+            check_resolvers(ctx, read, *t, fmt::format("policy.rule[{}].verify", i));
         resolve_sources(ctx, *t, read.groups, rule);
         read.rules.push_back(std::move(rule));
     }
@@ -555,6 +565,8 @@ policy_load_result read_policy(const toml::table& root, toml_text::context& ctx,
     // names the two it reads.
     table_reader top(ctx, "", &root);
     read.policy = top.get_table("policy", false);
+    if (const toml::table* dns = root.get_as<toml::table>("dns"))
+        if (const toml::array* resolvers = dns->get_as<toml::array>("resolvers")) read.resolvers = !resolvers->empty();
     const bool present = root.get("policy") != nullptr || root.get("dlp") != nullptr;
     if (const toml::table* dlp = top.get_table("dlp", false)) read_dlp(ctx, *dlp, read.spec.dlp, read.dlp_where);
     if (read.policy != nullptr) read_policy_table(ctx, *read.policy, read);

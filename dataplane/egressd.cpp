@@ -27,6 +27,7 @@
 #include "config.hpp"
 #include "config_file.hpp"
 #include "control_commands.hpp"
+#include "dns_resolver.hpp"
 #include "event_log.hpp"
 #include "health.hpp"
 #include "policy_control.hpp"
@@ -199,6 +200,7 @@ public:
             start_health();
             start_export();
             start_metrics();
+            start_resolver();
         } catch (const std::exception& e) {
             fmt::print(stderr, "egressd: {}\n", e.what());
             return 1;
@@ -234,6 +236,7 @@ private:
     void start_health();
     void start_export();
     void start_metrics();
+    void start_resolver();
     void start_services();
     bool launch();
     void wait_and_drain();
@@ -259,6 +262,7 @@ private:
     control_plane control_;
     std::unique_ptr<egress::controlplane::exporter> exporter_;
     std::unique_ptr<egress::controlplane::metrics_server> metrics_;
+    std::unique_ptr<egress::controlplane::resolver_service> resolver_; // verify = "resolve"
     egress::dataplane::telemetry_source telemetry_;
     std::atomic<bool> control_done_{false};
     std::thread control_thread_;
@@ -448,7 +452,17 @@ void gateway_run::start_metrics() {
     });
 }
 
+// verify = "resolve": the resolver thread, with rings to every worker, when
+// [dns] resolvers are set.
+void gateway_run::start_resolver() {
+    const egress::gateway::resolve_settings& r = cfg_.gateway.dns.resolve;
+    if (r.resolvers.empty()) return;
+    auto rings = workers_->attach_resolver(r.ring_size);
+    resolver_ = std::make_unique<egress::controlplane::resolver_service>(r, rings.requests, rings.answers);
+}
+
 void gateway_run::start_services() {
+    if (resolver_) resolver_->start();
     telemetry_ = {[this] { return live_report(); }, control_.policy.get()};
     egress::dataplane::attach_telemetry(&telemetry_);
     if (exporter_) exporter_->start();

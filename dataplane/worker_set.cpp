@@ -170,6 +170,18 @@ std::vector<policy::security_ring*> worker_set::attach_security_events(uint32_t 
     return rings;
 }
 
+worker_set::resolver_rings worker_set::attach_resolver(uint32_t ring_size) {
+    resolver_rings rings;
+    for (auto& core : cores_) {
+        lookup_requests_.push_back(std::make_unique<dns::request_ring>(ring_size));
+        lookup_answers_.push_back(std::make_unique<dns::answer_ring>(ring_size));
+        core->attach_resolver(lookup_requests_.back().get(), lookup_answers_.back().get());
+        rings.requests.push_back(lookup_requests_.back().get());
+        rings.answers.push_back(lookup_answers_.back().get());
+    }
+    return rings;
+}
+
 void worker_set::publish_counters() {
     for (unsigned w = 0; w < size(); ++w) contexts_[w]->live = live_[w].get();
 }

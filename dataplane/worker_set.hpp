@@ -98,6 +98,13 @@ public:
     std::vector<gateway::event_ring*> attach_flow_events(uint32_t ring_size);
     // One security-event ring per worker (for the event log), in worker order.
     std::vector<policy::security_ring*> attach_security_events(uint32_t ring_size);
+    // verify = "resolve": one request and one answer ring per worker (for the
+    // resolver thread), in worker order.
+    struct resolver_rings {
+        std::vector<dns::request_ring*> requests;
+        std::vector<dns::answer_ring*> answers;
+    };
+    resolver_rings attach_resolver(uint32_t ring_size);
     // Each worker publishes its counters every publish_interval_ms from now on.
     void publish_counters();
     // The sum of what the workers published last (any thread; zero without
@@ -164,6 +171,8 @@ private:
     ring_owner handoff_;
     std::vector<std::unique_ptr<gateway::event_ring>> flow_events_;
     std::vector<std::unique_ptr<policy::security_ring>> security_events_;
+    std::vector<std::unique_ptr<dns::request_ring>> lookup_requests_;
+    std::vector<std::unique_ptr<dns::answer_ring>> lookup_answers_;
     std::vector<std::unique_ptr<base::seqlock_box<stats::live_stats>>> live_;
     std::vector<std::unique_ptr<gateway::gateway_core>> cores_;
     std::vector<std::unique_ptr<gateway::steering_stage>> steering_stages_; // per worker, with several

@@ -83,6 +83,9 @@ public:
     std::size_t addresses(const net::ip_address& scope, std::string_view name, uint32_t now,
                           std::span<net::ip_address> out) const noexcept;
 
+    // The keyed hash names are kept under (any case, one trailing dot allowed).
+    uint64_t name_hash(std::string_view name) const noexcept;
+
     std::size_t size() const noexcept { return used_; }
     const observed_counters& counters() const noexcept { return counters_; }
     static constexpr std::size_t bytes_per_binding() noexcept {
@@ -112,7 +115,6 @@ private:
     };
     struct chain; // the question's CNAME chain, built per response
 
-    uint64_t name_hash(std::string_view name) const noexcept;
     uint64_t binding_hash(uint32_t scope, uint64_t name_hash, const net::ip_address& a) const noexcept;
     uint32_t find_scope(const net::ip_address& scope) const noexcept;
     uint32_t add_scope(const net::ip_address& scope) noexcept;

@@ -13,8 +13,25 @@ constexpr uint16_t dns_port = 53;
 constexpr std::size_t udp_header = 8;
 } // namespace
 
+namespace {
+constexpr uint32_t answers_per_call = 32; // answers taken per loop (each is one response recorded)
+const net::ip_address own_scope{};        // the scope of egressd's own lookups in resolved_
+
+// The cache of egressd's own lookups: one scope holds every binding; memory
+// only when resolvers are configured.
+dns::observed_limits resolved_limits(const dns_settings& s) noexcept {
+    dns::observed_limits l = s.observed;
+    l.max_bindings = s.resolve.resolvers.empty() ? 1 : s.resolve.cache_bindings;
+    l.max_bindings_per_scope = l.max_bindings;
+    l.max_scopes = 1;
+    return l;
+}
+} // namespace
+
 dns_observer::dns_observer(const dns_settings& s, stats::worker_counters& counters)
-    : names_(s.observed, s.hash_key), resolvers_(s.inside_resolvers), servers_(s.servers), counters_(counters) {}
+    : names_(s.observed, s.hash_key), resolved_(resolved_limits(s), s.hash_key),
+      lookups_(s.resolve.resolvers.empty() ? 1 : s.resolve.pending_per_worker, s.resolve.timeout_ms),
+      resolvers_(s.inside_resolvers), servers_(s.servers), counters_(counters) {}
 
 uint32_t dns_observer::seconds(uint32_t now_ms) noexcept {
     if (!started_) {
@@ -99,6 +116,52 @@ std::size_t dns_observer::said(const net::ip_address& inside, std::string_view n
     for (std::size_t i = 0; n < out.size() && i < resolvers_.size(); ++i)
         n += names_.addresses(resolvers_[i], name, now, out.subspan(n));
     return n;
+}
+
+resolve_result dns_observer::resolve(std::string_view name, const net::ip_address& destination,
+                                     uint32_t now_ms) noexcept {
+    if (resolved_.verified(own_scope, name, destination, seconds(now_ms))) {
+        ++counters_.sni_verified;
+        return resolve_result::verified;
+    }
+    const auto family = destination.is_v4() ? dns::lookup_family::v4 : dns::lookup_family::v6;
+    const uint64_t hash = resolved_.name_hash(name);
+    switch (lookups_.state(hash, family, now_ms)) {
+    case dns::lookup_state::waiting: return resolve_result::waiting;
+    case dns::lookup_state::answered: ++counters_.sni_unverified; return resolve_result::unverified;
+    case dns::lookup_state::failed: return resolve_result::failed;
+    case dns::lookup_state::timed_out: return resolve_result::timed_out;
+    case dns::lookup_state::none: break;
+    }
+    dns::lookup_request request;
+    if (requests_ == nullptr || !dns::make_request(name, family, request)) return resolve_result::failed;
+    if (!lookups_.start(hash, family, now_ms)) {
+        ++counters_.resolve_pending_full;
+        return resolve_result::failed;
+    }
+    if (!requests_->try_push(request)) {
+        ++counters_.resolve_ring_full;
+        lookups_.finish(hash, family, dns::lookup_status::failed, now_ms);
+        return resolve_result::failed;
+    }
+    ++counters_.resolve_lookups;
+    return resolve_result::waiting;
+}
+
+std::size_t dns_observer::resolved(std::string_view name, uint32_t now_ms, std::span<net::ip_address> out) noexcept {
+    return resolved_.addresses(own_scope, name, seconds(now_ms), out);
+}
+
+void dns_observer::take_answers(uint32_t now_ms) noexcept {
+    if (answers_ == nullptr) return;
+    for (uint32_t i = 0; i < answers_per_call && answers_->pop_burst(&answer_, 1) == 1; ++i) {
+        if (answer_.status == dns::lookup_status::answered)
+            resolved_.record(own_scope, answer_.message(), seconds(now_ms));
+        lookups_.finish(resolved_.name_hash(answer_.text()), answer_.family, answer_.status, now_ms);
+        ++counters_.resolve_answers;
+        if (answer_.status == dns::lookup_status::failed || answer_.status == dns::lookup_status::timed_out)
+            ++counters_.resolve_failures;
+    }
 }
 
 } // namespace egress::gateway

@@ -160,6 +160,8 @@ bool flow_policy_stage::fragments_uninspectable(const flow::flow_record& rec) co
             reassembly_.stop_reading(idx);
         }
     }
+    if (d.verify != policy::verify_check::none && !(rec.flags & flow::flow_flags::awaits_hostname)) [[unlikely]]
+        return recheck_name(rec, idx, d, q.hostname, now);
     if (d.action != policy::verdict::deny) return; // allowed, or still waiting for its name
     const bool blocked = d.block != policy::no_rule;
     cut(rec, idx, now, blocked ? drop_reason::policy_blocked : drop_reason::policy_cut, d.rule);
@@ -286,34 +288,9 @@ packet_result flow_policy_stage::decide_held(flow::flow_record& rec, uint32_t id
     note_would_deny(d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now, q.hostname);
     if (d.action == policy::verdict::deny)
         return deny_inspected(rec, idx, frame, view, d, drop_reason::policy_denied, now);
-    if (d.verify != policy::verify_check::none) [[unlikely]] {
-        if (const packet_result r = verify_name(rec, idx, frame, view, d, q.hostname, now); !r.goes_on()) return r;
-    }
+    if (d.verify != policy::verify_check::none) [[unlikely]]
+        return verify_name(rec, idx, frame, view, d, q.hostname, stored, now);
     return release(idx, stored);
-}
-
-// verify = "observed": the name is allowed only if DNS gave it the flow's
-// destination (dns_observer.hpp). A mismatch is denied like a refused name
-// (sni_unverified; held bytes discarded, resets both ways) with an event naming
-// the name, the destination and what DNS said; under a report-mode rule it is
-// reported (would_deny) and the flow passes.
-[[gnu::noinline]] packet_result flow_policy_stage::verify_name(flow::flow_record& rec, uint32_t idx,
-                                                               std::span<uint8_t> frame, const net::packet_view& view,
-                                                               const policy::decision& d, std::string_view name,
-                                                               uint32_t now) noexcept {
-    if (dns_ != nullptr && dns_->verified(rec.inside, name, rec.remote, now)) return packet_result::forward();
-    const bool report = d.verify == policy::verify_check::report;
-    policy::security_event e =
-        make_event(report ? policy::security_event_kind::would_deny : policy::security_event_kind::deny, d, rec.inside,
-                   rec.inside_port, rec.remote, rec.remote_port, rec.proto, false, now, name, nullptr,
-                   drop_reason::sni_unverified);
-    if (dns_ != nullptr) e.dns_said_count = static_cast<uint8_t>(dns_->said(rec.inside, name, now, e.dns_said));
-    push_event(e);
-    if (report) {
-        ++counters_.policy_would_deny;
-        return packet_result::forward();
-    }
-    return cut_inspected(rec, idx, frame, view, d, drop_reason::sni_unverified, now);
 }
 
 // Allowed: the held bytes go out (gateway_core takes the release and builds

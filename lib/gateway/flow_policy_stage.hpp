@@ -150,9 +150,16 @@ private:
     packet_result decide_held(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                               const net::packet_view& view, inspect_outcome o, bool stored, uint32_t now) noexcept;
     packet_result release(uint32_t idx, bool stored) noexcept;
+    // verify = "observed" / "resolve" (flow_policy_verify.cpp).
     packet_result verify_name(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                               const net::packet_view& view, const policy::decision& d, std::string_view name,
+                              bool stored, uint32_t now) noexcept;
+    resolve_result check_name(const flow::flow_record& rec, const policy::decision& d, std::string_view name,
                               uint32_t now) noexcept;
+    void recheck_name(flow::flow_record& rec, uint32_t idx, const policy::decision& d, std::string_view name,
+                      uint32_t now) noexcept;
+    void name_event(policy::security_event_kind kind, const flow::flow_record& rec, const policy::decision& d,
+                    std::string_view name, stats::drop_reason why, bool existing, uint32_t now) noexcept;
     packet_result verify_segment(uint32_t idx, std::span<const uint8_t> frame, const net::packet_view& view) noexcept;
     packet_result overlap_verdict(overlap o) const noexcept;
     packet_result hold_timed_out(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,

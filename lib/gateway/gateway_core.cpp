@@ -479,6 +479,7 @@ void gateway_core::expire(uint32_t now, uint32_t budget) noexcept {
     local_.start_up();
     resolver_.tick(now, budget);
     dns_.tick(now);
+    dns_.take_answers(now);
     flows_.expire(now, budget);
     // Per loop: a sweep over the fragment tracker's slots finds nothing while
     // no datagram is tracked (the usual case), so it is not walked then.

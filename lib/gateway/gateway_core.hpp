@@ -108,6 +108,11 @@ public:
     // Security events (denials, would-deny, cuts, blocks) go to `ring` (owned by
     // the caller, drained by the control plane); none are built without one.
     void attach_security_events(policy::security_ring* ring) noexcept { policy_.attach_security_events(ring); }
+    // verify = "resolve": the worker's rings to and from the resolver thread
+    // (dns_observer::attach_resolver); answers are taken by expire().
+    void attach_resolver(dns::request_ring* requests, dns::answer_ring* answers) noexcept {
+        dns_.attach_resolver(requests, answers);
+    }
     // Shutdown (not the packet path): reports every live flow as ended
     // (forced_end) and flushes the aggregated refusals.
     void report_remaining(uint32_t now_ms) noexcept { flows_.report_remaining(now_ms); }

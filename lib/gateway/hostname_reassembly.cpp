@@ -56,6 +56,7 @@ bool hostname_reassembly::start(uint32_t flow, policy::inspection_kind kind, uin
     s.consumed_octets = 0;
     s.overflowed = false;
     s.release_due = false;
+    s.name_check = 0;
     s.verify = verify_state::off;
     s.kind = kind;
     s.outcome = reads_name ? inspect_outcome::pending : inspect_outcome::hostname;

@@ -186,6 +186,15 @@ public:
     void server_acked(uint32_t flow, uint32_t ack) noexcept;
     uint32_t buffers_kept() const noexcept { return buffers_kept_; }
 
+    // What the flow's name was checked against DNS with (flow_policy_stage's
+    // mark: verify mode and whether it passed; 0: not checked).
+    uint8_t name_check(uint32_t flow) const noexcept {
+        return slot_of_[flow] == none ? 0 : slots_[slot_of_[flow]].name_check;
+    }
+    void set_name_check(uint32_t flow, uint8_t mark) noexcept {
+        if (slot_of_[flow] != none) slots_[slot_of_[flow]].name_check = mark;
+    }
+
     bool inspecting(uint32_t flow) const noexcept { return slot_of_[flow] != none; }
     inspect_outcome outcome(uint32_t flow) const noexcept;
     std::string_view hostname(uint32_t flow) const noexcept;
@@ -212,6 +221,7 @@ private:
         uint8_t hostname_length = 0;
         bool overflowed = false;
         bool release_due = false;
+        uint8_t name_check = 0;
         verify_state verify = verify_state::off;
         uint32_t kept_prev = none; // the list of kept buffers, oldest first (slot indices)
         uint32_t kept_next = none;

@@ -96,17 +96,24 @@ struct active_policy {
         return decision{verdict::allow, false, no_rule, no_rule};
     }
 
-    // Worker side: the decision for a new flow, counted.
+    // Worker side: the decision for a new flow, counted. An allow that must
+    // first be verified against DNS (decision::verify) is counted by the
+    // caller once the check is over (count): as the rule's when the flow
+    // passes, else under the reason that refused it.
     decision decide(const query& q) noexcept {
         const decision d = evaluate(q);
         if (d.pending) return d; // decided (and counted) once the hostname is known
+        if (d.verify != verify_check::none) return d;
+        count(d);
+        return d;
+    }
+    void count(const decision& d) noexcept {
         if (d.block != no_rule) {
             bump(counters->block_hits);
             bump(block_hits[d.block]);
         } else if (compiled) {
             bump(d.rule == no_rule ? counters->default_hits : counters->rule_hits[d.rule]);
         }
-        return d;
     }
     // Worker side: an existing flow re-checked and cut by a block.
     void count_block_cut(const decision& d) noexcept {

@@ -30,7 +30,9 @@ std::string_view to_string(verdict v) noexcept { return v == verdict::allow ? "a
 
 std::string_view to_string(rule_mode m) noexcept { return m == rule_mode::enforce ? "enforce" : "report"; }
 
-std::string_view to_string(verify_mode v) noexcept { return v == verify_mode::observed ? "observed" : "off"; }
+std::string_view to_string(verify_mode v) noexcept {
+    return v == verify_mode::observed ? "observed" : v == verify_mode::resolve ? "resolve" : "off";
+}
 
 std::string_view to_string(rule_skip s) noexcept {
     switch (s) {
@@ -278,8 +280,10 @@ decision compiled_policy::walk(const query& q, rule_skip* skipped, uint32_t* sto
         decision d{c.mode == rule_mode::report ? verdict::allow : c.action,
                    c.mode == rule_mode::report && c.action == verdict::deny, r};
         // Only a name that allows is checked against DNS: a deny needs no proof.
-        if (c.verify == verify_mode::observed && c.action == verdict::allow && q.host == host_state::known)
+        if (c.verify != verify_mode::off && c.action == verdict::allow && q.host == host_state::known) {
             d.verify = c.mode == rule_mode::report ? verify_check::report : verify_check::enforce;
+            d.resolve = c.verify == verify_mode::resolve;
+        }
         return stop(r, d);
     }
     return stop(no_rule, decision{default_action_, false, no_rule});

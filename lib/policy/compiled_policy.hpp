@@ -79,7 +79,9 @@ std::string_view to_string(protocol p) noexcept;
 // destination must be among the addresses a DNS answer seen by the gateway
 // gave that name, for the flow's inside host or a configured inside resolver,
 // within the answer's TTL plus [dns] grace (gateway/dns_observer.hpp).
-enum class verify_mode : uint8_t { off, observed };
+// resolve: the destination must be among the addresses egressd's own [dns]
+// resolvers give the name (asked when not cached; the verdict waits).
+enum class verify_mode : uint8_t { off, observed, resolve };
 std::string_view to_string(verify_mode v) noexcept;
 // What an allow decision asks of the gateway: nothing, or a DNS check whose
 // mismatch denies (enforce) or is only reported (report: the rule is in report mode).
@@ -198,6 +200,7 @@ struct decision {
     // Allowed by a hostname rule with verify = observed, on a known name: the
     // gateway checks the destination against DNS before the flow passes.
     verify_check verify = verify_check::none;
+    bool resolve = false; // the check asks egressd's own resolvers (verify = "resolve")
     friend bool operator==(const decision&, const decision&) = default;
 };
 

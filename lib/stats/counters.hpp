@@ -81,6 +81,13 @@ struct alignas(64) worker_counters {
     uint64_t dns_copies_learned = 0;  // responses another worker saw, recorded from its copy
     uint64_t sni_verified = 0;        // names whose destination DNS gave them
     uint64_t sni_unverified = 0;      // names whose destination DNS did not give them (denied, or reported)
+    // verify = "resolve": egressd's own lookups (dns_observer::resolve).
+    uint64_t resolve_lookups = 0;      // lookups asked of the resolver thread
+    uint64_t resolve_answers = 0;      // outcomes it handed back (answers, NXDOMAIN, failures, timeouts)
+    uint64_t resolve_failures = 0;     // of those: failed or timed out at the resolver thread
+    uint64_t resolve_pending_full = 0; // a name not asked: [dns] resolve_pending names already waited for
+    uint64_t resolve_ring_full = 0;    // a name not asked: the request ring was full
+    uint64_t resolve_failure_allowed = 0; // flows allowed by [dns] on_resolve_failure = "allow"
 
     // The exception path (lib/gateway/exception_path.hpp, dataplane/exception_tap).
     uint64_t exception_to_kernel = 0;   // frames handed to a side's exception interface (copies included)
@@ -150,6 +157,12 @@ struct alignas(64) worker_counters {
         dns_copies_learned += o.dns_copies_learned;
         sni_verified += o.sni_verified;
         sni_unverified += o.sni_unverified;
+        resolve_lookups += o.resolve_lookups;
+        resolve_answers += o.resolve_answers;
+        resolve_failures += o.resolve_failures;
+        resolve_pending_full += o.resolve_pending_full;
+        resolve_ring_full += o.resolve_ring_full;
+        resolve_failure_allowed += o.resolve_failure_allowed;
         exception_to_kernel += o.exception_to_kernel;
         exception_from_kernel += o.exception_from_kernel;
         exception_handed_to_worker0 += o.exception_handed_to_worker0;

@@ -126,7 +126,9 @@ namespace egress::stats {
     X(stream_overlap_unverified, "stream_overlap_unverified")           \
     X(ipv6_routing_type0, "ipv6_routing_type0")                         \
     X(ipv6_source_routed, "ipv6_source_routed")                         \
-    X(exception_handoff_full, "exception_handoff_full")
+    X(exception_handoff_full, "exception_handoff_full")                 \
+    X(resolve_timeout, "resolve_timeout")                               \
+    X(resolve_failed, "resolve_failed")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

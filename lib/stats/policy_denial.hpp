@@ -23,7 +23,7 @@ struct setting_denial {
 // Every denial kind decided by a setting, in the order the metrics list them.
 // QUIC first flights that give no ClientHello are decided by inspection.not_tls;
 // each kind keeps its own series (the setting's name, then the kind).
-inline constexpr std::array<setting_denial, 13> setting_denials{{
+inline constexpr std::array<setting_denial, 16> setting_denials{{
     {drop_reason::inspect_no_sni, "inspection.no_sni"},
     {drop_reason::inspect_no_host, "inspection.http_no_host"},
     {drop_reason::inspect_not_tls, "inspection.not_tls"},
@@ -37,6 +37,11 @@ inline constexpr std::array<setting_denial, 13> setting_denials{{
     {drop_reason::inspect_quic_version_negotiation, "inspection.not_tls.quic_version_negotiation"},
     {drop_reason::inspect_quic_retry, "inspection.not_tls.quic_retry"},
     {drop_reason::inspect_quic_undecryptable, "inspection.not_tls.quic_undecryptable"},
+    // A rule's verify = "observed" / "resolve" refused the name it allowed
+    // (the event also names the rule); a lookup that gave no verdict.
+    {drop_reason::sni_unverified, "verify"},
+    {drop_reason::resolve_timeout, "dns.on_resolve_failure.timeout"},
+    {drop_reason::resolve_failed, "dns.on_resolve_failure.failed"},
 }};
 
 // The setting that decided a denial under `r`; empty when a rule, the default

@@ -148,6 +148,14 @@ TEST(explain, a_verified_name_says_dns_must_agree) {
     const json plain = explain(policy::active_policy(compiled()),
                                {{"src", "10.0.0.5"}, {"dst", "203.0.113.80"}, {"port", 443u}, {"sni", "api.stripe.com"}});
     EXPECT_FALSE(plain.contains("verify"));
+    text.replace(text.find("verify = \"observed\""), 19, "verify = \"resolve\" ");
+    auto resolving = policy::load_policy_string("[dns]\nresolvers = [\"127.0.0.1\"]\n" + text, "p.toml");
+    ASSERT_TRUE(resolving.errors.empty()) << resolving.errors.front().to_string();
+    const policy::active_policy r(std::shared_ptr<const policy::compiled_policy>(std::move(resolving.policy)));
+    const json asked = explain(r, {{"src", "10.0.0.5"}, {"dst", "203.0.113.80"}, {"port", 443u}, {"sni", "api.stripe.com"}});
+    EXPECT_EQ(asked["verify"], "resolve");
+    EXPECT_EQ(lines_of(asked)[1], "decision: allow by rule \"stripe\" (p.toml:18); only to an address egressd's "
+                                  "resolvers give the name (verify = resolve)");
 }
 
 TEST(explain, request_errors_name_the_argument) {

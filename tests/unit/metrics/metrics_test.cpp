@@ -277,6 +277,36 @@ TEST(Prometheus, DnsVerificationCounters) {
         EXPECT_TRUE(has_line(text, line)) << line;
 }
 
+TEST(Prometheus, ResolveCounters) {
+    run_report r = small_report();
+    r.counters.resolve_lookups = 11;
+    r.counters.resolve_answers = 10;
+    r.counters.resolve_failures = 2;
+    r.counters.resolve_pending_full = 3;
+    r.counters.resolve_ring_full = 4;
+    r.counters.resolve_failure_allowed = 5;
+    r.counters.count_drop(stats::drop_reason::resolve_timeout);
+    r.counters.setting_denials[static_cast<std::size_t>(stats::drop_reason::resolve_timeout)] = 1;
+    r.counters.setting_denials[static_cast<std::size_t>(stats::drop_reason::sni_unverified)] = 6;
+    metrics_extra x = small_extra();
+    x.policy.present = true; // decisions are listed with a policy in force
+    const auto text = format_prometheus(r, x);
+    for (const char* line : {
+             "egress_resolve_lookups_total{result=\"asked\"} 11",
+             "egress_resolve_lookups_total{result=\"answered\"} 10",
+             "egress_resolve_lookups_total{result=\"failed\"} 2",
+             "egress_resolve_lookups_total{result=\"pending_full\"} 3",
+             "egress_resolve_lookups_total{result=\"ring_full\"} 4",
+             "egress_resolve_failure_allowed_total 5",
+             "egress_drops_total{reason=\"resolve_timeout\"} 1",
+             "egress_drops_total{reason=\"resolve_failed\"} 0",
+             "egress_policy_decisions_total{rule=\"verify\",action=\"deny\"} 6",
+             "egress_policy_decisions_total{rule=\"dns.on_resolve_failure.timeout\",action=\"deny\"} 1",
+             "egress_policy_decisions_total{rule=\"dns.on_resolve_failure.failed\",action=\"deny\"} 0",
+         })
+        EXPECT_TRUE(has_line(text, line)) << line;
+}
+
 TEST(Prometheus, HoldPointCounters) {
     run_report r = small_report();
     r.counters.hold_segments = 9;
@@ -401,6 +431,8 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
         {"egress_nat_hairpinned_total", "counter"},
         {"egress_dns_responses_total", "counter"},
         {"egress_sni_verifications_total", "counter"},
+        {"egress_resolve_lookups_total", "counter"},
+        {"egress_resolve_failure_allowed_total", "counter"},
         {"egress_exception_to_kernel_total", "counter"},
         {"egress_exception_from_kernel_total", "counter"},
         {"egress_exception_handed_to_worker0_total", "counter"},

@@ -1,6 +1,7 @@
-// verify = "off" | "observed" (issue 16): read per hostname rule and as the
-// [policy] default, with exact error texts; evaluate() marks an allow by a
-// verify = "observed" hostname rule on a known name (report mode: report).
+// verify = "off" | "observed" | "resolve" (issue 16): read per hostname rule
+// and as the [policy] default, with exact error texts; evaluate() marks an
+// allow by a verifying hostname rule on a known name (report mode: report;
+// resolve: decision::resolve). "resolve" needs [dns] resolvers.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,16 +80,40 @@ TEST(policy_verify, off_by_default) {
     EXPECT_FALSE(none.policy->verifies_observed());
 }
 
+TEST(policy_verify, resolve_asks_egressds_own_resolvers) {
+    const std::string dns = "[dns]\nresolvers = [\"127.0.0.1:5353\"]\n";
+    const policy_load_result r =
+        load_policy_string(dns + "[policy]\nverify = \"resolve\"\n" + std::string(rules), "p.toml");
+    ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
+    EXPECT_EQ(r.spec->verify, verify_mode::resolve);
+    // stripe's own verify = "observed"; github takes the policy's "resolve".
+    EXPECT_FALSE(r.policy->evaluate(named("api.stripe.com")).resolve);
+    const decision github = r.policy->evaluate(named("api.github.com"));
+    EXPECT_EQ(github.verify, verify_check::report);
+    EXPECT_TRUE(github.resolve);
+    EXPECT_NE(r.policy->rules()[1].definition.find("verify=resolve"), std::string::npos);
+    EXPECT_FALSE(r.policy->evaluate(named("evil.example")).resolve);
+}
+
 TEST(policy_verify, errors_name_file_line_column_and_key) {
+    EXPECT_EQ(errors_of("[policy]\nverify = \"resolved\"\n"),
+              (std::vector<std::string>{
+                  R"(p.toml:2:10: policy.verify: expected "off", "observed" or "resolve", got "resolved")"}));
     EXPECT_EQ(errors_of("[policy]\nverify = \"resolve\"\n"),
-              (std::vector<std::string>{R"(p.toml:2:10: policy.verify: expected "off" or "observed", got "resolve")"}));
+              (std::vector<std::string>{
+                  R"(p.toml:2:10: policy.verify: verify = "resolve" needs [dns] resolvers (the servers egressd asks))"}));
+    EXPECT_EQ(errors_of("[dns]\nresolvers = []\n[policy]\n[[policy.rule]]\nname = \"a\"\ndestinations = [\"::/0\"]\n"
+                        "protocol = \"tcp\"\nhostnames = [\"a.example\"]\naction = \"allow\"\nverify = \"resolve\"\n"),
+              (std::vector<std::string>{
+                  R"(p.toml:10:10: policy.rule[0].verify: verify = "resolve" needs [dns] resolvers (the servers egressd asks))"}));
     EXPECT_EQ(errors_of("[policy]\n[[policy.rule]]\nname = \"a\"\ndestinations = [\"::/0\"]\naction = \"allow\"\n"
                         "verify = \"observed\"\n"),
               (std::vector<std::string>{
                   "p.toml:6:10: policy.rule[0].verify: verify needs hostnames (the names it checks against DNS)"}));
     EXPECT_EQ(errors_of("[policy]\n[[policy.rule]]\nname = \"a\"\ndestinations = [\"::/0\"]\nprotocol = \"tcp\"\n"
                         "hostnames = [\"a.example\"]\naction = \"allow\"\nverify = true\n"),
-              (std::vector<std::string>{R"(p.toml:8:10: policy.rule[0].verify: expected "off" or "observed", got a boolean)"}));
+              (std::vector<std::string>{
+                  R"(p.toml:8:10: policy.rule[0].verify: expected "off", "observed" or "resolve", got a boolean)"}));
 }
 
 } // namespace
