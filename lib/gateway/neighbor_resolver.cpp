@@ -77,6 +77,16 @@ bool neighbor_resolver::is_own(side s, const net::ip_address& a) const noexcept 
     return false;
 }
 
+// Only an address frames may be sent to directly is remembered from a message:
+// an on-link one (next_hop_for answers the address itself) or the side's
+// router of its family (which may lie outside the prefixes, link-local).
+// Anyone on the link can send a request from any address; an entry for an
+// off-link sender is never looked up and would only take room.
+bool neighbor_resolver::may_learn(side s, const net::ip_address& a) const noexcept {
+    const std::optional<net::ip_address>& router = a.is_v4() ? port(s).next_hop_v4 : port(s).next_hop_v6;
+    return (router && *router == a) || &next_hop_for(s, a) == &a;
+}
+
 // The address requests for `target` come from: an own address of the family
 // whose prefix holds the target, else the first of the family.
 const net::ip_address* neighbor_resolver::source_for(side s, const net::ip_address& target) const noexcept {
@@ -228,7 +238,7 @@ void neighbor_resolver::learn(side s, const net::ip_address& a, const net::mac_a
     neighbor_table& t = tables_[index(s)];
     uint32_t slot = t.find(a);
     if (slot == neighbor_table::npos) {
-        if (!create) return;
+        if (!create || !may_learn(s, a)) return;
         slot = t.insert(a);
         if (slot == neighbor_table::npos) return; // full: answered all the same, not remembered
         t.at(slot).state = neighbor_state::stale;

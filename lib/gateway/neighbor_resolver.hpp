@@ -15,7 +15,9 @@
 // a `probe` (unicast requests); unanswered, the entry is removed. A stale entry
 // unused for stale_ms is removed. A request addressed to the gateway creates
 // (or refreshes) the sender's entry as stale (RFC 4861 7.2.3), so replies need
-// no resolution of their own. Static neighbours are `fixed`.
+// no resolution of their own, when the sender is on-link or the side's router
+// (a request from elsewhere is answered, not remembered). Static neighbours
+// are `fixed`.
 //
 // Timers advance in tick(), which visits a bounded number of slots per call
 // (the worker calls it every loop through gateway_core::expire).
@@ -100,6 +102,7 @@ private:
     }
     const net::ip_address& next_hop_for(stats::side to, const net::ip_address& dst) const noexcept;
     bool is_own(stats::side s, const net::ip_address& a) const noexcept;
+    bool may_learn(stats::side s, const net::ip_address& a) const noexcept;
     const net::ip_address* source_for(stats::side s, const net::ip_address& target) const noexcept;
     bool request(stats::side s, const neighbor_entry& e, bool unicast) noexcept;
     // A message from `a` at `mac`: refreshes an existing entry; `create` makes

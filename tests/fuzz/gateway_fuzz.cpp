@@ -2,16 +2,11 @@
 // of frame bursts, with a policy (hostname rules, DLP), hostname inspection
 // (TLS, HTTP and, in the report-mode policy, QUIC Initials),
 // fragments, ICMP, neighbour resolution and VLANs chosen by the input's first
-// byte. After every burst it checks what must hold whatever arrives:
-//   * every frame of the burst got exactly one result (forward, drop, consumed
-//     or reply), and each drop was counted under its reason (the reason's
-//     counter grew at least as much);
-//   * every frame that leaves parses again, and none that leaves by the
-//     outside port carries a special-purpose address (net/special_address.hpp);
-//   * every frame the gateway built itself (outbox) is a whole Ethernet frame;
-//   * the flow table is consistent: each live record is found by both of its
-//     keys, and the number of live records is the table's size.
-// Any violation aborts (a crash for libFuzzer), like a sanitizer finding.
+// byte. After every burst it checks what must hold whatever arrives
+// (gateway_checks.hpp): every frame accounted once and each drop counted,
+// every frame that leaves parses again and carries no special-purpose address
+// out, every built frame whole, the flow table consistent. Any violation
+// aborts (a crash for libFuzzer), like a sanitizer finding.
 //
 // Input: byte 0 picks the configuration; then records of
 //   [h][len_hi len_lo][len bytes] ... for (h >> 5) + 1 frames,
@@ -24,10 +19,7 @@
 #include <memory>
 #include <vector>
 
-#include "flow/flow_table.hpp"
-#include "gateway/gateway_core.hpp"
-#include "net/packet_parser.hpp"
-#include "net/special_address.hpp"
+#include "gateway_checks.hpp"
 #include "policy/active_policy.hpp"
 #include "policy/compiled_policy.hpp"
 
@@ -42,11 +34,6 @@ constexpr uint32_t clock_steps[8] = {0, 1, 10, 100, 1'000, 5'000, 30'000, 300'00
 net::ip_address ip(const char* text) { return *net::ip_address::parse(text); }
 net::mac_address mac(const char* text) { return *net::mac_address::parse(text); }
 policy::cidr cidr(const char* text) { return *policy::cidr::parse(text, nullptr); }
-
-[[noreturn]] void violated(const char* what) {
-    std::fprintf(stderr, "gateway_fuzz: %s\n", what);
-    std::abort();
-}
 
 // Policies are compiled once (Hyperscan compilation is slow); each input gets
 // a fresh snapshot of one, with its own DLP scanner.
@@ -120,67 +107,9 @@ gateway::settings settings_for(uint8_t config) {
     return s;
 }
 
-void check_table(const flow::flow_table& t) {
-    uint32_t live = 0;
-    t.for_each_live([&](uint32_t idx, const flow::flow_record& rec) {
-        ++live;
-        if (t.lookup(flow::outbound_key_of(rec), flow::direction::outbound) != idx) violated("outbound key lost");
-        if (t.lookup(flow::inbound_key_of(rec), flow::direction::inbound) != idx) violated("inbound key lost");
-    });
-    if (live != t.size()) violated("live records differ from the table's size");
-}
-
-void check_leaving(stats::side to, std::span<const uint8_t> frame) {
-    net::packet_view view;
-    if (net::parse_frame(frame, view) != stats::no_drop) violated("a frame that leaves does not parse");
-    if (to != stats::side::outside) return;
-    if (net::classify_special(view.src, view.family) != net::special_address::none ||
-        net::classify_special(view.dst, view.family) != net::special_address::none)
-        violated("a special-purpose address leaves by the outside port");
-}
-
 struct frame_slot {
     uint8_t bytes[headroom + max_frame];
 };
-
-// One burst through the gateway and the checks on its results.
-void run_burst(gateway::gateway_core& core, stats::side from, std::vector<std::span<uint8_t>>& frames,
-               uint32_t now) {
-    const auto n = static_cast<uint16_t>(frames.size());
-    const stats::worker_counters before = core.counters();
-    gateway::packet_result results[gateway::max_burst];
-    std::vector<std::span<uint8_t>> arrived = frames;
-    core.process_burst(from, frames.data(), n, now, results);
-    uint64_t dropped[stats::drop_reason_count] = {};
-    const stats::side other = from == stats::side::inside ? stats::side::outside : stats::side::inside;
-    for (uint16_t i = 0; i < n; ++i) {
-        const gateway::packet_result& r = results[i];
-        switch (r.kind) {
-        case gateway::verdict::forward: {
-            const int front = r.front_adjust;
-            check_leaving(other, std::span<const uint8_t>(arrived[i].data() - front,
-                                                          arrived[i].size() + static_cast<std::size_t>(front)));
-            break;
-        }
-        case gateway::verdict::reply:
-            check_leaving(from, std::span<const uint8_t>(arrived[i].data(), r.reply_len));
-            [[fallthrough]];
-        case gateway::verdict::drop:
-            if (static_cast<std::size_t>(r.reason) >= stats::drop_reason_count) violated("a drop without a reason");
-            ++dropped[static_cast<std::size_t>(r.reason)];
-            break;
-        case gateway::verdict::consumed: break;
-        case gateway::verdict::to_kernel: // needs an exception interface, which the fuzz settings have not
-        default: violated("a result that is no verdict");
-        }
-    }
-    for (std::size_t r = 0; r < stats::drop_reason_count; ++r)
-        if (core.counters().drops[r] - before.drops[r] < dropped[r]) violated("a drop was not counted");
-    const gateway::outbox& box = core.built_frames();
-    for (uint32_t k = 0; k < box.size(); ++k)
-        if (box[k].bytes.size() < 14) violated("a built frame shorter than an Ethernet header");
-    check_table(core.flows());
-}
 
 } // namespace
 
@@ -215,7 +144,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
             at += len;
             frames.emplace_back(start, len);
         }
-        if (!frames.empty()) run_burst(core, from, frames, now);
+        if (!frames.empty())
+            fuzz::run_burst(core, from, frames, now, [](stats::side, std::span<const uint8_t>, const net::packet_view&) {});
         if (h & 0x10) core.expire(now, 64);
         flow::flow_event e[16];
         while (events.pop_burst(e, 16) != 0) {}

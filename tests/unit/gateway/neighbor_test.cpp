@@ -226,6 +226,58 @@ TEST_F(neighbor_gateway, arp_requests_for_own_addresses_are_answered_and_the_sen
     EXPECT_EQ(drops(drop_reason::arp_unsupported), 1u);
 }
 
+// Found by tests/fuzz/neighbors_fuzz.cpp (corpus/neighbors/regression-arp-off-link-sender.bin):
+// a request for an own address from a sender that is not on-link created an
+// entry no frame ever uses (off-link destinations go to the router), so anyone
+// on the link could fill the table from made-up addresses. Such requests are
+// answered and not remembered; on-link senders and the router still are.
+TEST_F(neighbor_gateway, requests_from_senders_off_the_link_are_answered_not_remembered) {
+    start();
+    const auto peer = mac("02:00:00:00:02:77");
+    const auto group = mac("33:33:ff:00:00:01");
+    struct request_case {
+        const char* name;
+        bytes frame;
+        const char* sender;
+        bool remembered;
+    };
+    const request_case cases[] = {
+        // The fuzzer's input: who-has 192.0.2.1 tell 192.50.2.254 (the outside is 192.0.2.0/24).
+        {"arp-off-link",
+         {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00, 0x02, 0x77, 0x08, 0x06, 0x00, 0x01, 0x08,
+          0x00, 0x06, 0x04, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x02, 0x77, 0xc0, 0x32, 0x02, 0xfe, 0x00, 0x00,
+          0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x02, 0x01},
+         "192.50.2.254",
+         false},
+        {"arp-on-link", arp(peer, bcast, 1, peer, "192.0.2.7", net::mac_address{}, "192.0.2.1"), "192.0.2.7", true},
+        {"arp-router", arp(peer, bcast, 1, peer, "192.0.2.254", net::mac_address{}, "192.0.2.1"), "192.0.2.254",
+         true},
+        {"ns-off-link",
+         nd(peer, group, "2001:db8:ffff::5", "ff02::1:ff00:1", net::icmpv6_neighbor_solicitation, "2001:db8::1", 1,
+            peer),
+         "2001:db8:ffff::5", false},
+        {"ns-link-local-off-the-prefix",
+         nd(peer, group, "fe80::5", "ff02::1:ff00:1", net::icmpv6_neighbor_solicitation, "2001:db8::1", 1, peer),
+         "fe80::5", false},
+        {"ns-on-link",
+         nd(peer, group, "2001:db8::5", "ff02::1:ff00:1", net::icmpv6_neighbor_solicitation, "2001:db8::1", 1, peer),
+         "2001:db8::5", true},
+    };
+    uint32_t now = 1;
+    uint64_t learned = 0;
+    for (const request_case& c : cases) {
+        SCOPED_TRACE(c.name);
+        bytes frame = c.frame;
+        EXPECT_EQ(push(side::outside, frame, now++), verdict::consumed);
+        const auto out = built();
+        ASSERT_EQ(out.size(), 1u); // answered either way
+        EXPECT_EQ(out[0].first, side::outside);
+        EXPECT_EQ(entry(side::outside, c.sender) != nullptr, c.remembered);
+        learned += c.remembered ? 1 : 0;
+        EXPECT_EQ(core->counters().neighbor_learned, learned);
+    }
+}
+
 TEST_F(neighbor_gateway, a_frame_waits_for_its_router_and_leaves_once_resolved) {
     start();
     bytes first = syn(40000);
