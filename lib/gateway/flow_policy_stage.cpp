@@ -426,11 +426,15 @@ packet_result flow_policy_stage::reset_both_ways(flow::flow_record& rec, uint32_
 }
 
 // DLP on one packet of an inspected flow, in its direction's byte order. TCP:
-// payload is scanned exactly once, in sequence order; a retransmission of bytes
-// already scanned passes; a segment beyond a gap is dropped (dlp_out_of_order)
-// so that nothing reaches the other end unscanned: the sender retransmits the
-// missing bytes first. UDP: each datagram on its own. A match of a `block`
-// pattern cuts the flow at the segment that completes it.
+// payload is scanned in sequence order; a segment beyond a gap is dropped
+// (dlp_out_of_order) so that nothing reaches the other end unscanned: the
+// sender retransmits the missing bytes first. A segment repeating bytes already
+// scanned (stream normalisation, dlp::compare_scanned): one that differs from
+// the scanned bytes still held (the last 64) is dropped
+// (stream_overlap_mismatch); one reaching further back is scanned again, whole
+// (dlp_scanner::rescan), so whichever copy the receiver keeps was inspected.
+// UDP: each datagram on its own. A match of a `block` pattern cuts the flow at
+// the segment that completes it.
 packet_result flow_policy_stage::dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                         const net::packet_view& view, flow::direction dir, uint32_t now) noexcept {
     dlp::dlp_flow_state* state = reassembly_.dlp(idx);
@@ -456,6 +460,13 @@ packet_result flow_policy_stage::dlp_segment(flow::flow_record& rec, uint32_t id
         if (!payload.empty()) {
             if (ahead > 0) return packet_result::drop(drop_reason::dlp_out_of_order);
             const auto seen = static_cast<std::size_t>(-static_cast<int64_t>(ahead));
+            if (seen != 0 && seen <= state->of(d).offset) [[unlikely]] {
+                const uint64_t at = state->of(d).offset - seen;
+                const dlp::dlp_overlap o = dlp::compare_scanned(state->of(d), at, payload);
+                if (o == dlp::dlp_overlap::differs) return packet_result::drop(drop_reason::stream_overlap_mismatch);
+                if (o == dlp::dlp_overlap::uncomparable)
+                    result = policy_->scanner(settings_.worker)->rescan(*state, d, at, payload, sink);
+            }
             payload = seen >= payload.size() ? std::span<const uint8_t>() : payload.subspan(seen);
             if (!payload.empty()) result = policy_->scanner(settings_.worker)->scan(*state, d, payload, sink);
         }
