@@ -72,10 +72,18 @@ std::string_view flow_policy_stage::cut_rule(const flow::cut_tally& t) const noe
     const auto why = static_cast<drop_reason>(t.reason);
     if (const std::string_view setting = stats::setting_rule_of(why); !setting.empty()) return setting;
     if (why == drop_reason::policy_blocked) return "emergency_block";
-    if (why != drop_reason::policy_denied && why != drop_reason::policy_cut) return {}; // DLP: the event names the pattern
+    if (why != drop_reason::policy_denied && why != drop_reason::hostname_denied && why != drop_reason::policy_cut)
+        return {}; // DLP: the event names the pattern
     if (policy_ == nullptr || t.generation != policy_->generation || !policy_->compiled) return {};
     return t.rule == policy::no_rule ? std::string_view("default") : policy_->rule_name(policy::decision{
                                                                          policy::verdict::deny, false, t.rule});
+}
+
+std::string_view flow_policy_stage::allow_rule(const flow::flow_record& rec, uint32_t idx) const noexcept {
+    if (policy_ == nullptr || !policy_->compiled) return {};
+    const policy::decision d = policy_->evaluate(query_of(rec, idx));
+    if (d.block != policy::no_rule || d.pending || d.action == policy::verdict::deny) return {};
+    return d.rule == policy::no_rule ? std::string_view("default") : policy_->rule_name(d);
 }
 
 // A decision that would deny under the policy's enforce mode, taken in report
@@ -109,7 +117,7 @@ void flow_policy_stage::note_would_deny(const policy::decision& d, const net::ip
 void flow_policy_stage::denied(const policy::decision& d, drop_reason why, const net::ip_address& src,
                                uint16_t src_port, const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
                                uint32_t now, std::string_view hostname) noexcept {
-    if (d.rule == policy::no_rule && d.block == policy::no_rule && !stats::setting_rule_of(why).empty())
+    if ((d.rule == policy::no_rule || d.quic) && d.block == policy::no_rule && !stats::setting_rule_of(why).empty())
         ++counters_.setting_denials[static_cast<std::size_t>(why)];
     security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::deny,
                    d, src, src_port, dst, dst_port, proto, false, now, hostname, nullptr, why);
@@ -285,7 +293,7 @@ packet_result flow_policy_stage::decide_held(flow::flow_record& rec, uint32_t id
     const policy::decision d = policy_->decide(q);
     note_would_deny(d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now, q.hostname);
     if (d.action == policy::verdict::deny)
-        return deny_inspected(rec, idx, frame, view, d, drop_reason::policy_denied, now);
+        return deny_inspected(rec, idx, frame, view, d, drop_reason::hostname_denied, now);
     if (d.verify != policy::verify_check::none) [[unlikely]] {
         if (const packet_result r = verify_name(rec, idx, frame, view, d, q.hostname, now); !r.goes_on()) return r;
     }
@@ -509,8 +517,10 @@ policy::security_event flow_policy_stage::make_event(policy::security_event_kind
     e.policy_version = policy_->version;
     if (d.block != policy::no_rule) e.blocked = policy_->blocks->entries()[d.block].prefix;
     e.reason = why;
-    // The deciding rule (or setting: stats/policy_denial.hpp), or for DLP the pattern.
+    // The deciding rule (or setting: stats/policy_denial.hpp), or for DLP the
+    // pattern. QUIC at a hostname rule: the setting, not the rule it reached.
     std::string_view rule = match != nullptr ? std::string_view(match->info().name) : policy_->rule_name(d);
+    if (d.quic && !stats::setting_rule_of(why).empty()) rule = stats::setting_rule_of(why);
     if (rule.empty() && d.rule == policy::no_rule && d.block == policy::no_rule) rule = stats::setting_rule_of(why);
     base::set_field_text(e.rule, rule);
     base::set_field_text(e.hostname, hostname);

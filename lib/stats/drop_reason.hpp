@@ -126,7 +126,8 @@ namespace egress::stats {
     X(stream_overlap_mismatch, "stream_overlap_mismatch")               \
     X(stream_overlap_unverified, "stream_overlap_unverified")           \
     X(ipv6_routing_type0, "ipv6_routing_type0")                         \
-    X(ipv6_source_routed, "ipv6_source_routed")
+    X(ipv6_source_routed, "ipv6_source_routed")                         \
+    X(hostname_denied, "hostname_denied")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,
