@@ -163,6 +163,29 @@ void bm_dlp_datagram(benchmark::State& state) {
 }
 BENCHMARK(bm_dlp_datagram)->ArgName("bytes")->Arg(100)->Arg(1200);
 
+// Stream normalisation (flow_policy_stage::dlp_segment): a retransmission of
+// scanned bytes is compared with the last 64 scanned bytes and, reaching
+// further back, scanned again whole (rescan). Arg: segment size (64: compare
+// only; 1460: compare and rescan).
+void bm_dlp_retransmission(benchmark::State& state) {
+    const auto seg = static_cast<std::size_t>(state.range(0));
+    const std::string& data = corpus();
+    auto scanner = make_scanner(issuer_card, 1);
+    dlp_flow_state f;
+    auto sink = [](const dlp_match&) {};
+    const std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(data.data()), seg};
+    scanner->scan(f, dlp_direction::outbound, bytes, sink);
+    for (auto _ : state) {
+        const dlp_overlap o = compare_scanned(f.of(dlp_direction::outbound), 0, bytes);
+        if (o == dlp_overlap::uncomparable)
+            benchmark::DoNotOptimize(scanner->rescan(f, dlp_direction::outbound, 0, bytes, sink));
+        benchmark::DoNotOptimize(o);
+    }
+    dlp_scanner::release(f);
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * seg));
+}
+BENCHMARK(bm_dlp_retransmission)->ArgName("seg")->Arg(64)->Arg(1460);
+
 // Control plane: compiling the 16 patterns, and a scanner with 100,000 streams.
 void bm_dlp_build(benchmark::State& state) {
     const int variant = static_cast<int>(state.range(0));

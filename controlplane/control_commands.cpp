@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/fixed_text.hpp"
 #include "flow/tcp_state.hpp"
 #include "net/packet_view.hpp"
 #include "policy_explain.hpp"
@@ -65,6 +66,8 @@ json flow_json(const gateway::flow_summary& f) {
     j["expires_in_ms"] = f.expires_in_ms;
     j["cut"] = (f.flags & flow::flow_flags::cut) != 0;
     j["hostname"] = f.hostname_length != 0 ? json(std::string(f.host())) : json();
+    const std::string_view rule = base::field_text(f.rule);
+    j["rule"] = rule.empty() ? json() : json(std::string(rule));
     return j;
 }
 

@@ -215,6 +215,7 @@ void inspection_metrics(std::string& out, const run_report& r, const policy_stat
     one_sample(out, "egress_dlp_flows_blocked_total", "counter", "Flows cut by a DLP pattern with action block.", c.dlp_blocked);
     one_sample(out, "egress_dlp_stream_exhausted_total", "counter", "Flow directions not scanned because every DLP stream was in use.", p.dlp_pool_exhausted);
     one_sample(out, "egress_dlp_depth_reached_total", "counter", "Flow directions that reached the DLP inspection depth.", p.dlp_depth_reached);
+    one_sample(out, "egress_dlp_rescans_total", "counter", "Retransmitted TCP segments DLP scanned again (their first copy could no longer be compared).", p.dlp_rescans);
     one_sample(out, "egress_dlp_streams_held", "gauge", "DLP streams held by flows now.", p.dlp_streams_held);
     family(out, "egress_icmp_errors_relayed_total", "counter", "ICMP errors quoting a tracked flow passed on, by direction.");
     sample(out, "egress_icmp_errors_relayed_total", {{"direction", "inbound"}}, c.icmp_errors_relayed_in);

@@ -301,6 +301,7 @@ policy_status policy_control::status() const {
         s.dlp_validator_rejected += d.validator_rejected.load(std::memory_order_relaxed);
         s.dlp_pool_exhausted += d.pool_exhausted.load(std::memory_order_relaxed);
         s.dlp_depth_reached += d.depth_reached.load(std::memory_order_relaxed);
+        s.dlp_rescans += d.rescans.load(std::memory_order_relaxed);
     }
     s.dlp_streams_held = retired_.held_streams();
     for (const auto& sc : scanners_) s.dlp_streams_held += sc->held_streams();

@@ -62,6 +62,7 @@ struct policy_status {
     uint64_t dlp_validator_rejected = 0;
     uint64_t dlp_pool_exhausted = 0;
     uint64_t dlp_depth_reached = 0;
+    uint64_t dlp_rescans = 0; // retransmitted copies scanned again (stream normalisation)
     uint64_t dlp_streams_held = 0; // streams lent to flows now, retired scanners included
 };
 

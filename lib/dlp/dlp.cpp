@@ -415,6 +415,37 @@ void dlp_scanner::release(dlp_flow_state& flow) noexcept {
     flow.scanner = nullptr;
 }
 
+dlp_overlap compare_scanned(const dlp_direction_state& st, uint64_t at, std::span<const uint8_t> bytes) noexcept {
+    const uint64_t end = std::min<uint64_t>(at + bytes.size(), st.offset);
+    if (end <= at) return dlp_overlap::none;
+    const uint64_t from = std::max<uint64_t>(at, st.offset - st.history_size);
+    for (uint64_t off = from; off < end; ++off)
+        if (bytes[off - at] != st.history[st.history_size - (st.offset - off)]) return dlp_overlap::differs;
+    return from > at ? dlp_overlap::uncomparable : dlp_overlap::same;
+}
+
+dlp_scan_result dlp_scanner::rescan(dlp_flow_state& flow, dlp_direction d, uint64_t at,
+                                    std::span<const uint8_t> payload, dlp_match_sink sink) noexcept {
+    if (flow.scanner && flow.scanner != this) return flow.scanner->rescan(flow, d, at, payload, sink);
+    dlp_scan_result r;
+    dlp_direction_state& st = flow.of(d);
+    if (st.status != dlp_stream_status::active || payload.empty()) return r;
+    r.status = dlp_scan_status::scanned;
+    scan_context ctx{db_.get(), config_.counters.get(), &sink, &r, d, at, at, payload.data(), payload.size(),
+                     nullptr, 0, st.recent.data(), &st.recent_next};
+    hs_stream* stream = datagram_[idx(d)];
+    const hs_error_t rc = hs_scan_stream(stream, reinterpret_cast<const char*>(payload.data()),
+                                         static_cast<unsigned>(payload.size()), 0, scratch_, &dlp_scanner::on_match, &ctx);
+    hs_reset_stream(stream, 0, nullptr, nullptr, nullptr); // no end-of-data matches
+    bump(config_.counters->rescans);
+    bump(config_.counters->bytes, payload.size());
+    if (rc != HS_SUCCESS) {
+        bump(config_.counters->scan_errors);
+        r.status = dlp_scan_status::error;
+    }
+    return r;
+}
+
 dlp_scan_result dlp_scanner::scan_datagram(dlp_flow_state& flow, dlp_direction d, std::span<const uint8_t> payload,
                                            dlp_match_sink sink) noexcept {
     dlp_scan_result r;

@@ -330,6 +330,16 @@ struct dlp_flow_state {
     bool holds_stream() const noexcept { return scanner != nullptr; }
 };
 
+// Stream normalisation: a TCP segment's bytes at stream offset `at` against
+// the bytes of the direction already scanned (dlp_direction_state::offset).
+enum class dlp_overlap : uint8_t {
+    none,         // nothing of it was scanned before
+    same,         // it repeats scanned bytes, all compared (the last dlp_history_bytes) and equal
+    differs,      // a byte differs from the scanned one at its offset
+    uncomparable, // the compared bytes are equal, but some are older than the history
+};
+dlp_overlap compare_scanned(const dlp_direction_state& st, uint64_t at, std::span<const uint8_t> bytes) noexcept;
+
 enum class dlp_scan_status : uint8_t {
     scanned,       // the payload was scanned (matches, if any, went to the sink)
     depth_reached, // this call reached the depth: scanned up to it, stream released
@@ -361,6 +371,7 @@ struct dlp_counters {
     std::atomic<uint64_t> pool_exhausted{0};     // flow directions not inspected: pool empty
     std::atomic<uint64_t> depth_reached{0};      // flow directions that reached the depth
     std::atomic<uint64_t> scan_errors{0};        // Hyperscan runtime errors
+    std::atomic<uint64_t> rescans{0};            // rescan() calls: retransmitted copies scanned again
 };
 
 struct dlp_scanner_config {
@@ -427,6 +438,17 @@ public:
     // scanner is forwarded to it.
     dlp_scan_result scan(dlp_flow_state& flow, dlp_direction d, std::span<const uint8_t> payload,
                          dlp_match_sink sink) noexcept;
+    // A TCP segment that carries bytes of direction d already scanned (a
+    // retransmission, from stream offset `at`, before the direction's offset),
+    // whose first copy can no longer be compared byte for byte: its bytes are
+    // scanned again, on their own (the scanner's datagram stream), so every
+    // copy of a byte is inspected whichever copy the receiver keeps. Matches
+    // go to the sink with their stream offsets; one that overlaps a recent
+    // report of the same pattern (a faithful copy of a reported match) is a
+    // duplicate. No end-of-data matches: the data did not end there. Only for
+    // a direction that holds a stream (status active); not_inspected otherwise.
+    dlp_scan_result rescan(dlp_flow_state& flow, dlp_direction d, uint64_t at, std::span<const uint8_t> payload,
+                           dlp_match_sink sink) noexcept;
     // Scans one datagram of direction d as a whole (see the header comment).
     dlp_scan_result scan_datagram(dlp_flow_state& flow, dlp_direction d, std::span<const uint8_t> payload,
                                   dlp_match_sink sink) noexcept;

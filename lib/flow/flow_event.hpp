@@ -50,6 +50,9 @@ enum class firewall_event : uint8_t {
     flow_update = 5,
 };
 
+// Which name flow_event::hostname holds.
+enum class flow_name_kind : uint8_t { none = 0, tls_sni = 1, http_host = 2 };
+
 struct flow_event {
     event_kind kind = event_kind::flow_end;
     end_reason reason = end_reason::none;
@@ -73,10 +76,19 @@ struct flow_event {
     uint64_t packets_in = 0;     // responder -> initiator (deltas)
     uint64_t bytes_in = 0;
     uint32_t drop_reason = 0;    // flow_denied: the stats::drop_reason of the attempts
-    // Filled by later policy and hostname features; empty strings when unknown.
-    std::array<char, 64> server_name{}; // TLS SNI (NUL-terminated unless full)
-    std::array<char, 64> http_host{};
-    std::array<char, 32> rule{};
+    // The flow's name, whole (a DNS name has at most 253 characters;
+    // NUL-padded unless full): its TLS SNI or its HTTP Host, which one says
+    // name_kind (a flow has one or the other). Empty when not known.
+    std::array<char, 253> hostname{};
+    flow_name_kind name_kind = flow_name_kind::none;
+    // The rule (or setting) that decided the flow, whole (policy names have at
+    // most 64 characters): flow_end / flow_update of an allowed flow: the rule
+    // that allows it under the policy in force at the time, "default" for the
+    // default action; a cut flow: the denying rule or setting
+    // (policy_denial.hpp), "emergency_block", or "" for a DLP cut (the
+    // security event names the pattern); flow_denied: "" (the drop reason
+    // says why). Empty without a policy, and for NAT events.
+    std::array<char, 64> rule{};
     // A flow the gateway cut (flow_end with firewall flow_denied; drop_reason
     // says why): its packets dropped from the cut on — in the counts above too,
     // they were observed — and the TCP resets the gateway sent for it.
@@ -85,6 +97,16 @@ struct flow_event {
     uint16_t resets_sent = 0;
 
     bool is_v4() const noexcept { return src.is_v4(); }
+    std::string_view server_name() const noexcept {
+        return name_kind == flow_name_kind::tls_sni ? base::field_text(hostname) : std::string_view();
+    }
+    std::string_view http_host() const noexcept {
+        return name_kind == flow_name_kind::http_host ? base::field_text(hostname) : std::string_view();
+    }
+    void set_name(flow_name_kind k, std::string_view name) noexcept {
+        name_kind = name.empty() ? flow_name_kind::none : k;
+        base::set_field_text(hostname, name);
+    }
 };
 
 static_assert(std::is_trivially_copyable_v<flow_event>);

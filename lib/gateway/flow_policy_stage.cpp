@@ -72,10 +72,18 @@ std::string_view flow_policy_stage::cut_rule(const flow::cut_tally& t) const noe
     const auto why = static_cast<drop_reason>(t.reason);
     if (const std::string_view setting = stats::setting_rule_of(why); !setting.empty()) return setting;
     if (why == drop_reason::policy_blocked) return "emergency_block";
-    if (why != drop_reason::policy_denied && why != drop_reason::policy_cut) return {}; // DLP: the event names the pattern
+    if (why != drop_reason::policy_denied && why != drop_reason::hostname_denied && why != drop_reason::policy_cut)
+        return {}; // DLP: the event names the pattern
     if (policy_ == nullptr || t.generation != policy_->generation || !policy_->compiled) return {};
     return t.rule == policy::no_rule ? std::string_view("default") : policy_->rule_name(policy::decision{
                                                                          policy::verdict::deny, false, t.rule});
+}
+
+std::string_view flow_policy_stage::allow_rule(const flow::flow_record& rec, uint32_t idx) const noexcept {
+    if (policy_ == nullptr || !policy_->compiled) return {};
+    const policy::decision d = policy_->evaluate(query_of(rec, idx));
+    if (d.block != policy::no_rule || d.pending || d.action == policy::verdict::deny) return {};
+    return d.rule == policy::no_rule ? std::string_view("default") : policy_->rule_name(d);
 }
 
 // A decision that would deny under the policy's enforce mode, taken in report
@@ -109,7 +117,7 @@ void flow_policy_stage::note_would_deny(const policy::decision& d, const net::ip
 void flow_policy_stage::denied(const policy::decision& d, drop_reason why, const net::ip_address& src,
                                uint16_t src_port, const net::ip_address& dst, uint16_t dst_port, uint8_t proto,
                                uint32_t now, std::string_view hostname) noexcept {
-    if (d.rule == policy::no_rule && d.block == policy::no_rule && !stats::setting_rule_of(why).empty())
+    if ((d.rule == policy::no_rule || d.quic) && d.block == policy::no_rule && !stats::setting_rule_of(why).empty())
         ++counters_.setting_denials[static_cast<std::size_t>(why)];
     security_event(d.block != policy::no_rule ? policy::security_event_kind::block : policy::security_event_kind::deny,
                    d, src, src_port, dst, dst_port, proto, false, now, hostname, nullptr, why);
@@ -287,7 +295,7 @@ packet_result flow_policy_stage::decide_held(flow::flow_record& rec, uint32_t id
     const policy::decision d = policy_->decide(q);
     note_would_deny(d, rec.inside, rec.inside_port, rec.remote, rec.remote_port, rec.proto, true, now, q.hostname);
     if (d.action == policy::verdict::deny)
-        return deny_inspected(rec, idx, frame, view, d, drop_reason::policy_denied, now);
+        return deny_inspected(rec, idx, frame, view, d, drop_reason::hostname_denied, now);
     if (d.verify != policy::verify_check::none) [[unlikely]]
         return verify_name(rec, idx, frame, view, d, q.hostname, stored, now);
     return release(idx, stored);
@@ -403,11 +411,15 @@ packet_result flow_policy_stage::reset_both_ways(flow::flow_record& rec, uint32_
 }
 
 // DLP on one packet of an inspected flow, in its direction's byte order. TCP:
-// payload is scanned exactly once, in sequence order; a retransmission of bytes
-// already scanned passes; a segment beyond a gap is dropped (dlp_out_of_order)
-// so that nothing reaches the other end unscanned: the sender retransmits the
-// missing bytes first. UDP: each datagram on its own. A match of a `block`
-// pattern cuts the flow at the segment that completes it.
+// payload is scanned in sequence order; a segment beyond a gap is dropped
+// (dlp_out_of_order) so that nothing reaches the other end unscanned: the
+// sender retransmits the missing bytes first. A segment repeating bytes already
+// scanned (stream normalisation, dlp::compare_scanned): one that differs from
+// the scanned bytes still held (the last 64) is dropped
+// (stream_overlap_mismatch); one reaching further back is scanned again, whole
+// (dlp_scanner::rescan), so whichever copy the receiver keeps was inspected.
+// UDP: each datagram on its own. A match of a `block` pattern cuts the flow at
+// the segment that completes it.
 packet_result flow_policy_stage::dlp_segment(flow::flow_record& rec, uint32_t idx, std::span<uint8_t> frame,
                                         const net::packet_view& view, flow::direction dir, uint32_t now) noexcept {
     dlp::dlp_flow_state* state = reassembly_.dlp(idx);
@@ -433,6 +445,13 @@ packet_result flow_policy_stage::dlp_segment(flow::flow_record& rec, uint32_t id
         if (!payload.empty()) {
             if (ahead > 0) return packet_result::drop(drop_reason::dlp_out_of_order);
             const auto seen = static_cast<std::size_t>(-static_cast<int64_t>(ahead));
+            if (seen != 0 && seen <= state->of(d).offset) [[unlikely]] {
+                const uint64_t at = state->of(d).offset - seen;
+                const dlp::dlp_overlap o = dlp::compare_scanned(state->of(d), at, payload);
+                if (o == dlp::dlp_overlap::differs) return packet_result::drop(drop_reason::stream_overlap_mismatch);
+                if (o == dlp::dlp_overlap::uncomparable)
+                    result = policy_->scanner(settings_.worker)->rescan(*state, d, at, payload, sink);
+            }
             payload = seen >= payload.size() ? std::span<const uint8_t>() : payload.subspan(seen);
             if (!payload.empty()) result = policy_->scanner(settings_.worker)->scan(*state, d, payload, sink);
         }
@@ -475,8 +494,10 @@ policy::security_event flow_policy_stage::make_event(policy::security_event_kind
     e.policy_version = policy_->version;
     if (d.block != policy::no_rule) e.blocked = policy_->blocks->entries()[d.block].prefix;
     e.reason = why;
-    // The deciding rule (or setting: stats/policy_denial.hpp), or for DLP the pattern.
+    // The deciding rule (or setting: stats/policy_denial.hpp), or for DLP the
+    // pattern. QUIC at a hostname rule: the setting, not the rule it reached.
     std::string_view rule = match != nullptr ? std::string_view(match->info().name) : policy_->rule_name(d);
+    if (d.quic && !stats::setting_rule_of(why).empty()) rule = stats::setting_rule_of(why);
     if (rule.empty() && d.rule == policy::no_rule && d.block == policy::no_rule) rule = stats::setting_rule_of(why);
     base::set_field_text(e.rule, rule);
     base::set_field_text(e.hostname, hostname);

@@ -115,6 +115,11 @@ public:
     // it ("default", "emergency_block"); empty when the policy has changed
     // since, or for DLP (its event names the pattern).
     std::string_view cut_rule(const flow::cut_tally& t) const noexcept;
+    // The rule an allowed flow's record names: the one that allows it under
+    // the policy in force now (a reload re-checks every flow), "default" for
+    // the default action; empty without a policy. Evaluated (not counted) once
+    // per record, off the per-packet path.
+    std::string_view allow_rule(const flow::flow_record& rec, uint32_t idx) const noexcept;
     // A source_limit security event: the inside host of `view` was refused a
     // new flow by `limit` (the caller sends at most one per host per interval).
     void source_refused(const net::packet_view& view, stats::drop_reason limit, uint32_t now) noexcept;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "base/fixed_text.hpp"
 #include "base/hash.hpp"
+#include "gateway/flow_policy_stage.hpp"
 
 namespace egress::gateway {
 
@@ -86,19 +88,20 @@ std::vector<source_offender> flow_query::offenders() const {
 }
 
 bool flow_query::step(const flow::flow_table& table, uint32_t budget, uint32_t now_ms,
-                      const hostname_reassembly* names) noexcept {
+                      const hostname_reassembly* names, const flow_policy_stage* policy) noexcept {
     const uint32_t end = table.capacity() - cursor_ < budget ? table.capacity() : cursor_ + budget;
-    table.for_each_live_in(cursor_, end, [&](uint32_t idx, const flow::flow_record& r) {
-        visit(idx, r, table.volume(idx), now_ms, names);
-    });
+    table.for_each_live_in(cursor_, end,
+                           [&](uint32_t idx, const flow::flow_record&) { visit(idx, table, now_ms, names, policy); });
     cursor_ = end;
     if (cursor_ < table.capacity()) return false;
     done.store(true, std::memory_order_release);
     return true;
 }
 
-void flow_query::visit(uint32_t idx, const flow::flow_record& r, const flow::flow_volume& v, uint32_t now_ms,
-                       const hostname_reassembly* names) noexcept {
+void flow_query::visit(uint32_t idx, const flow::flow_table& table, uint32_t now_ms, const hostname_reassembly* names,
+                       const flow_policy_stage* policy) noexcept {
+    const flow::flow_record& r = table.at(idx);
+    const flow::flow_volume& v = table.volume(idx);
     ++scanned;
     if (kind_ == kind::nat_hosts) {
         if (!r.is_v4()) return;
@@ -130,6 +133,10 @@ void flow_query::visit(uint32_t idx, const flow::flow_record& r, const flow::flo
         s.hostname_length = static_cast<uint8_t>(std::min(host.size(), s.hostname.size()));
         std::copy_n(host.data(), s.hostname_length, s.hostname.data());
     }
+    const bool kept = heap_.size() < top_ || s.bytes() > heap_.front().bytes();
+    if (kept && policy != nullptr) // the rule only for flows shown: one policy evaluation each
+        base::set_field_text(s.rule, (r.flags & flow::flow_flags::cut) ? policy->cut_rule(table.tally(idx))
+                                                                      : policy->allow_rule(r, idx));
     if (heap_.size() < top_) { // within the reserved capacity: no allocation
         heap_.push_back(s);
         std::push_heap(heap_.begin(), heap_.end(), more_bytes);

@@ -33,6 +33,8 @@
 
 namespace egress::gateway {
 
+class flow_policy_stage;
+
 struct flow_summary {
     net::ip_address inside;
     net::ip_address remote;
@@ -51,6 +53,9 @@ struct flow_summary {
     int64_t expires_in_ms = 0;
     uint8_t hostname_length = 0;
     std::array<char, 253> hostname{}; // TLS SNI / HTTP Host when inspected
+    // The rule that decided the flow, as its record will name it
+    // (flow_policy_stage::allow_rule / cut_rule; empty without a policy).
+    std::array<char, 64> rule{};
     uint64_t bytes() const noexcept { return bytes_out + bytes_in; }
     std::string_view host() const noexcept { return {hostname.data(), hostname_length}; }
 };
@@ -80,9 +85,10 @@ public:
 
     // Worker side: scans up to budget record slots; true once the whole table
     // has been scanned (then done is set). No allocation, no locks.
-    // names: the worker's hostname_reassembly, for the flows' hostnames (may be null).
+    // names: the worker's hostname_reassembly, for the flows' hostnames;
+    // policy: its policy stage, for the flows' rules (each may be null).
     bool step(const flow::flow_table& table, uint32_t budget, uint32_t now_ms,
-              const hostname_reassembly* names = nullptr) noexcept;
+              const hostname_reassembly* names = nullptr, const flow_policy_stage* policy = nullptr) noexcept;
 
     // Worker side, kind sources: scans up to budget source slots of `limits`.
     bool step(const flow::source_limits& limits, uint32_t budget) noexcept;
@@ -120,8 +126,8 @@ private:
     };
 
     flow_query(kind k, uint32_t top) : kind_(k), top_(top) {}
-    void visit(uint32_t idx, const flow::flow_record& r, const flow::flow_volume& v, uint32_t now_ms,
-               const hostname_reassembly* names) noexcept;
+    void visit(uint32_t idx, const flow::flow_table& table, uint32_t now_ms, const hostname_reassembly* names,
+               const flow_policy_stage* policy) noexcept;
     void count_host(uint32_t address) noexcept;
     void count_source(const flow::source_limits::source_usage& u) noexcept;
 

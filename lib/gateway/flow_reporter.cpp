@@ -24,8 +24,12 @@ void flow_reporter::push(const flow::flow_event& e) noexcept {
     }
 }
 
-flow::flow_event flow_reporter::from_record(const flow::flow_record& r, const flow::flow_volume& v) const noexcept {
+flow::flow_event flow_reporter::from_record(const flow::flow_record& r, const flow::flow_volume& v,
+                                           const flow_names& names, std::string_view rule) const noexcept {
     flow::flow_event e;
+    if (!names.server_name.empty()) e.set_name(flow::flow_name_kind::tls_sni, names.server_name);
+    else e.set_name(flow::flow_name_kind::http_host, names.http_host);
+    flow::set_field_text(e.rule, rule);
     e.proto = r.proto;
     e.tcp_flags = r.tcp_flags_seen;
     e.ingress_port = static_cast<uint8_t>(stats::side::inside);
@@ -49,9 +53,7 @@ flow::flow_event flow_reporter::from_record(const flow::flow_record& r, const fl
 void flow_reporter::flow_end(const flow::flow_record& r, const flow::flow_volume& v, flow::end_reason why,
                              uint32_t last_packet, const flow_names& names, const flow::cut_tally* cut,
                              std::string_view rule) noexcept {
-    flow::flow_event e = from_record(r, v);
-    flow::set_field_text(e.server_name, names.server_name);
-    flow::set_field_text(e.http_host, names.http_host);
+    flow::flow_event e = from_record(r, v, names, rule);
     e.kind = flow::event_kind::flow_end;
     e.reason = why;
     e.firewall = flow::firewall_event::flow_deleted;
@@ -62,13 +64,13 @@ void flow_reporter::flow_end(const flow::flow_record& r, const flow::flow_volume
         e.dropped_packets = cut->dropped_packets;
         e.dropped_bytes = cut->dropped_bytes;
         e.resets_sent = cut->resets_sent;
-        flow::set_field_text(e.rule, rule);
     }
     push(e);
 }
 
-void flow_reporter::flow_update(flow::flow_record& r, flow::flow_volume& v, uint32_t now) noexcept {
-    flow::flow_event e = from_record(r, v);
+void flow_reporter::flow_update(flow::flow_record& r, flow::flow_volume& v, uint32_t now, const flow_names& names,
+                                std::string_view rule) noexcept {
+    flow::flow_event e = from_record(r, v, names, rule);
     e.kind = flow::event_kind::flow_update;
     e.reason = flow::end_reason::active_timeout;
     e.firewall = flow::firewall_event::flow_update;

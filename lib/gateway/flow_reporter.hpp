@@ -46,8 +46,9 @@ public:
                   uint32_t last_packet, const flow_names& names = {}, const flow::cut_tally* cut = nullptr,
                   std::string_view rule = {}) noexcept;
     // Reports and resets the counters of a live flow (active timeout or counters
-    // about to wrap).
-    void flow_update(flow::flow_record& r, flow::flow_volume& v, uint32_t now) noexcept;
+    // about to wrap), with its name and rule.
+    void flow_update(flow::flow_record& r, flow::flow_volume& v, uint32_t now, const flow_names& names = {},
+                     std::string_view rule = {}) noexcept;
     void nat_session(const flow::flow_record& r, bool created, uint32_t now) noexcept;
     void denied(const net::packet_view& v, stats::drop_reason why, uint32_t now) noexcept {
         denied_.add(v, why, now);
@@ -74,7 +75,8 @@ public:
 private:
     uint64_t wall(uint32_t t) const noexcept { return wall_ms_ - static_cast<uint32_t>(wall_at_ - t); }
     void push(const flow::flow_event& e) noexcept;
-    flow::flow_event from_record(const flow::flow_record& r, const flow::flow_volume& v) const noexcept;
+    flow::flow_event from_record(const flow::flow_record& r, const flow::flow_volume& v, const flow_names& names,
+                                 std::string_view rule) const noexcept;
     void flush_denied() noexcept;
     flow::flow_event nat_event(flow::nat_event_type type, uint8_t proto, const net::ip_address& src, uint16_t src_port,
                                const net::ip_address& dst, uint16_t dst_port, uint32_t public_addr,

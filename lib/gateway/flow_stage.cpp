@@ -181,7 +181,8 @@ void flow_stage::account(flow::flow_record& rec, uint32_t idx, flow::direction d
         vol.bytes_in += view.l3_length;
     }
     constexpr uint32_t report_before = 0xF000'0000u;
-    if ((vol.bytes_out | vol.bytes_in) >= report_before && reporter_.enabled()) reporter_.flow_update(rec, vol, now);
+    if ((vol.bytes_out | vol.bytes_in) >= report_before && reporter_.enabled()) [[unlikely]]
+        report_update(idx, rec, now);
 }
 
 // Why a flow that reached its idle timeout ended: TCP that closed (FIN both ways
@@ -211,10 +212,19 @@ flow_names flow_stage::names_of(uint32_t idx) const noexcept {
 // end is the gateway's doing (forced_end).
 void flow_stage::report_end(uint32_t idx, const flow::flow_record& rec, flow::end_reason why) noexcept {
     if ((rec.flags & flow::flow_flags::cut) == 0)
-        return reporter_.flow_end(rec, table_.volume(idx), why, last_packet_time(rec), names_of(idx));
+        return reporter_.flow_end(rec, table_.volume(idx), why, last_packet_time(rec), names_of(idx), nullptr,
+                                  policy_.allow_rule(rec, idx));
     const flow::cut_tally t = table_.tally(idx);
     reporter_.flow_end(rec, table_.volume(idx), flow::end_reason::forced_end, last_packet_time(rec), names_of(idx), &t,
                        policy_.cut_rule(t));
+}
+
+// A long flow's record so far (active timeout, or counters about to wrap): its
+// name and rule as its last record will say them.
+void flow_stage::report_update(uint32_t idx, flow::flow_record& rec, uint32_t now) noexcept {
+    const std::string_view rule =
+        (rec.flags & flow::flow_flags::cut) ? policy_.cut_rule(table_.tally(idx)) : policy_.allow_rule(rec, idx);
+    reporter_.flow_update(rec, table_.volume(idx), now, names_of(idx), rule);
 }
 
 void flow_stage::on_expired(uint32_t idx, const flow::flow_record& rec) noexcept {
@@ -244,7 +254,7 @@ void flow_stage::expire(uint32_t now, uint32_t budget) noexcept {
     const bool reporting = reporter_.enabled();
     const uint32_t n = table_.sweep(now, budget, on_expired_cb, [this, now, reporting](uint32_t idx, flow::flow_record& rec) {
         policy_.recheck_if_stale(rec, idx, now);
-        if (reporting && reporter_.is_due(rec, now)) reporter_.flow_update(rec, table_.volume(idx), now);
+        if (reporting && reporter_.is_due(rec, now)) report_update(idx, rec, now);
     });
     if (reporting) reporter_.tick(now);
     erasures_ += n;

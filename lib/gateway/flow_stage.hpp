@@ -81,6 +81,7 @@ private:
     void on_expired(uint32_t idx, const flow::flow_record& rec) noexcept;
     flow_names names_of(uint32_t idx) const noexcept;
     void report_end(uint32_t idx, const flow::flow_record& rec, flow::end_reason why) noexcept;
+    void report_update(uint32_t idx, flow::flow_record& rec, uint32_t now) noexcept;
     static flow::end_reason natural_end(const flow::flow_record& rec) noexcept;
     uint32_t last_packet_time(const flow::flow_record& rec) const noexcept;
     stats::drop_reason admit_source(const net::packet_view& view, uint32_t now, bool& counted) noexcept;

@@ -127,7 +127,7 @@ public:
     // Advances a control-plane flow query by `budget` table slots (see flow_query.hpp).
     bool step_query(flow_query& q, uint32_t budget, uint32_t now) const noexcept {
         if (q.what() == flow_query::kind::sources) return q.step(flows_.limits(), budget);
-        return q.step(flows_.table(), budget, now, &reassembly_);
+        return q.step(flows_.table(), budget, now, &reassembly_, &policy_);
     }
     uint64_t flows_active() const noexcept { return flows_.table().size(); }
     const flow::source_limits& source_limits() const noexcept { return flows_.limits(); }

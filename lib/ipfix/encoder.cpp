@@ -279,7 +279,7 @@ template_id template_for(const flow::flow_event& e) noexcept {
 }
 
 flow_strings strings_of(const flow::flow_event& e) noexcept {
-    return flow_strings{flow::field_text(e.http_host), flow::field_text(e.server_name), flow::field_text(e.rule)};
+    return flow_strings{e.http_host(), e.server_name(), flow::field_text(e.rule)};
 }
 
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept {

@@ -134,9 +134,9 @@ void put_flow(std::string& out, const flow::flow_event& e) {
             reason_name(e.drop_reason), e.drop_reason, e.dropped_packets, e.dropped_bytes, e.resets_sent);
     put(out, ",\"ingress_if\":{},\"egress_if\":{}", e.ingress_port, e.egress_port);
     out += ",\"http_host\":";
-    append_json_string(out, flow::field_text(e.http_host));
+    append_json_string(out, e.http_host());
     out += ",\"server_name\":";
-    append_json_string(out, flow::field_text(e.server_name));
+    append_json_string(out, e.server_name());
     out += ",\"rule\":";
     append_json_string(out, flow::field_text(e.rule));
 }

@@ -111,7 +111,7 @@ struct active_policy {
         if (d.block != no_rule) {
             bump(counters->block_hits);
             bump(block_hits[d.block]);
-        } else if (compiled) {
+        } else if (compiled && !d.quic) { // QUIC at a hostname rule: the setting's (stats/policy_denial.hpp)
             bump(d.rule == no_rule ? counters->default_hits : counters->rule_hits[d.rule]);
         }
     }

@@ -128,7 +128,8 @@ namespace egress::stats {
     X(ipv6_source_routed, "ipv6_source_routed")                         \
     X(exception_handoff_full, "exception_handoff_full")                 \
     X(resolve_timeout, "resolve_timeout")                               \
-    X(resolve_failed, "resolve_failed")
+    X(resolve_failed, "resolve_failed")                                 \
+    X(hostname_denied, "hostname_denied")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

@@ -22,8 +22,10 @@ struct setting_denial {
 
 // Every denial kind decided by a setting, in the order the metrics list them.
 // QUIC first flights that give no ClientHello are decided by inspection.not_tls;
-// each kind keeps its own series (the setting's name, then the kind).
-inline constexpr std::array<setting_denial, 16> setting_denials{{
+// each kind keeps its own series (the setting's name, then the kind). QUIC
+// reaching a hostname rule under inspection.quic = "deny" is that setting's
+// decision, not the (allow) rule's.
+inline constexpr std::array<setting_denial, 17> setting_denials{{
     {drop_reason::inspect_no_sni, "inspection.no_sni"},
     {drop_reason::inspect_no_host, "inspection.http_no_host"},
     {drop_reason::inspect_not_tls, "inspection.not_tls"},
@@ -42,6 +44,7 @@ inline constexpr std::array<setting_denial, 16> setting_denials{{
     {drop_reason::sni_unverified, "verify"},
     {drop_reason::resolve_timeout, "dns.on_resolve_failure.timeout"},
     {drop_reason::resolve_failed, "dns.on_resolve_failure.failed"},
+    {drop_reason::policy_quic, "inspection.quic"},
 }};
 
 // The setting that decided a denial under `r`; empty when a rule, the default

@@ -5,6 +5,7 @@ Each run gets its own directory and its own EAL instance (--in-memory), so runs
 never share state."""
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -111,19 +112,42 @@ class result:
 
 
 def run(conv, pool=("203.0.113.10",), port_min=1024, port_max=65535, max_flows=4096, replay=True, lcores="0",
-        extra=""):
-    """extra: more TOML appended to the config (e.g. an [export] table)."""
+        extra="", edit=None):
+    """extra: more TOML appended to the config (e.g. an [export] table); edit: a
+    function given the base config text, returning it changed."""
     directory = tempfile.mkdtemp(prefix="egressd-system-")
     conv.write(os.path.join(directory, "inside.pcap"), os.path.join(directory, "outside.pcap"))
     config = os.path.join(directory, "egressd.toml")
     with open(config, "w") as f:
-        f.write(config_text(directory, pool, port_min, port_max, max_flows, replay, lcores))
+        base = config_text(directory, pool, port_min, port_max, max_flows, replay, lcores)
+        f.write(edit(base) if edit else base)
         f.write(extra.replace("{dir}", directory))
     proc = subprocess.run([EGRESSD, "-c", config, "--stats-json", os.path.join(directory, "summary.json")],
                           capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise AssertionError(f"egressd exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
     return result(directory, proc)
+
+
+def tls_records(message):
+    """A TLS handshake message in handshake records of at most 16384 bytes."""
+    out = b""
+    for i in range(0, len(message), 16384):
+        chunk = message[i:i + 16384]
+        out += b"\x16\x03\x01" + struct.pack("!H", len(chunk)) + chunk
+    return out
+
+
+def tls_client_hello(sni, padding=None):
+    """A TLS 1.3 ClientHello naming sni; padding: a padding extension of that many bytes."""
+    name = sni.encode()
+    exts = struct.pack("!HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
+    exts += struct.pack("!HHB", 43, 3, 2) + b"\x03\x04"
+    if padding is not None:
+        exts += struct.pack("!HH", 21, padding) + bytes(padding)
+    body = b"\x03\x03" + bytes(range(32)) + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+    body += struct.pack("!H", len(exts)) + exts
+    return tls_records(b"\x01" + len(body).to_bytes(3, "big") + body)
 
 
 def checksums_valid(pkt):

@@ -160,7 +160,8 @@ class control_socket(unittest.TestCase):
         for f in r["flows"]:
             self.assertGreater(f["expires_in_ms"], 0)
         flows = [without(f, "expires_in_ms") for f in r["flows"]]
-        udp = dict(proto="udp", state="active", bytes_in=0, packets_out=1, packets_in=0, cut=False, hostname=None)
+        udp = dict(proto="udp", state="active", bytes_in=0, packets_out=1, packets_in=0, cut=False, hostname=None,
+                   rule="dns")
         self.assertEqual(flows, [
             dict(udp, inside="10.0.0.7", inside_port=5002, remote="198.51.100.54", remote_port=53, public=POOL,
                  public_port=5002, bytes_out=128),
@@ -168,7 +169,7 @@ class control_socket(unittest.TestCase):
                  public_port=None, bytes_out=53),
             dict(proto="tcp", inside="10.0.0.5", inside_port=40000, remote="198.51.100.7", remote_port=443,
                  public=POOL, public_port=40000, state="syn_sent", bytes_out=40, bytes_in=0, packets_out=1,
-                 packets_in=0, cut=False, hostname=None),
+                 packets_in=0, cut=False, hostname=None, rule="web"),
             dict(udp, inside="10.0.0.5", inside_port=5000, remote="198.51.100.53", remote_port=53, public=POOL,
                  public_port=5000, bytes_out=33),
         ])
@@ -184,7 +185,7 @@ class control_socket(unittest.TestCase):
         human = self.gw.ctl("flows", "--top", "1")
         self.assertEqual(human.stdout.splitlines()[0].split(), ["PROTO", "INSIDE", "REMOTE", "PUBLIC", "STATE",
                                                                 "BYTES-OUT", "BYTES-IN", "PKTS-OUT", "PKTS-IN",
-                                                                "EXPIRES", "HOSTNAME"])
+                                                                "EXPIRES", "RULE", "HOSTNAME"])
         self.assertEqual(human.stdout.splitlines()[1].split()[:9],
                          ["udp", "10.0.0.7:5002", "198.51.100.54:53", f"{POOL}:5002", "active", "128", "0", "1", "0"])
         self.assertEqual(human.stdout.splitlines()[-1], "1 of 4 matching flows shown (4 scanned)")

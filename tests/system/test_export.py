@@ -211,13 +211,13 @@ class denied_flow_record(unittest.TestCase):
         self.assertEqual((f["in_packets"], f["out_packets"]), (4, 1))
         self.assertEqual((f["in_bytes"], f["out_bytes"]),
                          (sum(ip_len(p) for p in c.inside), sum(ip_len(p) for p in c.outside)))
-        self.assertEqual(r.drops(), {"policy_denied": 1, "policy_cut": 1})
+        self.assertEqual(r.drops(), {"hostname_denied": 1, "policy_cut": 1})
         # The JSON flow log says the same, with what was dropped and why.
         lines = [x for x in read_json_lines(log) if x["event"] in ("flow_end", "flow_denied")]
         self.assertEqual(len(lines), 1, lines)
         x = lines[0]
         self.assertEqual((x["event"], x["firewall_event"], x["end_reason"], x["drop_reason"], x["rule"]),
-                         ("flow_end", "flow_denied", "forced_end", "policy_denied", "default"))
+                         ("flow_end", "flow_denied", "forced_end", "hostname_denied", "default"))
         self.assertEqual((x["dropped_packets"], x["dropped_bytes"], x["resets_sent"]),
                          (2, 2 * ip_len(c.inside[-1]), 3))
         self.assertEqual(x["http_host"], "evil.example")
@@ -228,6 +228,54 @@ class denied_flow_record(unittest.TestCase):
         self.assertRegex(decoded, rf"Dropped Octets: {2 * ip_len(c.inside[-1])}\n")
         self.assertIn("Firewall Event: Flow denied (3)\n", decoded)
         self.assertIn("Flow End Reason: Forced end (4)\n", decoded)
+
+
+LONG_NAME = "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 49 + ".example.org"  # 253: DNS's longest
+LONG_RULE = "long-names-" + "r" * 53  # 64: the policy's longest
+
+LONG_NAME_POLICY = f"""
+[policy]
+default = "deny"
+
+[[policy.rule]]
+name = "{LONG_RULE}"
+destinations = ["198.51.100.0/24"]
+protocol = "tcp"
+hostnames = ["*.example.org"]
+action = "allow"
+"""
+
+
+class long_names(unittest.TestCase):
+    def test_the_whole_sni_and_rule_reach_the_collector_and_the_log(self):
+        """An allowed TLS connection whose SNI is 253 characters: nfcapd reads
+        the records, the IPFIX message carries the name whole (tlsServerName,
+        one length octet 253) and the rule whole (policyRuleName, 64), and the
+        JSON flow log says the same."""
+        self.assertEqual((len(LONG_NAME), len(LONG_RULE)), (253, 64))
+        col = collector()
+        c = traffic.conversation()
+        hello = harness.tls_client_hello(LONG_NAME)
+        out = lambda flags, seq, data=b"": c.from_inside(  # noqa: E731
+            IP(src=CLIENT, dst=SERVER) / TCP(sport=40200, dport=443, flags=flags, seq=seq, ack=5001) / data)
+        out("S", 1000)
+        c.from_outside(IP(src=SERVER, dst=POOL) / TCP(sport=443, dport=40200, flags="SA", seq=5000, ack=1001))
+        out("A", 1001)
+        out("PA", 1001, hello)
+        log = tempfile.mktemp(prefix="egressd-flows-", suffix=".jsonl")
+        r = harness.run(c, extra=col.export_toml(json_log=log) + LONG_NAME_POLICY)
+        self.assertEqual(r.drops(), {})
+        records = col.records()
+        flows = [x for x in records if x.get("first", "").startswith("2023")]
+        self.assertEqual([(f["src4_addr"], f["src_port"], f["dst_port"]) for f in flows], [(CLIENT, 40200, 443)])
+        lines = [x for x in read_json_lines(log) if x["event"] == "flow_end"]
+        self.assertEqual([(x["server_name"], x["http_host"], x["rule"]) for x in lines], [(LONG_NAME, "", LONG_RULE)])
+        # The data record: httpRequestHost empty, then the name and the rule, whole.
+        from scapy.utils import rdpcap
+        messages = [bytes(p[UDP].payload) for p in rdpcap(col.pcap)]
+        strings = b"\x00\xfd" + LONG_NAME.encode() + b"\x40" + LONG_RULE.encode()
+        self.assertEqual(sum(m.count(strings) for m in messages), 1)
+        self.assertNotIn("Malformed", col.tshark())
 
 
 class ring_overflow(unittest.TestCase):

@@ -72,7 +72,8 @@ class hostname_policy(unittest.TestCase):
         self.assertFalse(r["key_at_server"])
         self.assertGreaterEqual(saw["41007"]["rst_from_client"], 1)
         self.assertRegex(r["summary"], r"\n +dlp_blocked +1\n")
-        self.assertRegex(r["summary"], r"\n +policy_denied +2\n")
+        self.assertRegex(r["summary"], r"\n +hostname_denied +2\n")  # the two names not allowed
+        self.assertNotRegex(r["summary"], r"\n +policy_denied ")
         self.assertRegex(r["summary"], r"\n +inspect_no_sni +1\n")
 
 

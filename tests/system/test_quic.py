@@ -79,7 +79,7 @@ class quic_inspection(unittest.TestCase):
         send(50008, allowed[1])                      # ... [inspect] hold_timeout_ms (10 s) later
         r = harness.run(c, extra=POLICY)
         self.assertEqual(r.drops(), {
-            "policy_denied": 1, "policy_cut": 1, "inspect_quic_version_negotiation": 1, "inspect_quic_retry": 1,
+            "hostname_denied": 1, "policy_cut": 1, "inspect_quic_version_negotiation": 1, "inspect_quic_retry": 1,
             "inspect_quic_unknown_version": 1, "inspect_quic_undecryptable": 1, "hold_timeout": 1})
         out = [(p[UDP].sport, bytes(p[UDP].payload)) for p in r.to_outside]
         ports = {p[UDP].sport for p in r.to_outside}
@@ -119,7 +119,7 @@ class quic_chromium(unittest.TestCase):
         self.assertEqual(allowed["heads"][0][0], "c", allowed)
         self.assertEqual(allowed["heads"][0][2:10], "00000001", allowed)
         self.assertGreaterEqual(allowed["lengths"][0], 1200)
-        denied = re.search(r"\n +policy_denied +([0-9]+)\n", r["summary"])
+        denied = re.search(r"\n +hostname_denied +([0-9]+)\n", r["summary"])
         self.assertIsNotNone(denied, r["summary"])
         self.assertGreaterEqual(int(denied.group(1)), 1)
 

@@ -84,10 +84,11 @@ FLOWS = ok(flows=[
     {"proto": "tcp", "inside": "10.0.0.5", "inside_port": 40000, "remote": "203.0.113.10", "remote_port": 443,
      "public": "198.51.100.1", "public_port": 1024, "state": "established", "bytes_out": 5000,
      "bytes_in": 120000, "packets_out": 40, "packets_in": 90, "expires_in_ms": 7199500, "cut": False,
-     "hostname": "api.stripe.com"},
+     "rule": "allow-web", "hostname": "api.stripe.com"},
     {"proto": "udp", "inside": "2001:db8:1::5", "inside_port": 5353, "remote": "2001:db8:ff::53",
      "remote_port": 53, "public": None, "public_port": None, "state": "active", "bytes_out": 80,
-     "bytes_in": 200, "packets_out": 1, "packets_in": 1, "expires_in_ms": 29001, "cut": True, "hostname": None}],
+     "bytes_in": 200, "packets_out": 1, "packets_in": 1, "expires_in_ms": 29001, "cut": True, "rule": "no-dns",
+     "hostname": None}],
     matched=5, scanned=40)
 
 POLICY = ok(version=3, loaded_unix_ms=1795766412345, source="/etc/egressd/egressd.toml", default_action="deny",
@@ -190,11 +191,11 @@ class EgressctlTest(unittest.TestCase):
     def test_flows(self):
         self.check(FLOWS, ["flows", "--top", "2"], '{"cmd":"flows","top":2}',
                    "PROTO  INSIDE                REMOTE                PUBLIC             STATE         "
-                   "BYTES-OUT  BYTES-IN  PKTS-OUT  PKTS-IN  EXPIRES     HOSTNAME\n"
+                   "BYTES-OUT  BYTES-IN  PKTS-OUT  PKTS-IN  EXPIRES     RULE       HOSTNAME\n"
                    "tcp    10.0.0.5:40000        203.0.113.10:443      198.51.100.1:1024  established   "
-                   "5000       120000    40        90       2h 00m 00s  api.stripe.com\n"
+                   "5000       120000    40        90       2h 00m 00s  allow-web  api.stripe.com\n"
                    "udp    [2001:db8:1::5]:5353  [2001:db8:ff::53]:53  -                  active (cut)  "
-                   "80         200       1         1        30s         -\n"
+                   "80         200       1         1        30s         no-dns     -\n"
                    "2 of 5 matching flows shown (40 scanned)\n")
 
     def test_flows_filters_none_matching(self):

@@ -93,15 +93,15 @@ protected:
 constexpr std::string_view flow_a =
     R"({"proto":"tcp","inside":"10.0.0.5","inside_port":40000,"remote":"198.51.100.7","remote_port":443,)"
     R"("public":"203.0.113.10","public_port":40000,"state":"syn_sent","bytes_out":140,"bytes_in":0,)"
-    R"("packets_out":1,"packets_in":0,"expires_in_ms":230000,"cut":false,"hostname":null})";
+    R"("packets_out":1,"packets_in":0,"expires_in_ms":230000,"cut":false,"hostname":null,"rule":null})";
 constexpr std::string_view flow_b =
     R"({"proto":"udp","inside":"10.0.0.6","inside_port":5000,"remote":"192.0.2.200","remote_port":53,)"
     R"("public":"203.0.113.10","public_port":5000,"state":"active","bytes_out":40,"bytes_in":128,)"
-    R"("packets_out":1,"packets_in":1,"expires_in_ms":111500,"cut":false,"hostname":null})";
+    R"("packets_out":1,"packets_in":1,"expires_in_ms":111500,"cut":false,"hostname":null,"rule":null})";
 constexpr std::string_view flow_c =
     R"({"proto":"tcp","inside":"fd00:0:0:1::5","inside_port":1000,"remote":"2001:db8::7","remote_port":443,)"
     R"("public":null,"public_port":null,"state":"syn_sent","bytes_out":60,"bytes_in":0,)"
-    R"("packets_out":1,"packets_in":0,"expires_in_ms":230000,"cut":false,"hostname":null})";
+    R"("packets_out":1,"packets_in":0,"expires_in_ms":230000,"cut":false,"hostname":null,"rule":null})";
 
 std::string flows_response(std::initializer_list<std::string_view> flows, int matched, int scanned) {
     std::string list;

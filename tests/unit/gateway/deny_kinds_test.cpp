@@ -157,8 +157,8 @@ TEST_F(deny_kinds, each_is_counted_under_its_rule_logged_and_recorded_as_refused
         {"rule", how::syn, 22, {}, drop_reason::policy_denied, "no-ssh", k::deny},
         {"default", how::syn, 8080, {}, drop_reason::policy_denied, "default", k::deny},
         {"emergency block", how::syn, 443, {}, drop_reason::policy_blocked, "", k::block},
-        {"QUIC at a hostname rule", how::udp, 443, text("q"), drop_reason::policy_quic, "names", k::deny},
-        {"name not allowed", how::stream, 443, client_hello("evil.example"), drop_reason::policy_denied, "default",
+        {"QUIC at a hostname rule", how::udp, 443, text("q"), drop_reason::policy_quic, "inspection.quic", k::deny},
+        {"name not allowed", how::stream, 443, client_hello("evil.example"), drop_reason::hostname_denied, "default",
          k::deny},
         {"no SNI", how::stream, 443, client_hello(""), drop_reason::inspect_no_sni, "inspection.no_sni", k::deny},
         {"ECH", how::stream, 443, ech, drop_reason::inspect_ech, "inspection.ech", k::deny},
@@ -246,7 +246,7 @@ TEST_F(deny_kinds, packets_after_the_cut_join_the_flows_record) {
     const bytes hello = client_hello("evil.example");
     handshake("198.51.100.7", 443);
     ASSERT_EQ(outcome(tcp("198.51.100.7", 443, net::tcp_ack | net::tcp_psh, client_isn + 1, hello)),
-              outcome(drop_reason::policy_denied));
+              outcome(drop_reason::hostname_denied));
     ASSERT_EQ(outcome(tcp("198.51.100.7", 443, net::tcp_ack | net::tcp_psh, client_isn + 1, hello)),
               outcome(drop_reason::policy_cut)); // the retransmission: a reset back
     test::bytes late = from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40000, net::tcp_ack)
@@ -259,7 +259,7 @@ TEST_F(deny_kinds, packets_after_the_cut_join_the_flows_record) {
     const flow::flow_event& f = got[0];
     const auto segment = static_cast<uint64_t>(40 + hello.size());
     EXPECT_EQ(f.firewall, flow::firewall_event::flow_denied);
-    EXPECT_EQ(f.drop_reason, static_cast<uint32_t>(drop_reason::policy_denied));
+    EXPECT_EQ(f.drop_reason, static_cast<uint32_t>(drop_reason::hostname_denied));
     EXPECT_EQ(flow::field_text(f.rule), "default");
     EXPECT_EQ(f.packets_out, 4u); // SYN, ACK, the hello, its retransmission
     EXPECT_EQ(f.packets_in, 2u);  // SYN-ACK, the late segment

@@ -104,6 +104,56 @@ TEST_F(dlp_flow, a_segment_beyond_a_gap_waits_for_the_retransmission) {
     EXPECT_EQ(core->counters().drops[static_cast<std::size_t>(drop_reason::dlp_out_of_order)], 1u);
 }
 
+// Stream normalisation of a DLP-scanned flow: a retransmission of bytes already
+// scanned is compared with the scanned bytes still held (the last 64) and
+// dropped if it differs; one reaching further back is scanned again, whole, so
+// the copy the receiver keeps was inspected either way. One row per case: the
+// first copy (forwarded, in order from the stream's first byte), the second
+// copy (its stream offset and bytes), what happens to it, what is reported.
+TEST_F(dlp_flow, a_second_copy_is_compared_or_scanned_again) {
+    const std::string a200(200, 'a');
+    const std::string key200 = std::string(20, 'a') + std::string(aws_key) + std::string(160, 'a');
+    const std::string card200 = "pay 10 = 4111 1111 1111 1111 end" + std::string(168, 'a');
+    struct row {
+        const char* what;
+        std::string first;
+        uint32_t at;
+        std::string second;
+        outcome expect;
+        uint64_t rescans;
+        std::vector<std::pair<std::string, uint64_t>> reported; // pattern, stream offset
+    };
+    const std::vector<row> rows = {
+        {"faithful copy of the last bytes: compared, passes", "0123456789abcdef", 4, "456789abcdef",
+         verdict::forward, 0, {}},
+        {"faithful copy reaching past the last 64 bytes: scanned again, passes", a200, 0, a200, verdict::forward, 1,
+         {}},
+        {"first copy innocent, second carries the key within the last 64 bytes: dropped", a200, 150,
+         std::string(10, 'a') + std::string(aws_key) + std::string(20, 'a'),
+         outcome(drop_reason::stream_overlap_mismatch), 0, {}},
+        {"first copy innocent, second carries the key further back: caught", a200, 0, key200,
+         outcome(drop_reason::dlp_blocked), 1, {{"aws-access-key", 20}}},
+        {"second copy changes the last scanned bytes and goes on with new ones: dropped", a200, 196,
+         "AKIA" + std::string(aws_key.substr(4)), outcome(drop_reason::stream_overlap_mismatch), 0, {}},
+        {"faithful copy of a reported card number: scanned again, not reported twice", card200, 0, card200,
+         verdict::forward, 1, {{"card", 9}}},
+    };
+    for (const row& r : rows) {
+        SetUp();
+        ASSERT_EQ(out(net::tcp_ack, client_isn + 1, r.first), verdict::forward) << r.what;
+        EXPECT_EQ(out(net::tcp_ack, client_isn + 1 + r.at, r.second), r.expect) << r.what;
+        EXPECT_EQ(core->counters().drops[static_cast<std::size_t>(drop_reason::stream_overlap_mismatch)],
+                  r.expect == outcome(drop_reason::stream_overlap_mismatch) ? 1u : 0u)
+            << r.what;
+        EXPECT_EQ(core->counters().dlp_blocked, r.expect == outcome(drop_reason::dlp_blocked) ? 1u : 0u) << r.what;
+        EXPECT_EQ(active->scanner(0)->counters().rescans.load(), r.rescans) << r.what;
+        std::vector<std::pair<std::string, uint64_t>> reported;
+        for (const policy::security_event& e : events())
+            reported.emplace_back(std::string(base::field_text(e.rule)), e.dlp_offset);
+        EXPECT_EQ(reported, r.reported) << r.what;
+    }
+}
+
 TEST_F(dlp_flow, a_flow_keeps_its_scanner_across_a_reload) {
     const std::string body = "key=" + std::string(aws_key);
     EXPECT_EQ(out(net::tcp_ack, client_isn + 1, std::string_view(body).substr(0, 10)), verdict::forward);

@@ -167,13 +167,24 @@ TEST_F(tls_flow, an_allowed_name_passes_split_at_every_byte) {
     }
 }
 
-TEST_F(tls_flow, flow_records_carry_the_name) {
+// The whole name (DNS's longest, 253 characters) and the rule that allowed the flow.
+TEST_F(tls_flow, flow_records_carry_the_name_and_rule) {
     s.flow_export.enabled = true;
     use(hostname_spec());
     event_ring events(64);
     core->attach_events(&events);
     handshake();
-    send(client_hello("api.stripe.com"), {});
+    const std::string longest = std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." +
+                                std::string(50, 'd') + ".github.com";
+    ASSERT_EQ(longest.size(), 253u);
+    ASSERT_EQ(send(client_hello(longest), {}), std::vector<outcome>{verdict::consumed});
+    // egressctl flows shows the same (the control side's flow query).
+    flow_query q = flow_query::top_flows(10, std::nullopt, std::nullopt);
+    ASSERT_TRUE(core->step_query(q, 1u << 20, 10));
+    const std::vector<flow_summary> shown = q.flows();
+    ASSERT_EQ(shown.size(), 1u);
+    EXPECT_EQ(shown[0].host(), longest);
+    EXPECT_EQ(base::field_text(shown[0].rule), "stripe");
     port = 80; // a second flow from the same client port
     handshake();
     const std::string req = "GET / HTTP/1.1\r\nHost: x.github.com\r\n\r\n";
@@ -183,10 +194,13 @@ TEST_F(tls_flow, flow_records_carry_the_name) {
     e.resize(events.pop_burst(e.data(), e.size()));
     ASSERT_EQ(e.size(), 2u);
     std::sort(e.begin(), e.end(), [](const auto& a, const auto& b) { return a.dst_port > b.dst_port; }); // 443 first
-    EXPECT_EQ(flow::field_text(e[0].server_name), "api.stripe.com");
-    EXPECT_EQ(flow::field_text(e[0].http_host), "");
-    EXPECT_EQ(flow::field_text(e[1].http_host), "x.github.com");
-    EXPECT_EQ(flow::field_text(e[1].server_name), "");
+    EXPECT_EQ(e[0].server_name(), longest);
+    EXPECT_EQ(e[0].http_host(), "");
+    EXPECT_EQ(e[0].name_kind, flow::flow_name_kind::tls_sni);
+    EXPECT_EQ(flow::field_text(e[0].rule), "stripe");
+    EXPECT_EQ(e[1].http_host(), "x.github.com");
+    EXPECT_EQ(e[1].server_name(), "");
+    EXPECT_EQ(flow::field_text(e[1].rule), "stripe");
 }
 
 TEST_F(tls_flow, one_byte_per_segment_and_out_of_order) {
@@ -218,7 +232,7 @@ TEST_F(tls_flow, a_denied_name_never_completes_the_hello_and_both_ends_get_a_res
     bytes reply;
     EXPECT_EQ(out(net::tcp_ack | net::tcp_psh, client_isn + 1 + static_cast<uint32_t>(half),
                   bytes(hello.begin() + static_cast<std::ptrdiff_t>(half), hello.end()), &reply),
-              drop_reason::policy_denied);
+              drop_reason::hostname_denied);
     // To the inside host: a reset from the server's address.
     net::packet_view v;
     ASSERT_EQ(net::parse_frame(reply, v), no_drop);
@@ -299,7 +313,7 @@ TEST_F(tls_flow, ech_hellos_are_decided_on_their_outer_name_or_denied) {
     };
     const row rows[] = {
         {"api.stripe.com", policy::ech_action::outer, verdict::consumed, 1},
-        {"public.example", policy::ech_action::outer, drop_reason::policy_denied, 0},
+        {"public.example", policy::ech_action::outer, drop_reason::hostname_denied, 0},
         {"api.stripe.com", policy::ech_action::deny, drop_reason::inspect_ech, 0},
     };
     for (const row& r : rows) {

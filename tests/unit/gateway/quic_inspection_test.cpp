@@ -173,8 +173,8 @@ TEST_F(quic_flow, refused_flights_leave_nothing_and_name_their_reason) {
     policy::inspection_spec ech_deny;
     ech_deny.ech = policy::ech_action::deny;
     const row rows[] = {
-        {"a name no rule allows", flight("gw-denied", 3), drop_reason::policy_denied, {}},
-        {"Chromium, name not listed (www.example.org)", flight("chromium-chaos", 2), drop_reason::policy_denied, {}},
+        {"a name no rule allows", flight("gw-denied", 3), drop_reason::hostname_denied, {}},
+        {"Chromium, name not listed (www.example.org)", flight("chromium-chaos", 2), drop_reason::hostname_denied, {}},
         {"ech = deny, GREASE ECH (Chromium)", flight("chromium-156-a", 2), drop_reason::inspect_ech, ech_deny},
         {"ech = deny, real ECH", flight("ech-real", 1), drop_reason::inspect_ech, ech_deny},
         {"unknown version", {long_header(0xc0, 0x1a2a3a4a)}, drop_reason::inspect_quic_unknown_version, {}},
@@ -205,7 +205,7 @@ TEST_F(quic_flow, refused_flights_leave_nothing_and_name_their_reason) {
         ASSERT_EQ(ring.pop_burst(&e, 1), 1u) << r.what;
         EXPECT_EQ(e.kind, policy::security_event_kind::deny) << r.what;
         EXPECT_EQ(e.proto, 17) << r.what;
-        if (r.why == drop_reason::policy_denied) {
+        if (r.why == drop_reason::hostname_denied) {
             EXPECT_EQ(active->defaults(), 1u) << r.what;
         }
     }

@@ -239,14 +239,27 @@ TEST(ipfix_encoder, ipv4_flow_record_with_strings_of_0_5_and_300_octets) {
 
 TEST(ipfix_encoder, strings_default_to_the_event_fields) {
     flow::flow_event e = v4_flow();
-    set_text(e.http_host, "h");
-    set_text(e.server_name, std::string(64, 's')); // full field, no NUL
+    e.set_name(flow::flow_name_kind::http_host, "h");
     set_text(e.rule, "r1");
-    const bytes m = only_record(e);
-    ASSERT_EQ(m.size(), 16u + 4 + 131 + 2 + 65 + 3);
-    const bytes tail(m.begin() + 16 + 4 + 131, m.end());
-    const bytes expected = append(append({0x01, 'h', 0x40}, bytes(64, 's')), {0x02, 'r', '1'});
-    EXPECT_EQ(tail, expected);
+    bytes m = only_record(e);
+    ASSERT_EQ(m.size(), 16u + 4 + 131 + 2 + 1 + 3);
+    EXPECT_EQ(bytes(m.begin() + 16 + 4 + 131, m.end()), (bytes{0x01, 'h', 0x00, 0x02, 'r', '1'}));
+    // The longest name DNS allows (253 octets: four labels of 63, dots between),
+    // whole, and the longest rule name (64): one length octet each (< 255).
+    const std::string name = std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." +
+                             std::string(61, 'd');
+    ASSERT_EQ(name.size(), 253u);
+    const std::string rule(64, 'r');
+    e = v4_flow();
+    e.set_name(flow::flow_name_kind::tls_sni, name); // full field, no NUL
+    set_text(e.rule, rule);
+    m = only_record(e);
+    ASSERT_EQ(m.size(), 16u + 4 + 131 + 1 + 254 + 65);
+    bytes expected{0x00, 0xfd}; // httpRequestHost empty; tlsServerName: 253 octets
+    expected.insert(expected.end(), name.begin(), name.end());
+    expected.push_back(0x40); // policyRuleName: 64 octets
+    expected.insert(expected.end(), rule.begin(), rule.end());
+    EXPECT_EQ(bytes(m.begin() + 16 + 4 + 131, m.end()), expected);
 }
 
 TEST(ipfix_encoder, ipv6_flow_record) {

@@ -15,7 +15,7 @@ using namespace test;
 
 TEST(ipfix_json_line, ipv4_flow_end) {
     flow::flow_event e = v4_flow();
-    set_text(e.server_name, "x.org");
+    e.set_name(flow::flow_name_kind::tls_sni, "x.org");
     set_text(e.rule, "allow-web");
     EXPECT_EQ(to_json_line(e),
               R"({"event":"flow_end","start_ms":1700000000000,"end_ms":1700000002500,"proto":6,)"
@@ -52,7 +52,7 @@ TEST(ipfix_json_line, a_flow_the_gateway_cut_says_why_and_what_it_dropped) {
 
 TEST(ipfix_json_line, ipv6_flow_update_has_no_nat_keys) {
     flow::flow_event e = v6_flow();
-    set_text(e.http_host, "example.org");
+    e.set_name(flow::flow_name_kind::http_host, "example.org");
     EXPECT_EQ(to_json_line(e),
               R"({"event":"flow_update","start_ms":1700000000000,"end_ms":1700000002500,"proto":17,)"
               R"("src":"2001:db8::2","src_port":50000,"dst":"2001:db8:1::7","dst_port":53,)"

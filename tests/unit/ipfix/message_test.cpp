@@ -99,8 +99,8 @@ TEST(ipfix_message, every_message_of_a_mixed_stream_stays_under_the_limit_and_wa
         for (int i = 0; i < 200; ++i) {
             flow::flow_event e;
             switch (i % 5) {
-            case 0: e = v4_flow(); set_text(e.server_name, std::string(static_cast<std::size_t>(i % 64), 'n')); break;
-            case 1: e = v6_flow(); set_text(e.http_host, "example.org"); break;
+            case 0: e = v4_flow(); e.set_name(flow::flow_name_kind::tls_sni, std::string(static_cast<std::size_t>(i % 64), 'n')); break;
+            case 1: e = v6_flow(); e.set_name(flow::flow_name_kind::http_host, "example.org"); break;
             case 2: e = nat_create(); break;
             case 3: e = denied("203.0.113.9", "198.51.100.1"); break;
             default: e = denied("2001:db8::9", "2001:db8::2"); break;

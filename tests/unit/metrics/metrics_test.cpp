@@ -403,6 +403,7 @@ TEST(Prometheus, HelpAndTypeForEveryFamily) {
         {"egress_dlp_flows_blocked_total", "counter"},
         {"egress_dlp_stream_exhausted_total", "counter"},
         {"egress_dlp_depth_reached_total", "counter"},
+        {"egress_dlp_rescans_total", "counter"},
         {"egress_dlp_streams_held", "gauge"},
         {"egress_icmp_errors_relayed_total", "counter"},
         {"egress_icmp_errors_sent_total", "counter"},
