@@ -110,16 +110,18 @@ public:
     static constexpr uint32_t slots_per_bucket = 8;
     static constexpr uint32_t max_capacity = (1u << 31) - 1; // value = index << 1 | direction
     static constexpr uint32_t burst_chunk = 32;              // keys hashed/prefetched per round
-    // Keys between the stages of lookup_burst: a bucket is prefetched D keys
-    // before its signatures are read, a record D keys before it is compared.
-    // One step (a hash, a match, a compare) is ~30 clocks of work, so a
-    // prefetch has D x 30 = ~240 clocks to arrive at D = 8: a DRAM miss with
-    // its page walk (4 KiB pages). Further ahead would not help: 8 keys keep
-    // 16 bucket and 8 record lines in flight, about the L1 misses a core
-    // tracks at once (~20-24 on current x86), whereas prefetching a whole
-    // chunk's 64 buckets at once queued behind those (perf: ~15 % of the
-    // lookup's samples sat on its prefetch instructions).
-    static constexpr uint32_t lookup_distance = 8;
+    // Keys between the stages of lookup_burst: a key's buckets are prefetched
+    // D keys before its signatures are read, its record D keys before it is
+    // compared. D is the whole chunk: all 32 keys are hashed (their buckets
+    // prefetched), then all matched (their records prefetched), then all
+    // compared, so each miss has the rest of the chunk's work (~30 clocks a
+    // key) to arrive. A shorter distance keeps fewer lines in flight (8: 16
+    // bucket and 8 record lines, about the L1 misses a core tracks at once)
+    // but was slower here: against 8, in one session, CPU time per 32-frame
+    // burst 2,384 vs 2,540 ns at 10k flows and 3,149 vs 3,424 ns at 1M
+    // (bench/README.md, "Staging inside gateway_core"). The stages are one
+    // loop for any D (lookup_burst), so another machine can try another.
+    static constexpr uint32_t lookup_distance = burst_chunk;
     static constexpr uint64_t default_seed = 0x6a09e667f3bcc909ULL;
 
     // Allocates everything once from mr (throws std::bad_alloc from mr, and

@@ -69,9 +69,10 @@ constexpr bool refuses_flow(drop_reason r) noexcept {
 // header the flow stages rewrite) and its rewrite. Parsing read the line, but
 // from a NIC or another core it arrives shared: the first store would wait
 // for the other copies to be invalidated (~100-200 clocks). A packet's flow
-// stages take ~60-80 clocks, so 4 packets ahead the line is exclusive in
-// time; with the line already owned (the micro benchmarks) the prefetch is a
-// hit and costs an instruction.
+// stages take ~60-80 clocks, so 4 packets ahead the line should be exclusive
+// in time. With the line already owned (the micro benchmarks) the prefetch is
+// a hit and costs an instruction; its effect on the two-core egress-bench was
+// not measured with this change (bench/README.md).
 constexpr uint16_t rewrite_distance = 4;
 
 inline void prefetch_for_rewrite(std::span<uint8_t> frame) noexcept { __builtin_prefetch(frame.data(), 1, 3); }
