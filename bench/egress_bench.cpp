@@ -97,16 +97,21 @@ std::vector<frame> make_flows(uint32_t n) {
     return frames;
 }
 
-void BM_parse_udp_ipv4(benchmark::State& state) {
+// Parse one frame; with device_good the PMD said "IPv4 checksum good" and the
+// header is not summed.
+void parse_one(benchmark::State& state, net::l3_checksum device) {
     const frame f = flow_frame(7);
     net::packet_view v;
     for (auto _ : state) {
-        benchmark::DoNotOptimize(net::parse_frame(std::span<const uint8_t>(f.data(), f.size()), v));
+        benchmark::DoNotOptimize(net::parse_frame(std::span<const uint8_t>(f.data(), f.size()), v, device));
         benchmark::ClobberMemory();
     }
     state.SetItemsProcessed(state.iterations());
 }
+void BM_parse_udp_ipv4(benchmark::State& state) { parse_one(state, net::l3_checksum::unchecked); }
 BENCHMARK(BM_parse_udp_ipv4);
+void BM_parse_udp_ipv4_device_checksum(benchmark::State& state) { parse_one(state, net::l3_checksum::device_good); }
+BENCHMARK(BM_parse_udp_ipv4_device_checksum);
 
 // The outside next hop as a router resolved through the neighbour table (a
 // static neighbour: the same lookup path as a learned entry) instead of a
@@ -126,11 +131,15 @@ gateway::settings resolved_settings(uint32_t max_flows) {
 // The measurement of the established benchmarks: bursts of 32 of the
 // pristine frames (each flow's next packet in turn) from inside, timed with
 // the TSC around process_burst alone.
+// With parse_before, the frames are parsed (with that checksum verdict)
+// before the timed region and their views handed over, as the worker does.
 void measure_established(benchmark::State& state, gateway::gateway_core& core, const std::vector<frame>& pristine,
-                         uint32_t n) {
+                         uint32_t n, const net::l3_checksum* parse_before = nullptr) {
     if (core.flows_active() != n) state.SkipWithError("flows were not all created");
     frame work[32];
     std::span<uint8_t> spans[32];
+    net::packet_view views[32];
+    stats::drop_reason parsed[32];
     gateway::packet_result results[32];
     uint32_t next = 0;
     uint64_t clocks = 0, packets = 0;
@@ -138,10 +147,14 @@ void measure_established(benchmark::State& state, gateway::gateway_core& core, c
         for (int k = 0; k < 32; ++k) {
             work[k] = pristine[next];
             spans[k] = std::span<uint8_t>(work[k].data(), frame_size);
+            if (parse_before != nullptr) parsed[k] = net::parse_frame(spans[k], views[k], *parse_before);
             next = next + 1 == n ? 0 : next + 1;
         }
         const uint64_t t0 = __rdtsc();
-        core.process_burst(stats::side::inside, spans, 32, 1, results);
+        if (parse_before != nullptr)
+            core.process_burst(stats::side::inside, spans, 32, 1, results, views, parsed);
+        else
+            core.process_burst(stats::side::inside, spans, 32, 1, results);
         clocks += __rdtsc() - t0;
         packets += 32;
     }
@@ -167,6 +180,37 @@ BENCHMARK(BM_gateway_established)
     ->Args({10'000, 1})
     ->Args({1'000'000, 1})
     ->Unit(benchmark::kNanosecond);
+
+// Where the clocks of BM_gateway_established/N/0 go, one thing left out at a
+// time (bench/README.md, "Where the clocks go"). Arg 1:
+//   0  nothing left out (the same as BM_gateway_established/N/0);
+//   1  the parse: frames parsed before the timed region and their views
+//      handed over, as the worker does when the port's PMD verified the IPv4
+//      checksum (BM_parse_udp_ipv4 and its _device_checksum twin split the
+//      parse from the checksum);
+//   2  renumbering: frames with DF set keep their IPv4 identification;
+//   3  2 and the hairpin check ([nat] hairpin = false).
+void BM_gateway_without(benchmark::State& state) {
+    const auto n = static_cast<uint32_t>(state.range(0));
+    const auto what = state.range(1);
+    std::vector<frame> pristine = make_flows(n);
+    if (what >= 2)
+        for (frame& f : pristine) { // DF, header checksum updated
+            f[14 + 6] = 0x40;
+            const uint16_t sum = net::checksum_update16(static_cast<uint16_t>(f[24] << 8 | f[25]), 0, 0x4000);
+            put16(&f[24], sum);
+        }
+    gateway::settings s = bench_settings(n + n / 8);
+    if (what == 3) s.pool.hairpin = false;
+    gateway::gateway_core core(s);
+    for (uint32_t i = 0; i < n; ++i) {
+        frame first = pristine[i];
+        core.process(stats::side::inside, std::span<uint8_t>(first.data(), frame_size), 0);
+    }
+    const net::l3_checksum device = net::l3_checksum::device_good;
+    measure_established(state, core, pristine, n, what == 1 ? &device : nullptr);
+}
+BENCHMARK(BM_gateway_without)->ArgsProduct({{10'000}, {0, 1, 2, 3}})->Unit(benchmark::kNanosecond);
 
 // A 64-byte Ethernet/IPv4/TCP frame (6 payload bytes), checksums correct;
 // from_inside picks the port MACs it arrives with.

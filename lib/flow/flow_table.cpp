@@ -185,55 +185,68 @@ uint32_t flow_table::lookup(const flow_key& k, direction d) const noexcept {
     return find_in(buckets_[h.b2], h.sig, k, d);
 }
 
-void flow_table::lookup_burst(const flow_key* keys, const direction* dirs, uint32_t n, uint32_t* out) const noexcept {
+// A pipeline over the keys (see lookup_distance in flow_table.hpp): in step s
+// key s is hashed and its buckets prefetched, key s - D matches its signatures
+// in those buckets (fetched by now) and prefetches its first candidate record,
+// and key s - 2D is compared with that record (fetched by now) and, with
+// with_side, its side entry is prefetched for the caller. D >= burst_chunk
+// runs the three stages one after the other over the whole chunk.
+void flow_table::lookup_burst(const flow_key* keys, const direction* dirs, uint32_t n, uint32_t* out,
+                              bool with_side) const noexcept {
+    constexpr uint32_t d = lookup_distance;
     hashed hs[burst_chunk];
     uint32_t masks[burst_chunk]; // bits 0-7: bucket 1 candidates, bits 8-15: bucket 2 candidates
     uint32_t first[burst_chunk]; // slot value of the first candidate, npos when none
     for (uint32_t base = 0; base < n; base += burst_chunk) {
         const uint32_t m = (n - base < burst_chunk) ? n - base : burst_chunk;
-        // Stage 1: hash every key and prefetch both candidate buckets.
-        for (uint32_t j = 0; j < m; ++j) {
-            hs[j] = hash_key(keys[base + j], dirs[base + j]);
+        const flow_key* const k = keys + base;
+        const direction* const dir = dirs + base;
+        uint32_t* const found = out + base;
+        // Stage 1: hash, prefetch both candidate buckets.
+        const auto hash = [&](uint32_t j) {
+            hs[j] = hash_key(k[j], dir[j]);
             prefetch(&buckets_[hs[j].b1]);
             prefetch(&buckets_[hs[j].b2]);
-        }
-        // Stage 2: match signatures (branch-free) and prefetch the first
-        // candidate's record.
-        for (uint32_t j = 0; j < m; ++j) {
+        };
+        // Stage 2: match signatures (branch-free), prefetch the first candidate's record.
+        const auto match = [&](uint32_t j) {
             const hashed& h = hs[j];
-            const direction d = dirs[base + j];
             const bucket& b1 = buckets_[h.b1];
             const bucket& b2 = buckets_[h.b2];
-            const uint32_t m1 = candidates(b1, h.sig, d);
-            const uint32_t m2 = candidates(b2, h.sig, d) & (h.b2 != h.b1 ? 0xffu : 0u);
+            const uint32_t m1 = candidates(b1, h.sig, dir[j]);
+            const uint32_t m2 = candidates(b2, h.sig, dir[j]) & (h.b2 != h.b1 ? 0xffu : 0u);
             masks[j] = m1 | (m2 << slots_per_bucket);
             const bucket& fb = m1 != 0 ? b1 : b2;
             const uint32_t fm = m1 != 0 ? m1 : m2;
             const uint32_t v = fb.value[static_cast<uint32_t>(std::countr_zero(fm)) % slots_per_bucket];
             first[j] = fm != 0 ? v : npos;
             prefetch(&records_[fm != 0 ? v >> 1 : 0]);
-        }
-        // Stage 3: compare keys against the (now cached) records. Only a
-        // signature collision takes the loop over the other candidates.
-        for (uint32_t j = 0; j < m; ++j) {
-            const flow_key& k = keys[base + j];
-            const direction d = dirs[base + j];
+        };
+        // Stage 3: compare the key with the record. Only a signature collision
+        // takes the loop over the other candidates.
+        const auto compare = [&](uint32_t j) {
             const uint32_t v = first[j];
-            uint32_t found = npos;
-            if (v != npos && matches(records_[v >> 1], k, d)) {
-                found = v >> 1;
+            uint32_t hit = npos;
+            if (v != npos && matches(records_[v >> 1], k[j], dir[j])) {
+                hit = v >> 1;
             } else if (std::popcount(masks[j]) > 1) {
                 for (uint32_t mask = masks[j]; mask != 0; mask &= mask - 1) {
                     const uint32_t bit = static_cast<uint32_t>(std::countr_zero(mask));
                     const bucket& b = buckets_[bit < slots_per_bucket ? hs[j].b1 : hs[j].b2];
                     const uint32_t w = b.value[bit % slots_per_bucket];
-                    if (matches(records_[w >> 1], k, d)) {
-                        found = w >> 1;
+                    if (matches(records_[w >> 1], k[j], dir[j])) {
+                        hit = w >> 1;
                         break;
                     }
                 }
             }
-            out[base + j] = found;
+            found[j] = hit;
+            if (with_side && hit != npos) __builtin_prefetch(&side_[hit], 1, 3);
+        };
+        for (uint32_t s = 0; s < m + 2 * d; ++s) {
+            if (s < m) hash(s);
+            if (s >= d && s - d < m) match(s - d);
+            if (s >= 2 * d && s - 2 * d < m) compare(s - 2 * d);
         }
     }
 }

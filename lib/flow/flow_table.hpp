@@ -110,6 +110,18 @@ public:
     static constexpr uint32_t slots_per_bucket = 8;
     static constexpr uint32_t max_capacity = (1u << 31) - 1; // value = index << 1 | direction
     static constexpr uint32_t burst_chunk = 32;              // keys hashed/prefetched per round
+    // Keys between the stages of lookup_burst: a key's buckets are prefetched
+    // D keys before its signatures are read, its record D keys before it is
+    // compared. D is the whole chunk: all 32 keys are hashed (their buckets
+    // prefetched), then all matched (their records prefetched), then all
+    // compared, so each miss has the rest of the chunk's work (~30 clocks a
+    // key) to arrive. A shorter distance keeps fewer lines in flight (8: 16
+    // bucket and 8 record lines, about the L1 misses a core tracks at once)
+    // but was slower here: against 8, in one session, CPU time per 32-frame
+    // burst 2,384 vs 2,540 ns at 10k flows and 3,149 vs 3,424 ns at 1M
+    // (bench/README.md, "Staging inside gateway_core"). The stages are one
+    // loop for any D (lookup_burst), so another machine can try another.
+    static constexpr uint32_t lookup_distance = burst_chunk;
     static constexpr uint64_t default_seed = 0x6a09e667f3bcc909ULL;
 
     // Allocates everything once from mr (throws std::bad_alloc from mr, and
@@ -124,11 +136,14 @@ public:
     // Index of the flow whose d-direction key equals k, or npos.
     uint32_t lookup(const flow_key& k, direction d) const noexcept;
 
-    // out[i] = lookup(keys[i], dirs[i]) for i < n. Per chunk of burst_chunk
-    // keys: hash all and prefetch both buckets of each; then match signatures
-    // and prefetch each key's first candidate record; then compare keys. The
-    // DRAM misses of a chunk overlap instead of queueing.
-    void lookup_burst(const flow_key* keys, const direction* dirs, uint32_t n, uint32_t* out) const noexcept;
+    // out[i] = lookup(keys[i], dirs[i]) for i < n, staged over the keys: hash
+    // and prefetch both buckets of each; lookup_distance keys later match its
+    // signatures and prefetch its first candidate record; lookup_distance
+    // keys later again compare it (and, with_side, prefetch the hit's side
+    // entry for writing: byte counts, TCP window). The misses of a burst
+    // overlap instead of queueing.
+    void lookup_burst(const flow_key* keys, const direction* dirs, uint32_t n, uint32_t* out,
+                      bool with_side = false) const noexcept;
 
     // Stores r (flags gain flow_flags::live) and indexes both its keys. Returns
     // the record index, or npos when no record is free or a key finds no slot.

@@ -30,9 +30,7 @@ public:
     // The burst lookup; the hits' byte counters (a side array) are prefetched
     // for account(). erasures() tells whether a record was removed since.
     void lookup_burst(const flow::flow_key* keys, const flow::direction* dirs, uint32_t n, uint32_t* found) const noexcept {
-        table_.lookup_burst(keys, dirs, n, found);
-        for (uint32_t j = 0; j < n; ++j)
-            if (found[j] != npos) __builtin_prefetch(&table_.volume(found[j]), 1, 3);
+        table_.lookup_burst(keys, dirs, n, found, true);
     }
     uint32_t lookup(const flow::flow_key& key, flow::direction dir) const noexcept { return table_.lookup(key, dir); }
     uint64_t erasures() const noexcept { return erasures_; }

@@ -14,6 +14,7 @@
 #include "gateway/gateway_core.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "gateway/held_segment.hpp"
@@ -64,6 +65,28 @@ constexpr bool refuses_flow(drop_reason r) noexcept {
     }
 }
 
+// Packets between the write prefetch of a frame's first cache line (every
+// header the flow stages rewrite) and its rewrite. Parsing read the line, but
+// from a NIC or another core it arrives shared: the first store would wait
+// for the other copies to be invalidated (~100-200 clocks). A packet's flow
+// stages take ~60-80 clocks, so 4 packets ahead the line should be exclusive
+// in time. With the line already owned (the micro benchmarks) the prefetch is
+// a hit and costs an instruction; its effect on the two-core egress-bench was
+// not measured with this change (bench/README.md).
+constexpr uint16_t rewrite_distance = 4;
+
+inline void prefetch_for_rewrite(std::span<uint8_t> frame) noexcept { __builtin_prefetch(frame.data(), 1, 3); }
+
+// Every frame of a chunk arrived on the same side: its keys' directions are
+// one of these, not written per packet.
+constexpr std::array<flow::direction, lookup_chunk> all_of(flow::direction d) noexcept {
+    std::array<flow::direction, lookup_chunk> a{};
+    a.fill(d);
+    return a;
+}
+constexpr std::array<flow::direction, lookup_chunk> all_outbound = all_of(flow::direction::outbound);
+constexpr std::array<flow::direction, lookup_chunk> all_inbound = all_of(flow::direction::inbound);
+
 constexpr side leaving_by(flow::direction dir) noexcept {
     return dir == flow::direction::outbound ? side::outside : side::inside;
 }
@@ -106,8 +129,7 @@ gateway_core::gateway_core(const settings& s)
     }
     flows_.account(rec, idx, dir, view, now);
     nat_stage::translate(rec, dir, frame, view);
-    if (nat_stage::renumbers(rec, dir, view)) [[unlikely]]
-        renumber(rec, frame, view);
+    if (nat_stage::renumbers(rec, dir, view)) renumber(rec, frame, view);
     if (dir == flow::direction::outbound && nat_.hairpins(view)) [[unlikely]]
         return hairpin(frame, view, now);
     packet_result r = emit_.emit(leaving_by(dir), frame, view, now, headroom);
@@ -127,14 +149,17 @@ gateway_core::gateway_core(const settings& s)
 
 // A datagram that may be fragmented leaves with an identification unique for
 // its public address (nat_stage::next_ip_id); every fragment of one datagram
-// with the same one, chosen when its first fragment to leave goes.
-[[gnu::noinline]] void gateway_core::renumber(const flow::flow_record& rec, std::span<uint8_t> frame,
-                                              const net::packet_view& view) noexcept {
-    const auto pick = [&] { return nat_.next_ip_id(rec.public_addr); };
-    const uint16_t id = view.is_fragment() && fragment_entry_ != fragment_tracker::npos
-                            ? fragments_.outbound_id(fragment_entry_, pick)
-                            : pick();
+// with the same one, chosen when its first fragment to leave goes. Inline: a
+// whole datagram without DF (most UDP) comes here; fragments take the call.
+[[gnu::always_inline]] inline void gateway_core::renumber(const flow::flow_record& rec, std::span<uint8_t> frame,
+                                                          const net::packet_view& view) noexcept {
+    const uint16_t id = view.is_fragment() && fragment_entry_ != fragment_tracker::npos ? fragment_id(rec)
+                                                                                        : nat_.next_ip_id(rec.public_addr);
     nat_stage::set_ipv4_id(frame, view, id);
+}
+
+[[gnu::noinline]] uint16_t gateway_core::fragment_id(const flow::flow_record& rec) noexcept {
+    return fragments_.outbound_id(fragment_entry_, [&] { return nat_.next_ip_id(rec.public_addr); });
 }
 
 // A datagram from inside to a pool address, translated by its own flow (its
@@ -225,13 +250,13 @@ void gateway_core::process_burst(side from, std::span<uint8_t>* frames, uint16_t
 // stays in L1 and costs little to set up.
 void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
                                  packet_result* results, net::packet_view* given, const drop_reason* parsed) noexcept {
-    net::packet_view own[lookup_chunk]; // the views, when the caller did not parse
+    net::packet_view* const own = scratch_.views; // the views, when the caller did not parse
+    flow::flow_key* const keys = scratch_.keys;
     net::packet_view* views[lookup_chunk];
-    flow::flow_key keys[lookup_chunk];
-    flow::direction dirs[lookup_chunk] = {};
     uint32_t found[lookup_chunk];
     uint16_t pos[lookup_chunk];
     const flow::direction dir = from == side::inside ? flow::direction::outbound : flow::direction::inbound;
+    const flow::direction* const dirs = (from == side::inside ? all_outbound : all_inbound).data(); // one per chunk
 
     // 1. Parse and admit the whole burst: the gateway's own frames and refused
     //    ones are done here; the others get their lookup key.
@@ -267,18 +292,23 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
             key.dst_port = v.dst_port;
             key.proto = v.proto;
         }
-        dirs[m] = dir;
         pos[m++] = i;
     }
 
-    // 2. One burst lookup: hash all, prefetch all buckets, then compare.
+    // 2. One burst lookup, staged over the keys (flow_table::lookup_distance):
+    //    buckets, then records, then the hits' side entries are prefetched
+    //    ahead of their use. The first frames to be rewritten are fetched for
+    //    writing meanwhile (see 3).
+    for (uint16_t j = 0; j < m && j < rewrite_distance; ++j) prefetch_for_rewrite(frames[pos[j]]);
     flows_.lookup_burst(keys, dirs, m, found);
 
-    // 3. The flow stages, each packet in arrival order. If an earlier packet of
-    //    this burst removed a record, the remaining lookups are redone (records
-    //    may be reused).
+    // 3. The flow stages, each packet in arrival order; the frame
+    //    rewrite_distance packets on is fetched for writing. If an earlier
+    //    packet of this burst removed a record, the remaining lookups are
+    //    redone (records may be reused).
     const uint64_t erasures_at_lookup = flows_.erasures();
     for (uint16_t j = 0; j < m; ++j) {
+        if (j + rewrite_distance < m) prefetch_for_rewrite(frames[pos[j + rewrite_distance]]);
         const uint16_t i = pos[j];
         uint32_t idx = found[j];
         if (flows_.erasures() != erasures_at_lookup) idx = flows_.lookup(keys[j], dir);

@@ -80,29 +80,6 @@ drop_reason nat_stage::map(flow::flow_record& rec, const net::packet_view& view,
     return stats::no_drop;
 }
 
-// The pool is small (a handful of addresses): a scan finds the address's
-// counter; only datagrams that may be fragmented come here.
-uint16_t nat_stage::next_ip_id(uint32_t public_addr) noexcept {
-    uint32_t p = 0;
-    while (p + 1 < nat_.pool_size() && nat_.pool_address(p) != public_addr) ++p;
-    uint16_t& next = next_id_[p];
-    const uint16_t id = next;
-    next = id == id_max_ ? id_min_ : static_cast<uint16_t>(id + 1);
-    return id;
-}
-
-void nat_stage::set_ipv4_id(std::span<uint8_t> frame, const net::packet_view& view, uint16_t id) noexcept {
-    const std::size_t at = view.l3_offset;
-    if (at + 20 > frame.size()) return;
-    const auto get16 = [&](std::size_t o) { return static_cast<uint16_t>(frame[o] << 8 | frame[o + 1]); };
-    const uint16_t old_id = get16(at + 4);
-    const uint16_t sum = net::checksum_update16(get16(at + 10), old_id, id);
-    frame[at + 4] = static_cast<uint8_t>(id >> 8);
-    frame[at + 5] = static_cast<uint8_t>(id);
-    frame[at + 10] = static_cast<uint8_t>(sum >> 8);
-    frame[at + 11] = static_cast<uint8_t>(sum);
-}
-
 void nat_stage::snapshot(stats::live_stats& out) const noexcept {
     out.pool_size = nat_.pool_size();
     for (uint32_t p = 0; p < nat_.pool_size() && p < stats::max_pool_addresses; ++p)

@@ -14,6 +14,7 @@
 #include "gateway/flow_reporter.hpp"
 #include "gateway/settings.hpp"
 #include "nat/port_allocator.hpp"
+#include "net/checksum.hpp"
 #include "net/packet_view.hpp"
 #include "net/rewrite.hpp"
 #include "stats/drop_reason.hpp"
@@ -102,9 +103,28 @@ public:
     static bool renumbers(const flow::flow_record& rec, flow::direction dir, const net::packet_view& view) noexcept {
         return dir == flow::direction::outbound && rec.is_v4() && (view.is_fragment() || !view.dont_fragment);
     }
-    uint16_t next_ip_id(uint32_t public_addr) noexcept;
+    // Inline: every outbound datagram without DF (most UDP) takes one. The
+    // pool is small (a handful of addresses): a scan finds the address's counter.
+    uint16_t next_ip_id(uint32_t public_addr) noexcept {
+        uint32_t p = 0;
+        while (p + 1 < nat_.pool_size() && nat_.pool_address(p) != public_addr) ++p;
+        uint16_t& next = next_id_[p];
+        const uint16_t id = next;
+        next = id == id_max_ ? id_min_ : static_cast<uint16_t>(id + 1);
+        return id;
+    }
     // Writes `id` into the IPv4 header, header checksum updated.
-    static void set_ipv4_id(std::span<uint8_t> frame, const net::packet_view& view, uint16_t id) noexcept;
+    static void set_ipv4_id(std::span<uint8_t> frame, const net::packet_view& view, uint16_t id) noexcept {
+        const std::size_t at = view.l3_offset;
+        if (at + 20 > frame.size()) return;
+        const auto get16 = [&](std::size_t o) { return static_cast<uint16_t>(frame[o] << 8 | frame[o + 1]); };
+        const uint16_t old_id = get16(at + 4);
+        const uint16_t sum = net::checksum_update16(get16(at + 10), old_id, id);
+        frame[at + 4] = static_cast<uint8_t>(id >> 8);
+        frame[at + 5] = static_cast<uint8_t>(id);
+        frame[at + 10] = static_cast<uint8_t>(sum >> 8);
+        frame[at + 11] = static_cast<uint8_t>(sum);
+    }
 
     uint32_t pool_size() const noexcept { return nat_.pool_size(); }
     void snapshot(stats::live_stats& out) const noexcept;

@@ -100,38 +100,4 @@ void set_ipv4_destination(std::span<uint8_t> frame, packet_view& view, const ip_
     rewrite_ipv4_endpoint(frame, view, side::destination, new_dst, new_dst_port);
 }
 
-stats::drop_reason decrement_hop_limit(std::span<uint8_t> frame, packet_view& view) noexcept {
-    const std::size_t l3 = view.l3_offset;
-    if (view.family == ip_family::v4) {
-        if (l3 + ipv4_min_header > frame.size()) return stats::drop_reason::ipv4_truncated;
-        const std::size_t ttl_at = l3 + ipv4_ttl_offset;
-        const uint8_t ttl = frame[ttl_at];
-        if (ttl <= 1) return stats::drop_reason::ttl_expired;
-        // TTL shares a checksummed 16-bit word with the protocol byte.
-        const uint16_t old_word = load_be16(frame, ttl_at);
-        const auto new_word = static_cast<uint16_t>(old_word - 0x0100);
-        const std::size_t checksum_at = l3 + ipv4_checksum_offset;
-        store_be16(frame, checksum_at, checksum_update16(load_be16(frame, checksum_at), old_word, new_word));
-        frame[ttl_at] = static_cast<uint8_t>(ttl - 1);
-        view.ttl = static_cast<uint8_t>(ttl - 1);
-        return stats::no_drop;
-    }
-    if (l3 + ipv6_header > frame.size()) return stats::drop_reason::ipv6_truncated;
-    const std::size_t hop_limit_at = l3 + ipv6_hop_limit_offset;
-    const uint8_t hop_limit = frame[hop_limit_at];
-    if (hop_limit <= 1) return stats::drop_reason::ttl_expired;
-    frame[hop_limit_at] = static_cast<uint8_t>(hop_limit - 1);
-    view.ttl = static_cast<uint8_t>(hop_limit - 1);
-    return stats::no_drop;
-}
-
-void set_macs(std::span<uint8_t> frame, const mac_address& src, const mac_address& dst) noexcept {
-    constexpr std::size_t mac_length = 6;
-    if (frame.size() < 2 * mac_length) return;
-    for (std::size_t i = 0; i < mac_length; ++i) {
-        frame[i] = dst.bytes[i];
-        frame[mac_length + i] = src.bytes[i];
-    }
-}
-
 } // namespace egress::net
