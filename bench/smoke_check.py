@@ -57,8 +57,8 @@ def check(results, expected, mode):
             problems.append(f"{name}: delivered {r['delivered']}, injected {r['injected']} (+{extra} resets)")
         if r["scenario"] == "imix-sni":
             # 1 in 4 connections names a host outside the policy: its ClientHello
-            # is dropped (policy_denied) and the client gets a reset, exactly once.
-            if r["resets"] == 0 or r["drop_detail"] != f"policy_denied={r['resets']}":
+            # is dropped (hostname_denied) and the client gets a reset, exactly once.
+            if r["resets"] == 0 or r["drop_detail"] != f"hostname_denied={r['resets']}":
                 problems.append(f"{name}: resets {r['resets']}, drops [{r['drop_detail']}]")
         elif r["drops"] != 0:
             problems.append(f"{name}: drops [{r['drop_detail']}]")
