@@ -15,6 +15,7 @@
 #include "../tls/hello_builder.hpp"
 #include "gateway/gateway_core.hpp"
 #include "gateway_fixture.hpp"
+#include "policy_fixture.hpp"
 
 namespace egress::gateway::test_dns {
 
@@ -81,12 +82,7 @@ struct dns_verify : ::testing::Test {
 
     void SetUp() override { use(verify_spec()); }
     void use(const policy::policy_spec& spec) {
-        auto compiled = policy::compiled_policy::compile(spec);
-        ASSERT_TRUE(compiled.policy) << compiled.error;
-        active = std::make_unique<policy::active_policy>(std::move(compiled.policy));
-        core = std::make_unique<gateway_core>(s);
-        core->use_policy(active.get());
-        core->attach_security_events(&ring);
+        start_with_policy(s, spec, active, core, ring);
     }
     // A UDP query from `host` to `server`:53 and the response to it.
     packet_result resolve(const std::string& host, const std::string& server, const bytes& response) {

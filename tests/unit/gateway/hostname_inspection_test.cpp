@@ -14,6 +14,7 @@
 #include "../tls/hello_builder.hpp"
 #include "gateway/gateway_core.hpp"
 #include "gateway_fixture.hpp"
+#include "policy_fixture.hpp"
 #include "net/checksum.hpp"
 #include "net/packet_parser.hpp"
 
@@ -68,12 +69,7 @@ struct tls_flow : ::testing::Test {
 
     void SetUp() override { use(hostname_spec()); }
     void use(const policy::policy_spec& spec) {
-        auto compiled = policy::compiled_policy::compile(spec);
-        ASSERT_TRUE(compiled.policy) << compiled.error;
-        active = std::make_unique<policy::active_policy>(std::move(compiled.policy));
-        core = std::make_unique<gateway_core>(s);
-        core->use_policy(active.get());
-        core->attach_security_events(&ring);
+        start_with_policy(s, spec, active, core, ring);
     }
     uint32_t now = 10;
     std::vector<bytes> wire; // every frame that left to the outside, in order

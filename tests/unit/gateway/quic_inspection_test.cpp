@@ -16,6 +16,7 @@
 #include "../quic/quic_test_util.hpp"
 #include "gateway/gateway_core.hpp"
 #include "gateway_fixture.hpp"
+#include "policy_fixture.hpp"
 #include "net/checksum.hpp"
 #include "net/packet_parser.hpp"
 
@@ -81,12 +82,7 @@ struct quic_flow : ::testing::Test {
     std::vector<bytes> wire; // UDP payloads that left to the outside, in order
 
     void use(const policy::policy_spec& spec) {
-        auto compiled = policy::compiled_policy::compile(spec);
-        ASSERT_TRUE(compiled.policy) << compiled.error;
-        active = std::make_unique<policy::active_policy>(std::move(compiled.policy));
-        core = std::make_unique<gateway_core>(s);
-        core->use_policy(active.get());
-        core->attach_security_events(&ring);
+        start_with_policy(s, spec, active, core, ring);
         wire.clear();
     }
     // Each frame to the outside: translated, checksums right, to port 443.
