@@ -68,7 +68,7 @@ struct dns_resolve : dns_verify {
         std::memcpy(a->name, r.name, sizeof a->name);
         a->status = status;
         a->size = static_cast<uint16_t>(response.size());
-        std::memcpy(a->response, response.data(), response.size());
+        if (!response.empty()) std::memcpy(a->response, response.data(), response.size());
         ASSERT_TRUE(answers.try_push(*a));
         core->expire(now, 64);
     }
