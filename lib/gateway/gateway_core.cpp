@@ -246,6 +246,28 @@ void gateway_core::process_burst(side from, std::span<uint8_t>* frames, uint16_t
     }
 }
 
+namespace {
+// The lookup key of a transit frame, written field by field into its slot (a
+// temporary copied in costs a store-forwarding stall). An ICMP error's quoted
+// packet went the other way: its tuple mirrored is this direction's key of
+// the flow it belongs to.
+[[gnu::always_inline]] inline void set_lookup_key(flow::flow_key& key, const net::packet_view& v) noexcept {
+    if (v.icmp_error) [[unlikely]] {
+        key.src = v.quoted.dst;
+        key.dst = v.quoted.src;
+        key.src_port = v.quoted.dst_port;
+        key.dst_port = v.quoted.src_port;
+        key.proto = v.quoted.proto;
+    } else {
+        key.src = v.src;
+        key.dst = v.dst;
+        key.src_port = v.src_port;
+        key.dst_port = v.dst_port;
+        key.proto = v.proto;
+    }
+}
+} // namespace
+
 // At most lookup_chunk frames: small enough that the per-packet scratch below
 // stays in L1 and costs little to set up.
 void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t n, uint32_t now,
@@ -276,22 +298,7 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
             continue;
         }
         views[m] = &v;
-        flow::flow_key& key = keys[m]; // field by field: a temporary here costs a store-forwarding stall
-        if (v.icmp_error) [[unlikely]] {
-            // The quoted packet went the other way: its tuple mirrored is this
-            // direction's key of the flow it belongs to.
-            key.src = v.quoted.dst;
-            key.dst = v.quoted.src;
-            key.src_port = v.quoted.dst_port;
-            key.dst_port = v.quoted.src_port;
-            key.proto = v.quoted.proto;
-        } else {
-            key.src = v.src;
-            key.dst = v.dst;
-            key.src_port = v.src_port;
-            key.dst_port = v.dst_port;
-            key.proto = v.proto;
-        }
+        set_lookup_key(keys[m], v);
         pos[m++] = i;
     }
 
