@@ -1,7 +1,8 @@
-// libFuzzer target: parse_frame on arbitrary bytes and, when a frame is accepted,
-// every rewrite on a copy. The rewritten copy must still parse. ICMP errors also
-// get their quote translated both ways; SYNs get their MSS clamped; and the
-// gateway's own error about the frame is built and parsed. Fragments (seeds in
+// libFuzzer target: parse_frame on arbitrary bytes (its verdict and view must
+// be the general parse's: the fast path may not decide differently) and, when
+// a frame is accepted, every rewrite on a copy. The rewritten copy must still
+// parse. ICMP errors also get their quote translated both ways; SYNs get their
+// MSS clamped; and the gateway's own error about the frame is built and parsed. Fragments (seeds in
 // corpus/parse: IPv4 and IPv6, first and later) also go through a small
 // fragment_tracker that lives across inputs, so ranges, holds, releases and
 // expiry meet arbitrary sequences.
@@ -10,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -56,7 +58,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     using namespace egress;
     const std::span<const uint8_t> frame(data, size);
     net::packet_view view;
-    if (net::parse_frame(frame, view) != stats::no_drop) {
+    const stats::drop_reason verdict = net::parse_frame(frame, view);
+    // The fast path for the common frame decides exactly as the general parse.
+    net::packet_view general;
+    if (net::parse_frame_general(frame, general) != verdict ||
+        (verdict == stats::no_drop && std::memcmp(&view, &general, offsetof(net::packet_view, quoted)) != 0))
+        std::abort();
+    if (verdict != stats::no_drop) {
         net::l2_header l2;
         if (!net::read_l2_header(frame, l2)) return 0;
         net::arp_message arp;

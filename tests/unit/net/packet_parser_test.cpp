@@ -382,6 +382,10 @@ TEST_P(parser_fixture, verdict_and_view) {
     packet_view view;
     EXPECT_EQ(stats::name_of(net::parse_frame(c.frame, view)), stats::name_of(c.expected));
     if (c.view) expect_view_eq(view, *c.view);
+    // The general parse (no fast path) gives the same verdict and view.
+    packet_view general;
+    EXPECT_EQ(stats::name_of(net::parse_frame_general(c.frame, general)), stats::name_of(c.expected));
+    if (c.view) expect_view_eq(general, *c.view);
 }
 
 INSTANTIATE_TEST_SUITE_P(table, parser_fixture, ::testing::ValuesIn(all_cases()),

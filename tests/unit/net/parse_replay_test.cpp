@@ -8,7 +8,9 @@
 // (tests/fuzz/corpus/parse/ holds its output), from the source root:
 //   EGRESS_CORPUS_DIR=tests/fuzz/corpus/parse build/tests/unit/net/net_unit_tests
 //       --gtest_filter='*write_seed_corpus' --gtest_also_run_disabled_tests
+#include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <string>
@@ -115,6 +117,12 @@ TEST(parse_replay, two_hundred_thousand_random_and_mutated_frames) {
         net::packet_view view;
         const auto verdict = net::parse_frame(f, view);
         ++verdicts[static_cast<std::size_t>(verdict)];
+        // The fast path for the common frame decides exactly as the general parse.
+        net::packet_view general;
+        ASSERT_EQ(stats::name_of(net::parse_frame_general(f, general)), stats::name_of(verdict)) << "frame " << i;
+        if (verdict == stats::no_drop) {
+            ASSERT_EQ(std::memcmp(&view, &general, offsetof(net::packet_view, quoted)), 0) << "frame " << i;
+        }
         if (verdict != stats::no_drop) continue;
         ++accepted;
         ASSERT_LE(std::size_t{view.l3_offset} + view.l3_length, f.size());
