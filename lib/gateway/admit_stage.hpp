@@ -53,6 +53,11 @@ public:
             return {destination::refused, drop_reason::l2_dst_not_local};
         if (const drop_reason r = special_address_reason(view); r != stats::no_drop) [[unlikely]]
             return {destination::refused, r};
+        // The gateway's own address as the source, from either side, is a
+        // spoof (or its own frame looped back): it would otherwise open a
+        // flow in the gateway's name.
+        if (is_own_address(view.src)) [[unlikely]]
+            return {destination::refused, drop_reason::own_address_source};
         if (is_own_address(view.dst)) return {destination::gateway_ip, drop_reason::local_delivery_unsupported};
         if (view.ttl <= 1) return {destination::refused, drop_reason::ttl_expired};
         return {};

@@ -129,7 +129,8 @@ namespace egress::stats {
     X(exception_handoff_full, "exception_handoff_full")                 \
     X(resolve_timeout, "resolve_timeout")                               \
     X(resolve_failed, "resolve_failed")                                 \
-    X(hostname_denied, "hostname_denied")
+    X(hostname_denied, "hostname_denied")                               \
+    X(own_address_source, "own_address_source")
 
 enum class drop_reason : uint8_t {
 #define EGRESS_X(id, name) id,

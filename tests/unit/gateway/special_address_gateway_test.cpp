@@ -1,5 +1,6 @@
-// Special-purpose addresses never cross (SECURITY-MODEL.md promise 5), as rows
-// through gateway_core: {description, side, frame, expected reason}. Each row
+// Special-purpose addresses never cross (SECURITY-MODEL.md promise 5), nor
+// does a source that is one of the gateway's own addresses, as rows through
+// gateway_core: {description, side, frame, expected reason}. Each row
 // runs on a fresh gateway and must leave nothing behind: no flow, no mapping,
 // no frame built, exactly one drop under its reason.
 #include <gtest/gtest.h>
@@ -47,6 +48,15 @@ const row rows[] = {
     {"multicast source from outside", side::outside, false, "224.0.0.1", "203.0.113.10", drop_reason::bad_address},
     {"IPv6 unspecified source from outside", side::outside, true, "::", "fd00:0:0:1::5", drop_reason::bad_address},
     {"link-local source from outside", side::outside, false, "169.254.1.1", "203.0.113.10", drop_reason::special_link_local},
+    // The gateway's own addresses as the source: a spoof in its name.
+    {"own inside address as source from inside", side::inside, false, "10.0.0.1", "198.51.100.7",
+     drop_reason::own_address_source},
+    {"own outside address as source from inside", side::inside, false, "192.0.2.1", "198.51.100.7",
+     drop_reason::own_address_source},
+    {"own IPv6 inside address as source from inside", side::inside, true, "fd00:0:0:1::1", "2001:db8:5::8",
+     drop_reason::own_address_source},
+    {"own outside address as source from outside", side::outside, false, "192.0.2.1", "203.0.113.10",
+     drop_reason::own_address_source},
 };
 
 TEST(special_addresses, never_cross_either_way) {
