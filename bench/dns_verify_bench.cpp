@@ -22,6 +22,7 @@
 #include "../tests/unit/dns/dns_builder.hpp"
 #include "../tests/unit/net/packet_builder.hpp"
 #include "../tests/unit/tls/hello_builder.hpp"
+#include "bench_network.hpp"
 #include "dns_resolver.hpp"
 #include "gateway/gateway_core.hpp"
 
@@ -31,25 +32,12 @@ using namespace egress;
 using bytes = std::vector<uint8_t>;
 using stats::side;
 
-const auto inside_mac = test::mac("02:00:00:00:01:fe");
-const auto outside_mac = test::mac("02:00:00:00:02:fe");
-const auto inside_hop = test::mac("02:00:00:00:01:01");
-const auto outside_hop = test::mac("02:00:00:00:02:01");
+using namespace egress::bench;
 constexpr uint32_t flows = 16384;
 constexpr uint32_t names = 256;
 
 gateway::settings bench_settings() {
-    gateway::settings s;
-    s.inside.mac = inside_mac;
-    s.inside.next_hop_mac = inside_hop;
-    s.inside.addresses = {test::ip("10.0.0.1")};
-    s.outside.mac = outside_mac;
-    s.outside.next_hop_mac = outside_hop;
-    s.outside.addresses = {test::ip("192.0.2.1")};
-    s.pool = {{test::ip("203.0.113.10")}, 1024, 65535};
-    s.max_flows = 1u << 16;
-    s.inspect.slots = 1u << 15;
-    s.inspect.buffers = 1u << 15;
+    gateway::settings s = network_settings(1u << 15);
     s.dns.observed.max_bindings = 1u << 16;
     s.dns.observed.max_bindings_per_scope = 1u << 16;
     s.dns.resolve.resolvers = {net::endpoint{test::ip("127.0.0.1"), 53}}; // the cache exists; nothing is asked

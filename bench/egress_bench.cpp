@@ -155,14 +155,7 @@ frame tcp_frame(bool from_inside, uint32_t src, uint16_t sport, uint32_t dst, ui
     tcp[12] = 5 << 4;
     tcp[13] = flags;
     put16(tcp + 14, 65535);
-    net::packet_view v;
-    v.l3_offset = 14;
-    v.l4_offset = 34;
-    v.l3_length = frame_size - 14 - 4;
-    v.l4_length = v.l3_length - 20;
-    v.family = net::ip_family::v4;
-    v.proto = 6;
-    net::recompute_checksums(std::span<uint8_t>(f.data(), f.size()), v);
+    seal_checksums(f, 6);
     return f;
 }
 

@@ -24,6 +24,7 @@
 
 #include "../tests/unit/net/packet_builder.hpp"
 #include "../tests/unit/tls/hello_builder.hpp"
+#include "bench_network.hpp"
 #include "gateway/gateway_core.hpp"
 
 namespace {
@@ -32,27 +33,9 @@ using namespace egress;
 using bytes = std::vector<uint8_t>;
 using stats::side;
 
-const auto inside_mac = test::mac("02:00:00:00:01:fe");
-const auto outside_mac = test::mac("02:00:00:00:02:fe");
-const auto inside_hop = test::mac("02:00:00:00:01:01");
-const auto outside_hop = test::mac("02:00:00:00:02:01");
+using namespace egress::bench;
 constexpr uint32_t flows = 8192; // flows per run: every one new
 constexpr std::size_t piece = 7;
-
-gateway::settings bench_settings() {
-    gateway::settings s;
-    s.inside.mac = inside_mac;
-    s.inside.next_hop_mac = inside_hop;
-    s.inside.addresses = {test::ip("10.0.0.1")};
-    s.outside.mac = outside_mac;
-    s.outside.next_hop_mac = outside_hop;
-    s.outside.addresses = {test::ip("192.0.2.1")};
-    s.pool = {{test::ip("203.0.113.10")}, 1024, 65535};
-    s.max_flows = 1u << 16;
-    s.inspect.slots = 1u << 15;
-    s.inspect.buffers = 1u << 14;
-    return s;
-}
 
 // One hostname rule on 443, everything else denied.
 std::unique_ptr<policy::active_policy> bench_policy() {
@@ -137,7 +120,7 @@ uint64_t timed(gateway::gateway_core& core, side from, bytes frame, uint32_t now
 void run_flows(benchmark::State& state, std::size_t pieces_of) {
     const std::vector<flow_frames> frames = build_flows(pieces_of);
     const auto active = bench_policy();
-    auto core = std::make_unique<gateway::gateway_core>(bench_settings());
+    auto core = std::make_unique<gateway::gateway_core>(network_settings(1u << 14));
     core->use_policy(active.get());
     const double scale = ns_per_clock();
     timings held, deciding, established;
