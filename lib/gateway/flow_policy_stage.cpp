@@ -145,6 +145,38 @@ drop_reason flow_policy_stage::start_inspection(flow::flow_record& rec, uint32_t
 
 // A flow whose packets are read (hostname still pending, or DLP): its
 // fragments would pass with their payload unread, so they are dropped.
+// check() for a flow that is stale, cut, waiting for its hostname or holding
+// an inspection slot.
+[[gnu::noinline]] packet_result flow_policy_stage::check_flow(flow::flow_record& rec, uint32_t idx,
+                                                              flow::direction dir, std::span<uint8_t> frame,
+                                                              const net::packet_view& view, uint32_t now) noexcept {
+    recheck_if_stale(rec, idx, now);
+    if (rec.flags & flow::flow_flags::cut) return cut_packet(rec, idx, frame, view, dir);
+    if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]]
+        return packet_result::drop(drop_reason::fragment_inspected);
+    if (dir == flow::direction::outbound && (rec.flags & flow::flow_flags::awaits_hostname))
+        return view.proto == net::proto_udp ? inspect_datagram(rec, idx, frame, view, now)
+                                            : inspect_segment(rec, idx, frame, view, now);
+    if (dir == flow::direction::outbound && (rec.flags & flow::flow_flags::inspection_slot) &&
+        reassembly_.verifying(idx)) [[unlikely]]
+        return verify_segment(idx, frame, view);
+    return packet_result::forward();
+}
+
+// scan() for a flow holding an inspection slot.
+[[gnu::noinline]] packet_result flow_policy_stage::scan_slot(flow::flow_record& rec, uint32_t idx,
+                                                             flow::direction dir, std::span<uint8_t> frame,
+                                                             const net::packet_view& view, uint32_t now) noexcept {
+    if (dir == flow::direction::inbound && view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn))
+        reassembly_.set_inbound_base(idx, net::tcp_seq(frame, view));
+    // Tracked (its ACK acknowledges data sent): ends the check of released bytes.
+    if (dir == flow::direction::inbound && view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_ack) &&
+        reassembly_.verifying(idx)) [[unlikely]]
+        reassembly_.server_acked(idx, net::tcp_ack_number(frame, view));
+    if (!dlp_on()) return packet_result::forward();
+    return dlp_segment(rec, idx, frame, view, dir, now);
+}
+
 bool flow_policy_stage::fragments_uninspectable(const flow::flow_record& rec) const noexcept {
     if (rec.flags & flow::flow_flags::awaits_hostname) return true;
     return (rec.flags & flow::flow_flags::inspection_slot) && dlp_on();

@@ -61,39 +61,35 @@ public:
 
     // Before the flow's state advances: re-check after a reload, a cut flow's
     // packets, fragments of a flow whose payload is read, the hostname hold.
-    packet_result check(flow::flow_record& rec, uint32_t idx, flow::direction dir, std::span<uint8_t> frame,
-                        const net::packet_view& view, uint32_t now) noexcept {
-        recheck_if_stale(rec, idx, now);
-        if (rec.flags & flow::flow_flags::cut) return cut_packet(rec, idx, frame, view, dir);
-        if (view.is_fragment() && fragments_uninspectable(rec)) [[unlikely]]
-            return packet_result::drop(stats::drop_reason::fragment_inspected);
-        if (dir == flow::direction::outbound && (rec.flags & flow::flow_flags::awaits_hostname))
-            return view.proto == net::proto_udp ? inspect_datagram(rec, idx, frame, view, now)
-                                                : inspect_segment(rec, idx, frame, view, now);
-        if (dir == flow::direction::outbound && (rec.flags & flow::flow_flags::inspection_slot) &&
-            reassembly_.verifying(idx)) [[unlikely]]
-            return verify_segment(idx, frame, view);
-        return packet_result::forward();
+    // Inline, every packet asks: a flow of the current policy snapshot that is
+    // not cut, waits for no hostname and holds no inspection slot passes on one
+    // flag test; any other goes through check_flow.
+    [[gnu::always_inline]] packet_result check(flow::flow_record& rec, uint32_t idx, flow::direction dir,
+                                               std::span<uint8_t> frame, const net::packet_view& view,
+                                               uint32_t now) noexcept {
+        constexpr uint8_t decided_here = flow::flow_flags::cut | flow::flow_flags::awaits_hostname |
+                                         flow::flow_flags::inspection_slot;
+        if ((rec.flags & decided_here) == 0 && !stale(rec)) [[likely]]
+            return packet_result::forward();
+        return check_flow(rec, idx, dir, frame, view, now);
     }
     // After the flow's state advanced: DLP (and the server's initial sequence
     // number, where DLP's inbound stream starts).
-    packet_result scan(flow::flow_record& rec, uint32_t idx, flow::direction dir, std::span<uint8_t> frame,
-                       const net::packet_view& view, uint32_t now) noexcept {
+    [[gnu::always_inline]] packet_result scan(flow::flow_record& rec, uint32_t idx, flow::direction dir,
+                                              std::span<uint8_t> frame, const net::packet_view& view,
+                                              uint32_t now) noexcept {
         // The flag, not the side array: no extra cache line per packet.
-        if ((rec.flags & flow::flow_flags::inspection_slot) == 0) return packet_result::forward();
-        if (dir == flow::direction::inbound && view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_syn))
-            reassembly_.set_inbound_base(idx, net::tcp_seq(frame, view));
-        // Tracked (its ACK acknowledges data sent): ends the check of released bytes.
-        if (dir == flow::direction::inbound && view.proto == net::proto_tcp && (view.tcp_flags & net::tcp_ack) &&
-            reassembly_.verifying(idx)) [[unlikely]]
-            reassembly_.server_acked(idx, net::tcp_ack_number(frame, view));
-        if (!dlp_on()) return packet_result::forward();
-        return dlp_segment(rec, idx, frame, view, dir, now);
+        if ((rec.flags & flow::flow_flags::inspection_slot) == 0) [[likely]]
+            return packet_result::forward();
+        return scan_slot(rec, idx, dir, frame, view, now);
     }
     // A flow admitted under another policy snapshot is decided again (also
     // from the sweep, for idle flows).
     void recheck_if_stale(flow::flow_record& rec, uint32_t idx, uint32_t now) noexcept {
-        if (policy_ != nullptr && rec.policy_gen != policy_->generation) recheck(rec, idx, now);
+        if (stale(rec)) recheck(rec, idx, now);
+    }
+    bool stale(const flow::flow_record& rec) const noexcept {
+        return policy_ != nullptr && rec.policy_gen != policy_->generation;
     }
     uint8_t generation() const noexcept { return policy_ != nullptr ? policy_->generation : 0; }
     // The [[policy.group]] limits of `src`'s group, if its group sets any.
@@ -140,6 +136,10 @@ public:
 private:
     bool dlp_on() const noexcept { return policy_ != nullptr && policy_->scanner(settings_.worker) != nullptr; }
     bool fragments_uninspectable(const flow::flow_record& rec) const noexcept;
+    packet_result check_flow(flow::flow_record& rec, uint32_t idx, flow::direction dir, std::span<uint8_t> frame,
+                             const net::packet_view& view, uint32_t now) noexcept;
+    packet_result scan_slot(flow::flow_record& rec, uint32_t idx, flow::direction dir, std::span<uint8_t> frame,
+                            const net::packet_view& view, uint32_t now) noexcept;
     void recheck(flow::flow_record& rec, uint32_t idx, uint32_t now) noexcept;
     policy::query query_of(const flow::flow_record& rec, uint32_t idx) const noexcept;
     void note_would_deny(const policy::decision& d, const net::ip_address& src, uint16_t src_port,

@@ -34,14 +34,6 @@ struct source_hold {
     }
 };
 
-uint32_t idle_timeout(const flow::flow_record& r, const flow::timeouts& t) noexcept {
-    switch (r.proto) {
-    case net::proto_tcp: return flow::timeout_for(static_cast<flow::tcp_state>(r.tcp_state), t);
-    case net::proto_udp: return t.udp_ms;
-    default: return t.icmp_ms;
-    }
-}
-
 } // namespace
 
 flow_stage::flow_stage(const settings& s, stats::worker_counters& counters, flow_reporter& reporter, nat_stage& nat,
@@ -150,39 +142,20 @@ bool flow_stage::picks_up(const net::packet_view& view) const noexcept {
 // (table_.window(idx), in the side entry prefetched with the byte counts);
 // tcp_track names the drop (tcp_out_of_window, tcp_rst_out_of_window,
 // tcp_invalid_transition) and leaves state and windows untouched when it drops.
-drop_reason flow_stage::track(flow::flow_record& rec, uint32_t idx, flow::direction dir,
-                              std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now) noexcept {
-    if (rec.proto == net::proto_tcp) {
-        const auto before = static_cast<flow::tcp_state>(rec.tcp_state);
-        // A brand-new flow is in syn_sent with a zero window: its SYN starts the window.
-        const flow::tcp_verdict step = flow::tcp_track(before, dir, flow::read_tcp_segment(frame, view), rec.flags,
-                                                       table_.window(idx), settings_.tcp);
-        if (step.drop != no_drop) return step.drop;
-        if (step.next == flow::tcp_state::syn_sent &&
-            (before == flow::tcp_state::time_wait || before == flow::tcp_state::closed))
-            ++counters_.tcp_reopened;
-        rec.tcp_state = static_cast<uint8_t>(step.next);
-    }
+// track() for TCP: the segment through the state machine and the window.
+drop_reason flow_stage::track_tcp(flow::flow_record& rec, uint32_t idx, flow::direction dir,
+                                  std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now) noexcept {
+    const auto before = static_cast<flow::tcp_state>(rec.tcp_state);
+    // A brand-new flow is in syn_sent with a zero window: its SYN starts the window.
+    const flow::tcp_verdict step = flow::tcp_track(before, dir, flow::read_tcp_segment(frame, view), rec.flags,
+                                                   table_.window(idx), settings_.tcp);
+    if (step.drop != no_drop) return step.drop;
+    if (step.next == flow::tcp_state::syn_sent &&
+        (before == flow::tcp_state::time_wait || before == flow::tcp_state::closed))
+        ++counters_.tcp_reopened;
+    rec.tcp_state = static_cast<uint8_t>(step.next);
     rec.expires_at_ms = now + idle_timeout(rec, settings_.timeouts);
     return no_drop;
-}
-
-// Per-packet accounting for flow export. A flow whose byte counters approach
-// 32 bits is reported early (its deltas restart), so counts never wrap.
-void flow_stage::account(flow::flow_record& rec, uint32_t idx, flow::direction dir, const net::packet_view& view,
-                         uint32_t now) noexcept {
-    flow::flow_volume& vol = table_.volume(idx);
-    rec.tcp_flags_seen |= view.tcp_flags;
-    if (dir == flow::direction::outbound) {
-        rec.packets_out += 1;
-        vol.bytes_out += view.l3_length;
-    } else {
-        rec.packets_in += 1;
-        vol.bytes_in += view.l3_length;
-    }
-    constexpr uint32_t report_before = 0xF000'0000u;
-    if ((vol.bytes_out | vol.bytes_in) >= report_before && reporter_.enabled()) [[unlikely]]
-        report_update(idx, rec, now);
 }
 
 // Why a flow that reached its idle timeout ended: TCP that closed (FIN both ways

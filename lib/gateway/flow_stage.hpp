@@ -10,6 +10,7 @@
 
 #include "flow/flow_table.hpp"
 #include "flow/source_limits.hpp"
+#include "flow/tcp_state.hpp"
 #include "gateway/flow_policy_stage.hpp"
 #include "gateway/flow_reporter.hpp"
 #include "gateway/hostname_reassembly.hpp"
@@ -62,10 +63,40 @@ public:
     const flow::flow_table& table() const noexcept { return table_; }
     const flow::source_limits& limits() const noexcept { return limits_; }
 
-    stats::drop_reason track(flow::flow_record& rec, uint32_t idx, flow::direction dir, std::span<const uint8_t> frame,
-                             const net::packet_view& view, uint32_t now) noexcept;
-    void account(flow::flow_record& rec, uint32_t idx, flow::direction dir, const net::packet_view& view,
-                 uint32_t now) noexcept;
+    // The flow's state after a packet: TCP's state machine (track_tcp); for
+    // UDP and ICMP only the idle timeout moves on. Inline: every packet.
+    [[gnu::always_inline]] stats::drop_reason track(flow::flow_record& rec, uint32_t idx, flow::direction dir,
+                                                    std::span<const uint8_t> frame, const net::packet_view& view,
+                                                    uint32_t now) noexcept {
+        if (rec.proto == net::proto_tcp) return track_tcp(rec, idx, dir, frame, view, now);
+        rec.expires_at_ms = now + idle_timeout(rec, settings_.timeouts);
+        return stats::no_drop;
+    }
+    // Per-packet accounting for flow export. A flow whose byte counters
+    // approach 32 bits is reported early (its deltas restart), so counts
+    // never wrap. Inline: every packet.
+    [[gnu::always_inline]] void account(flow::flow_record& rec, uint32_t idx, flow::direction dir,
+                                        const net::packet_view& view, uint32_t now) noexcept {
+        flow::flow_volume& vol = table_.volume(idx);
+        rec.tcp_flags_seen |= view.tcp_flags;
+        if (dir == flow::direction::outbound) {
+            rec.packets_out += 1;
+            vol.bytes_out += view.l3_length;
+        } else {
+            rec.packets_in += 1;
+            vol.bytes_in += view.l3_length;
+        }
+        constexpr uint32_t report_before = 0xF000'0000u;
+        if ((vol.bytes_out | vol.bytes_in) >= report_before && reporter_.enabled()) [[unlikely]]
+            report_update(idx, rec, now);
+    }
+    static uint32_t idle_timeout(const flow::flow_record& r, const flow::timeouts& t) noexcept {
+        switch (r.proto) {
+        case net::proto_tcp: return flow::timeout_for(static_cast<flow::tcp_state>(r.tcp_state), t);
+        case net::proto_udp: return t.udp_ms;
+        default: return t.icmp_ms;
+        }
+    }
 
     // See gateway_core::expire and report_remaining.
     void expire(uint32_t now, uint32_t budget) noexcept;
@@ -80,6 +111,8 @@ private:
     flow_names names_of(uint32_t idx) const noexcept;
     void report_end(uint32_t idx, const flow::flow_record& rec, flow::end_reason why) noexcept;
     void report_update(uint32_t idx, flow::flow_record& rec, uint32_t now) noexcept;
+    stats::drop_reason track_tcp(flow::flow_record& rec, uint32_t idx, flow::direction dir,
+                                 std::span<const uint8_t> frame, const net::packet_view& view, uint32_t now) noexcept;
     static flow::end_reason natural_end(const flow::flow_record& rec) noexcept;
     uint32_t last_packet_time(const flow::flow_record& rec) const noexcept;
     stats::drop_reason admit_source(const net::packet_view& view, uint32_t now, bool& counted) noexcept;
