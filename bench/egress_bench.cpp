@@ -345,14 +345,7 @@ void BM_snat_rewrite(benchmark::State& state) {
         tcp[12] = 0x50;
         tcp[13] = 0x10;
         put16(tcp + 14, 65535);
-        net::packet_view v;
-        v.l3_offset = 14;
-        v.l4_offset = 34;
-        v.l3_length = frame_size - 14 - 4;
-        v.l4_length = v.l3_length - 20;
-        v.family = net::ip_family::v4;
-        v.proto = 6;
-        net::recompute_checksums(std::span<uint8_t>(pristine.data(), pristine.size()), v);
+        seal_checksums(pristine, 6);
     }
     net::packet_view view;
     if (net::parse_frame(std::span<const uint8_t>(pristine.data(), pristine.size()), view) != stats::no_drop)
