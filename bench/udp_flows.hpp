@@ -1,6 +1,7 @@
 // The established-flow traffic of the gateway_core benchmarks: 64-byte
 // Ethernet/IPv4/UDP frames from inside hosts, one flow per frame in turn, and
-// the settings they run under. Shared by egress_bench and path-instructions.
+// the settings they run under (bench_network.hpp: the MACs). Shared by
+// egress_bench and path-instructions.
 #pragma once
 
 #include <array>
@@ -9,16 +10,12 @@
 #include <span>
 #include <vector>
 
+#include "bench_network.hpp"
 #include "gateway/settings.hpp"
 #include "net/checksum.hpp"
 #include "net/packet_view.hpp"
 
 namespace egress::bench {
-
-inline const net::mac_address inside_mac{{0x02, 0, 0, 0, 0x01, 0xfe}};
-inline const net::mac_address outside_mac{{0x02, 0, 0, 0, 0x02, 0xfe}};
-inline const net::mac_address inside_hop{{0x02, 0, 0, 0, 0x01, 0x01}};
-inline const net::mac_address outside_hop{{0x02, 0, 0, 0, 0x02, 0x01}};
 
 inline constexpr std::size_t frame_size = 64;
 using frame = std::array<uint8_t, frame_size>;
