@@ -32,7 +32,7 @@ struct admission {
 class admit_stage {
 public:
     admit_stage(const settings& s, bool fragments_enabled)
-        : settings_(s), fragments_enabled_(fragments_enabled), broadcasts_(subnet_broadcasts(s)) {}
+        : settings_(s), fragments_enabled_(fragments_enabled), broadcasts_(subnet_broadcasts(s)), own_(own_addresses(s)) {}
 
     // Parses `frame` into `view` and admits it, or says where else it goes.
     admission run(stats::side from, std::span<const uint8_t> frame, net::packet_view& view) const noexcept {
@@ -64,9 +64,7 @@ public:
     }
 
     bool is_own_address(const net::ip_address& a) const noexcept {
-        for (const auto& own : settings_.inside.addresses)
-            if (own == a) return true;
-        for (const auto& own : settings_.outside.addresses)
+        for (const net::ip_address& own : own_)
             if (own == a) return true;
         return false;
     }
@@ -120,6 +118,12 @@ private:
             }
         return out;
     }
+    // Both sides' own addresses in one list, once, not two lists per question.
+    static std::vector<net::ip_address> own_addresses(const settings& s) {
+        std::vector<net::ip_address> out = s.inside.addresses;
+        out.insert(out.end(), s.outside.addresses.begin(), s.outside.addresses.end());
+        return out;
+    }
     static constexpr stats::drop_reason reason_of(net::special_address c) noexcept {
         using stats::drop_reason;
         switch (c) {
@@ -155,6 +159,7 @@ private:
     const settings& settings_;
     bool fragments_enabled_;
     std::vector<uint32_t> broadcasts_; // on-link IPv4 prefixes' broadcast addresses
+    std::vector<net::ip_address> own_; // the gateway's own addresses, both sides
 };
 
 } // namespace egress::gateway
