@@ -407,10 +407,9 @@ packet_result flow_policy_stage::reset_both_ways(flow::flow_record& rec, uint32_
                                                  const net::packet_view& view, flow::direction dir, drop_reason why,
                                                  uint32_t rule, uint32_t now, const uint32_t* far_seq) noexcept {
     cut(rec, idx, now, why, rule);
-    recorded_drop_ = true;
     if (view.proto != net::proto_tcp) {
         tally_drop(rec, idx, dir, 1, view.l3_length, 0, 0);
-        return packet_result::drop(why);
+        return packet_result::drop(why).in_flow();
     }
     uint16_t resets = 1; // the sender's, below
     const bool out = dir == flow::direction::outbound;
@@ -439,7 +438,8 @@ packet_result flow_policy_stage::reset_both_ways(flow::flow_record& rec, uint32_
     // from the address the sender used (the public one, for a server).
     const side_settings& back = out ? settings_.inside : settings_.outside;
     return packet_result::reply(
-        why, static_cast<uint16_t>(net::make_tcp_reset_reply(frame, view, back.mac, reply_mac(back, frame))));
+               why, static_cast<uint16_t>(net::make_tcp_reset_reply(frame, view, back.mac, reply_mac(back, frame))))
+        .in_flow();
 }
 
 // DLP on one packet of an inspected flow, in its direction's byte order. TCP:
@@ -561,13 +561,13 @@ packet_result flow_policy_stage::cut_packet(flow::flow_record& rec, uint32_t idx
                                             const net::packet_view& view, flow::direction dir) noexcept {
     const bool answer = dir == flow::direction::outbound && view.proto == net::proto_tcp &&
                         !view.is_later_fragment() && !(view.tcp_flags & net::tcp_rst);
-    recorded_drop_ = true;
     tally_drop(rec, idx, dir, 1, view.l3_length, view.tcp_flags, answer ? 1 : 0);
     if (answer)
         return packet_result::reply(drop_reason::policy_cut,
                                     static_cast<uint16_t>(net::make_tcp_reset_reply(
-                                        frame, view, settings_.inside.mac, reply_mac(settings_.inside, frame))));
-    return packet_result::drop(drop_reason::policy_cut);
+                                        frame, view, settings_.inside.mac, reply_mac(settings_.inside, frame))))
+            .in_flow();
+    return packet_result::drop(drop_reason::policy_cut).in_flow();
 }
 
 void flow_policy_stage::source_refused(const net::packet_view& view, drop_reason limit, uint32_t now) noexcept {

@@ -99,14 +99,6 @@ public:
     // The flow table (flow_stage's) whose side entries hold cut flows' tallies
     // (flow::cut_tally): what each cut flow's record says about its end.
     void attach_table(flow::flow_table* t) noexcept { table_ = t; }
-    // Whether the packet just handled was dropped as part of a cut flow's
-    // record (its tally): then it gets no refused-attempt record of its own.
-    // Taken once.
-    bool take_recorded_drop() noexcept {
-        const bool r = recorded_drop_;
-        recorded_drop_ = false;
-        return r;
-    }
     // The rule a cut flow's record names: the setting or the rule that denied
     // it ("default", "emergency_block"); empty when the policy has changed
     // since, or for DLP (its event names the pattern).
@@ -214,7 +206,6 @@ private:
     hold_release release_;
     quic_stage quic_; // the QUIC hold's Initial state and libcrypto contexts
     flow::flow_table* table_ = nullptr;
-    bool recorded_drop_ = false;
 };
 
 } // namespace egress::gateway

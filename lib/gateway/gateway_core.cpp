@@ -321,19 +321,17 @@ void gateway_core::process_chunk(side from, std::span<uint8_t>* frames, uint16_t
         if (flows_.erasures() != erasures_at_lookup) idx = flows_.lookup(keys[j], dir);
         packet_result& r = results[i];
         net::packet_view& v = *views[j];
-        (void)policy_.take_recorded_drop(); // from before this frame: not its own
         if (v.icmp_error) [[unlikely]]
             r = relay_icmp_error(dir, frames[i], v, idx, now);
         else if (v.is_fragment()) [[unlikely]]
             r = fragment(dir, frames[i], v, keys[j], idx, now);
         else
             r = transit(dir, frames[i], v, keys[j], idx, now);
-        // A packet of a flow cut mid-way is in that flow's record (dropped
-        // counts), not a refused attempt of its own.
-        const bool in_flow_record = policy_.take_recorded_drop();
         if (!r.dropped()) continue;
         counters_.count_drop(r.reason);
-        if (reporter_.enabled() && is_refused_attempt(r.reason) && !in_flow_record) reporter_.denied(v, r.reason, now);
+        // A packet of a flow cut mid-way is in that flow's record (dropped
+        // counts), not a refused attempt of its own.
+        if (reporter_.enabled() && is_refused_attempt(r.reason) && !r.in_flow_record) reporter_.denied(v, r.reason, now);
     }
 }
 

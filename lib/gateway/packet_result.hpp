@@ -37,7 +37,9 @@
 // drop): an ARP reply or neighbour advertisement to the gateway on a side
 // with an exception interface; the kernel gets a copy too (it resolves the
 // routers its daemon talks to). Frames the gateway built on its own
-// (outbox.hpp) are not part of any frame's result.
+// (outbox.hpp) are not part of any frame's result. in_flow_record (drop or
+// reply): the frame was dropped as part of a cut flow's record (its tally,
+// flow::cut_tally), so it is no refused attempt of its own.
 //
 // Eight bytes, trivially copyable: the worker keeps one per frame of a burst.
 #pragma once
@@ -59,6 +61,7 @@ struct packet_result {
     bool share_with_peers : 1 = false;
     bool dns_answer : 1 = false;                // share_with_peers: a DNS response, not ARP / ND
     bool copy_to_kernel : 1 = false;
+    bool in_flow_record : 1 = false;            // drop / reply: counted in a cut flow's record
     uint16_t reply_len = 0;                     // reply only
     uint16_t owner = 0;                         // hand_off only: the worker that handles the frame
 
@@ -80,6 +83,13 @@ struct packet_result {
     static constexpr packet_result hand_off(uint16_t to, stats::drop_reason if_full) noexcept {
         packet_result r = with(verdict::hand_off, if_full);
         r.owner = to;
+        return r;
+    }
+
+    // The same drop, counted in its cut flow's record (in_flow_record).
+    constexpr packet_result in_flow() const noexcept {
+        packet_result r = *this;
+        r.in_flow_record = true;
         return r;
     }
 
