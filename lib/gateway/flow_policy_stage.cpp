@@ -234,12 +234,12 @@ packet_result flow_policy_stage::inspect_segment(flow::flow_record& rec, uint32_
         [[unlikely]] return hold_timed_out(rec, idx, frame, view, now);
     if (payload.empty() && !reassembly_.release_due(idx)) return packet_result::forward();
     if (!payload.empty()) // the first copy of a held byte is the one inspected
-        if (const overlap o = reassembly_.check_overlap(idx, net::tcp_seq(frame, view), payload); o != overlap::fine)
+        if (const overlap o = reassembly_.check_overlap(idx, net::tcp_payload_seq(frame, view), payload); o != overlap::fine)
             [[unlikely]] return overlap_verdict(o);
     bool stored = payload.empty();
     if (!payload.empty()) reassembly_.note_hold(idx, now);
     const inspect_outcome o =
-        reassembly_.feed(idx, net::tcp_seq(frame, view), payload, payload.empty() ? nullptr : &stored);
+        reassembly_.feed(idx, net::tcp_payload_seq(frame, view), payload, payload.empty() ? nullptr : &stored);
     return after_read(rec, idx, frame, view, o, stored, payload.size(), now);
 }
 
@@ -351,7 +351,7 @@ packet_result flow_policy_stage::verify_segment(uint32_t idx, std::span<const ui
     if (view.proto != net::proto_tcp) return packet_result::forward();
     const std::span<const uint8_t> payload = net::tcp_payload(frame, view);
     if (payload.empty()) return packet_result::forward();
-    return overlap_verdict(reassembly_.check_overlap(idx, net::tcp_seq(frame, view), payload));
+    return overlap_verdict(reassembly_.check_overlap(idx, net::tcp_payload_seq(frame, view), payload));
 }
 
 // Other bytes than the inspected ones: refused. Bytes that can no longer be
@@ -473,7 +473,7 @@ packet_result flow_policy_stage::dlp_segment(flow::flow_record& rec, uint32_t id
             return packet_result::forward(); // this direction is no longer inspected
         std::span<const uint8_t> payload = net::tcp_payload(frame, view);
         const uint32_t expected = reassembly_.stream_base(idx, d) + static_cast<uint32_t>(state->of(d).offset);
-        const auto ahead = static_cast<int32_t>(net::tcp_seq(frame, view) - expected);
+        const auto ahead = static_cast<int32_t>(net::tcp_payload_seq(frame, view) - expected);
         if (!payload.empty()) {
             if (ahead > 0) return packet_result::drop(drop_reason::dlp_out_of_order);
             const auto seen = static_cast<std::size_t>(-static_cast<int64_t>(ahead));

@@ -14,6 +14,13 @@ inline uint32_t tcp_seq(std::span<const uint8_t> frame, const packet_view& v) no
     return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
 }
 
+// The sequence number of the segment's first payload byte: a SYN takes the
+// segment's own number, so data on a SYN or SYN-ACK (TCP Fast Open, RFC 7413)
+// starts one after it.
+inline uint32_t tcp_payload_seq(std::span<const uint8_t> frame, const packet_view& v) noexcept {
+    return tcp_seq(frame, v) + ((v.tcp_flags & tcp_syn) != 0 ? 1u : 0u);
+}
+
 inline uint32_t tcp_ack_number(std::span<const uint8_t> frame, const packet_view& v) noexcept {
     const uint8_t* p = frame.data() + v.l4_offset + 8;
     return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];

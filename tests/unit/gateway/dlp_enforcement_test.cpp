@@ -29,7 +29,9 @@ struct dlp_flow : ::testing::Test {
     std::unique_ptr<policy::active_policy> active;
     policy::security_ring ring{64};
 
-    void SetUp() override {
+    // Allow by default; a blocking AWS key pattern (outbound unless told) and
+    // an alerting card pattern.
+    static policy::policy_spec dlp_spec(dlp::dlp_pattern_direction key = dlp::dlp_pattern_direction::outbound) {
         policy::policy_spec spec;
         spec.default_action = policy::verdict::allow;
         dlp::dlp_pattern aws;
@@ -37,12 +39,17 @@ struct dlp_flow : ::testing::Test {
         aws.regex = "AKIA[0-9A-Z]{16}";
         aws.severity = dlp::dlp_severity::critical;
         aws.action = dlp::dlp_action::block;
+        aws.direction = key;
         dlp::dlp_pattern card;
         card.name = "card";
         card.regex = "\\b(?:\\d[ -]?){13,19}\\b";
         card.validator = dlp::dlp_validator::luhn;
         spec.dlp.patterns = {aws, card};
-        auto compiled = policy::compiled_policy::compile(spec);
+        return spec;
+    }
+
+    void SetUp() override {
+        auto compiled = policy::compiled_policy::compile(dlp_spec());
         ASSERT_TRUE(compiled.policy) << compiled.error;
         active = std::make_unique<policy::active_policy>(std::move(compiled.policy));
         ASSERT_TRUE(active->dlp);
@@ -147,6 +154,62 @@ TEST_F(dlp_flow, a_second_copy_is_compared_or_scanned_again) {
             << r.what;
         EXPECT_EQ(core->counters().dlp_blocked, r.expect == outcome(drop_reason::dlp_blocked) ? 1u : 0u) << r.what;
         EXPECT_EQ(active->scanner(0)->counters().rescans.load(), r.rescans) << r.what;
+        std::vector<std::pair<std::string, uint64_t>> reported;
+        for (const policy::security_event& e : events())
+            reported.emplace_back(std::string(base::field_text(e.rule)), e.dlp_offset);
+        EXPECT_EQ(reported, r.reported) << r.what;
+    }
+}
+
+// Data on a SYN or a SYN-ACK (TCP Fast Open, RFC 7413) starts one sequence
+// number after the segment's own (the SYN takes that one): it is scanned from
+// its first byte, and the stream goes on after its last. One row per
+// connection (client port 40001): its segments in order, each with its
+// outcome, and what DLP reported (pattern, stream offset in that direction).
+TEST_F(dlp_flow, fast_open_data_is_scanned_from_its_first_byte) {
+    struct segment {
+        side from;
+        uint8_t flags;
+        uint32_t seq;
+        uint32_t ack;
+        std::string payload;
+        outcome expect;
+    };
+    struct row {
+        const char* what;
+        std::vector<segment> segments;
+        std::vector<std::pair<std::string, uint64_t>> reported;
+    };
+    constexpr uint8_t syn = net::tcp_syn, ack = net::tcp_ack;
+    const std::string key(aws_key);
+    const std::vector<row> rows = {
+        {"the key on the client's SYN: blocked there",
+         {{side::inside, syn, 7000, 0, key, outcome(drop_reason::dlp_blocked)}},
+         {{"aws-access-key", 0}}},
+        {"innocent data on the SYN, the key in the next segment: blocked, the stream counted on from the SYN's data",
+         {{side::inside, syn, 7000, 0, "ab=", verdict::forward},
+          {side::outside, syn | ack, 9000, 7004, "", verdict::forward},
+          {side::inside, ack, 7004, 9001, key, outcome(drop_reason::dlp_blocked)}},
+         {{"aws-access-key", 3}}},
+        {"the key on the server's SYN-ACK: blocked there",
+         {{side::inside, syn, 7000, 0, "", verdict::forward},
+          {side::outside, syn | ack, 9000, 7001, key, outcome(drop_reason::dlp_blocked)}},
+         {{"aws-access-key", 0}}},
+    };
+    for (const row& r : rows) {
+        SetUp();
+        // The key pattern in both directions, for the server's data.
+        auto both = std::make_unique<policy::active_policy>(
+            policy::compiled_policy::compile(dlp_spec(dlp::dlp_pattern_direction::both)).policy);
+        core->use_policy(both.get());
+        active = std::move(both);
+        for (const segment& g : r.segments) {
+            test::bytes f = g.from == side::inside
+                                ? from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(40001, 443, g.flags).tcp_seq(g.seq, g.ack).payload(g.payload).build()
+                                : from_outside().ipv4("198.51.100.7", "203.0.113.10").tcp(443, 40001, g.flags).tcp_seq(g.seq, g.ack).payload(g.payload).build();
+            EXPECT_EQ(core->process(g.from, f, 10), g.expect) << r.what << ", seq " << g.seq;
+        }
+        EXPECT_EQ(core->counters().drops[static_cast<std::size_t>(drop_reason::dlp_out_of_order)], 0u) << r.what;
         std::vector<std::pair<std::string, uint64_t>> reported;
         for (const policy::security_event& e : events())
             reported.emplace_back(std::string(base::field_text(e.rule)), e.dlp_offset);
