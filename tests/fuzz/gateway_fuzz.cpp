@@ -90,8 +90,6 @@ gateway::settings settings_for(uint8_t config) {
         s.outside.on_link = {{ip("192.0.2.0"), 24}, {ip("2001:db8::"), 64}};
         s.outside.next_hop_v4 = ip("192.0.2.254");
         s.outside.next_hop_v6 = ip("2001:db8::fe");
-        s.neighbors.queue_per_entry = 2;
-        s.neighbors.queue_total = 8;
     } else {
         s.inside.next_hop_mac = mac("02:00:00:00:01:01");
         s.outside.next_hop_mac = mac("02:00:00:00:02:01");
@@ -104,6 +102,12 @@ gateway::settings settings_for(uint8_t config) {
     s.inspect = {16, 4, 4096, (config & 0x40) != 0};
     s.fragments = {8, 2'000, 8, 4 * gateway::fragment_tracker::hold_slot_bytes};
     s.flow_export.enabled = true;
+    // Small tables elsewhere too: each input builds a gateway_core, and the
+    // default DNS and neighbour tables were most of an input's time.
+    s.neighbors.max_entries = 8;
+    s.neighbors.queue_per_entry = 2;
+    s.neighbors.queue_total = 8;
+    s.dns.observed = {64, 16, 16, 30, 86'400, 8};
     return s;
 }
 

@@ -87,6 +87,11 @@ gateway::settings make_settings() {
     s.inspect.slots = 8;
     s.inspect.buffers = 4;
     s.inspect.max_bytes = 2048;
+    // Small tables elsewhere too: each input builds a gateway_core, and the
+    // default fragment, DNS and neighbour tables were most of an input's time.
+    s.fragments = {8, 2'000, 8, 4 * gateway::fragment_tracker::hold_slot_bytes};
+    s.neighbors.max_entries = 8;
+    s.dns.observed = {64, 16, 16, 30, 86'400, 8};
     return s;
 }
 
