@@ -99,8 +99,12 @@ try:
     for p in procs:
         p.wait(timeout=10)
     # What the server saw, per client port: complete ClientHellos (tshark
-    # reassembles them), ServerHellos sent, RSTs received.
-    fields = subprocess.run(["tshark", "-r", capture, "-o", "tcp.desegment_tcp_streams:TRUE", "-T", "fields",
+    # reassembles them, out of order too, as the server's TCP does: on a busy
+    # machine a client retransmission during the hold was seen to put the
+    # hello's second segment on the server's link before its first),
+    # ServerHellos sent, RSTs received.
+    fields = subprocess.run(["tshark", "-r", capture, "-o", "tcp.desegment_tcp_streams:TRUE",
+                             "-o", "tcp.reassemble_out_of_order:TRUE", "-T", "fields",
                              "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tls.handshake.type",
                              "-e", "tls.handshake.extensions_server_name", "-e", "tcp.flags.reset"],
                             capture_output=True, text=True).stdout

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,16 +53,20 @@ protected:
     }
     static net::endpoint server() { return {ip("127.0.0.1"), server_->port()}; }
 
-    // One lookup, polled until its outcome (at most ~10 s).
+    // One lookup, polled until its outcome (at most 30 s by the clock, not by
+    // a count of polls that may return early). The outcome lives beside the
+    // callback, so a lookup still running after a failed wait (its callback
+    // runs when the client is destroyed) writes to no dead frame.
     static outcome ask(dns_client& c, std::string_view name, lookup_family f) {
-        std::optional<outcome> got;
-        c.query(name, f, [&](lookup_status s, std::span<const uint8_t> r) {
-            got = outcome{s, std::vector<uint8_t>(r.begin(), r.end())};
+        const auto got = std::make_shared<std::optional<outcome>>();
+        c.query(name, f, [got](lookup_status s, std::span<const uint8_t> r) {
+            *got = outcome{s, std::vector<uint8_t>(r.begin(), r.end())};
         });
-        for (int i = 0; i < 1000 && !got; ++i) c.poll(10);
-        EXPECT_TRUE(got.has_value());
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (!got->has_value() && std::chrono::steady_clock::now() < deadline) c.poll(10);
+        EXPECT_TRUE(got->has_value()) << name << ": no outcome within 30 s";
         EXPECT_EQ(c.outstanding(), 0u);
-        return got.value_or(outcome{});
+        return got->value_or(outcome{});
     }
     // The answer recorded as the workers record it (grace 0): name -> address at `at` seconds.
     static bool binds(const outcome& o, std::string_view name, std::string_view address, uint32_t at) {
