@@ -415,11 +415,10 @@ drop_reason parse_general(std::span<const uint8_t> frame, packet_view& out, l3_c
     }
 }
 
-
 // The one's-complement sum of a 20-byte IPv4 header is 0xffff (valid). The
 // five 32-bit words are summed as loaded (any byte order: 0xffff reads the
-// same both ways) and folded: a fixed handful of instructions instead of the
-// general ones_sum loop.
+// same both ways), folded to 32 bits and then by checksum.hpp's fold: a fixed
+// handful of instructions instead of the general ones_sum loop.
 bool ipv4_header_sum_valid(const uint8_t* h) noexcept {
     uint64_t sum = 0;
     for (int i = 0; i < 5; ++i) {
@@ -429,10 +428,7 @@ bool ipv4_header_sum_valid(const uint8_t* h) noexcept {
     }
     sum = (sum & 0xffffffffu) + (sum >> 32);
     sum = (sum & 0xffffffffu) + (sum >> 32);
-    uint32_t folded = static_cast<uint32_t>((sum & 0xffffu) + (sum >> 16));
-    folded = (folded & 0xffffu) + (folded >> 16);
-    folded = (folded & 0xffffu) + (folded >> 16);
-    return folded == 0xffff;
+    return fold(static_cast<uint32_t>(sum)) == 0xffff;
 }
 
 // The frame almost every packet is: untagged Ethernet, a 20-byte IPv4 header,
