@@ -502,6 +502,8 @@ def flow_records(wait_s=0.0):
     time.sleep(wait_s)
     r = sh("nfdump", "-q", "-R", path("nfcapd"), "-o", "json", check=False)
     records, text, at = [], r.stdout, 0
+    if text.strip() == "No matching flows":  # what nfdump prints, even with -q, before the first closed file
+        return records
     decoder = json.JSONDecoder()
     while True:  # with -q, nfdump writes the record objects one after another
         while at < len(text) and text[at] in " \t\r\n,[]":
