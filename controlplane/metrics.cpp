@@ -318,6 +318,15 @@ std::string format_prometheus(const run_report& r, const metrics_extra& x) {
     if (x.idle_sleeps)
         one_sample(out, "egress_idle_sleeps_total", "counter",
                    "Sleeps of idle workers ([run] idle = \"adaptive\").", *x.idle_sleeps);
+    if (x.resolver) {
+        family(out, "egress_resolver_requests_total", "counter",
+               "Lookup requests the resolver thread took from the workers (verify = \"resolve\"): asked of the [dns] resolvers (asked), or failed at once because [dns] resolve_outstanding lookups were running (busy).");
+        sample(out, "egress_resolver_requests_total", {{"result", "asked"}}, x.resolver->asked);
+        sample(out, "egress_resolver_requests_total", {{"result", "busy"}}, x.resolver->busy);
+        one_sample(out, "egress_resolver_answers_lost_total", "counter",
+                   "Lookup outcomes a worker's full answer ring did not take (its name waits for [dns] resolve_timeout_ms).",
+                   x.resolver->answers_lost);
+    }
     return out;
 }
 

@@ -18,6 +18,13 @@
 
 namespace egress::controlplane {
 
+// The resolver thread's own counts (verify = "resolve", dns_resolver.hpp).
+struct resolver_figures {
+    uint64_t asked = 0;        // lookups asked of the [dns] resolvers
+    uint64_t busy = 0;         // requests failed at once: [dns] resolve_outstanding lookups were running
+    uint64_t answers_lost = 0; // outcomes a worker's full answer ring did not take
+};
+
 // What the metrics show that is not in the run report.
 struct metrics_extra {
     uint64_t start_time_seconds = 0; // Unix time the process started
@@ -27,6 +34,8 @@ struct metrics_extra {
     // absent: not shown.
     std::optional<health_state> health = std::nullopt;
     std::optional<uint64_t> idle_sleeps = std::nullopt;
+    // The resolver thread's counts; absent without [dns] resolvers: not shown.
+    std::optional<resolver_figures> resolver = std::nullopt;
 };
 
 // The report in the Prometheus text format 0.0.4: every family with # HELP and

@@ -261,8 +261,9 @@ private:
     egress::controlplane::control_hooks hooks_; // what the control socket's commands call
     control_plane control_;
     std::unique_ptr<egress::controlplane::exporter> exporter_;
-    std::unique_ptr<egress::controlplane::metrics_server> metrics_;
+    // Before metrics_, which reads its counters: destroyed after it.
     std::unique_ptr<egress::controlplane::resolver_service> resolver_; // verify = "resolve"
+    std::unique_ptr<egress::controlplane::metrics_server> metrics_;
     egress::dataplane::telemetry_source telemetry_;
     std::atomic<bool> control_done_{false};
     std::thread control_thread_;
@@ -448,6 +449,12 @@ void gateway_run::start_metrics() {
         controlplane::metrics_extra x{start_s, EGRESSD_VERSION, control_.policy->status()};
         x.health = control_.health->state();
         x.idle_sleeps = workers_->idle_sleeps();
+        if (resolver_) {
+            const controlplane::resolver_counters& c = resolver_->counters();
+            x.resolver = controlplane::resolver_figures{c.lookups.load(std::memory_order_relaxed),
+                                                        c.busy.load(std::memory_order_relaxed),
+                                                        c.answers_lost.load(std::memory_order_relaxed)};
+        }
         return controlplane::format_prometheus(live_report(), x);
     });
 }

@@ -121,6 +121,15 @@ def resolve(dns):
     dns.send_signal(signal.SIGTERM)
     dns.wait(timeout=5)
     result["resolver_down"] = pinned("198.51.100.8", 42006, "files.stripe.com")
+    time.sleep(0.1)  # > the 10 ms in which the worker publishes its counters
+    result["metrics"] = metrics_lines("egress_resolve")
+
+
+def metrics_lines(prefix):
+    """The samples of /metrics (the config's [metrics] listen, 127.0.0.1:9469 in
+    the gateway's namespace) whose names start with prefix."""
+    r = sh("curl", "-sS", "--max-time", "10", "http://127.0.0.1:9469/metrics", ns=GW, check=False)
+    return sorted(line for line in r.stdout.splitlines() if line.startswith(prefix))
 
 
 result = {}

@@ -43,6 +43,9 @@ RESOLVE_CONFIG = """
 [events]
 log = "{dir}/events.jsonl"
 
+[metrics]
+listen = "127.0.0.1:9469"
+
 [dns]
 grace_seconds = 1
 resolvers = ["127.0.0.1:5353"]
@@ -134,6 +137,20 @@ class resolved_sni(unittest.TestCase):
                           ("deny", "resolve_failed", "saas", "files.stripe.com", "198.51.100.8")], r["events"])
         self.assertEqual(refused[0]["dns_said"], ["198.51.100.7"])
         self.assertEqual(refused[1]["dns_said"], ["198.51.100.8"])
+        # Three lookups (api.stripe.com, again once its answer expired, and
+        # files.stripe.com), each asked by the worker and by the resolver
+        # thread, none refused for want of room; the last one failed.
+        self.assertEqual(r["metrics"], [
+            'egress_resolve_failure_allowed_total 0',
+            'egress_resolve_lookups_total{result="answered"} 3',
+            'egress_resolve_lookups_total{result="asked"} 3',
+            'egress_resolve_lookups_total{result="failed"} 1',
+            'egress_resolve_lookups_total{result="pending_full"} 0',
+            'egress_resolve_lookups_total{result="ring_full"} 0',
+            'egress_resolver_answers_lost_total 0',
+            'egress_resolver_requests_total{result="asked"} 3',
+            'egress_resolver_requests_total{result="busy"} 0',
+        ])
 
 
 class dns_verified_sni(unittest.TestCase, verified_sni):

@@ -690,5 +690,27 @@ TEST(Prometheus, HealthAndIdleSleepsOnlyWhenGiven) {
     EXPECT_TRUE(has_line(format_prometheus(small_report(), x), "egress_health_state 2"));
 }
 
+// verify = "resolve": the resolver thread's counts, shown only when it runs.
+TEST(Prometheus, ResolverThreadCountsOnlyWithResolvers) {
+    const auto without = format_prometheus(small_report(), small_extra());
+    EXPECT_EQ(without.find("egress_resolver_"), std::string::npos);
+    metrics_extra x = small_extra();
+    x.resolver = resolver_figures{.asked = 812, .busy = 7, .answers_lost = 3};
+    const auto text = format_prometheus(small_report(), x);
+    for (std::string_view line : {
+             "# HELP egress_resolver_requests_total Lookup requests the resolver thread took from the workers "
+             "(verify = \"resolve\"): asked of the [dns] resolvers (asked), or failed at once because [dns] "
+             "resolve_outstanding lookups were running (busy).",
+             "# TYPE egress_resolver_requests_total counter",
+             "egress_resolver_requests_total{result=\"asked\"} 812",
+             "egress_resolver_requests_total{result=\"busy\"} 7",
+             "# HELP egress_resolver_answers_lost_total Lookup outcomes a worker's full answer ring did not take "
+             "(its name waits for [dns] resolve_timeout_ms).",
+             "# TYPE egress_resolver_answers_lost_total counter",
+             "egress_resolver_answers_lost_total 3",
+         })
+        EXPECT_TRUE(has_line(text, line)) << line;
+}
+
 } // namespace
 } // namespace egress::controlplane
