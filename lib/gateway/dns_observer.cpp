@@ -152,9 +152,10 @@ std::size_t dns_observer::resolved(std::string_view name, uint32_t now_ms, std::
     return resolved_.addresses(own_scope, name, seconds(now_ms), out);
 }
 
-void dns_observer::take_answers(uint32_t now_ms) noexcept {
-    if (answers_ == nullptr) return;
-    for (uint32_t i = 0; i < answers_per_call && answers_->pop_burst(&answer_, 1) == 1; ++i) {
+uint32_t dns_observer::take_answers(uint32_t now_ms) noexcept {
+    if (answers_ == nullptr) return 0;
+    uint32_t i = 0;
+    for (; i < answers_per_call && answers_->pop_burst(&answer_, 1) == 1; ++i) {
         if (answer_.status == dns::lookup_status::answered)
             resolved_.record(own_scope, answer_.message(), seconds(now_ms));
         lookups_.finish(resolved_.name_hash(answer_.text()), answer_.family, answer_.status, now_ms);
@@ -162,6 +163,7 @@ void dns_observer::take_answers(uint32_t now_ms) noexcept {
         if (answer_.status == dns::lookup_status::failed || answer_.status == dns::lookup_status::timed_out)
             ++counters_.resolve_failures;
     }
+    return i;
 }
 
 } // namespace egress::gateway

@@ -118,7 +118,8 @@ public:
         answers_ = answers;
     }
     // Takes the answers the resolver thread handed back into the cache (every loop).
-    void take_answers(uint32_t now_ms) noexcept;
+    // Returns how many it took.
+    uint32_t take_answers(uint32_t now_ms) noexcept;
 
     // Advances the clock (the worker's sweep calls it every loop).
     void tick(uint32_t now_ms) noexcept { seconds(now_ms); }

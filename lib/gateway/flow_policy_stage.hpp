@@ -23,6 +23,7 @@
 #include "gateway/packet_result.hpp"
 #include "gateway/quic_stage.hpp"
 #include "gateway/settings.hpp"
+#include "gateway/waiting_segments.hpp"
 #include "net/packet_view.hpp"
 #include "net/tcp_segment.hpp"
 #include "policy/active_policy.hpp"
@@ -34,9 +35,25 @@ namespace egress::gateway {
 class flow_policy_stage {
 public:
     flow_policy_stage(const settings& s, stats::worker_counters& counters, outbox& box,
-                      hostname_reassembly& reassembly, emit_stage& emit) noexcept
+                      hostname_reassembly& reassembly, emit_stage& emit)
         : settings_(s), counters_(counters), outbox_(box), reassembly_(reassembly), emit_(emit),
-          quic_(s.inspect, reassembly) {}
+          quic_(s.inspect, reassembly), waiting_(s.dns.resolve.resolvers.empty() ? 0 : waiting_capacity) {}
+
+    // verify = "resolve": the segments of flows whose lookup is under way
+    // (waiting_segments.hpp), each handed to replay(flow, frame) once an
+    // answer came in (`answered`) or its lookup's time is up; gateway_core
+    // runs them through the flow stages inside replaying() (a replayed
+    // segment is no new packet of the flow: not counted as consumed again).
+    template <class F>
+    void replay_waiting(uint32_t now, bool answered, F&& replay) noexcept {
+        waiting_.replay(now, answered, [&](uint32_t flow, std::span<uint8_t> frame, bool held) {
+            replaying_ = true;
+            replay_held_ = held;
+            replay(flow, frame);
+            replaying_ = false;
+        });
+    }
+    const waiting_segments& waiting() const noexcept { return waiting_; }
 
     // See gateway_core::use_policy / attach_security_events / set_wall_clock.
     void use_policy(policy::active_policy* p) noexcept { policy_ = p; }
@@ -206,6 +223,10 @@ private:
     hold_release release_;
     quic_stage quic_; // the QUIC hold's Initial state and libcrypto contexts
     flow::flow_table* table_ = nullptr;
+    static constexpr uint32_t waiting_capacity = 64; // segments kept per worker (~128 KiB)
+    waiting_segments waiting_;
+    bool replaying_ = false;   // a kept segment is being replayed (replay_waiting)
+    bool replay_held_ = false; // its bytes are among the held ones (kept when it first asked)
 };
 
 } // namespace egress::gateway

@@ -1,9 +1,10 @@
 // flow_policy_stage, DNS-verified names (issue 16): verify = "observed" checks
 // the flow's destination against the DNS answers the gateway saw, verify =
 // "resolve" against what egressd's own resolvers say (gateway/dns_observer.hpp).
-// At the hold point a lookup under way keeps the flow held: the client's next
-// segment (its retransmission of the held bytes, or a QUIC Initial) asks again,
-// and the verdict is taken then. A reload re-checks a live flow whose name was
+// At the hold point a lookup under way keeps the flow held: a copy of the
+// segment is replayed once the answer is in (waiting_segments.hpp; or the
+// client's next segment, its retransmission of the held bytes or a QUIC
+// Initial, asks again), and the verdict is taken then. A reload re-checks a live flow whose name was
 // not yet checked the way the new policy asks.
 #include "gateway/flow_policy_stage.hpp"
 
@@ -59,8 +60,8 @@ void flow_policy_stage::name_event(policy::security_event_kind kind, const flow:
 
 // At the hold point, the policy allowed the name under a verifying rule. It
 // passes only if DNS gave it the flow's destination. A lookup under way: the
-// flow stays held (its client's next segment asks again; the hold's own
-// timeout still bounds it). A refusal (sni_unverified, resolve_timeout,
+// flow stays held, its segment kept to be replayed when the answer is in (or
+// its client's next segment asks again; the hold's own timeout still bounds it). A refusal (sni_unverified, resolve_timeout,
 // resolve_failed) is denied like a refused name (held bytes discarded, resets
 // both ways) with an event; under a report-mode rule it is reported
 // (would_deny) and the flow passes. Counted once, as what happened: the rule's
@@ -70,9 +71,15 @@ void flow_policy_stage::name_event(policy::security_event_kind kind, const flow:
                                                                const policy::decision& d, std::string_view name,
                                                                bool stored, uint32_t now) noexcept {
     const resolve_result r = check_name(rec, d, name, now);
+    // A replayed segment reads as a retransmission (its bytes are no news to
+    // the hold): whether they are held is what was known when it was kept.
+    const bool held = replaying_ ? replay_held_ : stored;
     if (r == resolve_result::waiting) {
         rec.flags |= flow::flow_flags::awaits_hostname;
-        reassembly_.note_consumed(idx, view.l3_length);
+        if (!replaying_) reassembly_.note_consumed(idx, view.l3_length);
+        // Replayed once the answer is in, or when the lookup has timed out
+        // (waiting_segments.hpp); without room, the client's retransmission asks.
+        waiting_.keep(idx, frame, now + settings_.dns.resolve.timeout_ms + 1, held);
         return packet_result::consumed();
     }
     const drop_reason why = refusal(r, settings_.dns.resolve.allow_on_failure);
@@ -80,13 +87,13 @@ void flow_policy_stage::name_event(policy::security_event_kind kind, const flow:
     if (why == no_drop) {
         if (r != resolve_result::verified) ++counters_.resolve_failure_allowed;
         policy_->count(d);
-        return release(idx, stored);
+        return release(idx, held);
     }
     if (d.verify == policy::verify_check::report) {
         name_event(policy::security_event_kind::would_deny, rec, d, name, why, false, now);
         ++counters_.policy_would_deny;
         policy_->count(d);
-        return release(idx, stored);
+        return release(idx, held);
     }
     name_event(policy::security_event_kind::deny, rec, d, name, why, false, now);
     ++counters_.setting_denials[static_cast<std::size_t>(why)];

@@ -514,11 +514,41 @@ void gateway_core::expire(uint32_t now, uint32_t budget) noexcept {
     local_.start_up();
     resolver_.tick(now, budget);
     dns_.tick(now);
-    dns_.take_answers(now);
+    const bool answered = dns_.take_answers(now) != 0;
+    policy_.replay_waiting(now, answered, [&](uint32_t idx, std::span<uint8_t> frame) { replay(idx, frame, now); });
     flows_.expire(now, budget);
     // Per loop: a sweep over the fragment tracker's slots finds nothing while
     // no datagram is tracked (the usual case), so it is not walked then.
     if (fragments_.tracker().active() != 0) fragments_.expire(now, budget);
+}
+
+// A kept segment of flow idx, whose lookup has an answer now or timed out
+// (flow_policy_stage::replay_waiting): through the flow stages again, as its
+// client's retransmission would go, if the flow still waits for its verdict.
+// What it comes to leaves from the outbox: the released bytes (put there by
+// release_hold), the reset to the client of a refused name, or the segment
+// itself should the stages pass it on.
+void gateway_core::replay(uint32_t idx, std::span<uint8_t> frame, uint32_t now) noexcept {
+    net::packet_view v;
+    if (net::parse_frame(frame, v) != no_drop) return; // it parsed when it came: it parses again
+    const flow::flow_key key{v.src, v.dst, v.src_port, v.dst_port, v.proto};
+    if (flows_.lookup(key, flow::direction::outbound) != idx) return; // gone, or the tuple is another flow's now
+    const flow::flow_record& rec = flows_.at(idx);
+    if (!(rec.flags & flow::flow_flags::awaits_hostname) || flow::is_expired(rec, now)) return; // decided meanwhile
+    if (rec.proto == net::proto_tcp && rec.tcp_state == static_cast<uint8_t>(flow::tcp_state::closed)) return; // reset
+    const packet_result r = on_flow(idx, flow::direction::outbound, frame, v, now, waiting_segments::headroom);
+    if (r.dropped()) {
+        counters_.count_drop(r.reason);
+        if (reporter_.enabled() && is_refused_attempt(r.reason) && !r.in_flow_record) reporter_.denied(v, r.reason, now);
+    }
+    if (r.kind != verdict::reply && !r.goes_on()) return;
+    const side to = r.goes_on() ? side::outside : side::inside;
+    const std::size_t length =
+        r.goes_on() ? static_cast<std::size_t>(static_cast<int>(frame.size()) + r.front_adjust) : r.reply_len;
+    const std::span<uint8_t> slot = outbox_.prepare();
+    if (slot.size() < length) return counters_.count_drop(drop_reason::outbox_full);
+    std::memcpy(slot.data() - r.front_adjust, frame.data() - r.front_adjust, length);
+    outbox_.commit(to, length, r.front_adjust);
 }
 
 void gateway_core::snapshot(stats::live_stats& out) const noexcept {

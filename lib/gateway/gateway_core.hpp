@@ -124,6 +124,8 @@ public:
     const fragment_tracker& fragments() const noexcept { return fragments_.tracker(); }
     const neighbor_resolver& neighbors() const noexcept { return resolver_; }
     const dns_observer& dns() const noexcept { return dns_; }
+    // Segments kept to be replayed when their flow's lookup has an answer.
+    const waiting_segments& waiting() const noexcept { return policy_.waiting(); }
     // Advances a control-plane flow query by `budget` table slots (see flow_query.hpp).
     bool step_query(flow_query& q, uint32_t budget, uint32_t now) const noexcept {
         if (q.what() == flow_query::kind::sources) return q.step(flows_.limits(), budget);
@@ -164,6 +166,7 @@ private:
     packet_result hairpin_error(std::span<const uint8_t> frame, uint32_t now) noexcept;
     void renumber(const flow::flow_record& rec, std::span<uint8_t> frame, const net::packet_view& view) noexcept;
     uint16_t fragment_id(const flow::flow_record& rec) noexcept;
+    void replay(uint32_t idx, std::span<uint8_t> frame, uint32_t now) noexcept;
 
     // The stages' shared surroundings, then the stages in packet order
     // (members are built in this order: each stage only refers to earlier ones).

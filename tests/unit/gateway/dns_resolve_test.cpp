@@ -3,7 +3,10 @@
 // The test plays the resolver thread: it takes the worker's lookup requests
 // from the request ring and hands answers back through the answer ring (the
 // real thread, with c-ares, is tested against dnsmasq in
-// tests/unit/control/dns_resolver_test.cpp). The hold's state machine: the
+// tests/unit/control/dns_resolver_test.cpp). The verdict comes with the
+// answer: the worker replays the held flow's segment as soon as it takes the
+// answer (or the lookup times out), without waiting for the client's
+// retransmission. The hold's state machine: the
 // answer arrives and matches, does not match, is NXDOMAIN, fails, times out;
 // [dns] on_resolve_failure; report mode; the bounds; the rule counted once;
 // and a reload that turns verification on re-checking live flows.
@@ -14,8 +17,12 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "base/fixed_text.hpp"
 #include "dns_verify_fixture.hpp"
+#include "net/packet_parser.hpp"
+#include "net/tcp_segment.hpp"
 
 namespace egress::gateway {
 namespace {
@@ -80,6 +87,43 @@ struct dns_resolve : dns_verify {
     uint64_t setting(drop_reason r) const {
         return core->counters().setting_denials[static_cast<std::size_t>(r)];
     }
+    // What the worker's last loop sent on its own (the outbox), a line per
+    // TCP frame: "side src:port>dst:port FLAGS seq+N len", seq relative to
+    // the sender's initial sequence number.
+    std::vector<std::string> sent() const {
+        std::vector<std::string> v;
+        const outbox& box = core->built_frames();
+        for (uint32_t i = 0; i < box.size(); ++i) {
+            const std::span<const uint8_t> f = box[i].bytes;
+            net::packet_view p;
+            if (net::parse_frame(f, p) != stats::no_drop || p.proto != net::proto_tcp) {
+                v.push_back("unparsed");
+                continue;
+            }
+            std::string flags;
+            for (auto [bit, c] : {std::pair{net::tcp_syn, 'S'}, {net::tcp_fin, 'F'}, {net::tcp_rst, 'R'},
+                                  {net::tcp_psh, 'P'}, {net::tcp_ack, 'A'}})
+                if (p.tcp_flags & bit) flags += c;
+            const bool to_inside = box[i].to == side::inside;
+            const uint32_t isn = p.src_port == 443 ? server_isn : client_isn;
+            const std::size_t header = static_cast<std::size_t>(f[p.l4_offset + 12] >> 4) * 4;
+            v.push_back(fmt::format("{} {}:{}>{}:{} {} seq+{} {}", to_inside ? "inside" : "outside", p.src,
+                                    p.src_port, p.dst, p.dst_port, flags, net::tcp_seq(f, p) - isn,
+                                    p.l4_length - header));
+        }
+        return v;
+    }
+    // The released ClientHello, as the server gets it from the worker's loop.
+    std::string released(uint16_t port, const std::string& dst, std::string_view sni) const {
+        return fmt::format("outside 203.0.113.10:{}>{}:443 PA seq+1 {}", port, dst, client_hello(sni).size());
+    }
+    // The two resets of a refused name: to the server (seq: right after the
+    // client's SYN, none of the held bytes sent), then to the client (seq:
+    // what it expects from the server).
+    std::vector<std::string> resets(uint16_t port, const std::string& dst) const {
+        return {fmt::format("outside 203.0.113.10:{}>{}:443 RA seq+1 0", port, dst),
+                fmt::format("inside {}:443>10.0.0.5:{} RA seq+1 0", dst, port)};
+    }
 };
 
 constexpr std::string_view stripe = "api.stripe.com";
@@ -96,15 +140,24 @@ TEST_F(dns_resolve, the_verdict_waits_for_the_answer_and_passes_when_it_matches)
     EXPECT_TRUE(asked().empty());
     EXPECT_EQ(core->counters().hold_released_bytes, 0u);
 
+    EXPECT_EQ(core->waiting().size(), 1u); // its segment, kept for the answer
+
+    // The worker's loop that takes the answer replays the segment: released
+    // then, not at the client's next retransmission.
     answer_with(stripe, dns::lookup_status::answered, answer("api.stripe.com", 60, {198, 51, 100, 7}));
     EXPECT_EQ(core->counters().resolve_answers, 1u);
     EXPECT_EQ(core->dns().resolved_table().size(), 1u);
-    now += 200;
-    EXPECT_EQ(hello("10.0.0.5", "198.51.100.7", port, stripe), verdict::consumed); // released
+    EXPECT_EQ(sent(), (std::vector<std::string>{released(port, "198.51.100.7", stripe)}));
+    EXPECT_EQ(core->waiting().size(), 0u);
     EXPECT_EQ(core->counters().hold_released_bytes, client_hello(stripe).size());
     EXPECT_EQ(core->counters().sni_verified, 1u);
     EXPECT_EQ(active->hits(0), 1u); // counted once, when it passed
     EXPECT_TRUE(events().empty());
+    // A retransmission that was on its way: the same bytes, passed on.
+    now += 200;
+    EXPECT_EQ(hello("10.0.0.5", "198.51.100.7", port, stripe), verdict::forward);
+    EXPECT_EQ(core->counters().hold_released_bytes, client_hello(stripe).size());
+    EXPECT_EQ(core->counters().sni_verified, 1u);
 
     // The next flow to the name is decided from the cache at once.
     EXPECT_EQ(connect("10.0.0.6", "198.51.100.7", stripe), verdict::consumed);
@@ -113,13 +166,50 @@ TEST_F(dns_resolve, the_verdict_waits_for_the_answer_and_passes_when_it_matches)
     EXPECT_EQ(active->hits(0), 2u);
 }
 
+// A worker keeps a bounded number of waiting segments: a flow that finds no
+// room is decided at its client's retransmission, as before.
+TEST_F(dns_resolve, without_room_to_keep_its_segment_a_flow_waits_for_its_retransmission) {
+    const uint32_t room = core->waiting().capacity();
+    ASSERT_EQ(room, 64u);
+    std::vector<uint16_t> ports;
+    for (uint32_t i = 0; i <= room; ++i) {
+        ports.push_back(open("10.0.0.5", "198.51.100.7"));
+        EXPECT_EQ(hello("10.0.0.5", "198.51.100.7", ports.back(), stripe), verdict::consumed);
+    }
+    EXPECT_EQ(asked(), (std::vector<std::string>{"api.stripe.com/4"})); // one lookup for all of them
+    EXPECT_EQ(core->waiting().size(), room);
+    answer_with(stripe, dns::lookup_status::answered, answer("api.stripe.com", 60, {198, 51, 100, 7}));
+    std::vector<std::string> expected;
+    for (uint32_t i = 0; i < room; ++i) expected.push_back(released(ports[i], "198.51.100.7", stripe));
+    EXPECT_EQ(sent(), expected);
+    EXPECT_EQ(core->counters().sni_verified, room);
+    // Its retransmission decides it: the held bytes go out, and the
+    // retransmitted segment after them (the same bytes; the server keeps the
+    // first copy), as for every flow before segments were kept.
+    EXPECT_EQ(hello("10.0.0.5", "198.51.100.7", ports[room], stripe), verdict::consumed);
+    EXPECT_EQ(sent(), (std::vector<std::string>(2, released(ports[room], "198.51.100.7", stripe))));
+    EXPECT_EQ(core->counters().sni_verified, room + 1);
+}
+
+// A kept segment is replayed only into the flow that kept it, still waiting:
+// a connection its client reset meanwhile gets nothing.
+TEST_F(dns_resolve, a_connection_reset_while_waiting_gets_no_release) {
+    const uint16_t port = open("10.0.0.5", "198.51.100.7");
+    EXPECT_EQ(hello("10.0.0.5", "198.51.100.7", port, stripe), verdict::consumed);
+    test::bytes rst = from_inside().ipv4("10.0.0.5", "198.51.100.7").tcp(port, 443, net::tcp_rst).tcp_seq(client_isn + 1, 0).build();
+    EXPECT_EQ(core->process(side::inside, rst, now), verdict::forward);
+    answer_with(stripe, dns::lookup_status::answered, answer("api.stripe.com", 60, {198, 51, 100, 7}));
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(core->waiting().size(), 0u);
+    EXPECT_EQ(core->counters().hold_released_bytes, 0u);
+}
+
 TEST_F(dns_resolve, an_answer_without_the_destination_is_refused_with_what_dns_said) {
     const uint16_t port = open("10.0.0.5", "198.51.100.8");
     EXPECT_EQ(hello("10.0.0.5", "198.51.100.8", port, stripe), verdict::consumed);
+    // Refused with the answer: resets both ways, from the worker's loop.
     answer_with(stripe, dns::lookup_status::answered, answer("api.stripe.com", 60, {198, 51, 100, 7}));
-    const packet_result r = hello("10.0.0.5", "198.51.100.8", port, stripe);
-    EXPECT_EQ(r, verdict::reply);
-    EXPECT_EQ(outcome(r), outcome(drop_reason::sni_unverified));
+    EXPECT_EQ(sent(), resets(port, "198.51.100.8"));
     EXPECT_EQ(core->counters().sni_unverified, 1u);
     EXPECT_EQ(drops(drop_reason::sni_unverified), 1u);
     EXPECT_EQ(active->hits(0), 0u); // not counted as an allow of the rule
@@ -133,6 +223,9 @@ TEST_F(dns_resolve, an_answer_without_the_destination_is_refused_with_what_dns_s
     EXPECT_EQ(ev[0].dst, ip("198.51.100.8"));
     ASSERT_EQ(ev[0].dns_said_count, 1u);
     EXPECT_EQ(ev[0].dns_said[0], ip("198.51.100.7"));
+    // The client's retransmission meets the cut flow.
+    EXPECT_EQ(outcome(hello("10.0.0.5", "198.51.100.8", port, stripe)), outcome(drop_reason::policy_cut));
+    EXPECT_EQ(drops(drop_reason::sni_unverified), 1u);
 }
 
 TEST_F(dns_resolve, each_outcome_without_a_match_has_its_reason) {
@@ -153,14 +246,23 @@ TEST_F(dns_resolve, each_outcome_without_a_match_has_its_reason) {
     };
     for (const row& r : rows) {
         SCOPED_TRACE(r.what);
+        core->counters().drops = {}; // each row's own
         const uint16_t port = open("10.0.0.5", "198.51.100.9");
         EXPECT_EQ(hello("10.0.0.5", "198.51.100.9", port, r.name), verdict::consumed);
         EXPECT_EQ(asked(), (std::vector<std::string>{r.name + "/4"}));
-        if (r.answer_it) answer_with(r.name, r.status);
-        else now += s.dns.resolve.timeout_ms;
-        const packet_result p = hello("10.0.0.5", "198.51.100.9", port, r.name);
-        EXPECT_EQ(p, verdict::reply);
-        EXPECT_EQ(outcome(p), outcome(r.why));
+        // The answer, or the lookup's time running out, decides in the worker's loop.
+        if (r.answer_it) {
+            answer_with(r.name, r.status);
+        } else {
+            now += s.dns.resolve.timeout_ms;
+            core->expire(now, 64);
+            EXPECT_TRUE(sent().empty()); // not yet: due one millisecond later
+            now += 1;
+            core->expire(now, 64);
+        }
+        EXPECT_EQ(sent(), resets(port, "198.51.100.9"));
+        EXPECT_EQ(drops(r.why), 1u);
+        EXPECT_EQ(outcome(hello("10.0.0.5", "198.51.100.9", port, r.name)), outcome(drop_reason::policy_cut));
         const auto ev = events();
         ASSERT_EQ(ev.size(), 1u);
         EXPECT_EQ(ev[0].reason, r.why);
@@ -180,7 +282,7 @@ TEST_F(dns_resolve, on_resolve_failure_allow_lets_the_flow_pass_and_counts_it) {
     const uint16_t port = open("10.0.0.5", "198.51.100.9");
     EXPECT_EQ(hello("10.0.0.5", "198.51.100.9", port, stripe), verdict::consumed);
     answer_with(stripe, dns::lookup_status::failed);
-    EXPECT_EQ(hello("10.0.0.5", "198.51.100.9", port, stripe), verdict::consumed);
+    EXPECT_EQ(sent(), (std::vector<std::string>{released(port, "198.51.100.9", stripe)}));
     EXPECT_EQ(core->counters().hold_released_bytes, client_hello(stripe).size());
     EXPECT_EQ(core->counters().resolve_failure_allowed, 1u);
     EXPECT_EQ(active->hits(0), 1u);
@@ -189,7 +291,8 @@ TEST_F(dns_resolve, on_resolve_failure_allow_lets_the_flow_pass_and_counts_it) {
     const uint16_t other = open("10.0.0.5", "198.51.100.8");
     EXPECT_EQ(hello("10.0.0.5", "198.51.100.8", other, "b.example.com"), verdict::consumed);
     answer_with("b.example.com", dns::lookup_status::no_name);
-    EXPECT_EQ(outcome(hello("10.0.0.5", "198.51.100.8", other, "b.example.com")), outcome(drop_reason::sni_unverified));
+    EXPECT_EQ(sent(), resets(other, "198.51.100.8"));
+    EXPECT_EQ(drops(drop_reason::sni_unverified), 1u);
 }
 
 TEST_F(dns_resolve, report_mode_waits_reports_and_passes) {
@@ -197,7 +300,7 @@ TEST_F(dns_resolve, report_mode_waits_reports_and_passes) {
     const uint16_t port = open("10.0.0.5", "198.51.100.8");
     EXPECT_EQ(hello("10.0.0.5", "198.51.100.8", port, stripe), verdict::consumed);
     answer_with(stripe, dns::lookup_status::answered, answer("api.stripe.com", 60, {198, 51, 100, 7}));
-    EXPECT_EQ(hello("10.0.0.5", "198.51.100.8", port, stripe), verdict::consumed); // released
+    EXPECT_EQ(sent(), (std::vector<std::string>{released(port, "198.51.100.8", stripe)})); // reported, released
     EXPECT_EQ(core->counters().hold_released_bytes, client_hello(stripe).size());
     EXPECT_EQ(core->counters().policy_would_deny, 1u);
     EXPECT_EQ(drops(drop_reason::sni_unverified), 0u);
