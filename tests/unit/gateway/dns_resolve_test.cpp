@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "../quic/quic_test_util.hpp"
 #include "base/fixed_text.hpp"
 #include "dns_verify_fixture.hpp"
 #include "net/packet_parser.hpp"
@@ -189,6 +190,38 @@ TEST_F(dns_resolve, without_room_to_keep_its_segment_a_flow_waits_for_its_retran
     EXPECT_EQ(hello("10.0.0.5", "198.51.100.7", ports[room], stripe), verdict::consumed);
     EXPECT_EQ(sent(), (std::vector<std::string>(2, released(ports[room], "198.51.100.7", stripe))));
     EXPECT_EQ(core->counters().sni_verified, room + 1);
+}
+
+// QUIC (quic = "inspect"): the datagram that completed the ClientHello is
+// kept; with the answer, the flow's held datagrams leave byte for byte, in
+// the order they came, from that same loop.
+TEST_F(dns_resolve, a_quic_flow_is_released_with_the_answer) {
+    policy::policy_spec p = spec();
+    p.rules[0].proto = policy::protocol::any; // QUIC reaches it (hostnames take tcp or any, without ports)
+    p.rules[0].ports.clear();
+    p.inspection.quic = policy::quic_action::inspect;
+    use_resolve(p);
+    std::vector<bytes> flight;
+    for (int i = 0; i < 3; ++i) flight.push_back(quic::test::read_file("gw-allowed." + std::to_string(i) + ".bin"));
+    for (const bytes& d : flight) {
+        test::bytes f = from_inside().ipv4("10.0.0.5", "198.51.100.7").udp(50000, 443).payload(d).build();
+        EXPECT_EQ(core->process(side::inside, f, now), verdict::consumed);
+    }
+    EXPECT_EQ(asked(), (std::vector<std::string>{"api.stripe.com/4"}));
+    EXPECT_EQ(core->waiting().size(), 1u);
+    answer_with(stripe, dns::lookup_status::answered, answer("api.stripe.com", 60, {198, 51, 100, 7}));
+    std::vector<bytes> left;
+    const outbox& box = core->built_frames();
+    for (uint32_t i = 0; i < box.size(); ++i) {
+        net::packet_view v;
+        ASSERT_EQ(net::parse_frame(box[i].bytes, v), stats::no_drop);
+        EXPECT_EQ(box[i].to, side::outside);
+        EXPECT_EQ(v.src, ip("203.0.113.10"));
+        left.emplace_back(box[i].bytes.begin() + v.l4_offset + 8, box[i].bytes.begin() + v.l4_offset + v.l4_length);
+    }
+    EXPECT_EQ(left, flight);
+    EXPECT_EQ(core->counters().sni_verified, 1u);
+    EXPECT_EQ(active->hits(0), 1u);
 }
 
 // A kept segment is replayed only into the flow that kept it, still waiting:
