@@ -238,8 +238,11 @@ packet_result flow_policy_stage::inspect_segment(flow::flow_record& rec, uint32_
             [[unlikely]] return overlap_verdict(o);
     bool stored = payload.empty();
     if (!payload.empty()) reassembly_.note_hold(idx, now);
-    const inspect_outcome o =
-        reassembly_.feed(idx, net::tcp_payload_seq(frame, view), payload, payload.empty() ? nullptr : &stored);
+    const uint32_t seq = net::tcp_payload_seq(frame, view);
+    // Read, but its name waits for egressd's lookup (verify = "resolve"): held on.
+    const inspect_outcome o = reassembly_.outcome(idx) != inspect_outcome::pending
+                                  ? (stored = reassembly_.hold_more(idx, seq, payload), reassembly_.outcome(idx))
+                                  : reassembly_.feed(idx, seq, payload, payload.empty() ? nullptr : &stored);
     return after_read(rec, idx, frame, view, o, stored, payload.size(), now);
 }
 

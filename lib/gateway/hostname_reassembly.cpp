@@ -104,33 +104,17 @@ inspect_outcome hostname_reassembly::feed(uint32_t flow, uint32_t seq, std::span
     if (index == none) return inspect_outcome::pending;
     slot& s = slots_[index];
     if (s.outcome != inspect_outcome::pending || payload.empty() || s.buffer == none) return s.outcome;
-    const uint32_t max = settings_.max_bytes;
-    uint8_t* bytes = &buffer_bytes_[std::size_t{s.buffer} * max];
-    uint8_t* map = &buffer_maps_[std::size_t{s.buffer} * max / 8];
-    // Position of the segment in the client's stream (serial arithmetic: a
-    // retransmission of bytes before the window start is clipped).
-    int64_t at = static_cast<int32_t>(seq - s.base[0]);
-    std::size_t skip = 0;
-    if (at < 0) {
-        if (static_cast<uint64_t>(-at) >= payload.size()) { // all old: nothing of it to keep
-            if (stored != nullptr) *stored = true;
-            return s.outcome;
-        }
-        skip = static_cast<std::size_t>(-at);
-        at = 0;
-    }
-    const auto begin = static_cast<uint64_t>(at);
-    const uint64_t end = begin + (payload.size() - skip);
-    if (end > max) {
+    const stored_as how = store(s, seq, payload);
+    if (how == stored_as::too_far) {
         s.outcome = inspect_outcome::oversize;
         s.overflowed = true;
         return s.outcome;
     }
-    // A retransmission overwrites the same bytes: each byte is held once.
-    std::memcpy(bytes + begin, payload.data() + skip, end - begin);
-    for (uint64_t i = begin; i < end; ++i) map[i / 8] = static_cast<uint8_t>(map[i / 8] | (1u << (i % 8)));
-    s.end = std::max(s.end, static_cast<uint32_t>(end));
     if (stored != nullptr) *stored = true;
+    if (how == stored_as::all_old) return s.outcome;
+    const uint32_t max = settings_.max_bytes;
+    const uint8_t* bytes = &buffer_bytes_[std::size_t{s.buffer} * max];
+    const uint8_t* map = &buffer_maps_[std::size_t{s.buffer} * max / 8];
     uint32_t c = s.contiguous;
     while (c < max && (map[c / 8] >> (c % 8) & 1) != 0) ++c;
     if (c == s.contiguous) return s.outcome; // a hole before this segment
@@ -138,6 +122,36 @@ inspect_outcome hostname_reassembly::feed(uint32_t flow, uint32_t seq, std::span
     decide(s, {bytes, c});
     if (s.outcome == inspect_outcome::pending && c == max) s.outcome = inspect_outcome::oversize, s.overflowed = true;
     return s.outcome;
+}
+
+bool hostname_reassembly::hold_more(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload) noexcept {
+    const uint32_t index = slot_of_[flow];
+    if (index == none || slots_[index].buffer == none) return false;
+    return payload.empty() || store(slots_[index], seq, payload) != stored_as::too_far;
+}
+
+// The segment's bytes into the slot's buffer at their place in the client's
+// stream (serial arithmetic: bytes before the window start are clipped); a
+// retransmission overwrites the same bytes, so each byte is held once.
+hostname_reassembly::stored_as hostname_reassembly::store(slot& s, uint32_t seq,
+                                                          std::span<const uint8_t> payload) noexcept {
+    const uint32_t max = settings_.max_bytes;
+    uint8_t* bytes = &buffer_bytes_[std::size_t{s.buffer} * max];
+    uint8_t* map = &buffer_maps_[std::size_t{s.buffer} * max / 8];
+    int64_t at = static_cast<int32_t>(seq - s.base[0]);
+    std::size_t skip = 0;
+    if (at < 0) {
+        if (static_cast<uint64_t>(-at) >= payload.size()) return stored_as::all_old; // nothing of it to keep
+        skip = static_cast<std::size_t>(-at);
+        at = 0;
+    }
+    const auto begin = static_cast<uint64_t>(at);
+    const uint64_t end = begin + (payload.size() - skip);
+    if (end > max) return stored_as::too_far;
+    std::memcpy(bytes + begin, payload.data() + skip, end - begin);
+    for (uint64_t i = begin; i < end; ++i) map[i / 8] = static_cast<uint8_t>(map[i / 8] | (1u << (i % 8)));
+    s.end = std::max(s.end, static_cast<uint32_t>(end));
+    return stored_as::kept;
 }
 
 void hostname_reassembly::keep_for_verify(uint32_t flow) noexcept {

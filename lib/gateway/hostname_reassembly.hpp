@@ -116,6 +116,11 @@ public:
     // they would pass max_bytes, or the outcome was already decided).
     inspect_outcome feed(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload,
                          bool* stored = nullptr) noexcept;
+    // After the outcome (a name to be checked with egressd's own lookup,
+    // verify = "resolve"): the client's bytes are held the same way, without
+    // a new outcome, and leave with the release. False when they would pass
+    // max_bytes (not held).
+    bool hold_more(uint32_t flow, uint32_t seq, std::span<const uint8_t> payload) noexcept;
     // The next run of held bytes at or after stream offset `at` (moved to the
     // run's start), empty when none: the held stream in sequence order, holes
     // skipped.
@@ -230,6 +235,8 @@ private:
     };
 
     void decide(slot& s, std::span<const uint8_t> stream) noexcept;
+    enum class stored_as : uint8_t { all_old, kept, too_far };
+    stored_as store(slot& s, uint32_t seq, std::span<const uint8_t> payload) noexcept;
     void release_buffer(slot& s) noexcept;
     void unlink_kept(slot& s) noexcept;
     bool take_back_oldest_kept() noexcept;

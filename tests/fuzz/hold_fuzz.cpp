@@ -13,20 +13,30 @@
 //     first copy (the inspected one), unless the server had acknowledged it.
 // Any violation aborts (a crash for libFuzzer).
 //
+// Under a verify = "resolve" rule the verdict also waits for egressd's own
+// lookup of the name: "pending" lasts until then, and the worker's loop that
+// takes the answer (or passes the lookup's timeout) replays the kept segment
+// and sends the release or the resets; the same checks apply to what it sends.
+//
 // Input: byte 0 picks the stream (an allowed or a denied ClientHello, an
-// allowed HTTP request, or the input's own bytes as a stream); then 4-byte
-// steps [op][offset_hi][offset_lo][length]: op % 6 is 0 send stream[offset,
+// allowed HTTP request, the input's own bytes as a stream; 4 and 5: the
+// allowed ClientHello and HTTP request under a verify = "resolve" rule); then 4-byte steps
+// [op][offset_hi][offset_lo][length]: op % 7 is 0 send stream[offset,
 // offset + length], 1 the same with its last byte changed, 2 the server acks
-// up to offset, 3 a pure client ACK, 4 the clock moves (length * 50 ms), 5 a
-// segment past the stream's end.
+// up to offset, 3 a pure client ACK, 4 the clock moves (length * 50 ms) and
+// the worker's loop runs, 5 a segment past the stream's end, 6 the resolver
+// answers the name asked (length % 4: the flow's address, another one,
+// NXDOMAIN, failed) and the worker's loop runs.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "../unit/dns/dns_builder.hpp"
 #include "../unit/net/packet_builder.hpp"
 #include "../unit/tls/hello_builder.hpp"
 #include "gateway/gateway_core.hpp"
@@ -49,8 +59,7 @@ constexpr std::size_t max_stream = 4096;
     std::abort();
 }
 
-const std::shared_ptr<const policy::compiled_policy>& rules() {
-    static const std::shared_ptr<const policy::compiled_policy> compiled = [] {
+std::shared_ptr<const policy::compiled_policy> compile_rules(bool resolve) {
         policy::policy_spec spec;
         spec.default_action = policy::verdict::deny;
         policy::rule_spec r;
@@ -59,12 +68,17 @@ const std::shared_ptr<const policy::compiled_policy>& rules() {
         r.proto = policy::protocol::tcp;
         r.hostnames = {"api.stripe.com"};
         r.action = policy::verdict::allow;
+        if (resolve) r.verify = policy::verify_mode::resolve;
         spec.rules = {r};
         auto result = policy::compiled_policy::compile(spec);
         if (!result.policy) violated("policy does not compile");
         return std::shared_ptr<const policy::compiled_policy>(std::move(result.policy));
-    }();
-    return compiled;
+}
+
+const std::shared_ptr<const policy::compiled_policy>& rules(bool resolve) {
+    static const std::shared_ptr<const policy::compiled_policy> plain = compile_rules(false);
+    static const std::shared_ptr<const policy::compiled_policy> resolving = compile_rules(true);
+    return resolve ? resolving : plain;
 }
 
 bytes hello(std::string_view sni) {
@@ -74,8 +88,9 @@ bytes hello(std::string_view sni) {
     return tls::test::records(h.message());
 }
 
-gateway::settings make_settings() {
+gateway::settings make_settings(bool resolve) {
     gateway::settings s;
+    if (resolve) s.dns.resolve.resolvers = {net::endpoint{test::ip("127.0.0.1"), 53}};
     s.inside.mac = test::mac("02:00:00:00:01:fe");
     s.inside.next_hop_mac = test::mac("02:00:00:00:01:01");
     s.inside.addresses = {test::ip("10.0.0.1")};
@@ -96,17 +111,22 @@ gateway::settings make_settings() {
 }
 
 struct harness {
-    gateway::settings s = make_settings();
-    policy::active_policy active{rules()};
-    gateway::gateway_core core{s};
+    explicit harness(bool resolving) : resolve(resolving), s(make_settings(resolving)), active(rules(resolving)), core(s) {
+        core.use_policy(&active);
+        if (resolve) core.attach_resolver(&requests, &answers);
+    }
+    bool resolve;
+    gateway::settings s;
+    policy::active_policy active;
+    gateway::gateway_core core;
+    dns::request_ring requests{16};
+    dns::answer_ring answers{16};
     uint16_t port = 443;
     uint32_t now = 10;
     bytes stream;
     std::vector<int16_t> first; // the hold's copy of each offset (-1: none)
     uint32_t acked = 0;         // the server acknowledged offsets below this
     bool denied = false;
-
-    harness() { core.use_policy(&active); }
 
     test::frame_builder client(uint8_t flags, uint32_t seq) {
         return std::move(test::frame_builder()
@@ -115,8 +135,12 @@ struct harness {
                              .tcp(40000, port, flags)
                              .tcp_seq(seq, server_isn + 1));
     }
+    // No verdict yet: the name not read, or (verify = "resolve") read and
+    // its lookup under way (the flow still waits for its hostname).
     bool pending() const {
-        return core.inspection().inspecting(0) && core.inspection().outcome(0) == gateway::inspect_outcome::pending;
+        return core.inspection().inspecting(0) &&
+               (core.inspection().outcome(0) == gateway::inspect_outcome::pending ||
+                (core.flows().at(0).flags & flow::flow_flags::awaits_hostname) != 0);
     }
     // One client frame; checks what left by the outside port.
     void client_segment(uint32_t offset, const bytes& payload, uint8_t flags = net::tcp_ack | net::tcp_psh) {
@@ -129,10 +153,42 @@ struct harness {
                 if (offset + i < first.size() && first[offset + i] < 0) first[offset + i] = payload[i];
         std::vector<bytes> left;
         if (r.kind == gateway::verdict::forward) left.push_back(f);
+        check(built(std::move(left)), was_pending);
+    }
+    // What the last call sent to the outside from the outbox, after `left`.
+    std::vector<bytes> built(std::vector<bytes> left) const {
         for (uint32_t i = 0; i < core.built_frames().size(); ++i)
             if (core.built_frames()[i].to == stats::side::outside)
                 left.emplace_back(core.built_frames()[i].bytes.begin(), core.built_frames()[i].bytes.end());
-        check(left, was_pending);
+        return left;
+    }
+    // The worker's loop between bursts (answers taken, kept segments replayed).
+    void loop() {
+        const bool was_pending = pending();
+        core.expire(now, 64);
+        check(built({}), was_pending);
+    }
+    // The resolver thread answers the worker's request, if there is one.
+    void resolver_answers(uint8_t kind) {
+        dns::lookup_request q;
+        if (requests.pop_burst(&q, 1) != 1) return loop();
+        auto a = std::make_unique<dns::lookup_answer>();
+        a->family = q.family;
+        a->length = q.length;
+        std::memcpy(a->name, q.name, sizeof a->name);
+        a->status = kind == 2 ? dns::lookup_status::no_name
+                    : kind == 3 ? dns::lookup_status::failed
+                                : dns::lookup_status::answered;
+        if (kind < 2) {
+            dns::test::response_builder b;
+            b.question_name = dns::test::name(q.text());
+            b.a(q.text(), 60, 198, 51, 100, kind == 0 ? 7 : 8);
+            const bytes response = b.build();
+            a->size = static_cast<uint16_t>(response.size());
+            std::memcpy(a->response, response.data(), response.size());
+        }
+        if (!answers.try_push(*a)) violated("the answer ring is full");
+        loop();
     }
     void check(const std::vector<bytes>& left, bool was_pending) {
         const bool releasing = was_pending && !pending() && !denied;
@@ -195,13 +251,13 @@ struct harness {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
-    harness h;
+    harness h(data[0] % 6 >= 4);
     const std::string request = "GET / HTTP/1.1\r\nHost: api.stripe.com\r\n\r\n";
-    switch (data[0] % 4) {
-    case 0: h.stream = hello("api.stripe.com"); break;
+    switch (data[0] % 6) {
+    case 0: case 4: h.stream = hello("api.stripe.com"); break;
     case 1: h.stream = hello("evil.example"); break;
-    case 2: h.stream.assign(request.begin(), request.end()), h.port = 80; break;
-    default: h.stream.assign(data + 1, data + std::min(size, max_stream + 1)); break;
+    case 2: case 5: h.stream.assign(request.begin(), request.end()), h.port = 80; break;
+    case 3: h.stream.assign(data + 1, data + std::min(size, max_stream + 1)); break;
     }
     h.first.assign(h.stream.size() + 256, -1);
     if (!h.handshake()) violated("the handshake did not pass");
@@ -210,7 +266,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         const uint32_t offset = (uint32_t{data[at + 1]} << 8 | data[at + 2]) % (h.stream.size() + 1);
         const std::size_t length = std::min<std::size_t>(data[at + 3] % 200 + 1, h.stream.size() - offset);
         bytes piece(h.stream.begin() + offset, h.stream.begin() + static_cast<std::ptrdiff_t>(offset + length));
-        switch (op % 6) {
+        switch (op % 7) {
         case 0: if (!piece.empty()) h.client_segment(offset, piece); break;
         case 1:
             if (!piece.empty()) piece.back() = static_cast<uint8_t>(piece.back() ^ (op | 1));
@@ -218,8 +274,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
             break;
         case 2: h.server_ack(offset); break;
         case 3: h.client_segment(0, {}, net::tcp_ack); break;
-        case 4: h.now += uint32_t{data[at + 3]} * 50; break;
-        default: h.client_segment(static_cast<uint32_t>(h.stream.size()), bytes(data[at + 3] % 64 + 1, op)); break;
+        case 4: h.now += uint32_t{data[at + 3]} * 50, h.loop(); break;
+        case 5: h.client_segment(static_cast<uint32_t>(h.stream.size()), bytes(data[at + 3] % 64 + 1, op)); break;
+        default: h.resolver_answers(data[at + 3] % 4); break;
         }
     }
     return 0;

@@ -32,14 +32,15 @@ TEST(hold_replay, the_committed_corpus) {
 }
 
 // Steps biased towards what matters: pieces of the stream (unchanged or with
-// a byte changed), server acknowledgements, every stream kind.
+// a byte changed), server acknowledgements, the resolver's answers and the
+// worker's loop, every stream kind.
 TEST(hold_replay, generated_sequences) {
     std::mt19937 rng(14);
     for (int n = 0; n < 300; ++n) {
-        std::vector<uint8_t> data{static_cast<uint8_t>(n % 4)};
+        std::vector<uint8_t> data{static_cast<uint8_t>(n % 6)};
         const int steps = 1 + static_cast<int>(rng() % 120);
         for (int i = 0; i < steps; ++i) {
-            const uint8_t op = static_cast<uint8_t>(rng() % 10 < 6 ? 0 : rng() % 6);
+            const uint8_t op = static_cast<uint8_t>(rng() % 10 < 6 ? 0 : rng() % 7);
             const uint32_t offset = rng() % 400;
             data.insert(data.end(), {op, static_cast<uint8_t>(offset >> 8), static_cast<uint8_t>(offset),
                                      static_cast<uint8_t>(rng() % 24)});
