@@ -82,6 +82,14 @@ class exception_path_two_workers(unittest.TestCase):
         the tap all work; what worker 1 received for the kernel was handed to
         worker 0 (counted), none lost."""
         r = probe("workers")
+        # The scenario needs the kernel's af_packet fan-out to give each worker
+        # some of the outside frames. Once in several runs it put them all on
+        # one queue (worker 1: 0 of ~250): the scenario did not happen, and it
+        # is run once more (egressd's own behaviour is asserted on either run).
+        if r["returncode"] == 0 and not all(w["rx_outside"] > 0 for w in r["summary"]["workers"]):
+            print("the kernel fanned no outside frame out to one worker:", r["summary"]["workers"], "- run again",
+                  file=sys.stderr)
+            r = probe("workers")
         self.assertEqual(r["returncode"], 0, r["stderr"])
         self.assertIsNotNone(r["established_after_s"], r)
         self.assertIsNotNone(r["bfd_up_after_s"], r)
