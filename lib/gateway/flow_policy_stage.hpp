@@ -42,8 +42,9 @@ public:
     // verify = "resolve": the segments of flows whose lookup is under way
     // (waiting_segments.hpp), each handed to replay(flow, frame) once an
     // answer came in (`answered`) or its lookup's time is up; gateway_core
-    // runs them through the flow stages inside replaying() (a replayed
-    // segment is no new packet of the flow: not counted as consumed again).
+    // runs them through the flow stages, with replaying_ set meanwhile (a
+    // replayed segment is no new packet of the flow: not counted as consumed
+    // again).
     template <class F>
     void replay_waiting(uint32_t now, bool answered, F&& replay) noexcept {
         waiting_.replay(now, answered, [&](uint32_t flow, std::span<uint8_t> frame, bool held) {

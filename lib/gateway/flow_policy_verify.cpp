@@ -4,8 +4,8 @@
 // At the hold point a lookup under way keeps the flow held: a copy of the
 // segment is replayed once the answer is in (waiting_segments.hpp; or the
 // client's next segment, its retransmission of the held bytes or a QUIC
-// Initial, asks again), and the verdict is taken then. A reload re-checks a live flow whose name was
-// not yet checked the way the new policy asks.
+// Initial, asks again), and the verdict is taken then. A reload re-checks a
+// live flow whose name was not yet checked the way the new policy asks.
 #include "gateway/flow_policy_stage.hpp"
 
 namespace egress::gateway {
@@ -61,11 +61,12 @@ void flow_policy_stage::name_event(policy::security_event_kind kind, const flow:
 // At the hold point, the policy allowed the name under a verifying rule. It
 // passes only if DNS gave it the flow's destination. A lookup under way: the
 // flow stays held, its segment kept to be replayed when the answer is in (or
-// its client's next segment asks again; the hold's own timeout still bounds it). A refusal (sni_unverified, resolve_timeout,
-// resolve_failed) is denied like a refused name (held bytes discarded, resets
-// both ways) with an event; under a report-mode rule it is reported
-// (would_deny) and the flow passes. Counted once, as what happened: the rule's
-// hit when the flow passes, else the refusal's setting.
+// its client's next segment asks again; the hold's own timeout still bounds
+// it). A refusal (sni_unverified, resolve_timeout, resolve_failed) is denied
+// like a refused name (held bytes discarded, resets both ways) with an event;
+// under a report-mode rule it is reported (would_deny) and the flow passes.
+// Counted once, as what happened: the rule's hit when the flow passes, else
+// the refusal's setting.
 [[gnu::noinline]] packet_result flow_policy_stage::verify_name(flow::flow_record& rec, uint32_t idx,
                                                                std::span<uint8_t> frame, const net::packet_view& view,
                                                                const policy::decision& d, std::string_view name,
