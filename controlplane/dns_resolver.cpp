@@ -153,16 +153,9 @@ void resolver_service::ask(const dns::lookup_request& r) {
 
 void resolver_service::hand_back(const dns::lookup_request& r, dns::lookup_status status,
                                  std::span<const uint8_t> response) {
-    dns::lookup_answer& a = *answer_;
-    a.family = r.family;
-    a.length = r.length;
-    std::memcpy(a.name, r.name, sizeof a.name);
-    if (response.size() > sizeof a.response) status = dns::lookup_status::failed;
-    a.status = status;
-    a.size = status == dns::lookup_status::answered ? static_cast<uint16_t>(response.size()) : 0;
-    if (a.size != 0) std::memcpy(a.response, response.data(), a.size);
+    dns::make_answer(r, status, response, *answer_);
     for (dns::answer_ring* ring : answers_)
-        if (!ring->try_push(a)) counters_.answers_lost.fetch_add(1, std::memory_order_relaxed);
+        if (!ring->try_push(*answer_)) counters_.answers_lost.fetch_add(1, std::memory_order_relaxed);
 }
 
 } // namespace egress::controlplane

@@ -85,4 +85,15 @@ bool make_request(std::string_view name, lookup_family family, lookup_request& o
     return true;
 }
 
+void make_answer(const lookup_request& r, lookup_status status, std::span<const uint8_t> response,
+                 lookup_answer& out) noexcept {
+    out.family = r.family;
+    out.length = r.length;
+    std::memcpy(out.name, r.name, sizeof out.name);
+    if (response.size() > sizeof out.response) status = lookup_status::failed;
+    out.status = status;
+    out.size = status == lookup_status::answered ? static_cast<uint16_t>(response.size()) : 0;
+    if (out.size != 0) std::memcpy(out.response, response.data(), out.size);
+}
+
 } // namespace egress::dns

@@ -103,4 +103,10 @@ private:
 // when the name is empty or too long to ask.
 bool make_request(std::string_view name, lookup_family family, lookup_request& out) noexcept;
 
+// The outcome of request `r` as the workers get it: its name and family, the
+// status, and (answered only) the DNS response as received. A response larger
+// than the answer holds is a failure.
+void make_answer(const lookup_request& r, lookup_status status, std::span<const uint8_t> response,
+                 lookup_answer& out) noexcept;
+
 } // namespace egress::dns

@@ -31,7 +31,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -172,21 +171,19 @@ struct harness {
     void resolver_answers(uint8_t kind) {
         dns::lookup_request q;
         if (requests.pop_burst(&q, 1) != 1) return loop();
-        auto a = std::make_unique<dns::lookup_answer>();
-        a->family = q.family;
-        a->length = q.length;
-        std::memcpy(a->name, q.name, sizeof a->name);
-        a->status = kind == 2 ? dns::lookup_status::no_name
-                    : kind == 3 ? dns::lookup_status::failed
-                                : dns::lookup_status::answered;
+        bytes response;
         if (kind < 2) {
             dns::test::response_builder b;
             b.question_name = dns::test::name(q.text());
             b.a(q.text(), 60, 198, 51, 100, kind == 0 ? 7 : 8);
-            const bytes response = b.build();
-            a->size = static_cast<uint16_t>(response.size());
-            std::memcpy(a->response, response.data(), response.size());
+            response = b.build();
         }
+        auto a = std::make_unique<dns::lookup_answer>();
+        dns::make_answer(q,
+                         kind == 2   ? dns::lookup_status::no_name
+                         : kind == 3 ? dns::lookup_status::failed
+                                     : dns::lookup_status::answered,
+                         response, *a);
         if (!answers.try_push(*a)) violated("the answer ring is full");
         loop();
     }

@@ -3,7 +3,9 @@
 // as long again, then the slot free; full when every entry waits.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "dns/lookup.hpp"
 
@@ -80,6 +82,29 @@ TEST(lookup_table, requests_carry_the_name_without_its_trailing_dot) {
     EXPECT_FALSE(make_request(".", v4, r));
     EXPECT_TRUE(make_request(std::string(253, 'a'), v4, r));
     EXPECT_FALSE(make_request(std::string(254, 'a'), v4, r));
+}
+
+// What the resolver thread hands the workers: the request's name and family,
+// the response only when answered, and a response too large to carry failed.
+TEST(lookup_table, answers_carry_the_request_and_the_response_when_answered) {
+    lookup_request r;
+    ASSERT_TRUE(make_request("api.stripe.com", v6, r));
+    auto a = std::make_unique<lookup_answer>();
+    const std::vector<uint8_t> response{1, 2, 3, 4};
+    make_answer(r, lookup_status::answered, response, *a);
+    EXPECT_EQ(a->text(), "api.stripe.com");
+    EXPECT_EQ(a->family, v6);
+    EXPECT_EQ(a->status, lookup_status::answered);
+    EXPECT_EQ(std::vector<uint8_t>(a->message().begin(), a->message().end()), response);
+    make_answer(r, lookup_status::no_name, response, *a);
+    EXPECT_EQ(a->status, lookup_status::no_name);
+    EXPECT_EQ(a->size, 0u);
+    make_answer(r, lookup_status::answered, std::vector<uint8_t>(max_lookup_response + 1, 7), *a);
+    EXPECT_EQ(a->status, lookup_status::failed);
+    EXPECT_EQ(a->size, 0u);
+    make_answer(r, lookup_status::answered, std::vector<uint8_t>(max_lookup_response, 7), *a);
+    EXPECT_EQ(a->status, lookup_status::answered);
+    EXPECT_EQ(a->size, max_lookup_response);
 }
 
 } // namespace

@@ -12,7 +12,6 @@
 // and a reload that turns verification on re-checking live flows.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,12 +70,7 @@ struct dns_resolve : dns_verify {
         auto a = std::make_unique<dns::lookup_answer>();
         dns::lookup_request r;
         ASSERT_TRUE(dns::make_request(name, dns::lookup_family::v4, r));
-        a->family = r.family;
-        a->length = r.length;
-        std::memcpy(a->name, r.name, sizeof a->name);
-        a->status = status;
-        a->size = static_cast<uint16_t>(response.size());
-        if (!response.empty()) std::memcpy(a->response, response.data(), response.size());
+        dns::make_answer(r, status, response, *a);
         ASSERT_TRUE(answers.try_push(*a));
         core->expire(now, 64);
     }
