@@ -239,10 +239,9 @@ packet_result flow_policy_stage::inspect_segment(flow::flow_record& rec, uint32_
     bool stored = payload.empty();
     if (!payload.empty()) reassembly_.note_hold(idx, now);
     const uint32_t seq = net::tcp_payload_seq(frame, view);
-    // Read, but its name waits for egressd's lookup (verify = "resolve"): held on.
-    const inspect_outcome o = reassembly_.outcome(idx) != inspect_outcome::pending
-                                  ? (stored = reassembly_.hold_more(idx, seq, payload), reassembly_.outcome(idx))
-                                  : reassembly_.feed(idx, seq, payload, payload.empty() ? nullptr : &stored);
+    inspect_outcome o = reassembly_.outcome(idx);
+    if (o == inspect_outcome::pending) o = reassembly_.feed(idx, seq, payload, payload.empty() ? nullptr : &stored);
+    else stored = reassembly_.hold_more(idx, seq, payload); // read; its name waits for egressd's lookup
     return after_read(rec, idx, frame, view, o, stored, payload.size(), now);
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -42,16 +43,15 @@ public:
     // verify = "resolve": the segments of flows whose lookup is under way
     // (waiting_segments.hpp), each handed to replay(flow, frame) once an
     // answer came in (`answered`) or its lookup's time is up; gateway_core
-    // runs them through the flow stages, with replaying_ set meanwhile (a
+    // runs them through the flow stages, with replay_held_ set meanwhile (a
     // replayed segment is no new packet of the flow: not counted as consumed
     // again).
     template <class F>
     void replay_waiting(uint32_t now, bool answered, F&& replay) noexcept {
         waiting_.replay(now, answered, [&](uint32_t flow, std::span<uint8_t> frame, bool held) {
-            replaying_ = true;
             replay_held_ = held;
             replay(flow, frame);
-            replaying_ = false;
+            replay_held_.reset();
         });
     }
     const waiting_segments& waiting() const noexcept { return waiting_; }
@@ -226,8 +226,9 @@ private:
     flow::flow_table* table_ = nullptr;
     static constexpr uint32_t waiting_capacity = 64; // segments kept per worker (~128 KiB)
     waiting_segments waiting_;
-    bool replaying_ = false;   // a kept segment is being replayed (replay_waiting)
-    bool replay_held_ = false; // its bytes are among the held ones (kept when it first asked)
+    // Set while a kept segment is replayed (replay_waiting): whether its bytes
+    // are among the held ones, as known when it first asked.
+    std::optional<bool> replay_held_;
 };
 
 } // namespace egress::gateway

@@ -74,10 +74,10 @@ void flow_policy_stage::name_event(policy::security_event_kind kind, const flow:
     const resolve_result r = check_name(rec, d, name, now);
     // A replayed segment reads as a retransmission (its bytes are no news to
     // the hold): whether they are held is what was known when it was kept.
-    const bool held = replaying_ ? replay_held_ : stored;
+    const bool held = replay_held_.value_or(stored);
     if (r == resolve_result::waiting) {
         rec.flags |= flow::flow_flags::awaits_hostname;
-        if (!replaying_) reassembly_.note_consumed(idx, view.l3_length);
+        if (!replay_held_) reassembly_.note_consumed(idx, view.l3_length);
         // Replayed once the answer is in, or when the lookup has timed out
         // (waiting_segments.hpp); without room, the client's retransmission asks.
         waiting_.keep(idx, frame, now + settings_.dns.resolve.timeout_ms + 1, held);
